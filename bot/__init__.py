@@ -1,0 +1,1 @@
+"""pledgebot core: platform-neutral commands, storage, search and reminders."""

@@ -1,0 +1,191 @@
+"""Settings from the environment (and an optional `.env`), validated once at start-up.
+
+Errors name the variable and what is wrong with it, never its value: a mistyped token must not end up in a
+log. `Secret` keeps tokens out of `repr`, tracebacks and f-strings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = ROOT / "data"
+DEFAULT_DB = ROOT / "var" / "pledgebot.db"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable, never its value."""
+
+
+class Secret(str):
+    """A string that never shows itself in reprs or logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    def __str__(self) -> str:
+        return "****"
+
+    @property
+    def value(self) -> str:
+        """The real secret, for the one place that must send it."""
+        return str.__str__(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults a local run needs."""
+
+    db_path: Path = DEFAULT_DB
+    data_dir: Path = DEFAULT_DATA_DIR
+    timezone: str = "Asia/Seoul"
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_api_url: str | None = None
+    slack_admins: frozenset[str] = field(default_factory=frozenset)
+    port: int = 3000
+    discord_token: Secret | None = None
+    discord_api_base: str | None = None
+    discord_guild_ids: tuple[int, ...] = ()
+    reminder_grace_hours: float = 6.0
+    log_level: str = "INFO"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """True when Slack credentials are configured (either mode)."""
+        return self.slack_bot_token is not None
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """True when Slack should connect over Socket Mode rather than serve HTTP."""
+        return self.slack_app_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        """True when a Discord bot token is configured."""
+        return self.discord_token is not None
+
+
+def _secret(env: Mapping[str, str], name: str, prefix: str | None = None) -> Secret | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if prefix and not raw.startswith(prefix):
+        raise ConfigError(f"{name} must start with '{prefix}' (check that the right token is in {name})")
+    if any(c.isspace() for c in raw):
+        raise ConfigError(f"{name} contains white space; paste the token without spaces or line breaks")
+    return Secret(raw)
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^\s/]+", raw):
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return raw.rstrip("/") + "/"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, between {lo} and {hi}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of hours, between {lo:g} and {hi:g}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}")
+    return value
+
+
+def _ids(env: Mapping[str, str], name: str) -> tuple[int, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    parts = [p.strip() for p in raw.replace(" ", ",").split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        raise ConfigError(f"{name} must be a comma-separated list of numeric ids")
+    return tuple(int(p) for p in parts)
+
+
+def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+    """Read and validate settings from `env` (default: the process environment plus `.env`)."""
+    if env is None:
+        env = dict(os.environ)
+        dotenv = dotenv or Path.cwd() / ".env"
+        if dotenv.is_file():
+            from dotenv import dotenv_values
+
+            # The real environment wins over .env, as honcho and Heroku's local tools do.
+            env = {**{k: v or "" for k, v in dotenv_values(dotenv).items()}, **env}
+
+    tz = env.get("PLEDGEBOT_TIMEZONE", "").strip() or "Asia/Seoul"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("PLEDGEBOT_TIMEZONE must be an IANA time zone such as Asia/Seoul") from None
+
+    log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+
+    settings = Settings(
+        db_path=Path(env.get("PLEDGEBOT_DB", "").strip() or DEFAULT_DB),
+        data_dir=Path(env.get("PLEDGEBOT_DATA", "").strip() or DEFAULT_DATA_DIR),
+        timezone=tz,
+        slack_bot_token=_secret(env, "SLACK_BOT_TOKEN", "xoxb-"),
+        slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+        slack_app_token=_secret(env, "SLACK_APP_TOKEN", "xapp-"),
+        slack_api_url=_url(env, "SLACK_API_URL"),
+        slack_admins=frozenset(_words(env.get("SLACK_ADMINS", ""))),
+        port=_int(env, "PORT", 3000, 1, 65535),
+        discord_token=_secret(env, "DISCORD_TOKEN"),
+        discord_api_base=_url(env, "DISCORD_API_BASE"),
+        discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
+        reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
+        log_level=log_level,
+    )
+    _check_slack(settings, env)
+    if not settings.data_dir.is_dir():
+        raise ConfigError("PLEDGEBOT_DATA must name an existing folder of dataset files")
+    return settings
+
+
+def _words(raw: str) -> list[str]:
+    return [w for w in re.split(r"[\s,]+", raw.strip()) if w]
+
+
+def _check_slack(s: Settings, env: Mapping[str, str]) -> None:
+    if s.slack_app_token and not s.slack_bot_token:
+        raise ConfigError("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is missing (Socket Mode needs both)")
+    if s.slack_bot_token and not s.slack_app_token and not s.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is missing: HTTP mode needs it with SLACK_BOT_TOKEN "
+            "(or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if s.slack_signing_secret and not s.slack_bot_token:
+        raise ConfigError("SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is missing")
+    # Bolt silently switches to OAuth mode when these are present; this bot is single-workspace.
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        if env.get(name, "").strip():
+            raise ConfigError(f"{name} is set, which would switch Slack to OAuth mode; unset it")

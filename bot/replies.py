@@ -1,0 +1,123 @@
+"""The platform-neutral conversation model: what a command arrives with and what the core answers.
+
+Adapters build a `Context` from a platform event, call `Core.handle`, and render the `Reply`. Nothing here
+knows any platform's markup: text is plain, dates are dates, mentions are ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asked, where, and when: everything the core may know about a command's origin."""
+
+    platform: str
+    workspace: str = ""
+    channel: str = ""
+    user: str = ""
+    locale: str = "en"
+    # May this user change the channel's subscriptions? Each adapter decides from its platform's
+    # permissions (Slack admin list, Discord Manage Channels, console: always).
+    can_manage: bool = False
+    now: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a quote was published."""
+
+    headline: str
+    outlet: str
+    published_at: dt.datetime | None
+    kind: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    """A PolitiFact-style rating and the date it was last reviewed."""
+
+    label: str
+    as_of: dt.date | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class QuoteCard:
+    """One pledge with the speaker's exact words, when they were said and where they were published."""
+
+    pledge_id: str
+    title: str
+    speaker: str
+    quote: str
+    said_on: dt.date
+    source: SourceRef
+    status: Status
+    category: str = ""
+    translated: bool = False
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """A line in a list reply (a pledge, a milestone, a subscription)."""
+
+    label: str
+    detail: str = ""
+    date: dt.date | None = None
+    pledge_id: str | None = None
+
+
+class Level(StrEnum):
+    """How a notice should be presented."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence for the user that is not data: a hint, a correction, an error."""
+
+    text: str
+    level: Level = Level.INFO
+
+
+class ActionKind(StrEnum):
+    """What a follow-up action does when a user picks it."""
+
+    MORE = "more"
+    SHARE = "share"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A follow-up the user can take: `command` is the command text the core answers when it is taken."""
+
+    kind: ActionKind
+    label: str
+    command: str
+
+
+@dataclass
+class Reply:
+    """Everything the core answers with; adapters decide how it looks."""
+
+    title: str = ""
+    cards: list[QuoteCard] = field(default_factory=list)
+    items: list[ListItem] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    # Lookups are private to the asker by default; a shared card or a digest is public.
+    private: bool = True
+    total: int = 0
+
+    @property
+    def is_error(self) -> bool:
+        """True when the reply only reports a problem."""
+        return not self.cards and not self.items and any(n.level is Level.ERROR for n in self.notices)
