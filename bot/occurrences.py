@@ -1,0 +1,227 @@
+"""Occurrences: which milestones fall due on a given local day, as anniversaries or day counts.
+
+A milestone (a pledge made, an election, an inauguration, ...) falls due on:
+
+- its yearly anniversaries, "N years since ..." for N >= 1;
+- its day-count marks (100, 200, 300, 500 and 1,000 days by default, configurable), counting the event day
+  itself as day 1, as Korean usage does: the 100th day of a 2025-06-04 inauguration is 2025-09-11.
+
+The event day itself is never an occurrence (it is year 0 and day 1). A milestone on 29 February is observed
+on 28 February in non-leap years and on 29 February (only) in leap years. A day-count mark that lands on an
+anniversary is listed twice, once per kind, but the same occurrence is never listed twice.
+
+A heads-up is an occurrence due `lead_days` after the digest day, returned for the digest day with
+`lead_days` set, so a subscription can announce "In 7 days: 1 year since ...".
+
+`Calendar` indexes the milestones once, so that planning a day costs O(marks + matches), not a scan of every
+milestone. Everything here is pure: dates are passed in, nothing reads the clock, text is plain.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from operator import attrgetter
+
+DEFAULT_DAY_MARKS: tuple[int, ...] = (100, 200, 300, 500, 1000)
+
+
+class OccurrenceKind(StrEnum):
+    """How a milestone falls due; the declaration order is the listing order within a day."""
+
+    ANNIVERSARY = "anniversary"
+    DAY_COUNT = "day count"
+
+
+_KIND_RANK = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A dated event that anniversaries and day counts are counted from."""
+
+    id: str
+    date: dt.date
+    kind: str
+    title: str
+    pledge_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One milestone falling due, listed on the digest `day` (earlier than `due` for a heads-up)."""
+
+    day: dt.date
+    milestone: Milestone
+    kind: str
+    count: int
+    lead_days: int = 0
+
+    @property
+    def due(self) -> dt.date:
+        """The date the anniversary or day count actually falls on."""
+        return self.day + dt.timedelta(days=self.lead_days)
+
+    def headline(self) -> str:
+        """Plain English, e.g. "1 year since Lee Jae-myung pledged: …" or "In 7 days: 100 days since …"."""
+        subject = self.milestone.title or f"{self.milestone.kind} {self.milestone.id}"
+        if self.kind == OccurrenceKind.ANNIVERSARY:
+            span = f"{self.count:,} year" if self.count == 1 else f"{self.count:,} years"
+        else:
+            span = f"{self.count:,} days"
+        text = f"{span} since {subject}"
+        if self.lead_days == 0:
+            return text
+        if self.lead_days == 1:
+            return f"Tomorrow: {text}"
+        return f"In {self.lead_days} days: {text}"
+
+
+def sort_key(occurrence: Occurrence) -> tuple[dt.date, int, int, dt.date, str, int]:
+    """The listing order: day, due-today before heads-ups, anniversaries before day counts, date, id."""
+    return (
+        occurrence.day,
+        occurrence.lead_days,
+        _KIND_RANK[OccurrenceKind(occurrence.kind)],
+        occurrence.milestone.date,
+        occurrence.milestone.id,
+        occurrence.count,
+    )
+
+
+def is_leap(year: int) -> bool:
+    """Whether `year` has a 29 February in the proleptic Gregorian calendar."""
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def anniversary_keys(day: dt.date) -> tuple[tuple[int, int], ...]:
+    """The (month, day) of milestone dates whose anniversary is observed on `day`."""
+    if day.month == 2 and day.day == 28 and not is_leap(day.year):
+        # 29 February milestones have no date of their own this year; they borrow the 28th.
+        return ((2, 28), (2, 29))
+    return ((day.month, day.day),)
+
+
+def normalise_marks(marks: Iterable[int]) -> tuple[int, ...]:
+    """Sorted, de-duplicated day-count marks; each must be at least 2, since day 1 is the event day."""
+    result = tuple(sorted(set(marks)))
+    if any(isinstance(mark, bool) or not isinstance(mark, int) for mark in result):
+        raise TypeError(f"day-count marks must be integers: {result!r}")
+    if result and result[0] < 2:
+        raise ValueError(f"day-count marks must be at least 2 (day 1 is the event day): {result!r}")
+    return result
+
+
+def _shift(day: dt.date, days: int) -> dt.date | None:
+    """`day` moved by `days`, or None when that leaves the representable calendar."""
+    ordinal = day.toordinal() + days
+    if ordinal < 1 or ordinal > dt.date.max.toordinal():
+        return None
+    return dt.date.fromordinal(ordinal)
+
+
+def _year(milestone: Milestone) -> int:
+    """The year of a milestone's date, as a sort key."""
+    return milestone.date.year
+
+
+class Calendar:
+    """An index of milestones answering "what falls due on this day" without scanning all of them."""
+
+    def __init__(self, milestones: Iterable[Milestone], *, marks: Iterable[int] = DEFAULT_DAY_MARKS) -> None:
+        """Index `milestones` by anniversary (month, day) and by date, for the given day-count marks."""
+        self._marks = normalise_marks(marks)
+        by_id: dict[str, Milestone] = {}
+        for milestone in milestones:
+            known = by_id.setdefault(milestone.id, milestone)
+            # The same milestone fed twice is harmless; two different ones under one id are a data error.
+            if known is not milestone and known != milestone:
+                raise ValueError(f"two different milestones share the id {milestone.id!r}")
+        # Sorting by id first, then stably by year within each bucket, gives (date, id) order per bucket
+        # at a fraction of the cost of sorting everything by date.
+        ordered = sorted(by_id.values(), key=attrgetter("id"))
+
+        by_month_day: dict[tuple[int, int], list[Milestone]] = defaultdict(list)
+        by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
+        for milestone in ordered:
+            date = milestone.date
+            by_month_day[(date.month, date.day)].append(milestone)
+            by_date[date].append(milestone)
+        for bucket in by_month_day.values():
+            bucket.sort(key=_year)
+        # A parallel list of years per bucket lets bisect drop milestones whose first anniversary is ahead.
+        self._anniversaries = {key: tuple(bucket) for key, bucket in by_month_day.items()}
+        self._anniversary_years = {key: [m.date.year for m in bucket] for key, bucket in by_month_day.items()}
+        self._by_date = {date: tuple(bucket) for date, bucket in by_date.items()}
+        self._size = len(ordered)
+
+    def __len__(self) -> int:
+        """The number of distinct milestones indexed."""
+        return self._size
+
+    @property
+    def marks(self) -> tuple[int, ...]:
+        """The day-count marks in ascending order."""
+        return self._marks
+
+    def on(self, day: dt.date, *, lead_days: int = 0) -> list[Occurrence]:
+        """The digest for `day`: what falls due that day, plus heads-ups for `day + lead_days` if asked."""
+        if lead_days < 0:
+            raise ValueError(f"lead_days must not be negative: {lead_days}")
+        result = self._due(day, day, 0)
+        if lead_days > 0:
+            target = _shift(day, lead_days)
+            if target is not None:
+                result.extend(self._due(target, day, lead_days))
+        return result
+
+    def between(self, start: dt.date, end: dt.date) -> list[Occurrence]:
+        """Occurrences due from `start` to `end`, both inclusive, in listing order; empty if end < start."""
+        result: list[Occurrence] = []
+        day: dt.date | None = start
+        while day is not None and day <= end:
+            result.extend(self._due(day, day, 0))
+            day = _shift(day, 1)
+        return result
+
+    def upcoming(self, today: dt.date, days: int) -> list[Occurrence]:
+        """Occurrences in the `days` calendar days starting with `today` (the "/pledge upcoming" window)."""
+        if days < 0:
+            raise ValueError(f"days must not be negative: {days}")
+        if days == 0:
+            return []
+        end = _shift(today, days - 1) or dt.date.max
+        return self.between(today, end)
+
+    def _due(self, due: dt.date, listed_on: dt.date, lead_days: int) -> list[Occurrence]:
+        """Occurrences falling on `due`, listed on `listed_on`, in listing order."""
+        found: list[Occurrence] = []
+        for key in anniversary_keys(due):
+            bucket = self._anniversaries.get(key)
+            if not bucket:
+                continue
+            # Only milestones from earlier years have an anniversary; the same year is the event itself.
+            past = bisect.bisect_left(self._anniversary_years[key], due.year)
+            for milestone in bucket[:past]:
+                found.append(
+                    Occurrence(
+                        listed_on,
+                        milestone,
+                        OccurrenceKind.ANNIVERSARY,
+                        due.year - milestone.date.year,
+                        lead_days,
+                    )
+                )
+        for mark in self._marks:
+            # Day 1 is the event day, so the Nth day is N - 1 days after it.
+            origin = _shift(due, -(mark - 1))
+            if origin is None:
+                break
+            for milestone in self._by_date.get(origin, ()):
+                found.append(Occurrence(listed_on, milestone, OccurrenceKind.DAY_COUNT, mark, lead_days))
+        found.sort(key=sort_key)
+        return found
