@@ -1,0 +1,303 @@
+"""Render the core's neutral `Reply` as a Discord message: content, embeds, buttons and the ephemeral flag.
+
+Pure functions only: no client, no network. Every limit Discord enforces is respected here by truncating
+with "…", so a long quote or a crowded list can never make Discord reject the whole message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+from bot.replies import Action, ActionKind, Level, ListItem, QuoteCard, Reply
+
+# Discord's documented limits (developers/resources/message.mdx).
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+EMBED_COUNT_LIMIT = 10
+EMBEDS_TOTAL_LIMIT = 6000
+BUTTON_LABEL_LIMIT = 80
+CUSTOM_ID_LIMIT = 100
+EPHEMERAL = 64
+
+ELLIPSIS = "…"
+# A calm blue for cards, red only when the reply is an error.
+CARD_COLOUR = 0x3B5BA5
+ERROR_COLOUR = 0xC0392B
+
+# custom_id of a button: "pledgebot:<kind>:<command text>". Stateless, so buttons keep working after restarts.
+CUSTOM_ID_PREFIX = "pledgebot"
+
+LABELS = {
+    "en": {
+        "said_on": "Said on",
+        "speaker": "Speaker",
+        "source": "Source",
+        "published": "published",
+        "status": "Status",
+        "reviewed": "last reviewed",
+        "translated": "Translated quote: these are the source's published words in translation.",
+        "shared_by": "Shared by",
+        "more_not_shown": "({n} more not shown)",
+    },
+    "ko": {
+        "said_on": "발언일",
+        "speaker": "발언자",
+        "source": "출처",
+        "published": "게재",
+        "status": "이행 평가",
+        "reviewed": "최종 검토",
+        "translated": "번역된 인용문입니다: 출처가 게재한 번역문 그대로입니다.",
+        "shared_by": "공유한 사람",
+        "more_not_shown": "(표시하지 못한 항목 {n}개)",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ButtonSpec:
+    """A button to attach: its label, stateless custom_id and style."""
+
+    label: str
+    custom_id: str
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The button as Discord's component JSON."""
+        return {"type": 2, "style": self.style.value, "label": self.label, "custom_id": self.custom_id}
+
+
+@dataclass
+class Rendered:
+    """A Discord message ready to send: keyword arguments for discord.py plus the exact wire payload."""
+
+    content: str = ""
+    embeds: list[discord.Embed] = field(default_factory=list)
+    buttons: list[ButtonSpec] = field(default_factory=list)
+    ephemeral: bool = True
+
+    def payload(self) -> dict[str, Any]:
+        """The message body as Discord receives it (embeds via `Embed.to_dict()`)."""
+        row = {"type": 1, "components": [b.to_dict() for b in self.buttons]}
+        body: dict[str, Any] = {
+            "content": self.content,
+            "embeds": [e.to_dict() for e in self.embeds],
+            "components": [row] if self.buttons else [],
+        }
+        if self.ephemeral:
+            body["flags"] = EPHEMERAL
+        return body
+
+
+def size(text: str) -> int:
+    """Length as Discord may count it: UTF-16 code units, never fewer than code points."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` (UTF-16 units), ending in "…" when anything was cut."""
+    if size(text) <= limit:
+        return text
+    out = []
+    used = 0
+    for ch in text:
+        n = size(ch)
+        if used + n > limit - 1:
+            break
+        out.append(ch)
+        used += n
+    # A dangling backslash would escape the ellipsis.
+    return "".join(out).rstrip().rstrip("\\") + ELLIPSIS
+
+
+def _escape(text: str) -> str:
+    # The speaker's words are shown verbatim: escape markdown so `*` or `_` in a quote is not formatting.
+    return discord.utils.escape_markdown(text)
+
+
+def _labels(locale: str) -> dict[str, str]:
+    return LABELS["ko"] if locale.lower().startswith("ko") else LABELS["en"]
+
+
+def _day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+def block_quote(text: str) -> str:
+    """`text` as a Discord block quote, every line prefixed with "> "."""
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines() or [""])
+
+
+def status_text(card: QuoteCard, locale: str = "en") -> str:
+    """The rating and its review date, e.g. "Not yet rated (last reviewed 2025-05-26)"."""
+    words = _labels(locale)
+    label = card.status.label[:1].upper() + card.status.label[1:]
+    text = label
+    if card.status.as_of:
+        text += f" ({words['reviewed']} {_day(card.status.as_of)})"
+    if card.status.note:
+        text += f"\n{_escape(card.status.note)}"
+    return text
+
+
+def source_text(card: QuoteCard, locale: str = "en") -> str:
+    """Headline (linked when there is a URL), outlet and publication date."""
+    words = _labels(locale)
+    src = card.source
+    headline = _escape(src.headline)
+    if src.url:
+        headline = f"[{headline}]({src.url})"
+    line = _escape(src.outlet)
+    if src.published_at:
+        line += f", {words['published']} {_day(src.published_at)}"
+    return f"{headline}\n{line}"
+
+
+def card_embed(card: QuoteCard, locale: str = "en") -> discord.Embed:
+    """One quote card as an embed: title, the quote as a block quote, date, speaker, source and status."""
+    words = _labels(locale)
+    embed = discord.Embed(
+        title=clip(card.title, TITLE_LIMIT),
+        description=clip(block_quote(_escape(card.quote)), DESCRIPTION_LIMIT),
+        colour=CARD_COLOUR,
+        url=card.source.url or None,
+    )
+    fields = [
+        (words["said_on"], card.said_on.isoformat(), True),
+        (words["speaker"], _escape(card.speaker), True),
+        (words["source"], source_text(card, locale), False),
+        (words["status"], status_text(card, locale), False),
+    ]
+    for name, value, inline in fields:
+        embed.add_field(name=name, value=clip(value, FIELD_VALUE_LIMIT), inline=inline)
+    if card.translated:
+        embed.set_footer(text=words["translated"])
+    return embed
+
+
+def item_line(item: ListItem) -> str:
+    """One list entry as a markdown line: date, bold label, detail."""
+    parts = []
+    if item.date:
+        parts.append(f"`{item.date.isoformat()}`")
+    parts.append(f"**{_escape(item.label)}**")
+    if item.detail:
+        parts.append(f"— {_escape(item.detail)}")
+    return "• " + " ".join(parts)
+
+
+def items_embed(title: str, items: list[ListItem]) -> discord.Embed:
+    """A list reply as one embed; lines that do not fit are summarised as "…"."""
+    lines: list[str] = []
+    used = 0
+    for item in items:
+        line = clip(item_line(item), DESCRIPTION_LIMIT - 2)
+        cost = size(line) + (1 if lines else 0)
+        if used + cost > DESCRIPTION_LIMIT - 2:
+            lines.append(ELLIPSIS)
+            break
+        lines.append(line)
+        used += cost
+    return discord.Embed(
+        title=clip(title, TITLE_LIMIT) if title else None, description="\n".join(lines), colour=CARD_COLOUR
+    )
+
+
+def custom_id(action: Action) -> str | None:
+    """The button custom_id for an action, or None when its command does not fit in 100 characters."""
+    value = f"{CUSTOM_ID_PREFIX}:{action.kind.value}:{action.command}"
+    # Truncating the command would silently change what the button does, so an oversize one gets no button.
+    return value if len(value) <= CUSTOM_ID_LIMIT else None
+
+
+def parse_custom_id(value: str) -> tuple[ActionKind, str] | None:
+    """The action kind and command encoded in a button's custom_id, or None if it is not one of ours."""
+    prefix, _, rest = value.partition(":")
+    kind, _, command = rest.partition(":")
+    if prefix != CUSTOM_ID_PREFIX or not command:
+        return None
+    try:
+        return ActionKind(kind), command
+    except ValueError:
+        return None
+
+
+def buttons(actions: list[Action]) -> list[ButtonSpec]:
+    """Buttons for the reply's actions (at most five, Discord's action-row width)."""
+    out = []
+    for action in actions:
+        cid = custom_id(action)
+        if cid is None:
+            continue
+        share = action.kind is ActionKind.SHARE
+        style = discord.ButtonStyle.primary if share else discord.ButtonStyle.secondary
+        out.append(ButtonSpec(label=clip(action.label, BUTTON_LABEL_LIMIT), custom_id=cid, style=style))
+    return out[:5]
+
+
+def _fit_embeds(embeds: list[discord.Embed]) -> tuple[list[discord.Embed], int]:
+    """Keep embeds while the message stays within 10 embeds and 6000 characters; also count the dropped."""
+    kept: list[discord.Embed] = []
+    total = 0
+    for embed in embeds[:EMBED_COUNT_LIMIT]:
+        n = _embed_size(embed)
+        if total + n > EMBEDS_TOTAL_LIMIT:
+            room = EMBEDS_TOTAL_LIMIT - total - (n - size(embed.description or ""))
+            # Shorten the quote of the first embed that does not fit, if enough room remains to be useful.
+            if room >= 200 and embed.description:
+                embed.description = clip(embed.description, room)
+                kept.append(embed)
+            break
+        kept.append(embed)
+        total += n
+    return kept, len(embeds) - len(kept)
+
+
+def _embed_size(embed: discord.Embed) -> int:
+    total = size(embed.title or "") + size(embed.description or "")
+    for f in embed.fields:
+        total += size(f.name or "") + size(f.value or "")
+    if embed.footer.text:
+        total += size(embed.footer.text)
+    return total
+
+
+def render(reply: Reply, locale: str = "en", shared_by: int | None = None) -> Rendered:
+    """Translate a `Reply` into a Discord message; `shared_by` (a user id) renders a public shared card."""
+    words = _labels(locale)
+    embeds = [card_embed(c, locale) for c in reply.cards]
+    if reply.items:
+        embeds.append(items_embed(reply.title, reply.items))
+    embeds, dropped = _fit_embeds(embeds)
+
+    lines = []
+    if shared_by is not None:
+        lines.append(f"{words['shared_by']} <@{shared_by}>")
+    elif reply.title and not reply.items:
+        lines.append(f"**{_escape(reply.title)}**")
+    for notice in reply.notices:
+        lines.append(f"⚠️ {notice.text}" if notice.level is Level.ERROR else notice.text)
+    if dropped:
+        lines.append(words["more_not_shown"].format(n=dropped))
+    content = clip("\n".join(lines), CONTENT_LIMIT)
+
+    if shared_by is not None:
+        # A shared card is a public copy: no further buttons, never ephemeral.
+        return Rendered(content=content, embeds=embeds, buttons=[], ephemeral=False)
+    ephemeral = reply.private or reply.is_error
+    if reply.is_error:
+        for embed in embeds:
+            embed.colour = discord.Colour(ERROR_COLOUR)
+    return Rendered(content=content, embeds=embeds, buttons=buttons(reply.actions), ephemeral=ephemeral)
