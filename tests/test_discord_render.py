@@ -95,7 +95,12 @@ def test_quote_card_payload_is_exact():
             {
                 "type": 1,
                 "components": [
-                    {"type": 2, "style": 2, "label": "More results", "custom_id": "pledgebot:more:page 2 hotline"},
+                    {
+                        "type": 2,
+                        "style": 2,
+                        "label": "More results",
+                        "custom_id": "pledgebot:more:page 2 hotline",
+                    },
                     {
                         "type": 2,
                         "style": 1,
@@ -117,7 +122,9 @@ def test_korean_locale_labels_fields_in_korean():
 
 
 def test_source_url_links_headline_and_title():
-    card = hotline_card(source=SourceRef("Head_line", "Outlet", None, "news report", url="https://example.org/a"))
+    card = hotline_card(
+        source=SourceRef("Head_line", "Outlet", None, "news report", url="https://example.org/a")
+    )
     embed = render(Reply(cards=[card])).payload()["embeds"][0]
     assert embed["url"] == "https://example.org/a"
     # Markdown in data is escaped so an underscore is shown, not turned into italics.
