@@ -1,0 +1,237 @@
+"""Render the core's `Reply` as a Slack Block Kit message: pure functions, no I/O.
+
+Every payload produced here is valid whatever the data: Block Kit rejects a whole message when one limit is
+exceeded, so text is cut with "…" and surplus blocks are dropped with a note rather than risking an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from bot.replies import Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
+
+# Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTONS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+# Slack truncates longer fallbacks; notifications show far less, so keep the fallback short.
+MAX_FALLBACK_TEXT = 3000
+
+MORE_ACTION_ID = "pledge_more"
+SHARE_ACTION_ID = "pledge_share"
+# Block Kit requires action_ids to be unique within a message, so buttons get a numeric suffix.
+ACTION_ID_PATTERN = re.compile(rf"^({MORE_ACTION_ID}|{SHARE_ACTION_ID})(_\d+)?$")
+
+ELLIPSIS = "…"
+_LEVEL_PREFIX = {Level.INFO: "", Level.WARNING: ":warning: ", Level.ERROR: ":x: "}
+_LANGUAGES = {"en": "English", "ko": "Korean"}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as markup (&, <, >)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, ending in "…", without splitting an &entity;."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    amp = cut.rfind("&")
+    # An escaped entity is at most 5 characters ("&amp;"); a cut inside one would show a stray "&am".
+    if amp != -1 and amp >= len(cut) - 5 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS
+
+
+def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
+    """Render a reply as a message payload: text fallback, blocks and response_type."""
+    public = shared_by is not None or not reply.private
+    blocks: list[dict[str, Any]] = []
+    if shared_by is not None:
+        blocks.append(_context([f"Shared by <@{escape(shared_by)}>"]))
+    if reply.title:
+        blocks.append(_header(reply.title))
+    for index, card in enumerate(reply.cards):
+        if index:
+            blocks.append({"type": "divider"})
+        blocks.extend(_card(card))
+    blocks.extend(_items(reply.items))
+    blocks.extend(_notice(n) for n in reply.notices)
+    # A share button on a message everyone already sees would only post a duplicate.
+    actions = [a for a in reply.actions if not (public and a.kind is ActionKind.SHARE)]
+    tail = [_actions(actions)] if _buttons(actions) else []
+    blocks = _fit_blocks(blocks, tail)
+    return {
+        "text": _fallback(reply, shared_by),
+        "blocks": blocks,
+        "response_type": "in_channel" if public else "ephemeral",
+    }
+
+
+def render_error(text: str) -> dict[str, Any]:
+    """Render a private error message, for failures that never reached the core."""
+    return render(Reply(notices=[Notice(text, Level.ERROR)]))
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate(_one_line(text), MAX_HEADER_TEXT), "emoji": True},
+    }
+
+
+def _section(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, MAX_SECTION_TEXT)}}
+
+
+def _context(lines: list[str]) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": truncate(line, MAX_SECTION_TEXT)}
+            for line in lines[:MAX_CONTEXT_ELEMENTS]
+        ],
+    }
+
+
+def _card(card: QuoteCard) -> list[dict[str, Any]]:
+    # Title and byline are capped so that some of the quote always fits beside them.
+    head = f"*{truncate(escape(_one_line(card.title)), 500)}*\n" if card.title else ""
+    byline = f"\n— {truncate(escape(_one_line(card.speaker)), 200)}, {card.said_on.isoformat()}"
+    # The quote gives way first, so the title, speaker and date survive any length of quote.
+    room = MAX_SECTION_TEXT - len(head) - len(byline)
+    quote = _block_quote(escape(card.quote), room)
+    lines = [_source_line(card), _status_line(card)]
+    if card.translated:
+        language = _LANGUAGES.get(card.language, card.language)
+        lines.append(f"_Quoted in translation ({escape(language)})._")
+    return [_section(head + quote + byline), _context(lines)]
+
+
+def _block_quote(escaped: str, room: int) -> str:
+    lines = escaped.splitlines() or [""]
+    quoted = "\n".join(">" + line for line in lines)
+    return truncate(quoted, room)
+
+
+def _source_line(card: QuoteCard) -> str:
+    source = card.source
+    headline = escape(_one_line(source.headline))
+    if source.url:
+        # In <url|label> links, "|" and ">" would end the URL early, so they are percent-encoded.
+        url = source.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        headline = f"<{url}|{headline}>"
+    line = f"Source: {headline}, {escape(source.outlet)}"
+    if source.published_at is not None:
+        line += f", published {_when(source.published_at)}"
+    return line
+
+
+def _status_line(card: QuoteCard) -> str:
+    status = card.status
+    label = status.label[:1].upper() + status.label[1:]
+    line = f"Status: *{escape(label)}*"
+    if status.as_of is not None:
+        line += f" (last reviewed {status.as_of.isoformat()})"
+    if status.note:
+        line += f". {escape(status.note)}"
+    return line
+
+
+def _when(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        if moment.time() == dt.time(0, 0):
+            return moment.date().isoformat()
+        return moment.strftime("%Y-%m-%d %H:%M")
+    offset = moment.strftime("%z")
+    return moment.strftime("%Y-%m-%d %H:%M") + f" (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _items(items: list[ListItem]) -> list[dict[str, Any]]:
+    sections: list[dict[str, Any]] = []
+    chunk = ""
+    for item in items:
+        line = _item_line(item)
+        if chunk and len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
+            sections.append(_section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        sections.append(_section(chunk))
+    return sections
+
+
+def _item_line(item: ListItem) -> str:
+    line = f"• *{escape(_one_line(item.label))}*"
+    if item.detail:
+        line += f" — {escape(_one_line(item.detail))}"
+    if item.date is not None:
+        line += f" ({item.date.isoformat()})"
+    return truncate(line, MAX_SECTION_TEXT)
+
+
+def _notice(notice: Notice) -> dict[str, Any]:
+    return _section(_LEVEL_PREFIX[notice.level] + escape(notice.text))
+
+
+def _buttons(actions: list[Action]) -> list[dict[str, Any]]:
+    buttons: list[dict[str, Any]] = []
+    for index, action in enumerate(actions):
+        # A command cut short would run a different command; a button that cannot carry it is left out.
+        if len(action.command) > MAX_BUTTON_VALUE or len(buttons) == MAX_BUTTONS:
+            continue
+        base = MORE_ACTION_ID if action.kind is ActionKind.MORE else SHARE_ACTION_ID
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": f"{base}_{index}",
+            "text": {"type": "plain_text", "text": truncate(_one_line(action.label), MAX_BUTTON_TEXT)},
+            "value": action.command,
+        }
+        if action.kind is ActionKind.SHARE:
+            button["style"] = "primary"
+        buttons.append(button)
+    return buttons
+
+
+def _actions(actions: list[Action]) -> dict[str, Any]:
+    return {"type": "actions", "block_id": "pledge_actions", "elements": _buttons(actions)}
+
+
+def _fit_blocks(blocks: list[dict[str, Any]], tail: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len(blocks) + len(tail) <= MAX_BLOCKS:
+        return blocks + tail
+    keep = MAX_BLOCKS - len(tail) - 1
+    shown = blocks[:keep]
+    while shown and shown[-1]["type"] == "divider":
+        shown.pop()
+    note = _context([f"{ELLIPSIS} more not shown: this answer is longer than one Slack message."])
+    return [*shown, note, *tail]
+
+
+def _fallback(reply: Reply, shared_by: str | None) -> str:
+    parts: list[str] = []
+    if shared_by is not None:
+        parts.append(f"Shared by <@{escape(shared_by)}>:")
+    if reply.title:
+        parts.append(escape(_one_line(reply.title)))
+    if reply.cards:
+        card = reply.cards[0]
+        parts.append(
+            f"“{escape(_one_line(card.quote))}” — {escape(card.speaker)}, {card.said_on.isoformat()}"
+        )
+    elif reply.items:
+        parts.append(escape(_one_line(reply.items[0].label)))
+    if reply.notices:
+        parts.append(escape(_one_line(reply.notices[0].text)))
+    return truncate(" ".join(parts) or "pledgebot", MAX_FALLBACK_TEXT)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

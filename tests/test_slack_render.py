@@ -1,0 +1,274 @@
+"""The Block Kit renderer: exact payloads for the common replies, and limits held for any data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.slack_app.render import (
+    ACTION_ID_PATTERN,
+    MAX_BLOCKS,
+    MAX_BUTTON_VALUE,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    escape,
+    render,
+    render_error,
+    truncate,
+)
+from bot.replies import Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply, SourceRef, Status
+
+KST = dt.timezone(dt.timedelta(hours=9))
+HOTLINE_QUOTE = (
+    "I will work to restore inter-Korean communication channels, such as military hotlines, "
+    "to mutually stop tension-provoking acts and manage the situation stably."
+)
+
+
+def hotline_card(**changes) -> QuoteCard:
+    fields = dict(
+        pledge_id="inter-korean-hotline",
+        title="Restore inter-Korean hotlines and communication channels",
+        speaker="Lee Jae-myung",
+        quote=HOTLINE_QUOTE,
+        said_on=dt.date(2025, 5, 26),
+        source=SourceRef(
+            headline="Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance",
+            outlet="Korea JoongAng Daily",
+            published_at=dt.datetime(2025, 5, 26, 11, 9, tzinfo=KST),
+            kind="news report",
+        ),
+        status=Status(label="not yet rated", as_of=dt.date(2025, 5, 26)),
+        category="North Korea",
+        translated=True,
+        language="en",
+    )
+    fields.update(changes)
+    return QuoteCard(**fields)
+
+
+HOTLINE_SECTION = {
+    "type": "section",
+    "text": {
+        "type": "mrkdwn",
+        "text": "*Restore inter-Korean hotlines and communication channels*\n"
+        f">{HOTLINE_QUOTE}\n— Lee Jae-myung, 2025-05-26",
+    },
+}
+HOTLINE_CONTEXT = {
+    "type": "context",
+    "elements": [
+        {
+            "type": "mrkdwn",
+            "text": "Source: Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. "
+            "alliance, Korea JoongAng Daily, published 2025-05-26 11:09 (UTC+09:00)",
+        },
+        {"type": "mrkdwn", "text": "Status: *Not yet rated* (last reviewed 2025-05-26)"},
+        {"type": "mrkdwn", "text": "_Quoted in translation (English)._"},
+    ],
+}
+
+
+def test_lookup_is_private_with_quote_source_status_and_buttons():
+    reply = Reply(
+        cards=[hotline_card()],
+        actions=[
+            Action(ActionKind.MORE, "More results", "page 2 hotline"),
+            Action(ActionKind.SHARE, "Share in channel", "show inter-korean-hotline"),
+        ],
+        total=3,
+    )
+    assert render(reply) == {
+        "text": f"“{HOTLINE_QUOTE}” — Lee Jae-myung, 2025-05-26",
+        "blocks": [
+            HOTLINE_SECTION,
+            HOTLINE_CONTEXT,
+            {
+                "type": "actions",
+                "block_id": "pledge_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "pledge_more_0",
+                        "text": {"type": "plain_text", "text": "More results"},
+                        "value": "page 2 hotline",
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "pledge_share_1",
+                        "text": {"type": "plain_text", "text": "Share in channel"},
+                        "value": "show inter-korean-hotline",
+                        "style": "primary",
+                    },
+                ],
+            },
+        ],
+        "response_type": "ephemeral",
+    }
+
+
+def test_shared_card_is_public_names_the_sharer_and_drops_the_share_button():
+    reply = Reply(
+        cards=[hotline_card(translated=False)],
+        actions=[Action(ActionKind.SHARE, "Share in channel", "show inter-korean-hotline")],
+    )
+    payload = render(reply, shared_by="U0REPORTER")
+    assert payload == {
+        "text": f"Shared by <@U0REPORTER>: “{HOTLINE_QUOTE}” — Lee Jae-myung, 2025-05-26",
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Shared by <@U0REPORTER>"}]},
+            HOTLINE_SECTION,
+            {"type": "context", "elements": HOTLINE_CONTEXT["elements"][:2]},
+        ],
+        "response_type": "in_channel",
+    }
+
+
+def test_title_items_and_notices():
+    reply = Reply(
+        title="Subscriptions in this channel",
+        items=[ListItem("08:30 America/New_York", "daily pledge reminder", dt.date(2025, 6, 4))],
+        notices=[Notice("Times are local to the zone shown."), Notice("Unknown zone", Level.ERROR)],
+    )
+    assert render(reply) == {
+        "text": "Subscriptions in this channel 08:30 America/New_York Times are local to the zone shown.",
+        "blocks": [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": "Subscriptions in this channel", "emoji": True},
+            },
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "• *08:30 America/New_York* — daily pledge reminder (2025-06-04)",
+                },
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": "Times are local to the zone shown."}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": ":x: Unknown zone"}},
+        ],
+        "response_type": "ephemeral",
+    }
+
+
+def test_error_helper_is_private():
+    assert render_error("Sorry & goodbye") == {
+        "text": "Sorry &amp; goodbye",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": ":x: Sorry &amp; goodbye"}}],
+        "response_type": "ephemeral",
+    }
+
+
+def test_markup_in_data_is_escaped_and_links_are_safe():
+    card = hotline_card(
+        quote="<!channel> & <@U123> > all",
+        speaker="A <b>",
+        source=SourceRef("H|x>", "O&O", None, "news", url="https://e.x/a|b>c"),
+        status=Status("rated", None, note="see <here>"),
+        translated=False,
+    )
+    section, context = render(Reply(cards=[card]))["blocks"]
+    assert section["text"]["text"] == (
+        "*Restore inter-Korean hotlines and communication channels*\n"
+        ">&lt;!channel&gt; &amp; &lt;@U123&gt; &gt; all\n— A &lt;b&gt;, 2025-05-26"
+    )
+    assert [e["text"] for e in context["elements"]] == [
+        "Source: <https://e.x/a%7Cb%3Ec|H|x&gt;>, O&amp;O",
+        "Status: *Rated*. see &lt;here&gt;",
+    ]
+
+
+def test_multi_line_quote_keeps_every_line_quoted():
+    section = render(Reply(cards=[hotline_card(quote="one\ntwo")]))["blocks"][0]
+    assert ">one\n>two\n— Lee" in section["text"]["text"]
+
+
+def test_truncate_never_splits_an_entity():
+    assert truncate("abc", 3) == "abc"
+    assert truncate("abcdef", 4) == "abc…"
+    assert truncate("ab&amp;cd", 5) == "ab…"
+    assert truncate("ab&amp;cd", 8) == "ab&amp;…"
+
+
+def test_escape():
+    assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_long_reply_is_cut_to_limits_and_keeps_its_buttons():
+    long = "word " * 2000
+    reply = Reply(
+        title=long,
+        cards=[hotline_card(quote=long, title=long) for _ in range(40)],
+        items=[ListItem(long, long) for _ in range(10)],
+        actions=[
+            Action(ActionKind.MORE, long, "page 2 hotline"),
+            Action(ActionKind.SHARE, "Share", "x" * (MAX_BUTTON_VALUE + 1)),
+        ],
+    )
+    payload = render(reply)
+    blocks = payload["blocks"]
+    assert len(blocks) == MAX_BLOCKS
+    assert blocks[-2] == {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": "… more not shown: this answer is longer than one Slack message."}
+        ],
+    }
+    # The oversized command is dropped rather than cut into a different command.
+    assert [b["value"] for b in blocks[-1]["elements"]] == ["page 2 hotline"]
+    assert_valid(payload)
+    # The quote gives way, so the speaker and date survive.
+    assert blocks[1]["text"]["text"].endswith("…\n— Lee Jae-myung, 2025-05-26")
+
+
+def assert_valid(payload: dict) -> None:
+    """Check the Block Kit limits this renderer promises."""
+    assert payload["text"] and len(payload["text"]) <= 3000
+    assert payload["response_type"] in {"ephemeral", "in_channel"}
+    blocks = payload["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    for block in blocks:
+        if block["type"] == "header":
+            assert 0 < len(block["text"]["text"]) <= MAX_HEADER_TEXT
+        elif block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= MAX_SECTION_TEXT
+        elif block["type"] == "context":
+            assert 0 < len(block["elements"]) <= 10
+            assert all(0 < len(e["text"]) <= MAX_SECTION_TEXT for e in block["elements"])
+        elif block["type"] == "actions":
+            ids = [e["action_id"] for e in block["elements"]]
+            assert 0 < len(ids) <= 25 and len(set(ids)) == len(ids)
+            assert all(ACTION_ID_PATTERN.match(i) for i in ids)
+            assert all(len(e["value"]) <= MAX_BUTTON_VALUE for e in block["elements"])
+            assert all(0 < len(e["text"]["text"]) <= 75 for e in block["elements"])
+        else:
+            assert block["type"] == "divider"
+
+
+text = st.text(min_size=1, max_size=4000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    title=st.text(max_size=400),
+    quotes=st.lists(text, max_size=30),
+    items=st.lists(st.tuples(text, st.text(max_size=100)), max_size=30),
+    notices=st.lists(text, max_size=5),
+    labels=st.lists(st.text(min_size=1, max_size=100).filter(str.strip), max_size=30),
+    private=st.booleans(),
+)
+def test_any_reply_renders_within_limits(title, quotes, items, notices, labels, private):
+    reply = Reply(
+        title=title,
+        cards=[hotline_card(quote=q) for q in quotes],
+        items=[ListItem(label, detail) for label, detail in items],
+        notices=[Notice(n) for n in notices],
+        actions=[
+            Action(ActionKind.SHARE if i % 2 else ActionKind.MORE, lab, "show x")
+            for i, lab in enumerate(labels)
+        ],
+        private=private,
+    )
+    assert_valid(render(reply))
