@@ -49,24 +49,26 @@ def hotline_card(**changes) -> QuoteCard:
     return QuoteCard(**fields)
 
 
-HOTLINE_SECTION = {
-    "type": "section",
-    "text": {
-        "type": "mrkdwn",
-        "text": "*Restore inter-Korean hotlines and communication channels*\n"
-        f">{HOTLINE_QUOTE}\n— Lee Jae-myung, 2025-05-26",
-    },
-}
+def hotline_section(note: str = " (English translation of the original)") -> dict:
+    return {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": "*Restore inter-Korean hotlines and communication channels*\n"
+            f">{HOTLINE_QUOTE}\n— Lee Jae-myung, 2025-05-26{note}",
+        },
+    }
+
+
 HOTLINE_CONTEXT = {
     "type": "context",
     "elements": [
         {
             "type": "mrkdwn",
             "text": "Source: Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. "
-            "alliance, Korea JoongAng Daily, published 2025-05-26 11:09 (UTC+09:00)",
+            "alliance, Korea JoongAng Daily, published 26 May 2025, 11:09 (UTC+09:00)",
         },
-        {"type": "mrkdwn", "text": "Status: *Not yet rated* (last reviewed 2025-05-26)"},
-        {"type": "mrkdwn", "text": "_Quoted in translation (English)._"},
+        {"type": "mrkdwn", "text": "Status: Not yet rated (last reviewed 2025-05-26)"},
     ],
 }
 
@@ -83,7 +85,7 @@ def test_lookup_is_private_with_quote_source_status_and_buttons():
     assert render(reply) == {
         "text": f"“{HOTLINE_QUOTE}” — Lee Jae-myung, 2025-05-26",
         "blocks": [
-            HOTLINE_SECTION,
+            hotline_section(),
             HOTLINE_CONTEXT,
             {
                 "type": "actions",
@@ -119,8 +121,8 @@ def test_shared_card_is_public_names_the_sharer_and_drops_the_share_button():
         "text": f"Shared by <@U0REPORTER>: “{HOTLINE_QUOTE}” — Lee Jae-myung, 2025-05-26",
         "blocks": [
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "Shared by <@U0REPORTER>"}]},
-            HOTLINE_SECTION,
-            {"type": "context", "elements": HOTLINE_CONTEXT["elements"][:2]},
+            hotline_section(note=""),
+            HOTLINE_CONTEXT,
         ],
         "response_type": "in_channel",
     }
@@ -176,8 +178,14 @@ def test_markup_in_data_is_escaped_and_links_are_safe():
     )
     assert [e["text"] for e in context["elements"]] == [
         "Source: <https://e.x/a%7Cb%3Ec|H|x&gt;>, O&amp;O",
-        "Status: *Rated*. see &lt;here&gt;",
+        "Status: Rated: see &lt;here&gt;",
     ]
+
+
+def test_date_only_publication():
+    card = hotline_card(source=SourceRef("H", "Facebook", dt.date(2025, 5, 26), "social media post"))
+    context = render(Reply(cards=[card]))["blocks"][1]
+    assert context["elements"][0]["text"] == "Source: H, Facebook, published 26 May 2025"
 
 
 def test_multi_line_quote_keeps_every_line_quoted():
@@ -220,7 +228,9 @@ def test_long_reply_is_cut_to_limits_and_keeps_its_buttons():
     assert [b["value"] for b in blocks[-1]["elements"]] == ["page 2 hotline"]
     assert_valid(payload)
     # The quote gives way, so the speaker and date survive.
-    assert blocks[1]["text"]["text"].endswith("…\n— Lee Jae-myung, 2025-05-26")
+    assert blocks[1]["text"]["text"].endswith(
+        "…\n— Lee Jae-myung, 2025-05-26 (English translation of the original)"
+    )
 
 
 def assert_valid(payload: dict) -> None:

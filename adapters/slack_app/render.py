@@ -6,7 +6,6 @@ exceeded, so text is cut with "…" and surplus blocks are dropped with a note r
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -30,7 +29,6 @@ ACTION_ID_PATTERN = re.compile(rf"^({MORE_ACTION_ID}|{SHARE_ACTION_ID})(_\d+)?$"
 
 ELLIPSIS = "…"
 _LEVEL_PREFIX = {Level.INFO: "", Level.WARNING: ":warning: ", Level.ERROR: ":x: "}
-_LANGUAGES = {"en": "English", "ko": "Korean"}
 
 
 def escape(text: str) -> str:
@@ -104,15 +102,11 @@ def _context(lines: list[str]) -> dict[str, Any]:
 def _card(card: QuoteCard) -> list[dict[str, Any]]:
     # Title and byline are capped so that some of the quote always fits beside them.
     head = f"*{truncate(escape(_one_line(card.title)), 500)}*\n" if card.title else ""
-    byline = f"\n— {truncate(escape(_one_line(card.speaker)), 200)}, {card.said_on.isoformat()}"
+    byline = f"\n— {truncate(escape(_one_line(card.attribution())), 400)}"
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
     quote = _block_quote(escape(card.quote), room)
-    lines = [_source_line(card), _status_line(card)]
-    if card.translated:
-        language = _LANGUAGES.get(card.language, card.language)
-        lines.append(f"_Quoted in translation ({escape(language)})._")
-    return [_section(head + quote + byline), _context(lines)]
+    return [_section(head + quote + byline), _context([_source_line(card), _status_line(card)])]
 
 
 def _block_quote(escaped: str, room: int) -> str:
@@ -130,28 +124,12 @@ def _source_line(card: QuoteCard) -> str:
         headline = f"<{url}|{headline}>"
     line = f"Source: {headline}, {escape(source.outlet)}"
     if source.published_at is not None:
-        line += f", published {_when(source.published_at)}"
+        line += f", published {escape(source.published_text())}"
     return line
 
 
 def _status_line(card: QuoteCard) -> str:
-    status = card.status
-    label = status.label[:1].upper() + status.label[1:]
-    line = f"Status: *{escape(label)}*"
-    if status.as_of is not None:
-        line += f" (last reviewed {status.as_of.isoformat()})"
-    if status.note:
-        line += f". {escape(status.note)}"
-    return line
-
-
-def _when(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        if moment.time() == dt.time(0, 0):
-            return moment.date().isoformat()
-        return moment.strftime("%Y-%m-%d %H:%M")
-    offset = moment.strftime("%z")
-    return moment.strftime("%Y-%m-%d %H:%M") + f" (UTC{offset[:3]}:{offset[3:]})"
+    return f"Status: {escape(card.status.describe())}"
 
 
 def _items(items: list[ListItem]) -> list[dict[str, Any]]:
