@@ -55,6 +55,7 @@ class Settings:
     discord_guild_ids: tuple[int, ...] = ()
     reminder_grace_hours: float = 6.0
     log_level: str = "INFO"
+    log_level_set: bool = False
 
     @property
     def slack_enabled(self) -> bool:
@@ -164,6 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
         log_level=log_level,
+        log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
     )
     _check_slack(settings, env)
     if not settings.data_dir.is_dir():

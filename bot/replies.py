@@ -32,9 +32,25 @@ class SourceRef:
 
     headline: str
     outlet: str
-    published_at: dt.datetime | None
+    # A date-time with its offset, or just the date when that is all the source gives.
+    published_at: dt.datetime | dt.date | None
     kind: str
     url: str | None = None
+
+    def published_text(self) -> str:
+        """The publication time as people write it, e.g. "26 May 2025, 11:09 (UTC+09:00)"."""
+        value = self.published_at
+        if isinstance(value, dt.datetime):
+            offset = value.strftime("%z")
+            zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+            return f"{value.day} {value:%B %Y, %H:%M} ({zone})"
+        if isinstance(value, dt.date):
+            return f"{value.day} {value:%B %Y}"
+        return "date unknown"
+
+    def describe(self) -> str:
+        """One line naming the source: headline, outlet, publication time."""
+        return f"“{self.headline}”, {self.outlet}, published {self.published_text()}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,13 @@ class Status:
     label: str
     as_of: dt.date | None
     note: str = ""
+
+    def describe(self) -> str:
+        """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)"."""
+        text = self.label[:1].upper() + self.label[1:]
+        if self.as_of:
+            text += f" (last reviewed {self.as_of.isoformat()})"
+        return text + (f": {self.note}" if self.note else "")
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,11 @@ class QuoteCard:
     category: str = ""
     translated: bool = False
     language: str = "en"
+
+    def attribution(self) -> str:
+        """Who said it and when, noting a translation, e.g. "Lee Jae-myung, 2025-05-26 (translated)"."""
+        note = " (English translation of the original)" if self.translated else ""
+        return f"{self.speaker}, {self.said_on.isoformat()}{note}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The console adapter: the same core in a terminal, with no credentials at all."""

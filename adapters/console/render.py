@@ -1,0 +1,46 @@
+"""Reply model to plain text for a terminal or a pipe."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.replies import Level, Reply
+
+WIDTH = 100
+_MARKS = {Level.INFO: "", Level.WARNING: "Warning: ", Level.ERROR: "Sorry: "}
+
+
+def render(reply: Reply) -> str:
+    """The whole reply as plain text lines, quotes verbatim and unwrapped."""
+    lines: list[str] = []
+    if reply.title:
+        lines += [reply.title, "=" * min(len(reply.title), WIDTH)]
+    for notice in reply.notices:
+        if notice.level is not Level.INFO:
+            lines.append(_MARKS[notice.level] + notice.text)
+    for card in reply.cards:
+        lines += [
+            "",
+            f"{card.title}  [{card.pledge_id}]",
+            # The quote is printed on one line, exactly as stored, so it can be copied letter for letter.
+            f"  “{card.quote}”",
+            f"  — {card.attribution()}",
+            f"  Source: {card.source.describe()}",
+            f"  Status: {card.status.describe()}",
+        ]
+        if card.source.url:
+            lines.append(f"  Link: {card.source.url}")
+    if reply.items:
+        lines.append("")
+    for item in reply.items:
+        date = f"{item.date.isoformat()}  " if item.date else ""
+        lines.append(f"- {date}{item.label}")
+        if item.detail:
+            lines += textwrap.wrap(item.detail, WIDTH, initial_indent="    ", subsequent_indent="    ")
+    for notice in reply.notices:
+        if notice.level is Level.INFO:
+            lines += ["", notice.text]
+    if reply.actions:
+        lines.append("")
+        lines += [f"({action.label}: /pledge {action.command})" for action in reply.actions]
+    return "\n".join(lines).strip("\n")

@@ -1,0 +1,400 @@
+"""The one command handler every adapter calls: command text and a context in, a reply model out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot import commands as cmd
+from bot.config import Settings
+from bot.occurrences import Calendar, Milestone, Occurrence
+from bot.replies import (
+    Action,
+    ActionKind,
+    Context,
+    Level,
+    ListItem,
+    Notice,
+    QuoteCard,
+    Reply,
+    SourceRef,
+    Status,
+)
+from bot.search import MAX_QUERY_CHARS, Searcher
+from bot.state import State, Subscription
+from bot.store import Catalogue, QuoteRow, Store
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 3
+LIST_PAGE_SIZE = 20
+MAX_LIST_ITEMS = 25
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The current time, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An autocomplete choice: what to show, and the command text it stands for."""
+
+    label: str
+    value: str
+
+
+class Core:
+    """Answers `/pledge` commands from the catalogue and the channel state."""
+
+    def __init__(self, store: Store, *, clock: Clock = utc_now, timezone: str = "Asia/Seoul"):
+        self.store = store
+        self.catalogue = Catalogue(store)
+        self.searcher = Searcher(store)
+        self.state = State(store)
+        self.clock = clock
+        self.zone = ZoneInfo(timezone)
+        self._calendar: Calendar | None = None
+        self._calendar_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Core:
+        """Open the database at the configured path, loading `data/` if it changed since the last run."""
+        store = Store(settings.db_path)
+        core = cls(store, clock=clock, timezone=settings.timezone)
+        core.catalogue.sync_data_dir(settings.data_dir)
+        return core
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+    # -- entry points ------------------------------------------------------------------------------
+
+    def handle(self, text: str, ctx: Context) -> Reply:
+        """Answer one command; any failure becomes a friendly error reply, never an exception."""
+        try:
+            command = cmd.parse(text)
+            return self._dispatch(command, ctx)
+        except Exception:
+            log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)
+            return _error(
+                "Something went wrong on our side while answering that. Please try again in a moment."
+            )
+
+    def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
+        """Pledges matching what the user has typed so far, for autocomplete."""
+        try:
+            result = self.searcher.search(prefix, limit=min(limit, 25), prefix=True)
+            rows = self.catalogue.pledges(result.ids)
+        except Exception:
+            log.exception("autocomplete failed")
+            return []
+        return [Suggestion(_clip(rows[i].title, 100), i) for i in result.ids if i in rows]
+
+    def calendar(self) -> Calendar:
+        """Anniversaries and day counts of every milestone, indexed once and rebuilt after an import."""
+        with self._calendar_lock:
+            if self._calendar is None:
+                speakers = dict(self.store.db.execute("SELECT id, name FROM speakers").fetchall())
+                rows = self.store.db.execute(
+                    "SELECT id, date, kind, title, pledge, speaker FROM milestones ORDER BY date, id"
+                ).fetchall()
+                self._calendar = Calendar(
+                    Milestone(
+                        id=r[0],
+                        date=dt.date.fromisoformat(r[1]),
+                        kind=r[2],
+                        title=f"{speakers.get(r[5], 'the speaker')} pledged: {r[3]}"
+                        if r[2] == "pledged"
+                        else r[3],
+                        pledge_id=r[4],
+                    )
+                    for r in rows
+                )
+            return self._calendar
+
+    def reload(self) -> None:
+        """Forget derived caches after the catalogue changed."""
+        with self._calendar_lock:
+            self._calendar = None
+
+    def today(self, ctx: Context | None = None) -> dt.date:
+        """Today in the bot's time zone, by the context's clock when it carries one."""
+        now = (ctx.now if ctx and ctx.now else None) or self.clock()
+        return now.astimezone(self.zone).date()
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def _dispatch(self, command: cmd.Command, ctx: Context) -> Reply:
+        match command:
+            case cmd.Search():
+                return self._search(command)
+            case cmd.Show():
+                return self._show(command.pledge_id)
+            case cmd.ListPledges():
+                return self._list(command)
+            case cmd.On():
+                return self._on(command.day)
+            case cmd.Upcoming():
+                return self._upcoming(command.days, ctx)
+            case cmd.Subscribe():
+                return self._subscribe(command, ctx)
+            case cmd.Unsubscribe():
+                return self._unsubscribe(ctx)
+            case cmd.Subscriptions():
+                return self._subscriptions(ctx)
+            case cmd.Usage():
+                return Reply(
+                    notices=[
+                        Notice(command.message, Level.ERROR),
+                        Notice(f"Usage: {command.spec.usage} (for example: {command.spec.example})"),
+                    ]
+                )
+            case cmd.Help():
+                return help_reply(command.hint)
+        raise AssertionError(command)
+
+    def _search(self, command: cmd.Search) -> Reply:
+        if self.catalogue.find_id(command.query):
+            return self._show(command.query.strip().lower())
+        page = command.page
+        result = self.searcher.search(command.query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        notices = []
+        if result.truncated:
+            notices.append(Notice(f"Your search was long, so I used its first {MAX_QUERY_CHARS} characters."))
+        if not result.words:
+            return help_reply("Type some words to search for, such as /pledge hotline or /pledge 핫라인.")
+        if not result.ids:
+            shown = _clip(" ".join(result.words), 60)
+            if page > 1 and result.total == 0 and self.searcher.search(command.query, limit=1).total:
+                return Reply(
+                    notices=[Notice(f"There is no page {page} of results for “{shown}”.", Level.ERROR)]
+                )
+            return Reply(
+                title="No pledge found",
+                notices=[
+                    *notices,
+                    Notice(f"No pledge matches “{shown}”.", Level.ERROR),
+                    Notice("Try another word, a Korean term (e.g. 핫라인), or /pledge list to browse."),
+                ],
+            )
+        if result.corrected:
+            notices.append(Notice(f"No exact match; showing results for “{result.corrected}”."))
+        cards = self._cards(result.ids, lead_only=True)
+        actions = (
+            [Action(ActionKind.SHARE, "Share in channel", f"show {cards[0].pledge_id}")] if cards else []
+        )
+        shown_so_far = (page - 1) * PAGE_SIZE + len(result.ids)
+        if result.total > shown_so_far:
+            query = " ".join(result.words) if not result.corrected else result.corrected
+            actions.append(Action(ActionKind.MORE, "More results", f"{query} page {page + 1}"))
+        first = (page - 1) * PAGE_SIZE + 1
+        title = (
+            f"{result.total} pledge{'s' if result.total != 1 else ''} found"
+            if page == 1
+            else f"Results {first}–{shown_so_far} of {result.total}"
+        )
+        return Reply(title=title, cards=cards, notices=notices, actions=actions, total=result.total)
+
+    def _show(self, pledge_id: str) -> Reply:
+        cards = self._cards([pledge_id], lead_only=False)
+        if not cards:
+            return Reply(
+                notices=[Notice(f"There is no pledge with the id “{_clip(pledge_id, 60)}”.", Level.ERROR)]
+            )
+        return Reply(
+            title=cards[0].title,
+            cards=cards,
+            actions=[Action(ActionKind.SHARE, "Share in channel", f"show {pledge_id}")],
+            total=1,
+        )
+
+    def _cards(self, ids: list[str], *, lead_only: bool) -> list[QuoteCard]:
+        pledges = self.catalogue.pledges(ids)
+        by_pledge: dict[str, list[QuoteRow]] = {}
+        for quote in self.catalogue.quotes(ids, lead_only=lead_only):
+            by_pledge.setdefault(quote.pledge, []).append(quote)
+        cards = []
+        for pledge_id in ids:
+            pledge = pledges.get(pledge_id)
+            if pledge is None:
+                continue
+            for quote in by_pledge.get(pledge_id, []):
+                cards.append(
+                    QuoteCard(
+                        pledge_id=pledge.id,
+                        title=pledge.title,
+                        speaker=pledge.speaker,
+                        quote=quote.text,
+                        said_on=quote.said_on,
+                        source=SourceRef(
+                            headline=quote.headline,
+                            outlet=quote.outlet,
+                            published_at=_published(quote.published_at),
+                            kind=quote.kind,
+                            url=quote.url,
+                        ),
+                        status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
+                        category=pledge.category,
+                        translated=quote.translated,
+                        language=quote.language,
+                    )
+                )
+        return cards
+
+    def _list(self, command: cmd.ListPledges) -> Reply:
+        offset = (command.page - 1) * LIST_PAGE_SIZE
+        rows, total = self.catalogue.list_pledges(command.category, LIST_PAGE_SIZE, offset)
+        if not total:
+            categories = ", ".join(name for name, _ in self.catalogue.categories())
+            return Reply(
+                notices=[
+                    Notice(f"There is no category “{_clip(command.category or '', 60)}”.", Level.ERROR),
+                    Notice(f"Categories: {categories}."),
+                ]
+            )
+        if not rows:
+            return Reply(notices=[Notice(f"There is no page {command.page} of this list.", Level.ERROR)])
+        items = [ListItem(label=title, detail=pid, pledge_id=pid) for pid, title in rows]
+        actions = []
+        if offset + len(rows) < total:
+            base = f"list {command.category}" if command.category else "list"
+            actions.append(Action(ActionKind.MORE, "More pledges", f"{base} page {command.page + 1}"))
+        title = f"{total} pledge{'s' if total != 1 else ''}" + (
+            f" in {command.category}" if command.category else ""
+        )
+        return Reply(title=title, items=items, actions=actions, total=total)
+
+    def _on(self, day: dt.date) -> Reply:
+        items = [
+            ListItem(
+                label=f"Pledged: {m.title}" if m.kind == "pledged" else m.title,
+                detail=m.kind,
+                date=m.date,
+                pledge_id=m.pledge,
+            )
+            for m in self.catalogue.milestones_on(day)
+        ]
+        items += [self._occurrence_item(o) for o in self.calendar().on(day)]
+        if not items:
+            return Reply(
+                title=f"{day.isoformat()}", notices=[Notice(f"Nothing on record for {day.isoformat()}.")]
+            )
+        return Reply(title=f"On {day.isoformat()}", items=items[:MAX_LIST_ITEMS], total=len(items))
+
+    def _upcoming(self, days: int, ctx: Context) -> Reply:
+        today = self.today(ctx)
+        found = self.calendar().upcoming(today, days)
+        end = today + dt.timedelta(days=days - 1)
+        if not found:
+            return Reply(
+                title=f"Coming up, {today.isoformat()} to {end.isoformat()}",
+                notices=[Notice(f"No anniversaries or milestones in the next {days} days.")],
+            )
+        items = [self._occurrence_item(o) for o in found[:MAX_LIST_ITEMS]]
+        notices = []
+        if len(found) > MAX_LIST_ITEMS:
+            notices.append(Notice(f"Showing the first {MAX_LIST_ITEMS} of {len(found)}; ask for fewer days."))
+        return Reply(
+            title=f"Coming up, {today.isoformat()} to {end.isoformat()}",
+            items=items,
+            notices=notices,
+            total=len(found),
+        )
+
+    def _occurrence_item(self, occurrence: Occurrence) -> ListItem:
+        milestone = occurrence.milestone
+        detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
+        if milestone.pledge_id:
+            quotes = self.catalogue.quotes([milestone.pledge_id], lead_only=True)
+            if quotes:
+                detail = f"“{quotes[0].text}” ({milestone.date.isoformat()}, {quotes[0].outlet})"
+        return ListItem(
+            label=occurrence.headline(), detail=detail, date=occurrence.day, pledge_id=milestone.pledge_id
+        )
+
+    def _subscribe(self, command: cmd.Subscribe, ctx: Context) -> Reply:
+        if not ctx.can_manage:
+            return _not_allowed(ctx)
+        if not ctx.channel:
+            return _error("Subscriptions belong to a channel; run this command in the channel to subscribe.")
+        sub, created = self.state.subscribe(
+            ctx.platform,
+            ctx.workspace,
+            ctx.channel,
+            command.at,
+            command.timezone,
+            command.lead_days,
+            ctx.user,
+            ctx.now or self.clock(),
+        )
+        verb = "Subscribed" if created else "Updated"
+        return Reply(
+            title=f"{verb}: daily digest at {_schedule(sub)}",
+            notices=[Notice("On days when an anniversary or milestone falls due, I will post it here.")],
+            private=True,
+        )
+
+    def _unsubscribe(self, ctx: Context) -> Reply:
+        if not ctx.can_manage:
+            return _not_allowed(ctx)
+        if self.state.unsubscribe(ctx.platform, ctx.workspace, ctx.channel):
+            return Reply(title="Unsubscribed", notices=[Notice("This channel will get no more digests.")])
+        return Reply(notices=[Notice("This channel has no subscription to remove.")])
+
+    def _subscriptions(self, ctx: Context) -> Reply:
+        sub = self.state.subscription(ctx.platform, ctx.workspace, ctx.channel)
+        if sub is None:
+            return Reply(
+                title="No subscription",
+                notices=[
+                    Notice(
+                        "This channel gets no digest. Subscribe with /pledge subscribe [HH:MM] [Area/City]."
+                    )
+                ],
+            )
+        return Reply(
+            title="This channel's subscription",
+            items=[ListItem(label=f"Daily digest at {_schedule(sub)}", detail=f"set by {sub.created_by}")],
+        )
+
+
+def help_reply(hint: str = "") -> Reply:
+    """The command list, built from the command specs so it cannot drift from the grammar."""
+    items = [
+        ListItem(label=spec.usage, detail=f"{spec.summary} — e.g. {spec.example}") for spec in cmd.COMMANDS
+    ]
+    notices = [Notice(hint)] if hint else []
+    notices.append(Notice("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
+    return Reply(title="pledgebot: a politician's exact words", items=items, notices=notices)
+
+
+def _schedule(sub: Subscription) -> str:
+    ahead = f", with {sub.lead_days} days' notice" if sub.lead_days else ""
+    return f"{sub.local_time.strftime('%H:%M')} {sub.timezone}{ahead}"
+
+
+def _not_allowed(ctx: Context) -> Reply:
+    who = {
+        "slack": "a workspace admin or someone on the bot's admin list",
+        "discord": "a member with the Manage Channels permission",
+    }.get(ctx.platform, "a channel manager")
+    return _error(f"Only {who} can change this channel's subscription.")
+
+
+def _error(text: str) -> Reply:
+    return Reply(notices=[Notice(text, Level.ERROR)])
+
+
+def _published(value: str) -> dt.datetime | dt.date:
+    return dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

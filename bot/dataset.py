@@ -1,0 +1,448 @@
+"""Dataset files (YAML, JSON, CSV) to validated, flat records, and back.
+
+A dataset is six tables: speakers, sources, pledges, quotes, statuses and milestones. YAML and JSON files hold
+any of them as top-level lists; a pledge may nest its `quotes` and `status` history, which are flattened here.
+A CSV file holds one table, named by the last word of its file name (`pledges.csv`, `2026-quotes.csv`), with
+list fields separated by `;`. Every record remembers where it came from, so a problem names file, line or row,
+and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TABLES = ("speakers", "sources", "pledges", "quotes", "statuses", "milestones")
+STATUSES = ("not yet rated", "in the works", "stalled", "compromise", "kept", "broken")
+SOURCE_KINDS = (
+    "platform document",
+    "speech",
+    "social media post",
+    "news report",
+    "official record",
+    "interview",
+    "press release",
+)
+MILESTONE_KINDS = ("pledged", "election", "inauguration", "deadline", "status change", "event")
+SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+
+# Fields per table: (name, required, type). Types: str, list, date, datetime, bool.
+SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
+    "speakers": (
+        ("id", True, "id"),
+        ("name", True, "str"),
+        ("name_ko", False, "str"),
+        ("role", False, "str"),
+    ),
+    "sources": (
+        ("id", True, "id"),
+        ("kind", True, "str"),
+        ("outlet", True, "str"),
+        ("headline", True, "str"),
+        ("published_at", True, "datetime"),
+        ("url", False, "str"),
+        ("language", False, "str"),
+        ("text_file", False, "str"),
+        ("note", False, "str"),
+    ),
+    "pledges": (
+        ("id", True, "id"),
+        ("speaker", True, "str"),
+        ("title", True, "str"),
+        ("title_ko", False, "str"),
+        ("category", True, "str"),
+        ("category_ko", False, "str"),
+        ("summary", False, "str"),
+        ("aliases", False, "list"),
+        ("aliases_ko", False, "list"),
+        ("pledged_on", False, "date"),
+    ),
+    "quotes": (
+        ("pledge", True, "str"),
+        ("text", True, "str"),
+        ("source", True, "str"),
+        ("said_on", True, "date"),
+        ("language", False, "str"),
+        ("translation_of", False, "str"),
+    ),
+    "statuses": (
+        ("pledge", True, "str"),
+        ("status", True, "str"),
+        ("date", True, "date"),
+        ("source", False, "str"),
+        ("note", False, "str"),
+    ),
+    "milestones": (
+        ("id", True, "id"),
+        ("date", True, "date"),
+        ("kind", True, "str"),
+        ("title", True, "str"),
+        ("pledge", False, "str"),
+        ("speaker", False, "str"),
+        ("source", False, "str"),
+    ),
+}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a dataset, located as precisely as the file format allows."""
+
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: field '{self.field}': {self.message}"
+            if self.field
+            else f"{self.where}: {self.message}"
+        )
+
+
+class DatasetError(ValueError):
+    """A dataset failed validation; `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problem(s) in the dataset:\n{shown}{more}")
+
+
+@dataclass
+class Record:
+    """A flat row bound for one table, and where it was read."""
+
+    table: str
+    values: dict[str, Any]
+    where: str
+    file: str = ""
+
+
+@dataclass
+class Dataset:
+    """Records from one or more files, with the texts of the sources they cite."""
+
+    records: list[Record] = field(default_factory=list)
+    source_texts: dict[str, str] = field(default_factory=dict)
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """The values of every record of one table, in file order."""
+        return [r.values for r in self.records if r.table == table]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that records the line of each mapping, so problems can name it."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The dataset files directly in `folder`, in a stable order."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    """A digest of file names and contents (and the source texts they cite), to know when to reload."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        sources = path.parent / "sources"
+        if sources.is_dir():
+            for text in sorted(sources.iterdir()):
+                digest.update(text.name.encode() + b"\0" + text.read_bytes())
+    return digest.hexdigest()
+
+
+def _parse(path: Path) -> Iterator[Record]:
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8-sig")
+    if suffix == ".csv":
+        yield from _parse_csv(path, text)
+        return
+    try:
+        document = json.loads(text) if suffix == ".json" else yaml.load(text, Loader=_LineLoader)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else getattr(error, "lineno", "?")
+        raise DatasetError([Problem(f"{path}:{line}", "", f"not valid {suffix[1:].upper()}")]) from None
+    if document is None:
+        return
+    if not isinstance(document, dict):
+        raise DatasetError([Problem(str(path), "", f"expected a mapping with any of: {', '.join(TABLES)}")])
+    unknown = [k for k in document if k not in TABLES and k != "__line__"]
+    if unknown:
+        raise DatasetError(
+            [Problem(str(path), unknown[0], f"unknown table; expected one of {', '.join(TABLES)}")]
+        )
+    for table in TABLES:
+        rows = document.get(table) or []
+        if not isinstance(rows, list):
+            raise DatasetError([Problem(str(path), table, "must be a list")])
+        for index, row in enumerate(rows):
+            where = _where(path, row, index, table)
+            if not isinstance(row, dict):
+                raise DatasetError([Problem(where, "", "each entry must be a mapping of field: value")])
+            yield from _flatten(table, dict(row), where, path)
+
+
+def _where(path: Path, row: Any, index: int, table: str) -> str:
+    line = row.get("__line__") if isinstance(row, dict) else None
+    return f"{path}:{line}" if line else f"{path} {table}[{index}]"
+
+
+def _flatten(table: str, row: dict[str, Any], where: str, path: Path) -> Iterator[Record]:
+    row.pop("__line__", None)
+    if table == "pledges":
+        for key, child in (("quotes", "quotes"), ("status", "statuses")):
+            nested = row.pop(key, None) or []
+            if not isinstance(nested, list):
+                raise DatasetError([Problem(where, key, "must be a list")])
+            for index, item in enumerate(nested):
+                child_where = _where(path, item, index, f"{key}")
+                if not isinstance(item, dict):
+                    raise DatasetError([Problem(child_where, key, "each entry must be a mapping")])
+                item = dict(item)
+                item.pop("__line__", None)
+                item.setdefault("pledge", row.get("id"))
+                yield Record(child, item, child_where, path.name)
+    yield Record(table, row, where, path.name)
+
+
+def _parse_csv(path: Path, text: str) -> Iterator[Record]:
+    stem = re.split(r"[-_. ]", path.stem.lower())[-1]
+    table = {"status": "statuses"}.get(stem, stem)
+    if table not in TABLES:
+        raise DatasetError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    f"a CSV file's name must end in one of {', '.join(TABLES)} (e.g. pledges.csv)",
+                )
+            ]
+        )
+    reader = csv.DictReader(io.StringIO(text))
+    lists = {name for name, _, kind in SCHEMA[table] if kind == "list"}
+    for row in reader:
+        values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        for name in lists:
+            if name in values:
+                values[name] = [part.strip() for part in values[name].split(";") if part.strip()]
+        # CSV rows are numbered as a spreadsheet shows them: the header is row 1.
+        yield Record(
+            table,
+            {k: v for k, v in values.items() if v not in ("", [])},
+            f"{path} row {reader.line_num}",
+            path.name,
+        )
+
+
+def _validate(dataset: Dataset, known: dict[str, set[str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, dict[str, str]] = {t: {} for t in TABLES}
+    for record in dataset.records:
+        problems.extend(_coerce(record))
+        key = _key(record)
+        if key is None:
+            continue
+        if key in seen[record.table]:
+            problems.append(
+                Problem(record.where, "id", f"duplicate id '{key}' (first at {seen[record.table][key]})")
+            )
+        else:
+            seen[record.table][key] = record.where
+    if problems:
+        return problems
+
+    def ids(table: str) -> set[str]:
+        return set(seen[table]) | known.get(table, set())
+
+    speakers, sources, pledges = ids("speakers"), ids("sources"), ids("pledges")
+    for record in dataset.records:
+        v = record.values
+        refs = {
+            "speaker": speakers,
+            "source": sources,
+            "translation_of": sources,
+            "pledge": pledges,
+        }
+        for name, pool in refs.items():
+            if v.get(name) and v[name] not in pool:
+                problems.append(
+                    Problem(record.where, name, f"'{v[name]}' does not match any {name.split('_')[0]} id")
+                )
+        problems.extend(_check_vocabulary(record))
+    problems.extend(_check_quotes(dataset))
+    return problems
+
+
+def _key(record: Record) -> str | None:
+    if record.table in ("quotes", "statuses"):
+        return None
+    value = record.values.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _check_vocabulary(record: Record) -> list[Problem]:
+    v, table = record.values, record.table
+    checks = {
+        "statuses": ("status", STATUSES),
+        "sources": ("kind", SOURCE_KINDS),
+        "milestones": ("kind", MILESTONE_KINDS),
+    }
+    if table in checks:
+        name, allowed = checks[table]
+        if v.get(name) not in allowed:
+            return [Problem(record.where, name, f"'{v.get(name)}' is not one of: {', '.join(allowed)}")]
+    return []
+
+
+def _check_quotes(dataset: Dataset) -> list[Problem]:
+    """Every quote must appear letter for letter in the text of its source, when we hold that text."""
+    problems = []
+    for record in dataset.records:
+        if record.table != "quotes":
+            continue
+        text = dataset.source_texts.get(record.values["source"])
+        if text is not None and record.values["text"] not in text:
+            problems.append(Problem(record.where, "text", "quote is not found verbatim in its source text"))
+    return problems
+
+
+def _coerce(record: Record) -> list[Problem]:
+    """Check fields against the schema and convert them in place to their Python types."""
+    problems = []
+    spec = SCHEMA[record.table]
+    allowed = {name for name, _, _ in spec}
+    for name in record.values:
+        if name not in allowed:
+            problems.append(Problem(record.where, name, f"unknown field for {record.table}"))
+    for name, required, kind in spec:
+        value = record.values.get(name)
+        if value is None or value == "" or value == []:
+            record.values.pop(name, None)
+            if required:
+                problems.append(Problem(record.where, name, "is required"))
+            continue
+        try:
+            record.values[name] = _convert(value, kind)
+        except ValueError as error:
+            problems.append(Problem(record.where, name, str(error)))
+    return problems
+
+
+def _convert(value: Any, kind: str) -> Any:
+    if kind == "id":
+        value = str(value).strip()
+        if not _ID.match(value):
+            raise ValueError(f"'{value}' is not a valid id (lowercase letters, digits and '-', up to 80)")
+        return value
+    if kind == "str":
+        if not isinstance(value, str | int | float):
+            raise ValueError("must be text")
+        return str(value).strip()
+    if kind == "list":
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(i, str | int | float) for i in items):
+            raise ValueError("must be a list of text")
+        return [str(i).strip() for i in items if str(i).strip()]
+    if kind == "date":
+        return parse_date(value)
+    if kind == "datetime":
+        return parse_datetime(value)
+    raise AssertionError(kind)
+
+
+def parse_date(value: Any) -> dt.date:
+    """A calendar date from a YAML date or an ISO `YYYY-MM-DD` string."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"'{text}' is not a date in the form YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a real calendar date") from None
+
+
+def parse_datetime(value: Any) -> dt.datetime | dt.date:
+    """A date-time with its offset, or a bare date when only the day is known."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return parse_date(text)
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 date-time such as 2025-05-26T11:09:00+09:00") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"'{text}' needs a UTC offset, such as +09:00")
+    return parsed
+
+
+def attach_source_texts(dataset_paths: Iterable[Path], dataset: Dataset) -> None:
+    """Read the text files that sources cite (relative to their dataset file) for the verbatim check."""
+    folders = {p.parent for p in dataset_paths}
+    for source in dataset.rows("sources"):
+        name = source.get("text_file")
+        if not name:
+            continue
+        for folder in folders:
+            candidate = (folder / name).resolve()
+            if candidate.is_file() and folder.resolve() in candidate.parents:
+                dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+                break
+
+
+def load(
+    paths: list[Path],
+    *,
+    known_ids: dict[str, set[str]] | None = None,
+    known_texts: dict[str, str] | None = None,
+) -> Dataset:
+    """Read, attach source texts, and validate: the one way files become a dataset.
+
+    `known_ids` and `known_texts` describe what the database already holds, so an imported file may cite a
+    speaker or source loaded earlier.
+    """
+    dataset = Dataset(source_texts=dict(known_texts or {}))
+    # Parse first without validation so that source texts are known when quotes are checked.
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            dataset.records.extend(_parse(path))
+        except DatasetError as error:
+            problems.extend(error.problems)
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(Problem(str(path), "", f"cannot read the file ({error.__class__.__name__})"))
+    if problems:
+        raise DatasetError(problems)
+    attach_source_texts(paths, dataset)
+    problems = _validate(dataset, known_ids or {})
+    if problems:
+        raise DatasetError(problems)
+    return dataset

@@ -1,0 +1,513 @@
+"""Storage: the SQLite database (through sqlite-utils), its schema migrations, and the pledge catalogue.
+
+One file holds two kinds of data. The catalogue (speakers, sources, pledges, quotes, statuses, milestones and
+the search index) is rebuilt from `data/` whenever those files change, so it may live on an ephemeral disk.
+The state (subscriptions, the delivery ledger; see `bot/state.py`) is written by users and needs a disk
+that survives restarts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import logging
+import sqlite3
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bot import dataset as ds
+from bot.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+migrations = Migrations("pledgebot")
+DATA_ORIGIN = "data:"
+IMPORT_ORIGIN = "import:"
+
+
+@migrations()
+def m001_catalogue(db: Database) -> None:
+    """Catalogue tables, loaded from dataset files."""
+    db.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE speakers (id TEXT PRIMARY KEY, name TEXT NOT NULL, name_ko TEXT, role TEXT,
+            origin TEXT NOT NULL);
+        CREATE TABLE sources (id TEXT PRIMARY KEY, kind TEXT NOT NULL, outlet TEXT NOT NULL,
+            headline TEXT NOT NULL, published_at TEXT NOT NULL, url TEXT, language TEXT, text TEXT,
+            text_file TEXT, note TEXT, origin TEXT NOT NULL);
+        CREATE TABLE pledges (id TEXT PRIMARY KEY, speaker TEXT NOT NULL, title TEXT NOT NULL, title_ko TEXT,
+            category TEXT NOT NULL, category_ko TEXT, summary TEXT, aliases TEXT, aliases_ko TEXT,
+            pledged_on TEXT, origin TEXT NOT NULL);
+        CREATE INDEX pledges_category ON pledges (category COLLATE NOCASE, id);
+        CREATE TABLE quotes (id TEXT PRIMARY KEY, pledge TEXT NOT NULL, position INTEGER NOT NULL,
+            text TEXT NOT NULL, source TEXT NOT NULL, said_on TEXT NOT NULL, language TEXT NOT NULL,
+            translation_of TEXT, origin TEXT NOT NULL);
+        CREATE INDEX quotes_pledge ON quotes (pledge, position);
+        CREATE INDEX quotes_said_on ON quotes (said_on);
+        CREATE TABLE statuses (id TEXT PRIMARY KEY, pledge TEXT NOT NULL, status TEXT NOT NULL,
+            date TEXT NOT NULL, source TEXT, note TEXT, origin TEXT NOT NULL);
+        CREATE INDEX statuses_pledge ON statuses (pledge, date);
+        CREATE TABLE milestones (id TEXT PRIMARY KEY, date TEXT NOT NULL, kind TEXT NOT NULL,
+            title TEXT NOT NULL, pledge TEXT, speaker TEXT, source TEXT, origin TEXT NOT NULL);
+        CREATE INDEX milestones_date ON milestones (date);
+        CREATE TABLE pledge_index (pledge_id TEXT PRIMARY KEY, title TEXT, aliases TEXT, summary TEXT,
+            quotes TEXT, grams TEXT);
+        CREATE TABLE search_terms (term TEXT PRIMARY KEY);
+        """
+    )
+    # Porter stemming finds plurals and inflections; Hangul is indexed as bigrams in `grams` (see
+    # `hangul_grams`) so that two-letter Korean words are found through the index, not a scan.
+    db["pledge_index"].enable_fts(
+        ["title", "aliases", "summary", "quotes", "grams"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+        replace=True,
+    )
+    # The vocabulary, indexed by trigrams, is where misspelt words find their nearest real word.
+    db["search_terms"].enable_fts(["term"], tokenize="trigram", create_triggers=True, replace=True)
+
+
+@migrations()
+def m002_state(db: Database) -> None:
+    """User state: channel subscriptions and the delivery ledger."""
+    db.executescript(
+        """
+        CREATE TABLE subscriptions (id INTEGER PRIMARY KEY, platform TEXT NOT NULL, workspace TEXT NOT NULL,
+            channel TEXT NOT NULL, local_time TEXT NOT NULL, timezone TEXT NOT NULL,
+            lead_days INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+            UNIQUE (platform, workspace, channel));
+        """
+    )
+
+
+def hangul_grams(text: str) -> str:
+    """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens."""
+    grams: list[str] = []
+    run: list[str] = []
+    for char in text + " ":
+        if is_hangul(char):
+            run.append(char)
+            continue
+        if len(run) == 1:
+            grams.append(run[0])
+        grams.extend(a + b for a, b in itertools.pairwise(run))
+        run = []
+    return " ".join(grams)
+
+
+def is_hangul(char: str) -> bool:
+    """True for a precomposed Hangul syllable."""
+    return "\uac00" <= char <= "\ud7a3"
+
+
+class Store:
+    """The database file, with one sqlite-utils connection per thread and the schema migrated."""
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[Database] = []
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = self.db
+        # WAL lets readers (the adapters) proceed while the scheduler writes; it must be set outside a
+        # transaction, so before any migration runs.
+        if self.path != ":memory:":
+            db.enable_wal()
+        migrations.apply(db)
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection; sqlite3 connections must not cross threads."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            db = Database(conn)
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """A write transaction that takes the write lock at once, so concurrent writers queue, not fail."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+@dataclass(frozen=True)
+class PledgeRow:
+    """A pledge joined with its speaker and latest status, ready for a reply."""
+
+    id: str
+    title: str
+    title_ko: str | None
+    category: str
+    summary: str | None
+    speaker: str
+    status: str
+    status_date: dt.date | None
+    status_note: str | None
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    """A quote joined with its source."""
+
+    pledge: str
+    text: str
+    said_on: dt.date
+    language: str
+    translated: bool
+    headline: str
+    outlet: str
+    published_at: str
+    kind: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class MilestoneRow:
+    """A milestone as stored, with its pledge's title when it has one."""
+
+    id: str
+    date: dt.date
+    kind: str
+    title: str
+    pledge: str | None
+    source: str | None
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[str, list[dict[str, Any]]]:
+    """Dataset records as database rows, with derived rows: quote and status ids, pledged milestones."""
+    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    positions: dict[tuple[str, str], int] = defaultdict(int)
+    source_language = {s["id"]: s.get("language") for s in data.rows("sources")}
+    for record in data.records:
+        row = {k: _iso(v) for k, v in record.values.items()}
+        row["origin"] = origin(record)
+        if record.table == "pledges":
+            row["aliases"] = " | ".join(row.get("aliases", []))
+            row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
+            if row.get("pledged_on"):
+                tables["milestones"].append(
+                    {
+                        "id": f"pledged-{row['id']}",
+                        "date": row["pledged_on"],
+                        "kind": "pledged",
+                        "title": row["title"],
+                        "pledge": row["id"],
+                        "speaker": row["speaker"],
+                        "source": None,
+                        "origin": row["origin"],
+                    }
+                )
+        elif record.table in ("quotes", "statuses"):
+            key = (record.table, row["pledge"])
+            # Content-addressed ids: re-importing a file updates its rows instead of adding copies, and an
+            # import that adds quotes to a pledge from data/ cannot overwrite the ones already there.
+            row["id"] = f"{row['pledge']}#{_digest(row)}"
+            if record.table == "quotes":
+                row["position"] = positions[key]
+                row.setdefault("language", source_language.get(row["source"]) or "en")
+            positions[key] += 1
+        elif record.table == "sources":
+            row["text"] = data.source_texts.get(row["id"])
+        tables[record.table].append(row)
+    # A pledged milestone cites the pledge's first quote's source.
+    first_source = {}
+    for quote in tables["quotes"]:
+        first_source.setdefault(quote["pledge"], quote["source"])
+    for milestone in tables["milestones"]:
+        if milestone["kind"] == "pledged" and not milestone.get("source"):
+            milestone["source"] = first_source.get(milestone["pledge"])
+    return tables
+
+
+class Catalogue:
+    """The read-mostly pledge catalogue: loading datasets and the queries replies are built from."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    def sync_data_dir(self, folder: Path) -> bool:
+        """Reload `folder` if its files changed since the last load; True when it reloaded."""
+        paths = ds.data_files(folder)
+        digest = ds.fingerprint(paths)
+        if self.store.get_meta("data_fingerprint") == digest:
+            return False
+        data = ds.load(paths)
+        self.replace(data, lambda r: DATA_ORIGIN + r.file, DATA_ORIGIN)
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('data_fingerprint', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [digest],
+            )
+        log.info("loaded %d records from %s", len(data.records), folder)
+        return True
+
+    def import_files(self, paths: list[Path], progress: Callable[[int, int], None] | None = None) -> int:
+        """Validate files against what is loaded, then add them in one transaction; returns records added."""
+        data = ds.load(paths, known_ids=self.known_ids(), known_texts=self.source_texts())
+        self.replace(data, lambda r: IMPORT_ORIGIN + r.file, None, progress)
+        return len(data.records)
+
+    def known_ids(self) -> dict[str, set[str]]:
+        """Ids already in the database, per table, so imports may refer to them."""
+        db = self.store.db
+        return {
+            t: {r[0] for r in db.execute(f"SELECT id FROM {t}")} for t in ("speakers", "sources", "pledges")
+        }
+
+    def source_texts(self) -> dict[str, str]:
+        """The full texts held for sources, by source id."""
+        return dict(self.store.db.execute("SELECT id, text FROM sources WHERE text IS NOT NULL").fetchall())
+
+    def replace(
+        self,
+        data: Dataset,
+        origin: Callable[[ds.Record], str],
+        drop_origin: str | None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write a dataset in one transaction: all of it or, on any error, none of it."""
+        tables = _rows_for_tables(data, origin)
+        touched = {row["id"] for row in tables["pledges"]} | {row["pledge"] for row in tables["quotes"]}
+        total = sum(len(rows) for rows in tables.values())
+        done = 0
+        with self.store.transaction() as db:
+            if drop_origin is not None:
+                for table in ds.TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE origin LIKE ? || '%'", [drop_origin])
+            for table in ds.TABLES:
+                rows = tables.get(table, [])
+                for start in range(0, len(rows), 1000):
+                    chunk = rows[start : start + 1000]
+                    db[table].upsert_all(chunk, pk="id", alter=False)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+            db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            ids = (
+                list(touched) if drop_origin is None else [r[0] for r in db.execute("SELECT id FROM pledges")]
+            )
+            self._index(db, ids)
+
+    def _index(self, db: Database, pledge_ids: list[str]) -> None:
+        for start in range(0, len(pledge_ids), 500):
+            chunk = pledge_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            quotes: dict[str, list[str]] = defaultdict(list)
+            for pledge, text in db.execute(
+                f"SELECT pledge, text FROM quotes WHERE pledge IN ({marks}) ORDER BY pledge, position", chunk
+            ):
+                quotes[pledge].append(text)
+            docs, terms = [], set()
+            for row in db.execute(
+                "SELECT p.id, p.title, p.title_ko, p.summary, p.aliases, p.aliases_ko, p.category, "
+                "p.category_ko, s.name_ko FROM pledges p LEFT JOIN speakers s ON s.id = p.speaker "
+                f"WHERE p.id IN ({marks})",
+                chunk,
+            ):
+                pid, title, title_ko, summary, aliases, aliases_ko, category, category_ko, name_ko = row
+                korean = " ".join(x for x in (title_ko, aliases_ko, category_ko, name_ko) if x)
+                doc = {
+                    "pledge_id": pid,
+                    "title": title,
+                    "aliases": " ".join(x for x in (aliases, korean, category, pid.replace("-", " ")) if x),
+                    "summary": summary or "",
+                    "quotes": "\n".join(quotes[pid]),
+                    "grams": hangul_grams(korean + " " + " ".join(quotes[pid])),
+                }
+                docs.append(doc)
+                terms.update(vocabulary(" ".join(str(v) for v in doc.values())))
+            db["pledge_index"].upsert_all(docs, pk="pledge_id")
+            db.execute(
+                "INSERT OR IGNORE INTO search_terms (term) SELECT value FROM json_each(?)",
+                [_json_list(sorted(terms))],
+            )
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    def pledges(self, ids: Iterable[str]) -> dict[str, PledgeRow]:
+        """Pledges by id, with speaker and latest status."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.store.db.execute(
+            f"""
+            SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
+                   st.status, st.date, st.note
+            FROM pledges p
+            JOIN speakers s ON s.id = p.speaker
+            LEFT JOIN statuses st ON st.id = (
+                SELECT id FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1)
+            WHERE p.id IN ({marks})
+            """,
+            ids,
+        ).fetchall()
+        return {
+            r[0]: PledgeRow(
+                id=r[0],
+                title=r[1],
+                title_ko=r[2],
+                category=r[3],
+                summary=r[4],
+                speaker=r[5],
+                status=r[6] or "not yet rated",
+                status_date=dt.date.fromisoformat(r[7]) if r[7] else None,
+                status_note=r[8],
+            )
+            for r in rows
+        }
+
+    def quotes(self, pledge_ids: Iterable[str], *, lead_only: bool) -> list[QuoteRow]:
+        """Quotes of the given pledges with their sources; the first of each pledge when `lead_only`."""
+        ids = list(pledge_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        lead = (
+            "AND q.position = (SELECT MIN(position) FROM quotes WHERE pledge = q.pledge)" if lead_only else ""
+        )
+        rows = self.store.db.execute(
+            f"""
+            SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
+                   s.headline, s.outlet, s.published_at, s.kind, s.url
+            FROM quotes q JOIN sources s ON s.id = q.source
+            WHERE q.pledge IN ({marks}) {lead}
+            ORDER BY q.pledge, q.position
+            """,
+            ids,
+        ).fetchall()
+        return [
+            QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def find_id(self, text: str) -> str | None:
+        """The pledge whose id is exactly `text`, if any."""
+        row = self.store.db.execute("SELECT id FROM pledges WHERE id = ?", [text.strip().lower()]).fetchone()
+        return row[0] if row else None
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Each category with its number of pledges."""
+        return self.store.db.execute(
+            "SELECT category, COUNT(*) FROM pledges GROUP BY category COLLATE NOCASE ORDER BY category"
+        ).fetchall()
+
+    def list_pledges(
+        self, category: str | None, limit: int, offset: int
+    ) -> tuple[list[tuple[str, str]], int]:
+        """(id, title) of pledges, optionally in one category (case-insensitive), and the total."""
+        where, params = ("WHERE category = ? COLLATE NOCASE", [category]) if category else ("", [])
+        total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
+        rows = self.store.db.execute(
+            f"SELECT id, title FROM pledges {where} ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return rows, total
+
+    def milestones(self) -> list[MilestoneRow]:
+        """Every milestone, oldest first."""
+        return [
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            for r in self.store.db.execute(
+                "SELECT id, date, kind, title, pledge, source FROM milestones ORDER BY date, id"
+            )
+        ]
+
+    def milestones_on(self, day: dt.date) -> list[MilestoneRow]:
+        """Milestones dated `day`."""
+        return [
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            for r in self.store.db.execute(
+                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE date = ? ORDER BY id",
+                [day.isoformat()],
+            )
+        ]
+
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        """Every catalogue table as flat records in the import format."""
+        db = self.store.db
+        out: dict[str, list[dict[str, Any]]] = {}
+        drop = {"origin", "position", "text_file"}
+        for table in ds.TABLES:
+            order = "pledge, position" if table == "quotes" else "rowid"
+            where = "WHERE kind != 'pledged'" if table == "milestones" else ""
+            rows = []
+            for row in db.execute_returning_dicts(f"SELECT * FROM {table} {where} ORDER BY {order}"):
+                row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
+                if table in ("quotes", "statuses"):
+                    row.pop("id", None)
+                if table == "pledges":
+                    for key in ("aliases", "aliases_ko"):
+                        if key in row:
+                            row[key] = row[key].split(" | ")
+                if table == "sources":
+                    row.pop("text", None)
+                rows.append(row)
+            out[table] = rows
+        return out
+
+
+def vocabulary(text: str) -> set[str]:
+    """Lower-case Latin words of four letters or more: the words a misspelling can be corrected to."""
+    words = set()
+    for word in unicodedata.normalize("NFKC", text).lower().split():
+        word = word.strip(".,;:!?'\"“”‘’()[]")
+        if len(word) >= 4 and word.isascii() and word.isalpha():
+            words.add(word)
+    return words
+
+
+def _json_list(items: list[str]) -> str:
+    return json.dumps(items, ensure_ascii=False)
+
+
+def _digest(row: dict[str, Any]) -> str:
+    key = "\0".join(str(row.get(k, "")) for k in ("text", "source", "status", "date"))
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
