@@ -1,0 +1,327 @@
+"""The Bolt app: `/pledge` and its buttons, translated into one core call each and rendered as Block Kit.
+
+Every listener acknowledges first and works afterwards: Slack gives up after three seconds, and the core
+touches the database. Answers travel through the request's `response_url`, except a shared card, which is
+posted to the channel with `chat.postMessage` so that it is an ordinary public message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error
+from bot.config import Settings
+from bot.replies import Context, Level, Notice, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+# Longer than any sane lookup; the thread cannot be killed, but the user gets an answer instead of silence.
+CORE_TIMEOUT = 10.0
+# Workspace admin status changes rarely; caching it keeps users.info off the path of most commands.
+MEMBER_CACHE_SECONDS = 300.0
+USERS_INFO_TIMEOUT = 3.0
+# Slack asks for about one message per second per channel (api.slack.com/docs/rate-limits).
+POST_INTERVAL = 1.0
+
+CORE_FAILED = "Sorry, something went wrong while answering that. Please try again in a moment."
+CORE_SLOW = "Sorry, that took too long to answer. Please try again in a moment."
+SHARE_FAILED = (
+    "I couldn't post in this channel ({error}). If it is private, invite me with `/invite @pledgebot` "
+    "and try again."
+)
+
+
+class Handler(Protocol):
+    """What the adapter needs from the core: one synchronous call per command."""
+
+    def handle(self, text: str, ctx: Context) -> Reply:
+        """Answer the command `text` asked in `ctx`."""
+        ...
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """Build the Web API client: configured base URL, retries on 429 (Retry-After) and lost connections."""
+    token = settings.slack_bot_token.value if settings.slack_bot_token is not None else None
+    options: dict[str, Any] = {}
+    if settings.slack_api_url:
+        options["base_url"] = settings.slack_api_url
+    return AsyncWebClient(
+        token=token,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        ],
+        **options,
+    )
+
+
+async def post_message(
+    client: AsyncWebClient, channel: str, payload: dict[str, Any], *, metadata: dict[str, Any] | None = None
+) -> str:
+    """Post a rendered message to `channel` with chat.postMessage and return its ts."""
+    response = await client.chat_postMessage(
+        channel=channel,
+        text=payload["text"],
+        blocks=payload.get("blocks"),
+        metadata=metadata,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+    return str(response["ts"])
+
+
+class ChannelPacer:
+    """Spaces posts to one channel at least `interval` seconds apart."""
+
+    def __init__(self, interval: float = POST_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._next: dict[str, float] = {}
+
+    def delay(self, channel: str) -> float:
+        """Reserve the next slot for `channel` and return how long to wait for it."""
+        now = self._clock()
+        slot = max(now, self._next.get(channel, now))
+        self._next[channel] = slot + self.interval
+        return slot - now
+
+    async def wait(self, channel: str) -> None:
+        """Wait for `channel`'s next slot."""
+        delay = self.delay(channel)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Listeners:
+    """The app's listeners and the little state they share (member cache, pacing, work in flight)."""
+
+    def __init__(
+        self, core: Handler, settings: Settings, client: AsyncWebClient, *, core_timeout: float = CORE_TIMEOUT
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        self.client = client
+        self.core_timeout = core_timeout
+        self.pacer = ChannelPacer()
+        self._members: dict[str, tuple[float, bool, str]] = {}
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach the listeners to `app`."""
+        app.command("/pledge")(self.on_command)
+        app.action(ACTION_ID_PATTERN)(self.on_action)
+
+    async def on_command(self, ack: Any, body: dict[str, Any]) -> None:
+        """Answer `/pledge <text>` privately (or publicly, if the core says so) through response_url."""
+        await ack()
+        with self._tracked(), self._contained("command"):
+            user = body.get("user_id", "")
+            ctx = await self._context(body.get("team_id", ""), body.get("channel_id", ""), user)
+            payload = await self.answer(body.get("text", ""), ctx)
+            await self.respond(body.get("response_url", ""), payload)
+
+    async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Run a button's command: Share posts the card to the channel, More answers privately."""
+        await ack()
+        with self._tracked(), self._contained("button"):
+            user = (body.get("user") or {}).get("id", "")
+            team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+            container = body.get("container") or {}
+            channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
+            ctx = await self._context(team, channel, user)
+            command = str(action.get("value", ""))
+            response_url = body.get("response_url", "")
+            if str(action.get("action_id", "")).startswith(SHARE_ACTION_ID):
+                await self._share(command, ctx, response_url)
+                return
+            payload = await self.answer(command, ctx)
+            # Paging through a private answer replaces it instead of stacking copies.
+            if container.get("is_ephemeral"):
+                payload["replace_original"] = True
+            await self.respond(response_url, payload)
+
+    async def _share(self, command: str, ctx: Context, response_url: str) -> None:
+        reply = await self._handle(command, ctx)
+        if reply is None or reply.is_error:
+            payload = render(reply) if reply is not None else render_error(CORE_FAILED)
+            await self.respond(response_url, payload)
+            return
+        payload = render(reply, shared_by=ctx.user)
+        payload.pop("response_type")
+        await self.pacer.wait(ctx.channel)
+        try:
+            await post_message(self.client, ctx.channel, payload)
+        except SlackApiError as e:
+            error = str(e.response.get("error", "unknown error"))
+            log.warning("chat.postMessage failed for a shared card: %s", error)
+            await self.respond(response_url, render_error(SHARE_FAILED.format(error=error)))
+
+    async def answer(self, text: str, ctx: Context) -> dict[str, Any]:
+        """Run the core on `text` and render its reply, or a friendly error if it fails or is too slow."""
+        reply = await self._handle(text, ctx)
+        return render(reply) if reply is not None else render_error(CORE_FAILED)
+
+    async def _handle(self, text: str, ctx: Context) -> Reply | None:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.core.handle, text, ctx), self.core_timeout)
+        except TimeoutError:
+            log.warning("the core took longer than %.1f s on a Slack command", self.core_timeout)
+            return Reply(notices=[Notice(CORE_SLOW, Level.ERROR)])
+        except Exception:
+            log.exception("the core failed on a Slack command")
+            return None
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """Send `payload` to a response_url, retrying lost connections; log (never raise) failures."""
+        if not response_url:
+            log.warning("a Slack request arrived without a response_url; the answer was dropped")
+            return
+        webhook = AsyncWebhookClient(
+            url=response_url,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(max_retry_count=3),
+                AsyncRateLimitErrorRetryHandler(),
+            ],
+        )
+        try:
+            response = await webhook.send_dict(payload)
+        except Exception as e:
+            log.warning("posting to response_url failed: %s", type(e).__name__)
+            return
+        if response.status_code != 200:
+            log.warning("response_url answered HTTP %s", response.status_code)
+
+    async def can_manage(self, user: str) -> bool:
+        """True if `user` may change subscriptions: listed in SLACK_ADMINS, or a workspace admin or owner."""
+        if user in self.settings.slack_admins:
+            return True
+        return (await self._member(user))[0]
+
+    async def _member(self, user: str) -> tuple[bool, str]:
+        cached = self._members.get(user)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
+            return cached[1], cached[2]
+        try:
+            response = await asyncio.wait_for(
+                self.client.users_info(user=user, include_locale=True), USERS_INFO_TIMEOUT
+            )
+        except (SlackApiError, TimeoutError, OSError) as e:
+            # Fail closed: someone whose role cannot be checked is not an admin (not cached, so it heals).
+            log.warning("users.info failed, treating the user as a non-admin: %s", type(e).__name__)
+            return False, "en"
+        member = response.get("user") or {}
+        admin = bool(member.get("is_admin") or member.get("is_owner") or member.get("is_primary_owner"))
+        locale = str(member.get("locale") or "en").split("-")[0].lower() or "en"
+        self._members[user] = (now, admin, locale)
+        return admin, locale
+
+    async def _context(self, workspace: str, channel: str, user: str) -> Context:
+        if user in self.settings.slack_admins:
+            admin, locale = True, (await self._member(user))[1]
+        else:
+            admin, locale = await self._member(user)
+        return Context(
+            platform=PLATFORM,
+            workspace=workspace,
+            channel=channel,
+            user=user,
+            locale=locale,
+            can_manage=admin,
+        )
+
+    def _tracked(self) -> _InFlight:
+        return _InFlight(self._in_flight)
+
+    @staticmethod
+    def _contained(what: str) -> _Contained:
+        return _Contained(what)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout` seconds) for answers already being worked on, so a shutdown loses none."""
+        pending = {t for t in self._in_flight if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+
+class _Contained:
+    """Log and swallow any exception: after ack(), Bolt turns a listener error into a wrong HTTP answer.
+
+    Bolt's error handler resets the ack it already has to None when a listener raises soon after acking
+    (`slack_bolt/listener/asyncio_runner.py`), and the request then gets a 404 "unhandled request".
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
+        if isinstance(error, Exception):
+            log.error("the Slack %s listener failed: %s", self.what, type(error).__name__, exc_info=error)
+            return True
+        return False
+
+
+class _InFlight:
+    def __init__(self, tasks: set[asyncio.Task[Any]]) -> None:
+        self._tasks = tasks
+        self._task: asyncio.Task[Any] | None = None
+
+    def __enter__(self) -> None:
+        self._task = asyncio.current_task()
+        if self._task is not None:
+            self._tasks.add(self._task)
+
+    def __exit__(self, *exc: object) -> None:
+        self._tasks.discard(self._task)  # type: ignore[arg-type]
+
+
+def build(
+    core: Handler,
+    settings: Settings,
+    *,
+    client: AsyncWebClient | None = None,
+    core_timeout: float = CORE_TIMEOUT,
+) -> tuple[AsyncApp, Listeners]:
+    """Build the Bolt app and return it with its listeners (for draining at shutdown)."""
+    client = client or make_client(settings)
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        name="pledgebot",
+        client=client,
+        # Socket Mode needs no signing secret; Bolt reads the environment when given None, so pass "".
+        signing_secret=secret.value if secret is not None else "",
+        # Ack is returned to Slack as soon as ack() is called; the answer follows from a background task.
+        process_before_response=False,
+        request_verification_enabled=True,
+    )
+    listeners = Listeners(core, settings, client, core_timeout=core_timeout)
+    listeners.register(app)
+    return app, listeners
+
+
+def build_app(
+    core: Handler,
+    settings: Settings,
+    *,
+    client: AsyncWebClient | None = None,
+    core_timeout: float = CORE_TIMEOUT,
+) -> AsyncApp:
+    """Build the Bolt app serving `/pledge` and its buttons on top of `core`."""
+    return build(core, settings, client=client, core_timeout=core_timeout)[0]

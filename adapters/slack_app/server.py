@@ -1,0 +1,203 @@
+"""Run the Slack app: Socket Mode when an app token is configured, otherwise a guarded HTTP endpoint.
+
+HTTP mode is an aiohttp server (asyncio-native, production-grade) with `POST /slack/events` and
+`GET /healthz`. Stock Bolt parses a body before it checks the signature and answers some malformed requests
+with a 500 or nothing at all, so the endpoint checks size, content type, headers and signature first and
+turns every client mistake into a 4xx. Bolt's own signature check stays on behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.parse
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_app.app import CORE_TIMEOUT, Handler, Listeners, build
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Slack's own payloads are a few kilobytes; anything near this is not from Slack.
+MAX_BODY_BYTES = 64 * 1024
+# Slack rejects replays older than five minutes (slack_sdk/signature/__init__.py).
+MAX_CLOCK_SKEW = 5 * 60
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+# Hosts send SIGTERM and kill 30 s later (PLATFORM-RULES 29): answers in flight get a bounded grace period.
+DRAIN_SECONDS = 10.0
+
+
+def _reject(status: int, reason: str) -> web.Response:
+    return web.json_response({"ok": False, "error": reason}, status=status)
+
+
+def _well_formed(body: str, content_type: str) -> bool:
+    """True if the body parses the way Bolt will parse it, so Bolt never meets a body it chokes on."""
+    try:
+        if content_type == JSON:
+            return isinstance(json.loads(body), dict)
+        fields = urllib.parse.parse_qs(body, keep_blank_values=True, strict_parsing=bool(body))
+        if "payload" in fields:
+            return len(fields["payload"]) == 1 and isinstance(json.loads(fields["payload"][0]), dict)
+        return True
+    except ValueError:
+        return False
+
+
+def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
+    """Check Slack's v0 signature over the raw bytes and that the timestamp is within 5 minutes of `now`."""
+    # slack_sdk's SignatureVerifier decodes the body first and raises on invalid UTF-8, hence our own check.
+    if abs(now - int(timestamp)) > MAX_CLOCK_SKEW:
+        return False
+    digest = hmac.new(key, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}".encode(), signature.encode())
+
+
+def build_web_app(app: AsyncApp, signing_secret: str) -> web.Application:
+    """Wrap the Bolt app in an aiohttp application with a guarded `/slack/events` and a `/healthz`."""
+    key = signing_secret.encode()
+
+    async def events(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _reject(413, "body_too_large")
+        if request.content_type not in {FORM, JSON}:
+            return _reject(415, "unsupported_content_type")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not timestamp or not signature:
+            return _reject(401, "missing_signature")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return _reject(400, "invalid_timestamp")
+        if not signature.isascii():
+            return _reject(401, "invalid_signature")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _reject(413, "body_too_large")
+        if len(raw) > MAX_BODY_BYTES:
+            return _reject(413, "body_too_large")
+        if not signature_ok(key, raw, timestamp, signature, time.time()):
+            return _reject(401, "invalid_signature")
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _reject(400, "invalid_encoding")
+        if not _well_formed(body, request.content_type):
+            return _reject(400, "invalid_body")
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        try:
+            bolt_response = await app.async_dispatch(bolt_request)
+        except Exception:
+            # The request was signed and well formed, so this is our fault: log it, answer without details.
+            log.exception("the Slack app failed on a verified request")
+            return _reject(500, "internal_error")
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def too_large(request: web.Request, handler: Any) -> web.StreamResponse:
+        # aiohttp raises its own 413 for oversized bodies; keep the answer in the same JSON shape.
+        try:
+            return await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            return _reject(413, "body_too_large")
+
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[web.middleware(too_large)])
+    web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+async def serve(
+    core: Handler,
+    settings: Settings,
+    stopping: asyncio.Event,
+    *,
+    client: AsyncWebClient | None = None,
+    host: str = "0.0.0.0",
+    ready: asyncio.Future[str] | None = None,
+    core_timeout: float = CORE_TIMEOUT,
+) -> None:
+    """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode"."""
+    app, listeners = build(core, settings, client=client, core_timeout=core_timeout)
+    await _check_token(app)
+    if settings.slack_app_token is not None:
+        await _serve_socket_mode(app, listeners, settings.slack_app_token.value, stopping, ready)
+        return
+
+    if settings.slack_signing_secret is None:
+        raise SlackStartError(
+            "Slack HTTP mode needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"
+        )
+    runner = web.AppRunner(
+        build_web_app(app, settings.slack_signing_secret.value), handle_signals=False, access_log=None
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, settings.port)
+        await site.start()
+        port = runner.addresses[0][1]
+        log.info("Slack: serving HTTP on %s:%s (/slack/events, /healthz)", host, port)
+        if ready is not None and not ready.done():
+            ready.set_result(f"http://127.0.0.1:{port}")
+        await stopping.wait()
+        # Refuse new requests first, then let answers in flight reach their response_url.
+        await site.stop()
+        await listeners.drain(DRAIN_SECONDS)
+    finally:
+        await runner.cleanup()
+
+
+class SlackStartError(RuntimeError):
+    """Slack cannot start: a credential is missing or rejected (the message names it, never its value)."""
+
+
+async def _check_token(app: AsyncApp) -> None:
+    # Fail at boot with a clear message rather than on the first command, when nobody is watching the log.
+    try:
+        await app.client.auth_test()
+    except SlackApiError as e:
+        error = e.response.get("error", "unknown error")
+        raise SlackStartError(f"Slack rejected SLACK_BOT_TOKEN ({error})") from None
+
+
+async def _serve_socket_mode(
+    app: AsyncApp,
+    listeners: Listeners,
+    app_token: str,
+    stopping: asyncio.Event,
+    ready: asyncio.Future[str] | None,
+) -> None:
+    handler = AsyncSocketModeHandler(app, app_token)
+    # connect_async() retries forever on failure; racing it with `stopping` keeps shutdown prompt.
+    connecting = asyncio.ensure_future(handler.connect_async())
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({connecting, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            log.info("Slack: connected over Socket Mode")
+            if ready is not None and not ready.done():
+                ready.set_result("socket-mode")
+            await stop
+        # Stop taking new envelopes first, then let answers in flight reach their response_url.
+        await handler.disconnect_async()
+        await listeners.drain(DRAIN_SECONDS)
+    finally:
+        connecting.cancel()
+        stop.cancel()
+        await handler.close_async()

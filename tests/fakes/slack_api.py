@@ -1,0 +1,411 @@
+"""A protocol-level fake of Slack: the Web API, response_url endpoints and a Socket Mode websocket.
+
+It is a real aiohttp server on 127.0.0.1 (port 0) speaking Slack's wire format, in the manner of bolt-python's
+`tests/mock_web_api_server`: the app under test reaches it through `AsyncWebClient(base_url=...)` and the
+`response_url` in each request. Every call is recorded; tests wait for calls with a bound, never a sleep.
+Failures (429 with Retry-After, invalid_auth) are injected per method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from slack_sdk.signature import SignatureVerifier
+
+TEAM_ID = "T0NEWSROOM"
+TEAM_DOMAIN = "newsroom"
+APP_ID = "A0PLEDGEBOT"
+BOT_USER_ID = "U0PLEDGEBOT"
+BOT_ID = "B0PLEDGEBOT"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1111-2222-test"
+APP_TOKEN = "xapp-1-A0PLEDGEBOT-3333-test"
+DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received: the API method (or "response_url"), headers and parsed body."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: dict[str, Any]
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token the caller sent, if any."""
+        auth = self.headers.get("Authorization", "")
+        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else self.body.get("token")
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    """A fake Slack server; use `async with FakeSlack() as slack:` and point the app at `slack.api_url`."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.acks: list[dict[str, Any]] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.invalid_tokens: set[str] = set()
+        self._failures: dict[str, list[_Failure]] = {}
+        self._changed = asyncio.Condition()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ts = itertools.count(1)
+        self._envelopes = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "users.info": self._users_info,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "conversations.history": self._history,
+            "apps.connections.open": self._connections_open,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_get("/link/", self._socket)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        """The server's root URL."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL, as `AsyncWebClient(base_url=...)` expects it (trailing slash)."""
+        return f"{self.url}api/"
+
+    def response_url(self, name: str = "1") -> str:
+        """A response_url whose posts are recorded as calls to the method "response_url"."""
+        return f"{self.url}response/{name}"
+
+    # -- set-up ------------------------------------------------------------------------------------------
+
+    def add_user(
+        self, user_id: str, *, admin: bool = False, owner: bool = False, locale: str = "en-US"
+    ) -> None:
+        """Make `users.info` know a user, with workspace admin/owner flags."""
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": user_id.lower(),
+            "is_admin": admin,
+            "is_owner": owner,
+            "is_bot": False,
+            "locale": locale,
+            "tz": "Asia/Seoul",
+        }
+
+    def fail_next(self, method: str, times: int = 1, *, status: int = 429, retry_after: int = 0) -> None:
+        """Answer the next `times` calls to `method` with an HTTP error (429 carries Retry-After)."""
+        headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+        error = "ratelimited" if status == 429 else "fatal_error"
+        failures = self._failures.setdefault(method, [])
+        failures.extend(_Failure(status, {"ok": False, "error": error}, headers) for _ in range(times))
+
+    # -- observation -------------------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Every call so far to `method`, oldest first."""
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for_calls(
+        self, method: str, count: int = 1, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[Call]:
+        """Wait (bounded) until `method` has been called at least `count` times; return those calls."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(self.calls_to(method)) >= count), timeout
+            )
+        return self.calls_to(method)
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """Wait (bounded) for the app to acknowledge a Socket Mode envelope; return the ack message."""
+
+        def found() -> dict[str, Any] | None:
+            return next((a for a in self.acks if a.get("envelope_id") == envelope_id), None)
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: found() is not None), timeout)
+        return found()  # type: ignore[return-value]
+
+    async def wait_connected(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait (bounded) until a Socket Mode client holds an open websocket."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._sockets)), timeout)
+
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send a Socket Mode envelope ("slash_commands", "interactive") to the app; return its id."""
+        await self.wait_connected()
+        envelope_id = f"env-{next(self._envelopes)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind == "slash_commands",
+        }
+        await self._sockets[-1].send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    # -- HTTP endpoints ----------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body: dict[str, Any] = dict(request.query)
+        raw = await request.text()
+        if request.content_type == "application/json" and raw:
+            body.update(json.loads(raw))
+        elif raw:
+            body.update(dict(urllib.parse.parse_qsl(raw)))
+        for key in ("blocks", "metadata"):
+            # Form-encoded calls carry structured arguments as JSON strings.
+            if isinstance(body.get(key), str):
+                body[key] = json.loads(body[key])
+        call = Call(method, request.path, dict(request.headers), body)
+        await self._record(call)
+
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures.pop(0)
+            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        token = call.token
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if token in self.invalid_tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = self._methods.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        if method == "apps.connections.open" and not token.startswith("xapp-"):
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        return web.json_response(handler(body))
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        await self._record(Call("response_url", request.path, dict(request.headers), body))
+        return web.Response(text="ok")
+
+    # -- Web API methods ---------------------------------------------------------------------------------
+
+    def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Newsroom",
+            "user": "pledgebot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(body.get("user", ""))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not body.get("text") and not body.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": body.get("text", ""),
+            "blocks": body.get("blocks", []),
+            "ts": self._next_ts(),
+        }
+        if body.get("metadata"):
+            message["metadata"] = body["metadata"]
+        self.messages.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _post_ephemeral(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("channel") or not body.get("user"):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        messages = list(reversed(self.messages.get(body.get("channel", ""), [])))
+        if str(body.get("include_all_metadata", "")).lower() not in {"1", "true"}:
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        limit = int(body.get("limit") or 100)
+        return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
+
+    def _connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=fake-ticket"}
+
+    # -- Socket Mode -------------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "debug_info": {"host": "fake-slack", "approximate_connection_time": 18060},
+                    "connection_info": {"app_id": APP_ID},
+                }
+            )
+        )
+        async with self._changed:
+            self._sockets.append(ws)
+            self._changed.notify_all()
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(message.data)
+                async with self._changed:
+                    self.acks.append(data)
+                    self._changed.notify_all()
+        finally:
+            async with self._changed:
+                self._sockets.remove(ws)
+                self._changed.notify_all()
+        return ws
+
+
+# -- requests built exactly as Slack sends them ----------------------------------------------------------
+
+
+def slash_command(
+    text: str,
+    *,
+    response_url: str,
+    user_id: str = "U0REPORTER",
+    channel_id: str = "C0POLITICS",
+) -> dict[str, str]:
+    """The fields of a `/pledge` slash command, in the order Slack posts them."""
+    return {
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "team_id": TEAM_ID,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel_id,
+        "channel_name": "politics",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": "/pledge",
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+    }
+
+
+def block_actions(
+    action_id: str,
+    value: str,
+    *,
+    response_url: str,
+    user_id: str = "U0REPORTER",
+    channel_id: str = "C0POLITICS",
+    ephemeral: bool = True,
+) -> dict[str, Any]:
+    """A `block_actions` payload for a button click, as Slack sends it (ephemeral messages carry no copy)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "container": {
+            "type": "message",
+            "message_ts": "1748225340.000200",
+            "channel_id": channel_id,
+            "is_ephemeral": ephemeral,
+        },
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": "politics"},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "pledge_actions",
+                "text": {"type": "plain_text", "text": "Share in channel", "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": "1748225345.000300",
+            }
+        ],
+    }
+
+
+def form_body(fields: Mapping[str, str]) -> str:
+    """Form-encode fields the way Slack does."""
+    return urllib.parse.urlencode(fields)
+
+
+def interactive_body(payload: dict[str, Any]) -> str:
+    """Form-encode an interactivity payload (`payload=<json>`) the way Slack does."""
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+def signed_headers(
+    body: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    """Headers Slack sends with a request: a v0 HMAC-SHA256 signature over `v0:{ts}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature or "",
+        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+    }
