@@ -69,12 +69,12 @@ HOTLINE_EMBED = {
         {
             "name": "Source",
             "value": "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance\n"
-            "Korea JoongAng Daily, published 2025-05-26",
+            "Korea JoongAng Daily, published 26 May 2025, 11:09 (UTC+09:00)",
             "inline": False,
         },
         {"name": "Status", "value": "Not yet rated (last reviewed 2025-05-26)", "inline": False},
     ],
-    "footer": {"text": "Translated quote: these are the source's published words in translation."},
+    "footer": {"text": "English translation of the original"},
 }
 
 
@@ -114,11 +114,16 @@ def test_quote_card_payload_is_exact():
     }
 
 
-def test_korean_locale_labels_fields_in_korean():
-    embed = render(Reply(cards=[hotline_card(translated=False)]), locale="ko").payload()["embeds"][0]
-    assert [f["name"] for f in embed["fields"]] == ["발언일", "발언자", "출처", "이행 평가"]
-    assert embed["fields"][3]["value"] == "Not yet rated (최종 검토 2025-05-26)"
+def test_untranslated_quote_has_no_footer_and_date_only_source():
+    card = hotline_card(
+        translated=False,
+        source=SourceRef("Post", "Facebook", dt.date(2025, 5, 26), "social media post"),
+        status=Status("promise kept", dt.date(2025, 6, 4), note="Hotline reopened"),
+    )
+    embed = render(Reply(cards=[card])).payload()["embeds"][0]
     assert "footer" not in embed
+    assert embed["fields"][2]["value"] == "Post\nFacebook, published 26 May 2025"
+    assert embed["fields"][3]["value"] == "Promise kept (last reviewed 2025-06-04): Hotline reopened"
 
 
 def test_source_url_links_headline_and_title():
@@ -128,7 +133,8 @@ def test_source_url_links_headline_and_title():
     embed = render(Reply(cards=[card])).payload()["embeds"][0]
     assert embed["url"] == "https://example.org/a"
     # Markdown in data is escaped so an underscore is shown, not turned into italics.
-    assert embed["fields"][2]["value"] == "[Head\\_line](https://example.org/a)\nOutlet"
+    source = "[Head\\_line](https://example.org/a)\nOutlet, published date unknown"
+    assert embed["fields"][2]["value"] == source
 
 
 def test_error_is_ephemeral_content_without_buttons():

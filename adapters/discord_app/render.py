@@ -6,7 +6,6 @@ with "…", so a long quote or a crowded list can never make Discord reject the 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,30 +35,10 @@ ERROR_COLOUR = 0xC0392B
 # custom_id of a button: "pledgebot:<kind>:<command text>". Stateless, so buttons keep working after restarts.
 CUSTOM_ID_PREFIX = "pledgebot"
 
-LABELS = {
-    "en": {
-        "said_on": "Said on",
-        "speaker": "Speaker",
-        "source": "Source",
-        "published": "published",
-        "status": "Status",
-        "reviewed": "last reviewed",
-        "translated": "Translated quote: these are the source's published words in translation.",
-        "shared_by": "Shared by",
-        "more_not_shown": "({n} more not shown)",
-    },
-    "ko": {
-        "said_on": "발언일",
-        "speaker": "발언자",
-        "source": "출처",
-        "published": "게재",
-        "status": "이행 평가",
-        "reviewed": "최종 검토",
-        "translated": "번역된 인용문입니다: 출처가 게재한 번역문 그대로입니다.",
-        "shared_by": "공유한 사람",
-        "more_not_shown": "(표시하지 못한 항목 {n}개)",
-    },
-}
+# Field names are the adapter's; every sentence inside them comes from the core's reply model.
+SAID_ON, SPEAKER, SOURCE, STATUS = "Said on", "Speaker", "Source", "Status"
+TRANSLATED = "English translation of the original"
+MORE_NOT_SHOWN = "({n} more not shown)"
 
 
 @dataclass(frozen=True)
@@ -123,51 +102,22 @@ def _escape(text: str) -> str:
     return discord.utils.escape_markdown(text)
 
 
-def _labels(locale: str) -> dict[str, str]:
-    return LABELS["ko"] if locale.lower().startswith("ko") else LABELS["en"]
-
-
-def _day(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return value.isoformat()
-
-
 def block_quote(text: str) -> str:
     """`text` as a Discord block quote, every line prefixed with "> "."""
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines() or [""])
 
 
-def status_text(card: QuoteCard, locale: str = "en") -> str:
-    """The rating and its review date, e.g. "Not yet rated (last reviewed 2025-05-26)"."""
-    words = _labels(locale)
-    label = card.status.label[:1].upper() + card.status.label[1:]
-    text = label
-    if card.status.as_of:
-        text += f" ({words['reviewed']} {_day(card.status.as_of)})"
-    if card.status.note:
-        text += f"\n{_escape(card.status.note)}"
-    return text
-
-
-def source_text(card: QuoteCard, locale: str = "en") -> str:
-    """Headline (linked when there is a URL), outlet and publication date."""
-    words = _labels(locale)
+def source_text(card: QuoteCard) -> str:
+    """Headline (linked when there is a URL), then outlet and publication time."""
     src = card.source
     headline = _escape(src.headline)
     if src.url:
         headline = f"[{headline}]({src.url})"
-    line = _escape(src.outlet)
-    if src.published_at:
-        line += f", {words['published']} {_day(src.published_at)}"
-    return f"{headline}\n{line}"
+    return f"{headline}\n{_escape(src.outlet)}, published {src.published_text()}"
 
 
-def card_embed(card: QuoteCard, locale: str = "en") -> discord.Embed:
+def card_embed(card: QuoteCard) -> discord.Embed:
     """One quote card as an embed: title, the quote as a block quote, date, speaker, source and status."""
-    words = _labels(locale)
     embed = discord.Embed(
         title=clip(card.title, TITLE_LIMIT),
         description=clip(block_quote(_escape(card.quote)), DESCRIPTION_LIMIT),
@@ -175,15 +125,15 @@ def card_embed(card: QuoteCard, locale: str = "en") -> discord.Embed:
         url=card.source.url or None,
     )
     fields = [
-        (words["said_on"], card.said_on.isoformat(), True),
-        (words["speaker"], _escape(card.speaker), True),
-        (words["source"], source_text(card, locale), False),
-        (words["status"], status_text(card, locale), False),
+        (SAID_ON, card.said_on.isoformat(), True),
+        (SPEAKER, _escape(card.speaker), True),
+        (SOURCE, source_text(card), False),
+        (STATUS, _escape(card.status.describe()), False),
     ]
     for name, value, inline in fields:
         embed.add_field(name=name, value=clip(value, FIELD_VALUE_LIMIT), inline=inline)
     if card.translated:
-        embed.set_footer(text=words["translated"])
+        embed.set_footer(text=TRANSLATED)
     return embed
 
 
@@ -274,23 +224,22 @@ def _embed_size(embed: discord.Embed) -> int:
     return total
 
 
-def render(reply: Reply, locale: str = "en", shared_by: int | None = None) -> Rendered:
+def render(reply: Reply, shared_by: int | None = None) -> Rendered:
     """Translate a `Reply` into a Discord message; `shared_by` (a user id) renders a public shared card."""
-    words = _labels(locale)
-    embeds = [card_embed(c, locale) for c in reply.cards]
+    embeds = [card_embed(c) for c in reply.cards]
     if reply.items:
         embeds.append(items_embed(reply.title, reply.items))
     embeds, dropped = _fit_embeds(embeds)
 
     lines = []
     if shared_by is not None:
-        lines.append(f"{words['shared_by']} <@{shared_by}>")
+        lines.append(f"Shared by <@{shared_by}>")
     elif reply.title and not reply.items:
         lines.append(f"**{_escape(reply.title)}**")
     for notice in reply.notices:
         lines.append(f"⚠️ {notice.text}" if notice.level is Level.ERROR else notice.text)
     if dropped:
-        lines.append(words["more_not_shown"].format(n=dropped))
+        lines.append(MORE_NOT_SHOWN.format(n=dropped))
     content = clip("\n".join(lines), CONTENT_LIMIT)
 
     if shared_by is not None:
