@@ -1,0 +1,848 @@
+"""A protocol-level fake of Discord on 127.0.0.1: the REST API under /api/v10 and the gateway websocket.
+
+It speaks the real wire format so the real discord.py client runs against it unchanged: JSON bodies with
+exactly `Content-Type: application/json` (discord.py compares the header for equality), 429s carrying `Via`
+and a JSON `retry_after`, and a gateway that sends plain JSON text frames. discord.py asks for
+`compress=zlib-stream` in the gateway URL, but it only inflates *binary* frames, so text frames are valid
+uncompressed traffic and the fake records the query instead of implementing zlib.
+
+Everything the bot sends (REST requests and gateway frames) is appended to a `Log` that tests await with a
+bound (`await fake.requests.wait_for(pred)`), never a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiohttp import WSMsgType, web
+
+API = "/api/v10"
+DISCORD_EPOCH_MS = 1_420_070_400_000
+INTERACTION_DEADLINE = 3.0  # seconds to send the initial interaction response
+NONCE_WINDOW = 300.0  # Discord de-duplicates an enforced nonce for "a few minutes"
+EPHEMERAL = 64
+LOADING = 128
+
+T = TypeVar("T")
+
+MANAGE_CHANNELS = 1 << 4
+# What a plain member usually has: view channel, send messages, read history, use application commands.
+MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 16) | (1 << 31)
+
+
+class Log(Generic[T]):
+    """An append-only record that tests wait on with a timeout."""
+
+    def __init__(self) -> None:
+        self.items: list[T] = []
+        self._changed = asyncio.Condition()
+
+    async def add(self, item: T) -> None:
+        """Record `item` and wake every waiter."""
+        async with self._changed:
+            self.items.append(item)
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[T], bool], timeout: float = 5.0, after: int = 0) -> T:
+        """The first item (from index `after`) matching `predicate`, waiting at most `timeout` seconds."""
+
+        async def first() -> T:
+            async with self._changed:
+                while True:
+                    for item in self.items[after:]:
+                        if predicate(item):
+                            return item
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(first(), timeout)
+
+    def matching(self, predicate: Callable[[T], bool]) -> list[T]:
+        """Every item recorded so far that matches `predicate`."""
+        return [i for i in self.items if predicate(i)]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One REST request the bot made."""
+
+    method: str
+    path: str  # without the /api/v10 prefix, e.g. "/users/@me"
+    query: dict[str, str]
+    body: Any
+    authorization: str | None
+
+
+@dataclass
+class Injected:
+    """A canned failure for the next matching request."""
+
+    method: str
+    path: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def snowflake_counter() -> Callable[[], int]:
+    """A generator of increasing snowflakes stamped with the current time (ids only, never logic)."""
+    counter = itertools.count(1)
+
+    def next_id() -> int:
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return (ms << 22) | (next(counter) & 0xFFF)
+
+    return next_id
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Built by hand: aiohttp's json_response appends "; charset=utf-8", which discord.py would not parse.
+    return web.Response(
+        status=status,
+        body=json.dumps(data).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return _json({"message": message, "code": code}, status)
+
+
+def _iso(moment: dt.datetime | None = None) -> str:
+    return (moment or dt.datetime.now(dt.UTC)).isoformat()
+
+
+class FakeDiscord:
+    """Discord's REST API and gateway for one bot user, one application and one guild."""
+
+    def __init__(
+        self,
+        token: str = "test-token",
+        *,
+        guild_id: int = 111_000_000_000_000_001,
+        channel_id: int = 222_000_000_000_000_002,
+        application_id: int = 333_000_000_000_000_003,
+        bot_id: int = 333_000_000_000_000_003,
+        interactions_endpoint_url: str | None = None,
+    ) -> None:
+        self.token = token
+        self.guild_id = guild_id
+        self.channel_id = channel_id
+        self.application_id = application_id
+        self.bot_id = bot_id
+        self.interactions_endpoint_url = interactions_endpoint_url
+        self.next_id = snowflake_counter()
+
+        self.requests: Log[Request] = Log()
+        self.gateway_received: Log[dict[str, Any]] = Log()
+        self.gateway_sent: Log[dict[str, Any]] = Log()
+        self.connections: Log[dict[str, str]] = Log()  # the query of each gateway connection
+
+        # Registered commands by scope: None is global, an int is a guild id.
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.command_puts: list[tuple[int | None, list[dict[str, Any]]]] = []
+        self.channel_messages: dict[int, list[dict[str, Any]]] = {}
+        self.interactions: dict[str, dict[str, Any]] = {}  # by token: {"sent_at", "responded", "original"}
+        self.followups: dict[str, list[dict[str, Any]]] = {}
+        self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
+        self._injected: list[Injected] = []
+
+        self._ws: web.WebSocketResponse | None = None
+        self._seq = 0
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The URL to use as DISCORD_API_BASE (the host root, ending in "/")."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    async def start(self) -> str:
+        """Listen on 127.0.0.1 on a free port; return the base URL."""
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", API + "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.base_url
+
+    async def close(self) -> None:
+        """Close the gateway connection and stop listening."""
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def inject(self, method: str, path: str, status: int, body: dict[str, Any], **headers: str) -> None:
+        """Answer the next `method path` request with this status and body instead of handling it."""
+        self._injected.append(Injected(method, path, status, body, headers))
+
+    def inject_rate_limit(self, method: str, path: str, retry_after: float) -> None:
+        """Answer the next `method path` request with a 429 as Discord's edge sends it (with `Via`)."""
+        self.inject(
+            method,
+            path,
+            429,
+            {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+            Via="1.1 google",
+        )
+
+    # -- REST --------------------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json":
+                body = json.loads(raw)
+            else:
+                body = raw.decode(errors="replace")
+        await self.requests.add(
+            Request(request.method, path, dict(request.query), body, request.headers.get("Authorization"))
+        )
+
+        for injected in self._injected:
+            if injected.method == request.method and injected.path == path:
+                self._injected.remove(injected)
+                return _json(injected.body, injected.status, injected.headers)
+
+        parts = path.strip("/").split("/")
+        method = request.method
+        open_routes = parts[0] in ("interactions", "webhooks")
+        if not open_routes and request.headers.get("Authorization") != f"Bot {self.token}":
+            return _error(401, 0, "401: Unauthorized")
+
+        match method, parts:
+            case "GET", ["users", "@me"]:
+                return _json(self.bot_user(verified=True))
+            case "GET", ["oauth2", "applications", "@me"]:
+                return _json(self.application_info())
+            case "GET", ["gateway", "bot"]:
+                return _json(
+                    {
+                        "url": f"ws://127.0.0.1:{self.port}/gateway",
+                        "shards": 1,
+                        "session_start_limit": {
+                            "total": 1000,
+                            "remaining": 999,
+                            "reset_after": 14_400_000,
+                            "max_concurrency": 1,
+                        },
+                    }
+                )
+            case "GET", ["applications", app, "commands"]:
+                return self._get_commands(app, None, request.query)
+            case "PUT", ["applications", app, "commands"]:
+                return self._put_commands(app, None, body)
+            case "GET", ["applications", app, "guilds", guild, "commands"]:
+                return self._get_commands(app, int(guild), request.query)
+            case "PUT", ["applications", app, "guilds", guild, "commands"]:
+                return self._put_commands(app, int(guild), body)
+            case "POST", ["interactions", _, token, "callback"]:
+                return self._callback(token, body)
+            case "POST", ["webhooks", _, token]:
+                return self._followup(token, body)
+            case "GET", ["webhooks", _, token, "messages", "@original"]:
+                return self._original(token, None)
+            case "PATCH", ["webhooks", _, token, "messages", "@original"]:
+                return self._original(token, body)
+            case "POST", ["channels", channel, "messages"]:
+                return self._create_message(int(channel), body)
+        return _error(404, 0, "404: Not Found")
+
+    def bot_user(self, verified: bool = False) -> dict[str, Any]:
+        """The bot's user object."""
+        user = {
+            "id": str(self.bot_id),
+            "username": "pledgebot",
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "flags": 0,
+            "public_flags": 0,
+        }
+        if verified:
+            user |= {"verified": True, "mfa_enabled": False, "locale": "en-US", "email": None}
+        return user
+
+    def application_info(self) -> dict[str, Any]:
+        """GET /oauth2/applications/@me."""
+        return {
+            "id": str(self.application_id),
+            "name": "pledgebot",
+            "icon": None,
+            "description": "",
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": 1 << 19,  # GATEWAY_MESSAGE_CONTENT_LIMITED: not privileged content access
+            "owner": {
+                "id": "1",
+                "username": "owner",
+                "discriminator": "0",
+                "avatar": None,
+                "global_name": None,
+            },
+            "team": None,
+            "interactions_endpoint_url": self.interactions_endpoint_url,
+            "bot": self.bot_user(),
+        }
+
+    def _get_commands(self, app: str, guild: int | None, query: Any) -> web.Response:
+        if app != str(self.application_id):
+            return _error(403, 50001, "Missing Access")
+        # Like Discord, localisation dictionaries are only returned when asked for.
+        with_localizations = query.get("with_localizations") in ("true", "True", "1")
+        out = []
+        for command in self.commands.get(guild, []):
+            command = dict(command)
+            if not with_localizations:
+                command.pop("name_localizations", None)
+                command.pop("description_localizations", None)
+            out.append(command)
+        return _json(out)
+
+    def _put_commands(self, app: str, guild: int | None, body: Any) -> web.Response:
+        if app != str(self.application_id):
+            return _error(403, 50001, "Missing Access")
+        problems = [p for c in body for p in command_problems(c)]
+        if len(body) > 100 or problems:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        stored = []
+        existing = {c["name"]: c["id"] for c in self.commands.get(guild, [])}
+        for command in body:
+            stored.append(self._as_registered(command, guild, existing.get(command["name"])))
+        self.commands[guild] = stored
+        self.command_puts.append((guild, body))
+        return _json(stored)
+
+    def _as_registered(
+        self, command: dict[str, Any], guild: int | None, known_id: str | None
+    ) -> dict[str, Any]:
+        # What Discord stores and returns: ids added, permissions as a string, unset booleans dropped.
+        out = {
+            "id": known_id or str(self.next_id()),
+            "application_id": str(self.application_id),
+            "version": str(self.next_id()),
+            "type": command.get("type", 1),
+            "name": command["name"],
+            "description": command.get("description", ""),
+            "default_member_permissions": (
+                None
+                if command.get("default_member_permissions") is None
+                else str(command["default_member_permissions"])
+            ),
+            "nsfw": bool(command.get("nsfw", False)),
+            "contexts": command.get("contexts"),
+            "integration_types": command.get("integration_types") or [0],
+            "name_localizations": command.get("name_localizations") or None,
+            "description_localizations": command.get("description_localizations") or None,
+        }
+        if guild is not None:
+            out["guild_id"] = str(guild)
+        else:
+            out["dm_permission"] = command.get("dm_permission", True)
+        if command.get("options"):
+            out["options"] = [_registered_option(o) for o in command["options"]]
+        return out
+
+    # -- interactions -------------------------------------------------------------------------------------
+
+    def _message(
+        self, channel_id: int, body: dict[str, Any], *, flags: int = 0, **extra: Any
+    ) -> dict[str, Any]:
+        """A message object as Discord returns it."""
+        return {
+            "id": str(self.next_id()),
+            "type": extra.pop("type", 0),
+            "channel_id": str(channel_id),
+            "guild_id": str(self.guild_id),
+            "author": self.bot_user(),
+            "content": body.get("content") or "",
+            "timestamp": _iso(),
+            "edited_timestamp": None,
+            "tts": bool(body.get("tts", False)),
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "flags": flags | int(body.get("flags") or 0),
+            **extra,
+        }
+
+    def _callback(self, token: str, body: dict[str, Any]) -> web.Response:
+        state = self.interactions.get(token)
+        if state is None:
+            return _error(404, 10062, "Unknown interaction")
+        if state["responded"]:
+            return _error(400, 40060, "Interaction has already been acknowledged.")
+        if asyncio.get_running_loop().time() - state["sent_at"] > INTERACTION_DEADLINE:
+            return _error(404, 10062, "Unknown interaction")
+        problems = message_problems(body.get("data") or {})
+        if problems:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        state["responded"] = True
+        kind = body["type"]
+        data = body.get("data") or {}
+        interaction = state["payload"]
+        result: dict[str, Any] = {
+            "interaction": {"id": interaction["id"], "type": interaction["type"]},
+        }
+        message = None
+        if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
+            message = self._message(
+                self.channel_id, data, type=20, interaction_metadata=self._metadata(state)
+            )
+            state["original"] = message
+        elif kind == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: a "thinking…" message
+            message = self._message(self.channel_id, {}, flags=LOADING | int(data.get("flags") or 0), type=20)
+            state["original"] = message
+        elif kind == 7:  # UPDATE_MESSAGE: edit the message the component was on
+            message = dict(interaction["message"]) | {
+                k: v for k, v in data.items() if k in ("content", "embeds", "components")
+            }
+            message["edited_timestamp"] = _iso()
+            state["original"] = message
+        if message is not None:
+            result["interaction"] |= {
+                "response_message_id": message["id"],
+                "response_message_loading": bool(message["flags"] & LOADING),
+                "response_message_ephemeral": bool(message["flags"] & EPHEMERAL),
+            }
+            result["resource"] = {"type": kind, "message": message}
+        return _json(result)
+
+    def _metadata(self, state: dict[str, Any]) -> dict[str, Any]:
+        payload = state["payload"]
+        return {
+            "id": payload["id"],
+            "type": payload["type"],
+            "user": payload["member"]["user"],
+            "authorizing_integration_owners": payload["authorizing_integration_owners"],
+        }
+
+    def _followup(self, token: str, body: dict[str, Any]) -> web.Response:
+        state = self.interactions.get(token)
+        if state is None or not state["responded"]:
+            return _error(404, 10015, "Unknown Webhook")
+        problems = message_problems(body)
+        if problems:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        message = self._message(self.channel_id, body, webhook_id=str(self.application_id))
+        self.followups.setdefault(token, []).append(message)
+        return _json(message)
+
+    def _original(self, token: str, edit: dict[str, Any] | None) -> web.Response:
+        state = self.interactions.get(token)
+        if state is None or state.get("original") is None:
+            return _error(404, 10008, "Unknown Message")
+        if edit is not None:
+            problems = message_problems(edit)
+            if problems:
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+            original = state["original"]
+            original.update({k: v for k, v in edit.items() if k in ("content", "embeds", "components")})
+            original["flags"] &= ~LOADING
+            original["edited_timestamp"] = _iso()
+        return _json(state["original"])
+
+    def _create_message(self, channel_id: int, body: dict[str, Any]) -> web.Response:
+        problems = message_problems(body)
+        if problems:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        nonce = body.get("nonce")
+        now = asyncio.get_running_loop().time()
+        if nonce is not None:
+            if len(str(nonce)) > 25:
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": ["nonce"]}, 400)
+            seen = self._nonces.get((channel_id, str(nonce)))
+            if body.get("enforce_nonce") and seen is not None and now - seen[0] < NONCE_WINDOW:
+                # Discord answers a duplicate enforced nonce with the message it already created.
+                return _json(seen[1])
+        message = self._message(channel_id, body, nonce=nonce)
+        self.channel_messages.setdefault(channel_id, []).append(message)
+        if nonce is not None:
+            self._nonces[(channel_id, str(nonce))] = (now, message)
+        return _json(message)
+
+    # -- gateway -------------------------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await self.connections.add(dict(request.query))
+        previous, self._ws = self._ws, ws
+        if previous is not None and not previous.closed:
+            await previous.close()
+        self._seq = 0
+        await self._send(ws, {"op": 10, "d": {"heartbeat_interval": 41_250}, "s": None, "t": None})
+        async for frame in ws:
+            if frame.type is not WSMsgType.TEXT:
+                continue
+            message = json.loads(frame.data)
+            await self.gateway_received.add(message)
+            op = message.get("op")
+            if op == 1:
+                await self._send(ws, {"op": 11, "d": None, "s": None, "t": None})
+            elif op == 2:
+                if message["d"].get("token") != self.token:
+                    await ws.close(code=4004, message=b"Authentication failed.")
+                    break
+                await self._identified(ws, message["d"])
+            elif op == 6:
+                await self.dispatch("RESUMED", {}, ws)
+        if self._ws is ws:
+            self._ws = None
+        return ws
+
+    async def _identified(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> None:
+        port = self.port
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": self.bot_user(verified=True),
+                "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                "session_id": secrets.token_hex(16),
+                "resume_gateway_url": f"ws://127.0.0.1:{port}/gateway",
+                "shard": [0, 1],
+                "application": {"id": str(self.application_id), "flags": 1 << 19},
+                "private_channels": [],
+                "relationships": [],
+                "user_settings": {},
+                "presences": [],
+                "guild_join_requests": [],
+                "geo_ordered_rtc_regions": [],
+                "auth": {},
+            },
+            ws,
+        )
+        await self.dispatch("GUILD_CREATE", self.guild_payload(), ws)
+
+    async def _send(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
+        await ws.send_str(json.dumps(message))
+        await self.gateway_sent.add(message)
+
+    async def dispatch(
+        self, event: str, data: dict[str, Any], ws: web.WebSocketResponse | None = None
+    ) -> None:
+        """Send a DISPATCH (op 0) event to the connected bot."""
+        ws = ws or self._ws
+        if ws is None:
+            raise RuntimeError("no bot is connected to the fake gateway")
+        self._seq += 1
+        await self._send(ws, {"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def wait_identified(self, timeout: float = 10.0, after: int = 0) -> dict[str, Any]:
+        """Wait for the bot's IDENTIFY (op 2) and return its payload."""
+        frame = await self.gateway_received.wait_for(lambda m: m.get("op") == 2, timeout, after)
+        return frame["d"]
+
+    def guild_payload(self) -> dict[str, Any]:
+        """GUILD_CREATE for the one guild, with one text channel."""
+        guild = str(self.guild_id)
+        return {
+            "id": guild,
+            "name": "Pledge watchers",
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": "1",
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": [
+                {
+                    "id": guild,
+                    "name": "@everyone",
+                    "color": 0,
+                    "hoist": False,
+                    "position": 0,
+                    "permissions": str(MEMBER_PERMISSIONS),
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "joined_at": _iso(),
+            "large": False,
+            "unavailable": False,
+            "member_count": 2,
+            "members": [],
+            "voice_states": [],
+            "presences": [],
+            "channels": [self.channel_payload()],
+            "threads": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    def channel_payload(self) -> dict[str, Any]:
+        """The guild's text channel."""
+        return {
+            "id": str(self.channel_id),
+            "type": 0,
+            "guild_id": str(self.guild_id),
+            "name": "general",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+        }
+
+    # -- building and sending INTERACTION_CREATE -------------------------------------------------------
+
+    def _member(self, user_id: int, permissions: int) -> dict[str, Any]:
+        return {
+            "user": {
+                "id": str(user_id),
+                "username": f"user{user_id % 1000}",
+                "discriminator": "0",
+                "global_name": None,
+                "avatar": None,
+                "public_flags": 0,
+            },
+            "roles": [],
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
+            "joined_at": _iso(),
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": 0,
+            "communication_disabled_until": None,
+            "permissions": str(permissions),
+        }
+
+    def interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        *,
+        user_id: int = 444_000_000_000_000_004,
+        permissions: int = MEMBER_PERMISSIONS,
+        locale: str = "en-US",
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload as Discord sends it for a guild text channel."""
+        payload: dict[str, Any] = {
+            "id": str(self.next_id()),
+            "application_id": str(self.application_id),
+            "type": kind,
+            "data": data,
+            "guild_id": str(self.guild_id),
+            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "channel_id": str(self.channel_id),
+            "channel": self.channel_payload(),
+            "member": self._member(user_id, permissions),
+            "token": "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(24),
+            "version": 1,
+            "locale": locale,
+            "guild_locale": "en-US",
+            "app_permissions": str(MEMBER_PERMISSIONS | (1 << 14) | (1 << 15)),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "context": 0,
+            "attachment_size_limit": 10_485_760,
+        }
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    def _command_data(self, path: list[str], options: list[dict[str, Any]]) -> dict[str, Any]:
+        """Application command data for `/a b c` with leaf options, nested the way Discord nests them."""
+        scope: int | None = self.guild_id if self.guild_id in self.commands else None
+        registered = next((c for c in self.commands.get(scope, []) if c["name"] == path[0]), None)
+        if registered is None:
+            raise LookupError(f"/{path[0]} is not registered with the fake")
+        for name in reversed(path[1:]):
+            options = [{"type": 1, "name": name, "options": options}]
+        data = {"id": registered["id"], "name": path[0], "type": 1, "options": options}
+        if scope is not None:
+            data["guild_id"] = str(scope)
+        return data
+
+    def command(self, command: str, *, focused: str | None = None, **options: Any) -> dict[str, Any]:
+        """Interaction data for a slash command, e.g. `command("reminders subscribe", time="09:00")`."""
+        leaf = []
+        for name, value in options.items():
+            kind = 4 if isinstance(value, int) and not isinstance(value, bool) else 3
+            option: dict[str, Any] = {"type": kind, "name": name, "value": value}
+            if name == focused:
+                option["focused"] = True
+            leaf.append(option)
+        return self._command_data(command.split(), leaf)
+
+    async def send_interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Dispatch INTERACTION_CREATE; the interaction's deadline starts now. Returns the payload."""
+        self.interactions[payload["token"]] = {
+            "payload": payload,
+            "sent_at": asyncio.get_running_loop().time(),
+            "responded": False,
+            "original": None,
+        }
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def run_command(self, command: str, *, timeout: float = 5.0, **kwargs: Any) -> dict[str, Any]:
+        """Send a slash command interaction and return the body of the bot's callback for it."""
+        interaction_options = {k: kwargs.pop(k) for k in ("user_id", "permissions", "locale") if k in kwargs}
+        payload = self.interaction(2, self.command(command, **kwargs), **interaction_options)
+        await self.send_interaction(payload)
+        return await self.callback_for(payload, timeout)
+
+    async def autocomplete(self, command: str, focused: str, *, timeout: float = 5.0, **kwargs: Any) -> dict:
+        """Send an autocomplete interaction (type 4) and return the bot's callback body."""
+        payload = self.interaction(4, self.command(command, focused=focused, **kwargs))
+        await self.send_interaction(payload)
+        return await self.callback_for(payload, timeout)
+
+    async def click(
+        self, message: dict[str, Any], custom_id: str, *, user_id: int = 444_000_000_000_000_005, timeout=5.0
+    ) -> dict[str, Any]:
+        """Click a button on `message` (a message object the fake created); return the callback body."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        payload = self.interaction(3, data, user_id=user_id, message=message)
+        await self.send_interaction(payload)
+        return await self.callback_for(payload, timeout)
+
+    async def callback_for(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """The JSON body of the bot's POST /interactions/{id}/{token}/callback for this interaction."""
+        path = f"/interactions/{payload['id']}/{payload['token']}/callback"
+        request = await self.requests.wait_for(lambda r: r.method == "POST" and r.path == path, timeout)
+        return request.body
+
+    def original(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The message the interaction's response created (after edits), as Discord stores it."""
+        return self.interactions[payload["token"]]["original"]
+
+
+def _registered_option(option: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in option.items() if v is not None}
+    # Discord leaves out `required: false` and empty localisation maps.
+    if not out.get("required"):
+        out.pop("required", None)
+    for key in ("name_localizations", "description_localizations"):
+        if not out.get(key):
+            out.pop(key, None)
+    if "options" in out:
+        out["options"] = [_registered_option(o) for o in out["options"]]
+    return out
+
+
+NAME_RE = r"^[-_'\w]{1,32}$"
+
+
+def command_problems(command: dict[str, Any], depth: int = 0) -> list[str]:
+    """Why Discord would reject this command (or option) definition; empty when it is valid."""
+    problems = []
+    names = [command["name"], *(command.get("name_localizations") or {}).values()]
+    for name in names:
+        if not re.match(NAME_RE, name) or name != name.lower():
+            problems.append(f"name {name!r}")
+    descriptions = [
+        command.get("description", ""),
+        *(command.get("description_localizations") or {}).values(),
+    ]
+    # Slash commands and every option need a description; user and message commands have none.
+    if depth > 0 or command.get("type", 1) == 1:
+        for text in descriptions:
+            if not 1 <= len(text) <= 100:
+                problems.append(f"description of {command['name']!r} has {len(text)} characters")
+    options = command.get("options") or []
+    if len(options) > 25:
+        problems.append(f"{command['name']!r} has {len(options)} options")
+    for choice in command.get("choices") or []:
+        if not 1 <= len(choice["name"]) <= 100:
+            problems.append("choice name")
+    for option in options:
+        if option.get("type") in (1, 2) and depth >= 2:
+            problems.append("subcommands nested too deep")
+        problems.extend(command_problems(option, depth + 1))
+    if depth == 0 and len(json.dumps(command, ensure_ascii=False)) > 8000:
+        problems.append(f"{command['name']!r} is over 8000 characters")
+    return problems
+
+
+def message_problems(body: dict[str, Any]) -> list[str]:
+    """Why Discord would reject this message body (content and embed limits)."""
+    problems = []
+    if len(body.get("content") or "") > 2000:
+        problems.append("content over 2000")
+    embeds = body.get("embeds") or []
+    if len(embeds) > 10:
+        problems.append("more than 10 embeds")
+    total = 0
+    for embed in embeds:
+        title = embed.get("title") or ""
+        description = embed.get("description") or ""
+        fields = embed.get("fields") or []
+        footer = (embed.get("footer") or {}).get("text") or ""
+        if len(title) > 256:
+            problems.append("title over 256")
+        if len(description) > 4096:
+            problems.append("description over 4096")
+        if len(fields) > 25:
+            problems.append("more than 25 fields")
+        for f in fields:
+            if len(f["name"]) > 256 or len(f["value"]) > 1024:
+                problems.append("field too long")
+        total += len(title) + len(description) + len(footer)
+        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+    if total > 6000:
+        problems.append("embeds over 6000 in total")
+    for row in body.get("components") or []:
+        for component in row.get("components", []):
+            if len(component.get("custom_id", "")) > 100:
+                problems.append("custom_id over 100")
+    if "choices" in body and len(body["choices"]) > 25:
+        problems.append("more than 25 choices")
+    for choice in body.get("choices") or []:
+        if not 1 <= len(choice["name"]) <= 100 or len(str(choice["value"])) > 100:
+            problems.append("choice name or value length")
+    return problems
