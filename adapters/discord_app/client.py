@@ -1,0 +1,386 @@
+"""The Discord client: gateway connection, app commands on the core, buttons, command sync and channel posts.
+
+`serve()` is what the composition root runs; `post_to_channel()` is what scheduled digests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord_app import commands
+from adapters.discord_app.render import CUSTOM_ID_PREFIX, Rendered, render
+from bot.config import Settings
+from bot.core import Core
+from bot.replies import ActionKind, Context, Reply
+
+log = logging.getLogger(__name__)
+
+API_PATH = "api/v10"
+# Discord allows 3 s for the first response; past this we defer and follow up (within 15 minutes).
+DEFER_AFTER = 2.0
+# Discord caps a message nonce at 25 characters.
+NONCE_LIMIT = 25
+NO_MENTIONS = discord.AllowedMentions.none()
+CLOSE_TIMEOUT = 10.0
+
+# Keys of a command (and of an option) that we define; anything else Discord returns (ids, versions) is
+# bookkeeping. `contexts` and `integration_types` are compared only when we set them.
+COMMAND_KEYS = (
+    "type",
+    "name",
+    "description",
+    "options",
+    "name_localizations",
+    "description_localizations",
+    "default_member_permissions",
+    "nsfw",
+    "contexts",
+    "integration_types",
+)
+OPTION_KEYS = (
+    "type",
+    "name",
+    "description",
+    "required",
+    "autocomplete",
+    "choices",
+    "channel_types",
+    "min_value",
+    "max_value",
+    "min_length",
+    "max_length",
+    "options",
+    "name_localizations",
+    "description_localizations",
+)
+UNSET_UNLESS_OURS = ("contexts", "integration_types")
+
+
+def api_root(api_base: str) -> str:
+    """The REST root for discord.py's `Route.BASE` from DISCORD_API_BASE.
+
+    Accepts the host root (`http://proxy:8080/`, to which `api/v10` is added) or a URL that already ends in
+    `/api/v10` (as REST proxies such as nirn-proxy are usually written).
+    """
+    url = yarl.URL(api_base)
+    path = url.path.rstrip("/")
+    if not path.endswith("/" + API_PATH):
+        path = f"{path}/{API_PATH}"
+    return str(url.with_path(path))
+
+
+@contextlib.contextmanager
+def endpoints(api_base: str | None) -> Iterator[None]:
+    """Point discord.py's REST base at `api_base` for the duration, restoring the REST and gateway defaults.
+
+    discord.py keeps both as class attributes (`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`), so this is
+    process-wide; restoring them keeps tests and repeated starts from leaking state.
+    """
+    saved_base, saved_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if api_base:
+        Route.BASE = api_root(api_base)
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved_base, saved_gateway
+
+
+def _canonical(
+    data: dict[str, Any], keys: tuple[str, ...], ours: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`data` reduced to the keys we define, with Discord's equivalent spellings of "unset" made equal."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key in UNSET_UNLESS_OURS and ours is not None and ours.get(key) is None:
+            continue
+        value = data.get(key)
+        if key == "options":
+            value = [_canonical(o, OPTION_KEYS) for o in value or []]
+        elif key == "default_member_permissions" and value is not None:
+            value = str(value)  # we send an int, Discord returns a string
+        elif key == "type" and value is None and keys is COMMAND_KEYS:
+            value = 1
+        if value in (None, False, [], {}):
+            continue  # Discord omits `required: false`, empty localisations, and so on
+        out[key] = value
+    return out
+
+
+def same_definitions(local: list[dict[str, Any]], remote: list[dict[str, Any]]) -> bool:
+    """True when Discord already has exactly the commands we would sync."""
+    mine = {c["name"]: _canonical(c, COMMAND_KEYS, c) for c in local}
+    theirs = {c["name"]: _canonical(c, COMMAND_KEYS, mine.get(c["name"])) for c in remote}
+    return mine == theirs
+
+
+class ActionButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"{CUSTOM_ID_PREFIX}:(?P<kind>{'|'.join(k.value for k in ActionKind)}):(?P<command>.+)",
+):
+    """A "More results" or "Share" button whose custom_id carries the command, so it survives restarts."""
+
+    def __init__(self, custom_id: str, label: str, style: discord.ButtonStyle) -> None:
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any, /
+    ) -> ActionButton:
+        """Rebuild the button from a click on any message, including ones sent before a restart."""
+        button: discord.ui.Button = item  # type: ignore[assignment]
+        return cls(match.string, button.label or "", button.style)
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        """Run the button's command for whoever clicked it."""
+        match = self.__discord_ui_compiled_template__.fullmatch(self.item.custom_id or "")
+        client = interaction.client
+        if match is None or not isinstance(client, PledgeClient):
+            return
+        await client.responder.act(interaction, ActionKind(match["kind"]), match["command"])
+
+
+def view_for(rendered: Rendered) -> discord.ui.View | None:
+    """A persistent view (no timeout) of the rendered buttons, or None when there are none."""
+    if not rendered.buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for spec in rendered.buttons:
+        view.add_item(ActionButton(spec.custom_id, spec.label, spec.style))
+    return view
+
+
+def _send_kwargs(rendered: Rendered) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "content": rendered.content or None,
+        "embeds": rendered.embeds,
+        "allowed_mentions": NO_MENTIONS,
+    }
+    view = view_for(rendered)
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+class Responder:
+    """Turns interactions into core calls and core replies into interaction responses."""
+
+    def __init__(self, core: Core, defer_after: float = DEFER_AFTER) -> None:
+        self.core = core
+        self.defer_after = defer_after
+
+    def context(self, interaction: discord.Interaction) -> Context:
+        """The neutral context of an interaction: who, where, and whether they may manage the channel."""
+        locale = str(interaction.locale.value if interaction.locale else "en")
+        return Context(
+            platform="discord",
+            workspace=str(interaction.guild_id or ""),
+            channel=str(interaction.channel_id or ""),
+            user=str(interaction.user.id),
+            locale=locale.split("-")[0].lower(),
+            # Checked on every use, not only through the command's default permissions, which a server
+            # admin can override per role or channel.
+            can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
+        )
+
+    async def _reply(self, interaction: discord.Interaction, text: str, defer: Any) -> Reply:
+        """The core's reply, deferring the interaction if the core takes longer than Discord waits."""
+        ctx = self.context(interaction)
+        job = asyncio.ensure_future(asyncio.to_thread(self.core.handle, text, ctx))
+        done, _ = await asyncio.wait({job}, timeout=self.defer_after)
+        if not done:
+            await defer()
+        return await job
+
+    async def answer(self, interaction: discord.Interaction, text: str) -> None:
+        """Answer a slash command with the core's reply to `text`."""
+        reply = await self._reply(
+            interaction, text, lambda: interaction.response.defer(ephemeral=True, thinking=True)
+        )
+        await self.send(interaction, render(reply))
+
+    async def send(self, interaction: discord.Interaction, rendered: Rendered) -> None:
+        """Respond, or follow up when the interaction was already deferred."""
+        kwargs = _send_kwargs(rendered)
+        if interaction.response.is_done():
+            await interaction.followup.send(ephemeral=rendered.ephemeral, **kwargs)
+        else:
+            await interaction.response.send_message(ephemeral=rendered.ephemeral, **kwargs)
+
+    async def act(self, interaction: discord.Interaction, kind: ActionKind, command: str) -> None:
+        """Handle a button: "more" replaces the results in place, "share" posts the card publicly."""
+        if kind is ActionKind.SHARE:
+            reply = await self._reply(interaction, command, lambda: interaction.response.defer(thinking=True))
+            if reply.is_error:
+                await self.send(interaction, render(reply))
+                return
+            await self.send(interaction, render(reply, shared_by=interaction.user.id))
+            return
+        reply = await self._reply(interaction, command, lambda: interaction.response.defer())
+        rendered = render(reply)
+        if reply.is_error:
+            await self.send(interaction, rendered)
+            return
+        kwargs = _send_kwargs(rendered)
+        kwargs.setdefault("view", None)  # a last page has no "More" button left
+        kwargs["content"] = rendered.content  # replace, not keep, the old text
+        if interaction.response.is_done():
+            await interaction.edit_original_response(**kwargs)
+        else:
+            await interaction.response.edit_message(**kwargs)
+
+    async def suggest(self, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete choices from the core (at most 25, each name and value within 100 characters)."""
+        if not current.strip():
+            return []
+        suggestions = await asyncio.to_thread(self.core.suggest, current, commands.CHOICE_LIMIT)
+        return [
+            app_commands.Choice(name=_clip(s.label), value=_clip(s.value))
+            for s in suggestions[: commands.CHOICE_LIMIT]
+            if s.label and s.value
+        ]
+
+
+def _clip(text: str) -> str:
+    return commands._clip(text, commands.CHOICE_TEXT_LIMIT)
+
+
+class PledgeTree(app_commands.CommandTree):
+    """The command tree; a failure is answered privately rather than left as "did not respond"."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Log the failure and tell the user, ephemerally."""
+        log.error("Discord command failed: %s", error, exc_info=error)
+        text = "Something went wrong while answering that. Please try again in a moment."
+        if isinstance(error, app_commands.CheckFailure):
+            text = "You can't use that command here."
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+
+
+class PledgeClient(discord.Client):
+    """A gateway client (no privileged intents) whose app commands answer from the core."""
+
+    def __init__(self, core: Core, settings: Settings) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # needed for app commands in guild channels; nothing privileged
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
+        self.core = core
+        self.settings = settings
+        self.responder = Responder(core)
+        self.tree = PledgeTree(self)
+        # Which scopes the last start pushed command definitions to (None is global); for logs and tests.
+        self.synced: list[int | None] = []
+
+    async def setup_hook(self) -> None:
+        """Point the gateway at the configured API, register commands and buttons, and sync if needed."""
+        if self.settings.discord_api_base:
+            # A plain Client connects to DEFAULT_GATEWAY and never asks /gateway/bot, so ask the configured
+            # API where its gateway is (rules 26-27).
+            _, url, _ = await self.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        await self.tree.set_translator(commands.SpecTranslator())
+        for command in commands.build(self.responder):
+            self.tree.add_command(command)
+        self.add_dynamic_items(ActionButton)
+        self.synced = await self.sync_if_changed()
+
+    async def registered(self, guild_id: int | None) -> list[dict[str, Any]]:
+        """The command definitions Discord holds for a guild (or globally), with their localisations."""
+        assert self.application_id is not None
+        if guild_id is None:
+            route = Route(
+                "GET", "/applications/{application_id}/commands", application_id=self.application_id
+            )
+        else:
+            route = Route(
+                "GET",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                application_id=self.application_id,
+                guild_id=guild_id,
+            )
+        # discord.py's own fetch leaves out localisations, which would make every start look changed.
+        return await self.http.request(route, params={"with_localizations": "true"})
+
+    async def sync_if_changed(self) -> list[int | None]:
+        """Sync commands to each DISCORD_GUILD_IDS guild (else globally), only where definitions changed."""
+        scopes: list[int | None] = list(self.settings.discord_guild_ids) or [None]
+        translator = self.tree.translator
+        assert translator is not None
+        synced = []
+        for guild_id in scopes:
+            guild = discord.Object(id=guild_id) if guild_id is not None else None
+            if guild is not None:
+                self.tree.copy_global_to(guild=guild)
+            local = [
+                await command.get_translated_payload(self.tree, translator)
+                for command in self.tree.get_commands(guild=guild)
+            ]
+            if same_definitions(local, await self.registered(guild_id)):
+                log.info("Discord commands unchanged in %s; not syncing", guild_id or "global scope")
+                continue
+            await self.tree.sync(guild=guild)
+            log.info("Discord commands synced to %s", guild_id or "global scope")
+            synced.append(guild_id)
+        return synced
+
+
+def build_client(core: Core, settings: Settings) -> PledgeClient:
+    """A Discord client for the core, not yet connected."""
+    return PledgeClient(core, settings)
+
+
+async def run(client: PledgeClient, stopping: asyncio.Event) -> None:
+    """Log in, connect and answer until `stopping` is set (or the connection fails), then close cleanly."""
+    token = client.settings.discord_token
+    if token is None:
+        raise ValueError("DISCORD_TOKEN is not set")
+    with endpoints(client.settings.discord_api_base):
+        connection = asyncio.create_task(client.start(token.value), name="discord-gateway")
+        stop = asyncio.create_task(stopping.wait(), name="discord-stop")
+        try:
+            await asyncio.wait({connection, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            await client.close()
+            # After close() the gateway loop ends by itself; the bound keeps shutdown inside a host's
+            # 30 s SIGTERM grace even if it does not.
+            await asyncio.wait({connection}, timeout=CLOSE_TIMEOUT)
+            if not connection.done():
+                connection.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connection
+        if connection.done() and not connection.cancelled() and connection.exception() is not None:
+            # A failed login or a fatal gateway close surfaces here instead of dying silently.
+            raise connection.exception()
+
+
+async def serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
+    """Run the Discord bot until `stopping` is set, then close it cleanly."""
+    await run(build_client(core, settings), stopping)
+
+
+async def post_to_channel(client: discord.Client, channel_id: int, reply: Reply, nonce: str) -> int:
+    """Post `reply` publicly in a channel by id, at most once per `nonce`; return the message id.
+
+    Goes through REST with no need for the channel in the gateway cache. discord.py sends the nonce with
+    `enforce_nonce: true`, so Discord answers a retried post with the message it already created.
+    """
+    if not 1 <= len(nonce) <= NONCE_LIMIT:
+        raise ValueError(f"nonce must be 1 to {NONCE_LIMIT} characters")
+    rendered = render(reply)
+    kwargs = _send_kwargs(rendered)
+    message = await client.get_partial_messageable(channel_id).send(nonce=nonce, **kwargs)
+    return message.id

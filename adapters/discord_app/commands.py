@@ -1,0 +1,233 @@
+"""The Discord command tree: `/pledge`, `/pledges …` and `/reminders …`, described from the core's specs.
+
+Every command turns its typed options into the one command text the core parses (`bot.commands`), so
+parsing, validation and wording live in the core. Descriptions and their Korean localisations come from
+`CommandSpec.summary`/`summary_ko`, and Korean subcommand names from the grammar's Korean aliases, so the
+Discord commands cannot drift from help or the README.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str
+
+from bot import commands as grammar
+
+if TYPE_CHECKING:
+    from adapters.discord_app.client import Responder
+
+DESCRIPTION_LIMIT = 100
+CHOICE_LIMIT = 25
+CHOICE_TEXT_LIMIT = 100
+
+# Korean names for the Discord-only words (top-level commands and options). Subcommands reuse the core's
+# Korean aliases, so `/pledges 목록` and a typed `/pledge 목록` mean the same thing.
+KO_NAMES = {
+    "pledge": "공약",
+    "pledges": "공약정보",
+    "reminders": "알림",
+    "query": "검색어",
+    "pledge_id": "공약",
+    "category": "분야",
+    "date": "날짜",
+    "days": "일수",
+    "time": "시각",
+    "timezone": "시간대",
+    "ahead": "미리",
+}
+KO_SUBCOMMANDS = {english: korean for korean, english in grammar.ALIASES.items()}
+
+# Option descriptions are Discord's own words (the grammar has usage lines, not per-option text).
+OPTIONS = {
+    "query": ("Words to search for, or pick a suggested pledge", "검색할 단어, 또는 추천 공약 선택"),
+    "pledge_id": ("The pledge to show (start typing to pick one)", "보여줄 공약 (입력하면 추천)"),
+    "category": ("Only pledges in this category", "이 분야의 공약만"),
+    "date": ("A date as YYYY-MM-DD, e.g. 2025-05-26", "YYYY-MM-DD 형식의 날짜 (예: 2025-05-26)"),
+    "days": ("How many days ahead to look (default 30)", "며칠 앞까지 볼지 (기본 30일)"),
+    "time": ("Time of day as HH:MM (default 09:00)", "HH:MM 형식의 시각 (기본 09:00)"),
+    "timezone": ("An IANA time zone such as Asia/Seoul (default)", "Asia/Seoul 같은 IANA 시간대 (기본값)"),
+    "ahead": ("Days of notice before each anniversary (default 0)", "기념일 며칠 전에 알릴지 (기본 0일)"),
+}
+# Suggested when the time-zone box is still empty.
+COMMON_ZONES = (
+    "Asia/Seoul",
+    "UTC",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+
+
+class SpecTranslator(app_commands.Translator):
+    """Korean localisations carried on each `locale_str` as its `ko` extra."""
+
+    async def translate(
+        self, string: locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        """The Korean text for Korean clients; None (Discord shows English) for every other locale."""
+        if locale is discord.Locale.korean:
+            return string.extras.get("ko")
+        return None
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def name(english: str, korean: str | None = None) -> locale_str:
+    """A command or option name with its Korean localisation."""
+    return locale_str(english, ko=korean or KO_NAMES.get(english) or KO_SUBCOMMANDS.get(english))
+
+
+def describe_spec(spec_name: str) -> locale_str:
+    """The description of a grammar command, in English and Korean, within Discord's 100 characters."""
+    spec = grammar.SPECS[spec_name]
+    return locale_str(_clip(spec.summary, DESCRIPTION_LIMIT), ko=_clip(spec.summary_ko, DESCRIPTION_LIMIT))
+
+
+def describe_option(option: str) -> locale_str:
+    """An option's description in English and Korean."""
+    english, korean = OPTIONS[option]
+    return locale_str(english, ko=korean)
+
+
+def one_token(value: str) -> str:
+    """A typed option squeezed to one word, so it cannot smuggle extra arguments into the command text."""
+    return "".join(value.split())
+
+
+Choice = app_commands.Choice
+
+
+def zone_choices(current: str) -> list[Choice]:
+    """Up to 25 IANA zones matching what was typed: names starting with it first, then containing it."""
+    needle = one_token(current).lower().replace(" ", "_")
+    if not needle:
+        names = list(COMMON_ZONES)
+    else:
+        zones = sorted(z for z in available_timezones() if needle in z.lower())
+        starts = [
+            z for z in zones if z.lower().startswith(needle) or z.lower().split("/")[-1].startswith(needle)
+        ]
+        names = starts + [z for z in zones if z not in starts]
+    return [Choice(name=z, value=z) for z in names[:CHOICE_LIMIT]]
+
+
+def build(responder: Responder) -> list[app_commands.Command | app_commands.Group]:
+    """The top-level commands, wired to `responder`."""
+
+    async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await responder.suggest(current)
+
+    @app_commands.command(name=name("pledge"), description=describe_spec("search"))
+    @app_commands.rename(query=name("query"))
+    @app_commands.describe(query=describe_option("query"))
+    @app_commands.autocomplete(query=suggest)
+    async def pledge(interaction: discord.Interaction, query: app_commands.Range[str, 1, 200]) -> None:
+        # Autocomplete only suggests: whatever arrives (a picked pledge id or free text) is re-validated by
+        # the core, which treats a known pledge id as "show" and anything else as a search.
+        await responder.answer(interaction, query)
+
+    pledges = app_commands.Group(name=name("pledges"), description=describe_spec("list"))
+
+    @pledges.command(name=name("show"), description=describe_spec("show"))
+    @app_commands.rename(pledge_id=name("pledge_id"))
+    @app_commands.describe(pledge_id=describe_option("pledge_id"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def show(interaction: discord.Interaction, pledge_id: app_commands.Range[str, 1, 100]) -> None:
+        await responder.answer(interaction, f"show {one_token(pledge_id)}")
+
+    @pledges.command(name=name("list"), description=describe_spec("list"))
+    @app_commands.describe(category=describe_option("category"))
+    @app_commands.rename(category=name("category"))
+    async def list_(
+        interaction: discord.Interaction, category: app_commands.Range[str, 1, 100] | None = None
+    ):
+        await responder.answer(interaction, f"list {' '.join(category.split())}" if category else "list")
+
+    @pledges.command(name=name("on"), description=describe_spec("on"))
+    @app_commands.describe(date=describe_option("date"))
+    @app_commands.rename(date=name("date"))
+    async def on(interaction: discord.Interaction, date: app_commands.Range[str, 1, 20]) -> None:
+        await responder.answer(interaction, f"on {one_token(date)}")
+
+    @pledges.command(name=name("upcoming"), description=describe_spec("upcoming"))
+    @app_commands.describe(days=describe_option("days"))
+    @app_commands.rename(days=name("days"))
+    async def upcoming(
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, grammar.MAX_UPCOMING_DAYS] | None = None,
+    ) -> None:
+        await responder.answer(interaction, f"upcoming {days}" if days else "upcoming")
+
+    @pledges.command(name=name("help"), description=describe_spec("help"))
+    async def help_(interaction: discord.Interaction) -> None:
+        await responder.answer(interaction, "help")
+
+    # Hidden from members without Manage Channels by default; server admins may change that in Integrations,
+    # which is why the permission is checked again on every use (see Responder.context).
+    reminders = app_commands.Group(
+        name=name("reminders"),
+        description=describe_spec("subscriptions"),
+        default_permissions=discord.Permissions(manage_channels=True),
+        guild_only=True,
+    )
+
+    @reminders.command(name=name("subscribe"), description=describe_spec("subscribe"))
+    @app_commands.describe(
+        time=describe_option("time"), timezone=describe_option("timezone"), ahead=describe_option("ahead")
+    )
+    @app_commands.rename(time=name("time"), timezone=name("timezone"), ahead=name("ahead"))
+    async def subscribe(
+        interaction: discord.Interaction,
+        time: app_commands.Range[str, 1, 5] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+        ahead: app_commands.Range[int, 0, grammar.MAX_LEAD_DAYS] | None = None,
+    ) -> None:
+        words = ["subscribe"]
+        if time:
+            words.append(one_token(time))
+        if timezone:
+            words.append(one_token(timezone))
+        if ahead:
+            words.append(f"ahead {ahead}")
+        await responder.answer(interaction, " ".join(words))
+
+    @subscribe.autocomplete("timezone")
+    async def subscribe_timezone(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return zone_choices(current)
+
+    @reminders.command(name=name("unsubscribe"), description=describe_spec("unsubscribe"))
+    async def unsubscribe(interaction: discord.Interaction) -> None:
+        await responder.answer(interaction, "unsubscribe")
+
+    @reminders.command(
+        name=name("list", KO_SUBCOMMANDS["subscriptions"]), description=describe_spec("subscriptions")
+    )
+    async def subscriptions(interaction: discord.Interaction) -> None:
+        await responder.answer(interaction, "subscriptions")
+
+    return [pledge, pledges, reminders]
+
+
+# Which Discord command answers each grammar command; a test checks every spec is covered.
+SPEC_TO_COMMAND = {
+    "search": "pledge",
+    "show": "pledges show",
+    "list": "pledges list",
+    "on": "pledges on",
+    "upcoming": "pledges upcoming",
+    "help": "pledges help",
+    "subscribe": "reminders subscribe",
+    "unsubscribe": "reminders unsubscribe",
+    "subscriptions": "reminders list",
+}

@@ -1,0 +1,299 @@
+"""The real discord.py client end to end against the fake Discord: connect, sync, commands, buttons, posts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord_app.client import PledgeClient, build_client, post_to_channel, run
+from bot import commands as grammar
+from bot.config import Secret, Settings
+from bot.core import Core
+from bot.replies import Reply
+from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
+
+HOTLINE_QUOTE = (
+    "I will work to restore inter-Korean communication channels, such as military hotlines, "
+    "to mutually stop tension-provoking acts and manage the situation stably."
+)
+HOTLINE_HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
+EPHEMERAL = 64
+
+
+@pytest.fixture(autouse=True)
+def discord_defaults() -> AsyncIterator[None]:
+    """Fail a test that leaves discord.py's process-wide endpoints changed, and restore them anyway."""
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    leaked = (base, gateway) != (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+    assert not leaked, "the Discord adapter left Route.BASE or DEFAULT_GATEWAY changed"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord listening on 127.0.0.1."""
+    server = FakeDiscord(token="test-token")
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+def settings(tmp_path, fake: FakeDiscord) -> Settings:
+    """Settings pointing the bot at the fake, syncing to the fake's guild."""
+    return Settings(
+        db_path=tmp_path / "pledgebot.db",
+        discord_token=Secret("test-token"),
+        discord_api_base=fake.base_url,
+        discord_guild_ids=(fake.guild_id,),
+    )
+
+
+@pytest.fixture
+def core(settings: Settings, clock) -> AsyncIterator[Core]:
+    """The real core on a fresh database, on the test clock from conftest."""
+    core = Core.open(settings, clock=clock)
+    yield core
+    core.close()
+
+
+class Running:
+    """A client running in the background until stopped."""
+
+    def __init__(self, client: PledgeClient) -> None:
+        self.client = client
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(run(client, self.stopping))
+
+    async def stop(self) -> None:
+        """Ask the client to stop and wait (bounded) for a clean close."""
+        self.stopping.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start(fake: FakeDiscord, core: Core, settings: Settings) -> Running:
+    """Start a client and wait until it has identified on the fake gateway."""
+    seen = len(fake.gateway_received)
+    running = Running(build_client(core, settings))
+    waiter = asyncio.create_task(fake.wait_identified(after=seen))
+    done, _ = await asyncio.wait({waiter, running.task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    if running.task in done:
+        waiter.cancel()
+        running.task.result()  # raises the start-up failure
+    assert waiter in done, "the bot did not IDENTIFY in time"
+    return running
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, core: Core, settings: Settings) -> AsyncIterator[PledgeClient]:
+    """A connected bot."""
+    running = await start(fake, core, settings)
+    yield running.client
+    await running.stop()
+
+
+def field(embed: dict, name: str) -> str:
+    """The value of an embed field by name."""
+    return next(f["value"] for f in embed["fields"] if f["name"] == name)
+
+
+async def test_connects_without_privileged_intents_and_uses_the_configured_gateway(fake, bot):
+    identify = await fake.wait_identified()
+    assert identify["token"] == "test-token"
+    assert identify["intents"] == 1  # GUILDS only
+    # The gateway URL came from the fake's /gateway/bot, as the configured API base requires.
+    assert fake.requests.matching(lambda r: r.path == "/gateway/bot")
+    assert fake.connections.items[0] == {"v": "10", "encoding": "json", "compress": "zlib-stream"}
+    # HELLO was answered with a heartbeat, which the fake acknowledged.
+    await fake.gateway_received.wait_for(lambda m: m.get("op") == 1)
+    await fake.gateway_sent.wait_for(lambda m: m.get("op") == 11)
+    assert all(r.authorization == "Bot test-token" for r in fake.requests.items)
+
+
+async def test_syncs_to_the_guild_with_korean_localisations(fake, bot):
+    assert bot.synced == [fake.guild_id]
+    [(scope, payload)] = fake.command_puts
+    assert scope == fake.guild_id
+    by_name = {c["name"]: c for c in payload}
+    assert set(by_name) == {"pledge", "pledges", "reminders"}
+    assert by_name["pledge"]["name_localizations"] == {"ko": "공약"}
+    search = grammar.SPECS["search"]
+    assert by_name["pledge"]["description"] == search.summary
+    assert by_name["pledge"]["description_localizations"] == {"ko": search.summary_ko}
+    [query] = by_name["pledge"]["options"]
+    assert query["autocomplete"] is True and query["name_localizations"] == {"ko": "검색어"}
+    reminders = by_name["reminders"]
+    assert reminders["default_member_permissions"] == MANAGE_CHANNELS
+    subcommands = {o["name"]: o for o in reminders["options"]}
+    assert subcommands["subscribe"]["name_localizations"] == {"ko": "구독"}
+    assert subcommands["list"]["name_localizations"] == {"ko": "구독목록"}
+    zone = next(o for o in subcommands["subscribe"]["options"] if o["name"] == "timezone")
+    assert zone["autocomplete"] is True
+
+
+async def test_a_second_start_with_unchanged_commands_does_not_sync(fake, core, settings):
+    first = await start(fake, core, settings)
+    await first.stop()
+    assert len(fake.command_puts) == 1
+    second = await start(fake, core, settings)
+    try:
+        assert second.client.synced == []
+        assert len(fake.command_puts) == 1
+        # It did look: a GET with localisations, since Discord omits them otherwise.
+        gets = fake.requests.matching(lambda r: r.method == "GET" and r.path.endswith("/commands"))
+        assert len(gets) == 2 and all(r.query == {"with_localizations": "true"} for r in gets)
+    finally:
+        await second.stop()
+
+
+async def test_without_guild_ids_commands_sync_globally(fake, core, settings):
+    from dataclasses import replace
+
+    running = await start(fake, core, replace(settings, discord_guild_ids=()))
+    try:
+        assert [scope for scope, _ in fake.command_puts] == [None]
+        assert running.client.synced == [None]
+    finally:
+        await running.stop()
+
+
+async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, bot):
+    body = await fake.run_command("pledge", query="hotline")
+    assert body["type"] == 4
+    data = body["data"]
+    assert data["flags"] == EPHEMERAL
+    embed = data["embeds"][0]
+    assert embed["description"] == "> " + HOTLINE_QUOTE
+    assert field(embed, "Said on") == "2025-05-26"
+    assert HOTLINE_HEADLINE in field(embed, "Source")
+    assert "Korea JoongAng Daily" in field(embed, "Source")
+    assert field(embed, "Status").startswith("Not yet rated")
+    assert data["allowed_mentions"] == {"parse": []}
+
+
+async def test_pledge_query_in_korean_finds_the_same_pledge(fake, bot):
+    body = await fake.run_command("pledge", query="핫라인", locale="ko")
+    embed = body["data"]["embeds"][0]
+    assert embed["description"] == "> " + HOTLINE_QUOTE
+    assert field(embed, "Said on") == "2025-05-26"
+
+
+async def test_autocomplete_suggests_the_hotline_pledge(fake, bot):
+    body = await fake.autocomplete("pledge", "query", query="hot")
+    assert body["type"] == 8
+    choices = body["data"]["choices"]
+    assert 1 <= len(choices) <= 25
+    assert "inter-korean-hotline" in [c["value"] for c in choices]
+    assert all(1 <= len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+
+
+async def test_picking_a_suggestion_shows_that_pledge(fake, bot):
+    body = await fake.run_command("pledge", query="inter-korean-hotline")
+    assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+
+
+async def test_time_zone_autocomplete(fake, bot):
+    body = await fake.autocomplete("reminders subscribe", "timezone", timezone="seoul")
+    assert body["data"]["choices"][0] == {"name": "Asia/Seoul", "value": "Asia/Seoul"}
+
+
+async def test_bad_date_is_an_ephemeral_error(fake, bot):
+    body = await fake.run_command("pledges on", date="2025-02-30")
+    assert body["data"]["flags"] == EPHEMERAL
+    assert "not a real calendar date" in body["data"]["content"]
+
+
+async def test_subscribe_needs_manage_channels(fake, bot, core):
+    refused = await fake.run_command(
+        "reminders subscribe", time="08:30", timezone="Asia/Seoul", permissions=MEMBER_PERMISSIONS
+    )
+    assert refused["data"]["flags"] == EPHEMERAL
+    assert "Manage Channels" in refused["data"]["content"]
+    assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+
+    manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+    stored = await fake.run_command(
+        "reminders subscribe", time="08:30", timezone="Asia/Seoul", permissions=manager
+    )
+    assert "08:30 Asia/Seoul" in stored["data"]["content"]
+    sub = core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id))
+    assert sub is not None and sub.timezone == "Asia/Seoul"
+
+    listed = await fake.run_command("reminders list", permissions=manager)
+    assert "08:30 Asia/Seoul" in str(listed["data"])
+
+    gone = await fake.run_command("reminders unsubscribe", permissions=manager)
+    assert "Unsubscribed" in gone["data"]["content"]
+    assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+
+
+async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, bot):
+    asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+    await fake.send_interaction(asked)
+    await fake.callback_for(asked)
+    message = fake.original(asked)
+    [row] = message["components"]
+    share = next(b for b in row["components"] if b["custom_id"].startswith("pledgebot:share:"))
+
+    body = await fake.click(message, share["custom_id"], user_id=555)
+    assert body["type"] == 4
+    assert "flags" not in body["data"] or not body["data"]["flags"] & EPHEMERAL
+    assert body["data"]["content"] == "Shared by <@555>"
+    assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+    assert body["data"]["allowed_mentions"] == {"parse": []}
+
+
+async def test_buttons_keep_working_after_a_restart(fake, core, settings):
+    first = await start(fake, core, settings)
+    asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+    await fake.send_interaction(asked)
+    await fake.callback_for(asked)
+    await first.stop()
+
+    second = await start(fake, core, settings)
+    try:
+        message = fake.original(asked)
+        share = message["components"][0]["components"][-1]["custom_id"]
+        body = await fake.click(message, share)
+        assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+    finally:
+        await second.stop()
+
+
+async def test_slow_answers_are_deferred_then_followed_up(fake, bot):
+    bot.responder.defer_after = 0.0  # treat every answer as slow
+    asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+    await fake.send_interaction(asked)
+    body = await fake.callback_for(asked)
+    assert body == {"type": 5, "data": {"flags": EPHEMERAL}}
+    followup = await fake.requests.wait_for(
+        lambda r: r.method == "POST" and r.path == f"/webhooks/{fake.application_id}/{asked['token']}"
+    )
+    assert followup.body["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+
+
+async def test_scheduled_post_with_the_same_nonce_is_posted_once(fake, bot):
+    digest = Reply(title="Today: 1 year since the hotline pledge", private=False)
+    first = await post_to_channel(bot, fake.channel_id, digest, nonce="d-20260526-1")
+    again = await post_to_channel(bot, fake.channel_id, digest, nonce="d-20260526-1")
+    assert first == again
+    assert len(fake.channel_messages[fake.channel_id]) == 1
+    posts = fake.requests.matching(lambda r: r.method == "POST" and r.path.startswith("/channels/"))
+    assert len(posts) == 2
+    assert all(p.body["nonce"] == "d-20260526-1" and p.body["enforce_nonce"] is True for p in posts)
+
+
+async def test_scheduled_post_retries_after_a_rate_limit(fake, bot):
+    fake.inject_rate_limit("POST", f"/channels/{fake.channel_id}/messages", retry_after=0.01)
+    message_id = await post_to_channel(bot, fake.channel_id, Reply(title="Digest", private=False), nonce="n1")
+    assert [m["id"] for m in fake.channel_messages[fake.channel_id]] == [str(message_id)]
+
+
+async def test_nonce_longer_than_discord_allows_is_refused(bot):
+    with pytest.raises(ValueError):
+        await post_to_channel(bot, 1, Reply(title="x"), nonce="n" * 26)
