@@ -154,6 +154,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay text until `parse_date` reads them: PyYAML would raise a bare ValueError on 2025-02-30, losing
+# the line and field a user needs to fix it.
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
 
 
 def data_files(folder: Path) -> list[Path]:

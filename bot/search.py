@@ -77,15 +77,16 @@ class Searcher:
         result.words = found
         if not found:
             return result
+        exact = self._exact(found)
         for expression in self._expressions(found, prefix):
-            ids, total = self._match(expression, limit, offset)
+            ids, total = self._match(expression, exact, limit, offset)
             if total:
                 result.ids, result.total = ids, total
                 return result
         corrected = self._correct(found)
         if corrected != found:
             for expression in self._expressions(corrected, prefix):
-                ids, total = self._match(expression, limit, offset)
+                ids, total = self._match(expression, self._exact(corrected), limit, offset)
                 if total:
                     result.ids, result.total = ids, total
                     result.corrected = " ".join(corrected)
@@ -100,8 +101,16 @@ class Searcher:
             expressions.append(" OR ".join(terms))
         return expressions
 
-    def _match(self, expression: str, limit: int, offset: int) -> tuple[list[str], int]:
+    def _exact(self, found: list[str]) -> list[str]:
+        """Pledges that have the query, word for word, as a title or alias: these rank first."""
+        rows = self.store.db.execute(
+            "SELECT pledge_id FROM pledge_aliases WHERE alias = ? LIMIT 50", [" ".join(found)]
+        )
+        return [r[0] for r in rows]
+
+    def _match(self, expression: str, exact: list[str], limit: int, offset: int) -> tuple[list[str], int]:
         db = self.store.db
+        marks = ",".join("?" * len(exact))
         try:
             total = db.execute(
                 "SELECT COUNT(*) FROM pledge_index_fts WHERE pledge_index_fts MATCH ?", [expression]
@@ -112,10 +121,10 @@ class Searcher:
                 f"""
                 SELECT p.pledge_id FROM pledge_index_fts f JOIN pledge_index p ON p.rowid = f.rowid
                 WHERE pledge_index_fts MATCH ?
-                ORDER BY bm25(pledge_index_fts, {WEIGHTS}), p.pledge_id
+                ORDER BY p.pledge_id IN ({marks}) DESC, bm25(pledge_index_fts, {WEIGHTS}), p.pledge_id
                 LIMIT ? OFFSET ?
                 """,
-                [expression, limit, offset],
+                [expression, *exact, limit, offset],
             ).fetchall()
         except sqlite3.OperationalError:
             # Quoting leaves no syntax for user text to break; should FTS5 still refuse a query, treat it

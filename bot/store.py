@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import sqlite3
 import threading
 import unicodedata
@@ -65,6 +66,9 @@ def m001_catalogue(db: Database) -> None:
         CREATE TABLE pledge_index (pledge_id TEXT PRIMARY KEY, title TEXT, aliases TEXT, summary TEXT,
             quotes TEXT, grams TEXT);
         CREATE TABLE search_terms (term TEXT PRIMARY KEY);
+        CREATE TABLE pledge_aliases (alias TEXT NOT NULL, pledge_id TEXT NOT NULL,
+            PRIMARY KEY (alias, pledge_id)) WITHOUT ROWID;
+        CREATE INDEX pledge_aliases_pledge ON pledge_aliases (pledge_id);
         """
     )
     # Porter stemming finds plurals and inflections; Hangul is indexed as bigrams in `grams` (see
@@ -330,6 +334,7 @@ class Catalogue:
                     if progress:
                         progress(done, total)
             db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
             ids = (
                 list(touched) if drop_origin is None else [r[0] for r in db.execute("SELECT id FROM pledges")]
             )
@@ -344,7 +349,7 @@ class Catalogue:
                 f"SELECT pledge, text FROM quotes WHERE pledge IN ({marks}) ORDER BY pledge, position", chunk
             ):
                 quotes[pledge].append(text)
-            docs, terms = [], set()
+            docs, terms, alias_rows = [], set(), []
             for row in db.execute(
                 "SELECT p.id, p.title, p.title_ko, p.summary, p.aliases, p.aliases_ko, p.category, "
                 "p.category_ko, s.name_ko FROM pledges p LEFT JOIN speakers s ON s.id = p.speaker "
@@ -362,8 +367,14 @@ class Catalogue:
                     "grams": hangul_grams(korean + " " + " ".join(quotes[pid])),
                 }
                 docs.append(doc)
+                names = [title, title_ko, *(aliases or "").split(" | "), *(aliases_ko or "").split(" | ")]
+                alias_rows.extend({(alias_key(n), pid) for n in names if n and alias_key(n)})
                 terms.update(vocabulary(" ".join(str(v) for v in doc.values())))
             db["pledge_index"].upsert_all(docs, pk="pledge_id")
+            db.execute(f"DELETE FROM pledge_aliases WHERE pledge_id IN ({marks})", chunk)
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO pledge_aliases (alias, pledge_id) VALUES (?, ?)", alias_rows
+            )
             db.execute(
                 "INSERT OR IGNORE INTO search_terms (term) SELECT value FROM json_each(?)",
                 [_json_list(sorted(terms))],
@@ -492,6 +503,11 @@ class Catalogue:
                 rows.append(row)
             out[table] = rows
         return out
+
+
+def alias_key(text: str) -> str:
+    """The form an alias is matched in: its lower-case words, single-spaced."""
+    return " ".join(w.lower() for w in re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text)))
 
 
 def vocabulary(text: str) -> set[str]:

@@ -1,0 +1,1 @@
+"""pledgebot test suite."""

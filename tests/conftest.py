@@ -1,0 +1,56 @@
+"""Shared fixtures: a fresh database built from the real data folder, and contexts per platform."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_DATA_DIR, Settings
+from bot.core import Core
+from bot.replies import Context
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = DEFAULT_DATA_DIR / "sources" / "2025-05-26-lee-jae-myung-pledges.txt"
+HOTLINE_QUOTE = (
+    "I will work to restore inter-Korean communication channels, such as military hotlines, to mutually stop "
+    "tension-provoking acts and manage the situation stably."
+)
+HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
+
+
+class FixedClock:
+    """A clock the test sets; the core reads it instead of the real time."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at a database of this test's own."""
+    return Settings(db_path=tmp_path / "pledgebot.db")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Noon in Seoul on 2026-05-20, unless a test moves it."""
+    return FixedClock(dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def core(settings: Settings, clock: FixedClock):
+    """A core over a fresh database loaded from data/."""
+    core = Core.open(settings, clock=clock)
+    yield core
+    core.close()
+
+
+@pytest.fixture
+def console_ctx() -> Context:
+    """The console's context: a local user who may manage the channel."""
+    return Context(platform="console", workspace="local", channel="console", user="you", can_manage=True)

@@ -1,0 +1,101 @@
+"""The command line as a user runs it: real processes, a fresh database, no credentials."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HEADLINE, HOTLINE_QUOTE, ROOT
+
+
+def run(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None):
+    """Run `python -m bot` with its own database and a clean environment; bounded by a timeout."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "PLEDGEBOT_"))}
+    base.update({"PLEDGEBOT_DB": str(tmp_path / "cli.db"), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=base,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+
+def test_piped_console_answers_each_line_and_exits(tmp_path):
+    result = run(tmp_path, stdin="/pledge hotline\n/pledge 핫라인\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(HOTLINE_QUOTE) == 2
+    assert "2025-05-26" in result.stdout and HEADLINE in result.stdout
+    assert "pledge> " not in result.stdout  # no prompt on a pipe
+    assert (tmp_path / "cli.db").exists()
+
+
+def test_ask_answers_one_command(tmp_path):
+    result = run(tmp_path, "ask", "/pledge 핫라인")
+    assert result.returncode == 0 and HOTLINE_QUOTE in result.stdout
+
+
+@pytest.mark.parametrize("hostile", ['"', "AND(", "NEAR(a b) *", "(((", "\x07\x1b[2J", "x" * 10_000, "🙂🙂"])
+def test_hostile_input_never_prints_a_traceback(tmp_path, hostile):
+    result = run(tmp_path, "ask", hostile)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.strip()
+
+
+def test_import_with_a_bad_row_names_it_and_changes_nothing(tmp_path):
+    good = tmp_path / "pledges.csv"
+    good.write_text("id,speaker,title,category\nnew-one,lee-jae-myung,Ok,Economy\n", encoding="utf-8")
+    bad = tmp_path / "2026-quotes.csv"
+    bad.write_text(
+        "pledge,text,source,said_on\nnew-one,Something,joongang-2025-05-26-hotline,2025-02-30\n",
+        encoding="utf-8",
+    )
+    result = run(tmp_path, "import", str(good), str(bad))
+    assert result.returncode == 1
+    assert "the database is unchanged" in result.stderr
+    assert f"{bad} row 2: field 'said_on': '2025-02-30' is not a real calendar date" in result.stderr
+    assert "There is no pledge with the id “new-one”" in run(tmp_path, "ask", "show new-one").stdout
+
+
+def test_export_and_validate(tmp_path):
+    exported = run(tmp_path, "export", "--format", "csv", "--output", str(tmp_path / "out"))
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "milestones.csv",
+        "pledges.csv",
+        "quotes.csv",
+        "sources.csv",
+        "speakers.csv",
+        "statuses.csv",
+    ]
+    validated = run(tmp_path, "validate")
+    assert validated.returncode == 0 and validated.stdout.startswith("OK: 1 file(s), 1 speakers")
+
+
+def test_configuration_error_names_the_variable_and_hides_the_secret(tmp_path):
+    secret = "xoxb-very-secret-token-123"
+    result = run(tmp_path, "ask", "hotline", env={"SLACK_BOT_TOKEN": secret})
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert secret not in result.stderr + result.stdout
+
+
+def test_dotenv_is_read_from_the_working_directory(tmp_path):
+    (tmp_path / ".env").write_text("PORT=not-a-port\n", encoding="utf-8")
+    result = run(tmp_path, "ask", "hotline")
+    assert result.returncode == 2 and "PORT must be a whole number" in result.stderr
+
+
+def test_help_lists_every_subcommand():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    for name in ("run", "console", "ask", "slack", "discord", "import", "export", "validate"):
+        assert name in result.stdout

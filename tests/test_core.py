@@ -1,0 +1,140 @@
+"""The one command handler: what each command answers, through the real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot import commands as cmd
+from bot.replies import ActionKind, Context
+from tests.conftest import HEADLINE, HOTLINE_QUOTE
+
+
+def test_hotline_lookup_answers_with_quote_date_source_and_status(core, console_ctx):
+    reply = core.handle("/pledge hotline", console_ctx)
+    card = reply.cards[0]
+    assert card.pledge_id == "inter-korean-hotline"
+    assert card.quote == HOTLINE_QUOTE
+    assert card.said_on == dt.date(2025, 5, 26)
+    assert card.source.headline == HEADLINE
+    assert card.source.outlet == "Korea JoongAng Daily"
+    assert card.source.kind == "news report"
+    assert card.source.published_at == dt.datetime(
+        2025, 5, 26, 11, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))
+    )
+    assert card.status.describe() == "Not yet rated (last reviewed 2025-05-26)"
+    assert card.translated
+    assert reply.private
+    assert [a.kind for a in reply.actions] == [ActionKind.SHARE]
+    assert reply.actions[0].command == "show inter-korean-hotline"
+
+
+def test_more_results_action_pages_through(core, console_ctx):
+    first = core.handle("korea", console_ctx)
+    more = [a for a in first.actions if a.kind is ActionKind.MORE]
+    assert more and more[0].command == "korea page 2"
+    second = core.handle(more[0].command, console_ctx)
+    assert second.title.startswith("Results 4–6 of ")
+    assert not {c.pledge_id for c in first.cards} & {c.pledge_id for c in second.cards}
+
+
+def test_show_lists_every_quote_of_a_pledge(core, console_ctx):
+    reply = core.handle("show china-relations", console_ctx)
+    assert len(reply.cards) == 2
+    assert reply.cards[0].quote.startswith("I will manage the South Korea-China relationship")
+
+
+def test_list_and_categories(core, console_ctx):
+    everything = core.handle("list", console_ctx)
+    assert everything.total == 14 and len(everything.items) == 14
+    defense = core.handle("list defense", console_ctx)
+    assert {i.pledge_id for i in defense.items} == {"defense-deterrence", "armed-forces-reform"}
+    unknown = core.handle("list weather", console_ctx)
+    assert unknown.is_error and "Defense, Diplomacy, North Korea" in unknown.notices[1].text
+
+
+def test_on_a_date_lists_what_was_pledged_and_happened(core, console_ctx):
+    reply = core.handle("on 2025-05-26", console_ctx)
+    assert len(reply.items) == 14
+    inauguration = core.handle("on 2025-06-04", console_ctx)
+    assert inauguration.items[0].label == "Lee Jae-myung was inaugurated as president"
+
+
+def test_on_an_anniversary_lists_the_occurrence_with_the_quote(core, console_ctx):
+    reply = core.handle("on 2026-05-26", console_ctx)
+    hotline = [i for i in reply.items if i.pledge_id == "inter-korean-hotline"]
+    assert hotline[0].label.startswith("1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines")
+    assert HOTLINE_QUOTE in hotline[0].detail
+
+
+def test_upcoming_reads_the_injected_clock(core, console_ctx, clock):
+    clock.now = dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC)
+    reply = core.handle("upcoming 20", console_ctx)
+    days = {i.date for i in reply.items}
+    assert dt.date(2026, 5, 26) in days and dt.date(2026, 6, 4) in days
+    assert reply.title == "Coming up, 2026-05-20 to 2026-06-08"
+    clock.now = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+    assert core.handle("upcoming 7", console_ctx).items == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("on 2025-02-30", "2025-02-30 is not a real calendar date."),
+        ("on yesterday", "'yesterday' is not a date in the form YYYY-MM-DD."),
+        ("upcoming 0", "The number of days must be a whole number from 1 to 366."),
+        ("subscribe 25:00 Mars/Olympus", "'25:00' is not a time of day; use HH:MM from 00:00 to 23:59."),
+        ("subscribe 08:00 Mars/Olympus", "'Mars/Olympus' is not a time zone I know"),
+        ("subscribe soon", "I did not understand 'soon'."),
+    ],
+)
+def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
+    reply = core.handle(text, console_ctx)
+    assert reply.is_error
+    assert reply.notices[0].text.startswith(message)
+    assert reply.notices[1].text.startswith("Usage: /pledge")
+
+
+def test_subscribe_stores_and_lists_per_channel(core, console_ctx):
+    reply = core.handle("subscribe 08:30 america/new_york ahead 7", console_ctx)
+    assert reply.title == "Subscribed: daily digest at 08:30 America/New_York, with 7 days' notice"
+    listed = core.handle("subscriptions", console_ctx)
+    assert listed.items[0].label == "Daily digest at 08:30 America/New_York, with 7 days' notice"
+    again = core.handle("subscribe", console_ctx)
+    assert again.title == "Updated: daily digest at 09:00 Asia/Seoul"
+    assert len(core.state.subscriptions()) == 1
+    assert core.handle("unsubscribe", console_ctx).title == "Unsubscribed"
+    assert core.state.subscriptions() == []
+
+
+def test_bad_subscription_stores_nothing(core, console_ctx):
+    core.handle("subscribe 25:00 Mars/Olympus", console_ctx)
+    assert core.state.subscriptions() == []
+
+
+def test_subscribing_needs_permission(core):
+    member = Context(platform="discord", workspace="g1", channel="c1", user="u1", can_manage=False)
+    reply = core.handle("subscribe 09:00 Asia/Seoul", member)
+    assert reply.is_error and "Manage Channels" in reply.notices[0].text
+    assert core.handle("unsubscribe", member).is_error
+    assert core.state.subscriptions() == []
+
+
+def test_help_lists_every_command(core, console_ctx):
+    for text in ("help", "", "/pledge", "도움말"):
+        reply = core.handle(text, console_ctx)
+        assert [i.label for i in reply.items] == [spec.usage for spec in cmd.COMMANDS]
+
+
+def test_unknown_pledge_id_and_no_match_are_friendly(core, console_ctx):
+    assert core.handle("show nothing-here", console_ctx).is_error
+    reply = core.handle("zzzzqqq", console_ctx)
+    assert reply.is_error and reply.title == "No pledge found"
+
+
+def test_a_failure_inside_becomes_a_friendly_error(core, console_ctx):
+    core.store.db.execute("DROP TABLE quotes")
+    reply = core.handle("hotline", console_ctx)
+    assert reply.is_error
+    assert reply.notices[0].text.startswith("Something went wrong on our side")
