@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from discord.gateway import DiscordWebSocket
@@ -22,6 +26,7 @@ HOTLINE_QUOTE = (
 )
 HOTLINE_HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
 EPHEMERAL = 64
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -297,3 +302,60 @@ async def test_scheduled_post_retries_after_a_rate_limit(fake, bot):
 async def test_nonce_longer_than_discord_allows_is_refused(bot):
     with pytest.raises(ValueError):
         await post_to_channel(bot, 1, Reply(title="x"), nonce="n" * 26)
+
+
+async def test_more_results_button_replaces_the_page_in_place(fake, bot):
+    asked = fake.interaction(2, fake.command("pledge", query="korea"))
+    await fake.send_interaction(asked)
+    first = await fake.callback_for(asked)
+    assert first["data"]["content"].startswith("**12 pledges found")
+    message = fake.original(asked)
+    more = next(
+        b["custom_id"]
+        for b in message["components"][0]["components"]
+        if b["custom_id"].startswith("pledgebot:more:")
+    )
+    assert more == "pledgebot:more:korea page 2"
+
+    body = await fake.click(message, more)
+    assert body["type"] == 7  # UPDATE_MESSAGE: the ephemeral results are replaced, not added to
+    assert body["data"]["content"].startswith("**Results 4–6 of 12")
+    assert len(body["data"]["embeds"]) == 3
+
+
+async def test_autocomplete_in_korean(fake, bot):
+    body = await fake.autocomplete("pledge", "query", query="핫")
+    assert [c["value"] for c in body["data"]["choices"]] == ["inter-korean-hotline"]
+
+
+async def test_autocomplete_for_an_empty_box_is_empty_not_an_error(fake, bot):
+    body = await fake.autocomplete("pledge", "query", query="")
+    assert body == {"type": 8, "data": {"choices": []}}
+
+
+async def test_pledgebot_discord_runs_against_the_fake_and_stops_on_sigterm(fake, tmp_path):
+    """The acceptance path: `python -m bot discord` configured only through the environment."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": "test-token",
+        "DISCORD_API_BASE": fake.base_url,
+        "DISCORD_GUILD_IDS": str(fake.guild_id),
+        "PLEDGEBOT_DB": str(tmp_path / "pledgebot.db"),
+    }
+    # cwd is the test's own folder so that no developer `.env` is read.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "discord", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await fake.wait_identified(timeout=30)
+        body = await fake.run_command("pledge", query="hotline", timeout=10)
+        assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+        assert process.returncode == 0, stderr.decode()
+        assert "test-token" not in stderr.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

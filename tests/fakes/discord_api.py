@@ -329,12 +329,12 @@ class FakeDiscord:
         stored = []
         existing = {c["name"]: c["id"] for c in self.commands.get(guild, [])}
         for command in body:
-            stored.append(self._as_registered(command, guild, existing.get(command["name"])))
+            stored.append(self.as_registered(command, guild, existing.get(command["name"])))
         self.commands[guild] = stored
         self.command_puts.append((guild, body))
         return _json(stored)
 
-    def _as_registered(
+    def as_registered(
         self, command: dict[str, Any], guild: int | None, known_id: str | None
     ) -> dict[str, Any]:
         # What Discord stores and returns: ids added, permissions as a string, unset booleans dropped.

@@ -1,0 +1,77 @@
+"""Discord command definitions: grammar coverage, Discord naming limits, time zones, the sync diff."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+from discord import app_commands
+
+from adapters.discord_app.client import Responder, same_definitions
+from adapters.discord_app.commands import SPEC_TO_COMMAND, SpecTranslator, build, zone_choices
+from bot import commands as grammar
+from tests.fakes.discord_api import FakeDiscord, command_problems
+
+NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+def qualified_names(core) -> set[str]:
+    """Every invocable command path in the tree, e.g. "pledges list"."""
+    names = set()
+    for command in build(Responder(core)):
+        if isinstance(command, app_commands.Group):
+            names.update(sub.qualified_name for sub in command.walk_commands())
+        else:
+            names.add(command.qualified_name)
+    return names
+
+
+def test_every_grammar_command_has_a_discord_command(core):
+    assert set(SPEC_TO_COMMAND) == set(grammar.SPECS)
+    assert set(SPEC_TO_COMMAND.values()) == qualified_names(core)
+
+
+async def payloads(core) -> list[dict]:
+    """The command payloads as they would be synced, with Korean localisations."""
+    client = discord.Client(intents=discord.Intents.none())
+    tree = app_commands.CommandTree(client)
+    translator = SpecTranslator()
+    for command in build(Responder(core)):
+        tree.add_command(command)
+    return [await c.get_translated_payload(tree, translator) for c in tree.get_commands()]
+
+
+async def test_definitions_are_within_discord_limits(core):
+    for payload in await payloads(core):
+        assert command_problems(payload) == []
+
+
+async def test_descriptions_come_from_the_grammar(core):
+    by_name = {p["name"]: p for p in await payloads(core)}
+    subcommands = {o["name"]: o for o in by_name["pledges"]["options"]}
+    for spec in ("show", "list", "on", "upcoming", "help"):
+        assert subcommands[spec]["description"] == grammar.SPECS[spec].summary
+        assert subcommands[spec]["description_localizations"] == {"ko": grammar.SPECS[spec].summary_ko}
+
+
+async def test_unchanged_definitions_match_what_discord_returns(core):
+    local = await payloads(core)
+    fake = FakeDiscord()
+    # What Discord hands back has ids, string permissions, dropped `required: false`, and so on.
+    remote = [fake.as_registered(c, 1, None) for c in local]
+    assert same_definitions(local, remote)
+    changed = [dict(c) for c in remote]
+    changed[0] = dict(changed[0], description="Something else")
+    assert not same_definitions(local, changed)
+    assert not same_definitions(local, remote[:-1])
+    without_korean = [dict(c, name_localizations=None) for c in remote]
+    assert not same_definitions(local, without_korean)
+
+
+def test_time_zone_choices():
+    assert zone_choices("seoul")[0].value == "Asia/Seoul"
+    assert zone_choices("")[0].value == "Asia/Seoul"
+    everything = zone_choices("a")
+    assert len(everything) == 25
+    assert all(len(c.name) <= 100 for c in everything)
+    assert zone_choices("no such place") == []
