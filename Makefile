@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint clean
 
+# pip's output goes to a log and is shown only when the install fails, so `make run` prints just the bot.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' >&2
+	@echo "Setting up $(VENV) (first run only)..." >&2
+	@$(BIN)/python -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1 \
+		&& $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log >&2; echo "make: installing dependencies failed (log above)" >&2; exit 1; }
 	@touch $(STAMP)
 
 run: $(STAMP)
