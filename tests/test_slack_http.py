@@ -310,11 +310,15 @@ class GatedCore:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.gate = threading.Event()
+        self.finished = threading.Event()
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer once the gate opens (bounded, so a failed test cannot hang a thread)."""
-        self.gate.wait(WAIT)
-        return self.core.handle(text, ctx)
+        try:
+            self.gate.wait(WAIT)
+            return self.core.handle(text, ctx)
+        finally:
+            self.finished.set()
 
 
 class BrokenCore:
@@ -336,6 +340,8 @@ async def test_ack_is_immediate_and_a_slow_core_gets_a_friendly_error(core, sett
             assert answer["response_type"] == "ephemeral"
     finally:
         gated.gate.set()
+        # The abandoned thread must finish before the fixture closes the database under it.
+        assert await asyncio.to_thread(gated.finished.wait, WAIT)
 
 
 async def test_failing_core_gets_a_friendly_error_not_a_traceback(settings, slack):

@@ -257,16 +257,25 @@ def assert_valid(payload: dict) -> None:
             assert block["type"] == "divider"
 
 
+def test_blank_reply_still_renders_a_valid_message():
+    payload = render(Reply(title=" ", notices=[Notice("  ")]))
+    assert payload == {
+        "text": "pledgebot",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "pledgebot"}}],
+        "response_type": "ephemeral",
+    }
+
+
 text = st.text(min_size=1, max_size=4000)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     title=st.text(max_size=400),
     quotes=st.lists(text, max_size=30),
     items=st.lists(st.tuples(text, st.text(max_size=100)), max_size=30),
-    notices=st.lists(text, max_size=5),
-    labels=st.lists(st.text(min_size=1, max_size=100).filter(str.strip), max_size=30),
+    notices=st.lists(st.text(max_size=4000), max_size=5),
+    labels=st.lists(st.text(max_size=100), max_size=30),
     private=st.booleans(),
 )
 def test_any_reply_renders_within_limits(title, quotes, items, notices, labels, private):

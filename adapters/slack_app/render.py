@@ -54,20 +54,23 @@ def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if shared_by is not None:
         blocks.append(_context([f"Shared by <@{escape(shared_by)}>"]))
-    if reply.title:
+    if _one_line(reply.title):
         blocks.append(_header(reply.title))
     for index, card in enumerate(reply.cards):
         if index:
             blocks.append({"type": "divider"})
         blocks.extend(_card(card))
     blocks.extend(_items(reply.items))
-    blocks.extend(_notice(n) for n in reply.notices)
+    blocks.extend(_notice(n) for n in reply.notices if n.text.strip())
     # A share button on a message everyone already sees would only post a duplicate.
     actions = [a for a in reply.actions if not (public and a.kind is ActionKind.SHARE)]
     tail = [_actions(actions)] if _buttons(actions) else []
+    fallback = _fallback(reply, shared_by)
+    if not blocks and not tail:
+        blocks.append(_section(fallback))
     blocks = _fit_blocks(blocks, tail)
     return {
-        "text": _fallback(reply, shared_by),
+        "text": fallback,
         "blocks": blocks,
         "response_type": "in_channel" if public else "ephemeral",
     }
@@ -101,7 +104,7 @@ def _context(lines: list[str]) -> dict[str, Any]:
 
 def _card(card: QuoteCard) -> list[dict[str, Any]]:
     # Title and byline are capped so that some of the quote always fits beside them.
-    head = f"*{truncate(escape(_one_line(card.title)), 500)}*\n" if card.title else ""
+    head = f"*{truncate(escape(_one_line(card.title)), 500)}*\n" if _one_line(card.title) else ""
     byline = f"\n— {truncate(escape(_one_line(card.attribution())), 400)}"
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
@@ -166,10 +169,14 @@ def _buttons(actions: list[Action]) -> list[dict[str, Any]]:
         if len(action.command) > MAX_BUTTON_VALUE or len(buttons) == MAX_BUTTONS:
             continue
         base = MORE_ACTION_ID if action.kind is ActionKind.MORE else SHARE_ACTION_ID
+        default = "More results" if action.kind is ActionKind.MORE else "Share in channel"
         button: dict[str, Any] = {
             "type": "button",
             "action_id": f"{base}_{index}",
-            "text": {"type": "plain_text", "text": truncate(_one_line(action.label), MAX_BUTTON_TEXT)},
+            "text": {
+                "type": "plain_text",
+                "text": truncate(_one_line(action.label) or default, MAX_BUTTON_TEXT),
+            },
             "value": action.command,
         }
         if action.kind is ActionKind.SHARE:
@@ -208,7 +215,7 @@ def _fallback(reply: Reply, shared_by: str | None) -> str:
         parts.append(escape(_one_line(reply.items[0].label)))
     if reply.notices:
         parts.append(escape(_one_line(reply.notices[0].text)))
-    return truncate(" ".join(parts) or "pledgebot", MAX_FALLBACK_TEXT)
+    return truncate(" ".join(p for p in parts if p) or "pledgebot", MAX_FALLBACK_TEXT)
 
 
 def _one_line(text: str) -> str:

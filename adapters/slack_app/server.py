@@ -194,7 +194,9 @@ async def _serve_socket_mode(
             if ready is not None and not ready.done():
                 ready.set_result("socket-mode")
             await stop
-        # Stop taking new envelopes first, then let answers in flight reach their response_url.
+        # Stop taking new envelopes first (without the client's auto-reconnect undoing it), then let
+        # answers in flight reach their response_url.
+        handler.client.auto_reconnect_enabled = False
         await handler.disconnect_async()
         await listeners.drain(DRAIN_SECONDS)
     finally:

@@ -168,6 +168,11 @@ class FakeSlack:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._sockets)), timeout)
 
+    async def wait_disconnected(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait (bounded) until no Socket Mode client is connected."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: not self._sockets), timeout)
+
     async def push(self, kind: str, payload: dict[str, Any]) -> str:
         """Send a Socket Mode envelope ("slash_commands", "interactive") to the app; return its id."""
         await self.wait_connected()
