@@ -18,7 +18,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord_app import commands
-from adapters.discord_app.render import CUSTOM_ID_PREFIX, Rendered, render
+from adapters.discord_app.render import CUSTOM_ID_PREFIX, Rendered, clip, render
 from bot.config import Settings
 from bot.core import Core
 from bot.replies import ActionKind, Context, Reply
@@ -32,6 +32,8 @@ DEFER_AFTER = 2.0
 NONCE_LIMIT = 25
 NO_MENTIONS = discord.AllowedMentions.none()
 CLOSE_TIMEOUT = 10.0
+# Autocomplete must be answered within 3 s and cannot be deferred.
+AUTOCOMPLETE_BUDGET = 2.0
 
 # Keys of a command (and of an option) that we define; anything else Discord returns (ids, versions) is
 # bookkeeping. `contexts` and `integration_types` are compared only when we set them.
@@ -242,16 +244,22 @@ class Responder:
         """Autocomplete choices from the core (at most 25, each name and value within 100 characters)."""
         if not current.strip():
             return []
-        suggestions = await asyncio.to_thread(self.core.suggest, current, commands.CHOICE_LIMIT)
+        try:
+            # Autocomplete cannot be deferred: an empty list in time beats a late, discarded answer.
+            suggestions = await asyncio.wait_for(
+                asyncio.to_thread(self.core.suggest, current, commands.CHOICE_LIMIT), AUTOCOMPLETE_BUDGET
+            )
+        except TimeoutError:
+            log.warning("autocomplete took longer than %.1f s; answered with no choices", AUTOCOMPLETE_BUDGET)
+            return []
+        limit = commands.CHOICE_TEXT_LIMIT
         return [
-            app_commands.Choice(name=_clip(s.label), value=_clip(s.value))
+            # A long label is only display, so it is cut; a cut value would name another command, so it is
+            # left out instead.
+            app_commands.Choice(name=clip(s.label, limit), value=s.value)
             for s in suggestions[: commands.CHOICE_LIMIT]
-            if s.label and s.value
+            if s.label and s.value and len(s.value) <= limit
         ]
-
-
-def _clip(text: str) -> str:
-    return commands._clip(text, commands.CHOICE_TEXT_LIMIT)
 
 
 class PledgeTree(app_commands.CommandTree):

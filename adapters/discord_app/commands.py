@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import locale_str
 
+from adapters.discord_app.render import clip
 from bot import commands as grammar
 
 if TYPE_CHECKING:
@@ -77,10 +78,6 @@ class SpecTranslator(app_commands.Translator):
         return None
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def name(english: str, korean: str | None = None) -> locale_str:
     """A command or option name with its Korean localisation."""
     return locale_str(english, ko=korean or KO_NAMES.get(english) or KO_SUBCOMMANDS.get(english))
@@ -89,7 +86,7 @@ def name(english: str, korean: str | None = None) -> locale_str:
 def describe_spec(spec_name: str) -> locale_str:
     """The description of a grammar command, in English and Korean, within Discord's 100 characters."""
     spec = grammar.SPECS[spec_name]
-    return locale_str(_clip(spec.summary, DESCRIPTION_LIMIT), ko=_clip(spec.summary_ko, DESCRIPTION_LIMIT))
+    return locale_str(clip(spec.summary, DESCRIPTION_LIMIT), ko=clip(spec.summary_ko, DESCRIPTION_LIMIT))
 
 
 def describe_option(option: str) -> locale_str:
