@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.slack_app.app import ChannelPacer, make_client, post_message
-from adapters.slack_app.server import SlackStartError, serve
+from adapters.slack_app.app import ChannelPacer, make_client, post_message, serve
+from adapters.slack_app.server import SlackStartError
 from bot.config import Secret, Settings
 from bot.core import Core
 from bot.replies import Context, Reply
@@ -342,6 +342,25 @@ async def test_ack_is_immediate_and_a_slow_core_gets_a_friendly_error(core, sett
         gated.gate.set()
         # The abandoned thread must finish before the fixture closes the database under it.
         assert await asyncio.to_thread(gated.finished.wait, WAIT)
+
+
+async def test_answers_in_flight_are_delivered_before_serve_returns(core, settings, slack):
+    gated = GatedCore(core)
+    stopping = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(gated, settings, stopping, host="127.0.0.1", ready=ready))
+    url = await asyncio.wait_for(ready, WAIT)
+    body = form_body(slash_command("hotline", response_url=slack.response_url("late")))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{url}/slack/events", data=body, headers=signed_headers(body)) as response,
+    ):
+        assert response.status == 200
+    stopping.set()
+    gated.gate.set()
+    await asyncio.wait_for(task, WAIT)
+    (call,) = slack.calls_to("response_url")
+    assert HOTLINE_QUOTE in text_of(call.body)
 
 
 async def test_failing_core_gets_a_friendly_error_not_a_traceback(settings, slack):

@@ -325,3 +325,11 @@ def build_app(
 ) -> AsyncApp:
     """Build the Bolt app serving `/pledge` and its buttons on top of `core`."""
     return build(core, settings, client=client, core_timeout=core_timeout)[0]
+
+
+async def serve(core: Handler, settings: Settings, stopping: asyncio.Event, **options: Any) -> None:
+    """Serve Slack (Socket Mode or HTTP) until `stopping` is set; see `adapters.slack_app.server.serve`."""
+    # Imported here because the transport module builds on this one.
+    from adapters.slack_app.server import serve as run
+
+    await run(core, settings, stopping, **options)

@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import CORE_TIMEOUT, Handler, Listeners, build
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ async def serve(
         await runner.cleanup()
 
 
-class SlackStartError(RuntimeError):
+class SlackStartError(ConfigError):
     """Slack cannot start: a credential is missing or rejected (the message names it, never its value)."""
 
 
