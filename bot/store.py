@@ -96,6 +96,19 @@ def m002_state(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_deliveries(db: Database) -> None:
+    """The delivery ledger: one row per (subscription, local date), claimed before sending."""
+    db.executescript(
+        """
+        CREATE TABLE deliveries (subscription_id INTEGER NOT NULL, local_date TEXT NOT NULL,
+            state TEXT NOT NULL, token TEXT NOT NULL, claimed_at TEXT NOT NULL, finished_at TEXT,
+            message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (subscription_id, local_date));
+        """
+    )
+
+
 def hangul_grams(text: str) -> str:
     """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens."""
     grams: list[str] = []

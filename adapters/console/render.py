@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from bot.replies import Level, Reply
 
 WIDTH = 100
@@ -36,7 +34,8 @@ def render(reply: Reply) -> str:
         date = f"{item.date.isoformat()}  " if item.date else ""
         lines.append(f"- {date}{item.label}")
         if item.detail:
-            lines += textwrap.wrap(item.detail, WIDTH, initial_indent="    ", subsequent_indent="    ")
+            # Not wrapped: a detail may hold a quote, which must stay copyable letter for letter.
+            lines.append(f"    {item.detail}")
     for notice in reply.notices:
         if notice.level is Level.INFO:
             lines += ["", notice.text]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import TextIO
 
 from adapters.console.render import render
 from bot.core import Core
-from bot.replies import Context
+from bot.replies import Context, Reply
+from bot.state import Subscription
 
 PROMPT = "pledge> "
 QUIT = {"quit", "exit", ":q"}
@@ -31,12 +34,64 @@ def run(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None
             stdout.write(PROMPT)
             stdout.flush()
         line = stdin.readline()
-        if not line:
+        if not line or not _respond(core, line, stdout):
             break
-        line = line.strip()
-        if not line:
-            continue
-        if line.lower() in QUIT:
-            break
+
+
+def _respond(core: Core, line: str, stdout: TextIO) -> bool:
+    line = line.strip()
+    if line.lower() in QUIT:
+        return False
+    if line:
         stdout.write(answer(core, line) + "\n\n")
         stdout.flush()
+    return True
+
+
+async def serve(core: Core, stdin: TextIO, stdout: TextIO, stopping: asyncio.Event) -> None:
+    """The interactive console inside the event loop, so scheduled digests can print between commands."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        try:
+            while not stopping.is_set() and (line := stdin.readline()):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, "")
+        except RuntimeError:
+            pass  # the loop closed while a line was being read: the console is gone, so is the line
+
+    # A daemon thread, not the loop's executor: a read blocked on the terminal must not hold up shutdown.
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    stdout.write("pledgebot console. Type /pledge help, or quit to leave.\n" + PROMPT)
+    stdout.flush()
+    while not stopping.is_set():
+        getter = asyncio.ensure_future(lines.get())
+        stopper = asyncio.ensure_future(stopping.wait())
+        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if getter not in done:
+            getter.cancel()
+            break
+        line = getter.result().strip()
+        if not getter.result() or line.lower() in QUIT:
+            break
+        if line:
+            reply = await asyncio.to_thread(core.handle, line, context())
+            stdout.write(render(reply) + "\n\n")
+        stdout.write(PROMPT)
+        stdout.flush()
+
+
+class ConsoleDeliverer:
+    """Prints digests for the console's subscription to the terminal."""
+
+    def __init__(self, stdout: TextIO):
+        self.stdout = stdout
+
+    async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
+        """Print the digest; a terminal has no history to check, so a retry prints again."""
+        when = f"{subscription.local_time:%H:%M} {subscription.timezone}"
+        self.stdout.write(f"\n[digest for the console, {when}]\n{render(digest)}\n\n")
+        self.stdout.flush()
+        return key

@@ -1,0 +1,185 @@
+"""Delivery: which subscriptions are due, the digest each gets, and posting it exactly once.
+
+Each adapter implements `Deliverer` for its platform. A pass looks at every subscription, finds the local
+dates whose scheduled time has passed within the grace period, claims each in the ledger, posts through the
+platform's deliverer and records the outcome. The claim makes two schedulers safe; the deliverer's `retry`
+check (Discord's nonce, Slack's message metadata) makes a crash between posting and recording safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.core import Core
+from bot.occurrences import Occurrence
+from bot.replies import ListItem, Reply
+from bot.state import Claim, Ledger, Outcome, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer(Protocol):
+    """Posts a digest to one platform's channel."""
+
+    async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
+        """Post `digest` to the subscription's channel and return a reference to the message.
+
+        `key` identifies this digest (at most 25 characters). When `retry` is true an earlier attempt may
+        have posted it already: the deliverer must make sure the channel ends up with one copy.
+        """
+        ...
+
+
+@dataclass
+class PassReport:
+    """What one delivery pass did."""
+
+    sent: list[tuple[int, dt.date]] = field(default_factory=list)
+    empty: list[tuple[int, dt.date]] = field(default_factory=list)
+    skipped: list[tuple[int, dt.date]] = field(default_factory=list)
+    failed: list[tuple[int, dt.date]] = field(default_factory=list)
+
+
+def digest_key(subscription_id: int, local_date: dt.date) -> str:
+    """The platform-side idempotency key of one digest (a Discord nonce allows at most 25 characters)."""
+    return f"pb-{subscription_id}-{local_date:%Y%m%d}"
+
+
+def scheduled_at(subscription: Subscription, local_date: dt.date) -> dt.datetime:
+    """The aware moment a subscription's digest for `local_date` is due.
+
+    A local time that a daylight-saving change skips is taken as the same wall time after the change
+    (zoneinfo's fold=0), so that day is neither skipped nor doubled.
+    """
+    zone = ZoneInfo(subscription.timezone)
+    naive = dt.datetime.combine(local_date, subscription.local_time)
+    aware = naive.replace(tzinfo=zone)
+    # Round-tripping through UTC normalises a nonexistent wall time (spring forward) to a real instant.
+    return aware.astimezone(dt.UTC).astimezone(zone)
+
+
+class DeliveryService:
+    """Runs delivery passes over every subscription through the deliverers of the configured platforms."""
+
+    def __init__(
+        self,
+        core: Core,
+        deliverers: dict[str, Deliverer],
+        *,
+        grace: dt.timedelta = dt.timedelta(hours=6),
+        clock: Callable[[], dt.datetime] | None = None,
+    ):
+        self.core = core
+        self.ledger = Ledger(core.store)
+        self.deliverers = deliverers
+        self.grace = grace
+        self.clock = clock or core.clock
+
+    def digest(self, local_date: dt.date, lead_days: int = 0) -> Reply | None:
+        """The public digest for a day, or None when nothing falls due."""
+        occurrences = self.core.calendar().on(local_date, lead_days=lead_days)
+        if not occurrences:
+            return None
+        return Reply(
+            title=f"On this day, {local_date:%A} {local_date.day} {local_date:%B %Y}",
+            items=[self._item(o) for o in occurrences],
+            private=False,
+            total=len(occurrences),
+        )
+
+    def _item(self, occurrence: Occurrence) -> ListItem:
+        milestone = occurrence.milestone
+        detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
+        if milestone.pledge_id:
+            quotes = self.core.catalogue.quotes([milestone.pledge_id], lead_only=True)
+            if quotes:
+                q = quotes[0]
+                detail = f"“{q.text}” ({q.said_on.isoformat()}; “{q.headline}”, {q.outlet})"
+        return ListItem(
+            label=occurrence.headline(), detail=detail, date=occurrence.due, pledge_id=milestone.pledge_id
+        )
+
+    async def run_pass(
+        self, now: dt.datetime | None = None, *, only: Iterable[int] | None = None, rerun: bool = False
+    ) -> PassReport:
+        """Deliver every digest due at `now` (default: the clock) that is not delivered yet.
+
+        `rerun` is an operator replaying a day (`pledgebot deliver --at`): it also covers subscriptions made
+        after that day's time, which a live pass leaves for the next day rather than post on subscribing.
+        """
+        now = now or self.clock()
+        wanted = set(only) if only is not None else None
+        report = PassReport()
+        subscriptions = [s for s in self.core.state.subscriptions() if wanted is None or s.id in wanted]
+        candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun)]
+        done = self.ledger.states([(s.id, d) for s, d in candidates])
+        for subscription, local_date in candidates:
+            state = done.get((subscription.id, local_date))
+            if state in ("sent", "empty", "skipped"):
+                continue
+            due = scheduled_at(subscription, local_date)
+            if now - due > self.grace:
+                if self.ledger.skip(subscription.id, local_date, now):
+                    log.warning(
+                        "digest for subscription %d on %s missed its grace period (due %s); skipped",
+                        subscription.id,
+                        local_date,
+                        due.isoformat(),
+                    )
+                    report.skipped.append((subscription.id, local_date))
+                continue
+            await self._deliver(subscription, local_date, now, report)
+        return report
+
+    def _dates(self, subscription: Subscription, now: dt.datetime, rerun: bool) -> list[dt.date]:
+        """Local dates (yesterday and today) whose scheduled time has passed (and came after subscribing)."""
+        today = now.astimezone(ZoneInfo(subscription.timezone)).date()
+        dates = []
+        for day in (today - dt.timedelta(days=1), today):
+            due = scheduled_at(subscription, day)
+            if due <= now and (rerun or subscription.created_at <= due):
+                dates.append(day)
+        return dates
+
+    async def _deliver(
+        self, subscription: Subscription, local_date: dt.date, now: dt.datetime, report: PassReport
+    ):
+        claim = self.ledger.claim(subscription.id, local_date, now)
+        if claim is None:
+            return
+        digest = self.digest(local_date, subscription.lead_days)
+        if digest is None:
+            self.ledger.record(claim, Outcome.EMPTY, now)
+            report.empty.append((subscription.id, local_date))
+            return
+        deliverer = self.deliverers.get(subscription.platform)
+        if deliverer is None:
+            # This process has no adapter for the platform (yet): leave the day for one that has.
+            self.ledger.release(claim)
+            log.info(
+                "no %s adapter in this process; digest %d left for later",
+                subscription.platform,
+                subscription.id,
+            )
+            return
+        await self._post(deliverer, subscription, claim, digest, report)
+
+    async def _post(
+        self, deliverer: Deliverer, subscription: Subscription, claim: Claim, digest: Reply, report
+    ):
+        key = digest_key(subscription.id, claim.local_date)
+        try:
+            ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
+        except Exception:
+            log.exception("posting digest %s failed; it will be retried on the next pass", key)
+            self.ledger.release(claim)
+            report.failed.append((subscription.id, claim.local_date))
+            return
+        if not self.ledger.record(claim, Outcome.SENT, self.clock(), ref):
+            log.warning("digest %s was posted but its claim had been retaken meanwhile", key)
+        report.sent.append((subscription.id, claim.local_date))

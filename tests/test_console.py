@@ -1,0 +1,74 @@
+"""The console adapter: plain-text rendering, the async loop, and digests printed at their time."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+
+from adapters.console import shell
+from adapters.console.render import render
+from bot.delivery import DeliveryService
+from bot.replies import Action, ActionKind, Level, ListItem, Notice, Reply
+from tests.conftest import HOTLINE_QUOTE
+
+
+def test_render_puts_the_quote_on_one_line_verbatim(core, console_ctx):
+    text = render(core.handle("hotline", console_ctx))
+    assert f"  “{HOTLINE_QUOTE}”" in text.splitlines()
+    assert (
+        "Source: “Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance”, " in text
+    )
+    assert "Status: Not yet rated (last reviewed 2025-05-26)" in text
+
+
+def test_render_of_lists_notices_and_actions():
+    reply = Reply(
+        title="Title",
+        items=[ListItem("Label", "detail that is long " * 10, dt.date(2026, 1, 2))],
+        notices=[Notice("Careful", Level.ERROR), Notice("A hint")],
+        actions=[Action(ActionKind.MORE, "More results", "korea page 2")],
+    )
+    assert render(reply).splitlines() == [
+        "Title",
+        "=====",
+        "Sorry: Careful",
+        "",
+        "- 2026-01-02  Label",
+        "    " + "detail that is long " * 10,
+        "",
+        "A hint",
+        "",
+        "(More results: /pledge korea page 2)",
+    ]
+
+
+async def test_async_console_answers_until_end_of_input(core):
+    stdout = io.StringIO()
+    stdin = io.StringIO("hotline\n\nquit\nnever answered\n")
+    await asyncio.wait_for(shell.serve(core, stdin, stdout, asyncio.Event()), 10)
+    out = stdout.getvalue()
+    assert out.count(HOTLINE_QUOTE) == 1 and "never answered" not in out
+
+
+async def test_async_console_stops_when_asked(core):
+    stopping = asyncio.Event()
+    reader, writer = io.StringIO(), io.StringIO()
+
+    class Blocking(io.StringIO):
+        def readline(self, *args) -> str:
+            stopping.set()
+            return reader.readline() or "hotline\n"
+
+    await asyncio.wait_for(shell.serve(core, Blocking(), writer, stopping), 10)
+
+
+async def test_console_subscription_prints_its_digest(core, console_ctx):
+    core.handle("subscribe 09:00 Asia/Seoul", console_ctx)
+    core.store.db.execute("UPDATE subscriptions SET created_at = '2025-01-01T00:00:00+00:00'")
+    stdout = io.StringIO()
+    service = DeliveryService(core, {"console": shell.ConsoleDeliverer(stdout)})
+    now = dt.datetime(2026, 5, 26, 0, 1, tzinfo=dt.UTC)  # 09:01 in Seoul
+    assert len((await service.run_pass(now)).sent) == 1
+    assert "[digest for the console, 09:00 Asia/Seoul]" in stdout.getvalue()
+    assert HOTLINE_QUOTE in stdout.getvalue()

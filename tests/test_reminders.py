@@ -1,0 +1,428 @@
+"""Reminders: the plan, per-channel schedules, and exactly-once delivery through restarts and races."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.discord_app.delivery import DiscordDeliverer
+from adapters.discord_app.delivery import deliverer as discord_deliverer
+from adapters.slack_app.app import make_client
+from adapters.slack_app.delivery import EVENT_TYPE, SlackDeliverer
+from bot.config import Secret, Settings
+from bot.core import Core
+from bot.delivery import DeliveryService, digest_key, scheduled_at
+from bot.schedule import Scheduler
+from bot.state import Ledger, Subscription
+from bot.store import Store
+from tests.conftest import HOTLINE_QUOTE, ROOT
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.slack_api import FakeSlack
+
+SEOUL = ZoneInfo("Asia/Seoul")
+NEW_YORK = ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
+LONG_AGO = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+class Channel:
+    """A platform stand-in that keeps what was posted, and can fail or crash on demand."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str, dt.datetime | None]] = []
+        self.fail_next = 0
+        self.lock = threading.Lock()
+
+    async def deliver(self, subscription: Subscription, digest, key: str, *, retry: bool) -> str:
+        with self.lock:
+            if self.fail_next:
+                self.fail_next -= 1
+                raise ConnectionError("platform unavailable")
+            if retry and any(k == key for _, k, _ in self.posts):
+                return key
+            self.posts.append((subscription.channel, key, None))
+        return key
+
+
+def subscribe(core: Core, platform: str, channel: str, at: str, zone: str, lead: int = 0) -> Subscription:
+    sub, _ = core.state.subscribe(
+        platform, "W1", channel, dt.time.fromisoformat(at), zone, lead, "U1", LONG_AGO
+    )
+    return sub
+
+
+def local(zone: ZoneInfo, *args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=zone)
+
+
+# -- the plan -------------------------------------------------------------------------------------------
+
+
+def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core):
+    digest = DeliveryService(core, {}).digest(dt.date(2026, 5, 26))
+    labels = [i.label for i in digest.items]
+    assert len(labels) == 14
+    hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
+    assert (
+        hotline.label
+        == "1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines and communication channels"
+    )
+    assert HOTLINE_QUOTE in hotline.detail and "Korea JoongAng Daily" in hotline.detail
+    assert not digest.private
+
+
+def test_day_counts_and_inauguration_anniversary(core):
+    service = DeliveryService(core, {})
+    assert [i.label for i in service.digest(dt.date(2025, 9, 11)).items] == [
+        "100 days since Lee Jae-myung was inaugurated as president"
+    ]
+    assert [i.label for i in service.digest(dt.date(2026, 6, 4)).items] == [
+        "1 year since Lee Jae-myung was inaugurated as president"
+    ]
+    assert service.digest(dt.date(2026, 6, 5)) is None
+
+
+def test_heads_up_days_ahead(core):
+    digest = DeliveryService(core, {}).digest(dt.date(2026, 5, 19), lead_days=7)
+    assert digest.items[0].label.startswith("In 7 days: 1 year since Lee Jae-myung pledged:")
+
+
+async def test_reminders_command_prints_the_plan(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env["PLEDGEBOT_DB"] = str(tmp_path / "cli.db")
+    outputs = {}
+    for day in ("2026-05-26", "2025-09-11", "2026-06-04"):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "reminders",
+            "--date",
+            day,
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        outputs[day] = out.decode()
+    assert "1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines" in outputs["2026-05-26"]
+    assert HOTLINE_QUOTE in outputs["2026-05-26"]
+    assert "100 days since Lee Jae-myung was inaugurated as president" in outputs["2025-09-11"]
+    assert "1 year since Lee Jae-myung was inaugurated as president" in outputs["2026-06-04"]
+
+
+# -- schedules and daylight saving ------------------------------------------------------------------
+
+
+@pytest.fixture
+def dst_core(core, tmp_path):
+    """The seed data plus events whose first anniversaries fall on 2026's daylight-saving changes."""
+    path = tmp_path / "dst.json"
+    days = {
+        "spring-us": "2025-03-08",
+        "autumn-us": "2025-11-01",
+        "spring-eu": "2025-03-29",
+        "autumn-eu": "2025-10-25",
+    }
+    path.write_text(
+        json.dumps(
+            {"milestones": [{"id": k, "date": v, "kind": "event", "title": k} for k, v in days.items()]}
+        )
+    )
+    core.catalogue.import_files([path])
+    core.reload()
+    return core
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "offset"),
+    [
+        (NEW_YORK, dt.date(2026, 3, 8), -4),  # clocks went forward at 02:00 that morning
+        (NEW_YORK, dt.date(2026, 11, 1), -5),  # and back at 02:00
+        (BERLIN, dt.date(2026, 3, 29), 2),
+        (BERLIN, dt.date(2026, 10, 25), 1),
+    ],
+)
+async def test_daylight_saving_days_are_delivered_once_at_nine_local(dst_core, zone, day, offset):
+    channel = Channel()
+    sub = subscribe(dst_core, "test", "C1", "09:00", zone.key)
+    service = DeliveryService(dst_core, {"test": channel})
+    # A pass every 15 minutes from the local midnight before to the midnight after, as the minute sync would.
+    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(23, 0), zone).astimezone(dt.UTC)
+    sent_at = []
+    for step in range(4 * 27):
+        now = start + dt.timedelta(minutes=15 * step)
+        report = await service.run_pass(now)
+        sent_at += [now for _ in report.sent]
+    assert [key for _, key, _ in channel.posts] == [digest_key(sub.id, day)]
+    assert sent_at[0].astimezone(zone) == dt.datetime.combine(day, dt.time(9, 0), zone)
+    assert sent_at[0].utcoffset() == dt.timedelta(0)
+    assert scheduled_at(sub, day).utcoffset() == dt.timedelta(hours=offset)
+
+
+async def test_scheduler_jobs_fire_at_local_time_across_daylight_saving(core):
+    sub = subscribe(core, "test", "C1", "09:00", "America/New_York")
+    scheduler = Scheduler(DeliveryService(core, {}))
+    scheduler.scheduler.start(paused=True)
+    try:
+        scheduler.sync_jobs()
+        job = scheduler.scheduler.get_job(f"digest-{sub.id}")
+        fires = []
+        previous = local(NEW_YORK, 2026, 3, 7, 12, 0)
+        for _ in range(2):
+            previous = job.trigger.get_next_fire_time(None, previous + dt.timedelta(minutes=1))
+            fires.append(previous)
+        assert [f.isoformat() for f in fires] == ["2026-03-08T09:00:00-04:00", "2026-03-09T09:00:00-04:00"]
+        assert job.misfire_grace_time == 6 * 3600 and job.coalesce
+        # Changing the time moves the job; unsubscribing removes it.
+        subscribe(core, "test", "C1", "07:15", "America/New_York")
+        scheduler.sync_jobs()
+        job = scheduler.scheduler.get_job(f"digest-{sub.id}")
+        assert (job.trigger.fields[5].expressions[0].first, job.trigger.fields[6].expressions[0].first) == (
+            7,
+            15,
+        )
+        core.state.unsubscribe("test", "W1", "C1")
+        scheduler.sync_jobs()
+        assert scheduler.scheduler.get_job(f"digest-{sub.id}") is None
+    finally:
+        scheduler.shutdown()
+
+
+async def test_subscribing_after_todays_time_waits_for_tomorrow(core):
+    channel = Channel()
+    sub, _ = core.state.subscribe(
+        "test", "W1", "C1", dt.time(9), "Asia/Seoul", 0, "U1", local(SEOUL, 2026, 5, 26, 10, 0)
+    )
+    service = DeliveryService(core, {"test": channel})
+    assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 10, 5))).sent == []
+    # An operator replaying the day is another matter.
+    assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 10, 5), rerun=True)).sent == [
+        (sub.id, dt.date(2026, 5, 26))
+    ]
+
+
+# -- exactly once -----------------------------------------------------------------------------------
+
+
+async def test_a_restart_mid_day_posts_nothing_twice(settings, clock):
+    channel = Channel()
+    first = Core.open(settings, clock=clock)
+    sub = subscribe(first, "test", "C1", "09:00", "Asia/Seoul")
+    await DeliveryService(first, {"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 9, 1))
+    first.close()
+    second = Core.open(settings, clock=clock)
+    try:
+        for minute in (2, 30, 59):
+            await DeliveryService(second, {"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 13, minute))
+    finally:
+        second.close()
+    assert [key for _, key, _ in channel.posts] == [digest_key(sub.id, dt.date(2026, 5, 26))]
+
+
+async def test_missed_digest_is_posted_within_grace_and_skipped_after(core, caplog):
+    channel = Channel()
+    service = DeliveryService(core, {"test": channel}, grace=dt.timedelta(hours=6))
+    late = subscribe(core, "test", "C-late", "09:00", "Asia/Seoul")
+    report = await service.run_pass(local(SEOUL, 2026, 5, 26, 14, 59))
+    assert report.sent == [(late.id, dt.date(2026, 5, 26))]
+    too_late = subscribe(core, "test", "C-too-late", "08:00", "Asia/Seoul")
+    with caplog.at_level(logging.WARNING):
+        report = await service.run_pass(local(SEOUL, 2026, 5, 26, 14, 59))
+        again = await service.run_pass(local(SEOUL, 2026, 5, 26, 15, 30))
+    # Yesterday's digests were long past their grace too: each missed day is skipped and logged once.
+    assert (too_late.id, dt.date(2026, 5, 26)) in report.skipped and again.skipped == []
+    today = [r for r in caplog.records if f"subscription {too_late.id} on 2026-05-26 missed" in r.message]
+    assert len(today) == 1
+    assert [c for c, _, _ in channel.posts] == ["C-late"]
+
+
+def test_two_schedulers_at_once_post_once(settings, clock):
+    Core.open(settings, clock=clock).close()
+    setup = Core.open(settings, clock=clock)
+    subs = [subscribe(setup, "test", f"C{i}", "09:00", "Asia/Seoul") for i in range(20)]
+    setup.close()
+    channel = Channel()
+    barrier = threading.Barrier(2)
+    now = local(SEOUL, 2026, 5, 26, 9, 0, 30)
+
+    def scheduler_process() -> None:
+        core = Core.open(settings, clock=clock)
+        try:
+            barrier.wait(timeout=10)
+            asyncio.run(DeliveryService(core, {"test": channel}).run_pass(now))
+        finally:
+            core.close()
+
+    threads = [threading.Thread(target=scheduler_process) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    keys = sorted(key for _, key, _ in channel.posts)
+    assert keys == sorted(digest_key(s.id, dt.date(2026, 5, 26)) for s in subs)
+
+
+async def test_a_failed_post_is_retried_on_the_next_pass(core):
+    channel = Channel()
+    channel.fail_next = 1
+    sub = subscribe(core, "test", "C1", "09:00", "Asia/Seoul")
+    service = DeliveryService(core, {"test": channel})
+    first = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 0))
+    second = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 1))
+    assert first.failed == [(sub.id, dt.date(2026, 5, 26))] and second.sent == first.failed
+    assert len(channel.posts) == 1
+
+
+async def test_a_crash_after_claiming_loses_nothing(core):
+    channel = Channel()
+    sub = subscribe(core, "test", "C1", "09:00", "Asia/Seoul")
+    ledger = Ledger(core.store)
+    # The process claimed the day, then died before posting.
+    assert ledger.claim(sub.id, dt.date(2026, 5, 26), local(SEOUL, 2026, 5, 26, 9, 0)) is not None
+    service = DeliveryService(core, {"test": channel})
+    assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 1))).sent == []  # the claim is still live
+    assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 3))).sent == [(sub.id, dt.date(2026, 5, 26))]
+    assert len(channel.posts) == 1
+    assert ("2026-05-26", "sent", 2) in ledger.entries(sub.id)
+
+
+# -- through the real platforms' protocols ----------------------------------------------------------
+
+
+@pytest.fixture
+async def slack():
+    async with FakeSlack() as fake:
+        yield fake
+
+
+def slack_settings(tmp_path, slack) -> Settings:
+    return Settings(
+        db_path=tmp_path / "pledgebot.db",
+        slack_bot_token=Secret("xoxb-test"),
+        slack_signing_secret=Secret("secret"),
+        slack_api_url=slack.api_url,
+    )
+
+
+async def test_slack_digest_is_posted_once_with_metadata(tmp_path, slack, clock):
+    core = Core.open(slack_settings(tmp_path, slack), clock=clock)
+    client = make_client(slack_settings(tmp_path, slack))
+    try:
+        sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+        service = DeliveryService(core, {"slack": SlackDeliverer(client)})
+        await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
+        await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 6))
+        [post] = slack.calls_to("chat.postMessage")
+        assert post.body["channel"] == "C0NEWS"
+        assert HOTLINE_QUOTE in json.dumps(post.body["blocks"], ensure_ascii=False)
+        assert slack.messages["C0NEWS"][0]["metadata"] == {
+            "event_type": EVENT_TYPE,
+            "event_payload": {"key": digest_key(sub.id, dt.date(2026, 5, 26))},
+        }
+    finally:
+        await client.session.close() if client.session else None
+        core.close()
+
+
+async def test_slack_crash_between_posting_and_recording_is_not_posted_again(tmp_path, slack, clock):
+    core = Core.open(slack_settings(tmp_path, slack), clock=clock)
+    client = make_client(slack_settings(tmp_path, slack))
+    try:
+        sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+        deliverer = SlackDeliverer(client)
+        day = dt.date(2026, 5, 26)
+        service = DeliveryService(core, {"slack": deliverer})
+        # A process claimed and posted the digest, then died before recording it.
+        service.ledger.claim(sub.id, day, local(SEOUL, 2026, 5, 26, 9, 0))
+        await deliverer.deliver(sub, service.digest(day), digest_key(sub.id, day), retry=False)
+        report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 10))
+        assert report.sent == [(sub.id, day)]
+        assert len(slack.calls_to("chat.postMessage")) == 1
+        assert len(slack.calls_to("conversations.history")) == 1
+    finally:
+        await client.session.close() if client.session else None
+        core.close()
+
+
+async def test_slack_429_during_delivery_is_waited_out(tmp_path, slack, clock):
+    core = Core.open(slack_settings(tmp_path, slack), clock=clock)
+    client = make_client(slack_settings(tmp_path, slack))
+    try:
+        subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+        slack.fail_next("chat.postMessage", 1, retry_after=0)
+        report = await DeliveryService(core, {"slack": SlackDeliverer(client)}).run_pass(
+            local(SEOUL, 2026, 5, 26, 9, 5)
+        )
+        assert len(report.sent) == 1 and len(slack.messages["C0NEWS"]) == 1
+        assert len(slack.calls_to("chat.postMessage")) == 2
+    finally:
+        await client.session.close() if client.session else None
+        core.close()
+
+
+async def test_deliver_command_posts_one_slack_digest_and_nothing_on_a_rerun(tmp_path, slack):
+    settings = slack_settings(tmp_path, slack)
+    setup = Core(Store(settings.db_path))
+    setup.catalogue.sync_data_dir(settings.data_dir)
+    subscribe(setup, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    setup.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(
+        PLEDGEBOT_DB=str(settings.db_path),
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="secret",
+        SLACK_API_URL=slack.api_url,
+    )
+    outputs = []
+    for _ in range(2):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "deliver",
+            "--at",
+            "2026-05-26T09:05:00+09:00",
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        outputs.append(out.decode())
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert outputs[0].startswith("Delivery pass: 1 sent") and outputs[1].startswith("Delivery pass: 0 sent")
+
+
+async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock):
+    fake = FakeDiscord(token="test-token")
+    await fake.start()
+    settings = Settings(
+        db_path=tmp_path / "pledgebot.db", discord_token=Secret("test-token"), discord_api_base=fake.base_url
+    )
+    core = Core.open(settings, clock=clock)
+    try:
+        sub = subscribe(core, "discord", str(fake.channel_id), "09:00", "Asia/Seoul")
+        async with discord_deliverer(settings) as deliverer:
+            assert isinstance(deliverer, DiscordDeliverer)
+            service = DeliveryService(core, {"discord": deliverer})
+            day = dt.date(2026, 5, 26)
+            # The first attempt posts, then the ledger forgets (a crash): the retry reuses the nonce.
+            await deliverer.deliver(sub, service.digest(day), digest_key(sub.id, day), retry=False)
+            report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
+        assert report.sent == [(sub.id, day)]
+        assert len(fake.channel_messages[fake.channel_id]) == 1
+    finally:
+        core.close()
+        await fake.close()
