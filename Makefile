@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean bench fuzz soak
 
 # pip's output goes to a log and is shown only when the install fails, so `make run` prints just the bot.
 $(STAMP): pyproject.toml
@@ -22,6 +22,17 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The full benchmark at 100,000 pledges; writes BENCHMARKS.md. (The test suite runs a tiny smoke of it.)
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Long profiles of the reliability suite; `make test` runs the same tests with their fast profile.
+fuzz: $(STAMP)
+	PLEDGEBOT_PROFILE=long $(BIN)/pytest -m fuzz
+
+soak: $(STAMP)
+	PLEDGEBOT_PROFILE=long $(BIN)/pytest -m soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

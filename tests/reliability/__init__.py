@@ -1,0 +1,1 @@
+"""Reliability and security suites: hostile input, attacks, crashes, load."""
