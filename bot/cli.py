@@ -262,11 +262,10 @@ def _reminders(core: Core, settings: Settings, args: argparse.Namespace) -> int:
         print("pledgebot: --days must be from 1 to 366", file=sys.stderr)
         return 2
     start = args.date or core.today()
-    service = DeliveryService(core, {})
     printed = False
     for offset in range(args.days):
         day = start + dt.timedelta(days=offset)
-        digest = service.digest(day)
+        digest = core.digest(day)
         if digest is not None:
             print(render(digest) + "\n")
             printed = True

@@ -308,15 +308,29 @@ class Core:
             total=len(found),
         )
 
+    def digest(self, day: dt.date, lead_days: int = 0) -> Reply | None:
+        """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None."""
+        occurrences = self.calendar().on(day, lead_days=lead_days)
+        if not occurrences:
+            return None
+        return Reply(
+            title=f"On this day, {day:%A} {day.day} {day:%B %Y}",
+            items=[self._occurrence_item(o) for o in occurrences],
+            private=False,
+            total=len(occurrences),
+        )
+
     def _occurrence_item(self, occurrence: Occurrence) -> ListItem:
+        """An occurrence named with its pledge's quote, original date and source."""
         milestone = occurrence.milestone
         detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
         if milestone.pledge_id:
             quotes = self.catalogue.quotes([milestone.pledge_id], lead_only=True)
             if quotes:
-                detail = f"“{quotes[0].text}” ({milestone.date.isoformat()}, {quotes[0].outlet})"
+                q = quotes[0]
+                detail = f"“{q.text}” ({q.said_on.isoformat()}; “{q.headline}”, {q.outlet})"
         return ListItem(
-            label=occurrence.headline(), detail=detail, date=occurrence.day, pledge_id=milestone.pledge_id
+            label=occurrence.headline(), detail=detail, date=occurrence.due, pledge_id=milestone.pledge_id
         )
 
     def _subscribe(self, command: cmd.Subscribe, ctx: Context) -> Reply:

@@ -16,8 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core import Core
-from bot.occurrences import Occurrence
-from bot.replies import ListItem, Reply
+from bot.replies import Reply
 from bot.state import Claim, Ledger, Outcome, Subscription
 
 log = logging.getLogger(__name__)
@@ -80,30 +79,6 @@ class DeliveryService:
         self.grace = grace
         self.clock = clock or core.clock
 
-    def digest(self, local_date: dt.date, lead_days: int = 0) -> Reply | None:
-        """The public digest for a day, or None when nothing falls due."""
-        occurrences = self.core.calendar().on(local_date, lead_days=lead_days)
-        if not occurrences:
-            return None
-        return Reply(
-            title=f"On this day, {local_date:%A} {local_date.day} {local_date:%B %Y}",
-            items=[self._item(o) for o in occurrences],
-            private=False,
-            total=len(occurrences),
-        )
-
-    def _item(self, occurrence: Occurrence) -> ListItem:
-        milestone = occurrence.milestone
-        detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
-        if milestone.pledge_id:
-            quotes = self.core.catalogue.quotes([milestone.pledge_id], lead_only=True)
-            if quotes:
-                q = quotes[0]
-                detail = f"“{q.text}” ({q.said_on.isoformat()}; “{q.headline}”, {q.outlet})"
-        return ListItem(
-            label=occurrence.headline(), detail=detail, date=occurrence.due, pledge_id=milestone.pledge_id
-        )
-
     async def run_pass(
         self, now: dt.datetime | None = None, *, only: Iterable[int] | None = None, rerun: bool = False
     ) -> PassReport:
@@ -152,7 +127,7 @@ class DeliveryService:
         claim = self.ledger.claim(subscription.id, local_date, now)
         if claim is None:
             return
-        digest = self.digest(local_date, subscription.lead_days)
+        digest = self.core.digest(local_date, subscription.lead_days)
         if digest is None:
             self.ledger.record(claim, Outcome.EMPTY, now)
             report.empty.append((subscription.id, local_date))

@@ -15,8 +15,8 @@ import pytest
 
 from adapters.discord_app.delivery import DiscordDeliverer
 from adapters.discord_app.delivery import deliverer as discord_deliverer
-from adapters.slack_app.app import make_client
-from adapters.slack_app.delivery import EVENT_TYPE, SlackDeliverer
+from adapters.slack_app.delivery import EVENT_TYPE
+from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.config import Secret, Settings
 from bot.core import Core
 from bot.delivery import DeliveryService, digest_key, scheduled_at
@@ -67,7 +67,7 @@ def local(zone: ZoneInfo, *args: int) -> dt.datetime:
 
 
 def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core):
-    digest = DeliveryService(core, {}).digest(dt.date(2026, 5, 26))
+    digest = core.digest(dt.date(2026, 5, 26))
     labels = [i.label for i in digest.items]
     assert len(labels) == 14
     hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
@@ -80,18 +80,17 @@ def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core)
 
 
 def test_day_counts_and_inauguration_anniversary(core):
-    service = DeliveryService(core, {})
-    assert [i.label for i in service.digest(dt.date(2025, 9, 11)).items] == [
+    assert [i.label for i in core.digest(dt.date(2025, 9, 11)).items] == [
         "100 days since Lee Jae-myung was inaugurated as president"
     ]
-    assert [i.label for i in service.digest(dt.date(2026, 6, 4)).items] == [
+    assert [i.label for i in core.digest(dt.date(2026, 6, 4)).items] == [
         "1 year since Lee Jae-myung was inaugurated as president"
     ]
-    assert service.digest(dt.date(2026, 6, 5)) is None
+    assert core.digest(dt.date(2026, 6, 5)) is None
 
 
 def test_heads_up_days_ahead(core):
-    digest = DeliveryService(core, {}).digest(dt.date(2026, 5, 19), lead_days=7)
+    digest = core.digest(dt.date(2026, 5, 19), lead_days=7)
     assert digest.items[0].label.startswith("In 7 days: 1 year since Lee Jae-myung pledged:")
 
 
@@ -315,60 +314,52 @@ def slack_settings(tmp_path, slack) -> Settings:
     )
 
 
-async def test_slack_digest_is_posted_once_with_metadata(tmp_path, slack, clock):
-    core = Core.open(slack_settings(tmp_path, slack), clock=clock)
-    client = make_client(slack_settings(tmp_path, slack))
-    try:
-        sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
-        service = DeliveryService(core, {"slack": SlackDeliverer(client)})
-        await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
-        await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 6))
-        [post] = slack.calls_to("chat.postMessage")
-        assert post.body["channel"] == "C0NEWS"
-        assert HOTLINE_QUOTE in json.dumps(post.body["blocks"], ensure_ascii=False)
-        assert slack.messages["C0NEWS"][0]["metadata"] == {
-            "event_type": EVENT_TYPE,
-            "event_payload": {"key": digest_key(sub.id, dt.date(2026, 5, 26))},
-        }
-    finally:
-        await client.session.close() if client.session else None
-        core.close()
+@pytest.fixture
+async def slack_core(tmp_path, slack, clock):
+    """A core and a Slack deliverer (the real one, with its own Web API client) pointed at the fake."""
+    settings = slack_settings(tmp_path, slack)
+    core = Core.open(settings, clock=clock)
+    async with slack_deliverer(settings) as deliverer:
+        yield core, deliverer
+    core.close()
 
 
-async def test_slack_crash_between_posting_and_recording_is_not_posted_again(tmp_path, slack, clock):
-    core = Core.open(slack_settings(tmp_path, slack), clock=clock)
-    client = make_client(slack_settings(tmp_path, slack))
-    try:
-        sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
-        deliverer = SlackDeliverer(client)
-        day = dt.date(2026, 5, 26)
-        service = DeliveryService(core, {"slack": deliverer})
-        # A process claimed and posted the digest, then died before recording it.
-        service.ledger.claim(sub.id, day, local(SEOUL, 2026, 5, 26, 9, 0))
-        await deliverer.deliver(sub, service.digest(day), digest_key(sub.id, day), retry=False)
-        report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 10))
-        assert report.sent == [(sub.id, day)]
-        assert len(slack.calls_to("chat.postMessage")) == 1
-        assert len(slack.calls_to("conversations.history")) == 1
-    finally:
-        await client.session.close() if client.session else None
-        core.close()
+async def test_slack_digest_is_posted_once_with_metadata(slack, slack_core):
+    core, deliverer = slack_core
+    sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    service = DeliveryService(core, {"slack": deliverer})
+    await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
+    await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 6))
+    [post] = slack.calls_to("chat.postMessage")
+    assert post.body["channel"] == "C0NEWS"
+    assert HOTLINE_QUOTE in json.dumps(post.body["blocks"], ensure_ascii=False)
+    assert slack.messages["C0NEWS"][0]["metadata"] == {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"key": digest_key(sub.id, dt.date(2026, 5, 26))},
+    }
 
 
-async def test_slack_429_during_delivery_is_waited_out(tmp_path, slack, clock):
-    core = Core.open(slack_settings(tmp_path, slack), clock=clock)
-    client = make_client(slack_settings(tmp_path, slack))
-    try:
-        subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
-        slack.fail_next("chat.postMessage", 1, retry_after=0)
-        report = await DeliveryService(core, {"slack": SlackDeliverer(client)}).run_pass(
-            local(SEOUL, 2026, 5, 26, 9, 5)
-        )
-        assert len(report.sent) == 1 and len(slack.messages["C0NEWS"]) == 1
-        assert len(slack.calls_to("chat.postMessage")) == 2
-    finally:
-        await client.session.close() if client.session else None
-        core.close()
+async def test_slack_crash_between_posting_and_recording_is_not_posted_again(slack, slack_core):
+    core, deliverer = slack_core
+    sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    day = dt.date(2026, 5, 26)
+    service = DeliveryService(core, {"slack": deliverer})
+    # A process claimed and posted the digest, then died before recording it.
+    service.ledger.claim(sub.id, day, local(SEOUL, 2026, 5, 26, 9, 0))
+    await deliverer.deliver(sub, core.digest(day), digest_key(sub.id, day), retry=False)
+    report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 10))
+    assert report.sent == [(sub.id, day)]
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(slack.calls_to("conversations.history")) == 1
+
+
+async def test_slack_429_during_delivery_is_waited_out(slack, slack_core):
+    core, deliverer = slack_core
+    subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    slack.fail_next("chat.postMessage", 1, retry_after=0)
+    report = await DeliveryService(core, {"slack": deliverer}).run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
+    assert len(report.sent) == 1 and len(slack.messages["C0NEWS"]) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 2
 
 
 async def test_deliver_command_posts_one_slack_digest_and_nothing_on_a_rerun(tmp_path, slack):
@@ -419,7 +410,7 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
             service = DeliveryService(core, {"discord": deliverer})
             day = dt.date(2026, 5, 26)
             # The first attempt posts, then the ledger forgets (a crash): the retry reuses the nonce.
-            await deliverer.deliver(sub, service.digest(day), digest_key(sub.id, day), retry=False)
+            await deliverer.deliver(sub, core.digest(day), digest_key(sub.id, day), retry=False)
             report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
         assert report.sent == [(sub.id, day)]
         assert len(fake.channel_messages[fake.channel_id]) == 1
