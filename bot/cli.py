@@ -298,7 +298,6 @@ def _import(core: Core, settings: Settings, args: argparse.Namespace) -> int:
     except ds.DatasetError as error:
         print(f"pledgebot: import aborted, the database is unchanged.\n{error}", file=sys.stderr)
         return 1
-    core.reload()
     print(f"Imported {count} records from {len(args.files)} file(s).")
     return 0
 

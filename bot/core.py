@@ -60,6 +60,7 @@ class Core:
         self.clock = clock
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
+        self._calendar_version = ""
         self._calendar_lock = threading.Lock()
 
     @classmethod
@@ -98,9 +99,15 @@ class Core:
         return [Suggestion(_clip(rows[i].title, 100), i) for i in result.ids if i in rows]
 
     def calendar(self) -> Calendar:
-        """Anniversaries and day counts of every milestone, indexed once and rebuilt after an import."""
+        """Anniversaries and day counts of every milestone, indexed once and rebuilt after any import.
+
+        The catalogue version is checked on each use, so an import by another process (`pledgebot import`
+        while the worker runs) reaches the next digest without a restart.
+        """
+        version = self.store.catalogue_version()
         with self._calendar_lock:
-            if self._calendar is None:
+            if self._calendar is None or self._calendar_version != version:
+                self._calendar_version = version
                 speakers = dict(self.store.db.execute("SELECT id, name FROM speakers").fetchall())
                 rows = self.store.db.execute(
                     "SELECT id, date, kind, title, pledge, speaker FROM milestones ORDER BY date, id"
@@ -118,11 +125,6 @@ class Core:
                     for r in rows
                 )
             return self._calendar
-
-    def reload(self) -> None:
-        """Forget derived caches after the catalogue changed."""
-        with self._calendar_lock:
-            self._calendar = None
 
     def today(self, ctx: Context | None = None) -> dt.date:
         """Today in the bot's time zone, by the context's clock when it carries one."""

@@ -171,6 +171,10 @@ class Store:
             raise
         db.execute("COMMIT")
 
+    def catalogue_version(self) -> str:
+        """A value that changes whenever any process changes the catalogue."""
+        return self.get_meta("catalogue_version") or "0"
+
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
@@ -352,6 +356,11 @@ class Catalogue:
                 list(touched) if drop_origin is None else [r[0] for r in db.execute("SELECT id FROM pledges")]
             )
             self._index(db, ids)
+            # Other processes sharing the file compare this to know their caches are stale.
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('catalogue_version', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
 
     def _index(self, db: Database, pledge_ids: list[str]) -> None:
         for start in range(0, len(pledge_ids), 500):

@@ -139,7 +139,6 @@ def dst_core(core, tmp_path):
         )
     )
     core.catalogue.import_files([path])
-    core.reload()
     return core
 
 
@@ -417,3 +416,16 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
     finally:
         core.close()
         await fake.close()
+
+
+def test_an_import_by_another_process_reaches_the_next_digest(core, settings, tmp_path):
+    day = dt.date(2026, 7, 1)
+    assert core.digest(day) is None
+    other = Core(Store(settings.db_path))
+    path = tmp_path / "more.json"
+    path.write_text(
+        json.dumps({"milestones": [{"id": "later", "date": "2025-07-01", "kind": "event", "title": "X"}]})
+    )
+    other.catalogue.import_files([path])
+    other.close()
+    assert [i.label for i in core.digest(day).items] == ["1 year since X"]
