@@ -1,0 +1,284 @@
+"""kill -9 at every step of a delivery, restart, and prove no digest is lost and none is posted twice.
+
+Each run subscribes a few Slack channels in a fresh database and runs the real `python -m bot deliver --at`
+against the fake Slack. The fake knows the order in which the process will call it (one
+conversations.history per retaken claim, one chat.postMessage per digest not yet in the channel), so it
+can SIGKILL the process at a chosen step:
+
+- claimed:     the process has claimed channel k and sent chat.postMessage; killed before the fake posts it;
+- sent:        the fake has posted the message, then kills the process before it can read the answer;
+- recorded:    the ledger says 'sent' for channel k; killed on the process's next request;
+- retry-check: a restarted process is checking conversations.history for a stale claim; killed there.
+
+Then the pass is run again, with `--at` moved on (usually past the 2-minute claim lease so stale claims
+are retaken, sometimes within it so a live claim must be left alone), until a pass finishes. At the end
+every channel holds exactly one digest under its key and the ledger says 'sent' for each, with the
+message's ts. Kill points are drawn from a seeded random generator; the fast profile runs a few runs in
+`make test`, `make soak` (PLEDGEBOT_PROFILE=long) runs many more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from adapters.slack_app.delivery import EVENT_TYPE
+from bot.delivery import digest_key
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.reliability.processes import Bot, prepare_db, profile
+
+pytestmark = pytest.mark.soak
+
+SEED = 20260526
+RUNS = profile(fast=6, long=120)
+MAX_KILLS = profile(fast=3, long=5)
+DAY = dt.date(2026, 5, 26)
+START = dt.datetime(2026, 5, 26, 9, 5, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+LEASE = dt.timedelta(minutes=2)
+KINDS = ("claimed", "sent", "recorded", "retry-check")
+
+
+@dataclass
+class Kill:
+    """Where to SIGKILL this life of the process: before or after the fake answers request `position`."""
+
+    kind: str
+    position: int
+    after: bool
+    channel: str
+
+
+@dataclass
+class Life:
+    """One process run: the requests it is expected to make and where it dies, if it does."""
+
+    bot: Bot | None = None
+    plan: Kill | None = None
+    seen: int = 0
+    killed: bool = False
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CrashingSlack(FakeSlack):
+    """The fake Slack, which can SIGKILL the process under test at its n-th Web API request."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__()
+        self.db = db
+        self.life = Life()
+        self.at_kill: list[tuple[str, str, str | None, bool]] = []
+
+    async def _api(self, request: web.Request) -> web.Response:
+        life = self.life
+        await asyncio.wait_for(life.ready.wait(), 10)
+        position = life.seen
+        life.seen += 1
+        plan = life.plan
+        if plan is None or plan.position != position or life.killed:
+            return await super()._api(request)
+        if plan.after:
+            response = await super()._api(request)
+            await self._kill(life, plan)
+            return response
+        await self._kill(life, plan)
+        # The process is dead: nobody reads this, and the fake did not post anything.
+        return web.json_response({"ok": False, "error": "fatal_error"}, status=503)
+
+    async def _kill(self, life: Life, plan: Kill) -> None:
+        assert life.bot is not None
+        life.bot.kill()
+        await life.bot.process.wait()
+        life.killed = True
+        state = ledger_rows(self.db).get(plan.channel, (None, None))[0]
+        self.at_kill.append((plan.kind, plan.channel, state, bool(digests(self, plan.channel))))
+
+
+def ledger_rows(db: Path) -> dict[str, tuple[str, str | None, str]]:
+    """{channel: (state, message_ref, claimed_at)} from the database, read by the test."""
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        rows = conn.execute(
+            "SELECT s.channel, d.state, d.message_ref, d.claimed_at FROM deliveries d "
+            "JOIN subscriptions s ON s.id = d.subscription_id"
+        ).fetchall()
+        return {channel: (state, ref, claimed) for channel, state, ref, claimed in rows}
+    finally:
+        conn.close()
+
+
+def subscription_ids(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db, timeout=10)
+    try:
+        return dict(conn.execute("SELECT channel, id FROM subscriptions").fetchall())
+    finally:
+        conn.close()
+
+
+def digests(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    """The digest messages in `channel` (any key)."""
+    return [
+        m
+        for m in slack.messages.get(channel, [])
+        if (m.get("metadata") or {}).get("event_type") == EVENT_TYPE
+    ]
+
+
+def expected_requests(
+    slack: FakeSlack, db: Path, channels: list[str], at: dt.datetime
+) -> list[tuple[str, str]]:
+    """The Web API calls a `deliver --at` pass will make, in order: (method, channel)."""
+    rows = ledger_rows(db)
+    calls: list[tuple[str, str]] = []
+    for channel in channels:  # subscriptions are passed in id order, which is the channels' order
+        state, _, claimed_at = rows.get(channel, (None, None, None))
+        if state is None:
+            calls.append(("chat.postMessage", channel))
+        elif state == "claimed" and dt.datetime.fromisoformat(claimed_at) <= at - LEASE:
+            calls.append(("conversations.history", channel))
+            if not digests(slack, channel):
+                calls.append(("chat.postMessage", channel))
+    return calls
+
+
+def choose_kill(rng: random.Random, calls: list[tuple[str, str]]) -> Kill | None:
+    """A kill point this life can reach, of a kind drawn at random."""
+    options: list[Kill] = []
+    for i, (method, channel) in enumerate(calls):
+        if method == "chat.postMessage":
+            options.append(Kill("claimed", i, False, channel))
+            options.append(Kill("sent", i, True, channel))
+            if i + 1 < len(calls):
+                options.append(Kill("recorded", i + 1, False, channel))
+        else:
+            options.append(Kill("retry-check", i, rng.random() < 0.5, channel))
+    if not options:
+        return None
+    kinds = sorted({o.kind for o in options})
+    kind = rng.choice(kinds)
+    return rng.choice([o for o in options if o.kind == kind])
+
+
+def env_for(slack: FakeSlack, db: Path) -> dict[str, str]:
+    return {
+        "PLEDGEBOT_DB": str(db),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
+async def crash_run(run: int, rng: random.Random, folder: Path) -> Counter[str]:
+    """One run: subscribe channels, deliver with kills until a pass completes, check exactly-once."""
+    folder.mkdir()
+    db = folder / "p.db"
+    channels = [f"C{run:04d}X{i}" for i in range(rng.randint(2, 5))]
+    prepare_db(db, channels)
+    figures: Counter[str] = Counter()
+    kills_left = rng.randint(1, MAX_KILLS)
+    at = START
+    async with CrashingSlack(db) as slack:
+        for _ in range(MAX_KILLS + 20):
+            calls = expected_requests(slack, db, channels, at)
+            life = Life(plan=choose_kill(rng, calls) if kills_left else None)
+            slack.life = life
+            bot = await Bot.start(["deliver", "--at", at.isoformat()], env_for(slack, db), folder)
+            life.bot = bot
+            life.ready.set()
+            try:
+                code = await bot.wait(60)
+            finally:
+                await bot.close()
+            figures["processes"] += 1
+            assert BOT_TOKEN not in bot.log and SIGNING_SECRET not in bot.log
+            if life.killed:
+                assert code == -9, bot.log
+                kills_left -= 1
+                figures[f"killed after {life.plan.kind}"] += 1
+                figures["kills"] += 1
+            else:
+                assert code == 0, f"{bot.stdout}\n{bot.log}"
+                assert bot.stdout.startswith("Delivery pass:"), bot.stdout
+                # The planner's model of the pass was right: a planned kill point is always reached.
+                assert life.plan is None, f"kill point {life.plan} never reached:\n{bot.log}"
+                states = [s for s, _, _ in ledger_rows(db).values()]
+                if len(states) == len(channels) and set(states) == {"sent"}:
+                    break
+            # Usually past the lease, so a dead process's claims are retaken; sometimes within it.
+            at += dt.timedelta(minutes=3) if rng.random() < 0.8 else dt.timedelta(minutes=1)
+        else:
+            raise AssertionError(f"run {run}: no pass completed; ledger {ledger_rows(db)}")
+
+        # What the fake saw at each kill is the step it was meant to be.
+        for kind, channel, state, posted in slack.at_kill:
+            if kind == "claimed":
+                assert (state, posted) == ("claimed", False), (kind, channel, state, posted)
+            elif kind == "sent":
+                assert (state, posted) == ("claimed", True), (kind, channel, state, posted)
+            elif kind == "recorded":
+                assert (state, posted) == ("sent", True), (kind, channel, state, posted)
+            else:
+                assert state == "claimed", (kind, channel, state, posted)
+
+        # Exactly once: one digest per channel, under its key, and the ledger points at it.
+        ids = subscription_ids(db)
+        rows = ledger_rows(db)
+        for channel in channels:
+            found = digests(slack, channel)
+            assert len(found) == 1, f"run {run}: {channel} holds {len(found)} digests"
+            assert found[0]["metadata"]["event_payload"]["key"] == digest_key(ids[channel], DAY)
+            assert len(slack.messages[channel]) == 1
+            state, ref, _ = rows[channel]
+            assert (state, ref) == ("sent", found[0]["ts"]), (channel, rows[channel])
+        figures["digests"] += len(channels)
+        figures["posts attempted"] += len(slack.calls_to("chat.postMessage"))
+        figures["retry checks"] += len(slack.calls_to("conversations.history"))
+    return figures
+
+
+async def test_kill_9_at_every_step_of_a_delivery_loses_and_duplicates_nothing(tmp_path: Path, figures):
+    rng = random.Random(SEED)
+    totals: Counter[str] = Counter()
+    for run in range(RUNS):
+        totals.update(await crash_run(run, random.Random(rng.random()), tmp_path / f"run{run}"))
+    totals["runs"] = RUNS
+    for name, count in totals.items():
+        figures.add(f"crash.{name.replace(' ', '_')}", count)
+    print(f"\ncrash figures (seed {SEED}): {json.dumps(dict(sorted(totals.items())))}")
+    for kind in KINDS:
+        assert totals[f"killed after {kind}"] > 0, f"no kill after {kind} in {RUNS} runs: {totals}"
+
+
+def test_expected_requests_follow_the_ledger(tmp_path: Path):
+    """The kill planner's model of a pass: new claims post, stale claims check first, live ones wait."""
+    db = tmp_path / "p.db"
+    prepare_db(db, ["CA", "CB", "CC", "CD"])
+    ids = subscription_ids(db)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO deliveries (subscription_id, local_date, state, token, claimed_at) VALUES "
+            "(?, ?, 'sent', 't', ?), (?, ?, 'claimed', 't', ?), (?, ?, 'claimed', 't', ?)",
+            [
+                ids["CA"], DAY.isoformat(), START.isoformat(),
+                ids["CB"], DAY.isoformat(), START.isoformat(),
+                ids["CC"], DAY.isoformat(), (START + dt.timedelta(minutes=2)).isoformat(),
+            ],
+        )  # fmt: skip
+    conn.close()
+    slack = FakeSlack()
+    at = START + dt.timedelta(minutes=3)
+    assert expected_requests(slack, db, ["CA", "CB", "CC", "CD"], at) == [
+        ("conversations.history", "CB"),
+        ("chat.postMessage", "CB"),
+        ("chat.postMessage", "CD"),
+    ]
