@@ -252,10 +252,18 @@ class Listeners:
         return _Contained(what)
 
     async def drain(self, timeout: float) -> None:
-        """Wait (at most `timeout` seconds) for answers already being worked on, so a shutdown loses none."""
-        pending = {t for t in self._in_flight if not t.done()}
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        """Wait (at most `timeout` seconds) for answers already being worked on, so a shutdown loses none.
+
+        Answers that start while draining (a request acknowledged just after the signal) are waited for too.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while pending := {t for t in self._in_flight if not t.done()}:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning("%d answer(s) still in flight at shutdown were abandoned", len(pending))
+                return
+            await asyncio.wait(pending, timeout=remaining)
 
 
 class _Contained:

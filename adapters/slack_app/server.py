@@ -36,8 +36,11 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW = 5 * 60
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-# Hosts send SIGTERM and kill 30 s later (PLATFORM-RULES 29): answers in flight get a bounded grace period.
-DRAIN_SECONDS = 10.0
+# Hosts send SIGTERM and kill 30 s later (PLATFORM-RULES 29); we promise an exit within 10 s. Answers in
+# flight get this long, which leaves room for closing connections and the interpreter's own exit.
+DRAIN_SECONDS = 8.0
+# Bolt acknowledges within 3 s or gives up; requests already being handled at SIGTERM get that long.
+ACK_SECONDS = 3.0
 
 
 def _reject(status: int, reason: str) -> web.Response:
@@ -66,11 +69,21 @@ def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: fl
     return hmac.compare_digest(f"v0={digest}".encode(), signature.encode())
 
 
-def build_web_app(app: AsyncApp, signing_secret: str) -> web.Application:
-    """Wrap the Bolt app in an aiohttp application with a guarded `/slack/events` and a `/healthz`."""
+def build_web_app(
+    app: AsyncApp, signing_secret: str, stopping: asyncio.Event | None = None
+) -> web.Application:
+    """Wrap the Bolt app in an aiohttp application with a guarded `/slack/events` and a `/healthz`.
+
+    Once `stopping` is set, requests still arriving (on a connection kept alive from before) get a 503 and
+    are not acknowledged: an acknowledged command must get its answer, and a process shutting down may not.
+    """
     key = signing_secret.encode()
 
     async def events(request: web.Request) -> web.Response:
+        if stopping is not None and stopping.is_set():
+            response = _reject(503, "shutting_down")
+            response.force_close()
+            return response
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _reject(413, "body_too_large")
         if request.content_type not in {FORM, JSON}:
@@ -144,7 +157,9 @@ async def serve(
             "Slack HTTP mode needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"
         )
     runner = web.AppRunner(
-        build_web_app(app, settings.slack_signing_secret.value), handle_signals=False, access_log=None
+        build_web_app(app, settings.slack_signing_secret.value, stopping),
+        handle_signals=False,
+        access_log=None,
     )
     await runner.setup()
     try:
@@ -155,9 +170,14 @@ async def serve(
         if ready is not None and not ready.done():
             ready.set_result(f"http://127.0.0.1:{port}")
         await stopping.wait()
-        # Refuse new requests first, then let answers in flight reach their response_url.
+        deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+        # Refuse new connections, close idle kept-alive ones (requests on busy ones get a 503), let the
+        # requests being handled be acknowledged, then let the answers in flight reach their response_url.
         await site.stop()
-        await listeners.drain(DRAIN_SECONDS)
+        if runner.server is not None:
+            runner.server.pre_shutdown()
+            await runner.server.shutdown(ACK_SECONDS)
+        await listeners.drain(deadline - asyncio.get_running_loop().time())
     finally:
         await runner.cleanup()
 

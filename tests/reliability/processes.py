@@ -38,11 +38,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_db(path: Path, channels: list[str], *, at: str = "09:00", zone: str = "Asia/Seoul") -> None:
-    """Load data/ into a fresh database at `path` and subscribe each Slack channel, then close it."""
+def prepare_db(
+    path: Path,
+    channels: list[str],
+    *,
+    at: str = "09:00",
+    zone: str = "Asia/Seoul",
+    data_dir: Path | None = None,
+) -> None:
+    """Load data/ (or `data_dir`) into a fresh database at `path` and subscribe each Slack channel."""
     core = Core(Store(path))
     try:
-        core.catalogue.sync_data_dir(Settings().data_dir)
+        core.catalogue.sync_data_dir(data_dir or Settings().data_dir)
         created = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
         for channel in channels:
             core.state.subscribe(
@@ -50,6 +57,26 @@ def prepare_db(path: Path, channels: list[str], *, at: str = "09:00", zone: str 
             )
     finally:
         core.close()
+
+
+def data_due_today(folder: Path) -> Path:
+    """A data folder whose digest is not empty today or yesterday (UTC): a 100-day mark on both days.
+
+    Processes that run on the real clock (`worker`) need something to deliver whatever the date is.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    today = dt.datetime.now(dt.UTC).date()
+    lines = ["milestones:"]
+    for back in (99, 100):
+        day = today - dt.timedelta(days=back)
+        lines += [
+            f"  - id: reliability-event-{back}",
+            f"    date: {day.isoformat()}",
+            "    kind: event",
+            f"    title: A test event {back} days before the run",
+        ]
+    (folder / "events.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
 
 
 def ledger(path: Path) -> dict[str, str]:
