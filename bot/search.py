@@ -37,7 +37,7 @@ class SearchResult:
 def clean(text: str) -> str:
     """NFKC-normalised text without control or format characters, white space collapsed."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c for c in text)
     return " ".join(text.split())
 
 
