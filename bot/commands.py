@@ -220,9 +220,19 @@ def _page(text: str) -> tuple[str, int]:
         return match["rest"].strip(), max(1, int(match["page"]))
     if text.lower().startswith("page "):
         _, number, *rest = [*text.split(" ", 2), ""]
-        if number.isdigit():
-            return (rest[0] if rest else "").strip(), max(1, int(number))
+        page = _number(number)
+        if page is not None:
+            return (rest[0] if rest else "").strip(), max(1, page)
     return text, 1
+
+
+def _number(text: str) -> int | None:
+    """`text` as a whole number of at most four decimal digits (in any script), else None.
+
+    `str.isdigit` also accepts digits `int` cannot read (Kharoshthi 𐩀, which NFKC leaves as it is), and an
+    unbounded run of digits overflows SQLite or `int`; both used to end as an internal error.
+    """
+    return int(text) if text.isdecimal() and len(text) <= 4 else None
 
 
 def _on(rest: str) -> Command:
@@ -241,9 +251,10 @@ def _upcoming(rest: str) -> Command:
     spec = SPECS["upcoming"]
     if not rest:
         return Upcoming()
-    if not rest.isdigit() or not 1 <= int(rest) <= MAX_UPCOMING_DAYS:
+    days = _number(rest)
+    if days is None or not 1 <= days <= MAX_UPCOMING_DAYS:
         return Usage(f"The number of days must be a whole number from 1 to {MAX_UPCOMING_DAYS}.", spec)
-    return Upcoming(int(rest))
+    return Upcoming(days)
 
 
 def _subscribe(rest: str) -> Command:
@@ -253,9 +264,10 @@ def _subscribe(rest: str) -> Command:
     while tokens:
         token = tokens.pop(0)
         if token.lower() == "ahead":
-            if not tokens or not tokens[0].isdigit() or not 0 <= int(tokens[0]) <= MAX_LEAD_DAYS:
+            days = _number(tokens.pop(0)) if tokens else None
+            if days is None or not 0 <= days <= MAX_LEAD_DAYS:
                 return Usage(f"After 'ahead', give a number of days from 0 to {MAX_LEAD_DAYS}.", spec)
-            lead = int(tokens.pop(0))
+            lead = days
         elif _TIME.match(token):
             parsed = _time(token)
             if parsed is None:

@@ -34,3 +34,23 @@ def test_lone_surrogates_are_ignored_not_an_internal_error(core: Core, console_c
     # JSON (a Slack payload, a Discord gateway frame) can carry them as "\ud800"; SQLite cannot store them.
     reply = core.handle(text, console_ctx)
     assert readable(reply).strip() and INTERNAL_ERROR not in readable(reply)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "upcoming 𐩀",
+        "subscribe ahead 𐩀",
+        "page 𐩀 hotline",
+        "upcoming " + "9" * 5000,
+        "subscribe ahead " + "9" * 5000,
+        "page 99999999999999999999 hotline",
+        "list page 99999999999999999999",
+    ],
+    ids=lambda t: t[:30],
+)
+def test_numbers_that_int_or_sqlite_cannot_take_are_usage_errors(core: Core, console_ctx: Context, text: str):
+    before = core.state.subscriptions()
+    reply = core.handle(text, console_ctx)
+    assert readable(reply).strip() and INTERNAL_ERROR not in readable(reply)
+    assert core.state.subscriptions() == before
