@@ -240,9 +240,9 @@ def _serve(core: Core, settings: Settings, servers: list[Serve], *, scheduler: b
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stopping.set()
-                if schedule is not None:
-                    schedule.shutdown()
-                results = await asyncio.gather(*tasks, return_exceptions=True)
+                # The adapters drain their answers while a digest being posted is finished and recorded.
+                draining = schedule.stop() if schedule is not None else asyncio.sleep(0)
+                results, _ = await asyncio.gather(asyncio.gather(*tasks, return_exceptions=True), draining)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result

@@ -78,6 +78,8 @@ class DeliveryService:
         self.deliverers = deliverers
         self.grace = grace
         self.clock = clock or core.clock
+        # Set at shutdown: a running pass finishes the digest in hand and starts no other.
+        self.stopping = False
 
     async def run_pass(
         self, now: dt.datetime | None = None, *, only: Iterable[int] | None = None, rerun: bool = False
@@ -94,6 +96,8 @@ class DeliveryService:
         candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun)]
         done = self.ledger.states([(s.id, d) for s, d in candidates])
         for subscription, local_date in candidates:
+            if self.stopping:
+                break
             state = done.get((subscription.id, local_date))
             if state in ("sent", "empty", "skipped"):
                 continue

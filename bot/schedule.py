@@ -8,6 +8,7 @@ Run exactly one scheduler per database: the ledger keeps a second one from posti
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
@@ -21,6 +22,9 @@ from bot.state import Subscription
 
 log = logging.getLogger(__name__)
 SYNC_JOB = "sync-subscriptions"
+# At shutdown a pass already running may finish the digest it is posting for this long (the process
+# promises to exit within 10 s of SIGTERM); one still unfinished keeps its claim, retaken after the lease.
+DRAIN_SECONDS = 8.0
 
 
 def trigger_for(subscription: Subscription) -> CronTrigger:
@@ -50,6 +54,7 @@ class Scheduler:
             },
         )
         self._jobs: dict[int, tuple[str, str]] = {}
+        self._running: set[asyncio.Task] = set()
 
     def start(self) -> None:
         """Start inside the running event loop: build the jobs and run a catch-up pass at once."""
@@ -65,7 +70,7 @@ class Scheduler:
     async def sync(self) -> None:
         """Match the jobs to the subscriptions in the database, then deliver whatever is due."""
         self.sync_jobs()
-        await self.service.run_pass()
+        await self._pass()
 
     def sync_jobs(self) -> None:
         """Add, move or remove digest jobs so there is exactly one per subscription."""
@@ -88,14 +93,38 @@ class Scheduler:
 
     async def fire(self, subscription_id: int) -> None:
         """A subscription's time has come: deliver its digest."""
-        await self.service.run_pass(only=[subscription_id])
+        await self._pass(only=[subscription_id])
+
+    async def _pass(self, only: list[int] | None = None) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await self.service.run_pass(only=only)
+        finally:
+            self._running.discard(task)
 
     def next_run(self, subscription_id: int) -> dt.datetime | None:
         """When a subscription's job runs next."""
         job = self.scheduler.get_job(f"digest-{subscription_id}")
         return job.next_run_time if job else None
 
+    async def stop(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Start no more passes, let one already running finish the digest in hand (at most `timeout`
+        seconds), then shut down. APScheduler's own shutdown cancels running jobs, hence the wait first."""
+        self.service.stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        pending = {t for t in self._running if not t.done()}
+        if pending:
+            _, unfinished = await asyncio.wait(pending, timeout=timeout)
+            if unfinished:
+                log.warning(
+                    "a delivery pass was still running at shutdown; its claim is retaken after the lease"
+                )
+        self.shutdown()
+
     def shutdown(self) -> None:
-        """Stop scheduling; a pass already running finishes on the loop."""
+        """Stop scheduling at once; a pass still running is cancelled (its claim is retaken after a lease)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

@@ -8,6 +8,7 @@ chat.postMessage) at a gate the test opens after sending SIGTERM, so "in flight"
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tests.fakes.slack_api import (
     signed_headers,
     slash_command,
 )
-from tests.reliability.processes import Bot, free_port, profile
+from tests.reliability.processes import Bot, data_due_today, free_port, ledger, prepare_db, profile
 
 pytestmark = pytest.mark.soak
 
@@ -212,6 +213,45 @@ async def test_sigterm_with_an_answer_stuck_still_exits_within_10_seconds(slack:
         code, took = await bot.stop(timeout=EXIT_LIMIT + 10)
         assert code == 0, bot.log
         assert took < EXIT_LIMIT, f"exit took {took:.1f} s with an answer stuck"
+    finally:
+        slack.gate.set()
+        await bot.close()
+
+
+async def test_sigterm_of_the_worker_finishes_the_digest_being_posted(
+    slack: GatedSlack, tmp_path: Path, figures
+):
+    """`worker` (Socket Mode + scheduler): a digest being posted at SIGTERM is posted and recorded."""
+    db = tmp_path / "p.db"
+    # Due a minute ago today, so the scheduler's catch-up pass at start-up delivers it.
+    now = dt.datetime.now(dt.UTC)
+    due = (now - dt.timedelta(minutes=1)).strftime("%H:%M")
+    data = data_due_today(tmp_path / "data")
+    prepare_db(db, ["C0DIGEST"], at=due, zone="UTC", data_dir=data)
+    slack.gate.clear()
+    env = {
+        "PLEDGEBOT_DB": str(db),
+        "PLEDGEBOT_DATA": str(data),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+    }
+    bot = await Bot.start(["worker"], env, tmp_path)
+    try:
+        await slack.wait_connected(timeout=30)
+        await slack.wait_arrived("chat.postMessage", 1, timeout=30)
+        assert ledger(db) == {"C0DIGEST": "claimed"}
+        sent = time.monotonic()
+        bot.terminate()
+        await slack.wait_disconnected(timeout=EXIT_LIMIT)
+        slack.gate.set()
+        code = await bot.wait(EXIT_LIMIT + 5)
+        took = time.monotonic() - sent
+        assert code == 0, bot.log
+        assert took < EXIT_LIMIT, f"exit took {took:.1f} s"
+        assert len(slack.messages["C0DIGEST"]) == 1
+        assert ledger(db) == {"C0DIGEST": "sent"}, bot.log
+        figures.add("sigterm.worker.digests_in_flight_completed", 1)
     finally:
         slack.gate.set()
         await bot.close()
