@@ -1,0 +1,316 @@
+"""`python -m bench`: generate the data, run every measurement beside its floor, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench import generate
+from bench.child import SEARCH_QUERIES
+from bench.process import Child, run_child
+from bench.report import Report, machine
+from bench.stats import Row, ms
+
+PLANNING_DAY = dt.date(2026, 5, 26)
+CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of everything to do: the full run, or the smoke run the test suite uses."""
+
+    pledges: int
+    subscriptions: int
+    lookup_rounds: int
+    slack_requests: int
+    slack_warmup: int
+    discord_interactions: int
+    discord_warmup: int
+    repeats: int
+    cold_starts: int
+    planning_days: int
+
+
+FULL = Profile(100_000, 10_000, 100, 2000, 200, 300, 30, 2, 3, 5)
+QUICK = Profile(300, 50, 3, 40, 8, 12, 3, 1, 1, 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write the report; returns an exit status."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--pledges", type=int, help=f"pledges to generate (default {FULL.pledges})")
+    parser.add_argument("--subscriptions", type=int, help=f"subscriptions (default {FULL.subscriptions})")
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke run (seconds, not minutes)")
+    parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="report to write")
+    parser.add_argument("--workdir", type=Path, help="where to put data and databases (default: a temp dir)")
+    args = parser.parse_args(argv)
+    base = QUICK if args.quick else FULL
+    profile = replace(
+        base,
+        pledges=args.pledges or base.pledges,
+        subscriptions=args.subscriptions if args.subscriptions is not None else base.subscriptions,
+    )
+    logging.basicConfig(level=logging.WARNING)
+    # discord.py warns that voice support is not installed; nothing here uses voice.
+    logging.getLogger("discord").setLevel(logging.ERROR)
+    command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="pledgebot-bench-"))
+    try:
+        report = run(profile, work, command)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    text = report.markdown()
+    args.output.write_text(text, encoding="utf-8")
+    print(report.table())
+    print(f"\nwrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run(profile: Profile, work: Path, command: str) -> Report:
+    """Every measurement, in order; returns the report."""
+    from bot.config import Settings
+    from bot.core import Core
+
+    data = work / "data"
+    db = work / "bench.db"
+    report = Report(command=command, machine=machine(), started=dt.datetime.now(dt.UTC))
+
+    _say(f"generating {profile.pledges:,} pledges and {profile.subscriptions:,} subscriptions")
+    made = generate.generate(data, profile.pledges, profile.subscriptions)
+    report.dataset = made
+
+    _say("import: loading the data folder into an empty database (fresh process)")
+    imported = run_child("import", "--db", str(db), "--data", str(data), timeout=1800)
+    if imported["pledges"] != made.pledges or not imported["loaded"]:
+        raise RuntimeError(f"the import did not load every pledge: {imported}")
+    report.add(
+        Row(
+            f"Import of {made.pledges:,} pledges (cold, empty db)",
+            imported["seconds"],
+            "s",
+            target="< 30 s",
+            met=imported["seconds"] < 30,
+            note="validate + write + index, `Core.open` on the data folder",
+        )
+    )
+    report.add(
+        Row(
+            "Peak RSS, importing process",
+            imported["rss_kb"] / 1024,
+            "MB",
+            target="< 150 MB",
+            met=imported["rss_kb"] / 1024 < 150,
+        )
+    )
+
+    settings = Settings(db_path=db, data_dir=data)
+    core = Core.open(settings)
+    # Setup only, not measured: one transaction per subscription without waiting for the disk each time.
+    core.store.db.execute("PRAGMA synchronous = NORMAL")
+    generate.insert_subscriptions(
+        core.state, data / generate.SUBSCRIPTIONS_FILE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    core.store.db.execute("PRAGMA synchronous = FULL")
+
+    _say("cold start (fresh processes)")
+    starts, floors, details = [], [], []
+    for _ in range(profile.cold_starts):
+        wall, detail = asyncio.run(_cold_start(db, data))
+        starts.append(wall)
+        details.append(detail)
+        floors.append(_python_sqlite_floor(db))
+    if any(d["rebuilt"] for d in details):
+        raise RuntimeError("cold start reloaded the data folder although nothing changed")
+    cold = statistics.median(starts)
+    report.cold_start = details[starts.index(cold)] | {"wall": cold}
+    report.add(
+        Row(
+            "Cold start to ready (db built)",
+            ms(cold),
+            "ms",
+            floor=ms(statistics.median(floors)),
+            floor_label="python + sqlite3 open + one query",
+            target="< 1000 ms",
+            met=cold < 1.0,
+            note=f"median of {profile.cold_starts}; no rebuild (fingerprint unchanged)",
+        )
+    )
+
+    _say("lookup and autocomplete latency (fresh process)")
+    lookup = run_child(
+        "lookup", "--db", str(db), "--data", str(data), "--rounds", str(profile.lookup_rounds), timeout=1800
+    )
+    report.lookup = lookup
+    search, suggest = lookup["search"], lookup["suggest"]
+    floor_label = "FTS5 MATCH … ORDER BY rank LIMIT 3"
+    report.add(
+        Row("Lookup p50 (`core.handle`)", search["core"]["p50"], "ms", search["floor"]["p50"], floor_label)
+    )
+    p99 = search["core"]["p99"]
+    report.add(
+        Row(
+            "Lookup p99 (`core.handle`)",
+            p99,
+            "ms",
+            search["floor"]["p99"],
+            floor_label,
+            target="≤ 2x floor and < 5 ms",
+            met=p99 <= 2 * search["floor"]["p99"] and p99 < 5,
+        )
+    )
+    s_label = "FTS5 prefix MATCH … ORDER BY rank LIMIT 25"
+    report.add(
+        Row(
+            "Autocomplete p50 (`core.suggest`)",
+            suggest["core"]["p50"],
+            "ms",
+            suggest["floor"]["p50"],
+            s_label,
+        )
+    )
+    report.add(
+        Row(
+            "Autocomplete p99 (`core.suggest`)",
+            suggest["core"]["p99"],
+            "ms",
+            suggest["floor"]["p99"],
+            s_label,
+        )
+    )
+    report.add(
+        Row(
+            "Peak RSS, process answering lookups",
+            lookup["rss_kb"] / 1024,
+            "MB",
+            target="< 150 MB",
+            met=lookup["rss_kb"] / 1024 < 150,
+        )
+    )
+
+    _say("planning a day's reminders")
+    from bench import planning
+
+    times, subs, due = planning.measure(core, PLANNING_DAY, profile.planning_days)
+    plan = statistics.median(times)
+    report.add(
+        Row(
+            f"Plan one day: {subs:,} subscriptions, {made.milestones:,} milestones",
+            ms(plan),
+            "ms",
+            target="< 200 ms",
+            met=plan < 0.2,
+            note=f"median of {len(times)} days (max {ms(max(times)):.0f} ms); {due:,} digests due",
+        )
+    )
+
+    _say(
+        f"Slack HTTP: {profile.slack_requests} signed slash commands, {CONCURRENCY} in flight, "
+        f"x{profile.repeats}"
+    )
+    from bench import slack_load
+
+    slack = asyncio.run(
+        slack_load.measure(
+            db,
+            data,
+            SEARCH_QUERIES,
+            profile.slack_requests,
+            CONCURRENCY,
+            profile.slack_warmup,
+            profile.repeats,
+        )
+    )
+    ours, bare = slack["pledgebot"], slack["bare"]
+    report.add(
+        Row(
+            "Slack HTTP throughput",
+            ours.throughput,
+            "req/s",
+            bare.throughput,
+            "bare Bolt AsyncApp, same server",
+            target="≥ 0.8x floor",
+            met=ours.throughput >= 0.8 * bare.throughput,
+            note=f"{ours.requests:,} requests, {CONCURRENCY} in flight",
+        )
+    )
+    report.add(Row("Slack HTTP p50 (command → response_url)", ours.p50_ms, "ms", bare.p50_ms, "bare Bolt"))
+    report.add(Row("Slack HTTP p99 (command → response_url)", ours.p99_ms, "ms", bare.p99_ms, "bare Bolt"))
+    report.add(
+        Row(
+            "Peak RSS, Slack server process",
+            ours.rss_kb / 1024,
+            "MB",
+            bare.rss_kb / 1024,
+            "bare Bolt server",
+            target="< 150 MB",
+            met=ours.rss_kb / 1024 < 150,
+        )
+    )
+
+    _say(f"Discord: {profile.discord_interactions} interactions one at a time, x{profile.repeats}")
+    from bench import discord_load
+
+    discord = asyncio.run(
+        discord_load.measure(
+            core, SEARCH_QUERIES, profile.discord_interactions, profile.discord_warmup, profile.repeats
+        )
+    )
+    d_ours, d_bare = discord["pledgebot"], discord["bare"]
+    for name, value, floor in (
+        ("p50", d_ours.p50_ms, d_bare.p50_ms),
+        ("p99", d_ours.p99_ms, d_bare.p99_ms),
+    ):
+        report.add(
+            Row(
+                f"Discord interaction → callback {name}",
+                value,
+                "ms",
+                floor,
+                "bare discord.py client, same fake",
+                target="≤ 1.25x floor",
+                met=value <= 1.25 * floor,
+                note=f"{len(d_ours.samples):,} interactions",
+            )
+        )
+    core.close()
+    report.finished = dt.datetime.now(dt.UTC)
+    return report
+
+
+async def _cold_start(db: Path, data: Path) -> tuple[float, dict]:
+    child = Child("open", "--db", str(db), "--data", str(data))
+    start = time.perf_counter()
+    await child.start()
+    try:
+        line = await child.line(timeout=120)
+    except BaseException:
+        await child.finish(timeout=10)
+        raise
+    wall = time.perf_counter() - start
+    if line != "READY":
+        raise RuntimeError(f"cold start printed {line!r}")
+    return wall, await child.finish(timeout=120)
+
+
+def _python_sqlite_floor(db: Path) -> float:
+    code = (
+        "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM pledges').fetchone()"
+    )
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True, timeout=60)
+    return time.perf_counter() - start

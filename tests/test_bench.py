@@ -1,0 +1,68 @@
+"""The benchmark still runs end to end: a tiny smoke of `python -m bench --quick` (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = (
+    "Import of 300 pledges",
+    "Peak RSS, importing process",
+    "Cold start to ready",
+    "Lookup p50",
+    "Lookup p99",
+    "Autocomplete p50",
+    "Autocomplete p99",
+    "Peak RSS, process answering lookups",
+    "Plan one day: 50 subscriptions",
+    "Slack HTTP throughput",
+    "Slack HTTP p50",
+    "Slack HTTP p99",
+    "Peak RSS, Slack server process",
+    "Discord interaction → callback p50",
+    "Discord interaction → callback p99",
+)
+
+
+def test_quick_run_writes_every_row(tmp_path: Path):
+    output = tmp_path / "BENCHMARKS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(output), "--workdir", str(tmp_path / "w")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = output.read_text(encoding="utf-8")
+    table = [line for line in text.splitlines() if line.startswith("| ") and "|---" not in line]
+    for name in ROWS:
+        [row] = [line for line in table if line.startswith(f"| {name}")]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] not in ("", "—", "nan"), row  # every row has a value
+    assert "**CPU:**" in text and "**SQLite:**" in text and "python -m bench --quick" in text
+    assert "Slack HTTP throughput" in done.stdout  # the table is printed too
+
+
+def test_generator_is_deterministic_and_valid(tmp_path: Path):
+    from bot import dataset
+
+    first = generate.generate(tmp_path / "a", 120, 7)
+    generate.generate(tmp_path / "b", 120, 7)
+    for name in ("catalogue.json", "pledges.json", "milestones.json", generate.SUBSCRIPTIONS_FILE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    loaded = dataset.load(dataset.data_files(tmp_path / "a"))  # validates, quotes verbatim included
+    assert len(loaded.rows("pledges")) == first.pledges == 120
+    quotes = loaded.rows("quotes")
+    assert any(q.get("language") == "ko" for q in quotes)
+    assert all(q["text"] in loaded.source_texts[q["source"]] for q in quotes)
+    titles_ko = [p["title_ko"] for p in loaded.rows("pledges")]
+    assert all(any("\uac00" <= c <= "\ud7a3" for c in t) for t in titles_ko)
+    lines = (tmp_path / "a" / generate.SUBSCRIPTIONS_FILE).read_text().splitlines()
+    assert len(lines) == 7 and all(json.loads(line)["timezone"] for line in lines)
