@@ -27,6 +27,11 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+try:
+    import fcntl
+except ImportError:  # not on POSIX: start processes one at a time there
+    fcntl = None  # type: ignore[assignment]
+
 from bot import dataset as ds
 from bot.dataset import Dataset
 
@@ -129,6 +134,22 @@ def is_hangul(char: str) -> bool:
     return "\uac00" <= char <= "\ud7a3"
 
 
+@contextmanager
+def _init_lock(path: str) -> Iterator[None]:
+    """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's
+    web and worker) take turns: SQLite's busy timeout does not cover switching to WAL or a migration's
+    check-then-create, which otherwise fail with "database is locked" or "table ... already exists"."""
+    if path == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(path + ".init-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class Store:
     """The database file, with one sqlite-utils connection per thread and the schema migrated."""
 
@@ -140,11 +161,12 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = self.db
-        # WAL lets readers (the adapters) proceed while the scheduler writes; it must be set outside a
-        # transaction, so before any migration runs.
-        if self.path != ":memory:":
-            db.enable_wal()
-        migrations.apply(db)
+        with _init_lock(self.path):
+            # WAL lets readers (the adapters) proceed while the scheduler writes; it must be set outside a
+            # transaction, so before any migration runs.
+            if self.path != ":memory:":
+                db.enable_wal()
+            migrations.apply(db)
 
     @property
     def db(self) -> Database:

@@ -312,3 +312,23 @@ async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lo
     figures.add("load.shared_db.processes", len(bots))
     figures.add("load.shared_db.lock_errors", 0)
     print(f"\nshared database: {total} requests, {dict(counts)}, ledger {dict(ledger)}, {elapsed:.1f} s")
+
+
+async def test_processes_started_together_on_a_fresh_database_all_start(tmp_path: Path, figures):
+    """A first deploy starts web, worker (and a release task) at once on an empty database: none may fail."""
+    rounds = profile(fast=3, long=60)
+    together = 4
+    for round_ in range(rounds):
+        folder = tmp_path / f"r{round_}"
+        folder.mkdir()
+        env = {"PLEDGEBOT_DB": str(folder / "p.db")}
+        bots = [await Bot.start(["deliver"], env, folder) for _ in range(together)]
+        try:
+            codes = [await bot.wait(60) for bot in bots]
+        finally:
+            for bot in bots:
+                await bot.close()
+        for bot, code in zip(bots, codes, strict=True):
+            assert code == 0 and "Traceback" not in bot.log, f"round {round_}: exit {code}\n{bot.log}"
+            assert bot.stdout.startswith("Delivery pass: 0 sent"), bot.stdout
+    figures.add("load.fresh_db.processes_started_together", rounds * together)
