@@ -34,6 +34,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 CLOSE_TIMEOUT = 10.0
 # Autocomplete must be answered within 3 s and cannot be deferred.
 AUTOCOMPLETE_BUDGET = 2.0
+UNKNOWN_BUTTON = "This button no longer does anything. Run the command again to get fresh results."
 
 # Keys of a command (and of an option) that we define; anything else Discord returns (ids, versions) is
 # bookkeeping. `contexts` and `integration_types` are compared only when we set them.
@@ -291,6 +292,16 @@ class PledgeClient(discord.Client):
         self.tree = PledgeTree(self)
         # Which scopes the last start pushed command definitions to (None is global); for logs and tests.
         self.synced: list[int | None] = []
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Answer a click on a button no handler matches, which Discord would otherwise show as failed."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if ActionButton.__discord_ui_compiled_template__.fullmatch(custom_id):
+            return  # ActionButton answers it
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.response.send_message(UNKNOWN_BUTTON, ephemeral=True)
 
     async def setup_hook(self) -> None:
         """Point the gateway at the configured API, register commands and buttons, and sync if needed."""
