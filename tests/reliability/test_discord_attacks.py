@@ -7,7 +7,9 @@ expects one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from discord.gateway import DiscordWebSocket
@@ -125,6 +127,163 @@ async def assert_unanswered_and_alive(fake: FakeDiscord, payload: dict) -> None:
 # -- permissions ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("command", "options"), STATE_CHANGING, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "permissions",
+    [0, MEMBER_PERMISSIONS, MEMBER_PERMISSIONS | (1 << 5) | (1 << 13)],
+    ids=["none", "member", "mod"],
+)
+async def test_state_changes_need_manage_channels(
+    fake, bot, core: Core, figures: Figures, command: str, options: dict, permissions: int
+):
+    # A subscription to remove, for unsubscribe to be tempted.
+    await fake.run_command("reminders subscribe", time="09:00", permissions=MANAGER)
+    before = snapshot(core.store.path)
+    body = await send(
+        fake, fake.interaction(2, fake.command(command, **options), permissions=permissions), figures
+    )
+    assert ephemeral(body) and "Manage Channels" in content(body)
+    assert snapshot(core.store.path) == before
+
+
+@pytest.mark.parametrize(("command", "options"), STATE_CHANGING, ids=lambda v: str(v))
+async def test_state_changes_from_a_dm_are_refused_whatever_the_permissions(
+    fake, bot, core: Core, figures: Figures, command: str, options: dict
+):
+    before = snapshot(core.store.path)
+    payload = in_dm(
+        fake.interaction(2, fake.command(command, **options), permissions=MANAGER | ADMINISTRATOR)
+    )
+    body = await send(fake, payload, figures)
+    assert ephemeral(body)
+    assert snapshot(core.store.path) == before
+
+
+async def test_manage_channels_or_administrator_may_subscribe(fake, bot, core: Core):
+    for permissions in (MANAGER, MEMBER_PERMISSIONS | ADMINISTRATOR | MANAGE_CHANNELS):
+        stored = await fake.run_command("reminders subscribe", time="07:15", permissions=permissions)
+        assert "07:15 Asia/Seoul" in content(stored)
+        assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is not None
+        gone = await fake.run_command("reminders unsubscribe", permissions=permissions)
+        assert "Unsubscribed" in content(gone)
+
+
+async def test_interactions_from_a_guild_the_bot_has_not_seen(fake, bot, core: Core, figures: Figures):
+    # Lookups are answered as anywhere else.
+    asked = in_guild(
+        fake, fake.interaction(2, fake.command("pledge", query="hotline")), UNSEEN_GUILD, UNSEEN_CHANNEL
+    )
+    body = await send(fake, asked, figures)
+    assert body["type"] == 4 and body["data"]["embeds"]
+    # State changes follow the member's permissions in that guild, as Discord computed them.
+    before = snapshot(core.store.path)
+    refused = in_guild(
+        fake,
+        fake.interaction(2, fake.command("reminders subscribe", time="08:00")),
+        UNSEEN_GUILD,
+        UNSEEN_CHANNEL,
+    )
+    body = await send(fake, refused, figures)
+    assert ephemeral(body) and "Manage Channels" in content(body)
+    assert snapshot(core.store.path) == before
+    allowed = in_guild(
+        fake,
+        fake.interaction(2, fake.command("reminders subscribe", time="08:00"), permissions=MANAGER),
+        UNSEEN_GUILD,
+        UNSEEN_CHANNEL,
+    )
+    body = await send(fake, allowed, figures)
+    assert "08:00 Asia/Seoul" in content(body)
+    # ... and land on that guild's channel only, not on the guild the bot knows.
+    assert core.state.subscription("discord", str(UNSEEN_GUILD), str(UNSEEN_CHANNEL)) is not None
+    assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+
+
+# -- malformed interactions -------------------------------------------------------------------------------
+
+
+def _option(name: str, kind: int, value: Any) -> dict:
+    return {"type": kind, "name": name, "value": value}
+
+
+def _malformed(fake: FakeDiscord) -> list[tuple[str, dict]]:
+    """Interaction data Discord would not normally send for our commands, each as (name, data)."""
+    pledge = fake.command("pledge", query="hotline")
+    subscribe = fake.command("reminders subscribe", time="08:30")
+    upcoming = fake.command("pledges upcoming", days=5)
+
+    def with_leaf(data: dict, options: list[dict]) -> dict:
+        data = {**data, "options": [dict(o) for o in data["options"]]}
+        node = data
+        while node["options"] and node["options"][0]["type"] in (1, 2):
+            node["options"][0] = dict(node["options"][0])
+            node = node["options"][0]
+        node["options"] = options
+        return data
+
+    return [
+        ("required option missing", {**pledge, "options": []}),
+        ("options key absent", {k: v for k, v in pledge.items() if k != "options"}),
+        ("query is an integer", with_leaf(pledge, [_option("query", 4, 5)])),
+        ("query is a boolean", with_leaf(pledge, [_option("query", 5, True)])),
+        ("query is null", with_leaf(pledge, [_option("query", 3, None)])),
+        ("query is a list", with_leaf(pledge, [_option("query", 3, ["a", "b"])])),
+        ("query of 6,000 characters", with_leaf(pledge, [_option("query", 3, "hotline " * 750)])),
+        ("query of 100 KiB of Hangul", with_leaf(pledge, [_option("query", 3, "핫라인" * 34_000)])),
+        ("query with NUL and RTL marks", with_leaf(pledge, [_option("query", 3, "hot\x00line\u202e")])),
+        ("unknown option", with_leaf(pledge, [_option("query", 3, "x"), _option("evil", 3, "y")])),
+        ("days is text", with_leaf(upcoming, [_option("days", 3, "many")])),
+        ("days out of range", with_leaf(upcoming, [_option("days", 4, 10**30)])),
+        ("days is a float", with_leaf(upcoming, [_option("days", 10, 2.5)])),
+        ("time is 500 characters", with_leaf(subscribe, [_option("time", 3, "0" * 500)])),
+        ("timezone smuggles arguments", with_leaf(subscribe, [_option("timezone", 3, "UTC ahead 30 09:00")])),
+        ("ahead is negative", with_leaf(subscribe, [_option("ahead", 4, -5)])),
+        ("unknown subcommand", {**subscribe, "options": [{"type": 1, "name": "explode", "options": []}]}),
+        ("subcommand missing", {**subscribe, "options": []}),
+        ("unknown command", {**pledge, "name": "drop-tables", "id": "1"}),
+        ("command name of 10 KiB", {**pledge, "name": "p" * 10_240}),
+        ("wrong command id", {**pledge, "id": "123"}),
+    ]
+
+
+async def test_malformed_commands_never_crash_never_write_and_are_answered_privately(
+    fake, bot, core: Core, figures: Figures
+):
+    await fake.run_command("reminders subscribe", time="09:00", permissions=MANAGER)
+    before = snapshot(core.store.path)
+    for name, data in _malformed(fake):
+        # Even a member with Manage Channels cannot get a write out of a malformed subscribe.
+        payload = fake.interaction(2, data, permissions=MEMBER_PERMISSIONS)
+        body = await send(fake, payload, figures)
+        assert body["type"] in (4, 5), name
+        if body["type"] == 4 and not body["data"].get("embeds"):
+            assert ephemeral(body), f"{name}: an error was posted publicly"
+        assert snapshot(core.store.path) == before, f"{name} wrote to the database"
+    await assert_unanswered_and_alive(fake, fake.interaction(2, fake.command("pledge", query="x")))
+
+
+async def test_malformed_subscribes_by_a_manager_write_nothing(fake, bot, core: Core, figures: Figures):
+    subscribe = fake.command("reminders subscribe", time="08:30")
+    leaf = subscribe["options"][0]
+    cases = [
+        [_option("time", 3, "25:99")],
+        [_option("time", 3, "0" * 500)],
+        [_option("timezone", 3, "Mars/Olympus")],
+        [_option("timezone", 3, "../../etc/passwd")],
+        [_option("timezone", 3, "Asia")],
+        [_option("ahead", 4, 31)],
+        [_option("ahead", 4, -1)],
+        [_option("time", 4, 830)],
+        [_option("timezone", 3, "Asia/Seoul"), _option("time", 3, "8:30pm")],
+    ]
+    for options in cases:
+        before = snapshot(core.store.path)
+        data = {**subscribe, "options": [{**leaf, "options": options}]}
+        body = await send(fake, fake.interaction(2, data, permissions=MANAGER), figures)
+        assert ephemeral(body), options
+        assert snapshot(core.store.path) == before, f"{options} wrote to the database"
+
+
 @pytest.mark.parametrize(
     "custom_id",
     [
@@ -161,3 +320,19 @@ async def test_unknown_or_forged_buttons_never_write_and_get_a_private_answer(
         # Share posts publicly by design, but only a card, never an error or a refusal.
         assert content(body).startswith("Shared by") and "⚠️" not in content(body), custom_id
     await assert_unanswered_and_alive(fake, fake.interaction(2, fake.command("pledge", query="x")))
+
+
+async def test_a_storm_of_malformed_interactions_leaves_the_bot_answering(
+    fake, bot, core: Core, figures: Figures
+):
+    """Many malformed interactions at once: all answered, none written, the bot still answers afterwards."""
+    before = snapshot(core.store.path)
+    payloads = [fake.interaction(2, data) for _, data in _malformed(fake)] * 3
+    for payload in payloads:
+        await fake.send_interaction(payload)
+    figures.add("discord.interactions", len(payloads))
+    bodies = await asyncio.gather(*(fake.callback_for(p, timeout=10) for p in payloads))
+    assert all(b["type"] in (4, 5) for b in bodies)
+    assert snapshot(core.store.path) == before
+    body = await fake.run_command("pledge", query="hotline")
+    assert body["data"]["embeds"]
