@@ -124,7 +124,8 @@ def _ids(env: Mapping[str, str], name: str) -> tuple[int, ...]:
     if not raw:
         return ()
     parts = [p.strip() for p in raw.replace(" ", ",").split(",") if p.strip()]
-    if not all(p.isdigit() for p in parts):
+    # isdecimal, not isdigit: int() cannot read "²"; snowflakes are 64-bit, at most 20 digits.
+    if not all(p.isdecimal() and len(p) <= 20 for p in parts):
         raise ConfigError(f"{name} must be a comma-separated list of numeric ids")
     return tuple(int(p) for p in parts)
 
@@ -143,7 +144,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     tz = env.get("PLEDGEBOT_TIMEZONE", "").strip() or "Asia/Seoul"
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the zone database (e.g. "Asia") or a name too long for the file system.
         raise ConfigError("PLEDGEBOT_TIMEZONE must be an IANA time zone such as Asia/Seoul") from None
 
     log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
