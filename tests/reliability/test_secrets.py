@@ -1,14 +1,125 @@
 """Secrets never reach a log line, a reply, or anything sent to Slack or Discord except the one header (or
 gateway IDENTIFY) where they belong; configuration errors name the variable and never print its value.
+
+Each test runs the adapters through representative flows, failures included, with distinctive secrets and
+DEBUG logging, then scans every log record, stdout/stderr, every reply and every request the fakes received.
+The reliability suite's autouse guard (conftest.py) also checks every other reliability test's log lines.
 """
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
+from pathlib import Path
 
-from bot.config import ConfigError, load_settings
+import aiohttp
+import pytest
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from adapters.slack_app.server import SlackStartError, serve
+from bot import cli
+from bot.config import ConfigError, Secret, Settings, load_settings
+from bot.core import Core
+from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
+from tests.fakes.slack_api import (
+    FakeSlack,
+    block_actions,
+    form_body,
+    interactive_body,
+    signed_headers,
+    slash_command,
+)
+from tests.reliability.conftest import Figures, fuzz_settings, guard_secret
+from tests.test_discord_gateway import start as start_discord
 
 pytestmark = pytest.mark.fuzz
+
+RUN = secrets.token_hex(6)
+SLACK_BOT = f"xoxb-9999-{RUN}-botsecret"
+SLACK_SIGNING = f"signing{RUN}secret"
+SLACK_APP = f"xapp-1-A0X-{RUN}-appsecret"
+DISCORD_TOKEN = f"MTk4NjIy.{RUN}.discordsecret"
+ALL = (SLACK_BOT, SLACK_SIGNING, SLACK_APP, DISCORD_TOKEN)
+ADMIN, MEMBER, CHANNEL = "U0EDITOR", "U0REPORTER", "C0POLITICS"
+WAIT = 5.0
+
+
+@pytest.fixture(autouse=True)
+def _guard() -> None:
+    guard_secret(*ALL)
+
+
+def scan(figures: Figures, texts: Iterable[str], where: str) -> None:
+    """Fail if any secret of this run appears in any of `texts`; count what was scanned."""
+    count = 0
+    for text in texts:
+        count += 1
+        for secret in ALL:
+            assert secret not in text, f"a secret appeared in {where}"
+    figures.add("secrets.texts_scanned", count)
+
+
+def log_lines(caplog) -> list[str]:
+    return [r.getMessage() + (caplog.handler.format(r) if r.exc_info else "") for r in caplog.records]
+
+
+# -- configuration -----------------------------------------------------------------------------------------
+
+VARIABLES = [
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "DISCORD_TOKEN",
+    "SLACK_API_URL",
+    "DISCORD_API_BASE",
+    "DISCORD_GUILD_IDS",
+    "PORT",
+    "PLEDGEBOT_TIMEZONE",
+    "PLEDGEBOT_REMINDER_GRACE_HOURS",
+    "LOG_LEVEL",
+    "PLEDGEBOT_DATA",
+]
+MARK = "Zq7SECRETq"  # in every generated value, so that a leak is unmistakable
+
+
+def _value() -> st.SearchStrategy[str]:
+    noise = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+    return st.tuples(
+        noise, noise, st.sampled_from(["", "xoxb-", "xapp-", "http://", " ", "\n", "Asia/"])
+    ).map(lambda t: t[2] + t[0] + MARK + t[1])
+
+
+@fuzz_settings
+@given(name=st.sampled_from(VARIABLES), value=_value())
+@example(name="SLACK_BOT_TOKEN", value=f"xoxp-{MARK}")
+@example(name="SLACK_APP_TOKEN", value=f"xoxb-{MARK}")
+@example(name="DISCORD_TOKEN", value=f"{MARK} with spaces")
+@example(name="PLEDGEBOT_TIMEZONE", value=f"Asia/{MARK}")
+@example(name="SLACK_SIGNING_SECRET", value=MARK)
+def test_config_errors_name_the_variable_never_the_value(figures: Figures, name: str, value: str):
+    figures.add("secrets.config_values_tried")
+    env = {name: value}
+    if name == "SLACK_BOT_TOKEN" and value.strip().startswith("xoxb-"):
+        env["SLACK_SIGNING_SECRET"] = "s"  # complete, so the token itself is what is judged
+    try:
+        settings = load_settings(env)
+    except ConfigError as error:
+        figures.add("secrets.config_errors")
+        assert MARK not in str(error) and MARK not in repr(error)
+        assert any(v in str(error) for v in VARIABLES)
+    else:
+        # Accepted: then a secret is held as a Secret that never prints itself.
+        for field in ("slack_bot_token", "slack_signing_secret", "slack_app_token", "discord_token"):
+            held = getattr(settings, field)
+            if held is not None:
+                assert isinstance(held, Secret) and MARK not in f"{held} {held!r} {settings!r}"
 
 
 @pytest.mark.parametrize(
@@ -20,3 +131,224 @@ def test_malformed_values_are_config_errors_not_crashes(name: str, value: str):
     with pytest.raises(ConfigError, match=name) as error:
         load_settings({name: value})
     assert value not in str(error.value)
+
+
+def test_cli_prints_config_errors_without_the_value(monkeypatch, tmp_path: Path, capsys, figures: Figures):
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    for name, value in [("SLACK_BOT_TOKEN", f"xoxp-{MARK}"), ("DISCORD_TOKEN", f"a {MARK}"), ("PORT", MARK)]:
+        monkeypatch.setenv(name, value)
+        assert cli.main(["ask", "hotline"]) == 2
+        monkeypatch.delenv(name)
+        captured = capsys.readouterr()
+        assert name in captured.err
+        scan(figures, [captured.out, captured.err], "the CLI's output")
+        assert MARK not in captured.out + captured.err
+
+
+# -- Slack ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        fake.add_user(ADMIN, admin=True)
+        fake.add_user(MEMBER)
+        yield fake
+
+
+def slack_settings(tmp_path: Path, slack: FakeSlack, **extra) -> Settings:
+    return Settings(
+        db_path=tmp_path / "pledgebot.db",
+        slack_bot_token=Secret(SLACK_BOT),
+        slack_signing_secret=Secret(SLACK_SIGNING),
+        slack_api_url=slack.api_url,
+        port=0,
+        **extra,
+    )
+
+
+def sent_to_slack(slack: FakeSlack) -> list[str]:
+    """Everything the app sent to Slack, except the Authorization header where the bot token belongs."""
+    return [
+        json.dumps(
+            {
+                "path": c.path,
+                "body": c.body,
+                "headers": {k: v for k, v in c.headers.items() if k != "Authorization"},
+            }
+        )
+        for c in slack.calls
+    ]
+
+
+class BrokenCore:
+    def handle(self, text, ctx):
+        raise RuntimeError(f"database is locked while answering {text!r}")
+
+
+async def test_slack_http_flows_leak_no_secret(
+    tmp_path: Path, slack: FakeSlack, caplog, capfd, figures: Figures
+):
+    caplog.set_level("DEBUG")
+    settings = slack_settings(tmp_path, slack)
+    core = Core.open(settings)
+    answers: list[str] = []
+    try:
+        for target in (core, BrokenCore()):
+            stopping = asyncio.Event()
+            ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(serve(target, settings, stopping, host="127.0.0.1", ready=ready))
+            url = await asyncio.wait_for(ready, WAIT)
+            async with aiohttp.ClientSession() as session:
+
+                async def post(body: str, headers: dict, url: str = url) -> None:
+                    async with session.post(f"{url}/slack/events", data=body, headers=headers) as r:
+                        answers.append(f"{r.status} {dict(r.headers)} {await r.text()}")
+
+                for i, (user, text) in enumerate(
+                    [
+                        (MEMBER, "hotline"),
+                        (ADMIN, "subscribe 08:30 UTC"),
+                        (MEMBER, "unsubscribe"),
+                        (ADMIN, "on 2025-02-30"),
+                    ]
+                ):
+                    body = form_body(
+                        slash_command(text, user_id=user, response_url=slack.response_url(f"c{i}"))
+                    )
+                    await post(body, signed_headers(body, secret=SLACK_SIGNING))
+                    await post(body, signed_headers(body, secret="wrong"))  # refused
+                    await post(
+                        body, signed_headers(body, secret=SLACK_SIGNING, timestamp=int(time.time()) - 900)
+                    )
+                slack.fail_next("chat.postMessage", 1, status=500)
+                click = block_actions(
+                    "pledge_share_0", "show inter-korean-hotline", response_url=slack.response_url("s")
+                )
+                body = interactive_body(click)
+                await post(body, signed_headers(body, secret=SLACK_SIGNING))
+                await slack.wait_for_calls("response_url", 4 if target is core else 1)
+            stopping.set()
+            await asyncio.wait_for(task, WAIT)
+        # A rejected bot token stops start-up with a message that names the variable only.
+        slack.invalid_tokens.add(SLACK_BOT)
+        with pytest.raises(SlackStartError) as error:
+            await asyncio.wait_for(serve(core, settings, asyncio.Event(), host="127.0.0.1"), WAIT)
+        answers.append(str(error.value))
+    finally:
+        core.close()
+    out, err = capfd.readouterr()
+    assert caplog.records
+    scan(figures, log_lines(caplog), "a log line")
+    scan(figures, [out, err], "stdout or stderr")
+    scan(figures, answers, "an HTTP answer or error message")
+    scan(figures, sent_to_slack(slack), "a request to Slack")
+    # The token did go where it belongs.
+    assert any(c.headers.get("Authorization") == f"Bearer {SLACK_BOT}" for c in slack.calls)
+
+
+async def test_slack_socket_mode_flows_leak_no_secret(
+    tmp_path: Path, slack: FakeSlack, caplog, capfd, figures
+):
+    caplog.set_level("DEBUG")
+    settings = replace(
+        slack_settings(tmp_path, slack), slack_signing_secret=None, slack_app_token=Secret(SLACK_APP)
+    )
+    core = Core.open(settings)
+    try:
+        stopping = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve(core, settings, stopping, ready=ready))
+        assert await asyncio.wait_for(ready, WAIT) == "socket-mode"
+        for i, (user, text) in enumerate([(MEMBER, "hotline"), (ADMIN, "subscribe"), (MEMBER, "구독취소")]):
+            envelope = await slack.push(
+                "slash_commands", slash_command(text, user_id=user, response_url=slack.response_url(f"m{i}"))
+            )
+            await slack.wait_for_ack(envelope)
+        await slack.wait_for_calls("response_url", 3)
+        stopping.set()
+        await asyncio.wait_for(task, WAIT)
+    finally:
+        core.close()
+    out, err = capfd.readouterr()
+    scan(figures, log_lines(caplog), "a log line")
+    scan(figures, [out, err], "stdout or stderr")
+    scan(figures, [json.dumps(a) for a in slack.acks], "a Socket Mode ack")
+    scan(figures, sent_to_slack(slack), "a request to Slack")
+    assert any(c.headers.get("Authorization") == f"Bearer {SLACK_APP}" for c in slack.calls)
+
+
+# -- Discord -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def discord_defaults() -> None:
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    yield
+    Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+
+
+def sent_to_discord(fake: FakeDiscord) -> list[str]:
+    """Everything the bot sent to Discord except the Authorization header and IDENTIFY/RESUME's token."""
+    frames = []
+    for frame in fake.gateway_received.items:
+        if frame.get("op") in (2, 6) and isinstance(frame.get("d"), dict):
+            frame = {**frame, "d": {k: v for k, v in frame["d"].items() if k != "token"}}
+        frames.append(json.dumps(frame, ensure_ascii=False))
+    requests = [
+        json.dumps([r.method, r.path, r.query, r.body], ensure_ascii=False, default=str)
+        for r in fake.requests.items
+    ]
+    return frames + requests
+
+
+async def test_discord_flows_leak_no_secret(tmp_path: Path, caplog, capfd, figures: Figures, clock):
+    caplog.set_level("DEBUG")
+    fake = FakeDiscord(token=DISCORD_TOKEN)
+    await fake.start()
+    settings = Settings(
+        db_path=tmp_path / "pledgebot.db",
+        discord_token=Secret(DISCORD_TOKEN),
+        discord_api_base=fake.base_url,
+        discord_guild_ids=(fake.guild_id,),
+    )
+    core = Core.open(settings, clock=clock)
+    replies: list[str] = []
+    try:
+        running = await start_discord(fake, core, settings)
+        manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+        for command, options in [
+            ("pledge", {"query": "hotline"}),
+            ("pledges on", {"date": "2025-02-30"}),
+            ("reminders subscribe", {"time": "08:30", "permissions": manager}),
+            ("reminders subscribe", {"time": "08:30"}),
+            ("reminders unsubscribe", {"permissions": manager}),
+        ]:
+            replies.append(json.dumps(await fake.run_command(command, **options), ensure_ascii=False))
+        asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+        await fake.send_interaction(asked)
+        await fake.callback_for(asked)
+        share = fake.original(asked)["components"][0]["components"][-1]["custom_id"]
+        replies.append(json.dumps(await fake.click(fake.original(asked), share), ensure_ascii=False))
+        # The core failing: the user gets an apology, the log a traceback, neither the token.
+        original = core.handle
+        core.handle = lambda text, ctx: (_ for _ in ()).throw(RuntimeError("disk I/O error"))  # type: ignore[method-assign]
+        replies.append(json.dumps(await fake.run_command("pledge", query="hotline"), ensure_ascii=False))
+        core.handle = original  # type: ignore[method-assign]
+        await running.stop()
+        # A wrong token: login fails with discord.py's message, which does not repeat it.
+        wrong = replace(settings, discord_token=Secret(DISCORD_TOKEN + "x"))
+        guard_secret(DISCORD_TOKEN + "x")
+        with pytest.raises(Exception) as error:
+            await asyncio.wait_for(start_discord(fake, core, wrong), 15)
+        replies.append(f"{error.value!s} {error.value!r}")
+    finally:
+        core.close()
+        await fake.close()
+    out, err = capfd.readouterr()
+    assert caplog.records
+    scan(figures, log_lines(caplog), "a log line")
+    scan(figures, [out, err], "stdout or stderr")
+    scan(figures, replies, "a reply")
+    scan(figures, sent_to_discord(fake), "a request or gateway frame sent to Discord")
+    assert any(r.authorization == f"Bot {DISCORD_TOKEN}" for r in fake.requests.items)
