@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 3
 LIST_PAGE_SIZE = 20
 MAX_LIST_ITEMS = 25
+# Digests kept: a pass needs a few (days x lead days); more than this means the days moved on.
+DIGEST_CACHE_SIZE = 64
 Clock = Callable[[], dt.datetime]
 
 
@@ -62,6 +64,11 @@ class Core:
         self._calendar: Calendar | None = None
         self._calendar_version = ""
         self._calendar_lock = threading.Lock()
+        # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
+        # asks for the same few days once per subscription, and each costs a quote per occurrence.
+        self._digests: dict[tuple[dt.date, int], tuple[ListItem, ...]] = {}
+        self._digests_of: Calendar | None = None
+        self._digests_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Core:
@@ -312,22 +319,44 @@ class Core:
 
     def digest(self, day: dt.date, lead_days: int = 0) -> Reply | None:
         """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None."""
-        occurrences = self.calendar().on(day, lead_days=lead_days)
-        if not occurrences:
+        # A new calendar means the catalogue changed (an import), so every digest built before is stale.
+        calendar = self.calendar()
+        with self._digests_lock:
+            if self._digests_of is not calendar:
+                self._digests, self._digests_of = {}, calendar
+            items = self._digests.get((day, lead_days))
+        if items is None:
+            occurrences = calendar.on(day, lead_days=lead_days)
+            # One query for every lead quote of the day instead of one per occurrence.
+            ids = list(dict.fromkeys(o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id))
+            leads: dict[str, QuoteRow] = {}
+            for quote in self.catalogue.quotes(ids, lead_only=True):
+                leads.setdefault(quote.pledge, quote)
+            items = tuple(self._occurrence_item(o, leads) for o in occurrences)
+            with self._digests_lock:
+                if self._digests_of is calendar:
+                    if len(self._digests) >= DIGEST_CACHE_SIZE:
+                        self._digests.clear()
+                    self._digests[(day, lead_days)] = items
+        if not items:
             return None
         return Reply(
             title=f"On this day, {day:%A} {day.day} {day:%B %Y}",
-            items=[self._occurrence_item(o) for o in occurrences],
+            items=list(items),
             private=False,
-            total=len(occurrences),
+            total=len(items),
         )
 
-    def _occurrence_item(self, occurrence: Occurrence) -> ListItem:
-        """An occurrence named with its pledge's quote, original date and source."""
+    def _occurrence_item(self, occurrence: Occurrence, leads: dict[str, QuoteRow] | None = None) -> ListItem:
+        """An occurrence named with its pledge's quote, original date and source (`leads`: prefetched)."""
         milestone = occurrence.milestone
         detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
         if milestone.pledge_id:
-            quotes = self.catalogue.quotes([milestone.pledge_id], lead_only=True)
+            if leads is not None:
+                lead = leads.get(milestone.pledge_id)
+                quotes = [lead] if lead is not None else []
+            else:
+                quotes = self.catalogue.quotes([milestone.pledge_id], lead_only=True)
             if quotes:
                 q = quotes[0]
                 detail = f"“{q.text}” ({q.said_on.isoformat()}; “{q.headline}”, {q.outlet})"
