@@ -117,14 +117,26 @@ class Searcher:
             ).fetchone()[0]
             if not total:
                 return [], 0
+            if offset >= total:
+                return [], total
+            # Ranked as (exact alias hit first, bm25, pledge id). Scores come from the FTS table alone (the
+            # CTE is used twice, so SQLite materialises it: bm25 once per hit); only the hits that rank at
+            # or before the page's last one (ties included, so the pledge-id tiebreak is unchanged) are
+            # joined to pledge_index for their ids. Joining every hit (thousands for a common word) used to
+            # cost as much as the ranking itself.
             rows = db.execute(
                 f"""
-                SELECT p.pledge_id FROM pledge_index_fts f JOIN pledge_index p ON p.rowid = f.rowid
-                WHERE pledge_index_fts MATCH ?
-                ORDER BY p.pledge_id IN ({marks}) DESC, bm25(pledge_index_fts, {WEIGHTS}), p.pledge_id
+                WITH hits AS (
+                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score,
+                        rowid IN (SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})) AS exact
+                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ?),
+                last AS (SELECT exact, score FROM hits ORDER BY exact DESC, score LIMIT 1 OFFSET ?)
+                SELECT p.pledge_id FROM hits h JOIN pledge_index p ON p.rowid = h.rowid, last
+                WHERE h.exact > last.exact OR (h.exact = last.exact AND h.score <= last.score)
+                ORDER BY h.exact DESC, h.score, p.pledge_id
                 LIMIT ? OFFSET ?
                 """,
-                [expression, *exact, limit, offset],
+                [*exact, expression, min(offset + limit, total) - 1, limit, offset],
             ).fetchall()
         except sqlite3.OperationalError:
             # Quoting leaves no syntax for user text to break; should FTS5 still refuse a query, treat it
