@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import json
 import logging
 import re
@@ -117,16 +116,16 @@ def m003_deliveries(db: Database) -> None:
 def hangul_grams(text: str) -> str:
     """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens."""
     grams: list[str] = []
-    run: list[str] = []
-    for char in text + " ":
-        if is_hangul(char):
-            run.append(char)
-            continue
+    # The regex finds the runs in C; most indexed text is English, which a loop over characters crawled.
+    for run in _HANGUL_RUN.findall(text):
         if len(run) == 1:
-            grams.append(run[0])
-        grams.extend(a + b for a, b in itertools.pairwise(run))
-        run = []
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
     return " ".join(grams)
+
+
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3]+")
 
 
 def is_hangul(char: str) -> bool:
@@ -393,7 +392,7 @@ class Catalogue:
                 f"SELECT pledge, text FROM quotes WHERE pledge IN ({marks}) ORDER BY pledge, position", chunk
             ):
                 quotes[pledge].append(text)
-            docs, terms, alias_rows = [], set(), []
+            docs, texts, alias_rows = [], [], []
             for row in db.execute(
                 "SELECT p.id, p.title, p.title_ko, p.summary, p.aliases, p.aliases_ko, p.category, "
                 "p.category_ko, s.name_ko FROM pledges p LEFT JOIN speakers s ON s.id = p.speaker "
@@ -412,8 +411,10 @@ class Catalogue:
                 }
                 docs.append(doc)
                 names = [title, title_ko, *(aliases or "").split(" | "), *(aliases_ko or "").split(" | ")]
-                alias_rows.extend({(alias_key(n), pid) for n in names if n and alias_key(n)})
-                terms.update(vocabulary(" ".join(str(v) for v in doc.values())))
+                alias_rows.extend({(key, pid) for key in map(alias_key, filter(None, names)) if key})
+                texts.append(" ".join(str(v) for v in doc.values()))
+            # Once per chunk rather than per pledge: the same words recur across pledges.
+            terms = vocabulary(" ".join(texts))
             db["pledge_index"].upsert_all(docs, pk="pledge_id")
             db.execute(f"DELETE FROM pledge_aliases WHERE pledge_id IN ({marks})", chunk)
             db.conn.executemany(
@@ -557,7 +558,8 @@ def alias_key(text: str) -> str:
 def vocabulary(text: str) -> set[str]:
     """Lower-case Latin words of four letters or more: the words a misspelling can be corrected to."""
     words = set()
-    for word in unicodedata.normalize("NFKC", text).lower().split():
+    # Each distinct token once: the result is a set, and large texts repeat most of their words.
+    for word in set(unicodedata.normalize("NFKC", text).lower().split()):
         word = word.strip(".,;:!?'\"“”‘’()[]")
         if len(word) >= 4 and word.isascii() and word.isalpha():
             words.add(word)
