@@ -41,6 +41,16 @@ FLOOR_SQL = "SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? O
 
 
 def _rss_kb() -> int:
+    """This process's peak RSS in KiB: VmHWM, which starts afresh at exec.
+
+    `ru_maxrss` does not: Linux carries the high-water mark over fork and exec, so a child of a large
+    parent (the benchmark, holding the generated data) would report the parent's size.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
