@@ -240,7 +240,7 @@ async def test_malformed_requests_get_a_4xx(running: Running, name, body, header
         ("{not json", "application/json", 400),
         ("", "application/x-www-form-urlencoded", 404),
         ('{"type": "event_callback"}', "application/json", 404),
-        ("payload=%7B%22type%22%3A5%7D", "application/x-www-form-urlencoded", 404),
+        ("payload=%7B%22type%22%3A5%7D", "application/x-www-form-urlencoded", 400),
     ],
 )
 async def test_signed_garbage_gets_a_4xx(running: Running, body, content_type, status):

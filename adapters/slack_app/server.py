@@ -54,10 +54,23 @@ def _well_formed(body: str, content_type: str) -> bool:
             return isinstance(json.loads(body), dict)
         fields = urllib.parse.parse_qs(body, keep_blank_values=True, strict_parsing=bool(body))
         if "payload" in fields:
-            return len(fields["payload"]) == 1 and isinstance(json.loads(fields["payload"][0]), dict)
+            return len(fields["payload"]) == 1 and _payload_shape_ok(json.loads(fields["payload"][0]))
         return True
     except ValueError:
         return False
+
+
+def _payload_shape_ok(payload: object) -> bool:
+    """Interactive payloads carry what Bolt's middleware reads without checking (it answers 500 otherwise)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return False
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        return isinstance(actions, list) and bool(actions) and all(isinstance(a, dict) for a in actions)
+    if payload["type"] in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        return isinstance(view, dict) and isinstance(view.get("type"), str)
+    return True
 
 
 def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
