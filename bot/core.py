@@ -290,7 +290,7 @@ class Core:
             )
             for m in self.catalogue.milestones_on(day)
         ]
-        items += [self._occurrence_item(o) for o in self.calendar().on(day)]
+        items += self._occurrence_items(self.calendar().on(day))
         if not items:
             return Reply(
                 title=f"{day.isoformat()}", notices=[Notice(f"Nothing on record for {day.isoformat()}.")]
@@ -306,7 +306,7 @@ class Core:
                 title=f"Coming up, {today.isoformat()} to {end.isoformat()}",
                 notices=[Notice(f"No anniversaries or milestones in the next {days} days.")],
             )
-        items = [self._occurrence_item(o) for o in found[:MAX_LIST_ITEMS]]
+        items = self._occurrence_items(found[:MAX_LIST_ITEMS])
         notices = []
         if len(found) > MAX_LIST_ITEMS:
             notices.append(Notice(f"Showing the first {MAX_LIST_ITEMS} of {len(found)}; ask for fewer days."))
@@ -326,13 +326,7 @@ class Core:
                 self._digests, self._digests_of = {}, calendar
             items = self._digests.get((day, lead_days))
         if items is None:
-            occurrences = calendar.on(day, lead_days=lead_days)
-            # One query for every lead quote of the day instead of one per occurrence.
-            ids = list(dict.fromkeys(o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id))
-            leads: dict[str, QuoteRow] = {}
-            for quote in self.catalogue.quotes(ids, lead_only=True):
-                leads.setdefault(quote.pledge, quote)
-            items = tuple(self._occurrence_item(o, leads) for o in occurrences)
+            items = tuple(self._occurrence_items(calendar.on(day, lead_days=lead_days)))
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
@@ -347,22 +341,29 @@ class Core:
             total=len(items),
         )
 
-    def _occurrence_item(self, occurrence: Occurrence, leads: dict[str, QuoteRow] | None = None) -> ListItem:
-        """An occurrence named with its pledge's quote, original date and source (`leads`: prefetched)."""
-        milestone = occurrence.milestone
-        detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
-        if milestone.pledge_id:
-            if leads is not None:
-                lead = leads.get(milestone.pledge_id)
-                quotes = [lead] if lead is not None else []
-            else:
-                quotes = self.catalogue.quotes([milestone.pledge_id], lead_only=True)
-            if quotes:
-                q = quotes[0]
-                detail = f"“{q.text}” ({q.said_on.isoformat()}; “{q.headline}”, {q.outlet})"
-        return ListItem(
-            label=occurrence.headline(), detail=detail, date=occurrence.due, pledge_id=milestone.pledge_id
-        )
+    def _occurrence_items(self, occurrences: list[Occurrence]) -> list[ListItem]:
+        """Occurrences named with their pledges' quotes, original dates and sources."""
+        # One query for every lead quote instead of one per occurrence.
+        ids = list(dict.fromkeys(o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id))
+        leads: dict[str, QuoteRow] = {}
+        for quote in self.catalogue.quotes(ids, lead_only=True):
+            leads.setdefault(quote.pledge, quote)
+        items = []
+        for occurrence in occurrences:
+            milestone = occurrence.milestone
+            detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
+            lead = leads.get(milestone.pledge_id) if milestone.pledge_id else None
+            if lead is not None:
+                detail = f"“{lead.text}” ({lead.said_on.isoformat()}; “{lead.headline}”, {lead.outlet})"
+            items.append(
+                ListItem(
+                    label=occurrence.headline(),
+                    detail=detail,
+                    date=occurrence.due,
+                    pledge_id=milestone.pledge_id,
+                )
+            )
+        return items
 
     def _subscribe(self, command: cmd.Subscribe, ctx: Context) -> Reply:
         if not ctx.can_manage:

@@ -168,12 +168,22 @@ def fingerprint(paths: Iterable[Path]) -> str:
     """A digest of file names and contents (and the source texts they cite), to know when to reload."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(path.name.encode() + b"\0")
+        _hash_file(digest, path)
+        digest.update(b"\0")
         sources = path.parent / "sources"
         if sources.is_dir():
             for text in sorted(sources.iterdir()):
-                digest.update(text.name.encode() + b"\0" + text.read_bytes())
+                digest.update(text.name.encode() + b"\0")
+                _hash_file(digest, text)
     return digest.hexdigest()
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    # In blocks: a large dataset read whole would set the serving process's peak memory at every start.
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
 
 
 def _parse(path: Path) -> Iterator[Record]:
