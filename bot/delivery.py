@@ -92,7 +92,13 @@ class DeliveryService:
         now = now or self.clock()
         wanted = set(only) if only is not None else None
         report = PassReport()
-        subscriptions = [s for s in self.core.state.subscriptions() if wanted is None or s.id in wanted]
+        # Only platforms this process can post to: another process (or a later run with the credentials)
+        # serves the rest, and claiming their days here would only churn the ledger.
+        subscriptions = [
+            s
+            for s in self.core.state.subscriptions()
+            if s.platform in self.deliverers and (wanted is None or s.id in wanted)
+        ]
         candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun)]
         done = self.ledger.states([(s.id, d) for s, d in candidates])
         for subscription, local_date in candidates:
@@ -136,17 +142,7 @@ class DeliveryService:
             self.ledger.record(claim, Outcome.EMPTY, now)
             report.empty.append((subscription.id, local_date))
             return
-        deliverer = self.deliverers.get(subscription.platform)
-        if deliverer is None:
-            # This process has no adapter for the platform (yet): leave the day for one that has.
-            self.ledger.release(claim)
-            log.info(
-                "no %s adapter in this process; digest %d left for later",
-                subscription.platform,
-                subscription.id,
-            )
-            return
-        await self._post(deliverer, subscription, claim, digest, report)
+        await self._post(self.deliverers[subscription.platform], subscription, claim, digest, report)
 
     async def _post(
         self, deliverer: Deliverer, subscription: Subscription, claim: Claim, digest: Reply, report

@@ -429,3 +429,13 @@ def test_an_import_by_another_process_reaches_the_next_digest(core, settings, tm
     other.catalogue.import_files([path])
     other.close()
     assert [i.label for i in core.digest(day).items] == ["1 year since X"]
+
+
+async def test_a_process_without_a_platform_leaves_its_digests_alone(core):
+    channel = Channel()
+    slack_sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    subscribe(core, "test", "C1", "09:00", "Asia/Seoul")
+    now = local(SEOUL, 2026, 5, 26, 9, 5)
+    report = await DeliveryService(core, {"test": channel}).run_pass(now)
+    assert [c for c, _, _ in channel.posts] == ["C1"] and report.failed == []
+    assert Ledger(core.store).entries(slack_sub.id) == []
