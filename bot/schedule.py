@@ -104,11 +104,6 @@ class Scheduler:
         finally:
             self._running.discard(task)
 
-    def next_run(self, subscription_id: int) -> dt.datetime | None:
-        """When a subscription's job runs next."""
-        job = self.scheduler.get_job(f"digest-{subscription_id}")
-        return job.next_run_time if job else None
-
     async def stop(self, timeout: float = DRAIN_SECONDS) -> None:
         """Start no more passes, let one already running finish the digest in hand (at most `timeout`
         seconds), then shut down. APScheduler's own shutdown cancels running jobs, hence the wait first."""
