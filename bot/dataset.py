@@ -421,14 +421,20 @@ def attach_source_texts(dataset_paths: Iterable[Path], dataset: Dataset) -> None
     """Read the text files that sources cite (relative to their dataset file) for the verbatim check."""
     folders = {p.parent for p in dataset_paths}
     for source in dataset.rows("sources"):
-        name = source.get("text_file")
-        if not name:
-            continue
-        for folder in folders:
-            candidate = (folder / name).resolve()
-            if candidate.is_file() and folder.resolve() in candidate.parents:
-                dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
-                break
+        candidate = _source_text_path(folders, source.get("text_file"))
+        if candidate is not None:
+            dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+
+
+def _source_text_path(folders: Iterable[Path], name: Any) -> Path | None:
+    """The file a source's `text_file` names, in one of the dataset folders and not outside it."""
+    if not name:
+        return None
+    for folder in folders:
+        candidate = (folder / name).resolve()
+        if candidate.is_file() and folder.resolve() in candidate.parents:
+            return candidate
+    return None
 
 
 def load(
@@ -459,3 +465,199 @@ def load(
     if problems:
         raise DatasetError(problems)
     return dataset
+
+
+class Unchecked(Exception):
+    """`Stream` met a problem, or a shape it leaves to `load`; `load` then names every problem exactly."""
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class _JsonReader:
+    """Reads a JSON file a value at a time, holding one block of text rather than the whole document."""
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        block = self.handle.read(1 << 20)
+        if not block:
+            self.eof = True
+            return False
+        self.text = self.text[self.pos :] + block
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not whitespace, or "" at the end of the file."""
+        while True:
+            self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self._more():
+                return ""
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            raise Unchecked
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except ValueError:
+                # Most often a value cut by the end of the block: read on. Invalid JSON is left to `load`.
+                if self._more():
+                    continue
+                raise Unchecked from None
+            if end == len(self.text) and self._more():
+                continue  # a number may go on in the next block
+            self.pos = end
+            return value
+
+
+def _stream_json(path: Path) -> Iterator[Record]:
+    """The records `_parse` gives for a JSON file, read as a stream: for the usual shape only (an object whose
+    keys are tables in `TABLES` order, each a list of mappings). Anything else raises `Unchecked`."""
+    with path.open(encoding="utf-8-sig") as handle:
+        reader = _JsonReader(handle)
+        reader.take("{")
+        last = -1
+        if reader.peek() == "}":
+            reader.pos += 1
+        else:
+            while True:
+                table = reader.value()
+                if not isinstance(table, str) or table not in TABLES or TABLES.index(table) <= last:
+                    raise Unchecked
+                last = TABLES.index(table)
+                reader.take(":")
+                reader.take("[")
+                index = 0
+                if reader.peek() == "]":
+                    reader.pos += 1
+                else:
+                    while True:
+                        row = reader.value()
+                        if not isinstance(row, dict):
+                            raise Unchecked
+                        yield from _flatten(table, row, _where(path, row, index, table), path)
+                        index += 1
+                        char = reader.peek()
+                        reader.pos += 1
+                        if char == "]":
+                            break
+                        if char != ",":
+                            raise Unchecked
+                char = reader.peek()
+                reader.pos += 1
+                if char == "}":
+                    break
+                if char != ",":
+                    raise Unchecked
+        if reader.peek() != "":
+            raise Unchecked
+
+
+_REFERENCES = (
+    ("speaker", "speakers"),
+    ("source", "sources"),
+    ("translation_of", "sources"),
+    ("pledge", "pledges"),
+)
+
+
+class Stream:
+    """The records `load` would return, read, converted and checked one at a time: for large loads.
+
+    It is conservative: on any problem (or an unusual shape, such as JSON keys out of table order) it raises
+    `Unchecked`, and the caller discards what it wrote and runs `load`, which reports the problems with the
+    exact messages. References to records further on, and quotes whose source comes later, are checked at
+    `finish`. Only for a load that cites nothing already in the database (no known ids or texts).
+    """
+
+    def __init__(self, paths: list[Path], text_cache_chars: int = 8_000_000):
+        self.paths = paths
+        self.folders = {p.parent for p in paths}
+        self.ids: dict[str, set[str]] = {t: set() for t in TABLES}
+        self.pending: dict[str, set[str]] = {t: set() for t in TABLES}
+        self.text_paths: dict[str, Path | None] = {}
+        self.pending_quotes: list[tuple[str, str]] = []
+        self._texts: dict[str, str] = {}
+        self._cached = 0
+        self._limit = text_cache_chars
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Record]:
+        for path in self.paths:
+            try:
+                records = _stream_json(path) if path.suffix.lower() == ".json" else _parse(path)
+                for record in records:
+                    self._check(record)
+                    self.count += 1
+                    yield record
+            except (DatasetError, OSError, UnicodeDecodeError) as error:
+                raise Unchecked from error
+
+    def text(self, source: str) -> str | None:
+        """The text of a source already read, from a small cache or its file."""
+        text = self._texts.get(source)
+        if text is None:
+            path = self.text_paths.get(source)
+            if path is None:
+                return None
+            text = path.read_text(encoding="utf-8")
+            while self._texts and self._cached + len(text) > self._limit:
+                self._cached -= len(self._texts.pop(next(iter(self._texts))))
+            self._texts[source] = text
+            self._cached += len(text)
+        return text
+
+    def finish(self) -> None:
+        """The checks that had to wait for the whole dataset."""
+        for table, values in self.pending.items():
+            if values - self.ids[table]:
+                raise Unchecked
+        for source, quote in self.pending_quotes:
+            text = self.text(source)
+            if text is not None and quote not in text:
+                raise Unchecked
+        self.pending_quotes = []
+
+    def _check(self, record: Record) -> None:
+        v, table = record.values, record.table
+        raw_id, raw_file = v.get("id"), v.get("text_file")
+        if _coerce(record) or _check_vocabulary(record):
+            raise Unchecked
+        key = _key(record)
+        if key is not None:
+            if key in self.ids[table]:
+                raise Unchecked
+            self.ids[table].add(key)
+        for name, pool in _REFERENCES:
+            value = v.get(name)
+            if value and value not in self.ids[pool]:
+                self.pending[pool].add(value)
+        if table == "sources":
+            # `attach_source_texts` reads the fields as written; keep to sources where that is the same.
+            if raw_id != key or not (
+                raw_file is None or (isinstance(raw_file, str) and raw_file == v.get("text_file"))
+            ):
+                raise Unchecked
+            self.text_paths[key] = _source_text_path(self.folders, raw_file)  # type: ignore[index]
+        elif table == "quotes":
+            if v["source"] in self.text_paths:
+                text = self.text(v["source"])
+                if text is not None and v["text"] not in text:
+                    raise Unchecked
+            else:
+                self.pending_quotes.append((v["source"], v["text"]))

@@ -305,6 +305,93 @@ def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[
     return tables
 
 
+_INSERT_DOC = (
+    "INSERT INTO pledge_index (pledge_id, title, aliases, summary, quotes, grams) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class _BulkWriter:
+    """Rows for empty catalogue tables, as `_rows_for_tables` makes them, written in batches as records come.
+
+    Two derived values need records that may come later, and are filled in by SQL at the end, which on
+    tables holding only this load (in record order, by rowid) gives what `_rows_for_tables` gives: a quote's
+    language when its source had not been read yet, and a pledged milestone's source (its pledge's first
+    quote's).
+    """
+
+    BATCH = 2000
+
+    def __init__(self, db: Database, stream: ds.Stream):
+        self.db = db
+        self.stream = stream
+        self.columns = {t: list(db[t].columns_dict) for t in ds.TABLES}
+        self.sql = {
+            t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            for t, cols in self.columns.items()
+        }
+        self.batches: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ds.TABLES}
+        self.positions: dict[str, int] = defaultdict(int)
+        self.source_language: dict[str, str | None] = {}
+
+    def add(self, record: ds.Record, origin: str) -> None:
+        table = record.table
+        row = {k: _iso(v) for k, v in record.values.items()}
+        row["origin"] = origin
+        if table == "pledges":
+            row["aliases"] = " | ".join(row.get("aliases", []))
+            row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
+            if row.get("pledged_on"):
+                self._append(
+                    "milestones",
+                    {
+                        "id": f"pledged-{row['id']}",
+                        "date": row["pledged_on"],
+                        "kind": "pledged",
+                        "title": row["title"],
+                        "pledge": row["id"],
+                        "speaker": row["speaker"],
+                        "source": None,
+                        "origin": origin,
+                    },
+                )
+        elif table in ("quotes", "statuses"):
+            row["id"] = f"{row['pledge']}#{_digest(row)}"
+            if table == "quotes":
+                row["position"] = self.positions[row["pledge"]]
+                self.positions[row["pledge"]] += 1
+                if "language" not in row and row["source"] in self.source_language:
+                    row["language"] = self.source_language[row["source"]] or "en"
+        elif table == "sources":
+            self.source_language[row["id"]] = row.get("language")
+            row["text"] = self.stream.text(row["id"])
+        self._append(table, row)
+
+    def _append(self, table: str, row: dict[str, Any]) -> None:
+        batch = self.batches[table]
+        batch.append(tuple(row.get(c) for c in self.columns[table]))
+        # Sources carry their full texts: write them often.
+        if len(batch) >= (50 if table == "sources" else self.BATCH):
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        self.db.conn.executemany(self.sql[table], self.batches[table])
+        self.batches[table].clear()
+
+    def finish(self) -> None:
+        for table in ds.TABLES:
+            self._flush(table)
+        self.positions.clear()
+        self.db.execute(
+            "UPDATE quotes SET language = COALESCE(NULLIF((SELECT s.language FROM sources s "
+            "WHERE s.id = quotes.source), ''), 'en') WHERE language IS NULL"
+        )
+        self.db.execute(
+            "UPDATE milestones SET source = (SELECT q.source FROM quotes q "
+            "WHERE q.pledge = milestones.pledge ORDER BY q.rowid LIMIT 1) "
+            "WHERE kind = 'pledged' AND (source IS NULL OR source = '')"
+        )
+
+
 class Catalogue:
     """The read-mostly pledge catalogue: loading datasets and the queries replies are built from."""
 
@@ -319,16 +406,71 @@ class Catalogue:
         digest = ds.fingerprint(paths)
         if self.store.get_meta("data_fingerprint") == digest:
             return False
-        data = ds.load(paths)
-        self.replace(data, lambda r: DATA_ORIGIN + r.file, DATA_ORIGIN)
+        try:
+            count = self._load_fresh(paths)
+        except (ds.Unchecked, sqlite3.IntegrityError):
+            count = None  # rolled back: the exact path below names the problems, or loads what it can
+        if count is None:
+            data = ds.load(paths)
+            self.replace(data, lambda r: DATA_ORIGIN + r.file, DATA_ORIGIN)
+            count = len(data.records)
         with self.store.transaction() as db:
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('data_fingerprint', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [digest],
             )
-        log.info("loaded %d records from %s", len(data.records), folder)
+        log.info("loaded %d records from %s", count, folder)
         return True
+
+    def _load_fresh(self, paths: list[Path]) -> int | None:
+        """Load the data folder in one pass when the catalogue holds nothing else; the record count, or None.
+
+        The common case, and the large one: a deploy (re)building the catalogue from `data/`. `ds.Stream`
+        reads and checks one record at a time and the rows go straight to the database, so memory stays flat
+        however large the folder; any problem raises `ds.Unchecked` inside the transaction, which rolls back,
+        and the caller runs the exact path (`ds.load` and `replace`) that names every problem.
+
+        Plain prepared INSERTs rather than sqlite-utils' upsert_all: the tables are empty, so an upsert would
+        only ever insert, and building its multi-row statements cost more than SQLite's writing. A conflict
+        (two quotes with the same content id) raises IntegrityError and takes the exact path too. The
+        full-text index is rebuilt once at the end instead of row by row through its triggers.
+        """
+        stream = ds.Stream(paths)
+        with self.store.transaction() as db:
+            for table in ds.TABLES:
+                if db.execute(
+                    f"SELECT 1 FROM {table} WHERE origin NOT LIKE ? || '%' LIMIT 1", [DATA_ORIGIN]
+                ).fetchone():
+                    return None  # rows from `pledgebot import` stay: upserts over them take the exact path
+            for table in ds.TABLES:
+                db.execute(f"DELETE FROM {table}")
+            triggers = [
+                r[0]
+                for r in db.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'pledge_index'"
+                )
+            ]
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'pledge_index'"
+            ).fetchall():
+                db.execute(f'DROP TRIGGER "{name}"')
+            db.execute("DELETE FROM pledge_index")
+            db.execute("DELETE FROM pledge_aliases")
+            writer = _BulkWriter(db, stream)
+            for record in stream:
+                writer.add(record, DATA_ORIGIN + record.file)
+            stream.finish()
+            writer.finish()
+            self._index(db, [r[0] for r in db.execute("SELECT id FROM pledges")], bulk=True)
+            db.execute("INSERT INTO pledge_index_fts (pledge_index_fts) VALUES ('rebuild')")
+            for sql in triggers:
+                db.execute(sql)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('catalogue_version', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+        return stream.count
 
     def import_files(self, paths: list[Path], progress: Callable[[int, int], None] | None = None) -> int:
         """Validate files against what is loaded, then add them in one transaction; returns records added."""
@@ -383,7 +525,9 @@ class Catalogue:
                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
 
-    def _index(self, db: Database, pledge_ids: list[str]) -> None:
+    def _index(self, db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
+        """Search documents, aliases and vocabulary of these pledges; `bulk` when pledge_index and
+        pledge_aliases are empty and have no triggers (`_load_fresh`), so plain INSERTs do."""
         for start in range(0, len(pledge_ids), 500):
             chunk = pledge_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -415,8 +559,11 @@ class Catalogue:
                 texts.append(" ".join(str(v) for v in doc.values()))
             # Once per chunk rather than per pledge: the same words recur across pledges.
             terms = vocabulary(" ".join(texts))
-            db["pledge_index"].upsert_all(docs, pk="pledge_id")
-            db.execute(f"DELETE FROM pledge_aliases WHERE pledge_id IN ({marks})", chunk)
+            if bulk:
+                db.conn.executemany(_INSERT_DOC, [tuple(doc.values()) for doc in docs])
+            else:
+                db["pledge_index"].upsert_all(docs, pk="pledge_id")
+                db.execute(f"DELETE FROM pledge_aliases WHERE pledge_id IN ({marks})", chunk)
             db.conn.executemany(
                 "INSERT OR IGNORE INTO pledge_aliases (alias, pledge_id) VALUES (?, ?)", alias_rows
             )

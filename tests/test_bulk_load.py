@@ -1,0 +1,125 @@
+"""The one-pass load of a data folder into an empty catalogue (`Catalogue._load_fresh`) against the exact path
+(`ds.load` then `Catalogue.replace`): the same rows, the same search results, the same problems."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bench import generate
+from bot import dataset as ds
+from bot.store import DATA_ORIGIN, Catalogue, Store
+
+TABLES = (*ds.TABLES, "search_terms", "pledge_aliases")
+QUERIES = ("housing", "solar power", "청년 일자리", "일자리", "recyclng", "public housing for families", "병")
+
+
+def _exact(folder: Path, db_path: Path) -> Store:
+    store = Store(db_path)
+    data = ds.load(ds.data_files(folder))
+    Catalogue(store).replace(data, lambda r: DATA_ORIGIN + r.file, DATA_ORIGIN)
+    return store
+
+
+def _bulk(folder: Path, db_path: Path) -> Store:
+    store = Store(db_path)
+    assert Catalogue(store)._load_fresh(ds.data_files(folder)) is not None
+    return store
+
+
+def _rows(store: Store) -> dict[str, list[tuple]]:
+    db = store.db
+    out = {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES[:-2]}
+    out["search_terms"] = db.execute("SELECT * FROM search_terms ORDER BY rowid").fetchall()
+    out["pledge_aliases"] = db.execute("SELECT * FROM pledge_aliases ORDER BY alias, pledge_id").fetchall()
+    out["pledge_index"] = db.execute("SELECT * FROM pledge_index ORDER BY pledge_id").fetchall()
+    return out
+
+
+def _search(store: Store) -> list[list[int]]:
+    db = store.db
+    return [
+        [
+            r[0]
+            for r in db.execute(
+                "SELECT p.pledge_id FROM pledge_index_fts f JOIN pledge_index p ON "
+                "p.rowid = f.rowid WHERE pledge_index_fts MATCH ? ORDER BY rank",
+                [q],
+            )
+        ]
+        for q in ('"housing"', '"solar" AND "power"', '"청년" AND ("일자" AND "자리")', '"hou"*', '"병"*')
+    ]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen")
+    generate.generate(out, 400, 0)
+    return out
+
+
+def test_bulk_load_writes_the_rows_and_index_of_the_exact_path(folder, tmp_path):
+    exact, bulk = _exact(folder, tmp_path / "exact.db"), _bulk(folder, tmp_path / "bulk.db")
+    assert _rows(bulk) == _rows(exact)
+    assert _search(bulk) == _search(exact)
+    assert bulk.db.execute("SELECT COUNT(*) FROM pledge_index_fts").fetchone() == (400,)
+    # The triggers are back, so a later import indexes its rows.
+    triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    assert bulk.db.execute(triggers).fetchall() == exact.db.execute(triggers).fetchall()
+
+
+@pytest.mark.parametrize("keys", [("pledges", "quotes", "statuses"), ("statuses", "quotes", "pledges")])
+def test_duplicate_quotes_and_json_out_of_table_order_load_as_before(folder, tmp_path, keys):
+    data = tmp_path / "data"
+    shutil.copytree(folder, data)
+    pledges = json.loads((data / "pledges.json").read_text())
+    # A quote repeated (the same content id: an IntegrityError in the bulk path), and keys out of `TABLES`
+    # order: both left to the exact path.
+    pledges["quotes"].append(dict(pledges["quotes"][0]))
+    (data / "pledges.json").write_text(json.dumps({k: pledges[k] for k in keys}))
+    store = Store(tmp_path / "bulk.db")
+    assert Catalogue(store).sync_data_dir(data) is True
+    assert _rows(store) == _rows(_exact(data, tmp_path / "exact.db"))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # The last quote, so the bulk path has written everything else before it finds the problem.
+        lambda d: d["quotes"][-1].update(text="Words nobody said."),
+        lambda d: d["quotes"][-1].update(pledge="no-such-pledge"),
+        lambda d: d["statuses"][-1].update(date="2025-02-30"),
+        lambda d: d["pledges"].append(dict(d["pledges"][0])),
+    ],
+)
+def test_a_bad_row_late_in_a_large_file_leaves_the_catalogue_as_it_was(folder, tmp_path, edit):
+    data = tmp_path / "data"
+    shutil.copytree(folder, data)
+    store = Store(tmp_path / "bulk.db")
+    catalogue = Catalogue(store)
+    catalogue.sync_data_dir(data)
+    before = _rows(store)
+    pledges = json.loads((data / "pledges.json").read_text())
+    edit(pledges)
+    (data / "pledges.json").write_text(json.dumps(pledges, ensure_ascii=False))
+    with pytest.raises(ds.DatasetError) as bulk_error:
+        catalogue.sync_data_dir(data)
+    with pytest.raises(ds.DatasetError) as exact_error:
+        ds.load(ds.data_files(data))
+    assert str(bulk_error.value) == str(exact_error.value)
+    assert _rows(store) == before
+
+
+def test_invalid_json_is_named_by_line(folder, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(folder, data)
+    text = (data / "milestones.json").read_text()
+    (data / "milestones.json").write_text(text[:-200] + "\n\n}")
+    with pytest.raises(ds.DatasetError) as error:
+        Catalogue(Store(tmp_path / "x.db")).sync_data_dir(data)
+    assert str(error.value).endswith(f"{data / 'milestones.json'}:1: not valid JSON")
+    assert sqlite3.connect(tmp_path / "x.db").execute("SELECT COUNT(*) FROM pledges").fetchone() == (0,)
