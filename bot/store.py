@@ -305,6 +305,7 @@ def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[
     return tables
 
 
+_LOAD_CACHE_KB = 16000
 _INSERT_DOC = (
     "INSERT INTO pledge_index (pledge_id, title, aliases, summary, quotes, grams) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -437,6 +438,17 @@ class Catalogue:
         full-text index is rebuilt once at the end instead of row by row through its triggers.
         """
         stream = ds.Stream(paths)
+        db = self.store.db
+        cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        try:
+            # Index inserts land on pages all over the file; the default 2 MB cache spilled them to the WAL
+            # and read them back. Bounded so the load stays well within its memory target.
+            db.execute(f"PRAGMA cache_size = -{_LOAD_CACHE_KB}")
+            return self._load_fresh_in(stream)
+        finally:
+            db.execute(f"PRAGMA cache_size = {cache}")
+
+    def _load_fresh_in(self, stream: ds.Stream) -> int | None:
         with self.store.transaction() as db:
             for table in ds.TABLES:
                 if db.execute(
