@@ -711,7 +711,10 @@ class Catalogue:
 
 def alias_key(text: str) -> str:
     """The form an alias is matched in: its lower-case words, single-spaced."""
-    return " ".join(w.lower() for w in re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text)))
+    return " ".join(w.lower() for w in _WORD.findall(unicodedata.normalize("NFKC", text)))
+
+
+_WORD = re.compile(r"[^\W_]+")
 
 
 def vocabulary(text: str) -> set[str]:
