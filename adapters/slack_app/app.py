@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -34,6 +35,8 @@ CORE_TIMEOUT = 10.0
 # Workspace admin status changes rarely; caching it keeps users.info off the path of most commands.
 MEMBER_CACHE_SECONDS = 300.0
 USERS_INFO_TIMEOUT = 3.0
+# What AsyncWebhookClient allows a response_url post when it opens its own session (slack_sdk's default).
+RESPONSE_URL_TIMEOUT = 30.0
 # Slack asks for about one message per second per channel (api.slack.com/docs/rate-limits).
 POST_INTERVAL = 1.0
 
@@ -119,6 +122,13 @@ class Listeners:
         self.pacer = ChannelPacer()
         self._members: dict[str, tuple[float, bool, str]] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
+        # Stateless (the retry count lives in each request's RetryState), so one list serves every post.
+        self._retry_handlers = [
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(),
+        ]
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
 
     def register(self, app: AsyncApp) -> None:
         """Attach the listeners to `app`."""
@@ -177,7 +187,9 @@ class Listeners:
 
     async def _handle(self, text: str, ctx: Context) -> Reply | None:
         try:
-            return await asyncio.wait_for(asyncio.to_thread(self.core.handle, text, ctx), self.core_timeout)
+            # asyncio.timeout, not wait_for: the same bound without wrapping the call in one more task.
+            async with asyncio.timeout(self.core_timeout):
+                return await asyncio.to_thread(self.core.handle, text, ctx)
         except TimeoutError:
             log.warning("the core took longer than %.1f s on a Slack command", self.core_timeout)
             return Reply(notices=[Notice(CORE_SLOW, Level.ERROR)])
@@ -191,11 +203,7 @@ class Listeners:
             log.warning("a Slack request arrived without a response_url; the answer was dropped")
             return
         webhook = AsyncWebhookClient(
-            url=response_url,
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(max_retry_count=3),
-                AsyncRateLimitErrorRetryHandler(),
-            ],
+            url=response_url, session=self._webhook_session(), retry_handlers=self._retry_handlers
         )
         try:
             response = await webhook.send_dict(payload)
@@ -204,6 +212,28 @@ class Listeners:
             return
         if response.status_code != 200:
             log.warning("response_url answered HTTP %s", response.status_code)
+
+    def _webhook_session(self) -> aiohttp.ClientSession:
+        """One HTTP session for every response_url post, so answers reuse kept-alive connections.
+
+        Without it AsyncWebhookClient opens (and closes) a session, and so a new connection, per answer. Like
+        those sessions it keeps no cookies and has no cap on connections; it belongs to the running loop.
+        """
+        session, loop = self._session, asyncio.get_running_loop()
+        if session is None or session.closed or self._session_loop is not loop:
+            self._session_loop = loop
+            session = self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=RESPONSE_URL_TIMEOUT),
+            )
+        return session
+
+    async def close(self) -> None:
+        """Close the response_url session (after `drain`, at shutdown)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
 
     async def can_manage(self, user: str) -> bool:
         """True if `user` may change subscriptions: listed in SLACK_ADMINS, or a workspace admin or owner."""

@@ -193,6 +193,7 @@ async def serve(
         await listeners.drain(deadline - asyncio.get_running_loop().time())
     finally:
         await runner.cleanup()
+        await listeners.close()
 
 
 class SlackStartError(ConfigError):
@@ -236,3 +237,4 @@ async def _serve_socket_mode(
         connecting.cancel()
         stop.cancel()
         await handler.close_async()
+        await listeners.close()
