@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -159,6 +161,10 @@ def view_for(rendered: Rendered) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     for spec in rendered.buttons:
         view.add_item(ActionButton(spec.custom_id, spec.label, spec.style))
+    # Clicks reach ActionButton through the dynamic items registered in setup_hook, whatever message they are
+    # on, so the view needs no listening copy in discord.py's view store. Stopped, it is only sent: an
+    # ephemeral answer no longer leaves a 15-minute timeout task behind in the store for every answer.
+    view.stop()
     return view
 
 
@@ -172,6 +178,15 @@ def _send_kwargs(rendered: Rendered) -> dict[str, Any]:
     if view is not None:
         kwargs["view"] = view
     return kwargs
+
+
+def _in_thread(function: Any, /, *args: Any) -> asyncio.Future[Any]:
+    """`asyncio.to_thread` (default executor, caller's context) as a plain future rather than a coroutine.
+
+    A future can be waited on with a timeout directly, so no task has to be created around the call.
+    """
+    call = functools.partial(contextvars.copy_context().run, function, *args)
+    return asyncio.get_running_loop().run_in_executor(None, call)
 
 
 class Responder:
@@ -198,7 +213,7 @@ class Responder:
     async def _reply(self, interaction: discord.Interaction, text: str, defer: Any) -> Reply:
         """The core's reply, deferring the interaction if the core takes longer than Discord waits."""
         ctx = self.context(interaction)
-        job = asyncio.ensure_future(asyncio.to_thread(self.core.handle, text, ctx))
+        job = _in_thread(self.core.handle, text, ctx)
         done, _ = await asyncio.wait({job}, timeout=self.defer_after)
         if not done:
             await defer()
@@ -247,9 +262,8 @@ class Responder:
             return []
         try:
             # Autocomplete cannot be deferred: an empty list in time beats a late, discarded answer.
-            suggestions = await asyncio.wait_for(
-                asyncio.to_thread(self.core.suggest, current, commands.CHOICE_LIMIT), AUTOCOMPLETE_BUDGET
-            )
+            async with asyncio.timeout(AUTOCOMPLETE_BUDGET):
+                suggestions = await _in_thread(self.core.suggest, current, commands.CHOICE_LIMIT)
         except TimeoutError:
             log.warning("autocomplete took longer than %.1f s; answered with no choices", AUTOCOMPLETE_BUDGET)
             return []

@@ -6,6 +6,7 @@ with "…", so a long quote or a crowded list can never make Discord reject the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,10 @@ CUSTOM_ID_PREFIX = "pledgebot"
 SAID_ON, SPEAKER, SOURCE, STATUS = "Said on", "Speaker", "Source", "Status"
 TRANSLATED = "English translation of the original"
 MORE_NOT_SHOWN = "({n} more not shown)"
+# Every character `discord.utils.escape_markdown` can act on: its markdown characters and the first
+# character of its line patterns (">", "#", "-", "[...](...)"). A URL alone is kept as it is. Text without
+# any of them comes back unchanged, so it need not go through the escaping regex at all.
+_MARKDOWN_TRIGGERS = re.compile(r"[_\\~|*`>#\-\[]")
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class Rendered:
 
 def size(text: str) -> int:
     """Length as Discord may count it: UTF-16 code units, never fewer than code points."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -99,6 +106,8 @@ def clip(text: str, limit: int) -> str:
 
 def _escape(text: str) -> str:
     # The speaker's words are shown verbatim: escape markdown so `*` or `_` in a quote is not formatting.
+    if _MARKDOWN_TRIGGERS.search(text) is None:
+        return text
     return discord.utils.escape_markdown(text)
 
 
