@@ -259,19 +259,31 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[str, list[dict[str, Any]]]:
-    """Dataset records as database rows, with derived rows: quote and status ids, pledged milestones."""
-    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    positions: dict[tuple[str, str], int] = defaultdict(int)
-    source_language = {s["id"]: s.get("language") for s in data.rows("sources")}
-    for record in data.records:
+class _RowBuilder:
+    """Database rows for dataset records, one record at a time: the one place rows are derived.
+
+    Besides each record's own row it derives quote and status ids, quote positions, a pledge's `pledged`
+    milestone and a source's text. Two values may need records that come later (a quote's default language,
+    from its source; a pledged milestone's source, from the pledge's first quote), so the callers fill them
+    in once every record is read.
+    """
+
+    def __init__(self, source_text: Callable[[str], str | None]):
+        self.source_text = source_text
+        self.positions: dict[str, int] = defaultdict(int)
+        self.source_language: dict[str, str | None] = {}
+
+    def rows(self, record: ds.Record, origin: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(table, row) pairs for one record, derived rows first."""
+        table = record.table
         row = {k: _iso(v) for k, v in record.values.items()}
-        row["origin"] = origin(record)
-        if record.table == "pledges":
+        row["origin"] = origin
+        if table == "pledges":
             row["aliases"] = " | ".join(row.get("aliases", []))
             row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
             if row.get("pledged_on"):
-                tables["milestones"].append(
+                yield (
+                    "milestones",
                     {
                         "id": f"pledged-{row['id']}",
                         "date": row["pledged_on"],
@@ -280,21 +292,35 @@ def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[
                         "pledge": row["id"],
                         "speaker": row["speaker"],
                         "source": None,
-                        "origin": row["origin"],
-                    }
+                        "origin": origin,
+                    },
                 )
-        elif record.table in ("quotes", "statuses"):
-            key = (record.table, row["pledge"])
+        elif table in ("quotes", "statuses"):
             # Content-addressed ids: re-importing a file updates its rows instead of adding copies, and an
             # import that adds quotes to a pledge from data/ cannot overwrite the ones already there.
             row["id"] = f"{row['pledge']}#{_digest(row)}"
-            if record.table == "quotes":
-                row["position"] = positions[key]
-                row.setdefault("language", source_language.get(row["source"]) or "en")
-            positions[key] += 1
-        elif record.table == "sources":
-            row["text"] = data.source_texts.get(row["id"])
-        tables[record.table].append(row)
+            if table == "quotes":
+                row["position"] = self.positions[row["pledge"]]
+                self.positions[row["pledge"]] += 1
+                if "language" not in row and row["source"] in self.source_language:
+                    row["language"] = self.source_language[row["source"]] or "en"
+        elif table == "sources":
+            self.source_language[row["id"]] = row.get("language")
+            row["text"] = self.source_text(row["id"])
+        yield table, row
+
+
+def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[str, list[dict[str, Any]]]:
+    """Dataset records as database rows, with derived rows: quote and status ids, pledged milestones."""
+    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    builder = _RowBuilder(data.source_texts.get)
+    for source in data.rows("sources"):
+        builder.source_language[source["id"]] = source.get("language")
+    for record in data.records:
+        for table, row in builder.rows(record, origin(record)):
+            tables[table].append(row)
+    for quote in tables["quotes"]:
+        quote.setdefault("language", "en")
     # A pledged milestone cites the pledge's first quote's source.
     first_source = {}
     for quote in tables["quotes"]:
@@ -331,41 +357,12 @@ class _BulkWriter:
             for t, cols in self.columns.items()
         }
         self.batches: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ds.TABLES}
-        self.positions: dict[str, int] = defaultdict(int)
-        self.source_language: dict[str, str | None] = {}
+        self.builder = _RowBuilder(stream.text)
 
     def add(self, record: ds.Record, origin: str) -> None:
-        table = record.table
-        row = {k: _iso(v) for k, v in record.values.items()}
-        row["origin"] = origin
-        if table == "pledges":
-            row["aliases"] = " | ".join(row.get("aliases", []))
-            row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
-            if row.get("pledged_on"):
-                self._append(
-                    "milestones",
-                    {
-                        "id": f"pledged-{row['id']}",
-                        "date": row["pledged_on"],
-                        "kind": "pledged",
-                        "title": row["title"],
-                        "pledge": row["id"],
-                        "speaker": row["speaker"],
-                        "source": None,
-                        "origin": origin,
-                    },
-                )
-        elif table in ("quotes", "statuses"):
-            row["id"] = f"{row['pledge']}#{_digest(row)}"
-            if table == "quotes":
-                row["position"] = self.positions[row["pledge"]]
-                self.positions[row["pledge"]] += 1
-                if "language" not in row and row["source"] in self.source_language:
-                    row["language"] = self.source_language[row["source"]] or "en"
-        elif table == "sources":
-            self.source_language[row["id"]] = row.get("language")
-            row["text"] = self.stream.text(row["id"])
-        self._append(table, row)
+        """Queue one record's rows, writing a batch when it is full."""
+        for table, row in self.builder.rows(record, origin):
+            self._append(table, row)
 
     def _append(self, table: str, row: dict[str, Any]) -> None:
         batch = self.batches[table]
@@ -381,7 +378,6 @@ class _BulkWriter:
     def finish(self) -> None:
         for table in ds.TABLES:
             self._flush(table)
-        self.positions.clear()
         self.db.execute(
             "UPDATE quotes SET language = COALESCE(NULLIF((SELECT s.language FROM sources s "
             "WHERE s.id = quotes.source), ''), 'en') WHERE language IS NULL"
