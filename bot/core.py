@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 3
 LIST_PAGE_SIZE = 20
 MAX_LIST_ITEMS = 25
+VERSION_CHECK_SECONDS = 1.0
 # Digests kept: a pass needs a few (days x lead days); more than this means the days moved on.
 DIGEST_CACHE_SIZE = 64
 Clock = Callable[[], dt.datetime]
@@ -54,15 +56,25 @@ class Suggestion:
 class Core:
     """Answers `/pledge` commands from the catalogue and the channel state."""
 
-    def __init__(self, store: Store, *, clock: Clock = utc_now, timezone: str = "Asia/Seoul"):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = utc_now,
+        timezone: str = "Asia/Seoul",
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.store = store
         self.catalogue = Catalogue(store)
         self.searcher = Searcher(store)
         self.state = State(store)
         self.clock = clock
+        self.monotonic = monotonic
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
         self._calendar_version = ""
+        self._known_version = ""
+        self._version_checked_at = 0.0
         self._calendar_lock = threading.Lock()
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
@@ -108,10 +120,15 @@ class Core:
     def calendar(self) -> Calendar:
         """Anniversaries and day counts of every milestone, indexed once and rebuilt after any import.
 
-        The catalogue version is checked on each use, so an import by another process (`pledgebot import`
-        while the worker runs) reaches the next digest without a restart.
+        The catalogue version is checked at most once a second, so an import by another process
+        (`pledgebot import` while the worker runs) reaches the next digest without a restart, and a delivery
+        pass asking for thousands of digests does not ask the database thousands of times.
         """
-        version = self.store.catalogue_version()
+        now = self.monotonic()
+        if self._calendar is None or now - self._version_checked_at >= VERSION_CHECK_SECONDS:
+            self._version_checked_at = now
+            self._known_version = self.store.catalogue_version()
+        version = self._known_version
         with self._calendar_lock:
             if self._calendar is None or self._calendar_version != version:
                 self._calendar_version = version
