@@ -18,12 +18,9 @@ from bot import commands as grammar
 from bot.config import Secret, Settings
 from bot.core import Core
 from bot.replies import Reply
+from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 
-HOTLINE_QUOTE = (
-    "I will work to restore inter-Korean communication channels, such as military hotlines, "
-    "to mutually stop tension-provoking acts and manage the situation stably."
-)
 HOTLINE_HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
 EPHEMERAL = 64
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,11 +27,7 @@ from bot.replies import (
     SourceRef,
     Status,
 )
-
-HOTLINE_QUOTE = (
-    "I will work to restore inter-Korean communication channels, such as military hotlines, "
-    "to mutually stop tension-provoking acts and manage the situation stably."
-)
+from tests.conftest import HOTLINE_QUOTE
 
 
 def hotline_card(**changes) -> QuoteCard:

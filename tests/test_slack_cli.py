@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from bot.config import ROOT
+from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -26,10 +27,6 @@ from tests.fakes.slack_api import (
     slash_command,
 )
 
-HOTLINE_QUOTE = (
-    "I will work to restore inter-Korean communication channels, such as military hotlines, "
-    "to mutually stop tension-provoking acts and manage the situation stably."
-)
 START_TIMEOUT = 30.0
 
 

@@ -21,6 +21,7 @@ from adapters.slack_app.server import SlackStartError
 from bot.config import Secret, Settings
 from bot.core import Core
 from bot.replies import Context, Reply
+from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -32,10 +33,6 @@ from tests.fakes.slack_api import (
     slash_command,
 )
 
-HOTLINE_QUOTE = (
-    "I will work to restore inter-Korean communication channels, such as military hotlines, "
-    "to mutually stop tension-provoking acts and manage the situation stably."
-)
 HOTLINE_HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
 REPORTER = "U0REPORTER"  # an ordinary member
 EDITOR = "U0EDITOR"  # a Slack workspace admin

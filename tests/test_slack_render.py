@@ -19,12 +19,9 @@ from adapters.slack_app.render import (
     truncate,
 )
 from bot.replies import Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply, SourceRef, Status
+from tests.conftest import HOTLINE_QUOTE
 
 KST = dt.timezone(dt.timedelta(hours=9))
-HOTLINE_QUOTE = (
-    "I will work to restore inter-Korean communication channels, such as military hotlines, "
-    "to mutually stop tension-provoking acts and manage the situation stably."
-)
 
 
 def hotline_card(**changes) -> QuoteCard:

@@ -13,12 +13,9 @@ import pytest
 from adapters.slack_app.server import serve
 from bot.config import Secret, Settings
 from bot.core import Core
+from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, block_actions, slash_command
 
-HOTLINE_QUOTE = (
-    "I will work to restore inter-Korean communication channels, such as military hotlines, "
-    "to mutually stop tension-provoking acts and manage the situation stably."
-)
 WAIT = 5.0
 
 
