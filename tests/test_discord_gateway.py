@@ -15,7 +15,7 @@ from discord.http import Route
 
 from adapters.discord_app.client import PledgeClient, build_client, post_to_channel, run
 from bot import commands as grammar
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.core import Core
 from bot.replies import Reply
 from tests.conftest import HOTLINE_QUOTE
@@ -48,20 +48,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 @pytest.fixture
 def settings(tmp_path, fake: FakeDiscord) -> Settings:
     """Settings pointing the bot at the fake, syncing to the fake's guild."""
-    return Settings(
-        db_path=tmp_path / "pledgebot.db",
-        discord_token=Secret("test-token"),
-        discord_api_base=fake.base_url,
-        discord_guild_ids=(fake.guild_id,),
-    )
-
-
-@pytest.fixture
-def core(settings: Settings, clock) -> AsyncIterator[Core]:
-    """The real core on a fresh database, on the test clock from conftest."""
-    core = Core.open(settings, clock=clock)
-    yield core
-    core.close()
+    return fake.settings(tmp_path / "pledgebot.db")
 
 
 class Running:

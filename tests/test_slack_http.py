@@ -18,7 +18,7 @@ import pytest
 
 from adapters.slack_app.app import ChannelPacer, make_client, post_message, serve
 from adapters.slack_app.server import SlackStartError
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.core import Core
 from bot.replies import Context, Reply
 from tests.conftest import HOTLINE_QUOTE
@@ -52,21 +52,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def settings(tmp_path: Path, slack: FakeSlack) -> Settings:
-    return Settings(
-        db_path=tmp_path / "pledgebot.db",
-        slack_bot_token=Secret(BOT_TOKEN),
-        slack_signing_secret=Secret(SIGNING_SECRET),
-        slack_api_url=slack.api_url,
-        slack_admins=frozenset({DESK_CHIEF}),
-        port=0,
-    )
-
-
-@pytest.fixture
-def core(settings: Settings) -> AsyncIterator[Core]:
-    core = Core.open(settings)
-    yield core
-    core.close()
+    return slack.settings(tmp_path / "pledgebot.db", slack_admins=frozenset({DESK_CHIEF}))
 
 
 class Running:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.slack_app.server import serve
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.core import Core
 from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, block_actions, slash_command
@@ -29,12 +29,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 def settings(tmp_path: Path, slack: FakeSlack) -> Settings:
     # Socket Mode needs no signing secret and no port (PLATFORM-RULES 5).
-    return Settings(
-        db_path=tmp_path / "pledgebot.db",
-        slack_bot_token=Secret(BOT_TOKEN),
-        slack_app_token=Secret(APP_TOKEN),
-        slack_api_url=slack.api_url,
-    )
+    return slack.settings(tmp_path / "pledgebot.db", socket_mode=True)
 
 
 @pytest.fixture

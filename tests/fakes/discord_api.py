@@ -21,9 +21,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from aiohttp import WSMsgType, web
+
+from bot.config import Secret, Settings
 
 API = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -169,6 +172,16 @@ class FakeDiscord:
     def base_url(self) -> str:
         """The URL to use as DISCORD_API_BASE (the host root, ending in "/")."""
         return f"http://127.0.0.1:{self.port}/"
+
+    def settings(self, db_path: Path, **extra: Any) -> Settings:
+        """Settings pointing the bot at this fake with its token, syncing commands to its guild."""
+        return Settings(
+            db_path=db_path,
+            discord_token=Secret(self.token),
+            discord_api_base=self.base_url,
+            discord_guild_ids=(self.guild_id,),
+            **extra,
+        )
 
     async def start(self) -> str:
         """Listen on 127.0.0.1 on a free port; return the base URL."""

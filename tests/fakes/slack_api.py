@@ -15,10 +15,13 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
+
+from bot.config import Secret, Settings
 
 TEAM_ID = "T0NEWSROOM"
 TEAM_DOMAIN = "newsroom"
@@ -108,6 +111,20 @@ class FakeSlack:
     def api_url(self) -> str:
         """The Web API base URL, as `AsyncWebClient(base_url=...)` expects it (trailing slash)."""
         return f"{self.url}api/"
+
+    def settings(self, db_path: Path, *, socket_mode: bool = False, **extra: Any) -> Settings:
+        """Settings pointing the bot at this fake: HTTP mode (signing secret, any port) or Socket Mode."""
+        mode: dict[str, Any] = (
+            {"slack_app_token": Secret(APP_TOKEN)}
+            if socket_mode
+            else {"slack_signing_secret": Secret(SIGNING_SECRET), "port": 0}
+        )
+        return Settings(
+            db_path=db_path,
+            slack_bot_token=Secret(BOT_TOKEN),
+            slack_api_url=self.api_url,
+            **{**mode, **extra},
+        )
 
     def response_url(self, name: str = "1") -> str:
         """A response_url whose posts are recorded as calls to the method "response_url"."""

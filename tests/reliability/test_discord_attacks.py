@@ -16,7 +16,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord_app.client import PledgeClient
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.core import Core
 from tests.fakes.discord_api import EPHEMERAL, MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 from tests.reliability.conftest import Figures, guard_secret, snapshot
@@ -56,19 +56,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def settings(tmp_path, fake: FakeDiscord) -> Settings:
-    return Settings(
-        db_path=tmp_path / "pledgebot.db",
-        discord_token=Secret(TOKEN),
-        discord_api_base=fake.base_url,
-        discord_guild_ids=(fake.guild_id,),
-    )
-
-
-@pytest.fixture
-def core(settings: Settings, clock) -> AsyncIterator[Core]:
-    core = Core.open(settings, clock=clock)
-    yield core
-    core.close()
+    return fake.settings(tmp_path / "pledgebot.db")
 
 
 @pytest.fixture

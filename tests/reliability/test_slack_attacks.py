@@ -21,10 +21,9 @@ import time_machine
 from multidict import CIMultiDict
 
 from adapters.slack_app.server import MAX_BODY_BYTES, MAX_CLOCK_SKEW
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.core import Core
 from tests.fakes.slack_api import (
-    BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
     block_actions,
@@ -56,21 +55,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def settings(tmp_path: Path, slack: FakeSlack) -> Settings:
-    return Settings(
-        db_path=tmp_path / "pledgebot.db",
-        slack_bot_token=Secret(BOT_TOKEN),
-        slack_signing_secret=Secret(SIGNING_SECRET),
-        slack_api_url=slack.api_url,
-        slack_admins=frozenset({DESK_CHIEF}),
-        port=0,
-    )
-
-
-@pytest.fixture
-def core(settings: Settings) -> AsyncIterator[Core]:
-    core = Core.open(settings)
-    yield core
-    core.close()
+    return slack.settings(tmp_path / "pledgebot.db", slack_admins=frozenset({DESK_CHIEF}))
 
 
 @pytest.fixture
