@@ -89,9 +89,13 @@ class State:
                     now.isoformat(),
                 ],
             )
-        found = self.subscription(platform, workspace, channel)
-        assert found is not None
-        return found, existed is None
+            # Read back inside the transaction: another process may unsubscribe the channel the moment
+            # this one commits.
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE platform = ? AND workspace = ? AND channel = ?",
+                [platform, workspace, channel],
+            ).fetchone()
+        return _subscription(row), existed is None
 
     def unsubscribe(self, platform: str, workspace: str, channel: str) -> bool:
         """Remove the channel's subscription; True when there was one."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
 
 from bot import commands as cmd
 from bot.replies import ActionKind, Context
+from bot.state import State
+from bot.store import Store
 from tests.conftest import HEADLINE, HOTLINE_QUOTE
 
 
@@ -138,3 +141,24 @@ def test_a_failure_inside_becomes_a_friendly_error(core, console_ctx):
     reply = core.handle("hotline", console_ctx)
     assert reply.is_error
     assert reply.notices[0].text.startswith("Something went wrong on our side")
+
+
+def test_subscribe_reads_back_what_it_wrote_even_if_another_process_unsubscribes_at_once(
+    core, settings, monkeypatch
+):
+    # The load test once saw this interleaving (web subscribing while a worker's admin unsubscribed);
+    # here it is made certain: the other process deletes the row right after this one commits.
+    other = State(Store(settings.db_path))
+    commit = core.store.transaction
+
+    @contextlib.contextmanager
+    def commit_then_unsubscribe():
+        with commit() as db:
+            yield db
+        other.unsubscribe("slack", "T1", "C1")
+
+    monkeypatch.setattr(core.store, "transaction", commit_then_unsubscribe)
+    ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_manage=True)
+    reply = core.handle("subscribe 08:30 Asia/Seoul", ctx)
+    assert reply.title == "Subscribed: daily digest at 08:30 Asia/Seoul"
+    other.store.close()
