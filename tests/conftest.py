@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import DEFAULT_DATA_DIR, Settings
 from bot.core import Core
-from bot.replies import Context
+from bot.replies import Context, QuoteCard, SourceRef, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = DEFAULT_DATA_DIR / "sources" / "2025-05-26-lee-jae-myung-pledges.txt"
@@ -18,6 +18,29 @@ HOTLINE_QUOTE = (
     "tension-provoking acts and manage the situation stably."
 )
 HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
+
+
+def hotline_card(**changes) -> QuoteCard:
+    """The seed dataset's hotline pledge as the core returns it, for renderer tests; `changes` override."""
+    fields = dict(
+        pledge_id="inter-korean-hotline",
+        title="Restore inter-Korean hotlines and communication channels",
+        speaker="Lee Jae-myung",
+        quote=HOTLINE_QUOTE,
+        said_on=dt.date(2025, 5, 26),
+        source=SourceRef(
+            headline=HEADLINE,
+            outlet="Korea JoongAng Daily",
+            published_at=dt.datetime(2025, 5, 26, 11, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+            kind="news report",
+        ),
+        status=Status(label="not yet rated", as_of=dt.date(2025, 5, 26)),
+        category="North Korea",
+        translated=True,
+        language="en",
+    )
+    fields.update(changes)
+    return QuoteCard(**fields)
 
 
 class FixedClock:

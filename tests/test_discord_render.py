@@ -22,36 +22,11 @@ from bot.replies import (
     Level,
     ListItem,
     Notice,
-    QuoteCard,
     Reply,
     SourceRef,
     Status,
 )
-from tests.conftest import HOTLINE_QUOTE
-
-
-def hotline_card(**changes) -> QuoteCard:
-    """The seed dataset's hotline pledge as the core would return it."""
-    fields = dict(
-        pledge_id="inter-korean-hotline",
-        title="Restore inter-Korean hotlines and communication channels",
-        speaker="Lee Jae-myung",
-        quote=HOTLINE_QUOTE,
-        said_on=dt.date(2025, 5, 26),
-        source=SourceRef(
-            headline="Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance",
-            outlet="Korea JoongAng Daily",
-            published_at=dt.datetime(2025, 5, 26, 11, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))),
-            kind="news report",
-        ),
-        status=Status(label="not yet rated", as_of=dt.date(2025, 5, 26)),
-        category="North Korea",
-        translated=True,
-        language="en",
-    )
-    fields.update(changes)
-    return QuoteCard(**fields)
-
+from tests.conftest import HOTLINE_QUOTE, hotline_card
 
 HOTLINE_EMBED = {
     "type": "rich",

@@ -18,32 +18,10 @@ from adapters.slack_app.render import (
     render_error,
     truncate,
 )
-from bot.replies import Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply, SourceRef, Status
-from tests.conftest import HOTLINE_QUOTE
+from bot.replies import Action, ActionKind, Level, ListItem, Notice, Reply, SourceRef, Status
+from tests.conftest import HOTLINE_QUOTE, hotline_card
 
 KST = dt.timezone(dt.timedelta(hours=9))
-
-
-def hotline_card(**changes) -> QuoteCard:
-    fields = dict(
-        pledge_id="inter-korean-hotline",
-        title="Restore inter-Korean hotlines and communication channels",
-        speaker="Lee Jae-myung",
-        quote=HOTLINE_QUOTE,
-        said_on=dt.date(2025, 5, 26),
-        source=SourceRef(
-            headline="Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance",
-            outlet="Korea JoongAng Daily",
-            published_at=dt.datetime(2025, 5, 26, 11, 9, tzinfo=KST),
-            kind="news report",
-        ),
-        status=Status(label="not yet rated", as_of=dt.date(2025, 5, 26)),
-        category="North Korea",
-        translated=True,
-        language="en",
-    )
-    fields.update(changes)
-    return QuoteCard(**fields)
 
 
 def hotline_section(note: str = " (English translation of the original)") -> dict:
