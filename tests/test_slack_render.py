@@ -21,8 +21,6 @@ from adapters.slack_app.render import (
 from bot.replies import Action, ActionKind, Level, ListItem, Notice, Reply, SourceRef, Status
 from tests.conftest import HOTLINE_QUOTE, hotline_card
 
-KST = dt.timezone(dt.timedelta(hours=9))
-
 
 def hotline_section(note: str = " (English translation of the original)") -> dict:
     return {
