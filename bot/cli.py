@@ -1,4 +1,8 @@
-"""The composition root: `pledgebot` (and `python -m bot`) builds the store, the core and the adapters."""
+"""The composition root: `pledgebot` (and `python -m bot`) builds every part once and hands it in.
+
+`open_bot` builds the local database, the state store (SQLite or PostgreSQL), the journal, the catalogue and
+its loader, the searcher, the ledger and the core; the commands below run adapters and tools over them.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,85 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot import dataset as ds
+from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
+from bot.catalogue import Catalogue
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import Core
+from bot.core import Clock, Core, utc_now
+from bot.database import DatabaseFileError, Store
 from bot.delivery import Deliverer, DeliveryService, PassReport
+from bot.journal import Journal
+from bot.ledger import Ledger
+from bot.loading import Loader, os_user
 from bot.schedule import Scheduler
+from bot.search import Searcher
+from bot.state import Subscriptions
 
 log = logging.getLogger("pledgebot")
 Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
+# How often a serving process looks for edits made by other processes (the issue's bound is 2 s).
+FOLLOW_SECONDS = 1.0
+# A standby worker asks for the scheduler's lock this often, so it takes over well within a minute.
+LEADER_RETRY_SECONDS = 10.0
+
+
+@dataclass
+class Bot:
+    """Every part of the bot, built once by `open_bot`."""
+
+    settings: Settings
+    store: Store
+    backend: Backend
+    journal: Journal
+    loader: Loader
+    catalogue: Catalogue
+    searcher: Searcher
+    subscriptions: Subscriptions
+    ledger: Ledger
+    core: Core
+
+    def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
+        """A delivery service over these parts and the given platforms' deliverers."""
+        return DeliveryService(
+            self.core,
+            self.subscriptions,
+            self.ledger,
+            deliverers,
+            grace=dt.timedelta(hours=self.settings.reminder_grace_hours),
+        )
+
+    def close(self) -> None:
+        """Release the state store and the database file."""
+        self.backend.close()
+        self.store.close()
+
+
+def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
+    """Build every part, and bring the catalogue up to date with the data folder and the journal."""
+    store = Store(settings.db_path)
+    try:
+        url = settings.database_url.value if settings.database_url is not None else None
+        backend = open_backend(store, url)
+    except BaseException:
+        store.close()
+        raise
+    journal = Journal(backend)
+    loader = Loader(store, journal, settings.data_dir, clock)
+    try:
+        loader.refresh()
+    except BaseException:
+        backend.close()
+        store.close()
+        raise
+    catalogue = Catalogue(store)
+    searcher = Searcher(store)
+    subscriptions = Subscriptions(backend)
+    ledger = Ledger(backend, lease=dt.timedelta(seconds=settings.claim_lease_seconds))
+    core = Core(catalogue, searcher, subscriptions, journal, clock=clock, timezone=settings.timezone)
+    return Bot(settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     dlv.add_argument(
         "--at", type=_datetime_arg, help="ISO 8601 time with offset, e.g. 2026-05-26T09:05:00+09:00"
     )
-    imp = sub.add_parser("import", help="add dataset files (YAML, JSON, CSV) to the database, all or nothing")
+    imp = sub.add_parser(
+        "import", help="add dataset files (YAML, JSON, CSV) to the catalogue, all or nothing"
+    )
     imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("--replace", action="store_true", help="replace records whose ids are already there")
+    imp.add_argument("--by", default=None, help="who is importing (default: the OS user)")
+    imp.add_argument("--note", default="", help="why: recorded in the journal with the edit")
+    ret = sub.add_parser("retract", help="withdraw a pledge from answers (the journal keeps it)")
+    ret.add_argument("pledge_id")
+    ret.add_argument("--reason", required=True, help="why it is withdrawn: recorded in the journal")
+    ret.add_argument("--by", default=None, help="who is retracting (default: the OS user)")
+    his = sub.add_parser("history", help="a pledge's edits (when, who, what, why), or the latest edits")
+    his.add_argument("pledge_id", nargs="?")
     exp = sub.add_parser("export", help="write the catalogue as JSON (to stdout or a file) or CSV (a folder)")
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output", "-o", type=Path, help="file (JSON) or folder (CSV); JSON defaults to stdout")
@@ -91,9 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command = args.command or "run"
     # In a terminal the replies are the output; progress logs only matter for long-running servers.
-    quiet = command in ("console", "ask", "import", "export", "validate", "reminders") or (
-        command == "run" and not _configured_names(settings)
-    )
+    tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history")
+    quiet = command in tools or (command == "run" and not _configured_names(settings))
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -101,69 +184,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "validate":
         return _validate(settings, args.files)
     try:
-        core = Core.open(settings)
+        bot = open_bot(settings)
     except ds.DatasetError as error:
         print(f"pledgebot: the data folder has problems; nothing was loaded.\n{error}", file=sys.stderr)
         return 1
+    except (DatabaseFileError, StateUnavailable) as error:
+        print(f"pledgebot: {error}", file=sys.stderr)
+        return 2
     try:
-        return _COMMANDS[command](core, settings, args)
+        return _COMMANDS[command](bot, args)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); that is not an error worth a traceback.
         sys.stderr.close()
         return 0
     finally:
-        core.close()
+        bot.close()
 
 
-def _console(core: Core, settings: Settings, args: argparse.Namespace) -> int:
+def _console(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console import shell
 
     if not sys.stdin.isatty():
         # A pipe is a batch: answer every line and exit at its end, with nothing scheduled in between.
-        shell.run(core, sys.stdin, sys.stdout, interactive=False)
+        shell.run(bot.core, sys.stdin, sys.stdout, interactive=False)
         return 0
-    return _serve(core, settings, [_console_serve], scheduler=True)
+    return _serve(bot, [_console_serve], scheduler=True)
 
 
-def _ask(core: Core, settings: Settings, args: argparse.Namespace) -> int:
+def _ask(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console import shell
 
-    print(shell.answer(core, " ".join(args.text)))
+    print(shell.answer(bot.core, " ".join(args.text)))
     return 0
 
 
-def _run(core: Core, settings: Settings, args: argparse.Namespace) -> int:
-    servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(settings, name)]
+def _run(bot: Bot, args: argparse.Namespace) -> int:
+    servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
     if not servers:
         log.info("no Slack or Discord credentials configured: running the console")
-        return _console(core, settings, args)
-    return _serve(core, settings, servers, scheduler=True)
+        return _console(bot, args)
+    return _serve(bot, servers, scheduler=True, exclusive=True)
 
 
-def _web(core: Core, settings: Settings, args: argparse.Namespace) -> int:
-    return _slack(core, settings, args)
+def _web(bot: Bot, args: argparse.Namespace) -> int:
+    return _slack(bot, args)
 
 
-def _worker(core: Core, settings: Settings, args: argparse.Namespace) -> int:
+def _worker(bot: Bot, args: argparse.Namespace) -> int:
     # Slack HTTP mode belongs to the web process; Socket Mode holds a connection, like the Discord gateway.
-    servers = [_discord_serve()] if settings.discord_enabled else []
-    if settings.slack_socket_mode:
+    servers = [_discord_serve()] if bot.settings.discord_enabled else []
+    if bot.settings.slack_socket_mode:
         servers.append(_slack_serve())
-    return _serve(core, settings, servers, scheduler=True)
+    return _serve(bot, servers, scheduler=True, exclusive=True)
 
 
-def _slack(core: Core, settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.slack_enabled:
+def _slack(bot: Bot, args: argparse.Namespace) -> int:
+    if not bot.settings.slack_enabled:
         print("pledgebot: SLACK_BOT_TOKEN is not set; see README (Slack).", file=sys.stderr)
         return 2
-    return _serve(core, settings, [_slack_serve()], scheduler=False)
+    return _serve(bot, [_slack_serve()], scheduler=False)
 
 
-def _discord(core: Core, settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.discord_enabled:
+def _discord(bot: Bot, args: argparse.Namespace) -> int:
+    if not bot.settings.discord_enabled:
         print("pledgebot: DISCORD_TOKEN is not set; see README (Discord).", file=sys.stderr)
         return 2
-    return _serve(core, settings, [_discord_serve()], scheduler=False)
+    return _serve(bot, [_discord_serve()], scheduler=False)
 
 
 def _slack_serve() -> Serve:
@@ -215,24 +301,36 @@ async def _deliverers(settings: Settings, *, console: bool) -> AsyncIterator[dic
         yield found
 
 
-def _serve(core: Core, settings: Settings, servers: list[Serve], *, scheduler: bool) -> int:
-    """Run the adapters (and the scheduler) in one event loop until SIGTERM or SIGINT, then stop cleanly."""
+def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool = False) -> int:
+    """Run the adapters (and the scheduler) in one event loop until SIGTERM or SIGINT, then stop cleanly.
+
+    `exclusive` (the worker): first wait, connecting nothing, until this process holds the scheduler's lock,
+    so a second worker is a hot standby rather than a second gateway session and scheduler.
+    """
+    core, settings = bot.core, bot.settings
+    url = settings.database_url.value if settings.database_url is not None else None
+    lock = leader_lock(bot.store, url) if exclusive else None
+    lost = False
 
     async def main() -> None:
+        nonlocal lost
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
+        if lock is not None and not await _lead(lock, stopping):
+            return
         console = _console_serve in servers
         async with _deliverers(settings, console=console) as deliverers:
             schedule = None
             if scheduler:
-                service = DeliveryService(
-                    core, deliverers, grace=dt.timedelta(hours=settings.reminder_grace_hours)
-                )
-                schedule = Scheduler(service)
+                schedule = Scheduler(bot.delivery(deliverers))
                 schedule.start()
+            following = asyncio.create_task(_follow(bot.loader, stopping))
             tasks = [asyncio.create_task(serve(core, settings, stopping)) for serve in servers]
+            if lock is not None:
+                watching = asyncio.create_task(_watch(lock, stopping))
+                tasks.append(watching)
             if not tasks:
                 tasks.append(asyncio.create_task(stopping.wait()))
             try:
@@ -243,6 +341,9 @@ def _serve(core: Core, settings: Settings, servers: list[Serve], *, scheduler: b
                 # The adapters drain their answers while a digest being posted is finished and recorded.
                 draining = schedule.stop() if schedule is not None else asyncio.sleep(0)
                 results, _ = await asyncio.gather(asyncio.gather(*tasks, return_exceptions=True), draining)
+                await following
+        if lock is not None:
+            lost = watching.result()
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result
@@ -252,20 +353,60 @@ def _serve(core: Core, settings: Settings, servers: list[Serve], *, scheduler: b
     except ConfigError as error:
         print(f"pledgebot: configuration error: {error}", file=sys.stderr)
         return 2
-    return 0
+    finally:
+        if lock is not None:
+            lock.release()
+    return 1 if lost else 0
 
 
-def _reminders(core: Core, settings: Settings, args: argparse.Namespace) -> int:
+async def _lead(lock: LeaderLock, stopping: asyncio.Event) -> bool:
+    """Stand by until this process holds the scheduler's lock; False when told to stop first."""
+    standing_by = False
+    while not stopping.is_set():
+        if await asyncio.to_thread(lock.try_acquire):
+            log.info("holding the scheduler lock: starting the scheduler and the gateway connections")
+            return True
+        if not standing_by:
+            log.info("another worker holds the scheduler lock: standing by")
+            standing_by = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), LEADER_RETRY_SECONDS)
+    return False
+
+
+async def _watch(lock: LeaderLock, stopping: asyncio.Event) -> bool:
+    """Until `stopping`, check that the lock is still held; True (and stop everything) when it was lost."""
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), LEADER_RETRY_SECONDS)
+        if not stopping.is_set() and not await asyncio.to_thread(lock.held):
+            log.error("lost the scheduler lock; stopping so that a standby takes over")
+            return True
+    return False
+
+
+async def _follow(loader: Loader, stopping: asyncio.Event) -> None:
+    """Apply other processes' edits to the local catalogue until `stopping`; lookups never wait for this."""
+    while not stopping.is_set():
+        try:
+            await asyncio.to_thread(loader.follow)
+        except Exception:
+            log.exception("applying new journal edits failed; trying again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), FOLLOW_SECONDS)
+
+
+def _reminders(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console.render import render
 
     if not 1 <= args.days <= 366:
         print("pledgebot: --days must be from 1 to 366", file=sys.stderr)
         return 2
-    start = args.date or core.today()
+    start = args.date or bot.core.today()
     printed = False
     for offset in range(args.days):
         day = start + dt.timedelta(days=offset)
-        digest = core.digest(day)
+        digest = bot.core.digest(day)
         if digest is not None:
             print(render(digest) + "\n")
             printed = True
@@ -275,13 +416,10 @@ def _reminders(core: Core, settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _deliver(core: Core, settings: Settings, args: argparse.Namespace) -> int:
+def _deliver(bot: Bot, args: argparse.Namespace) -> int:
     async def main() -> PassReport:
-        async with _deliverers(settings, console=True) as deliverers:
-            service = DeliveryService(
-                core, deliverers, grace=dt.timedelta(hours=settings.reminder_grace_hours)
-            )
-            return await service.run_pass(args.at, rerun=args.at is not None)
+        async with _deliverers(bot.settings, console=True) as deliverers:
+            return await bot.delivery(deliverers).run_pass(args.at, rerun=args.at is not None)
 
     report = asyncio.run(main())
     print(
@@ -291,14 +429,35 @@ def _deliver(core: Core, settings: Settings, args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def _import(core: Core, settings: Settings, args: argparse.Namespace) -> int:
+def _import(bot: Bot, args: argparse.Namespace) -> int:
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
-        count = core.catalogue.import_files(args.files, progress)
+        result = bot.loader.import_files(
+            args.files, author=args.by or os_user(), note=args.note, replace=args.replace, progress=progress
+        )
     except ds.DatasetError as error:
-        print(f"pledgebot: import aborted, the database is unchanged.\n{error}", file=sys.stderr)
+        print(f"pledgebot: import aborted, the catalogue is unchanged.\n{error}", file=sys.stderr)
         return 1
-    print(f"Imported {count} records from {len(args.files)} file(s).")
+    present = f"; {result.present} already present" if result.present else ""
+    edit = f" as edit {result.edit.id}" if result.edit is not None else ""
+    print(f"Imported {result.added} records from {len(args.files)} file(s){edit}{present}.")
+    return 0
+
+
+def _retract(bot: Bot, args: argparse.Namespace) -> int:
+    try:
+        edit = bot.loader.retract(args.pledge_id, author=args.by or os_user(), reason=args.reason)
+    except KeyError:
+        print(f"pledgebot: there is no pledge with the id '{args.pledge_id}'", file=sys.stderr)
+        return 1
+    print(f"Retracted {args.pledge_id} as edit {edit.id}; `pledgebot history {args.pledge_id}` shows it.")
+    return 0
+
+
+def _history(bot: Bot, args: argparse.Namespace) -> int:
+    from adapters.console.render import render
+
+    print(render(bot.core.history(args.pledge_id)))
     return 0
 
 
@@ -314,8 +473,8 @@ def _progress_bar() -> Callable[[int, int], None]:
     return show
 
 
-def _export(core: Core, settings: Settings, args: argparse.Namespace) -> int:
-    tables = core.catalogue.export()
+def _export(bot: Bot, args: argparse.Namespace) -> int:
+    tables = bot.loader.export()
     if args.format == "json":
         text = json.dumps(tables, ensure_ascii=False, indent=2) + "\n"
         if args.output:
@@ -364,5 +523,7 @@ _COMMANDS: dict[str, Callable[[Core, Settings, argparse.Namespace], int]] = {
     "slack": _slack,
     "discord": _discord,
     "import": _import,
+    "retract": _retract,
+    "history": _history,
     "export": _export,
 }

@@ -54,6 +54,9 @@ class Settings:
     discord_api_base: str | None = None
     discord_guild_ids: tuple[int, ...] = ()
     reminder_grace_hours: float = 6.0
+    # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
+    claim_lease_seconds: float = 120.0
+    database_url: Secret | None = None
     log_level: str = "INFO"
     log_level_set: bool = False
 
@@ -106,17 +109,29 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+def _float(
+    env: Mapping[str, str], name: str, default: float, lo: float, hi: float, unit: str = "hours"
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of hours, between {lo:g} and {hi:g}") from None
+        raise ConfigError(f"{name} must be a number of {unit}, between {lo:g} and {hi:g}") from None
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo:g} and {hi:g}")
     return value
+
+
+def _database_url(env: Mapping[str, str]) -> Secret | None:
+    # A secret: the URL carries the database password.
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    if not re.match(r"^postgres(ql)?://\S+$", raw):
+        raise ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL")
+    return Secret(raw)
 
 
 def _ids(env: Mapping[str, str], name: str) -> tuple[int, ...]:
@@ -166,6 +181,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
+        claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
+        database_url=_database_url(env),
         log_level=log_level,
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
     )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot import commands as cmd
-from bot.config import Settings
+from bot.catalogue import Catalogue, QuoteRow
+from bot.journal import Journal
 from bot.occurrences import Calendar, Milestone, Occurrence
 from bot.replies import (
     Action,
@@ -26,8 +27,7 @@ from bot.replies import (
     Status,
 )
 from bot.search import MAX_QUERY_CHARS, Searcher
-from bot.state import State, Subscription
-from bot.store import Catalogue, QuoteRow, Store
+from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +58,19 @@ class Core:
 
     def __init__(
         self,
-        store: Store,
+        catalogue: Catalogue,
+        searcher: Searcher,
+        subscriptions: Subscriptions,
+        journal: Journal,
         *,
         clock: Clock = utc_now,
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
     ):
-        self.store = store
-        self.catalogue = Catalogue(store)
-        self.searcher = Searcher(store)
-        self.state = State(store)
+        self.catalogue = catalogue
+        self.searcher = searcher
+        self.subscriptions = subscriptions
+        self.journal = journal
         self.clock = clock
         self.monotonic = monotonic
         self.zone = ZoneInfo(timezone)
@@ -81,18 +84,6 @@ class Core:
         self._digests: dict[tuple[dt.date, int], tuple[ListItem, ...]] = {}
         self._digests_of: Calendar | None = None
         self._digests_lock = threading.Lock()
-
-    @classmethod
-    def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Core:
-        """Open the database at the configured path, loading `data/` if it changed since the last run."""
-        store = Store(settings.db_path)
-        core = cls(store, clock=clock, timezone=settings.timezone)
-        core.catalogue.sync_data_dir(settings.data_dir)
-        return core
-
-    def close(self) -> None:
-        """Release the database."""
-        self.store.close()
 
     # -- entry points ------------------------------------------------------------------------------
 
@@ -127,26 +118,22 @@ class Core:
         now = self.monotonic()
         if self._calendar is None or now - self._version_checked_at >= VERSION_CHECK_SECONDS:
             self._version_checked_at = now
-            self._known_version = self.store.catalogue_version()
+            self._known_version = self.catalogue.version()
         version = self._known_version
         with self._calendar_lock:
             if self._calendar is None or self._calendar_version != version:
                 self._calendar_version = version
-                speakers = dict(self.store.db.execute("SELECT id, name FROM speakers").fetchall())
-                rows = self.store.db.execute(
-                    "SELECT id, date, kind, title, pledge, speaker FROM milestones ORDER BY date, id"
-                ).fetchall()
                 self._calendar = Calendar(
                     Milestone(
-                        id=r[0],
-                        date=dt.date.fromisoformat(r[1]),
-                        kind=r[2],
-                        title=f"{speakers.get(r[5], 'the speaker')} pledged: {r[3]}"
-                        if r[2] == "pledged"
-                        else r[3],
-                        pledge_id=r[4],
+                        id=r.id,
+                        date=r.date,
+                        kind=r.kind,
+                        title=f"{r.speaker_name or 'the speaker'} pledged: {r.title}"
+                        if r.kind == "pledged"
+                        else r.title,
+                        pledge_id=r.pledge,
                     )
-                    for r in rows
+                    for r in self.catalogue.calendar_rows()
                 )
             return self._calendar
 
@@ -382,12 +369,34 @@ class Core:
             )
         return items
 
+    def history(self, pledge_id: str | None) -> Reply:
+        """A pledge's edits (when, who, what, why), or the latest edits across pledges when no id is given."""
+        if pledge_id is None:
+            edits, title = self.journal.latest(MAX_LIST_ITEMS), "Latest edits"
+        else:
+            # Oldest first, like a timeline; a retracted pledge still has its history.
+            edits, title = self.journal.history(pledge_id, MAX_LIST_ITEMS), f"History of {pledge_id}"
+            if not edits:
+                return _error(f"There is no pledge with the id “{_clip(pledge_id, 60)}”.")
+        if not edits:
+            return Reply(title=title, notices=[Notice("No edits yet.")])
+        items = [
+            ListItem(
+                label=f"#{e.id} {e.summary}",
+                detail=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC, by {e.author}"
+                + (f": {e.reason}" if e.reason else ""),
+                date=e.at.date(),
+            )
+            for e in edits
+        ]
+        return Reply(title=title, items=items, total=len(items))
+
     def _subscribe(self, command: cmd.Subscribe, ctx: Context) -> Reply:
         if not ctx.can_manage:
             return _not_allowed(ctx)
         if not ctx.channel:
             return _error("Subscriptions belong to a channel; run this command in the channel to subscribe.")
-        sub, created = self.state.subscribe(
+        sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,
             ctx.channel,
@@ -407,12 +416,12 @@ class Core:
     def _unsubscribe(self, ctx: Context) -> Reply:
         if not ctx.can_manage:
             return _not_allowed(ctx)
-        if self.state.unsubscribe(ctx.platform, ctx.workspace, ctx.channel):
+        if self.subscriptions.unsubscribe(ctx.platform, ctx.workspace, ctx.channel):
             return Reply(title="Unsubscribed", notices=[Notice("This channel will get no more digests.")])
         return Reply(notices=[Notice("This channel has no subscription to remove.")])
 
     def _subscriptions(self, ctx: Context) -> Reply:
-        sub = self.state.subscription(ctx.platform, ctx.workspace, ctx.channel)
+        sub = self.subscriptions.subscription(ctx.platform, ctx.workspace, ctx.channel)
         if sub is None:
             return Reply(
                 title="No subscription",

@@ -53,6 +53,8 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("url", False, "str"),
         ("language", False, "str"),
         ("text_file", False, "str"),
+        # The full text inline, as `pledgebot export` writes it: a text_file path means nothing elsewhere.
+        ("text", False, "str"),
         ("note", False, "str"),
     ),
     "pledges": (
@@ -421,6 +423,9 @@ def attach_source_texts(dataset_paths: Iterable[Path], dataset: Dataset) -> None
     """Read the text files that sources cite (relative to their dataset file) for the verbatim check."""
     folders = {p.parent for p in dataset_paths}
     for source in dataset.rows("sources"):
+        if source.get("text"):
+            dataset.source_texts[source["id"]] = source.pop("text")
+            continue
         candidate = _source_text_path(folders, source.get("text_file"))
         if candidate is not None:
             dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
@@ -648,8 +653,9 @@ class Stream:
             if value and value not in self.ids[pool]:
                 self.pending[pool].add(value)
         if table == "sources":
-            # `attach_source_texts` reads the fields as written; keep to sources where that is the same.
-            if raw_id != key or not (
+            # `attach_source_texts` reads the fields as written; keep to sources where that is the same, and
+            # leave inline texts (exports) to the exact path.
+            if "text" in v or raw_id != key or not (
                 raw_file is None or (isinstance(raw_file, str) and raw_file == v.get("text_file"))
             ):
                 raise Unchecked

@@ -2,12 +2,16 @@
 
 Each adapter implements `Deliverer` for its platform. A pass looks at every subscription, finds the local
 dates whose scheduled time has passed within the grace period, claims each in the ledger, posts through the
-platform's deliverer and records the outcome. The claim makes two schedulers safe; the deliverer's `retry`
-check (Discord's nonce, Slack's message metadata) makes a crash between posting and recording safe.
+platform's deliverer and records the outcome. The claim, renewed while the post is in flight, makes two
+schedulers (or a retrying client) safe; the deliverer's `retry` check (the digest's key looked up in the
+channel) makes a crash between posting and recording safe, and a deliverer that cannot look raises
+`CannotCheck`, which leaves the day uncertain rather than posting blind.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
@@ -16,8 +20,9 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core import Core
+from bot.ledger import Claim, Ledger, Outcome
 from bot.replies import Reply
-from bot.state import Claim, Ledger, Outcome, Subscription
+from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +34,14 @@ class Deliverer(Protocol):
         """Post `digest` to the subscription's channel and return a reference to the message.
 
         `key` identifies this digest (at most 25 characters). When `retry` is true an earlier attempt may
-        have posted it already: the deliverer must make sure the channel ends up with one copy.
+        have posted it already: the deliverer must look for `key` in the channel first, and raise
+        `CannotCheck` when it cannot look, so that nothing is posted blind.
         """
         ...
+
+
+class CannotCheck(Exception):
+    """A deliverer could not find out whether a digest was already posted (an error, a missing scope)."""
 
 
 @dataclass
@@ -68,13 +78,16 @@ class DeliveryService:
     def __init__(
         self,
         core: Core,
+        subscriptions: Subscriptions,
+        ledger: Ledger,
         deliverers: dict[str, Deliverer],
         *,
         grace: dt.timedelta = dt.timedelta(hours=6),
         clock: Callable[[], dt.datetime] | None = None,
     ):
         self.core = core
-        self.ledger = Ledger(core.store)
+        self.subscriptions = subscriptions
+        self.ledger = ledger
         self.deliverers = deliverers
         self.grace = grace
         self.clock = clock or core.clock
@@ -96,7 +109,7 @@ class DeliveryService:
         # serves the rest, and claiming their days here would only churn the ledger.
         subscriptions = [
             s
-            for s in self.core.state.subscriptions()
+            for s in self.subscriptions.all()
             if s.platform in self.deliverers and (wanted is None or s.id in wanted)
         ]
         candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun)]
@@ -109,9 +122,10 @@ class DeliveryService:
                 continue
             due = scheduled_at(subscription, local_date)
             if now - due > self.grace:
-                if self.ledger.skip(subscription.id, local_date, now):
+                if self.ledger.skip(subscription.id, local_date):
                     log.warning(
-                        "digest for subscription %d on %s missed its grace period (due %s); skipped",
+                        "digest for subscription %d on %s missed its grace period (due %s), or could not be "
+                        "checked after a failure until then; skipped",
                         subscription.id,
                         local_date,
                         due.isoformat(),
@@ -134,12 +148,12 @@ class DeliveryService:
     async def _deliver(
         self, subscription: Subscription, local_date: dt.date, now: dt.datetime, report: PassReport
     ):
-        claim = self.ledger.claim(subscription.id, local_date, now)
+        claim = self.ledger.claim(subscription.id, local_date)
         if claim is None:
             return
         digest = self.core.digest(local_date, subscription.lead_days)
         if digest is None:
-            self.ledger.record(claim, Outcome.EMPTY, now)
+            self.ledger.record(claim, Outcome.EMPTY)
             report.empty.append((subscription.id, local_date))
             return
         await self._post(self.deliverers[subscription.platform], subscription, claim, digest, report)
@@ -148,13 +162,39 @@ class DeliveryService:
         self, deliverer: Deliverer, subscription: Subscription, claim: Claim, digest: Reply, report
     ):
         key = digest_key(subscription.id, claim.local_date)
+        renewing = asyncio.create_task(self._renew(claim, key))
         try:
             ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
-        except Exception:
-            log.exception("posting digest %s failed; it will be retried on the next pass", key)
-            self.ledger.release(claim)
+        except CannotCheck as error:
+            log.warning("digest %s: cannot tell whether it was posted (%s); will look again", key, error)
+            self.ledger.uncertain(claim)
             report.failed.append((subscription.id, claim.local_date))
             return
-        if not self.ledger.record(claim, Outcome.SENT, self.clock(), ref):
+        except Exception:
+            # The post may have reached the channel before failing (a timeout, a dropped connection), so the
+            # next attempt looks for it first.
+            log.exception("posting digest %s failed; the next pass looks for it before posting", key)
+            self.ledger.uncertain(claim)
+            report.failed.append((subscription.id, claim.local_date))
+            return
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        if not self.ledger.record(claim, Outcome.SENT, ref):
             log.warning("digest %s was posted but its claim had been retaken meanwhile", key)
         report.sent.append((subscription.id, claim.local_date))
+
+    async def _renew(self, claim: Claim, key: str) -> None:
+        """Keep the claim's lease alive while its post is in flight (rate-limit waits can take minutes)."""
+        interval = max(self.ledger.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                live = await asyncio.to_thread(self.ledger.renew, claim)
+            except Exception:
+                log.exception("renewing the claim of digest %s failed; trying again", key)
+                continue
+            if not live:
+                log.warning("digest %s: the claim was lost while posting", key)
+                return

@@ -74,7 +74,7 @@ class Scheduler:
 
     def sync_jobs(self) -> None:
         """Add, move or remove digest jobs so there is exactly one per subscription."""
-        current = {s.id: s for s in self.service.core.state.subscriptions()}
+        current = {s.id: s for s in self.service.subscriptions.all()}
         for sub_id in set(self._jobs) - set(current):
             self.scheduler.remove_job(f"digest-{sub_id}")
             del self._jobs[sub_id]

@@ -14,7 +14,8 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
 
-from bot.store import Store, hangul_grams, is_hangul
+from bot.database import Store
+from bot.search_index import hangul_grams, is_hangul
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 12

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Settings
-from bot.core import Core
 from bot.replies import Context, QuoteCard, SourceRef, Status
+
+# A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures.
+pytest_plugins = ["tests.postgres"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = DEFAULT_DATA_DIR / "sources" / "2025-05-26-lee-jae-myung-pledges.txt"
@@ -66,11 +69,17 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def core(settings: Settings, clock: FixedClock):
-    """A core over a fresh database loaded from data/."""
-    core = Core.open(settings, clock=clock)
-    yield core
-    core.close()
+def bot(settings: Settings, clock: FixedClock):
+    """Every part of the bot over a fresh database loaded from data/."""
+    bot = open_bot(settings, clock=clock)
+    yield bot
+    bot.close()
+
+
+@pytest.fixture
+def core(bot: Bot):
+    """The core of that bot."""
+    return bot.core
 
 
 @pytest.fixture

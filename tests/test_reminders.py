@@ -12,17 +12,18 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from adapters.discord_app.delivery import DiscordDeliverer
 from adapters.discord_app.delivery import deliverer as discord_deliverer
 from adapters.slack_app.delivery import EVENT_TYPE
 from adapters.slack_app.delivery import deliverer as slack_deliverer
+from bot.cli import Bot, open_bot
 from bot.config import Secret, Settings
 from bot.core import Core
-from bot.delivery import DeliveryService, digest_key, scheduled_at
+from bot.delivery import digest_key, scheduled_at
 from bot.schedule import Scheduler
-from bot.state import Ledger, Subscription
-from bot.store import Store
+from bot.state import Subscription
 from tests.conftest import HOTLINE_QUOTE, ROOT
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
@@ -52,8 +53,8 @@ class Channel:
         return key
 
 
-def subscribe(core: Core, platform: str, channel: str, at: str, zone: str, lead: int = 0) -> Subscription:
-    sub, _ = core.state.subscribe(
+def subscribe(bot: Bot, platform: str, channel: str, at: str, zone: str, lead: int = 0) -> Subscription:
+    sub, _ = bot.subscriptions.subscribe(
         platform, "W1", channel, dt.time.fromisoformat(at), zone, lead, "U1", LONG_AGO
     )
     return sub
@@ -124,7 +125,7 @@ async def test_reminders_command_prints_the_plan(tmp_path):
 
 
 @pytest.fixture
-def dst_core(core, tmp_path):
+def dst_bot(bot, tmp_path):
     """The seed data plus events whose first anniversaries fall on 2026's daylight-saving changes."""
     path = tmp_path / "dst.json"
     days = {
@@ -138,8 +139,8 @@ def dst_core(core, tmp_path):
             {"milestones": [{"id": k, "date": v, "kind": "event", "title": k} for k, v in days.items()]}
         )
     )
-    core.catalogue.import_files([path])
-    return core
+    bot.loader.import_files([path], author="test")
+    return bot
 
 
 @pytest.mark.parametrize(
@@ -151,10 +152,10 @@ def dst_core(core, tmp_path):
         (BERLIN, dt.date(2026, 10, 25), 1),
     ],
 )
-async def test_daylight_saving_days_are_delivered_once_at_nine_local(dst_core, zone, day, offset):
+async def test_daylight_saving_days_are_delivered_once_at_nine_local(dst_bot, zone, day, offset):
     channel = Channel()
-    sub = subscribe(dst_core, "test", "C1", "09:00", zone.key)
-    service = DeliveryService(dst_core, {"test": channel})
+    sub = subscribe(dst_bot, "test", "C1", "09:00", zone.key)
+    service = dst_bot.delivery({"test": channel})
     # A pass every 15 minutes from the local midnight before to the midnight after, as the minute sync would.
     start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(23, 0), zone).astimezone(dt.UTC)
     sent_at = []
@@ -168,9 +169,9 @@ async def test_daylight_saving_days_are_delivered_once_at_nine_local(dst_core, z
     assert scheduled_at(sub, day).utcoffset() == dt.timedelta(hours=offset)
 
 
-async def test_scheduler_jobs_fire_at_local_time_across_daylight_saving(core):
-    sub = subscribe(core, "test", "C1", "09:00", "America/New_York")
-    scheduler = Scheduler(DeliveryService(core, {}))
+async def test_scheduler_jobs_fire_at_local_time_across_daylight_saving(bot):
+    sub = subscribe(bot, "test", "C1", "09:00", "America/New_York")
+    scheduler = Scheduler(bot.delivery({}))
     scheduler.scheduler.start(paused=True)
     try:
         scheduler.sync_jobs()
@@ -183,26 +184,26 @@ async def test_scheduler_jobs_fire_at_local_time_across_daylight_saving(core):
         assert [f.isoformat() for f in fires] == ["2026-03-08T09:00:00-04:00", "2026-03-09T09:00:00-04:00"]
         assert job.misfire_grace_time == 6 * 3600 and job.coalesce
         # Changing the time moves the job; unsubscribing removes it.
-        subscribe(core, "test", "C1", "07:15", "America/New_York")
+        subscribe(bot, "test", "C1", "07:15", "America/New_York")
         scheduler.sync_jobs()
         job = scheduler.scheduler.get_job(f"digest-{sub.id}")
         assert (job.trigger.fields[5].expressions[0].first, job.trigger.fields[6].expressions[0].first) == (
             7,
             15,
         )
-        core.state.unsubscribe("test", "W1", "C1")
+        bot.subscriptions.unsubscribe("test", "W1", "C1")
         scheduler.sync_jobs()
         assert scheduler.scheduler.get_job(f"digest-{sub.id}") is None
     finally:
         scheduler.shutdown()
 
 
-async def test_subscribing_after_todays_time_waits_for_tomorrow(core):
+async def test_subscribing_after_todays_time_waits_for_tomorrow(bot):
     channel = Channel()
-    sub, _ = core.state.subscribe(
+    sub, _ = bot.subscriptions.subscribe(
         "test", "W1", "C1", dt.time(9), "Asia/Seoul", 0, "U1", local(SEOUL, 2026, 5, 26, 10, 0)
     )
-    service = DeliveryService(core, {"test": channel})
+    service = bot.delivery({"test": channel})
     assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 10, 5))).sent == []
     # An operator replaying the day is another matter.
     assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 10, 5), rerun=True)).sent == [
@@ -215,26 +216,27 @@ async def test_subscribing_after_todays_time_waits_for_tomorrow(core):
 
 async def test_a_restart_mid_day_posts_nothing_twice(settings, clock):
     channel = Channel()
-    first = Core.open(settings, clock=clock)
+    first = open_bot(settings, clock=clock)
     sub = subscribe(first, "test", "C1", "09:00", "Asia/Seoul")
-    await DeliveryService(first, {"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 9, 1))
+    await first.delivery({"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 9, 1))
     first.close()
-    second = Core.open(settings, clock=clock)
+    second = open_bot(settings, clock=clock)
     try:
         for minute in (2, 30, 59):
-            await DeliveryService(second, {"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 13, minute))
+            await second.delivery({"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 13, minute))
     finally:
         second.close()
     assert [key for _, key, _ in channel.posts] == [digest_key(sub.id, dt.date(2026, 5, 26))]
 
 
-async def test_missed_digest_is_posted_within_grace_and_skipped_after(core, caplog):
+async def test_missed_digest_is_posted_within_grace_and_skipped_after(bot, caplog):
     channel = Channel()
-    service = DeliveryService(core, {"test": channel}, grace=dt.timedelta(hours=6))
-    late = subscribe(core, "test", "C-late", "09:00", "Asia/Seoul")
+    service = bot.delivery({"test": channel})
+    assert service.grace == dt.timedelta(hours=6)
+    late = subscribe(bot, "test", "C-late", "09:00", "Asia/Seoul")
     report = await service.run_pass(local(SEOUL, 2026, 5, 26, 14, 59))
     assert report.sent == [(late.id, dt.date(2026, 5, 26))]
-    too_late = subscribe(core, "test", "C-too-late", "08:00", "Asia/Seoul")
+    too_late = subscribe(bot, "test", "C-too-late", "08:00", "Asia/Seoul")
     with caplog.at_level(logging.WARNING):
         report = await service.run_pass(local(SEOUL, 2026, 5, 26, 14, 59))
         again = await service.run_pass(local(SEOUL, 2026, 5, 26, 15, 30))
@@ -246,8 +248,8 @@ async def test_missed_digest_is_posted_within_grace_and_skipped_after(core, capl
 
 
 def test_two_schedulers_at_once_post_once(settings, clock):
-    Core.open(settings, clock=clock).close()
-    setup = Core.open(settings, clock=clock)
+    open_bot(settings, clock=clock).close()
+    setup = open_bot(settings, clock=clock)
     subs = [subscribe(setup, "test", f"C{i}", "09:00", "Asia/Seoul") for i in range(20)]
     setup.close()
     channel = Channel()
@@ -255,12 +257,12 @@ def test_two_schedulers_at_once_post_once(settings, clock):
     now = local(SEOUL, 2026, 5, 26, 9, 0, 30)
 
     def scheduler_process() -> None:
-        core = Core.open(settings, clock=clock)
+        bot = open_bot(settings, clock=clock)
         try:
             barrier.wait(timeout=10)
-            asyncio.run(DeliveryService(core, {"test": channel}).run_pass(now))
+            asyncio.run(bot.delivery({"test": channel}).run_pass(now))
         finally:
-            core.close()
+            bot.close()
 
     threads = [threading.Thread(target=scheduler_process) for _ in range(2)]
     for t in threads:
@@ -271,28 +273,32 @@ def test_two_schedulers_at_once_post_once(settings, clock):
     assert keys == sorted(digest_key(s.id, dt.date(2026, 5, 26)) for s in subs)
 
 
-async def test_a_failed_post_is_retried_on_the_next_pass(core):
+async def test_a_failed_post_is_retried_on_the_next_pass(bot):
     channel = Channel()
     channel.fail_next = 1
-    sub = subscribe(core, "test", "C1", "09:00", "Asia/Seoul")
-    service = DeliveryService(core, {"test": channel})
+    sub = subscribe(bot, "test", "C1", "09:00", "Asia/Seoul")
+    service = bot.delivery({"test": channel})
     first = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 0))
     second = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 1))
     assert first.failed == [(sub.id, dt.date(2026, 5, 26))] and second.sent == first.failed
     assert len(channel.posts) == 1
 
 
-async def test_a_crash_after_claiming_loses_nothing(core):
+async def test_a_crash_after_claiming_loses_nothing(bot):
     channel = Channel()
-    sub = subscribe(core, "test", "C1", "09:00", "Asia/Seoul")
-    ledger = Ledger(core.store)
-    # The process claimed the day, then died before posting.
-    assert ledger.claim(sub.id, dt.date(2026, 5, 26), local(SEOUL, 2026, 5, 26, 9, 0)) is not None
-    service = DeliveryService(core, {"test": channel})
-    assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 1))).sent == []  # the claim is still live
-    assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 3))).sent == [(sub.id, dt.date(2026, 5, 26))]
+    sub = subscribe(bot, "test", "C1", "09:00", "Asia/Seoul")
+    with time_machine.travel(local(SEOUL, 2026, 5, 26, 9, 0), tick=False) as traveller:
+        # The process claimed the day, then died before posting.
+        assert bot.ledger.claim(sub.id, dt.date(2026, 5, 26)) is not None
+        service = bot.delivery({"test": channel})
+        traveller.shift(dt.timedelta(minutes=1))
+        assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 1))).sent == []  # the lease is live
+        traveller.shift(dt.timedelta(minutes=2))
+        assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 3))).sent == [
+            (sub.id, dt.date(2026, 5, 26))
+        ]
     assert len(channel.posts) == 1
-    assert ("2026-05-26", "sent", 2) in ledger.entries(sub.id)
+    assert ("2026-05-26", "sent", 2) in bot.ledger.entries(sub.id)
 
 
 # -- through the real platforms' protocols ----------------------------------------------------------
@@ -314,19 +320,19 @@ def slack_settings(tmp_path, slack) -> Settings:
 
 
 @pytest.fixture
-async def slack_core(tmp_path, slack, clock):
-    """A core and a Slack deliverer (the real one, with its own Web API client) pointed at the fake."""
+async def slack_bot(tmp_path, slack, clock):
+    """A bot and a Slack deliverer (the real one, with its own Web API client) pointed at the fake."""
     settings = slack_settings(tmp_path, slack)
-    core = Core.open(settings, clock=clock)
+    bot = open_bot(settings, clock=clock)
     async with slack_deliverer(settings) as deliverer:
-        yield core, deliverer
-    core.close()
+        yield bot, deliverer
+    bot.close()
 
 
-async def test_slack_digest_is_posted_once_with_metadata(slack, slack_core):
-    core, deliverer = slack_core
-    sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
-    service = DeliveryService(core, {"slack": deliverer})
+async def test_slack_digest_is_posted_once_with_metadata(slack, slack_bot):
+    bot, deliverer = slack_bot
+    sub = subscribe(bot, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    service = bot.delivery({"slack": deliverer})
     await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
     await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 6))
     [post] = slack.calls_to("chat.postMessage")
@@ -338,33 +344,34 @@ async def test_slack_digest_is_posted_once_with_metadata(slack, slack_core):
     }
 
 
-async def test_slack_crash_between_posting_and_recording_is_not_posted_again(slack, slack_core):
-    core, deliverer = slack_core
-    sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+async def test_slack_crash_between_posting_and_recording_is_not_posted_again(slack, slack_bot):
+    bot, deliverer = slack_bot
+    sub = subscribe(bot, "slack", "C0NEWS", "09:00", "Asia/Seoul")
     day = dt.date(2026, 5, 26)
-    service = DeliveryService(core, {"slack": deliverer})
-    # A process claimed and posted the digest, then died before recording it.
-    service.ledger.claim(sub.id, day, local(SEOUL, 2026, 5, 26, 9, 0))
-    await deliverer.deliver(sub, core.digest(day), digest_key(sub.id, day), retry=False)
-    report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 10))
+    service = bot.delivery({"slack": deliverer})
+    # A process claimed and posted the digest, then died before recording it; its lease ran out.
+    with time_machine.travel(local(SEOUL, 2026, 5, 26, 9, 0), tick=False) as traveller:
+        bot.ledger.claim(sub.id, day)
+        await deliverer.deliver(sub, bot.core.digest(day), digest_key(sub.id, day), retry=False)
+        traveller.shift(dt.timedelta(minutes=10))
+        report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 10))
     assert report.sent == [(sub.id, day)]
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert len(slack.calls_to("conversations.history")) == 1
 
 
-async def test_slack_429_during_delivery_is_waited_out(slack, slack_core):
-    core, deliverer = slack_core
-    subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+async def test_slack_429_during_delivery_is_waited_out(slack, slack_bot):
+    bot, deliverer = slack_bot
+    subscribe(bot, "slack", "C0NEWS", "09:00", "Asia/Seoul")
     slack.fail_next("chat.postMessage", 1, retry_after=0)
-    report = await DeliveryService(core, {"slack": deliverer}).run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
+    report = await bot.delivery({"slack": deliverer}).run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
     assert len(report.sent) == 1 and len(slack.messages["C0NEWS"]) == 1
     assert len(slack.calls_to("chat.postMessage")) == 2
 
 
 async def test_deliver_command_posts_one_slack_digest_and_nothing_on_a_rerun(tmp_path, slack):
     settings = slack_settings(tmp_path, slack)
-    setup = Core(Store(settings.db_path))
-    setup.catalogue.sync_data_dir(settings.data_dir)
+    setup = open_bot(settings)
     subscribe(setup, "slack", "C0NEWS", "09:00", "Asia/Seoul")
     setup.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
@@ -401,48 +408,48 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
     settings = Settings(
         db_path=tmp_path / "pledgebot.db", discord_token=Secret("test-token"), discord_api_base=fake.base_url
     )
-    core = Core.open(settings, clock=clock)
+    bot = open_bot(settings, clock=clock)
     try:
-        sub = subscribe(core, "discord", str(fake.channel_id), "09:00", "Asia/Seoul")
+        sub = subscribe(bot, "discord", str(fake.channel_id), "09:00", "Asia/Seoul")
         async with discord_deliverer(settings) as deliverer:
             assert isinstance(deliverer, DiscordDeliverer)
-            service = DeliveryService(core, {"discord": deliverer})
+            service = bot.delivery({"discord": deliverer})
             day = dt.date(2026, 5, 26)
             # The first attempt posts, then the ledger forgets (a crash): the retry reuses the nonce.
-            await deliverer.deliver(sub, core.digest(day), digest_key(sub.id, day), retry=False)
+            await deliverer.deliver(sub, bot.core.digest(day), digest_key(sub.id, day), retry=False)
             report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
         assert report.sent == [(sub.id, day)]
         assert len(fake.channel_messages[fake.channel_id]) == 1
     finally:
-        core.close()
+        bot.close()
         await fake.close()
 
 
 def test_an_import_by_another_process_reaches_the_next_digest(settings, tmp_path):
     ticks = [0.0]
-    Core.open(settings).close()
-    core = Core(Store(settings.db_path), monotonic=lambda: ticks[0])
+    bot = open_bot(settings)
+    core = Core(bot.catalogue, bot.searcher, bot.subscriptions, bot.journal, monotonic=lambda: ticks[0])
     day = dt.date(2026, 7, 1)
     assert core.digest(day) is None
-    other = Core(Store(settings.db_path))
+    other = open_bot(settings)
     path = tmp_path / "more.json"
     path.write_text(
         json.dumps({"milestones": [{"id": "later", "date": "2025-07-01", "kind": "event", "title": "X"}]})
     )
-    other.catalogue.import_files([path])
+    other.loader.import_files([path], author="test")
     other.close()
     # The catalogue version is read at most once a second, not once per digest of a pass.
     assert core.digest(day) is None
     ticks[0] += 1.0
     assert [i.label for i in core.digest(day).items] == ["1 year since X"]
-    core.close()
+    bot.close()
 
 
-async def test_a_process_without_a_platform_leaves_its_digests_alone(core):
+async def test_a_process_without_a_platform_leaves_its_digests_alone(bot):
     channel = Channel()
-    slack_sub = subscribe(core, "slack", "C0NEWS", "09:00", "Asia/Seoul")
-    subscribe(core, "test", "C1", "09:00", "Asia/Seoul")
+    slack_sub = subscribe(bot, "slack", "C0NEWS", "09:00", "Asia/Seoul")
+    subscribe(bot, "test", "C1", "09:00", "Asia/Seoul")
     now = local(SEOUL, 2026, 5, 26, 9, 5)
-    report = await DeliveryService(core, {"test": channel}).run_pass(now)
+    report = await bot.delivery({"test": channel}).run_pass(now)
     assert [c for c, _, _ in channel.posts] == ["C1"] and report.failed == []
-    assert Ledger(core.store).entries(slack_sub.id) == []
+    assert bot.ledger.entries(slack_sub.id) == []

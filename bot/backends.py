@@ -1,0 +1,382 @@
+"""Where user state lives: SQLite (the embedded default) or PostgreSQL (when `DATABASE_URL` is set).
+
+The state store (subscriptions, the delivery ledger, the edit journal: `bot/state.py`, `bot/ledger.py`,
+`bot/journal.py`) writes one dialect of SQL that both engines run: `?` placeholders, `ON CONFLICT`,
+`RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads, and migrates its own schema.
+
+- `SQLiteBackend` keeps the tables in the same file as the catalogue, so `make run` needs nothing else. That
+  file then needs a disk that survives restarts.
+- `PostgresBackend` keeps them in a server database through a psycopg connection pool, so a host with an
+  ephemeral disk (Heroku dynos) loses nothing that users wrote when its local file goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bot.database import Store
+
+log = logging.getLogger(__name__)
+
+
+class Rows(Protocol):
+    """What a statement returns: sqlite3's and psycopg's cursors both fit."""
+
+    rowcount: int
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        ...
+
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs one statement inside a transaction (or alone, for reads)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run `sql` with `?` placeholders."""
+        ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        """Run `sql` once per row of parameters."""
+        ...
+
+
+class Backend(Protocol):
+    """Transactions and reads on the state store's tables."""
+
+    name: str
+
+    def transaction(self) -> Any:
+        """A context manager yielding an `Executor` whose statements commit together, or not at all."""
+        ...
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query, outside any explicit transaction."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class StateUnavailable(Exception):
+    """The state store cannot be reached or set up; the message names DATABASE_URL, never its value."""
+
+
+# -- SQLite --------------------------------------------------------------------------------------------
+
+sqlite_migrations = Migrations("pledgebot-state")
+
+
+@sqlite_migrations()
+def s001_state(db: Database) -> None:
+    """Subscriptions whose ids are never reused, a ledger with leases, and the edit journal.
+
+    Databases from before the journal hold `subscriptions` and `deliveries` from the catalogue's own
+    migration set; their rows are carried over, ids kept, so no channel loses its subscription.
+    """
+    old = {t for t in db.table_names() if t in ("subscriptions", "deliveries")}
+    for table in old:
+        db.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+    db.executescript(
+        """
+        CREATE TABLE subscriptions (id INTEGER PRIMARY KEY AUTOINCREMENT, platform TEXT NOT NULL,
+            workspace TEXT NOT NULL, channel TEXT NOT NULL, local_time TEXT NOT NULL, timezone TEXT NOT NULL,
+            lead_days INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+            UNIQUE (platform, workspace, channel));
+        CREATE TABLE deliveries (subscription_id INTEGER NOT NULL, local_date TEXT NOT NULL,
+            state TEXT NOT NULL, token TEXT NOT NULL, lease_until TEXT NOT NULL, claimed_at TEXT NOT NULL,
+            finished_at TEXT, message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (subscription_id, local_date));
+        CREATE TABLE edits (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, author TEXT NOT NULL,
+            kind TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL, dedupe TEXT UNIQUE,
+            payload TEXT);
+        CREATE TABLE edit_pledges (pledge_id TEXT NOT NULL, edit_id INTEGER NOT NULL,
+            PRIMARY KEY (pledge_id, edit_id));
+        CREATE TABLE state_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
+    db.execute("INSERT INTO state_meta (key, value) VALUES ('journal_id', ?)", [secrets.token_hex(8)])
+    if "subscriptions" in old:
+        db.execute("INSERT INTO subscriptions SELECT * FROM subscriptions_v1")
+        db.execute("DROP TABLE subscriptions_v1")
+    if "deliveries" in old:
+        # A claim left by the old code is uncertain: it may have posted before the process died.
+        db.execute(
+            "INSERT INTO deliveries SELECT subscription_id, local_date, "
+            "CASE state WHEN 'claimed' THEN 'uncertain' ELSE state END, token, claimed_at, claimed_at, "
+            "finished_at, message_ref, attempts FROM deliveries_v1"
+        )
+        db.execute("DROP TABLE deliveries_v1")
+
+
+class SQLiteBackend:
+    """The state tables in the catalogue's own SQLite file."""
+
+    name = "sqlite"
+
+    def __init__(self, store: Store):
+        self.store = store
+        store.migrate(sqlite_migrations)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Executor]:
+        """An immediate transaction: concurrent writers queue on SQLite's lock instead of failing."""
+        with self.store.transaction() as db:
+            yield db.conn
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query."""
+        return self.store.db.execute(sql, list(params)).fetchall()
+
+    def close(self) -> None:
+        """Nothing of its own: the store closes the file."""
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------------
+
+# Each entry runs once, in order, recorded in pledgebot_migrations. Same tables as SQLite's s001.
+POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "s001_state",
+        """
+        CREATE TABLE subscriptions (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL, local_time TEXT NOT NULL,
+            timezone TEXT NOT NULL, lead_days INTEGER NOT NULL DEFAULT 0, created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL, UNIQUE (platform, workspace, channel));
+        CREATE TABLE deliveries (subscription_id BIGINT NOT NULL, local_date TEXT NOT NULL,
+            state TEXT NOT NULL, token TEXT NOT NULL, lease_until TEXT NOT NULL, claimed_at TEXT NOT NULL,
+            finished_at TEXT, message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (subscription_id, local_date));
+        CREATE TABLE edits (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, at TEXT NOT NULL,
+            author TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', summary TEXT NOT NULL,
+            dedupe TEXT UNIQUE, payload TEXT);
+        CREATE TABLE edit_pledges (pledge_id TEXT NOT NULL, edit_id BIGINT NOT NULL,
+            PRIMARY KEY (pledge_id, edit_id));
+        CREATE TABLE state_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ),
+)
+# pg_advisory_xact_lock key for migrations: processes starting together migrate one after another.
+MIGRATION_LOCK = 0x706C6467  # "pldg"
+
+
+class _PgExecutor:
+    """psycopg with the `?` placeholders the state store writes (psycopg's own are `%s`)."""
+
+    def __init__(self, cursor: Any):
+        self.cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run `sql`, translating its placeholders."""
+        self.cursor.execute(_pg_sql(sql), list(params))
+        return self.cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        """Run `sql` once per row, pipelined by psycopg."""
+        self.cursor.executemany(_pg_sql(sql), [list(r) for r in rows])
+        return self.cursor
+
+
+_PG_SQL: dict[str, str] = {}
+
+
+def _pg_sql(sql: str) -> str:
+    translated = _PG_SQL.get(sql)
+    if translated is None:
+        # The state store's SQL holds no literal '?' or '%', so a plain replacement is exact.
+        translated = _PG_SQL[sql] = sql.replace("?", "%s")
+    return translated
+
+
+class PostgresBackend:
+    """The state tables in a PostgreSQL database, through a small connection pool."""
+
+    name = "postgres"
+
+    def __init__(self, url: str, *, max_size: int = 4):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self._errors = (psycopg.Error,)
+        try:
+            self.pool = ConnectionPool(
+                # libpq takes Heroku's `postgres://` spelling as it is.
+                url,
+                min_size=1,
+                max_size=max_size,
+                open=True,
+                timeout=10.0,
+                kwargs={"connect_timeout": 10},
+            )
+            self.pool.wait(timeout=10.0)
+            self._migrate()
+        except Exception as error:
+            if hasattr(self, "pool"):
+                self.pool.close()
+            # psycopg's messages can quote the connection string; say only what kind of failure it was.
+            raise StateUnavailable(
+                f"DATABASE_URL: cannot use the PostgreSQL database ({type(error).__name__}); check that the "
+                "server is running and the URL, user and password are right"
+            ) from None
+
+    def _migrate(self) -> None:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS pledgebot_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+            )
+            done = {r[0] for r in conn.execute("SELECT name FROM pledgebot_migrations").fetchall()}
+            for name, sql in POSTGRES_MIGRATIONS:
+                if name in done:
+                    continue
+                conn.execute(sql)
+                if name == "s001_state":
+                    conn.execute(
+                        "INSERT INTO state_meta (key, value) VALUES ('journal_id', %s)",
+                        [secrets.token_hex(8)],
+                    )
+                conn.execute(
+                    "INSERT INTO pledgebot_migrations (name, applied_at) VALUES (%s, now()::text)", [name]
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Executor]:
+        """A transaction on a pooled connection (READ COMMITTED; the ledger's statements are atomic)."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _PgExecutor(cursor)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one query."""
+        with self.pool.connection() as conn:
+            return conn.execute(_pg_sql(sql), list(params)).fetchall()
+
+    def close(self) -> None:
+        """Close the pool."""
+        self.pool.close()
+
+
+def open_backend(store: Store, database_url: str | None) -> Backend:
+    """PostgreSQL when a URL is configured, otherwise the SQLite file the catalogue lives in."""
+    if database_url:
+        return PostgresBackend(database_url)
+    return SQLiteBackend(store)
+
+
+# -- the scheduler's lock ------------------------------------------------------------------------------
+
+# pg_try_advisory_lock key held by the worker that runs the scheduler and the gateway connections.
+LEADER_LOCK = 0x706C6472  # "pldr"
+
+
+class LeaderLock(Protocol):
+    """Held by at most one worker at a time; the others wait as hot standbys."""
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; True while this process holds it."""
+        ...
+
+    def held(self) -> bool:
+        """True while this process still holds the lock (its connection or file is alive)."""
+        ...
+
+    def release(self) -> None:
+        """Give the lock up."""
+        ...
+
+
+class FileLeaderLock:
+    """An exclusive `flock` on a file beside the SQLite database: one worker per host and database file."""
+
+    def __init__(self, path: str):
+        self.path = path + ".leader-lock"
+        self._handle: Any = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock without waiting."""
+        if self._handle is not None:
+            return True
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: a single worker is the operator's to ensure
+            self._handle = True
+            return True
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open for as long as the lock is
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def held(self) -> bool:
+        """A file lock lasts as long as the process."""
+        return self._handle is not None
+
+    def release(self) -> None:
+        """Close the file, which drops the lock."""
+        if self._handle not in (None, True):
+            self._handle.close()
+        self._handle = None
+
+
+class PostgresLeaderLock:
+    """A session-level advisory lock on a dedicated connection (never a pooled one: the lock lives exactly
+    as long as the connection that took it)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._conn: Any = None
+
+    def try_acquire(self) -> bool:
+        """Connect if need be and take the lock without waiting."""
+        import psycopg
+
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            return bool(self._conn.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_LOCK]).fetchone()[0])
+        except psycopg.Error as error:
+            log.warning("cannot reach PostgreSQL for the scheduler lock (%s)", type(error).__name__)
+            self.release()
+            return False
+
+    def held(self) -> bool:
+        """Ask the server whether this connection still holds the lock."""
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            return False
+        try:
+            row = self._conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND objid = %s AND granted",
+                [LEADER_LOCK],
+            ).fetchone()
+        except psycopg.Error:
+            return False
+        return bool(row and row[0])
+
+    def release(self) -> None:
+        """Close the dedicated connection, which drops the lock."""
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+        self._conn = None
+
+
+def leader_lock(store: Store, database_url: str | None) -> LeaderLock:
+    """The lock that keeps to one the workers running the scheduler on this state store."""
+    return PostgresLeaderLock(database_url) if database_url else FileLeaderLock(store.path)

@@ -1,0 +1,188 @@
+"""Catalogue queries: the pledges, quotes, sources and milestones replies are built from.
+
+Read-only: `bot/loading.py` writes these tables (from `data/` and the edit journal) and bumps the catalogue
+version, which readers compare to know their caches are stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.database import Store
+
+
+@dataclass(frozen=True)
+class PledgeRow:
+    """A pledge joined with its speaker and latest status, ready for a reply."""
+
+    id: str
+    title: str
+    title_ko: str | None
+    category: str
+    summary: str | None
+    speaker: str
+    status: str
+    status_date: dt.date | None
+    status_note: str | None
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    """A quote joined with its source."""
+
+    pledge: str
+    text: str
+    said_on: dt.date
+    language: str
+    translated: bool
+    headline: str
+    outlet: str
+    published_at: str
+    kind: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class MilestoneRow:
+    """A milestone as stored, with its pledge's title when it has one."""
+
+    id: str
+    date: dt.date
+    kind: str
+    title: str
+    pledge: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    """A milestone with its speaker's name, for the calendar of anniversaries and day counts."""
+
+    id: str
+    date: dt.date
+    kind: str
+    title: str
+    pledge: str | None
+    speaker_name: str | None
+
+
+class Catalogue:
+    """Queries over the catalogue tables of one database file."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def version(self) -> str:
+        """A value that changes whenever any process changes the catalogue."""
+        return self.store.get_meta("catalogue_version") or "0"
+
+    def pledges(self, ids: Iterable[str]) -> dict[str, PledgeRow]:
+        """Pledges by id, with speaker and latest status."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.store.db.execute(
+            f"""
+            SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
+                   st.status, st.date, st.note
+            FROM pledges p
+            JOIN speakers s ON s.id = p.speaker
+            LEFT JOIN statuses st ON st.id = (
+                SELECT id FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1)
+            WHERE p.id IN ({marks})
+            """,
+            ids,
+        ).fetchall()
+        return {
+            r[0]: PledgeRow(
+                id=r[0],
+                title=r[1],
+                title_ko=r[2],
+                category=r[3],
+                summary=r[4],
+                speaker=r[5],
+                status=r[6] or "not yet rated",
+                status_date=dt.date.fromisoformat(r[7]) if r[7] else None,
+                status_note=r[8],
+            )
+            for r in rows
+        }
+
+    def quotes(self, pledge_ids: Iterable[str], *, lead_only: bool) -> list[QuoteRow]:
+        """Quotes of the given pledges with their sources; the first of each pledge when `lead_only`."""
+        ids = list(pledge_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        lead = (
+            "AND q.position = (SELECT MIN(position) FROM quotes WHERE pledge = q.pledge)" if lead_only else ""
+        )
+        rows = self.store.db.execute(
+            f"""
+            SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
+                   s.headline, s.outlet, s.published_at, s.kind, s.url
+            FROM quotes q JOIN sources s ON s.id = q.source
+            WHERE q.pledge IN ({marks}) {lead}
+            ORDER BY q.pledge, q.position
+            """,
+            ids,
+        ).fetchall()
+        return [
+            QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def find_id(self, text: str) -> str | None:
+        """The pledge whose id is exactly `text`, if any."""
+        row = self.store.db.execute("SELECT id FROM pledges WHERE id = ?", [text.strip().lower()]).fetchone()
+        return row[0] if row else None
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Each category with its number of pledges."""
+        return self.store.db.execute(
+            "SELECT category, COUNT(*) FROM pledges GROUP BY category COLLATE NOCASE ORDER BY category"
+        ).fetchall()
+
+    def list_pledges(
+        self, category: str | None, limit: int, offset: int
+    ) -> tuple[list[tuple[str, str]], int]:
+        """(id, title) of pledges, optionally in one category (case-insensitive), and the total."""
+        where, params = ("WHERE category = ? COLLATE NOCASE", [category]) if category else ("", [])
+        total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
+        rows = self.store.db.execute(
+            f"SELECT id, title FROM pledges {where} ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return rows, total
+
+    def milestones(self) -> list[MilestoneRow]:
+        """Every milestone, oldest first."""
+        return [
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            for r in self.store.db.execute(
+                "SELECT id, date, kind, title, pledge, source FROM milestones ORDER BY date, id"
+            )
+        ]
+
+    def milestones_on(self, day: dt.date) -> list[MilestoneRow]:
+        """Milestones dated `day`."""
+        return [
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            for r in self.store.db.execute(
+                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE date = ? ORDER BY id",
+                [day.isoformat()],
+            )
+        ]
+
+    def calendar_rows(self) -> list[CalendarRow]:
+        """Every milestone with its speaker's name, oldest first: what the calendar is indexed from."""
+        return [
+            CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            for r in self.store.db.execute(
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name FROM milestones m "
+                "LEFT JOIN speakers s ON s.id = m.speaker ORDER BY m.date, m.id"
+            )
+        ]

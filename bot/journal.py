@@ -1,0 +1,134 @@
+"""The edit journal: every change to the catalogue, appended and never rewritten.
+
+The catalogue is a read model of `data/` plus this journal. An edit says who made it, when, why, what kind of
+change it is (a data file loaded, an import, a replace, a retraction), which pledges it touches, and carries
+what it changes (`payload`, JSON), so any process can rebuild its local catalogue from the data folder and
+the journal, and `pledgebot history` can tell a pledge's story. Edits live in the state store's backend, so
+with PostgreSQL they survive the loss of every local disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.backends import Backend
+
+
+class EditKind(StrEnum):
+    """What an edit does to the catalogue."""
+
+    LOAD = "load"  # a file of data/ was loaded; the file itself holds the content
+    IMPORT = "import"  # records added by `pledgebot import`
+    REPLACE = "replace"  # records that replaced existing ones (`import --replace`); payload keeps the old
+    RETRACT = "retract"  # a pledge withdrawn from answers; payload keeps what it was
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One journal entry."""
+
+    id: int
+    at: dt.datetime
+    author: str
+    kind: EditKind
+    reason: str
+    summary: str
+    payload: dict[str, Any] | None = None
+
+
+_FIELDS = "id, at, author, kind, reason, summary"
+
+
+def _edit(row: tuple, payload: str | None = None) -> Edit:
+    return Edit(
+        id=int(row[0]),
+        at=dt.datetime.fromisoformat(row[1]),
+        author=row[2],
+        kind=EditKind(row[3]),
+        reason=row[4],
+        summary=row[5],
+        payload=json.loads(payload) if payload else None,
+    )
+
+
+class Journal:
+    """Append-only edits, read in order by position (the edit id)."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def identity(self) -> str:
+        """A value fixed when this journal was created: a catalogue built from another journal is stale."""
+        return self.backend.read("SELECT value FROM state_meta WHERE key = 'journal_id'")[0][0]
+
+    def append(
+        self,
+        kind: EditKind,
+        *,
+        author: str,
+        reason: str,
+        summary: str,
+        pledges: Iterable[str],
+        payload: dict[str, Any] | None,
+        at: dt.datetime,
+        dedupe: str | None = None,
+    ) -> Edit | None:
+        """Append one edit; None when an edit with the same `dedupe` key is already there."""
+        body = json.dumps(payload, ensure_ascii=False, default=_json_default) if payload is not None else None
+        with self.backend.transaction() as db:
+            row = db.execute(
+                "INSERT INTO edits (at, author, kind, reason, summary, dedupe, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                [at.isoformat(), author, kind.value, reason, summary, dedupe, body],
+            ).fetchone()
+            if row is None:
+                return None
+            edit_id = int(row[0])
+            db.executemany(
+                "INSERT INTO edit_pledges (pledge_id, edit_id) VALUES (?, ?)",
+                [(pledge, edit_id) for pledge in dict.fromkeys(pledges)],
+            )
+        return Edit(edit_id, at, author, kind, reason, summary, payload)
+
+    def head(self) -> int:
+        """The position of the newest edit (0 for an empty journal)."""
+        return int(self.backend.read("SELECT COALESCE(MAX(id), 0) FROM edits")[0][0])
+
+    def since(self, position: int, batch: int = 50) -> Iterator[Edit]:
+        """Edits after `position`, oldest first, with payloads, fetched a batch at a time."""
+        while True:
+            rows = self.backend.read(
+                f"SELECT {_FIELDS}, payload FROM edits WHERE id > ? ORDER BY id LIMIT ?", [position, batch]
+            )
+            for row in rows:
+                yield _edit(row, row[6])
+            if len(rows) < batch:
+                return
+            position = int(rows[-1][0])
+
+    def history(self, pledge_id: str, limit: int = 50) -> list[Edit]:
+        """A pledge's edits, oldest first (without payloads)."""
+        rows = self.backend.read(
+            f"SELECT {_FIELDS} FROM edits WHERE id IN (SELECT edit_id FROM edit_pledges WHERE pledge_id = ?) "
+            "ORDER BY id DESC LIMIT ?",
+            [pledge_id, limit],
+        )
+        return [_edit(r) for r in reversed(rows)]
+
+    def latest(self, limit: int = 20) -> list[Edit]:
+        """The newest edits across all pledges, newest first (without payloads)."""
+        return [
+            _edit(r)
+            for r in self.backend.read(f"SELECT {_FIELDS} FROM edits ORDER BY id DESC LIMIT ?", [limit])
+        ]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an edit")

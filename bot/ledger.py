@@ -1,0 +1,174 @@
+"""The delivery ledger: who delivers what, so that every digest reaches its channel exactly once.
+
+One row per (subscription, local date). A pass **claims** the row before posting and **records** the outcome
+after. A claim carries a lease that its owner renews while the post is in flight (rate-limit waits
+included), so neither the same process nor another retakes a claim that is still working. Lease times come
+from the real clock (never from `deliver --at`), so an operator's replay cannot make a live claim look stale.
+
+A claim that ends without a recorded outcome is **uncertain**: the owner died, or the post failed in a way
+that may still have reached the channel. It is retaken with `retry=True`, which tells the platform's
+deliverer to look in the channel for the digest before posting. A deliverer that cannot look raises, and the
+row stays uncertain: the ledger never lets a pass post blind. Past the grace period it is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.backends import Backend
+
+DEFAULT_LEASE = dt.timedelta(minutes=2)
+_KEY = "subscription_id = ? AND local_date = ?"
+
+
+def utc_now() -> dt.datetime:
+    """The real time, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    # One fixed form in UTC, so lease times compare as text in both SQLite and PostgreSQL.
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+class Outcome(StrEnum):
+    """How a day's delivery for one subscription ended."""
+
+    SENT = "sent"
+    EMPTY = "empty"  # nothing fell due that day; recorded so the day is not re-examined
+    SKIPPED = "skipped"  # past the grace period and deliberately not sent
+
+
+FINISHED = frozenset(o.value for o in Outcome)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to deliver one subscription's digest for one local date."""
+
+    subscription_id: int
+    local_date: dt.date
+    token: str
+    # True when an earlier attempt may have posted already: the deliverer must look before posting.
+    retry: bool
+
+
+class Ledger:
+    """Claims with renewable leases and recorded outcomes, keyed by (subscription, local date)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ):
+        self.backend = backend
+        self.lease = lease
+        self.clock = clock
+
+    def claim(self, subscription_id: int, local_date: dt.date) -> Claim | None:
+        """Claim the delivery, or None when it is finished or another owner's lease is still live."""
+        token = secrets.token_hex(8)
+        now = self.clock()
+        key = [subscription_id, local_date.isoformat()]
+        with self.backend.transaction() as db:
+            fresh = db.execute(
+                "INSERT INTO deliveries (subscription_id, local_date, state, token, lease_until, claimed_at) "
+                "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT DO NOTHING",
+                [*key, token, _stamp(now + self.lease), _stamp(now)],
+            ).rowcount
+            if fresh == 1:
+                return Claim(subscription_id, local_date, token, retry=False)
+            # One statement, so of two processes retaking the same stale claim exactly one succeeds.
+            retaken = db.execute(
+                "UPDATE deliveries SET state = 'claimed', token = ?, lease_until = ?, claimed_at = ?, "
+                f"attempts = attempts + 1 WHERE {_KEY} AND (state = 'uncertain' OR "
+                "(state = 'claimed' AND lease_until < ?))",
+                [token, _stamp(now + self.lease), _stamp(now), *key, _stamp(now)],
+            ).rowcount
+        return Claim(subscription_id, local_date, token, retry=True) if retaken == 1 else None
+
+    def renew(self, claim: Claim) -> bool:
+        """Extend a live claim's lease; False when it is no longer this owner's."""
+        with self.backend.transaction() as db:
+            return (
+                db.execute(
+                    f"UPDATE deliveries SET lease_until = ? WHERE {_KEY} AND token = ? AND state = 'claimed'",
+                    [_stamp(self.clock() + self.lease), *self._key(claim), claim.token],
+                ).rowcount
+                == 1
+            )
+
+    def record(self, claim: Claim, outcome: Outcome, message_ref: str | None = None) -> bool:
+        """Record how a claimed delivery ended; False when the claim was lost to another owner meanwhile."""
+        with self.backend.transaction() as db:
+            return (
+                db.execute(
+                    f"UPDATE deliveries SET state = ?, finished_at = ?, message_ref = ? WHERE {_KEY} "
+                    "AND token = ? AND state = 'claimed'",
+                    [outcome.value, _stamp(self.clock()), message_ref, *self._key(claim), claim.token],
+                ).rowcount
+                == 1
+            )
+
+    def uncertain(self, claim: Claim) -> None:
+        """Give up a claim whose post may or may not have happened: the next pass looks before posting."""
+        with self.backend.transaction() as db:
+            db.execute(
+                f"UPDATE deliveries SET state = 'uncertain', lease_until = ? WHERE {_KEY} AND token = ? "
+                "AND state = 'claimed'",
+                [_stamp(self.clock()), *self._key(claim), claim.token],
+            )
+
+    def skip(self, subscription_id: int, local_date: dt.date) -> bool:
+        """Record a day past its grace period as skipped; True the first time, so it is logged once.
+
+        An uncertain day, or one whose owner's lease ran out, is skipped too; a live claim is left alone.
+        """
+        now = _stamp(self.clock())
+        key = [subscription_id, local_date.isoformat()]
+        with self.backend.transaction() as db:
+            inserted = db.execute(
+                "INSERT INTO deliveries (subscription_id, local_date, state, token, lease_until, claimed_at, "
+                "finished_at) VALUES (?, ?, 'skipped', '', ?, ?, ?) ON CONFLICT DO NOTHING",
+                [*key, now, now, now],
+            ).rowcount
+            if inserted:
+                return True
+            return (
+                db.execute(
+                    f"UPDATE deliveries SET state = 'skipped', finished_at = ? WHERE {_KEY} AND "
+                    "(state = 'uncertain' OR (state = 'claimed' AND lease_until < ?))",
+                    [now, *key, now],
+                ).rowcount
+                == 1
+            )
+
+    def entries(self, subscription_id: int) -> list[tuple[str, str, int]]:
+        """(local date, state, attempts) of one subscription's deliveries, oldest first."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self.backend.read(
+                "SELECT local_date, state, attempts FROM deliveries WHERE subscription_id = ? "
+                "ORDER BY local_date",
+                [subscription_id],
+            )
+        ]
+
+    def states(self, keys: list[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], str]:
+        """The ledger state of each (subscription, local date) that has one."""
+        found: dict[tuple[int, dt.date], str] = {}
+        for day in sorted({d for _, d in keys}):
+            for sub_id, state in self.backend.read(
+                "SELECT subscription_id, state FROM deliveries WHERE local_date = ?", [day.isoformat()]
+            ):
+                found[(int(sub_id), day)] = state
+        return found
+
+    @staticmethod
+    def _key(claim: Claim) -> list[object]:
+        return [claim.subscription_id, claim.local_date.isoformat()]

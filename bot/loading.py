@@ -1,0 +1,608 @@
+"""Loading the catalogue: `data/` and the edit journal into the local SQLite read model, import and export.
+
+The catalogue is derived, never the truth: it is the files of the data folder, then every edit of the
+journal in order. A process rebuilds it when the data folder changed or when it was built from another
+journal (a new PostgreSQL database), and otherwise applies only the edits it has not seen (`refresh`), so a
+deleted local file costs a rebuild, never data. `pledgebot import` and `retract` validate, append an edit to
+the journal, and apply it like any other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot import dataset as ds
+from bot import search_index
+from bot.database import Store
+from bot.dataset import Dataset
+from bot.journal import Edit, EditKind, Journal
+
+log = logging.getLogger(__name__)
+
+DATA_ORIGIN = "data:"
+EDIT_ORIGIN = "edit:"
+# Tables whose records have ids of their own; quotes and statuses are addressed by their content.
+KEYED = ("speakers", "sources", "pledges", "milestones")
+
+
+def os_user() -> str:
+    """The operating-system user, the default author of command-line edits."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+class _RowBuilder:
+    """Database rows for dataset records, one record at a time: the one place rows are derived.
+
+    Besides each record's own row it derives quote and status ids, quote positions, a pledge's `pledged`
+    milestone and a source's text. Two values may need records that come later (a quote's default language,
+    from its source; a pledged milestone's source, from the pledge's first quote), so the callers fill them
+    in once every record is read.
+    """
+
+    def __init__(self, source_text: Callable[[str], str | None]):
+        self.source_text = source_text
+        self.positions: dict[str, int] = defaultdict(int)
+        self.source_language: dict[str, str | None] = {}
+
+    def rows(self, record: ds.Record, origin: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(table, row) pairs for one record, derived rows first."""
+        table = record.table
+        row = {k: _iso(v) for k, v in record.values.items()}
+        row["origin"] = origin
+        if table == "pledges":
+            row["aliases"] = " | ".join(row.get("aliases", []))
+            row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
+            if row.get("pledged_on"):
+                yield (
+                    "milestones",
+                    {
+                        "id": f"pledged-{row['id']}",
+                        "date": row["pledged_on"],
+                        "kind": "pledged",
+                        "title": row["title"],
+                        "pledge": row["id"],
+                        "speaker": row["speaker"],
+                        "source": None,
+                        "origin": origin,
+                    },
+                )
+        elif table in ("quotes", "statuses"):
+            # Content-addressed ids: re-importing a file updates its rows instead of adding copies, and an
+            # import that adds quotes to a pledge from data/ cannot overwrite the ones already there.
+            row["id"] = f"{row['pledge']}#{_digest(row)}"
+            if table == "quotes":
+                row["position"] = self.positions[row["pledge"]]
+                self.positions[row["pledge"]] += 1
+                if "language" not in row and row["source"] in self.source_language:
+                    row["language"] = self.source_language[row["source"]] or "en"
+        elif table == "sources":
+            self.source_language[row["id"]] = row.get("language")
+            row["text"] = self.source_text(row["id"])
+        yield table, row
+
+
+def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[str, list[dict[str, Any]]]:
+    """Dataset records as database rows, with derived rows: quote and status ids, pledged milestones."""
+    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    builder = _RowBuilder(data.source_texts.get)
+    for source in data.rows("sources"):
+        builder.source_language[source["id"]] = source.get("language")
+    for record in data.records:
+        for table, row in builder.rows(record, origin(record)):
+            tables[table].append(row)
+    for quote in tables["quotes"]:
+        quote.setdefault("language", "en")
+    # A pledged milestone cites the pledge's first quote's source.
+    first_source = {}
+    for quote in tables["quotes"]:
+        first_source.setdefault(quote["pledge"], quote["source"])
+    for milestone in tables["milestones"]:
+        if milestone["kind"] == "pledged" and not milestone.get("source"):
+            milestone["source"] = first_source.get(milestone["pledge"])
+    return tables
+
+
+_LOAD_CACHE_KB = 16000
+
+
+class _BulkWriter:
+    """Rows for empty catalogue tables, as `_rows_for_tables` makes them, written in batches as records come.
+
+    Two derived values need records that may come later, and are filled in by SQL at the end, which on
+    tables holding only this load (in record order, by rowid) gives what `_rows_for_tables` gives: a quote's
+    language when its source had not been read yet, and a pledged milestone's source (its pledge's first
+    quote's).
+    """
+
+    BATCH = 2000
+
+    def __init__(self, db: Database, stream: ds.Stream):
+        self.db = db
+        self.stream = stream
+        self.columns = {t: list(db[t].columns_dict) for t in ds.TABLES}
+        self.sql = {
+            t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            for t, cols in self.columns.items()
+        }
+        self.batches: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ds.TABLES}
+        self.builder = _RowBuilder(stream.text)
+
+    def add(self, record: ds.Record, origin: str) -> None:
+        """Queue one record's rows, writing a batch when it is full."""
+        for table, row in self.builder.rows(record, origin):
+            self._append(table, row)
+
+    def _append(self, table: str, row: dict[str, Any]) -> None:
+        batch = self.batches[table]
+        batch.append(tuple(row.get(c) for c in self.columns[table]))
+        # Sources carry their full texts: write them often.
+        if len(batch) >= (50 if table == "sources" else self.BATCH):
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        self.db.conn.executemany(self.sql[table], self.batches[table])
+        self.batches[table].clear()
+
+    def finish(self) -> None:
+        for table in ds.TABLES:
+            self._flush(table)
+        self.db.execute(
+            "UPDATE quotes SET language = COALESCE(NULLIF((SELECT s.language FROM sources s "
+            "WHERE s.id = quotes.source), ''), 'en') WHERE language IS NULL"
+        )
+        self.db.execute(
+            "UPDATE milestones SET source = (SELECT q.source FROM quotes q "
+            "WHERE q.pledge = milestones.pledge ORDER BY q.rowid LIMIT 1) "
+            "WHERE kind = 'pledged' AND (source IS NULL OR source = '')"
+        )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the edit it appended (None when every record was already present)."""
+
+    edit: Edit | None
+    added: int
+    present: int
+
+
+class Loader:
+    """Builds and updates the local catalogue from the data folder and the journal."""
+
+    def __init__(self, store: Store, journal: Journal, data_dir: Path, clock: Callable[[], dt.datetime]):
+        self.store = store
+        self.journal = journal
+        self.data_dir = data_dir
+        self.clock = clock
+
+    # -- keeping the read model current ----------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Bring the catalogue up to date with the data folder and the journal; True when anything changed."""
+        paths = ds.data_files(self.data_dir)
+        digest = ds.fingerprint(paths)
+        identity = self.journal.identity()
+        if self.store.get_meta("data_fingerprint") != digest or self.store.get_meta("journal_id") != identity:
+            self._rebuild(paths, digest, identity)
+            return True
+        return self.follow()
+
+    def _rebuild(self, paths: list[Path], digest: str, identity: str) -> None:
+        count = self._load_data(paths)
+        self._record_loads(paths)
+        with self.store.transaction() as db:
+            _set_meta(db, "journal_position", "0")
+        self.follow()
+        with self.store.transaction() as db:
+            _set_meta(db, "data_fingerprint", digest)
+            _set_meta(db, "journal_id", identity)
+        log.info("built the catalogue from %d records of %s and the journal", count, self.data_dir)
+
+    def _load_data(self, paths: list[Path]) -> int:
+        try:
+            count = self._load_fresh(paths)
+        except (ds.Unchecked, sqlite3.IntegrityError):
+            count = None  # rolled back: the exact path below names the problems
+        if count is None:
+            data = ds.load(paths)
+            self._write(data.records, data.source_texts, lambda r: DATA_ORIGIN + r.file, clear=True)
+            count = len(data.records)
+        return count
+
+    def _record_loads(self, paths: list[Path]) -> None:
+        """Append a "loaded from data/<file>" edit per file not yet recorded with this content.
+
+        Every pledge's history then starts somewhere, and the same content is recorded once however many
+        processes load it."""
+        now = self.clock()
+        for path in paths:
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            pledges = [
+                r[0]
+                for r in self.store.db.execute(
+                    "SELECT id FROM pledges WHERE origin = ? ORDER BY id", [DATA_ORIGIN + path.name]
+                )
+            ]
+            self.journal.append(
+                EditKind.LOAD,
+                author="data folder",
+                reason="",
+                summary=f"loaded from data/{path.name}",
+                pledges=pledges,
+                payload={"file": path.name, "sha256": sha},
+                at=now,
+                dedupe=f"load:{path.name}:{sha}",
+            )
+
+    def follow(self, progress: Callable[[int, int], None] | None = None) -> bool:
+        """Apply the journal's edits this catalogue has not seen; True when there were any."""
+        position = int(self.store.get_meta("journal_position") or 0)
+        head = self.journal.head()
+        if head == position:
+            return False
+        if head < position:
+            # The journal was reset under this catalogue (a new database): start again from the data folder.
+            with self.store.transaction() as db:
+                _set_meta(db, "data_fingerprint", "")
+            return self.refresh()
+        for edit in self.journal.since(position):
+            self.apply(edit, progress)
+        return True
+
+    def apply(self, edit: Edit, progress: Callable[[int, int], None] | None = None) -> None:
+        """Apply one journal edit to the catalogue and advance the applied position past it."""
+        payload = edit.payload or {}
+        origin = f"{EDIT_ORIGIN}{edit.id}"
+        if edit.kind in (EditKind.IMPORT, EditKind.REPLACE):
+            records = [
+                ds.Record(r["table"], r["values"], r.get("where", ""), r.get("file", ""))
+                for r in payload["records"]
+            ]
+            self._write(
+                records,
+                payload.get("texts", {}),
+                lambda r: origin,
+                replacing=set(payload.get("replaces", [])),
+                position=edit.id,
+                progress=progress,
+            )
+        elif edit.kind is EditKind.RETRACT:
+            with self.store.transaction() as db:
+                _drop_pledges(db, [payload["pledge"]])
+                _bump_version(db)
+                _set_meta(db, "journal_position", str(edit.id))
+        else:
+            with self.store.transaction() as db:
+                _set_meta(db, "journal_position", str(edit.id))
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def _load_fresh(self, paths: list[Path]) -> int | None:
+        """Load the data folder into an emptied catalogue in one pass; the record count.
+
+        The common case, and the large one: a deploy (re)building the catalogue from `data/`. `ds.Stream`
+        reads and checks one record at a time and the rows go straight to the database, so memory stays flat
+        however large the folder; any problem raises `ds.Unchecked` inside the transaction, which rolls back,
+        and the caller runs the exact path (`ds.load`) that names every problem.
+
+        Plain prepared INSERTs rather than sqlite-utils' upsert_all: the tables are empty, so an upsert would
+        only ever insert, and building its multi-row statements cost more than SQLite's writing. A conflict
+        (two quotes with the same content id) raises IntegrityError and takes the exact path too. The
+        full-text index is rebuilt once at the end instead of row by row through its triggers.
+        """
+        stream = ds.Stream(paths)
+        db = self.store.db
+        cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        try:
+            # Index inserts land on pages all over the file; the default 2 MB cache spilled them to the WAL
+            # and read them back. Bounded so the load stays well within its memory target.
+            db.execute(f"PRAGMA cache_size = -{_LOAD_CACHE_KB}")
+            return self._load_fresh_in(stream)
+        finally:
+            db.execute(f"PRAGMA cache_size = {cache}")
+
+    def _load_fresh_in(self, stream: ds.Stream) -> int:
+        with self.store.transaction() as db:
+            _clear(db)
+            triggers = [
+                r[0]
+                for r in db.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'pledge_index'"
+                )
+            ]
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'pledge_index'"
+            ).fetchall():
+                db.execute(f'DROP TRIGGER "{name}"')
+            writer = _BulkWriter(db, stream)
+            for record in stream:
+                writer.add(record, DATA_ORIGIN + record.file)
+            stream.finish()
+            writer.finish()
+            search_index.write(db, [r[0] for r in db.execute("SELECT id FROM pledges")], bulk=True)
+            db.execute("INSERT INTO pledge_index_fts (pledge_index_fts) VALUES ('rebuild')")
+            for sql in triggers:
+                db.execute(sql)
+            _bump_version(db)
+        return stream.count
+
+    def _write(
+        self,
+        records: list[ds.Record],
+        texts: dict[str, str],
+        origin: Callable[[ds.Record], str],
+        *,
+        clear: bool = False,
+        replacing: set[str] | frozenset[str] = frozenset(),
+        position: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write records in one transaction: all of them or, on any error, none of them."""
+        tables = _rows_for_tables(Dataset(records=records, source_texts=texts), origin)
+        touched = {row["id"] for row in tables["pledges"]} | {
+            row["pledge"] for table in ("quotes", "statuses") for row in tables[table]
+        }
+        total = sum(len(rows) for rows in tables.values())
+        done = 0
+        with self.store.transaction() as db:
+            if clear:
+                _clear(db)
+            _drop_replaced(db, replacing, tables)
+            for table in ds.TABLES:
+                rows = tables.get(table, [])
+                for start in range(0, len(rows), 1000):
+                    chunk = rows[start : start + 1000]
+                    db[table].upsert_all(chunk, pk="id", alter=False)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+            db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            ids = [r[0] for r in db.execute("SELECT id FROM pledges")] if clear else sorted(touched)
+            search_index.write(db, ids)
+            _bump_version(db)
+            if position is not None:
+                _set_meta(db, "journal_position", str(position))
+
+    # -- edits from the command line -------------------------------------------------------------------
+
+    def import_files(
+        self,
+        paths: list[Path],
+        *,
+        author: str,
+        note: str = "",
+        replace: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportResult:
+        """Validate files against the catalogue and append them to the journal as one edit, then apply it.
+
+        A record whose id is already in the catalogue is refused (with its file and line) unless `replace`;
+        one identical to what the catalogue holds is already present and skipped, so re-importing a file, or
+        one a newsroom has since committed to `data/`, changes nothing.
+        """
+        data = ds.load(paths, known_ids=self.known_ids(), known_texts=self.source_texts())
+        present, problems, replaces = self._compare(data, replace)
+        if problems:
+            raise ds.DatasetError(problems)
+        records = [r for i, r in enumerate(data.records) if i not in present]
+        if not records:
+            return ImportResult(None, 0, len(present))
+        sources = {r.values["id"] for r in records if r.table == "sources"}
+        pledges = {r.values["id"] if r.table == "pledges" else r.values.get("pledge") for r in records} - {
+            None
+        }
+        old = self._rows_of(replaces)
+        kind = EditKind.REPLACE if replaces else EditKind.IMPORT
+        names = ", ".join(p.name for p in paths)
+        edit = self.journal.append(
+            kind,
+            author=author,
+            reason=note,
+            summary=f"{'replaced' if replaces else 'imported'} {len(records)} records from {names}",
+            pledges=sorted(pledges),
+            payload={
+                "records": [
+                    {"table": r.table, "values": r.values, "where": r.where, "file": r.file} for r in records
+                ],
+                "texts": {s: t for s, t in data.source_texts.items() if s in sources},
+                "replaces": sorted(replaces),
+                "old": old,
+            },
+            at=self.clock(),
+        )
+        self.follow(progress)
+        return ImportResult(edit, len(records), len(present))
+
+    def retract(self, pledge_id: str, *, author: str, reason: str) -> Edit:
+        """Withdraw a pledge from answers; the journal keeps what it was. KeyError when there is none."""
+        old = self._rows_of({f"pledges:{pledge_id}"})
+        if not old:
+            raise KeyError(pledge_id)
+        edit = self.journal.append(
+            EditKind.RETRACT,
+            author=author,
+            reason=reason,
+            summary=f"retracted {pledge_id}",
+            pledges=[pledge_id],
+            payload={"pledge": pledge_id, "old": old},
+            at=self.clock(),
+        )
+        assert edit is not None  # no dedupe key, so the append cannot be a duplicate
+        self.follow()
+        return edit
+
+    def _compare(self, data: Dataset, replace: bool) -> tuple[set[int], list[ds.Problem], set[str]]:
+        """Which records are already present, which clash with the catalogue, and which replace a record."""
+        db = self.store.db
+        present: set[int] = set()
+        problems: list[ds.Problem] = []
+        replaces: set[str] = set()
+        builder = _RowBuilder(data.source_texts.get)
+        for index, record in enumerate(data.records):
+            rows = dict(builder.rows(record, ""))
+            new = rows[record.table]
+            if record.table in ("quotes", "statuses"):
+                if db.execute(f"SELECT 1 FROM {record.table} WHERE id = ?", [new["id"]]).fetchone():
+                    present.add(index)
+                continue
+            old = db.execute_returning_dicts(f"SELECT * FROM {record.table} WHERE id = ?", [new["id"]])
+            if not old:
+                continue
+            if _same(record.table, new, old[0]):
+                present.add(index)
+            elif replace:
+                replaces.add(f"{record.table}:{new['id']}")
+            else:
+                problems.append(
+                    ds.Problem(
+                        record.where,
+                        "id",
+                        f"'{new['id']}' is already in the catalogue with other values; give --replace to "
+                        "replace it (the journal keeps the old values)",
+                    )
+                )
+        return present, problems, replaces
+
+    def _rows_of(self, keys: set[str]) -> dict[str, Any]:
+        """The catalogue rows behind `table:id` keys (a pledge with its quotes and statuses)."""
+        db = self.store.db
+        old: dict[str, Any] = {}
+        for key in sorted(keys):
+            table, _, key_id = key.partition(":")
+            rows = db.execute_returning_dicts(f"SELECT * FROM {table} WHERE id = ?", [key_id])
+            if not rows:
+                continue
+            entry: dict[str, Any] = {"row": _public(rows[0])}
+            if table == "pledges":
+                for child in ("quotes", "statuses"):
+                    entry[child] = [
+                        _public(r)
+                        for r in db.execute_returning_dicts(
+                            f"SELECT * FROM {child} WHERE pledge = ?", [key_id]
+                        )
+                    ]
+            old[key] = entry
+        return old
+
+    def known_ids(self) -> dict[str, set[str]]:
+        """Ids already in the catalogue, per table, so imports may refer to them."""
+        db = self.store.db
+        return {
+            t: {r[0] for r in db.execute(f"SELECT id FROM {t}")} for t in ("speakers", "sources", "pledges")
+        }
+
+    def source_texts(self) -> dict[str, str]:
+        """The full texts held for sources, by source id."""
+        return dict(self.store.db.execute("SELECT id, text FROM sources WHERE text IS NOT NULL").fetchall())
+
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        """Every catalogue table as flat records in the import format."""
+        db = self.store.db
+        out: dict[str, list[dict[str, Any]]] = {}
+        # The text travels inline: a text_file path means nothing beside the exported file.
+        drop = {"origin", "position", "text_file"}
+        for table in ds.TABLES:
+            order = "pledge, position" if table == "quotes" else "rowid"
+            where = "WHERE kind != 'pledged'" if table == "milestones" else ""
+            rows = []
+            for row in db.execute_returning_dicts(f"SELECT * FROM {table} {where} ORDER BY {order}"):
+                row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
+                if table in ("quotes", "statuses"):
+                    row.pop("id", None)
+                if table == "pledges":
+                    for key in ("aliases", "aliases_ko"):
+                        if key in row:
+                            row[key] = row[key].split(" | ")
+                rows.append(row)
+            out[table] = rows
+        return out
+
+
+def _set_meta(db: Database, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def _bump_version(db: Database) -> None:
+    # Other processes sharing the file compare this to know their caches are stale.
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('catalogue_version', '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def _clear(db: Database) -> None:
+    for table in ds.TABLES:
+        db.execute(f"DELETE FROM {table}")
+    db.execute("DELETE FROM pledge_index")
+    db.execute("DELETE FROM pledge_aliases")
+
+
+def _drop_pledges(db: Database, ids: list[str]) -> None:
+    for pledge_id in ids:
+        db.execute("DELETE FROM pledges WHERE id = ?", [pledge_id])
+        for table in ("quotes", "statuses", "milestones"):
+            db.execute(f"DELETE FROM {table} WHERE pledge = ?", [pledge_id])
+        db.execute("DELETE FROM pledge_index WHERE pledge_id = ?", [pledge_id])
+        db.execute("DELETE FROM pledge_aliases WHERE pledge_id = ?", [pledge_id])
+
+
+def _drop_replaced(
+    db: Database, keys: set[str] | frozenset[str], tables: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Delete the records being replaced, so the new ones replace them whole instead of merging fields.
+
+    A replaced pledge keeps its quotes and status history unless the edit gives new ones for it.
+    """
+    for key in keys:
+        table, _, key_id = key.partition(":")
+        db.execute(f"DELETE FROM {table} WHERE id = ?", [key_id])
+        if table == "pledges":
+            db.execute("DELETE FROM milestones WHERE pledge = ? AND kind = 'pledged'", [key_id])
+            for child in ("quotes", "statuses"):
+                if any(row["pledge"] == key_id for row in tables[child]):
+                    db.execute(f"DELETE FROM {child} WHERE pledge = ?", [key_id])
+
+
+def _norm(value: Any) -> Any:
+    return None if value in (None, "", []) else value
+
+
+def _same(table: str, new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """True when a record would leave its catalogue row as it is (origin and file paths aside)."""
+    fields = [name for name, _, _ in ds.SCHEMA[table] if name != "text_file"]
+    if table == "sources":
+        fields.append("text")
+    return all(_norm(new.get(name)) == _norm(old.get(name)) for name in fields)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("origin", "position")}
+
+
+def _digest(row: dict[str, Any]) -> str:
+    key = "\0".join(str(row.get(k, "")) for k in ("text", "source", "status", "date"))
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
