@@ -212,6 +212,9 @@ class PostgresBackend:
         self.url = url
         self._errors = (psycopg.Error,)
         try:
+            # One plain connection first: an unreachable server then fails at once with one error, instead of
+            # the pool retrying in the background (and logging each retry) until its timeout.
+            psycopg.connect(url, connect_timeout=10).close()
             self.pool = ConnectionPool(
                 # libpq takes Heroku's `postgres://` spelling as it is.
                 url,
