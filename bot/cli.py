@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,10 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     try:
         url = settings.database_url.value if settings.database_url is not None else None
         backend = open_backend(store, url)
+    except sqlite3.DatabaseError as error:
+        # Pages the header check cannot see may be garbage; say so in one line and leave the file alone.
+        store.close()
+        raise store.damaged(error) from None
     except BaseException:
         store.close()
         raise
@@ -85,6 +90,10 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     loader = Loader(store, journal, settings.data_dir, clock)
     try:
         loader.refresh()
+    except sqlite3.DatabaseError as error:
+        backend.close()
+        store.close()
+        raise store.damaged(error) from None
     except BaseException:
         backend.close()
         store.close()

@@ -115,10 +115,14 @@ class Store:
                 migrations.apply(db)
         except sqlite3.DatabaseError as error:
             self.close()
-            raise DatabaseFileError(
-                f"PLEDGEBOT_DB ({self.path}) cannot be used: {error}. Restore it from a backup, or move it "
-                "aside to start with an empty database."
-            ) from None
+            raise self.damaged(error) from None
+
+    def damaged(self, error: sqlite3.DatabaseError) -> DatabaseFileError:
+        """The error to raise when SQLite finds this file damaged ("database disk image is malformed")."""
+        return DatabaseFileError(
+            f"PLEDGEBOT_DB ({self.path}) cannot be used: {error}. Restore it from a backup, or move it aside "
+            "to start with an empty database."
+        )
 
     @property
     def db(self) -> Database:
