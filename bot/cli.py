@@ -102,7 +102,15 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     searcher = Searcher(store)
     subscriptions = Subscriptions(backend)
     ledger = Ledger(backend, lease=dt.timedelta(seconds=settings.claim_lease_seconds))
-    core = Core(catalogue, searcher, subscriptions, journal, clock=clock, timezone=settings.timezone)
+    core = Core(
+        catalogue,
+        searcher,
+        subscriptions,
+        journal,
+        clock=clock,
+        timezone=settings.timezone,
+        health=store.healthy,
+    )
     return Bot(settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core)
 
 

@@ -66,6 +66,7 @@ class Core:
         clock: Clock = utc_now,
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
+        health: Callable[[], bool] = lambda: True,
     ):
         self.catalogue = catalogue
         self.searcher = searcher
@@ -73,6 +74,7 @@ class Core:
         self.journal = journal
         self.clock = clock
         self.monotonic = monotonic
+        self._health = health
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
         self._calendar_version = ""
@@ -86,6 +88,10 @@ class Core:
         self._digests_lock = threading.Lock()
 
     # -- entry points ------------------------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        """True while the local catalogue file is there and answers (`open_bot` passes Store.healthy)."""
+        return self._health()
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
