@@ -104,10 +104,13 @@ class Store:
         self._connections: list[Database] = []
         if self.path != ":memory:":
             _check_folder(Path(self.path))
-            check_file(Path(self.path))
         try:
-            db = self.db
+            # The file is checked under the set-up lock: a process starting beside this one may have created
+            # it a moment ago, and its 0 bytes are then a database being made, not one that was lost.
             with _init_lock(self.path):
+                if self.path != ":memory:":
+                    check_file(Path(self.path))
+                db = self.db
                 # WAL lets readers (the adapters) proceed while the scheduler writes; it must be set outside
                 # a transaction, so before any migration runs.
                 if self.path != ":memory:":
