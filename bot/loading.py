@@ -186,6 +186,15 @@ class ImportResult:
     present: int
 
 
+@dataclass(frozen=True)
+class CheckedFiles:
+    """Files that passed every import check: the records, which are already present, which replace."""
+
+    data: Dataset
+    present: set[int]
+    replaces: set[str]
+
+
 class Loader:
     """Builds and updates the local catalogue from the data folder and the journal."""
 
@@ -401,10 +410,8 @@ class Loader:
         one identical to what the catalogue holds is already present and skipped, so re-importing a file, or
         one a newsroom has since committed to `data/`, changes nothing.
         """
-        data = ds.load(paths, known_ids=self.known_ids(), known_texts=self.source_texts())
-        present, problems, replaces = self._compare(data, replace)
-        if problems:
-            raise ds.DatasetError(problems)
+        checked = self.check_files(paths, replace=replace)
+        data, present, replaces = checked.data, checked.present, checked.replaces
         records = [r for i, r in enumerate(data.records) if i not in present]
         if not records:
             return ImportResult(None, 0, len(present))
@@ -433,6 +440,26 @@ class Loader:
         )
         self.follow(progress)
         return ImportResult(edit, len(records), len(present))
+
+    def check_files(self, paths: list[Path], *, replace: bool = False) -> CheckedFiles:
+        """Every check an import makes, without writing anything: `pledgebot validate FILE...` and
+        `pledgebot import` share it, so one accepts exactly the files the other does.
+
+        References (ids, source texts, a source's publication date, a pledge's date) resolve against the
+        files given together and the catalogue; a record whose id is in the catalogue with other values is a
+        problem unless `replace`. Raises `ds.DatasetError` with every problem.
+        """
+        data = ds.load(
+            paths,
+            known_ids=self.known_ids(),
+            known_texts=self.source_texts(),
+            known_sources=self.known_sources(),
+            known_pledges=self.known_pledges(),
+        )
+        present, problems, replaces = self._compare(data, replace)
+        if problems:
+            raise ds.DatasetError(problems)
+        return CheckedFiles(data, present, replaces)
 
     def retract(self, pledge_id: str, *, author: str, reason: str) -> Edit:
         """Withdraw a pledge from answers; the journal keeps what it was. KeyError when there is none."""
@@ -511,6 +538,16 @@ class Loader:
         return {
             t: {r[0] for r in db.execute(f"SELECT id FROM {t}")} for t in ("speakers", "sources", "pledges")
         }
+
+    def known_sources(self) -> dict[str, dt.date]:
+        """Each catalogue source's publication date (or date-time), by id."""
+        rows = self.store.db.execute("SELECT id, published_at FROM sources WHERE published_at IS NOT NULL")
+        return {source: ds.parse_datetime(value) for source, value in rows}
+
+    def known_pledges(self) -> dict[str, dt.date | None]:
+        """Each catalogue pledge's `pledged_on` (None when not given), by id."""
+        rows = self.store.db.execute("SELECT id, pledged_on FROM pledges")
+        return {pledge: ds.parse_date(value) if value else None for pledge, value in rows}
 
     def source_texts(self) -> dict[str, str]:
         """The full texts held for sources, by source id."""
