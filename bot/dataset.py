@@ -648,7 +648,23 @@ class Stream:
     `finish`. Only for a load that cites nothing already in the database (no known ids or texts).
     """
 
-    def __init__(self, paths: list[Path], text_cache_chars: int = 8_000_000):
+    def __init__(
+        self,
+        paths: list[Path],
+        text_cache_chars: int = 8_000_000,
+        *,
+        known_ids: dict[str, set[str]] | None = None,
+        known_text: Callable[[str], str | None] | None = None,
+        known_sources: dict[str, dt.date] | None = None,
+        known_pledges: dict[str, dt.date | None] | None = None,
+    ):
+        # What the catalogue holds (for imports): references to it are checked at once; a file that then
+        # defines one of the records a check used goes to `load`, which reads every file first.
+        self.known_ids = known_ids or {}
+        self.known_text = known_text or (lambda source: None)
+        self.known_sources = known_sources or {}
+        self.known_pledges = known_pledges or {}
+        self.used_known: set[tuple[str, str]] = set()
         self.paths = paths
         self.folders = {p.parent for p in paths}
         self.ids: dict[str, set[str]] = {t: set() for t in TABLES}
@@ -680,7 +696,7 @@ class Stream:
         if text is None:
             path = self.text_paths.get(source)
             if path is None:
-                return None
+                return None if source in self.text_paths else self.known_text(source)
             text = path.read_text(encoding="utf-8")
             while self._texts and self._cached + len(text) > self._limit:
                 self._cached -= len(self._texts.pop(next(iter(self._texts))))
@@ -691,15 +707,22 @@ class Stream:
     def finish(self) -> None:
         """The checks that had to wait for the whole dataset."""
         for table, values in self.pending.items():
-            if values - self.ids[table]:
+            if values - self.ids[table] - self.known_ids.get(table, set()):
                 raise Unchecked
         for source, quote in self.pending_quotes:
             text = self.text(source)
             if text is not None and quote not in text:
                 raise Unchecked
         self.pending_quotes = []
+
+        def published(source: str) -> dt.date | None:
+            return self.published[source] if source in self.published else self.known_sources.get(source)
+
+        def pledged(pledge: str) -> dt.date | None:
+            return self.pledged[pledge] if pledge in self.pledged else self.known_pledges.get(pledge)
+
         for record in self.pending_dates:
-            if date_problem(record, self.published.get, self.pledged.get) is not None:
+            if date_problem(record, published, pledged) is not None:
                 raise Unchecked
         self.pending_dates = []
 
@@ -710,7 +733,7 @@ class Stream:
             raise Unchecked
         key = _key(record)
         if key is not None:
-            if key in self.ids[table]:
+            if key in self.ids[table] or (table, key) in self.used_known:
                 raise Unchecked
             self.ids[table].add(key)
         if table == "sources":
@@ -719,8 +742,17 @@ class Stream:
             self.pledged[v["id"]] = v.get("pledged_on")
         elif table in ("quotes", "statuses"):
             ref = v["source"] if table == "quotes" else v["pledge"]
-            if ref in (self.published if table == "quotes" else self.pledged):
-                if date_problem(record, self.published.get, self.pledged.get) is not None:
+            own, known = (
+                (self.published, self.known_sources)
+                if table == "quotes"
+                else (self.pledged, self.known_pledges)
+            )
+            if ref in own or ref in known:
+                if ref not in own:
+                    self.used_known.add(("sources" if table == "quotes" else "pledges", ref))
+                published = self.published if ref in own else self.known_sources
+                pledged = self.pledged if ref in own else self.known_pledges
+                if date_problem(record, published.get, pledged.get) is not None:
                     raise Unchecked
             else:
                 # Only the fields the check reads: a status comes before its pledge in a nested file.
@@ -749,6 +781,10 @@ class Stream:
             if v["source"] in self.text_paths:
                 text = self.text(v["source"])
                 if text is not None and v["text"] not in text:
+                    raise Unchecked
+            elif (known := self.known_text(v["source"])) is not None:
+                self.used_known.add(("sources", v["source"]))
+                if v["text"] not in known:
                     raise Unchecked
             else:
                 self.pending_quotes.append((v["source"], v["text"]))
