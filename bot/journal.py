@@ -78,14 +78,14 @@ class Journal:
         at: dt.datetime,
         dedupe: str | None = None,
         records: Iterable[list[Any]] | None = None,
-        complete: Callable[[], tuple[str, list[str], dict[str, Any]] | None] | None = None,
+        complete: Callable[[], tuple[EditKind, str, list[str], dict[str, Any]] | None] | None = None,
     ) -> Edit | None:
         """Append one edit; None when an edit with the same `dedupe` key is already there.
 
         `records` gives the edit's records a chunk at a time (stored in `edit_records`, read back with
         `records`), consumed inside the edit's transaction: whatever it raises rolls the edit back. Then
-        `complete`, when given, returns the summary, pledges and payload known only once the records are read,
-        or None for an edit with nothing in it, which is not appended.
+        `complete`, when given, returns the kind, summary, pledges and payload known only once the records
+        are read, or None for an edit with nothing in it, which is not appended.
         """
         try:
             return self._append(
@@ -105,7 +105,7 @@ class Journal:
         at: dt.datetime,
         dedupe: str | None,
         records: Iterable[list[Any]] | None,
-        complete: Callable[[], tuple[str, list[str], dict[str, Any]] | None] | None,
+        complete: Callable[[], tuple[EditKind, str, list[str], dict[str, Any]] | None] | None,
     ) -> Edit | None:
         body = json.dumps(payload, ensure_ascii=False, default=_json_default) if payload is not None else None
         with self.backend.transaction() as db:
@@ -126,10 +126,15 @@ class Journal:
                 completed = complete()
                 if completed is None:
                     raise _NothingToAppend
-                summary, pledges, payload = completed
+                kind, summary, pledges, payload = completed
                 db.execute(
-                    "UPDATE edits SET summary = ?, payload = ? WHERE id = ?",
-                    [summary, json.dumps(payload, ensure_ascii=False, default=_json_default), edit_id],
+                    "UPDATE edits SET kind = ?, summary = ?, payload = ? WHERE id = ?",
+                    [
+                        kind.value,
+                        summary,
+                        json.dumps(payload, ensure_ascii=False, default=_json_default),
+                        edit_id,
+                    ],
                 )
             db.executemany(
                 "INSERT INTO edit_pledges (pledge_id, edit_id) VALUES (?, ?)",

@@ -547,14 +547,14 @@ class Loader:
             if chunk:
                 yield chunk
 
-        def complete() -> tuple[str, list[str], dict[str, Any]] | None:
+        def complete() -> tuple[EditKind, str, list[str], dict[str, Any]] | None:
             if not tally.added:
                 return None
-            return self._edit_summary(paths, tally)
+            kind = EditKind.REPLACE if tally.replaces else EditKind.IMPORT
+            return (kind, *self._edit_summary(paths, tally))
 
-        kind = EditKind.IMPORT
         edit = self.journal.append(
-            kind,
+            EditKind.IMPORT,
             author=author,
             reason=note,
             summary="",
@@ -564,8 +564,6 @@ class Loader:
             records=chunks(),
             complete=complete,
         )
-        if edit is not None and tally.replaces:
-            edit = dataclasses.replace(edit, kind=EditKind.REPLACE)
         return ImportResult(edit, tally.added, tally.present)
 
     def _classify(self, builder: _RowBuilder, record: ds.Record, replace: bool, tally: _Tally) -> bool:

@@ -234,3 +234,39 @@ def test_csv_export_keeps_source_texts_so_the_verbatim_check_survives_a_round_tr
             fresh.loader.import_files([bad], author="test")
     finally:
         fresh.close()
+
+
+def test_a_streamed_replace_is_journalled_as_a_replace_with_chunked_records(state_settings, tmp_path, clock):
+    bot = open_bot(state_settings, clock=clock)
+    try:
+        path = _write(
+            tmp_path / "changed.yaml",
+            "pledges:\n"
+            "  - id: inter-korean-hotline\n"
+            "    speaker: lee-jae-myung\n"
+            "    title: Something else\n"
+            "    category: North Korea\n",
+        )
+        result = bot.loader.import_files([path], author="test", replace=True)
+        assert result.edit is not None and result.added == 1
+        (edit,) = [e for e in bot.journal.since(0) if e.id == result.edit.id]
+        assert edit.kind.value == "replace" and edit.payload["chunked"]
+        assert edit.payload["replaces"] == ["pledges:inter-korean-hotline"]
+        assert [b["values"]["title"] for c in bot.journal.records(edit.id) for b in c] == ["Something else"]
+        # The quotes and statuses of the replaced pledge stay: the edit gives none of its own.
+        assert bot.core.handle("show inter-korean-hotline", _ctx()) is not None
+        quotes = bot.store.db.execute("SELECT COUNT(*) FROM quotes WHERE pledge = 'inter-korean-hotline'")
+        assert quotes.fetchone()[0] == 1
+        # A fresh catalogue rebuilt from the data folder and the journal replays the chunked edit.
+        bot.store.db.execute("DELETE FROM meta WHERE key = 'data_fingerprint'")
+        assert bot.loader.refresh() is True
+        title = bot.store.db.execute("SELECT title FROM pledges WHERE id = 'inter-korean-hotline'")
+        assert title.fetchone()[0] == "Something else"
+    finally:
+        bot.close()
+
+
+def _ctx():
+    from bot.replies import Context
+
+    return Context(platform="console", workspace="local", channel="console", user="you", can_manage=True)
