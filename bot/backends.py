@@ -121,6 +121,15 @@ def s001_state(db: Database) -> None:
         db.execute("DROP TABLE deliveries_v1")
 
 
+@sqlite_migrations()
+def s002_edit_records(db: Database) -> None:
+    """An edit's records in chunks, so a large import is written and read back without one huge payload."""
+    db.execute(
+        "CREATE TABLE edit_records (edit_id INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, "
+        "PRIMARY KEY (edit_id, seq))"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -165,6 +174,13 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE TABLE edit_pledges (pledge_id TEXT NOT NULL, edit_id BIGINT NOT NULL,
             PRIMARY KEY (pledge_id, edit_id));
         CREATE TABLE state_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ),
+    (
+        "s002_edit_records",
+        """
+        CREATE TABLE edit_records (edit_id BIGINT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+            PRIMARY KEY (edit_id, seq));
         """,
     ),
 )

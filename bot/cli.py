@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check dataset files (default: the data folder) without loading them"
     )
     val.add_argument("files", nargs="*", type=Path)
+    val.add_argument(
+        "--replace",
+        action="store_true",
+        help="as import --replace: accept records whose ids are in the catalogue with other values",
+    )
     return parser
 
 
@@ -199,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if command == "validate":
-        return _validate(settings, args.files)
+        return _validate(settings, args.files, replace=args.replace)
     try:
         bot = open_bot(settings)
     except ds.DatasetError as error:
@@ -514,13 +519,36 @@ def _export(bot: Bot, args: argparse.Namespace) -> int:
     return 0
 
 
-def _validate(settings: Settings, files: list[Path]) -> int:
-    paths = files or ds.data_files(settings.data_dir)
+def _validate(settings: Settings, files: list[Path], *, replace: bool = False) -> int:
+    if not files:
+        # The data folder itself: checked alone, since the catalogue is built from it.
+        paths = ds.data_files(settings.data_dir)
+        try:
+            data = ds.load(paths)
+        except ds.DatasetError as error:
+            print(f"pledgebot: {error}", file=sys.stderr)
+            return 1
+        return _validated(paths, data)
+    # Files to import: the very checks `pledgebot import` makes, against the catalogue.
     try:
-        data = ds.load(paths)
+        bot = open_bot(settings)
+    except ds.DatasetError as error:
+        print(f"pledgebot: the data folder has problems; nothing was checked.\n{error}", file=sys.stderr)
+        return 1
+    except (DatabaseFileError, StateUnavailable) as error:
+        print(f"pledgebot: {error}", file=sys.stderr)
+        return 2
+    try:
+        checked = bot.loader.check_files(files, replace=replace)
     except ds.DatasetError as error:
         print(f"pledgebot: {error}", file=sys.stderr)
         return 1
+    finally:
+        bot.close()
+    return _validated(files, checked.data)
+
+
+def _validated(paths: list[Path], data: ds.Dataset) -> int:
     counts = {t: len(data.rows(t)) for t in ds.TABLES}
     summary = ", ".join(f"{n} {t}" for t, n in counts.items() if n)
     print(

@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +272,12 @@ def _parse_csv(path: Path, text: str) -> Iterator[Record]:
         )
 
 
-def _validate(dataset: Dataset, known: dict[str, set[str]]) -> list[Problem]:
+def _validate(
+    dataset: Dataset,
+    known: dict[str, set[str]],
+    known_sources: dict[str, dt.date] | None = None,
+    known_pledges: dict[str, dt.date | None] | None = None,
+) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, dict[str, str]] = {t: {} for t in TABLES}
     for record in dataset.records:
@@ -308,6 +313,56 @@ def _validate(dataset: Dataset, known: dict[str, set[str]]) -> list[Problem]:
                 )
         problems.extend(_check_vocabulary(record))
     problems.extend(_check_quotes(dataset))
+    problems.extend(_check_dates(dataset, known_sources or {}, known_pledges or {}))
+    return problems
+
+
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def date_problem(
+    record: Record,
+    published_at: Callable[[str], dt.date | None],
+    pledged_on: Callable[[str], dt.date | None],
+) -> Problem | None:
+    """A quote said after its source was published, or a status dated before its pledge was made.
+
+    `published_at` and `pledged_on` look up the source's or pledge's date (None when not known)."""
+    v = record.values
+    if record.table == "quotes":
+        published = published_at(v["source"])
+        if published is not None and v["said_on"] > _day(published):
+            return Problem(
+                record.where,
+                "said_on",
+                f"said_on {v['said_on']} is after its source '{v['source']}' was published on "
+                f"{_day(published)}",
+            )
+    elif record.table == "statuses":
+        pledged = pledged_on(v["pledge"])
+        if pledged is not None and v["date"] < pledged:
+            return Problem(
+                record.where,
+                "date",
+                f"date {v['date']} is before its pledge '{v['pledge']}' was pledged on {pledged}",
+            )
+    return None
+
+
+def _check_dates(
+    dataset: Dataset, known_sources: dict[str, dt.date], known_pledges: dict[str, dt.date | None]
+) -> list[Problem]:
+    """Dates against the records they cite: these files' own first, then the catalogue's."""
+    published = dict(known_sources)
+    published.update({s["id"]: s["published_at"] for s in dataset.rows("sources")})
+    pledged = dict(known_pledges)
+    pledged.update({p["id"]: p.get("pledged_on") for p in dataset.rows("pledges")})
+    problems = []
+    for record in dataset.records:
+        problem = date_problem(record, published.get, pledged.get)
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
@@ -447,11 +502,14 @@ def load(
     *,
     known_ids: dict[str, set[str]] | None = None,
     known_texts: dict[str, str] | None = None,
+    known_sources: dict[str, dt.date] | None = None,
+    known_pledges: dict[str, dt.date | None] | None = None,
 ) -> Dataset:
     """Read, attach source texts, and validate: the one way files become a dataset.
 
     `known_ids` and `known_texts` describe what the database already holds, so an imported file may cite a
-    speaker or source loaded earlier.
+    speaker or source loaded earlier; `known_sources` (id → published_at) and `known_pledges` (id →
+    pledged_on) let a quote's or status's date be checked against a source or pledge already there.
     """
     dataset = Dataset(source_texts=dict(known_texts or {}))
     # Parse first without validation so that source texts are known when quotes are checked.
@@ -466,7 +524,7 @@ def load(
     if problems:
         raise DatasetError(problems)
     attach_source_texts(paths, dataset)
-    problems = _validate(dataset, known_ids or {})
+    problems = _validate(dataset, known_ids or {}, known_sources, known_pledges)
     if problems:
         raise DatasetError(problems)
     return dataset
@@ -590,13 +648,32 @@ class Stream:
     `finish`. Only for a load that cites nothing already in the database (no known ids or texts).
     """
 
-    def __init__(self, paths: list[Path], text_cache_chars: int = 8_000_000):
+    def __init__(
+        self,
+        paths: list[Path],
+        text_cache_chars: int = 8_000_000,
+        *,
+        known_ids: dict[str, set[str]] | None = None,
+        known_text: Callable[[str], str | None] | None = None,
+        known_sources: dict[str, dt.date] | None = None,
+        known_pledges: dict[str, dt.date | None] | None = None,
+    ):
+        # What the catalogue holds (for imports): references to it are checked at once; a file that then
+        # defines one of the records a check used goes to `load`, which reads every file first.
+        self.known_ids = known_ids or {}
+        self.known_text = known_text or (lambda source: None)
+        self.known_sources = known_sources or {}
+        self.known_pledges = known_pledges or {}
+        self.used_known: set[tuple[str, str]] = set()
         self.paths = paths
         self.folders = {p.parent for p in paths}
         self.ids: dict[str, set[str]] = {t: set() for t in TABLES}
         self.pending: dict[str, set[str]] = {t: set() for t in TABLES}
         self.text_paths: dict[str, Path | None] = {}
         self.pending_quotes: list[tuple[str, str]] = []
+        self.published: dict[str, dt.date] = {}
+        self.pledged: dict[str, dt.date | None] = {}
+        self.pending_dates: list[Record] = []
         self._texts: dict[str, str] = {}
         self._cached = 0
         self._limit = text_cache_chars
@@ -619,7 +696,7 @@ class Stream:
         if text is None:
             path = self.text_paths.get(source)
             if path is None:
-                return None
+                return None if source in self.text_paths else self.known_text(source)
             text = path.read_text(encoding="utf-8")
             while self._texts and self._cached + len(text) > self._limit:
                 self._cached -= len(self._texts.pop(next(iter(self._texts))))
@@ -630,13 +707,24 @@ class Stream:
     def finish(self) -> None:
         """The checks that had to wait for the whole dataset."""
         for table, values in self.pending.items():
-            if values - self.ids[table]:
+            if values - self.ids[table] - self.known_ids.get(table, set()):
                 raise Unchecked
         for source, quote in self.pending_quotes:
             text = self.text(source)
             if text is not None and quote not in text:
                 raise Unchecked
         self.pending_quotes = []
+
+        def published(source: str) -> dt.date | None:
+            return self.published[source] if source in self.published else self.known_sources.get(source)
+
+        def pledged(pledge: str) -> dt.date | None:
+            return self.pledged[pledge] if pledge in self.pledged else self.known_pledges.get(pledge)
+
+        for record in self.pending_dates:
+            if date_problem(record, published, pledged) is not None:
+                raise Unchecked
+        self.pending_dates = []
 
     def _check(self, record: Record) -> None:
         v, table = record.values, record.table
@@ -645,9 +733,36 @@ class Stream:
             raise Unchecked
         key = _key(record)
         if key is not None:
-            if key in self.ids[table]:
+            if key in self.ids[table] or (table, key) in self.used_known:
                 raise Unchecked
             self.ids[table].add(key)
+        if table == "sources":
+            self.published[v["id"]] = v["published_at"]
+        elif table == "pledges":
+            self.pledged[v["id"]] = v.get("pledged_on")
+        elif table in ("quotes", "statuses"):
+            ref = v["source"] if table == "quotes" else v["pledge"]
+            own, known = (
+                (self.published, self.known_sources)
+                if table == "quotes"
+                else (self.pledged, self.known_pledges)
+            )
+            if ref in own or ref in known:
+                if ref not in own:
+                    self.used_known.add(("sources" if table == "quotes" else "pledges", ref))
+                published = self.published if ref in own else self.known_sources
+                pledged = self.pledged if ref in own else self.known_pledges
+                if date_problem(record, published.get, pledged.get) is not None:
+                    raise Unchecked
+            else:
+                # Only the fields the check reads: a status comes before its pledge in a nested file.
+                self.pending_dates.append(
+                    Record(
+                        table,
+                        {k: v[k] for k in ("source", "pledge", "said_on", "date") if k in v},
+                        record.where,
+                    )
+                )
         for name, pool in _REFERENCES:
             value = v.get(name)
             if value and value not in self.ids[pool]:
@@ -655,8 +770,10 @@ class Stream:
         if table == "sources":
             # `attach_source_texts` reads the fields as written; keep to sources where that is the same, and
             # leave inline texts (exports) to the exact path.
-            if "text" in v or raw_id != key or not (
-                raw_file is None or (isinstance(raw_file, str) and raw_file == v.get("text_file"))
+            if (
+                "text" in v
+                or raw_id != key
+                or not (raw_file is None or (isinstance(raw_file, str) and raw_file == v.get("text_file")))
             ):
                 raise Unchecked
             self.text_paths[key] = _source_text_path(self.folders, raw_file)  # type: ignore[index]
@@ -664,6 +781,10 @@ class Stream:
             if v["source"] in self.text_paths:
                 text = self.text(v["source"])
                 if text is not None and v["text"] not in text:
+                    raise Unchecked
+            elif (known := self.known_text(v["source"])) is not None:
+                self.used_known.add(("sources", v["source"]))
+                if v["text"] not in known:
                     raise Unchecked
             else:
                 self.pending_quotes.append((v["source"], v["text"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -77,8 +77,36 @@ class Journal:
         payload: dict[str, Any] | None,
         at: dt.datetime,
         dedupe: str | None = None,
+        records: Iterable[list[Any]] | None = None,
+        complete: Callable[[], tuple[EditKind, str, list[str], dict[str, Any]] | None] | None = None,
     ) -> Edit | None:
-        """Append one edit; None when an edit with the same `dedupe` key is already there."""
+        """Append one edit; None when an edit with the same `dedupe` key is already there.
+
+        `records` gives the edit's records a chunk at a time (stored in `edit_records`, read back with
+        `records`), consumed inside the edit's transaction: whatever it raises rolls the edit back. Then
+        `complete`, when given, returns the kind, summary, pledges and payload known only once the records
+        are read, or None for an edit with nothing in it, which is not appended.
+        """
+        try:
+            return self._append(
+                kind, author, reason, summary, pledges, payload, at, dedupe, records, complete
+            )
+        except _NothingToAppend:
+            return None
+
+    def _append(
+        self,
+        kind: EditKind,
+        author: str,
+        reason: str,
+        summary: str,
+        pledges: Iterable[str],
+        payload: dict[str, Any] | None,
+        at: dt.datetime,
+        dedupe: str | None,
+        records: Iterable[list[Any]] | None,
+        complete: Callable[[], tuple[EditKind, str, list[str], dict[str, Any]] | None] | None,
+    ) -> Edit | None:
         body = json.dumps(payload, ensure_ascii=False, default=_json_default) if payload is not None else None
         with self.backend.transaction() as db:
             row = db.execute(
@@ -89,11 +117,44 @@ class Journal:
             if row is None:
                 return None
             edit_id = int(row[0])
+            for seq, chunk in enumerate(records or ()):
+                db.execute(
+                    "INSERT INTO edit_records (edit_id, seq, body) VALUES (?, ?, ?)",
+                    [edit_id, seq, json.dumps(chunk, ensure_ascii=False, default=_json_default)],
+                )
+            if complete is not None:
+                completed = complete()
+                if completed is None:
+                    raise _NothingToAppend
+                kind, summary, pledges, payload = completed
+                db.execute(
+                    "UPDATE edits SET kind = ?, summary = ?, payload = ? WHERE id = ?",
+                    [
+                        kind.value,
+                        summary,
+                        json.dumps(payload, ensure_ascii=False, default=_json_default),
+                        edit_id,
+                    ],
+                )
             db.executemany(
                 "INSERT INTO edit_pledges (pledge_id, edit_id) VALUES (?, ?)",
                 [(pledge, edit_id) for pledge in dict.fromkeys(pledges)],
             )
         return Edit(edit_id, at, author, kind, reason, summary, payload)
+
+    def records(self, edit_id: int, batch: int = 4) -> Iterator[list[Any]]:
+        """An edit's record chunks, in order, fetched a few at a time."""
+        seq = -1
+        while True:
+            rows = self.backend.read(
+                "SELECT seq, body FROM edit_records WHERE edit_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [edit_id, seq, batch],
+            )
+            for row in rows:
+                yield json.loads(row[1])
+            if len(rows) < batch:
+                return
+            seq = int(rows[-1][0])
 
     def head(self) -> int:
         """The position of the newest edit (0 for an empty journal)."""
@@ -126,6 +187,10 @@ class Journal:
             _edit(r)
             for r in self.backend.read(f"SELECT {_FIELDS} FROM edits ORDER BY id DESC LIMIT ?", [limit])
         ]
+
+
+class _NothingToAppend(Exception):
+    """Raised inside the append's transaction to roll back an edit that turned out empty."""
 
 
 def _json_default(value: Any) -> Any:

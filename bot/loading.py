@@ -9,6 +9,7 @@ the journal, and apply it like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 import hashlib
@@ -186,6 +187,47 @@ class ImportResult:
     present: int
 
 
+_CHUNK = 500  # records per journal chunk
+
+
+class _Clash(Exception):
+    """A streamed record clashes with the catalogue: the exact path reports it with the others."""
+
+
+@dataclass
+class _Tally:
+    """What a streamed import found, as it goes."""
+
+    added: int = 0
+    present: int = 0
+    pledges: set[str] = dataclasses.field(default_factory=set)
+    replaces: set[str] = dataclasses.field(default_factory=set)
+    children: set[str] = dataclasses.field(default_factory=set)
+
+
+def _body(record: ds.Record, text: Callable[[str], str | None]) -> dict[str, Any]:
+    """A record as the journal stores it; a source carries its full text."""
+    body: dict[str, Any] = {"table": record.table, "values": record.values, "where": record.where}
+    body["file"] = record.file
+    if record.table == "sources":
+        body["text"] = text(record.values["id"])
+    return body
+
+
+def _one(db: Database, sql: str, *params: Any) -> Any:
+    row = db.execute(sql, list(params)).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class CheckedFiles:
+    """Files that passed every import check: the records, which are already present, which replace."""
+
+    data: Dataset
+    present: set[int]
+    replaces: set[str]
+
+
 class Loader:
     """Builds and updates the local catalogue from the data folder and the journal."""
 
@@ -273,7 +315,9 @@ class Loader:
         """Apply one journal edit to the catalogue and advance the applied position past it."""
         payload = edit.payload or {}
         origin = f"{EDIT_ORIGIN}{edit.id}"
-        if edit.kind in (EditKind.IMPORT, EditKind.REPLACE):
+        if edit.kind in (EditKind.IMPORT, EditKind.REPLACE) and payload.get("chunked"):
+            self._write_chunks(edit, payload, progress)
+        elif edit.kind in (EditKind.IMPORT, EditKind.REPLACE):
             records = [
                 ds.Record(r["table"], r["values"], r.get("where", ""), r.get("file", ""))
                 for r in payload["records"]
@@ -296,6 +340,64 @@ class Loader:
                 _set_meta(db, "journal_position", str(edit.id))
 
     # -- writing -------------------------------------------------------------------------------------
+
+    def _write_chunks(
+        self, edit: Edit, payload: dict[str, Any], progress: Callable[[int, int], None] | None
+    ) -> None:
+        """Apply a chunked edit: its records stream from the journal into the catalogue a chunk at a time,
+        in one catalogue transaction. The two values `_rows_for_tables` derives from later records (a
+        quote's default language, a pledged milestone's source) are filled in by SQL at the end, from this
+        edit's own rows, as it would."""
+        origin = f"{EDIT_ORIGIN}{edit.id}"
+        total = int(payload.get("count", 0))
+        done = 0
+        builder = _RowBuilder(lambda source: None)
+        touched: set[str] = set()
+        children: dict[str, set[str]] = defaultdict(set)
+        for entry in payload.get("children", []):
+            child, _, pledge = entry.partition(":")
+            children[child].add(pledge)
+        with self.store.transaction() as db:
+            _drop_replaced(db, set(payload.get("replaces", [])), children)
+            for chunk in self.journal.records(edit.id):
+                texts = {b["values"]["id"]: b.get("text") for b in chunk if b["table"] == "sources"}
+                builder.source_text = texts.get
+                tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+                for body in chunk:
+                    record = ds.Record(
+                        body["table"], body["values"], body.get("where", ""), body.get("file", "")
+                    )
+                    for table, row in builder.rows(record, origin):
+                        if table == "quotes":
+                            row.setdefault("language", None)
+                        if table == "pledges":
+                            touched.add(row["id"])
+                        elif table in ("quotes", "statuses"):
+                            touched.add(row["pledge"])
+                        tables[table].append(row)
+                for table in ds.TABLES:
+                    if tables.get(table):
+                        db[table].upsert_all(tables[table], pk="id", alter=False)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            db.execute(
+                "UPDATE quotes SET language = COALESCE(NULLIF((SELECT s.language FROM sources s "
+                "WHERE s.id = quotes.source AND s.origin = ?), ''), 'en') "
+                "WHERE language IS NULL AND origin = ?",
+                [origin, origin],
+            )
+            db.execute(
+                "UPDATE milestones SET source = (SELECT q.source FROM quotes q "
+                "WHERE q.pledge = milestones.pledge AND q.origin = ? ORDER BY q.position LIMIT 1) "
+                "WHERE kind = 'pledged' AND origin = ? AND (source IS NULL OR source = '')",
+                [origin, origin],
+            )
+            db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            search_index.write(db, sorted(touched))
+            _bump_version(db)
+            _set_meta(db, "journal_position", str(edit.id))
 
     def _load_fresh(self, paths: list[Path]) -> int | None:
         """Load the data folder into an emptied catalogue in one pass; the record count.
@@ -367,7 +469,11 @@ class Loader:
         with self.store.transaction() as db:
             if clear:
                 _clear(db)
-            _drop_replaced(db, replacing, tables)
+            _drop_replaced(
+                db,
+                replacing,
+                {child: {row["pledge"] for row in tables[child]} for child in ("quotes", "statuses")},
+            )
             for table in ds.TABLES:
                 rows = tables.get(table, [])
                 for start in range(0, len(rows), 1000):
@@ -401,38 +507,157 @@ class Loader:
         one identical to what the catalogue holds is already present and skipped, so re-importing a file, or
         one a newsroom has since committed to `data/`, changes nothing.
         """
-        data = ds.load(paths, known_ids=self.known_ids(), known_texts=self.source_texts())
+        try:
+            result = self._import_streaming(paths, author=author, note=note, replace=replace)
+        except (ds.Unchecked, _Clash):
+            # The exact path names every problem; files it accepts (say, an export's inline source texts,
+            # which the stream leaves to it) are imported from memory.
+            checked = self.check_files(paths, replace=replace)
+            result = self._import_checked(paths, checked, author=author, note=note)
+        if result.edit is not None:
+            self.follow(progress)
+        return result
+
+    def _import_streaming(self, paths: list[Path], *, author: str, note: str, replace: bool) -> ImportResult:
+        """Check and journal the files one record at a time: memory stays flat however large they are.
+
+        Raises `ds.Unchecked` or `_Clash` (inside the journal's transaction, so nothing is appended) when a
+        record needs the exact path's report.
+        """
+        db = self.store.db
+        stream = ds.Stream(
+            paths,
+            known_ids=self.known_ids(),
+            known_text=lambda source: _one(db, "SELECT text FROM sources WHERE id = ?", source),
+            known_sources=self.known_sources(),
+            known_pledges=self.known_pledges(),
+        )
+        tally = _Tally()
+        builder = _RowBuilder(stream.text)
+
+        def chunks() -> Iterator[list[dict[str, Any]]]:
+            chunk: list[dict[str, Any]] = []
+            for record in stream:
+                if self._classify(builder, record, replace, tally):
+                    chunk.append(_body(record, stream.text))
+                    if len(chunk) >= _CHUNK:
+                        yield chunk
+                        chunk = []
+            stream.finish()
+            if chunk:
+                yield chunk
+
+        def complete() -> tuple[EditKind, str, list[str], dict[str, Any]] | None:
+            if not tally.added:
+                return None
+            kind = EditKind.REPLACE if tally.replaces else EditKind.IMPORT
+            return (kind, *self._edit_summary(paths, tally))
+
+        edit = self.journal.append(
+            EditKind.IMPORT,
+            author=author,
+            reason=note,
+            summary="",
+            pledges=tally.pledges,
+            payload=None,
+            at=self.clock(),
+            records=chunks(),
+            complete=complete,
+        )
+        return ImportResult(edit, tally.added, tally.present)
+
+    def _classify(self, builder: _RowBuilder, record: ds.Record, replace: bool, tally: _Tally) -> bool:
+        """Compare one record with the catalogue: False when already present; `_Clash` when it clashes."""
+        db = self.store.db
+        rows = dict(builder.rows(record, ""))
+        new = rows[record.table]
+        present = False
+        if record.table in ("quotes", "statuses"):
+            present = (
+                db.execute(f"SELECT 1 FROM {record.table} WHERE id = ?", [new["id"]]).fetchone() is not None
+            )
+        else:
+            old = db.execute_returning_dicts(f"SELECT * FROM {record.table} WHERE id = ?", [new["id"]])
+            if old:
+                if _same(record.table, new, old[0]):
+                    present = True
+                elif replace:
+                    tally.replaces.add(f"{record.table}:{new['id']}")
+                else:
+                    raise _Clash
+        if present:
+            tally.present += 1
+            return False
+        tally.added += 1
+        if record.table == "pledges":
+            tally.pledges.add(record.values["id"])
+        elif record.table in ("quotes", "statuses"):
+            tally.pledges.add(record.values["pledge"])
+            tally.children.add(f"{record.table}:{record.values['pledge']}")
+        return True
+
+    def _edit_summary(self, paths: list[Path], tally: _Tally) -> tuple[str, list[str], dict[str, Any]]:
+        names = ", ".join(p.name for p in paths)
+        verb = "replaced" if tally.replaces else "imported"
+        children = sorted(c for c in tally.children if f"pledges:{c.partition(':')[2]}" in tally.replaces)
+        payload = {
+            "chunked": True,
+            "count": tally.added,
+            "replaces": sorted(tally.replaces),
+            "children": children,
+            "old": self._rows_of(tally.replaces),
+        }
+        return f"{verb} {tally.added} records from {names}", sorted(tally.pledges), payload
+
+    def _import_checked(
+        self, paths: list[Path], checked: CheckedFiles, *, author: str, note: str
+    ) -> ImportResult:
+        """Journal files the exact path accepted (held in memory), in the same chunked form."""
+        data = checked.data
+        tally = _Tally(present=len(checked.present), replaces=set(checked.replaces))
+        records = [r for i, r in enumerate(data.records) if i not in checked.present]
+        if not records:
+            return ImportResult(None, 0, tally.present)
+        for record in records:
+            tally.added += 1
+            if record.table == "pledges":
+                tally.pledges.add(record.values["id"])
+            elif record.table in ("quotes", "statuses"):
+                tally.pledges.add(record.values["pledge"])
+                tally.children.add(f"{record.table}:{record.values['pledge']}")
+        bodies = [_body(r, data.source_texts.get) for r in records]
+        summary, pledges, payload = self._edit_summary(paths, tally)
+        edit = self.journal.append(
+            EditKind.REPLACE if tally.replaces else EditKind.IMPORT,
+            author=author,
+            reason=note,
+            summary=summary,
+            pledges=pledges,
+            payload=payload,
+            at=self.clock(),
+            records=(bodies[i : i + _CHUNK] for i in range(0, len(bodies), _CHUNK)),
+        )
+        return ImportResult(edit, tally.added, tally.present)
+
+    def check_files(self, paths: list[Path], *, replace: bool = False) -> CheckedFiles:
+        """Every check an import makes, without writing anything: `pledgebot validate FILE...` and
+        `pledgebot import` share it, so one accepts exactly the files the other does.
+
+        References (ids, source texts, a source's publication date, a pledge's date) resolve against the
+        files given together and the catalogue; a record whose id is in the catalogue with other values is a
+        problem unless `replace`. Raises `ds.DatasetError` with every problem.
+        """
+        data = ds.load(
+            paths,
+            known_ids=self.known_ids(),
+            known_texts=self.source_texts(),
+            known_sources=self.known_sources(),
+            known_pledges=self.known_pledges(),
+        )
         present, problems, replaces = self._compare(data, replace)
         if problems:
             raise ds.DatasetError(problems)
-        records = [r for i, r in enumerate(data.records) if i not in present]
-        if not records:
-            return ImportResult(None, 0, len(present))
-        sources = {r.values["id"] for r in records if r.table == "sources"}
-        pledges = {r.values["id"] if r.table == "pledges" else r.values.get("pledge") for r in records} - {
-            None
-        }
-        old = self._rows_of(replaces)
-        kind = EditKind.REPLACE if replaces else EditKind.IMPORT
-        names = ", ".join(p.name for p in paths)
-        edit = self.journal.append(
-            kind,
-            author=author,
-            reason=note,
-            summary=f"{'replaced' if replaces else 'imported'} {len(records)} records from {names}",
-            pledges=sorted(pledges),
-            payload={
-                "records": [
-                    {"table": r.table, "values": r.values, "where": r.where, "file": r.file} for r in records
-                ],
-                "texts": {s: t for s, t in data.source_texts.items() if s in sources},
-                "replaces": sorted(replaces),
-                "old": old,
-            },
-            at=self.clock(),
-        )
-        self.follow(progress)
-        return ImportResult(edit, len(records), len(present))
+        return CheckedFiles(data, present, replaces)
 
     def retract(self, pledge_id: str, *, author: str, reason: str) -> Edit:
         """Withdraw a pledge from answers; the journal keeps what it was. KeyError when there is none."""
@@ -512,6 +737,16 @@ class Loader:
             t: {r[0] for r in db.execute(f"SELECT id FROM {t}")} for t in ("speakers", "sources", "pledges")
         }
 
+    def known_sources(self) -> dict[str, dt.date]:
+        """Each catalogue source's publication date (or date-time), by id."""
+        rows = self.store.db.execute("SELECT id, published_at FROM sources WHERE published_at IS NOT NULL")
+        return {source: ds.parse_datetime(value) for source, value in rows}
+
+    def known_pledges(self) -> dict[str, dt.date | None]:
+        """Each catalogue pledge's `pledged_on` (None when not given), by id."""
+        rows = self.store.db.execute("SELECT id, pledged_on FROM pledges")
+        return {pledge: ds.parse_date(value) if value else None for pledge, value in rows}
+
     def source_texts(self) -> dict[str, str]:
         """The full texts held for sources, by source id."""
         return dict(self.store.db.execute("SELECT id, text FROM sources WHERE text IS NOT NULL").fetchall())
@@ -570,9 +805,7 @@ def _drop_pledges(db: Database, ids: list[str]) -> None:
         db.execute("DELETE FROM pledge_aliases WHERE pledge_id = ?", [pledge_id])
 
 
-def _drop_replaced(
-    db: Database, keys: set[str] | frozenset[str], tables: dict[str, list[dict[str, Any]]]
-) -> None:
+def _drop_replaced(db: Database, keys: set[str] | frozenset[str], children: dict[str, set[str]]) -> None:
     """Delete the records being replaced, so the new ones replace them whole instead of merging fields.
 
     A replaced pledge keeps its quotes and status history unless the edit gives new ones for it.
@@ -583,7 +816,7 @@ def _drop_replaced(
         if table == "pledges":
             db.execute("DELETE FROM milestones WHERE pledge = ? AND kind = 'pledged'", [key_id])
             for child in ("quotes", "statuses"):
-                if any(row["pledge"] == key_id for row in tables[child]):
+                if key_id in children.get(child, set()):
                     db.execute(f"DELETE FROM {child} WHERE pledge = ?", [key_id])
 
 
