@@ -405,7 +405,9 @@ async def serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None
     await run(build_client(core, settings), stopping)
 
 
-async def post_to_channel(client: discord.Client, channel_id: int, reply: Reply, nonce: str) -> int:
+async def post_to_channel(
+    client: discord.Client, channel_id: int, reply: Reply, nonce: str, *, key: str | None = None
+) -> int:
     """Post `reply` publicly in a channel by id, at most once per `nonce`; return the message id.
 
     Goes through REST with no need for the channel in the gateway cache. discord.py sends the nonce with
@@ -413,7 +415,7 @@ async def post_to_channel(client: discord.Client, channel_id: int, reply: Reply,
     """
     if not 1 <= len(nonce) <= NONCE_LIMIT:
         raise ValueError(f"nonce must be 1 to {NONCE_LIMIT} characters")
-    rendered = render(reply)
+    rendered = render(reply, key=key)
     kwargs = _send_kwargs(rendered)
     message = await client.get_partial_messageable(channel_id).send(nonce=nonce, **kwargs)
     return message.id

@@ -19,7 +19,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -206,6 +206,10 @@ class FakeDiscord:
         """Answer the next `method path` request with this status and body instead of handling it."""
         self._injected.append(Injected(method, path, status, body, headers))
 
+    def forget_nonces(self) -> None:
+        """Let the nonce de-duplication window pass: a repeated nonce now creates a new message."""
+        self._nonces.clear()
+
     def inject_rate_limit(self, method: str, path: str, retry_after: float) -> None:
         """Answer the next `method path` request with a 429 as Discord's edge sends it (with `Via`)."""
         self.inject(
@@ -278,6 +282,8 @@ class FakeDiscord:
                 return self._original(token, body)
             case "POST", ["channels", channel, "messages"]:
                 return self._create_message(int(channel), body)
+            case "GET", ["channels", channel, "messages"]:
+                return self._list_messages(int(channel), request.query)
         return _error(404, 0, "404: Not Found")
 
     def bot_user(self, verified: bool = False) -> dict[str, Any]:
@@ -479,6 +485,13 @@ class FakeDiscord:
             original["flags"] &= ~LOADING
             original["edited_timestamp"] = _iso()
         return _json(state["original"])
+
+    def _list_messages(self, channel_id: int, query: Mapping[str, str]) -> web.Response:
+        """A channel's latest messages, newest first, as `GET /channels/{id}/messages?limit=` returns them."""
+        limit = int(query.get("limit") or 50)
+        if not 1 <= limit <= 100:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": ["limit"]}, 400)
+        return _json(list(reversed(self.channel_messages.get(channel_id, [])))[:limit])
 
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> web.Response:
         problems = message_problems(body)
