@@ -6,18 +6,23 @@ Each test drives the real deliverers against the protocol fakes of Slack and Dis
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import discord
 import pytest
 import time_machine
 
+from adapters.discord_app.client import channel_access as discord_channel_access
 from adapters.discord_app.delivery import deliverer as discord_deliverer
+from adapters.slack_app.app import Listeners, make_client
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.cli import Bot, open_bot
 from bot.config import Secret, Settings
 from bot.delivery import digest_key
+from bot.replies import Context
 from bot.state import Subscription
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
@@ -219,3 +224,63 @@ async def test_discord_retry_that_cannot_read_the_channel_posts_nothing(backend,
     finally:
         bot.close()
         await fake.close()
+
+
+# -- subscribing checks the bot can read the channel ------------------------------------------------------
+
+
+async def test_slack_subscribe_is_refused_in_a_private_channel_and_joins_a_public_one(backend, slack, clock):
+    settings = slack_settings(backend, slack, slack_admins=frozenset({"U1"}))
+    bot = open_bot(settings, clock=clock)
+    client = make_client(settings)
+    try:
+        listeners = Listeners(bot.core, settings, client)
+        slack.add_channel("G0SECRET", private=True, member=False)
+        slack.add_channel("C0PUBLIC", private=False, member=False)
+        refused = await asyncio.to_thread(
+            bot.core.handle, "subscribe 09:00", await listeners._context("W1", "G0SECRET", "U1")
+        )
+        assert refused.is_error and "/invite @pledgebot" in refused.notices[0].text
+        assert bot.subscriptions.subscription("slack", "W1", "G0SECRET") is None
+        stored = await asyncio.to_thread(
+            bot.core.handle, "subscribe 09:00", await listeners._context("W1", "C0PUBLIC", "U1")
+        )
+        assert not stored.is_error and bot.subscriptions.subscription("slack", "W1", "C0PUBLIC") is not None
+        assert [c.body["channel"] for c in slack.calls_to("conversations.join")] == ["C0PUBLIC"]
+        # Without channels:history the channel cannot be checked after a failed post: refused, naming it.
+        slack.add_channel("C0NOSCOPE", member=True)
+        slack.fail_next("conversations.history", 1, error="missing_scope")
+        refused = await asyncio.to_thread(
+            bot.core.handle, "subscribe 09:00", await listeners._context("W1", "C0NOSCOPE", "U1")
+        )
+        assert refused.is_error and "channels:history" in refused.notices[0].text
+    finally:
+        if client.session is not None:
+            await client.session.close()
+        bot.close()
+
+
+def test_discord_subscribe_is_refused_without_read_message_history(backend, clock):
+    settings = Settings(**backend)
+    bot = open_bot(settings, clock=clock)
+    try:
+        without = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+        ctx = Context(
+            platform="discord",
+            workspace="G1",
+            channel="1",
+            user="U1",
+            can_manage=True,
+            channel_access=lambda: discord_channel_access(without),
+        )
+        refused = bot.core.handle("subscribe 09:00", ctx)
+        assert refused.is_error and "Read Message History" in refused.notices[0].text
+        assert bot.subscriptions.subscription("discord", "G1", "1") is None
+        full = discord.Permissions(
+            view_channel=True, send_messages=True, embed_links=True, read_message_history=True
+        )
+        ctx = dataclasses.replace(ctx, channel_access=lambda: discord_channel_access(full))
+        assert not bot.core.handle("subscribe 09:00", ctx).is_error
+        assert bot.subscriptions.subscription("discord", "G1", "1") is not None
+    finally:
+        bot.close()

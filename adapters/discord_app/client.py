@@ -208,6 +208,7 @@ class Responder:
             # Checked on every use, not only through the command's default permissions, which a server
             # admin can override per role or channel.
             can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
+            channel_access=lambda: channel_access(interaction.app_permissions),
         )
 
     async def _reply(self, interaction: discord.Interaction, text: str, defer: Any) -> Reply:
@@ -403,6 +404,27 @@ async def run(client: PledgeClient, stopping: asyncio.Event) -> None:
 async def serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
     """Run the Discord bot until `stopping` is set, then close it cleanly."""
     await run(build_client(core, settings), stopping)
+
+
+# What the bot needs in a subscribed channel: to see it, post digests as embeds, and read its recent messages
+# (a retry after a failure looks for the digest there before posting again).
+DIGEST_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+}
+
+
+def channel_access(permissions: discord.Permissions) -> str | None:
+    """None when the bot's channel permissions allow digests, else a reason naming what is missing."""
+    missing = [label for name, label in DIGEST_PERMISSIONS.items() if not getattr(permissions, name)]
+    if not missing:
+        return None
+    return (
+        "I can't deliver digests here: I lack " + ", ".join(missing) + " in this channel. Ask a server admin "
+        "to grant them to pledgebot, then subscribe again."
+    )
 
 
 async def post_to_channel(

@@ -694,6 +694,7 @@ class FakeDiscord:
         permissions: int = MEMBER_PERMISSIONS,
         locale: str = "en-US",
         message: dict[str, Any] | None = None,
+        app_permissions: int = MEMBER_PERMISSIONS | (1 << 14) | (1 << 15),
     ) -> dict[str, Any]:
         """An INTERACTION_CREATE payload as Discord sends it for a guild text channel."""
         payload: dict[str, Any] = {
@@ -710,7 +711,7 @@ class FakeDiscord:
             "version": 1,
             "locale": locale,
             "guild_locale": "en-US",
-            "app_permissions": str(MEMBER_PERMISSIONS | (1 << 14) | (1 << 15)),
+            "app_permissions": str(app_permissions),
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(self.guild_id)},
             "context": 0,
@@ -757,7 +758,9 @@ class FakeDiscord:
 
     async def run_command(self, command: str, *, timeout: float = 5.0, **kwargs: Any) -> dict[str, Any]:
         """Send a slash command interaction and return the body of the bot's callback for it."""
-        interaction_options = {k: kwargs.pop(k) for k in ("user_id", "permissions", "locale") if k in kwargs}
+        interaction_options = {
+            k: kwargs.pop(k) for k in ("user_id", "permissions", "locale", "app_permissions") if k in kwargs
+        }
         payload = self.interaction(2, self.command(command, **kwargs), **interaction_options)
         await self.send_interaction(payload)
         return await self.callback_for(payload, timeout)
