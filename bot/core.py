@@ -402,6 +402,11 @@ class Core:
             return _not_allowed(ctx)
         if not ctx.channel:
             return _error("Subscriptions belong to a channel; run this command in the channel to subscribe.")
+        # A digest the bot cannot post, or cannot check for after a failure, would never arrive: refuse now.
+        if ctx.channel_access is not None:
+            reason = ctx.channel_access()
+            if reason is not None:
+                return _error(reason)
         sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,

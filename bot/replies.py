@@ -7,6 +7,7 @@ knows any platform's markup: text is plain, dates are dates, mentions are ids.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -24,6 +25,9 @@ class Context:
     # permissions (Slack admin list, Discord Manage Channels, console: always).
     can_manage: bool = False
     now: dt.datetime | None = None
+    # Can the bot read and post in the channel? A blocking call the adapter provides, returning None when
+    # it can, else a reason to show the user. Called only when subscribing (it may call the platform).
+    channel_access: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ def test_declares_pledge_command_scopes_interactivity_and_socket_mode():
         "chat:write",
         "chat:write.public",
         "users:read",
+        "channels:read",
+        "groups:read",
+        "channels:join",
+        "channels:history",
+        "groups:history",
     }
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True

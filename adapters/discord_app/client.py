@@ -208,6 +208,7 @@ class Responder:
             # Checked on every use, not only through the command's default permissions, which a server
             # admin can override per role or channel.
             can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
+            channel_access=lambda: channel_access(interaction.app_permissions),
         )
 
     async def _reply(self, interaction: discord.Interaction, text: str, defer: Any) -> Reply:
@@ -405,7 +406,30 @@ async def serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None
     await run(build_client(core, settings), stopping)
 
 
-async def post_to_channel(client: discord.Client, channel_id: int, reply: Reply, nonce: str) -> int:
+# What the bot needs in a subscribed channel: to see it, post digests as embeds, and read its recent messages
+# (a retry after a failure looks for the digest there before posting again).
+DIGEST_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+}
+
+
+def channel_access(permissions: discord.Permissions) -> str | None:
+    """None when the bot's channel permissions allow digests, else a reason naming what is missing."""
+    missing = [label for name, label in DIGEST_PERMISSIONS.items() if not getattr(permissions, name)]
+    if not missing:
+        return None
+    return (
+        "I can't deliver digests here: I lack " + ", ".join(missing) + " in this channel. Ask a server admin "
+        "to grant them to pledgebot, then subscribe again."
+    )
+
+
+async def post_to_channel(
+    client: discord.Client, channel_id: int, reply: Reply, nonce: str, *, key: str | None = None
+) -> int:
     """Post `reply` publicly in a channel by id, at most once per `nonce`; return the message id.
 
     Goes through REST with no need for the channel in the gateway cache. discord.py sends the nonce with
@@ -413,7 +437,7 @@ async def post_to_channel(client: discord.Client, channel_id: int, reply: Reply,
     """
     if not 1 <= len(nonce) <= NONCE_LIMIT:
         raise ValueError(f"nonce must be 1 to {NONCE_LIMIT} characters")
-    rendered = render(reply)
+    rendered = render(reply, key=key)
     kwargs = _send_kwargs(rendered)
     message = await client.get_partial_messageable(channel_id).send(nonce=nonce, **kwargs)
     return message.id

@@ -206,10 +206,18 @@ def buttons(actions: list[Action]) -> list[ButtonSpec]:
     return out[:5]
 
 
-def _fit_embeds(embeds: list[discord.Embed]) -> tuple[list[discord.Embed], int]:
-    """Keep embeds while the message stays within 10 embeds and 6000 characters; also count the dropped."""
+def key_footer(key: str) -> str:
+    """The footer text that tags a scheduled digest with its key, so a retry can find it in the channel."""
+    return f"pledgebot · {key}"
+
+
+def _fit_embeds(embeds: list[discord.Embed], reserve: int = 0) -> tuple[list[discord.Embed], int]:
+    """Keep embeds while the message stays within 10 embeds and 6000 characters; also count the dropped.
+
+    `reserve` characters are kept free (a digest key's footer, added afterwards).
+    """
     kept: list[discord.Embed] = []
-    total = 0
+    total = reserve
     for embed in embeds[:EMBED_COUNT_LIMIT]:
         n = _embed_size(embed)
         if total + n > EMBEDS_TOTAL_LIMIT:
@@ -233,12 +241,23 @@ def _embed_size(embed: discord.Embed) -> int:
     return total
 
 
-def render(reply: Reply, shared_by: int | None = None) -> Rendered:
-    """Translate a `Reply` into a Discord message; `shared_by` (a user id) renders a public shared card."""
+def render(reply: Reply, shared_by: int | None = None, key: str | None = None) -> Rendered:
+    """Translate a `Reply` into a Discord message; `shared_by` (a user id) renders a public shared card.
+
+    `key` (a scheduled digest's key) goes in the last embed's footer, where a retry looks for it.
+    """
     embeds = [card_embed(c) for c in reply.cards]
     if reply.items:
         embeds.append(items_embed(reply.title, reply.items))
-    embeds, dropped = _fit_embeds(embeds)
+    footer = key_footer(key) if key is not None else ""
+    # Room for the footer, and for " · " when it joins a footer the last embed already has.
+    embeds, dropped = _fit_embeds(embeds, reserve=size(footer) + 3 if footer else 0)
+    if footer:
+        if not embeds:
+            embeds.append(discord.Embed(colour=CARD_COLOUR))
+        last = embeds[-1]
+        text = f"{last.footer.text} · {footer}" if last.footer.text else footer
+        last.set_footer(text=text if size(text) <= FOOTER_LIMIT else footer)
 
     lines = []
     if shared_by is not None:

@@ -40,6 +40,16 @@ RESPONSE_URL_TIMEOUT = 30.0
 # Slack asks for about one message per second per channel (api.slack.com/docs/rate-limits).
 POST_INTERVAL = 1.0
 
+# Subscribing checks the bot can read and post in the channel (a blocking call from the core's thread).
+CHANNEL_CHECK_TIMEOUT = 5.0
+NOT_INVITED = "I can't read this channel yet: invite me first with /invite @pledgebot, then subscribe again."
+MISSING_SCOPE = (
+    "I can't read this channel: the app lacks the {scope} scope. Ask a workspace admin to reinstall it from "
+    "slack-manifest.yaml, then subscribe again."
+)
+CHANNEL_CHECK_FAILED = (
+    "I couldn't check that I can read this channel ({error}); please try again in a moment."
+)
 CORE_FAILED = "Sorry, something went wrong while answering that. Please try again in a moment."
 CORE_SLOW = "Sorry, that took too long to answer. Please try again in a moment."
 SHARE_FAILED = (
@@ -265,6 +275,17 @@ class Listeners:
             admin, locale = True, (await self._member(user))[1]
         else:
             admin, locale = await self._member(user)
+        loop = asyncio.get_running_loop()
+
+        def channel_access() -> str | None:
+            # The core runs in a worker thread (asyncio.to_thread): ask the loop, with a bound.
+            future = asyncio.run_coroutine_threadsafe(self.channel_access(channel), loop)
+            try:
+                return future.result(timeout=CHANNEL_CHECK_TIMEOUT)
+            except TimeoutError:
+                future.cancel()
+                return CHANNEL_CHECK_FAILED.format(error="Slack took too long to answer")
+
         return Context(
             platform=PLATFORM,
             workspace=workspace,
@@ -272,7 +293,47 @@ class Listeners:
             user=user,
             locale=locale,
             can_manage=admin,
+            channel_access=channel_access,
         )
+
+    async def channel_access(self, channel: str) -> str | None:
+        """None when the bot can read and post in `channel` (joined if public), else a reason for the user.
+
+        Digests are checked for in the channel's history before any retry, so a channel the bot cannot read
+        would never get one after a failure.
+        """
+        try:
+            info = (await self.client.conversations_info(channel=channel)).get("channel") or {}
+        except SlackApiError as e:
+            error = str(e.response.get("error", "unknown error"))
+            if error == "channel_not_found":
+                return NOT_INVITED
+            if error == "missing_scope":
+                return MISSING_SCOPE.format(scope="channels:read / groups:read")
+            return CHANNEL_CHECK_FAILED.format(error=error)
+        except Exception as e:
+            return CHANNEL_CHECK_FAILED.format(error=type(e).__name__)
+        private = bool(info.get("is_private") or info.get("is_group"))
+        if not info.get("is_member", True):
+            if private:
+                return NOT_INVITED
+            try:
+                await self.client.conversations_join(channel=channel)
+            except SlackApiError as e:
+                error = str(e.response.get("error", "unknown error"))
+                if error == "missing_scope":
+                    return MISSING_SCOPE.format(scope="channels:join")
+                return CHANNEL_CHECK_FAILED.format(error=error)
+        try:
+            await self.client.conversations_history(channel=channel, limit=1)
+        except SlackApiError as e:
+            error = str(e.response.get("error", "unknown error"))
+            if error == "missing_scope":
+                return MISSING_SCOPE.format(scope="groups:history" if private else "channels:history")
+            return CHANNEL_CHECK_FAILED.format(error=error)
+        except Exception as e:
+            return CHANNEL_CHECK_FAILED.format(error=type(e).__name__)
+        return None
 
     def _tracked(self) -> _InFlight:
         return _InFlight(self._in_flight)

@@ -6,11 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import ChannelPacer, make_client, post_message
 from adapters.slack_app.render import render
 from bot.config import Settings
+from bot.delivery import CannotCheck
 from bot.replies import Reply
 from bot.state import Subscription
 
@@ -37,10 +40,20 @@ class SlackDeliverer:
         return await post_message(self.client, subscription.channel, render(digest), metadata=metadata)
 
     async def find(self, channel: str, key: str) -> str | None:
-        """The ts of a digest already posted to `channel` under `key`, if any."""
-        response = await self.client.conversations_history(
-            channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
-        )
+        """The ts of a digest already posted to `channel` under `key`, if any.
+
+        Any failure to look (`missing_scope` without channels:history / groups:history, `not_in_channel`,
+        429s past the client's retries, a lost connection) raises `CannotCheck`: not being able to see the
+        channel says nothing about whether the digest is in it.
+        """
+        try:
+            response = await self.client.conversations_history(
+                channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            raise CannotCheck(f"conversations.history: {error.response.get('error', 'error')}") from error
+        except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as error:
+            raise CannotCheck(f"conversations.history: {type(error).__name__}") from error
         for message in response.get("messages", []):
             metadata: dict[str, Any] = message.get("metadata") or {}
             if (

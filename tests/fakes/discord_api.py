@@ -19,7 +19,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -206,6 +206,10 @@ class FakeDiscord:
         """Answer the next `method path` request with this status and body instead of handling it."""
         self._injected.append(Injected(method, path, status, body, headers))
 
+    def forget_nonces(self) -> None:
+        """Let the nonce de-duplication window pass: a repeated nonce now creates a new message."""
+        self._nonces.clear()
+
     def inject_rate_limit(self, method: str, path: str, retry_after: float) -> None:
         """Answer the next `method path` request with a 429 as Discord's edge sends it (with `Via`)."""
         self.inject(
@@ -278,6 +282,8 @@ class FakeDiscord:
                 return self._original(token, body)
             case "POST", ["channels", channel, "messages"]:
                 return self._create_message(int(channel), body)
+            case "GET", ["channels", channel, "messages"]:
+                return self._list_messages(int(channel), request.query)
         return _error(404, 0, "404: Not Found")
 
     def bot_user(self, verified: bool = False) -> dict[str, Any]:
@@ -480,6 +486,13 @@ class FakeDiscord:
             original["edited_timestamp"] = _iso()
         return _json(state["original"])
 
+    def _list_messages(self, channel_id: int, query: Mapping[str, str]) -> web.Response:
+        """A channel's latest messages, newest first, as `GET /channels/{id}/messages?limit=` returns them."""
+        limit = int(query.get("limit") or 50)
+        if not 1 <= limit <= 100:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": ["limit"]}, 400)
+        return _json(list(reversed(self.channel_messages.get(channel_id, [])))[:limit])
+
     def _create_message(self, channel_id: int, body: dict[str, Any]) -> web.Response:
         problems = message_problems(body)
         if problems:
@@ -681,6 +694,7 @@ class FakeDiscord:
         permissions: int = MEMBER_PERMISSIONS,
         locale: str = "en-US",
         message: dict[str, Any] | None = None,
+        app_permissions: int = MEMBER_PERMISSIONS | (1 << 14) | (1 << 15),
     ) -> dict[str, Any]:
         """An INTERACTION_CREATE payload as Discord sends it for a guild text channel."""
         payload: dict[str, Any] = {
@@ -697,7 +711,7 @@ class FakeDiscord:
             "version": 1,
             "locale": locale,
             "guild_locale": "en-US",
-            "app_permissions": str(MEMBER_PERMISSIONS | (1 << 14) | (1 << 15)),
+            "app_permissions": str(app_permissions),
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(self.guild_id)},
             "context": 0,
@@ -744,7 +758,9 @@ class FakeDiscord:
 
     async def run_command(self, command: str, *, timeout: float = 5.0, **kwargs: Any) -> dict[str, Any]:
         """Send a slash command interaction and return the body of the bot's callback for it."""
-        interaction_options = {k: kwargs.pop(k) for k in ("user_id", "permissions", "locale") if k in kwargs}
+        interaction_options = {
+            k: kwargs.pop(k) for k in ("user_id", "permissions", "locale", "app_permissions") if k in kwargs
+        }
         payload = self.interaction(2, self.command(command, **kwargs), **interaction_options)
         await self.send_interaction(payload)
         return await self.callback_for(payload, timeout)

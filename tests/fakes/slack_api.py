@@ -66,6 +66,8 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.invalid_tokens: set[str] = set()
+        # Channels `conversations.info` knows; any other channel is public with the bot in it.
+        self.channels: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
@@ -79,6 +81,8 @@ class FakeSlack:
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "conversations.history": self._history,
+            "conversations.info": self._conversation_info,
+            "conversations.join": self._join,
             "apps.connections.open": self._connections_open,
         }
 
@@ -147,10 +151,36 @@ class FakeSlack:
             "tz": "Asia/Seoul",
         }
 
-    def fail_next(self, method: str, times: int = 1, *, status: int = 429, retry_after: int = 0) -> None:
-        """Answer the next `times` calls to `method` with an HTTP error (429 carries Retry-After)."""
-        headers = {"Retry-After": str(retry_after)} if status == 429 else {}
-        error = "ratelimited" if status == 429 else "fatal_error"
+    def add_channel(self, channel_id: str, *, private: bool = False, member: bool = False) -> None:
+        """Make `conversations.info` know a channel: public or private, with the bot in it or not."""
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": channel_id.lower(),
+            "is_channel": not private,
+            "is_group": private,
+            "is_private": private,
+            "is_member": member,
+        }
+
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        status: int = 429,
+        retry_after: float = 0,
+        error: str | None = None,
+    ) -> None:
+        """Answer the next `times` calls to `method` with an HTTP error (429 carries Retry-After).
+
+        With `error` (e.g. "missing_scope"), answer HTTP 200 with `{"ok": false, "error": error}` instead,
+        as Slack does for API-level errors.
+        """
+        headers = {"Retry-After": str(retry_after)} if status == 429 and error is None else {}
+        if error is not None:
+            status = 200
+        else:
+            error = "ratelimited" if status == 429 else "fatal_error"
         failures = self._failures.setdefault(method, [])
         failures.extend(_Failure(status, {"ok": False, "error": error}, headers) for _ in range(times))
 
@@ -299,6 +329,24 @@ class FakeSlack:
             messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
         limit = int(body.get("limit") or 100)
         return {"ok": True, "messages": messages[:limit], "has_more": len(messages) > limit}
+
+    def _conversation_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel", "")
+        info = self.channels.get(channel)
+        if info is None:
+            info = {"id": channel, "is_channel": True, "is_private": False, "is_member": True}
+        elif info["is_private"] and not info["is_member"]:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": dict(info)}
+
+    def _join(self, body: dict[str, Any]) -> dict[str, Any]:
+        info = self.channels.get(body.get("channel", ""))
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if info["is_private"]:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        info["is_member"] = True
+        return {"ok": True, "channel": dict(info)}
 
     def _connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=fake-ticket"}
