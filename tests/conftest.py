@@ -11,6 +11,9 @@ from bot.config import DEFAULT_DATA_DIR, Settings
 from bot.core import Core
 from bot.replies import Context, QuoteCard, SourceRef, Status
 
+# A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures.
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = DEFAULT_DATA_DIR / "sources" / "2025-05-26-lee-jae-myung-pledges.txt"
 HOTLINE_QUOTE = (
