@@ -65,20 +65,21 @@ def _settings(args: argparse.Namespace, **extra):
 
 
 class _LoadWatch(logging.Handler):
-    """Notices the catalogue loader's "loaded N records" line, i.e. that the data folder was (re)loaded."""
+    """Notices the catalogue loader's "built the catalogue from N records" line, i.e. that the data folder
+    was (re)loaded."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.loaded = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("loaded "):
+        if record.getMessage().startswith("built the catalogue "):
             self.loaded = True
 
 
 def _watch_loads() -> _LoadWatch:
     watch = _LoadWatch()
-    logger = logging.getLogger("bot.store")
+    logger = logging.getLogger("bot.loading")
     logger.setLevel(logging.INFO)
     logger.addHandler(watch)
     return watch
@@ -87,13 +88,13 @@ def _watch_loads() -> _LoadWatch:
 def cmd_import(args: argparse.Namespace) -> None:
     """Open an empty database on the data folder: validate, write and index every record."""
     watch = _watch_loads()
-    from bot.core import Core
+    from bot.cli import open_bot
 
     imported = time.perf_counter()
-    core = Core.open(_settings(args))
+    bot = open_bot(_settings(args))
     opened = time.perf_counter()
-    pledges = core.store.db.execute("SELECT COUNT(*) FROM pledges").fetchone()[0]
-    core.close()
+    pledges = bot.store.db.execute("SELECT COUNT(*) FROM pledges").fetchone()[0]
+    bot.close()
     _emit(
         {
             "seconds": opened - imported,
@@ -105,13 +106,14 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_open(args: argparse.Namespace) -> None:
-    """Cold start: import the core and open the built database; READY when it can answer."""
+    """Cold start: import the bot and open the built database; READY when it can answer."""
     watch = _watch_loads()
-    from bot.core import Core
+    from bot.cli import open_bot
     from bot.replies import Context
 
     imported = time.perf_counter()
-    core = Core.open(_settings(args))
+    bot = open_bot(_settings(args))
+    core = bot.core
     opened = time.perf_counter()
     print("READY", flush=True)
     # After ready, and not counted in it: the first answer, the first calendar use, the adapters' imports.
@@ -126,7 +128,7 @@ def cmd_open(args: argparse.Namespace) -> None:
     import adapters.slack_app.server  # noqa: F401
 
     adapters_seconds = time.perf_counter() - start
-    core.close()
+    bot.close()
     _emit(
         {
             "imports": imported - STARTED,
@@ -180,14 +182,16 @@ def _time_pairs(core_call, floor_call, items, rounds: int) -> tuple[dict, dict]:
 
 def cmd_lookup(args: argparse.Namespace) -> None:
     """Lookup and autocomplete latency through the core, each beside the raw FTS5 MATCH on the same file."""
-    from bot.core import PAGE_SIZE, Core
+    from bot.cli import open_bot
+    from bot.core import PAGE_SIZE
     from bot.replies import Context
 
-    core = Core.open(_settings(args))
-    conn = core.store.db.conn
+    bot = open_bot(_settings(args))
+    core = bot.core
+    conn = bot.store.db.conn
     ctx = Context(platform="slack", workspace="T0BENCH", channel="C0BENCH", user="U0BENCH")
-    search_floor = {q: floor_expression(core.searcher, q, False) for q in SEARCH_QUERIES}
-    prefix_floor = {p: floor_expression(core.searcher, p, True) for p in PREFIXES}
+    search_floor = {q: floor_expression(bot.searcher, q, False) for q in SEARCH_QUERIES}
+    prefix_floor = {p: floor_expression(bot.searcher, p, True) for p in PREFIXES}
     answers = {q: core.handle(q, ctx) for q in SEARCH_QUERIES}
     # Warm the page cache and SQLite's statement cache for both sides alike.
     _time_pairs(
@@ -208,7 +212,7 @@ def cmd_lookup(args: argparse.Namespace) -> None:
         PREFIXES,
         args.rounds,
     )
-    core.close()
+    bot.close()
 
     def summary(samples: dict[str, list[float]]) -> dict:
         flat = [s for values in samples.values() for s in values]
@@ -268,17 +272,17 @@ async def _slack_server(args: argparse.Namespace) -> None:
     )
     if args.mode == "pledgebot":
         from adapters.slack_app.app import serve
-        from bot.core import Core
+        from bot.cli import open_bot
 
-        core = Core.open(settings)
+        bot = open_bot(settings)
         ready: asyncio.Future[str] = loop.create_future()
-        task = asyncio.create_task(serve(core, settings, stopping, host="127.0.0.1", ready=ready))
+        task = asyncio.create_task(serve(bot.core, settings, stopping, host="127.0.0.1", ready=ready))
         done, _ = await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             raise SystemExit("the Slack app did not start")
         print(f"READY {ready.result()}", flush=True)
         await task
-        core.close()
+        bot.close()
         return
     await _serve_bare(args, settings, stopping)
 

@@ -18,8 +18,8 @@ from discord.gateway import DiscordWebSocket
 
 from adapters.discord_app.client import build_client, run
 from bench.stats import ms, percentile
+from bot.cli import Bot
 from bot.config import Secret, Settings
-from bot.core import Core
 from tests.fakes.discord_api import FakeDiscord
 
 TOKEN = "bench-token"
@@ -80,16 +80,16 @@ async def _drive(fake: FakeDiscord, queries: tuple[str, ...], count: int) -> lis
     return samples
 
 
-async def _one(kind: str, core: Core, queries: tuple[str, ...], count: int, warmup: int) -> list[float]:
+async def _one(kind: str, bot: Bot, queries: tuple[str, ...], count: int, warmup: int) -> list[float]:
     fake = FakeDiscord(token=TOKEN)
     await fake.start()
     settings = Settings(
-        db_path=core.store.path,
+        db_path=bot.store.path,
         discord_token=Secret(TOKEN),
         discord_api_base=fake.base_url,
         discord_guild_ids=(fake.guild_id,),
     )
-    client = build_client(core, settings) if kind == "pledgebot" else BareClient(settings)
+    client = build_client(bot.core, settings) if kind == "pledgebot" else BareClient(settings)
     stopping = asyncio.Event()
     task = asyncio.create_task(run(client, stopping))  # type: ignore[arg-type]
     try:
@@ -115,11 +115,11 @@ async def _one(kind: str, core: Core, queries: tuple[str, ...], count: int, warm
 
 
 async def measure(
-    core: Core, queries: tuple[str, ...], count: int, warmup: int, repeats: int
+    bot: Bot, queries: tuple[str, ...], count: int, warmup: int, repeats: int
 ) -> dict[str, Latencies]:
     """Bare and pledgebot alternately, `repeats` times each; samples of a client are pooled."""
     pooled: dict[str, Latencies] = {"bare": Latencies([]), "pledgebot": Latencies([])}
     for _ in range(repeats):
         for kind in ("bare", "pledgebot"):
-            pooled[kind].samples.extend(await _one(kind, core, queries, count, warmup))
+            pooled[kind].samples.extend(await _one(kind, bot, queries, count, warmup))
     return pooled

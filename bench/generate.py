@@ -10,8 +10,8 @@ described in README "Data":
   more);
 - `sources/*.txt`: the full texts the quotes are taken from;
 - `subscriptions.jsonl`: channel subscriptions, one JSON object a line. These are user state, not dataset
-  records: `insert_subscriptions` adds them through `bot.state.State`. (`.jsonl` is not a dataset suffix,
-  so `pledgebot validate` and the data-dir loader ignore the file.)
+  records: `insert_subscriptions` adds them through `bot.state.Subscriptions`. (`.jsonl` is not a dataset
+  suffix, so `pledgebot validate` and the data-dir loader ignore the file.)
 
 The same arguments and seed always give the same bytes.
 """
@@ -257,6 +257,7 @@ def generate(out: Path, pledges: int, subscriptions: int, seed: int = SEED) -> G
     source_texts: dict[str, list[str]] = {}
     en_source = ko_source = ""
     ko_in_source = 0
+    ko_day: dt.date | None = None
     for index, pledged_on in enumerate(dates):
         speaker = speakers[rng.randrange(speaker_count)]
         verb_en, verb_ko = rng.choice(VERBS)
@@ -298,9 +299,10 @@ def generate(out: Path, pledges: int, subscriptions: int, seed: int = SEED) -> G
             {"pledge": pledge_id, "text": quote, "source": en_source, "said_on": pledged_on.isoformat()}
         ]
         if rng.random() < KOREAN_QUOTE_SHARE:
-            if not ko_source or ko_in_source >= PLEDGES_PER_SOURCE:
+            # A speech is published the day it is given: its quotes were all said on that day.
+            if not ko_source or ko_in_source >= PLEDGES_PER_SOURCE or ko_day != pledged_on:
                 ko_source = f"speech-{len(sources):05d}"
-                ko_in_source = 0
+                ko_in_source, ko_day = 0, pledged_on
                 sources.append(
                     {
                         "id": ko_source,
@@ -441,13 +443,13 @@ def _subscriptions(rng: random.Random, count: int) -> list[dict[str, Any]]:
     return subs
 
 
-def insert_subscriptions(state: Any, path: Path, now: dt.datetime) -> int:
-    """Add every subscription in a `subscriptions.jsonl` through `State.subscribe`; returns how many."""
+def insert_subscriptions(subscriptions: Any, path: Path, now: dt.datetime) -> int:
+    """Add every subscription in a `subscriptions.jsonl` through `Subscriptions.subscribe`; the count."""
     count = 0
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             s = json.loads(line)
-            state.subscribe(
+            subscriptions.subscribe(
                 s["platform"],
                 s["workspace"],
                 s["channel"],

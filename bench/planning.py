@@ -13,7 +13,7 @@ def plan_day(core: Core, day: dt.date) -> tuple[int, int]:
 
     Returns (subscriptions, digests that have something to post).
     """
-    subscriptions = core.state.subscriptions()
+    subscriptions = core.subscriptions.all()
     due = 0
     for subscription in subscriptions:
         if core.digest(day, subscription.lead_days) is not None:

@@ -83,8 +83,8 @@ def _say(message: str) -> None:
 
 def run(profile: Profile, work: Path, command: str) -> Report:
     """Every measurement, in order; returns the report."""
+    from bot.cli import open_bot
     from bot.config import Settings
-    from bot.core import Core
 
     data = work / "data"
     db = work / "bench.db"
@@ -105,7 +105,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             "s",
             target="< 30 s",
             met=imported["seconds"] < 30,
-            note="validate + write + index, `Core.open` on the data folder",
+            note="validate + write + index, `open_bot` on the data folder",
         )
     )
     report.add(
@@ -119,13 +119,14 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     )
 
     settings = Settings(db_path=db, data_dir=data)
-    core = Core.open(settings)
+    bot = open_bot(settings)
+    core = bot.core
     # Setup only, not measured: one transaction per subscription without waiting for the disk each time.
-    core.store.db.execute("PRAGMA synchronous = NORMAL")
+    bot.store.db.execute("PRAGMA synchronous = NORMAL")
     generate.insert_subscriptions(
-        core.state, data / generate.SUBSCRIPTIONS_FILE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        bot.subscriptions, data / generate.SUBSCRIPTIONS_FILE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     )
-    core.store.db.execute("PRAGMA synchronous = FULL")
+    bot.store.db.execute("PRAGMA synchronous = FULL")
 
     _say("cold start (fresh processes)")
     starts, floors, details = [], [], []
@@ -250,7 +251,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     )
     report.add(Row("Slack HTTP p50 (command → response_url)", ours.p50_ms, "ms", bare.p50_ms, "bare Bolt"))
     report.add(Row("Slack HTTP p99 (command → response_url)", ours.p99_ms, "ms", bare.p99_ms, "bare Bolt"))
-    cheap = (core.store.db.execute("SELECT id FROM pledges ORDER BY id LIMIT 1").fetchone()[0],)
+    cheap = (bot.store.db.execute("SELECT id FROM pledges ORDER BY id LIMIT 1").fetchone()[0],)
     slack_cheap = asyncio.run(
         slack_load.measure(
             db, data, cheap, profile.slack_requests, CONCURRENCY, profile.slack_warmup, profile.repeats
@@ -287,13 +288,13 @@ def run(profile: Profile, work: Path, command: str) -> Report:
 
     discord = asyncio.run(
         discord_load.measure(
-            core, SEARCH_QUERIES, profile.discord_interactions, profile.discord_warmup, profile.repeats
+            bot, SEARCH_QUERIES, profile.discord_interactions, profile.discord_warmup, profile.repeats
         )
     )
     d_ours, d_bare = discord["pledgebot"], discord["bare"]
     discord_cheap = asyncio.run(
         discord_load.measure(
-            core, cheap, profile.discord_interactions, profile.discord_warmup, profile.repeats
+            bot, cheap, profile.discord_interactions, profile.discord_warmup, profile.repeats
         )
     )
     dc_ours, dc_bare = discord_cheap["pledgebot"], discord_cheap["bare"]
@@ -315,7 +316,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
                 note=f"{len(d_ours.samples):,} interactions",
             )
         )
-    core.close()
+    bot.close()
     report.finished = dt.datetime.now(dt.UTC)
     return report
 

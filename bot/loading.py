@@ -369,7 +369,8 @@ class Loader:
                     )
                     for table, row in builder.rows(record, origin):
                         if table == "quotes":
-                            row.setdefault("language", None)
+                            # Filled in from the source below; '' because the column is NOT NULL.
+                            row.setdefault("language", "")
                         if table == "pledges":
                             touched.add(row["id"])
                         elif table in ("quotes", "statuses"):
@@ -383,9 +384,8 @@ class Loader:
                     progress(done, total)
             db.execute(
                 "UPDATE quotes SET language = COALESCE(NULLIF((SELECT s.language FROM sources s "
-                "WHERE s.id = quotes.source AND s.origin = ?), ''), 'en') "
-                "WHERE language IS NULL AND origin = ?",
-                [origin, origin],
+                "WHERE s.id = quotes.source), ''), 'en') WHERE language = '' AND origin = ?",
+                [origin],
             )
             db.execute(
                 "UPDATE milestones SET source = (SELECT q.source FROM quotes q "

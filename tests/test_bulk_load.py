@@ -1,8 +1,9 @@
-"""The one-pass load of a data folder into an empty catalogue (`Catalogue._load_fresh`) against the exact path
-(`ds.load` then `Catalogue.replace`): the same rows, the same search results, the same problems."""
+"""The one-pass load of a data folder into an empty catalogue (`Loader._load_fresh`) against the exact path
+(`ds.load` then `Loader._write`): the same rows, the same search results, the same problems."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -12,22 +13,32 @@ import pytest
 
 from bench import generate
 from bot import dataset as ds
-from bot.store import DATA_ORIGIN, Catalogue, Store
+from bot.backends import SQLiteBackend
+from bot.database import Store
+from bot.journal import Journal
+from bot.loading import DATA_ORIGIN, Loader
 
 TABLES = (*ds.TABLES, "search_terms", "pledge_aliases")
 QUERIES = ("housing", "solar power", "청년 일자리", "일자리", "recyclng", "public housing for families", "병")
 
 
+def _loader(store: Store, folder: Path) -> Loader:
+    """A loader of `folder` into `store`, with the journal in the same file."""
+    return Loader(
+        store, Journal(SQLiteBackend(store)), folder, lambda: dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC)
+    )
+
+
 def _exact(folder: Path, db_path: Path) -> Store:
     store = Store(db_path)
     data = ds.load(ds.data_files(folder))
-    Catalogue(store).replace(data, lambda r: DATA_ORIGIN + r.file, DATA_ORIGIN)
+    _loader(store, folder)._write(data.records, data.source_texts, lambda r: DATA_ORIGIN + r.file, clear=True)
     return store
 
 
 def _bulk(folder: Path, db_path: Path) -> Store:
     store = Store(db_path)
-    assert Catalogue(store)._load_fresh(ds.data_files(folder)) is not None
+    assert _loader(store, folder)._load_fresh(ds.data_files(folder)) is not None
     return store
 
 
@@ -82,7 +93,7 @@ def test_duplicate_quotes_and_json_out_of_table_order_load_as_before(folder, tmp
     pledges["quotes"].append(dict(pledges["quotes"][0]))
     (data / "pledges.json").write_text(json.dumps({k: pledges[k] for k in keys}))
     store = Store(tmp_path / "bulk.db")
-    assert Catalogue(store).sync_data_dir(data) is True
+    assert _loader(store, data).refresh() is True
     assert _rows(store) == _rows(_exact(data, tmp_path / "exact.db"))
 
 
@@ -100,14 +111,14 @@ def test_a_bad_row_late_in_a_large_file_leaves_the_catalogue_as_it_was(folder, t
     data = tmp_path / "data"
     shutil.copytree(folder, data)
     store = Store(tmp_path / "bulk.db")
-    catalogue = Catalogue(store)
-    catalogue.sync_data_dir(data)
+    loader = _loader(store, data)
+    loader.refresh()
     before = _rows(store)
     pledges = json.loads((data / "pledges.json").read_text())
     edit(pledges)
     (data / "pledges.json").write_text(json.dumps(pledges, ensure_ascii=False))
     with pytest.raises(ds.DatasetError) as bulk_error:
-        catalogue.sync_data_dir(data)
+        loader.refresh()
     with pytest.raises(ds.DatasetError) as exact_error:
         ds.load(ds.data_files(data))
     assert str(bulk_error.value) == str(exact_error.value)
@@ -120,6 +131,7 @@ def test_invalid_json_is_named_by_line(folder, tmp_path):
     text = (data / "milestones.json").read_text()
     (data / "milestones.json").write_text(text[:-200] + "\n\n}")
     with pytest.raises(ds.DatasetError) as error:
-        Catalogue(Store(tmp_path / "x.db")).sync_data_dir(data)
+        store = Store(tmp_path / "x.db")
+        _loader(store, data).refresh()
     assert str(error.value).endswith(f"{data / 'milestones.json'}:1: not valid JSON")
     assert sqlite3.connect(tmp_path / "x.db").execute("SELECT COUNT(*) FROM pledges").fetchone() == (0,)

@@ -59,7 +59,7 @@ def test_import_with_a_bad_row_names_it_and_changes_nothing(tmp_path):
     )
     result = run(tmp_path, "import", str(good), str(bad))
     assert result.returncode == 1
-    assert "the database is unchanged" in result.stderr
+    assert "import aborted, the catalogue is unchanged" in result.stderr
     assert f"{bad} row 2: field 'said_on': '2025-02-30' is not a real calendar date" in result.stderr
     assert "There is no pledge with the id “new-one”" in run(tmp_path, "ask", "show new-one").stdout
 

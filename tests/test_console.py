@@ -8,7 +8,6 @@ import io
 
 from adapters.console import shell
 from adapters.console.render import render
-from bot.delivery import DeliveryService
 from bot.replies import Action, ActionKind, Level, ListItem, Notice, Reply
 from tests.conftest import HOTLINE_QUOTE
 
@@ -63,11 +62,11 @@ async def test_async_console_stops_when_asked(core):
     await asyncio.wait_for(shell.serve(core, Blocking(), writer, stopping), 10)
 
 
-async def test_console_subscription_prints_its_digest(core, console_ctx):
+async def test_console_subscription_prints_its_digest(bot, core, console_ctx):
     core.handle("subscribe 09:00 Asia/Seoul", console_ctx)
-    core.store.db.execute("UPDATE subscriptions SET created_at = '2025-01-01T00:00:00+00:00'")
+    bot.store.db.execute("UPDATE subscriptions SET created_at = '2025-01-01T00:00:00+00:00'")
     stdout = io.StringIO()
-    service = DeliveryService(core, {"console": shell.ConsoleDeliverer(stdout)})
+    service = bot.delivery({"console": shell.ConsoleDeliverer(stdout)})
     now = dt.datetime(2026, 5, 26, 0, 1, tzinfo=dt.UTC)  # 09:01 in Seoul
     assert len((await service.run_pass(now)).sent) == 1
     assert "[digest for the console, 09:00 Asia/Seoul]" in stdout.getvalue()

@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from bot import commands as cmd
+from bot.backends import SQLiteBackend
+from bot.database import Store
 from bot.replies import ActionKind, Context
-from bot.state import State
-from bot.store import Store
+from bot.state import Subscriptions
 from tests.conftest import HEADLINE, HOTLINE_QUOTE
 
 
@@ -106,14 +107,14 @@ def test_subscribe_stores_and_lists_per_channel(core, console_ctx):
     assert listed.items[0].label == "Daily digest at 08:30 America/New_York, with 7 days' notice"
     again = core.handle("subscribe", console_ctx)
     assert again.title == "Updated: daily digest at 09:00 Asia/Seoul"
-    assert len(core.state.subscriptions()) == 1
+    assert len(core.subscriptions.all()) == 1
     assert core.handle("unsubscribe", console_ctx).title == "Unsubscribed"
-    assert core.state.subscriptions() == []
+    assert core.subscriptions.all() == []
 
 
 def test_bad_subscription_stores_nothing(core, console_ctx):
     core.handle("subscribe 25:00 Mars/Olympus", console_ctx)
-    assert core.state.subscriptions() == []
+    assert core.subscriptions.all() == []
 
 
 def test_subscribing_needs_permission(core):
@@ -121,7 +122,7 @@ def test_subscribing_needs_permission(core):
     reply = core.handle("subscribe 09:00 Asia/Seoul", member)
     assert reply.is_error and "Manage Channels" in reply.notices[0].text
     assert core.handle("unsubscribe", member).is_error
-    assert core.state.subscriptions() == []
+    assert core.subscriptions.all() == []
 
 
 def test_help_lists_every_command(core, console_ctx):
@@ -136,20 +137,21 @@ def test_unknown_pledge_id_and_no_match_are_friendly(core, console_ctx):
     assert reply.is_error and reply.title == "No pledge found"
 
 
-def test_a_failure_inside_becomes_a_friendly_error(core, console_ctx):
-    core.store.db.execute("DROP TABLE quotes")
+def test_a_failure_inside_becomes_a_friendly_error(bot, core, console_ctx):
+    bot.store.db.execute("DROP TABLE quotes")
     reply = core.handle("hotline", console_ctx)
     assert reply.is_error
     assert reply.notices[0].text.startswith("Something went wrong on our side")
 
 
 def test_subscribe_reads_back_what_it_wrote_even_if_another_process_unsubscribes_at_once(
-    core, settings, monkeypatch
+    bot, core, settings, monkeypatch
 ):
     # The load test once saw this interleaving (web subscribing while a worker's admin unsubscribed);
     # here it is made certain: the other process deletes the row right after this one commits.
-    other = State(Store(settings.db_path))
-    commit = core.store.transaction
+    other_store = Store(settings.db_path)
+    other = Subscriptions(SQLiteBackend(other_store))
+    commit = bot.store.transaction
 
     @contextlib.contextmanager
     def commit_then_unsubscribe():
@@ -157,8 +159,8 @@ def test_subscribe_reads_back_what_it_wrote_even_if_another_process_unsubscribes
             yield db
         other.unsubscribe("slack", "T1", "C1")
 
-    monkeypatch.setattr(core.store, "transaction", commit_then_unsubscribe)
+    monkeypatch.setattr(bot.store, "transaction", commit_then_unsubscribe)
     ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_manage=True)
     reply = core.handle("subscribe 08:30 Asia/Seoul", ctx)
     assert reply.title == "Subscribed: daily digest at 08:30 Asia/Seoul"
-    other.store.close()
+    other_store.close()

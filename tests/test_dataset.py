@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bot import dataset as ds
-from bot.config import DEFAULT_DATA_DIR
-from bot.core import Core
+from bot.cli import Bot, open_bot
+from bot.config import DEFAULT_DATA_DIR, Settings
 from tests.conftest import ARTICLE
 
 SEED = DEFAULT_DATA_DIR / "lee-jae-myung-2025-05-26.yaml"
@@ -99,25 +99,25 @@ BAD_YAML = textwrap.dedent(
 )
 
 
-def _counts(core: Core) -> dict[str, int]:
-    db = core.store.db
+def _counts(bot: Bot) -> dict[str, int]:
+    db = bot.store.db
     return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in (*ds.TABLES, "pledge_index")}
 
 
-def test_import_with_one_bad_row_changes_nothing_and_names_it(core, tmp_path):
-    before = _counts(core)
+def test_import_with_one_bad_row_changes_nothing_and_names_it(bot, tmp_path):
+    before, head = _counts(bot), bot.journal.head()
     path = tmp_path / "new.yaml"
     path.write_text(BAD_YAML, encoding="utf-8")
     with pytest.raises(ds.DatasetError) as error:
-        core.catalogue.import_files([path])
+        bot.loader.import_files([path], author="test")
     [problem] = error.value.problems
     assert problem.where == f"{path}:15"
     assert problem.field == "pledged_on"
     assert "2025-02-30" in problem.message
-    assert _counts(core) == before
+    assert _counts(bot) == before and bot.journal.head() == head
 
 
-def test_csv_import_names_the_spreadsheet_row(core, tmp_path):
+def test_csv_import_names_the_spreadsheet_row(bot, tmp_path):
     path = tmp_path / "pledges.csv"
     path.write_text(
         "id,speaker,title,category,aliases\n"
@@ -125,16 +125,16 @@ def test_csv_import_names_the_spreadsheet_row(core, tmp_path):
         "new-two,nobody,Another,Economy,\n",
         encoding="utf-8",
     )
-    before = _counts(core)
+    before, head = _counts(bot), bot.journal.head()
     with pytest.raises(ds.DatasetError) as error:
-        core.catalogue.import_files([path])
+        bot.loader.import_files([path], author="test")
     assert [str(p) for p in error.value.problems] == [
         f"{path} row 3: field 'speaker': 'nobody' does not match any speaker id"
     ]
-    assert _counts(core) == before
+    assert _counts(bot) == before and bot.journal.head() == head
 
 
-def test_import_adds_records_that_search_finds(core, tmp_path):
+def test_import_adds_records_that_search_finds(bot, tmp_path):
     path = tmp_path / "more.json"
     path.write_text(
         json.dumps(
@@ -161,15 +161,16 @@ def test_import_adds_records_that_search_finds(core, tmp_path):
         ),
         encoding="utf-8",
     )
-    assert core.catalogue.import_files([path]) == 2
-    assert core.searcher.search("기본소득").ids == ["basic-income"]
-    # Importing the same file again updates it instead of adding copies.
-    before = _counts(core)
-    core.catalogue.import_files([path])
-    assert _counts(core) == before
+    assert bot.loader.import_files([path], author="test").added == 2
+    assert bot.searcher.search("기본소득").ids == ["basic-income"]
+    # Importing the same file again finds its records already there, instead of adding copies.
+    before, head = _counts(bot), bot.journal.head()
+    again = bot.loader.import_files([path], author="test")
+    assert (again.edit, again.added, again.present) == (None, 0, 2)
+    assert _counts(bot) == before and bot.journal.head() == head
 
 
-def test_import_rejects_a_quote_missing_from_a_source_held_in_the_database(core, tmp_path):
+def test_import_rejects_a_quote_missing_from_a_source_held_in_the_database(bot, tmp_path):
     path = tmp_path / "quotes.csv"
     path.write_text(
         "pledge,text,source,said_on\n"
@@ -177,7 +178,7 @@ def test_import_rejects_a_quote_missing_from_a_source_held_in_the_database(core,
         encoding="utf-8",
     )
     with pytest.raises(ds.DatasetError, match="row 2: field 'text': quote is not found verbatim"):
-        core.catalogue.import_files([path])
+        bot.loader.import_files([path], author="test")
 
 
 def test_duplicate_ids_and_unknown_fields_are_reported(tmp_path):
@@ -192,18 +193,22 @@ def test_duplicate_ids_and_unknown_fields_are_reported(tmp_path):
     assert any("duplicate id 'a'" in m for m in messages)
 
 
-def test_export_round_trips_through_import(core, tmp_path, settings):
-    exported = core.catalogue.export()
+def test_export_round_trips_through_import(bot, tmp_path):
+    exported = bot.loader.export()
     path = tmp_path / "export.json"
     path.write_text(json.dumps(exported, ensure_ascii=False), encoding="utf-8")
-    fresh = Core(type(core.store)(tmp_path / "fresh.db"))
+    # A fresh database over an empty data folder: the import alone fills it.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fresh = open_bot(Settings(db_path=tmp_path / "fresh.db", data_dir=empty))
     try:
-        fresh.catalogue.import_files([path])
-        assert fresh.catalogue.export() == exported
+        assert fresh.catalogue.pledges(["inter-korean-hotline"]) == {}
+        fresh.loader.import_files([path], author="test")
+        assert fresh.loader.export() == exported
         assert fresh.searcher.search("hotline").ids == ["inter-korean-hotline"]
     finally:
         fresh.close()
 
 
-def test_unchanged_data_is_not_reloaded(core, settings):
-    assert core.catalogue.sync_data_dir(settings.data_dir) is False
+def test_unchanged_data_is_not_reloaded(bot):
+    assert bot.loader.refresh() is False

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -79,8 +80,8 @@ async def start(fake: FakeDiscord, core: Core, settings: Settings) -> Running:
 
 
 @pytest.fixture
-async def bot(fake: FakeDiscord, core: Core, settings: Settings) -> AsyncIterator[PledgeClient]:
-    """A connected bot."""
+async def client(fake: FakeDiscord, core: Core, settings: Settings) -> AsyncIterator[PledgeClient]:
+    """A connected client."""
     running = await start(fake, core, settings)
     yield running.client
     await running.stop()
@@ -91,7 +92,7 @@ def field(embed: dict, name: str) -> str:
     return next(f["value"] for f in embed["fields"] if f["name"] == name)
 
 
-async def test_connects_without_privileged_intents_and_uses_the_configured_gateway(fake, bot):
+async def test_connects_without_privileged_intents_and_uses_the_configured_gateway(fake, client):
     identify = await fake.wait_identified()
     assert identify["token"] == "test-token"
     assert identify["intents"] == 1  # GUILDS only
@@ -104,8 +105,8 @@ async def test_connects_without_privileged_intents_and_uses_the_configured_gatew
     assert all(r.authorization == "Bot test-token" for r in fake.requests.items)
 
 
-async def test_syncs_to_the_guild_with_korean_localisations(fake, bot):
-    assert bot.synced == [fake.guild_id]
+async def test_syncs_to_the_guild_with_korean_localisations(fake, client):
+    assert client.synced == [fake.guild_id]
     [(scope, payload)] = fake.command_puts
     assert scope == fake.guild_id
     by_name = {c["name"]: c for c in payload}
@@ -151,7 +152,7 @@ async def test_without_guild_ids_commands_sync_globally(fake, core, settings):
         await running.stop()
 
 
-async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, bot):
+async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, client):
     body = await fake.run_command("pledge", query="hotline")
     assert body["type"] == 4
     data = body["data"]
@@ -165,14 +166,14 @@ async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, bot):
     assert data["allowed_mentions"] == {"parse": []}
 
 
-async def test_pledge_query_in_korean_finds_the_same_pledge(fake, bot):
+async def test_pledge_query_in_korean_finds_the_same_pledge(fake, client):
     body = await fake.run_command("pledge", query="핫라인", locale="ko")
     embed = body["data"]["embeds"][0]
     assert embed["description"] == "> " + HOTLINE_QUOTE
     assert field(embed, "Said on") == "2025-05-26"
 
 
-async def test_autocomplete_suggests_the_hotline_pledge(fake, bot):
+async def test_autocomplete_suggests_the_hotline_pledge(fake, client):
     body = await fake.autocomplete("pledge", "query", query="hot")
     assert body["type"] == 8
     choices = body["data"]["choices"]
@@ -181,36 +182,36 @@ async def test_autocomplete_suggests_the_hotline_pledge(fake, bot):
     assert all(1 <= len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
 
 
-async def test_picking_a_suggestion_shows_that_pledge(fake, bot):
+async def test_picking_a_suggestion_shows_that_pledge(fake, client):
     body = await fake.run_command("pledge", query="inter-korean-hotline")
     assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
 
 
-async def test_time_zone_autocomplete(fake, bot):
+async def test_time_zone_autocomplete(fake, client):
     body = await fake.autocomplete("reminders subscribe", "timezone", timezone="seoul")
     assert body["data"]["choices"][0] == {"name": "Asia/Seoul", "value": "Asia/Seoul"}
 
 
-async def test_bad_date_is_an_ephemeral_error(fake, bot):
+async def test_bad_date_is_an_ephemeral_error(fake, client):
     body = await fake.run_command("pledges on", date="2025-02-30")
     assert body["data"]["flags"] == EPHEMERAL
     assert "not a real calendar date" in body["data"]["content"]
 
 
-async def test_subscribe_needs_manage_channels(fake, bot, core):
+async def test_subscribe_needs_manage_channels(fake, client, bot):
     refused = await fake.run_command(
         "reminders subscribe", time="08:30", timezone="Asia/Seoul", permissions=MEMBER_PERMISSIONS
     )
     assert refused["data"]["flags"] == EPHEMERAL
     assert "Manage Channels" in refused["data"]["content"]
-    assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+    assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
 
     manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
     stored = await fake.run_command(
         "reminders subscribe", time="08:30", timezone="Asia/Seoul", permissions=manager
     )
     assert "08:30 Asia/Seoul" in stored["data"]["content"]
-    sub = core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id))
+    sub = bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id))
     assert sub is not None and sub.timezone == "Asia/Seoul"
 
     listed = await fake.run_command("reminders list", permissions=manager)
@@ -218,10 +219,10 @@ async def test_subscribe_needs_manage_channels(fake, bot, core):
 
     gone = await fake.run_command("reminders unsubscribe", permissions=manager)
     assert "Unsubscribed" in gone["data"]["content"]
-    assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+    assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
 
 
-async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, bot):
+async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, client):
     asked = fake.interaction(2, fake.command("pledge", query="hotline"))
     await fake.send_interaction(asked)
     await fake.callback_for(asked)
@@ -254,8 +255,17 @@ async def test_buttons_keep_working_after_a_restart(fake, core, settings):
         await second.stop()
 
 
-async def test_slow_answers_are_deferred_then_followed_up(fake, bot):
-    bot.responder.defer_after = 0.0  # treat every answer as slow
+async def test_slow_answers_are_deferred_then_followed_up(fake, client, core, monkeypatch):
+    # A core slower than the responder waits: with a wait of 0 s alone, a fast lookup could still finish
+    # within the same turn of the event loop and be answered directly.
+    handle = core.handle
+
+    def slow_handle(text, ctx):
+        time.sleep(0.3)
+        return handle(text, ctx)
+
+    monkeypatch.setattr(core, "handle", slow_handle)
+    client.responder.defer_after = 0.05
     asked = fake.interaction(2, fake.command("pledge", query="hotline"))
     await fake.send_interaction(asked)
     body = await fake.callback_for(asked)
@@ -266,10 +276,10 @@ async def test_slow_answers_are_deferred_then_followed_up(fake, bot):
     assert followup.body["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
 
 
-async def test_scheduled_post_with_the_same_nonce_is_posted_once(fake, bot):
+async def test_scheduled_post_with_the_same_nonce_is_posted_once(fake, client):
     digest = Reply(title="Today: 1 year since the hotline pledge", private=False)
-    first = await post_to_channel(bot, fake.channel_id, digest, nonce="d-20260526-1")
-    again = await post_to_channel(bot, fake.channel_id, digest, nonce="d-20260526-1")
+    first = await post_to_channel(client, fake.channel_id, digest, nonce="d-20260526-1")
+    again = await post_to_channel(client, fake.channel_id, digest, nonce="d-20260526-1")
     assert first == again
     assert len(fake.channel_messages[fake.channel_id]) == 1
     posts = fake.requests.matching(lambda r: r.method == "POST" and r.path.startswith("/channels/"))
@@ -277,18 +287,20 @@ async def test_scheduled_post_with_the_same_nonce_is_posted_once(fake, bot):
     assert all(p.body["nonce"] == "d-20260526-1" and p.body["enforce_nonce"] is True for p in posts)
 
 
-async def test_scheduled_post_retries_after_a_rate_limit(fake, bot):
+async def test_scheduled_post_retries_after_a_rate_limit(fake, client):
     fake.inject_rate_limit("POST", f"/channels/{fake.channel_id}/messages", retry_after=0.01)
-    message_id = await post_to_channel(bot, fake.channel_id, Reply(title="Digest", private=False), nonce="n1")
+    message_id = await post_to_channel(
+        client, fake.channel_id, Reply(title="Digest", private=False), nonce="n1"
+    )
     assert [m["id"] for m in fake.channel_messages[fake.channel_id]] == [str(message_id)]
 
 
-async def test_nonce_longer_than_discord_allows_is_refused(bot):
+async def test_nonce_longer_than_discord_allows_is_refused(client):
     with pytest.raises(ValueError):
-        await post_to_channel(bot, 1, Reply(title="x"), nonce="n" * 26)
+        await post_to_channel(client, 1, Reply(title="x"), nonce="n" * 26)
 
 
-async def test_more_results_button_replaces_the_page_in_place(fake, bot):
+async def test_more_results_button_replaces_the_page_in_place(fake, client):
     asked = fake.interaction(2, fake.command("pledge", query="korea"))
     await fake.send_interaction(asked)
     first = await fake.callback_for(asked)
@@ -307,12 +319,12 @@ async def test_more_results_button_replaces_the_page_in_place(fake, bot):
     assert len(body["data"]["embeds"]) == 3
 
 
-async def test_autocomplete_in_korean(fake, bot):
+async def test_autocomplete_in_korean(fake, client):
     body = await fake.autocomplete("pledge", "query", query="핫")
     assert [c["value"] for c in body["data"]["choices"]] == ["inter-korean-hotline"]
 
 
-async def test_autocomplete_for_an_empty_box_is_empty_not_an_error(fake, bot):
+async def test_autocomplete_for_an_empty_box_is_empty_not_an_error(fake, client):
     body = await fake.autocomplete("pledge", "query", query="")
     assert body == {"type": 8, "data": {"choices": []}}
 

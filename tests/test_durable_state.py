@@ -68,7 +68,9 @@ def test_load_import_and_history_are_journalled(state_settings, tmp_path, clock)
         result = bot.loader.import_files([_pledge_file(tmp_path)], author="editor", note="from the desk")
         assert result.added == 1 and result.edit is not None and result.edit.kind is EditKind.IMPORT
         history = bot.journal.history("build-a-bridge")
-        assert [(e.kind, e.author, e.reason) for e in history] == [(EditKind.IMPORT, "editor", "from the desk")]
+        assert [(e.kind, e.author, e.reason) for e in history] == [
+            (EditKind.IMPORT, "editor", "from the desk")
+        ]
         # Every seed pledge's history starts with the load of its data file.
         [load] = bot.journal.history("inter-korean-hotline")
         assert load.kind is EditKind.LOAD and load.summary == "loaded from data/lee-jae-myung-2025-05-26.yaml"
@@ -97,7 +99,9 @@ def test_reimporting_an_existing_id_is_refused_unless_replace(state_settings, tm
         replaced = bot.loader.import_files([no_alias], author="b", replace=True)
         assert replaced.edit.kind is EditKind.REPLACE
         assert replaced.edit.payload["old"]["pledges:build-a-bridge"]["row"]["title"] == "Build a bridge"
-        aliases = bot.store.db.execute("SELECT aliases FROM pledges WHERE id = 'build-a-bridge'").fetchone()[0]
+        aliases = bot.store.db.execute("SELECT aliases FROM pledges WHERE id = 'build-a-bridge'").fetchone()[
+            0
+        ]
         assert aliases in (None, "")
         assert bot.catalogue.pledges(["build-a-bridge"])["build-a-bridge"].title == "Build two bridges"
     finally:
@@ -179,7 +183,9 @@ def test_a_new_channel_does_not_inherit_an_old_subscriptions_delivered_day(state
         bot.subscriptions.subscribe("test", "W1", "C-old", dt.time(9), "Asia/Seoul", 0, "U1", long_ago)
         asyncio.run(service.run_pass(NOW))
         bot.subscriptions.unsubscribe("test", "W1", "C-old")
-        new, _ = bot.subscriptions.subscribe("test", "W1", "C-new", dt.time(9), "Asia/Seoul", 0, "U1", long_ago)
+        new, _ = bot.subscriptions.subscribe(
+            "test", "W1", "C-new", dt.time(9), "Asia/Seoul", 0, "U1", long_ago
+        )
         report = asyncio.run(service.run_pass(NOW + dt.timedelta(minutes=1)))
         assert report.sent == [(new.id, dt.date(2026, 5, 26))] and len(channel.posts) == 2
     finally:

@@ -59,8 +59,8 @@ def test_typo_reply_says_what_it_searched_for(core):
     assert any("denuclearization" in n.text for n in reply.notices)
 
 
-def test_korean_two_letter_words_use_the_index_not_a_scan(core):
-    plan = core.store.db.execute(
+def test_korean_two_letter_words_use_the_index_not_a_scan(bot):
+    plan = bot.store.db.execute(
         "EXPLAIN QUERY PLAN SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ?", ['"북한"']
     ).fetchall()
     assert all("SCAN pledge_index " not in row[-1] for row in plan)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.slack_app.server import serve
+from bot.cli import open_bot
 from bot.config import Settings
-from bot.core import Core
 from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, block_actions, slash_command
 
@@ -34,17 +34,17 @@ def settings(tmp_path: Path, slack: FakeSlack) -> Settings:
 
 @pytest.fixture
 async def connected(settings: Settings, slack: FakeSlack) -> AsyncIterator[FakeSlack]:
-    core = Core.open(settings)
+    bot = open_bot(settings)
     stopping = asyncio.Event()
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(core, settings, stopping, ready=ready))
+    task = asyncio.create_task(serve(bot.core, settings, stopping, ready=ready))
     done, _ = await asyncio.wait({task, ready}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
     assert ready in done and ready.result() == "socket-mode"
     await slack.wait_connected()
     yield slack
     stopping.set()
     await asyncio.wait_for(task, WAIT)
-    core.close()
+    bot.close()
 
 
 async def test_connects_with_the_app_token(connected: FakeSlack):
@@ -79,11 +79,11 @@ async def test_share_button_posts_to_the_channel(connected: FakeSlack):
 
 
 async def test_stopping_closes_the_websocket(settings: Settings, slack: FakeSlack):
-    core = Core.open(settings)
+    bot = open_bot(settings)
     stopping = asyncio.Event()
-    task = asyncio.create_task(serve(core, settings, stopping))
+    task = asyncio.create_task(serve(bot.core, settings, stopping))
     await slack.wait_connected()
     stopping.set()
     await asyncio.wait_for(task, WAIT)
     await slack.wait_disconnected()
-    core.close()
+    bot.close()

@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.cli import open_bot
 from bot.config import ROOT, Settings
-from bot.core import Core
-from bot.store import Store
 
 START_TIMEOUT = 30.0
 LONG = os.environ.get("PLEDGEBOT_PROFILE", "").strip().lower() == "long"
@@ -47,16 +46,15 @@ def prepare_db(
     data_dir: Path | None = None,
 ) -> None:
     """Load data/ (or `data_dir`) into a fresh database at `path` and subscribe each Slack channel."""
-    core = Core(Store(path))
+    bot = open_bot(Settings(db_path=path, data_dir=data_dir or Settings().data_dir))
     try:
-        core.catalogue.sync_data_dir(data_dir or Settings().data_dir)
         created = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
         for channel in channels:
-            core.state.subscribe(
+            bot.subscriptions.subscribe(
                 "slack", "T0NEWSROOM", channel, dt.time.fromisoformat(at), zone, 0, "U0ADMIN", created
             )
     finally:
-        core.close()
+        bot.close()
 
 
 def data_due_today(folder: Path) -> Path:

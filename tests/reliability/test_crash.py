@@ -10,11 +10,13 @@ can SIGKILL the process at a chosen step:
 - recorded:    the ledger says 'sent' for channel k; killed on the process's next request;
 - retry-check: a restarted process is checking conversations.history for a stale claim; killed there.
 
-Then the pass is run again, with `--at` moved on (usually past the 2-minute claim lease so stale claims
-are retaken, sometimes within it so a live claim must be left alone), until a pass finishes. At the end
-every channel holds exactly one digest under its key and the ledger says 'sent' for each, with the
-message's ts. Kill points are drawn from a seeded random generator; the fast profile runs a few runs in
-`make test`, `make soak` (PLEDGEBOT_PROFILE=long) runs many more.
+Then the pass is run again, with `--at` moved on, until a pass finishes. Claim leases run on the real clock
+(never on `--at`), so each process gets a lease of seconds (`PLEDGEBOT_CLAIM_LEASE_SECONDS`): usually a
+short one that the test waits out before the restart, so stale claims are retaken, sometimes a longer one
+that the restart comes within, so a live claim must be left alone. At the end every channel holds exactly
+one digest under its key and the ledger says 'sent' for each, with the message's ts. Kill points are drawn
+from a seeded random generator; the fast profile runs a few runs in `make test`, `make soak`
+(PLEDGEBOT_PROFILE=long) runs many more.
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ RUNS = profile(fast=6, long=120)
 MAX_KILLS = profile(fast=3, long=5)
 DAY = dt.date(2026, 5, 26)
 START = dt.datetime(2026, 5, 26, 9, 5, tzinfo=dt.timezone(dt.timedelta(hours=9)))
-LEASE = dt.timedelta(minutes=2)
+# The lease of a process the test restarts after its lease (waited out), and of one it restarts within it.
+SHORT_LEASE = dt.timedelta(seconds=0.5)
+LEASE = dt.timedelta(seconds=3)
+# A restart within the lease is only made while every live claim has this long still to run: much more than
+# a process needs to start and claim, so the planner never races the clock. Closer to expiry, the test waits
+# the lease out instead.
+MARGIN = dt.timedelta(seconds=1.5)
 KINDS = ("claimed", "sent", "recorded", "retry-check")
 
 
@@ -104,16 +112,40 @@ class CrashingSlack(FakeSlack):
 
 
 def ledger_rows(db: Path) -> dict[str, tuple[str, str | None, str]]:
-    """{channel: (state, message_ref, claimed_at)} from the database, read by the test."""
+    """{channel: (state, message_ref, lease_until)} from the database, read by the test."""
     conn = sqlite3.connect(db, timeout=10)
     try:
         rows = conn.execute(
-            "SELECT s.channel, d.state, d.message_ref, d.claimed_at FROM deliveries d "
+            "SELECT s.channel, d.state, d.message_ref, d.lease_until FROM deliveries d "
             "JOIN subscriptions s ON s.id = d.subscription_id"
         ).fetchall()
-        return {channel: (state, ref, claimed) for channel, state, ref, claimed in rows}
+        return {channel: (state, ref, lease) for channel, state, ref, lease in rows}
     finally:
         conn.close()
+
+
+def live_leases(db: Path) -> list[dt.datetime]:
+    """When each claim in the ledger runs out (a claim is retaken once its lease has passed)."""
+    return [
+        dt.datetime.fromisoformat(lease) for state, _, lease in ledger_rows(db).values() if state == "claimed"
+    ]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def wait_out_leases(db: Path) -> None:
+    """Sleep until every claim's lease has run out on the real clock."""
+    leases = live_leases(db)
+    if leases:
+        await asyncio.sleep(max(0.0, (max(leases) - utc_now()).total_seconds()) + 0.05)
+
+
+def safe_to_restart_within(db: Path) -> bool:
+    """True when every claim has either run out already or has more than MARGIN still to run."""
+    now = utc_now()
+    return all(lease < now or lease >= now + MARGIN for lease in live_leases(db))
 
 
 def subscription_ids(db: Path) -> dict[str, int]:
@@ -134,16 +166,17 @@ def digests(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
 
 
 def expected_requests(
-    slack: FakeSlack, db: Path, channels: list[str], at: dt.datetime
+    slack: FakeSlack, db: Path, channels: list[str], now: dt.datetime
 ) -> list[tuple[str, str]]:
-    """The Web API calls a `deliver --at` pass will make, in order: (method, channel)."""
+    """The Web API calls a `deliver --at` pass started after `now` (the real time) will make, in order:
+    (method, channel). Uncertain claims and claims whose lease ran out by `now` are retaken and checked."""
     rows = ledger_rows(db)
     calls: list[tuple[str, str]] = []
     for channel in channels:  # subscriptions are passed in id order, which is the channels' order
-        state, _, claimed_at = rows.get(channel, (None, None, None))
+        state, _, lease_until = rows.get(channel, (None, None, None))
         if state is None:
             calls.append(("chat.postMessage", channel))
-        elif state == "claimed" and dt.datetime.fromisoformat(claimed_at) <= at - LEASE:
+        elif state == "uncertain" or (state == "claimed" and dt.datetime.fromisoformat(lease_until) < now):
             calls.append(("conversations.history", channel))
             if not digests(slack, channel):
                 calls.append(("chat.postMessage", channel))
@@ -168,9 +201,10 @@ def choose_kill(rng: random.Random, calls: list[tuple[str, str]]) -> Kill | None
     return rng.choice([o for o in options if o.kind == kind])
 
 
-def env_for(slack: FakeSlack, db: Path) -> dict[str, str]:
+def env_for(slack: FakeSlack, db: Path, lease: dt.timedelta = LEASE) -> dict[str, str]:
     return {
         "PLEDGEBOT_DB": str(db),
+        "PLEDGEBOT_CLAIM_LEASE_SECONDS": str(lease.total_seconds()),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
@@ -186,12 +220,22 @@ async def crash_run(run: int, rng: random.Random, folder: Path) -> Counter[str]:
     figures: Counter[str] = Counter()
     kills_left = rng.randint(1, MAX_KILLS)
     at = START
+    within = False
     async with CrashingSlack(db) as slack:
         for _ in range(MAX_KILLS + 20):
-            calls = expected_requests(slack, db, channels, at)
+            # Usually past every lease, so a dead process's claims are retaken; sometimes within it.
+            if not within or not safe_to_restart_within(db):
+                await wait_out_leases(db)
+            # Whether the restart after this life comes within its lease, drawn now so the lease suits it.
+            within = rng.random() >= 0.8
+            now = utc_now()
+            if any(lease >= now for lease in live_leases(db)):
+                figures["restarts within a lease"] += 1
+            calls = expected_requests(slack, db, channels, now)
             life = Life(plan=choose_kill(rng, calls) if kills_left else None)
             slack.life = life
-            bot = await Bot.start(["deliver", "--at", at.isoformat()], env_for(slack, db), folder)
+            env = env_for(slack, db, LEASE if within else SHORT_LEASE)
+            bot = await Bot.start(["deliver", "--at", at.isoformat()], env, folder)
             life.bot = bot
             life.ready.set()
             try:
@@ -213,8 +257,8 @@ async def crash_run(run: int, rng: random.Random, folder: Path) -> Counter[str]:
                 states = [s for s, _, _ in ledger_rows(db).values()]
                 if len(states) == len(channels) and set(states) == {"sent"}:
                     break
-            # Usually past the lease, so a dead process's claims are retaken; sometimes within it.
-            at += dt.timedelta(minutes=3) if rng.random() < 0.8 else dt.timedelta(minutes=1)
+            # The operator runs the pass again a little later (`--at` moves on; leases do not follow it).
+            at += dt.timedelta(minutes=1)
         else:
             raise AssertionError(f"run {run}: no pass completed; ledger {ledger_rows(db)}")
 
@@ -259,26 +303,34 @@ async def test_kill_9_at_every_step_of_a_delivery_loses_and_duplicates_nothing(t
 
 
 def test_expected_requests_follow_the_ledger(tmp_path: Path):
-    """The kill planner's model of a pass: new claims post, stale claims check first, live ones wait."""
+    """The kill planner's model of a pass: new claims post, stale and uncertain claims check first, live
+    ones wait."""
     db = tmp_path / "p.db"
-    prepare_db(db, ["CA", "CB", "CC", "CD"])
+    prepare_db(db, ["CA", "CB", "CC", "CD", "CE"])
     ids = subscription_ids(db)
+    now = utc_now()
+    stale, live = (now - dt.timedelta(seconds=1)).isoformat(), (now + LEASE).isoformat()
     conn = sqlite3.connect(db)
     with conn:
         conn.execute(
-            "INSERT INTO deliveries (subscription_id, local_date, state, token, claimed_at) VALUES "
-            "(?, ?, 'sent', 't', ?), (?, ?, 'claimed', 't', ?), (?, ?, 'claimed', 't', ?)",
+            "INSERT INTO deliveries (subscription_id, local_date, state, token, lease_until, claimed_at) "
+            "VALUES (?, ?, 'sent', 't', ?, ?), (?, ?, 'claimed', 't', ?, ?), (?, ?, 'claimed', 't', ?, ?), "
+            "(?, ?, 'uncertain', 't', ?, ?)",
             [
-                ids["CA"], DAY.isoformat(), START.isoformat(),
-                ids["CB"], DAY.isoformat(), START.isoformat(),
-                ids["CC"], DAY.isoformat(), (START + dt.timedelta(minutes=2)).isoformat(),
+                ids["CA"], DAY.isoformat(), stale, START.isoformat(),
+                ids["CB"], DAY.isoformat(), stale, START.isoformat(),
+                ids["CC"], DAY.isoformat(), live, START.isoformat(),
+                ids["CE"], DAY.isoformat(), live, START.isoformat(),
             ],
         )  # fmt: skip
     conn.close()
     slack = FakeSlack()
-    at = START + dt.timedelta(minutes=3)
-    assert expected_requests(slack, db, ["CA", "CB", "CC", "CD"], at) == [
+    assert expected_requests(slack, db, ["CA", "CB", "CC", "CD", "CE"], now) == [
         ("conversations.history", "CB"),
         ("chat.postMessage", "CB"),
         ("chat.postMessage", "CD"),
+        ("conversations.history", "CE"),
+        ("chat.postMessage", "CE"),
     ]
+    # Only claims hold a lease to wait out; an uncertain day is retaken at once.
+    assert sorted(live_leases(db)) == [now - dt.timedelta(seconds=1), now + LEASE]

@@ -16,6 +16,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord_app.client import PledgeClient
+from bot.cli import Bot
 from bot.config import Settings
 from bot.core import Core
 from tests.fakes.discord_api import EPHEMERAL, MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
@@ -60,7 +61,7 @@ def settings(tmp_path, fake: FakeDiscord) -> Settings:
 
 
 @pytest.fixture
-async def bot(fake: FakeDiscord, core: Core, settings: Settings) -> AsyncIterator[PledgeClient]:
+async def client(fake: FakeDiscord, core: Core, settings: Settings) -> AsyncIterator[PledgeClient]:
     running = await start(fake, core, settings)
     yield running.client
     assert not running.task.done(), "the bot stopped while under attack"
@@ -122,41 +123,41 @@ async def assert_unanswered_and_alive(fake: FakeDiscord, payload: dict) -> None:
     ids=["none", "member", "mod"],
 )
 async def test_state_changes_need_manage_channels(
-    fake, bot, core: Core, figures: Figures, command: str, options: dict, permissions: int
+    fake, client, bot: Bot, figures: Figures, command: str, options: dict, permissions: int
 ):
     # A subscription to remove, for unsubscribe to be tempted.
     await fake.run_command("reminders subscribe", time="09:00", permissions=MANAGER)
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     body = await send(
         fake, fake.interaction(2, fake.command(command, **options), permissions=permissions), figures
     )
     assert ephemeral(body) and "Manage Channels" in content(body)
-    assert snapshot(core.store.path) == before
+    assert snapshot(bot.store.path) == before
 
 
 @pytest.mark.parametrize(("command", "options"), STATE_CHANGING, ids=lambda v: str(v))
 async def test_state_changes_from_a_dm_are_refused_whatever_the_permissions(
-    fake, bot, core: Core, figures: Figures, command: str, options: dict
+    fake, client, bot: Bot, figures: Figures, command: str, options: dict
 ):
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     payload = in_dm(
         fake.interaction(2, fake.command(command, **options), permissions=MANAGER | ADMINISTRATOR)
     )
     body = await send(fake, payload, figures)
     assert ephemeral(body)
-    assert snapshot(core.store.path) == before
+    assert snapshot(bot.store.path) == before
 
 
-async def test_manage_channels_or_administrator_may_subscribe(fake, bot, core: Core):
+async def test_manage_channels_or_administrator_may_subscribe(fake, client, bot: Bot):
     for permissions in (MANAGER, MEMBER_PERMISSIONS | ADMINISTRATOR | MANAGE_CHANNELS):
         stored = await fake.run_command("reminders subscribe", time="07:15", permissions=permissions)
         assert "07:15 Asia/Seoul" in content(stored)
-        assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is not None
+        assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is not None
         gone = await fake.run_command("reminders unsubscribe", permissions=permissions)
         assert "Unsubscribed" in content(gone)
 
 
-async def test_interactions_from_a_guild_the_bot_has_not_seen(fake, bot, core: Core, figures: Figures):
+async def test_interactions_from_a_guild_the_bot_has_not_seen(fake, client, bot: Bot, figures: Figures):
     # Lookups are answered as anywhere else.
     asked = in_guild(
         fake, fake.interaction(2, fake.command("pledge", query="hotline")), UNSEEN_GUILD, UNSEEN_CHANNEL
@@ -164,7 +165,7 @@ async def test_interactions_from_a_guild_the_bot_has_not_seen(fake, bot, core: C
     body = await send(fake, asked, figures)
     assert body["type"] == 4 and body["data"]["embeds"]
     # State changes follow the member's permissions in that guild, as Discord computed them.
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     refused = in_guild(
         fake,
         fake.interaction(2, fake.command("reminders subscribe", time="08:00")),
@@ -173,7 +174,7 @@ async def test_interactions_from_a_guild_the_bot_has_not_seen(fake, bot, core: C
     )
     body = await send(fake, refused, figures)
     assert ephemeral(body) and "Manage Channels" in content(body)
-    assert snapshot(core.store.path) == before
+    assert snapshot(bot.store.path) == before
     allowed = in_guild(
         fake,
         fake.interaction(2, fake.command("reminders subscribe", time="08:00"), permissions=MANAGER),
@@ -183,8 +184,8 @@ async def test_interactions_from_a_guild_the_bot_has_not_seen(fake, bot, core: C
     body = await send(fake, allowed, figures)
     assert "08:00 Asia/Seoul" in content(body)
     # ... and land on that guild's channel only, not on the guild the bot knows.
-    assert core.state.subscription("discord", str(UNSEEN_GUILD), str(UNSEEN_CHANNEL)) is not None
-    assert core.state.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+    assert bot.subscriptions.subscription("discord", str(UNSEEN_GUILD), str(UNSEEN_CHANNEL)) is not None
+    assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
 
 
 # -- malformed interactions -------------------------------------------------------------------------------
@@ -235,10 +236,10 @@ def _malformed(fake: FakeDiscord) -> list[tuple[str, dict]]:
 
 
 async def test_malformed_commands_never_crash_never_write_and_are_answered_privately(
-    fake, bot, core: Core, figures: Figures
+    fake, client, bot: Bot, figures: Figures
 ):
     await fake.run_command("reminders subscribe", time="09:00", permissions=MANAGER)
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     for name, data in _malformed(fake):
         # Even a member with Manage Channels cannot get a write out of a malformed subscribe.
         payload = fake.interaction(2, data, permissions=MEMBER_PERMISSIONS)
@@ -246,11 +247,11 @@ async def test_malformed_commands_never_crash_never_write_and_are_answered_priva
         assert body["type"] in (4, 5), name
         if body["type"] == 4 and not body["data"].get("embeds"):
             assert ephemeral(body), f"{name}: an error was posted publicly"
-        assert snapshot(core.store.path) == before, f"{name} wrote to the database"
+        assert snapshot(bot.store.path) == before, f"{name} wrote to the database"
     await assert_unanswered_and_alive(fake, fake.interaction(2, fake.command("pledge", query="x")))
 
 
-async def test_malformed_subscribes_by_a_manager_write_nothing(fake, bot, core: Core, figures: Figures):
+async def test_malformed_subscribes_by_a_manager_write_nothing(fake, client, bot: Bot, figures: Figures):
     subscribe = fake.command("reminders subscribe", time="08:30")
     leaf = subscribe["options"][0]
     cases = [
@@ -265,11 +266,11 @@ async def test_malformed_subscribes_by_a_manager_write_nothing(fake, bot, core: 
         [_option("timezone", 3, "Asia/Seoul"), _option("time", 3, "8:30pm")],
     ]
     for options in cases:
-        before = snapshot(core.store.path)
+        before = snapshot(bot.store.path)
         data = {**subscribe, "options": [{**leaf, "options": options}]}
         body = await send(fake, fake.interaction(2, data, permissions=MANAGER), figures)
         assert ephemeral(body), options
-        assert snapshot(core.store.path) == before, f"{options} wrote to the database"
+        assert snapshot(bot.store.path) == before, f"{options} wrote to the database"
 
 
 @pytest.mark.parametrize(
@@ -288,7 +289,7 @@ async def test_malformed_subscribes_by_a_manager_write_nothing(fake, bot, core: 
     ids=lambda v: v[:30],
 )
 async def test_unknown_or_forged_buttons_never_write_and_get_a_private_answer(
-    fake, bot, core: Core, figures: Figures, custom_id: str
+    fake, client, bot: Bot, figures: Figures, custom_id: str
 ):
     await fake.run_command("reminders subscribe", time="09:00", permissions=MANAGER)
     asked = fake.interaction(2, fake.command("pledge", query="hotline"))
@@ -299,10 +300,10 @@ async def test_unknown_or_forged_buttons_never_write_and_get_a_private_answer(
     message = dict(fake.original(asked))
     button = {"type": 2, "style": 2, "label": "Click", "custom_id": custom_id}
     message["components"] = [{"type": 1, "components": [button]}]
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     figures.add("discord.interactions")
     body = await fake.click(message, custom_id)
-    assert snapshot(core.store.path) == before
+    assert snapshot(bot.store.path) == before
     assert body["type"] in (4, 7), custom_id  # answered: a message, or the "More" page replaced in place
     if body["type"] == 4 and not ephemeral(body):
         # Share posts publicly by design, but only a card, never an error or a refusal.
@@ -311,16 +312,16 @@ async def test_unknown_or_forged_buttons_never_write_and_get_a_private_answer(
 
 
 async def test_a_storm_of_malformed_interactions_leaves_the_bot_answering(
-    fake, bot, core: Core, figures: Figures
+    fake, client, bot: Bot, figures: Figures
 ):
     """Many malformed interactions at once: all answered, none written, the bot still answers afterwards."""
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     payloads = [fake.interaction(2, data) for _, data in _malformed(fake)] * 3
     for payload in payloads:
         await fake.send_interaction(payload)
     figures.add("discord.interactions", len(payloads))
     bodies = await asyncio.gather(*(fake.callback_for(p, timeout=10) for p in payloads))
     assert all(b["type"] in (4, 5) for b in bodies)
-    assert snapshot(core.store.path) == before
+    assert snapshot(bot.store.path) == before
     body = await fake.run_command("pledge", query="hotline")
     assert body["data"]["embeds"]

@@ -25,6 +25,7 @@ from adapters.discord_app.render import render as discord_render
 from adapters.slack_app.render import render as slack_render
 from bot import commands as grammar
 from bot import dataset as ds
+from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Settings
 from bot.core import Core
 from bot.replies import Context, Reply
@@ -153,12 +154,12 @@ def contexts() -> st.SearchStrategy[Context]:
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory) -> Iterator[Core]:
-    """One core for every example of this module: examples must leave it as they found it (or as stated)."""
+def shared(tmp_path_factory) -> Iterator[Bot]:
+    """One bot for every example of this module: examples must leave it as they found it (or as stated)."""
     settings = Settings(db_path=tmp_path_factory.mktemp("hostile") / "pledgebot.db")
-    core = Core.open(settings, clock=FixedClock(dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC)))
-    yield core
-    core.close()
+    bot = open_bot(settings, clock=FixedClock(dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC)))
+    yield bot
+    bot.close()
 
 
 def readable(reply: Reply) -> str:
@@ -192,11 +193,11 @@ def assert_answered(reply: Reply) -> None:
 @example(text="subscribe ahead " + "9" * 5000, ctx=Context("slack", "T", "C", "U", can_manage=True))
 @example(text='"hotline" NEAR(korea) *', ctx=Context("slack", "T", "C", "U"))
 def test_every_command_is_answered_and_writes_nothing_unless_a_manager_subscribes(
-    shared: Core, figures: Figures, text: str, ctx: Context
+    shared: Bot, figures: Figures, text: str, ctx: Context
 ):
     figures.add("hostile.core.commands")
     before = snapshot(shared.store.path)
-    reply = shared.handle(text, ctx)
+    reply = shared.core.handle(text, ctx)
     assert_answered(reply)
     after = snapshot(shared.store.path)
     changed = {t for t in before if before[t] != after[t]}
@@ -207,7 +208,7 @@ def test_every_command_is_answered_and_writes_nothing_unless_a_manager_subscribe
         assert ctx.can_manage and isinstance(command, grammar.Subscribe | grammar.Unsubscribe)
         figures.add("hostile.core.state_changes_by_managers")
     if isinstance(command, grammar.Subscribe) and ctx.can_manage and ctx.channel:
-        sub = shared.state.subscription(ctx.platform, ctx.workspace, ctx.channel)
+        sub = shared.subscriptions.subscription(ctx.platform, ctx.workspace, ctx.channel)
         assert sub is not None
         assert (sub.local_time, sub.timezone, sub.lead_days) == (
             command.at,
@@ -222,12 +223,12 @@ def test_every_command_is_answered_and_writes_nothing_unless_a_manager_subscribe
 @given(
     args=st.lists(st.one_of(_zone_text(), _time_text(), st.just("ahead"), ARG), max_size=5), ctx=contexts()
 )
-def test_subscribe_and_unsubscribe_with_random_arguments(shared: Core, figures: Figures, args, ctx: Context):
+def test_subscribe_and_unsubscribe_with_random_arguments(shared: Bot, figures: Figures, args, ctx: Context):
     for verb in ("subscribe", "구독", "unsubscribe", "구독취소"):
         figures.add("hostile.core.subscribe_commands")
         text = " ".join([verb, *args])
         before = snapshot(shared.store.path)
-        reply = shared.handle(text, ctx)
+        reply = shared.core.handle(text, ctx)
         assert_answered(reply)
         after = snapshot(shared.store.path)
         command = grammar.parse(text)
@@ -243,10 +244,10 @@ def test_subscribe_and_unsubscribe_with_random_arguments(shared: Core, figures: 
 
 @fuzz_settings
 @given(prefix=commands())
-def test_autocomplete_never_fails_and_fits_discord(shared: Core, figures: Figures, prefix: str):
+def test_autocomplete_never_fails_and_fits_discord(shared: Bot, figures: Figures, prefix: str):
     figures.add("hostile.core.autocomplete")
     before = snapshot(shared.store.path)
-    suggestions = shared.suggest(prefix)
+    suggestions = shared.core.suggest(prefix)
     assert len(suggestions) <= 25
     assert all(1 <= len(s.label) <= 100 and s.value for s in suggestions)
     assert snapshot(shared.store.path) == before
@@ -254,16 +255,16 @@ def test_autocomplete_never_fails_and_fits_discord(shared: Core, figures: Figure
 
 @fuzz_settings
 @given(day=_date_text(), days=st.one_of(st.integers(-10, 1000).map(str), st.sampled_from(NASTY)))
-def test_dates_and_day_counts(shared: Core, figures: Figures, day: str, days: str):
+def test_dates_and_day_counts(shared: Bot, figures: Figures, day: str, days: str):
     figures.add("hostile.core.dates", 2)
     ctx = Context("console", "local", "console", "you", can_manage=True)
-    reply = shared.handle(f"on {day}", ctx)
+    reply = shared.core.handle(f"on {day}", ctx)
     assert_answered(reply)
     # Full-width digits are fine: the grammar reads text after NFKC, as users type it on any keyboard.
     typed = clean(day)
     if not (typed.isascii() and _real_date(typed)):
         assert reply.is_error, f"'on {day}' was accepted"
-    assert_answered(shared.handle(f"upcoming {days}", ctx))
+    assert_answered(shared.core.handle(f"upcoming {days}", ctx))
 
 
 # -- dataset import: all or nothing ---------------------------------------------------------------------
@@ -376,7 +377,7 @@ def bad_datasets(draw) -> tuple[str, str]:
 @fuzz_settings
 @given(dataset=bad_datasets(), encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]))
 def test_bad_dataset_import_leaves_the_database_unchanged(
-    shared: Core, figures: Figures, tmp_path_factory, dataset, encoding
+    shared: Bot, figures: Figures, tmp_path_factory, dataset, encoding
 ):
     name, text = dataset
     figures.add("hostile.import.bad_files")
@@ -388,12 +389,12 @@ def test_bad_dataset_import_leaves_the_database_unchanged(
         path.write_bytes(text.encode("utf-8", "surrogatepass"))
     before = snapshot(shared.store.path)
     try:
-        added = shared.catalogue.import_files([path])
+        result = shared.loader.import_files([path], author="fuzz")
     except ds.DatasetError as error:
         assert error.problems and all(str(p) for p in error.problems)
     else:
         # Random junk after a broken opening can close it into an empty document, which adds nothing.
-        assert added == 0, f"a bad {name} was imported"
+        assert result.added == 0 and result.edit is None, f"a bad {name} was imported"
     assert snapshot(shared.store.path) == before
 
 
@@ -406,11 +407,11 @@ def test_bad_dataset_import_leaves_the_database_unchanged(
     ],
     ids=["yaml", "json", "csv"],
 )
-def test_the_uncorrupted_dataset_imports(tmp_path: Path, core: Core, name: str, text: str, records: int):
+def test_the_uncorrupted_dataset_imports(tmp_path: Path, bot: Bot, name: str, text: str, records: int):
     """The control for the property above: without its corruption, each file is accepted."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    assert core.catalogue.import_files([path]) == records
+    assert bot.loader.import_files([path], author="fuzz").added == records
 
 
 # -- regressions found by the properties above ----------------------------------------------------------
@@ -437,7 +438,7 @@ def test_lone_surrogates_are_ignored_not_an_internal_error(core: Core, console_c
     ids=lambda t: t[:30],
 )
 def test_numbers_that_int_or_sqlite_cannot_take_are_usage_errors(core: Core, console_ctx: Context, text: str):
-    before = core.state.subscriptions()
+    before = core.subscriptions.all()
     reply = core.handle(text, console_ctx)
     assert readable(reply).strip() and INTERNAL_ERROR not in readable(reply)
-    assert core.state.subscriptions() == before
+    assert core.subscriptions.all() == before

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from adapters.slack_app.server import SlackStartError, serve
 from bot import cli
+from bot.cli import open_bot
 from bot.config import ConfigError, Secret, Settings, load_settings
-from bot.core import Core
 from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 from tests.fakes.slack_api import (
     FakeSlack,
@@ -191,7 +191,8 @@ async def test_slack_http_flows_leak_no_secret(
 ):
     caplog.set_level("DEBUG")
     settings = slack_settings(tmp_path, slack)
-    core = Core.open(settings)
+    bot = open_bot(settings)
+    core = bot.core
     answers: list[str] = []
     try:
         for target in (core, BrokenCore()):
@@ -236,7 +237,7 @@ async def test_slack_http_flows_leak_no_secret(
             await asyncio.wait_for(serve(core, settings, asyncio.Event(), host="127.0.0.1"), WAIT)
         answers.append(str(error.value))
     finally:
-        core.close()
+        bot.close()
     out, err = capfd.readouterr()
     assert caplog.records
     scan(figures, log_lines(caplog), "a log line")
@@ -254,7 +255,8 @@ async def test_slack_socket_mode_flows_leak_no_secret(
     settings = replace(
         slack_settings(tmp_path, slack), slack_signing_secret=None, slack_app_token=Secret(SLACK_APP)
     )
-    core = Core.open(settings)
+    bot = open_bot(settings)
+    core = bot.core
     try:
         stopping = asyncio.Event()
         ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -269,7 +271,7 @@ async def test_slack_socket_mode_flows_leak_no_secret(
         stopping.set()
         await asyncio.wait_for(task, WAIT)
     finally:
-        core.close()
+        bot.close()
     out, err = capfd.readouterr()
     scan(figures, log_lines(caplog), "a log line")
     scan(figures, [out, err], "stdout or stderr")
@@ -312,7 +314,8 @@ async def test_discord_flows_leak_no_secret(tmp_path: Path, caplog, capfd, figur
         discord_api_base=fake.base_url,
         discord_guild_ids=(fake.guild_id,),
     )
-    core = Core.open(settings, clock=clock)
+    bot = open_bot(settings, clock=clock)
+    core = bot.core
     replies: list[str] = []
     try:
         running = await start_discord(fake, core, settings)
@@ -343,7 +346,7 @@ async def test_discord_flows_leak_no_secret(tmp_path: Path, caplog, capfd, figur
             await asyncio.wait_for(start_discord(fake, core, wrong), 15)
         replies.append(f"{error.value!s} {error.value!r}")
     finally:
-        core.close()
+        bot.close()
         await fake.close()
     out, err = capfd.readouterr()
     assert caplog.records

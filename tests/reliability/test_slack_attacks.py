@@ -21,6 +21,7 @@ import time_machine
 from multidict import CIMultiDict
 
 from adapters.slack_app.server import MAX_BODY_BYTES, MAX_CLOCK_SKEW
+from bot.cli import Bot
 from bot.config import Settings
 from bot.core import Core
 from tests.fakes.slack_api import (
@@ -87,15 +88,15 @@ def subscribe_body(response_url: str, user: str = ATTACKER, text: str = "subscri
 class Guard:
     """Counts what the fake Slack and the database saw, to prove a request had no side effect."""
 
-    def __init__(self, running: Running, core: Core, figures: Figures) -> None:
+    def __init__(self, running: Running, bot: Bot, figures: Figures) -> None:
         self.running = running
-        self.core = core
+        self.bot = bot
         self.figures = figures
 
     async def refused(self, body, headers, status: int, *, url: str | None = None) -> None:
         """POST, expect `status`, and prove that nothing at all happened because of it."""
         slack = self.running.slack
-        calls, before = len(slack.calls), snapshot(self.core.store.path)
+        calls, before = len(slack.calls), snapshot(self.bot.store.path)
         got, answer = await self.running.post(body, headers)
         self.figures.add("slack.attack_requests")
         assert got == status, answer
@@ -110,7 +111,7 @@ class Guard:
         if url is not None:
             path = url.removeprefix(slack.url.rstrip("/"))
             assert not [c for c in slack.calls if c.path == path]
-        assert snapshot(self.core.store.path) == before, "a refused request wrote to the database"
+        assert snapshot(self.bot.store.path) == before, "a refused request wrote to the database"
 
     async def _help(self, response_url: str) -> str:
         body = form_body(slash_command("help", user_id=REPORTER, response_url=response_url))
@@ -120,14 +121,14 @@ class Guard:
 
 
 @pytest.fixture
-async def guard(running: Running, core: Core, figures: Figures) -> Guard:
+async def guard(running: Running, bot: Bot, figures: Figures) -> Guard:
     # One good request first, so that Bolt's one-time auth.test is not mistaken for a refused request's.
     await running.command("help")
-    return Guard(running, core, figures)
+    return Guard(running, bot, figures)
 
 
-def subscription(core: Core):
-    return core.state.subscription("slack", "T0NEWSROOM", CHANNEL)
+def subscription(bot: Bot):
+    return bot.subscriptions.subscription("slack", "T0NEWSROOM", CHANNEL)
 
 
 # -- signatures and timestamps -----------------------------------------------------------------------------
@@ -199,7 +200,7 @@ async def test_timestamps_within_five_minutes_either_way_are_accepted(running: R
 
 
 async def test_a_valid_request_replayed_after_five_minutes_is_refused(
-    guard: Guard, running: Running, core: Core
+    guard: Guard, running: Running, bot: Bot
 ):
     url = running.new_response_url()
     body = subscribe_body(url, user=EDITOR)
@@ -210,7 +211,7 @@ async def test_a_valid_request_replayed_after_five_minutes_is_refused(
     assert "Unsubscribed" in text_of(await running.command("unsubscribe", user=EDITOR))
     with time_machine.travel(time.time() + MAX_CLOCK_SKEW + 1, tick=True):
         await guard.refused(body, headers, 401)
-    assert subscription(core) is None
+    assert subscription(bot) is None
     path = url.removeprefix(running.slack.url.rstrip("/"))
     assert len([c for c in running.slack.calls if c.path == path]) == 1, "the replay was answered"
 
@@ -266,7 +267,7 @@ async def test_non_utf8_bodies(guard: Guard, running: Running):
     await guard.refused(overlong, headers_for(overlong, content_type="application/xml"), 415)
 
 
-async def test_json_body_on_the_form_endpoint(guard: Guard, running: Running, core: Core):
+async def test_json_body_on_the_form_endpoint(guard: Guard, running: Running, bot: Bot):
     url = running.new_response_url()
     payload = slash_command("subscribe 08:30 UTC", user_id=ATTACKER, response_url=url)
     body = json.dumps(payload).encode()
@@ -277,7 +278,7 @@ async def test_json_body_on_the_form_endpoint(guard: Guard, running: Running, co
     status, _ = await running.post(body, headers_for(body, content_type="application/json"))
     assert status in (200, 404)
     await running.command("help")
-    assert subscription(core) is None
+    assert subscription(bot) is None
 
 
 async def test_forged_block_actions_are_refused(guard: Guard, running: Running):
@@ -299,14 +300,14 @@ async def test_forged_block_actions_are_refused(guard: Guard, running: Running):
      ("pledge_more_1", "unsubscribe"), ("pledge_share_0", "unsubscribe")],
 )  # fmt: skip
 async def test_signed_buttons_carrying_state_changes_do_nothing_for_members(
-    running: Running, core: Core, action_id: str, value: str
+    running: Running, bot: Bot, action_id: str, value: str
 ):
     # Slack only sends values the bot put on its buttons, but the app must not rely on it.
     assert "Subscribed" in text_of(await running.command("subscribe 09:00 UTC", user=EDITOR))
-    before = snapshot(core.store.path)
+    before = snapshot(bot.store.path)
     url = await running.click(action_id, value, user=ATTACKER)
     assert "Only a workspace admin" in text_of(await running.answer_at(url))
-    assert snapshot(core.store.path) == before
+    assert snapshot(bot.store.path) == before
     assert running.slack.calls_to("chat.postMessage") == []
 
 
@@ -334,7 +335,7 @@ async def test_random_corruptions_of_a_valid_request_are_all_refused(
     url = running.new_response_url()
     body = subscribe_body(url, user=EDITOR)
     slack = running.slack
-    calls, before = len(slack.calls), snapshot(guard.core.store.path)
+    calls, before = len(slack.calls), snapshot(guard.bot.store.path)
     for _ in range(scaled(200, 5000)):
         headers = headers_for(body)
         target = rng.choice(["body", "signature", "timestamp"])
@@ -361,7 +362,7 @@ async def test_random_corruptions_of_a_valid_request_are_all_refused(
         c.method for c in slack.calls[calls:] if c.method != "users.info" and c.method != "response_url"
     ] == []
     assert not [c for c in slack.calls if c.path == url.removeprefix(slack.url.rstrip("/"))]
-    assert snapshot(guard.core.store.path) == before
+    assert snapshot(guard.bot.store.path) == before
 
 
 # -- who may subscribe ------------------------------------------------------------------------------------
@@ -373,12 +374,12 @@ async def test_random_corruptions_of_a_valid_request_are_all_refused(
      ("u0deskchief", False), ("", False)],
 )  # fmt: skip
 async def test_only_admins_owners_and_the_admin_list_may_subscribe(
-    running: Running, core: Core, figures: Figures, user: str, allowed: bool
+    running: Running, bot: Bot, figures: Figures, user: str, allowed: bool
 ):
     for verb in ("subscribe 06:00 Asia/Seoul", "구독 06:00 Asia/Seoul"):
         figures.add("slack.permission_checks")
         answer = text_of(await running.command(verb, user=user))
-        assert (subscription(core) is not None) is allowed, answer
+        assert (subscription(bot) is not None) is allowed, answer
         if allowed:
             assert "06:00 Asia/Seoul" in answer
             assert "Unsubscribed" in text_of(await running.command("unsubscribe", user=user))
@@ -386,19 +387,19 @@ async def test_only_admins_owners_and_the_admin_list_may_subscribe(
             assert "Only a workspace admin" in answer
 
 
-async def test_members_cannot_unsubscribe_a_channel(running: Running, core: Core):
+async def test_members_cannot_unsubscribe_a_channel(running: Running, bot: Bot):
     assert "Subscribed" in text_of(await running.command("subscribe 09:00 UTC", user=EDITOR))
     for user in (REPORTER, ATTACKER, GHOST):
         for verb in ("unsubscribe", "구독취소", "subscribe 03:00 UTC"):
             assert "Only a workspace admin" in text_of(await running.command(verb, user=user))
-    sub = subscription(core)
+    sub = subscription(bot)
     assert sub is not None and sub.local_time.isoformat() == "09:00:00" and sub.created_by == EDITOR
 
 
-async def test_when_slack_cannot_say_who_is_admin_the_answer_is_no(running: Running, core: Core):
+async def test_when_slack_cannot_say_who_is_admin_the_answer_is_no(running: Running, bot: Bot):
     # users.info failing (HTTP 500, then rate limited beyond the retries) fails closed.
     running.slack.fail_next("users.info", 1, status=500)
     assert "Only a workspace admin" in text_of(await running.command("subscribe", user=EDITOR))
-    assert subscription(core) is None
+    assert subscription(bot) is None
     # Not cached: once Slack answers again, the admin may.
     assert "Subscribed" in text_of(await running.command("subscribe", user=EDITOR))
