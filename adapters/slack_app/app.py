@@ -141,7 +141,7 @@ class Listeners:
         with self._tracked(), self._contained("command"):
             user = body.get("user_id", "")
             ctx = await self._context(body.get("team_id", ""), body.get("channel_id", ""), user)
-            payload = await self.answer(body.get("text", ""), ctx)
+            payload = await self.answer(body.get("text") or "", ctx)
             await self.respond(body.get("response_url", ""), payload)
 
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
-import urllib.parse
 from typing import Any
 
 from aiohttp import web
@@ -22,10 +20,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import CORE_TIMEOUT, Handler, Listeners, build
+from adapters.slack_app.bodies import bolt_body
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -45,32 +45,6 @@ ACK_SECONDS = 3.0
 
 def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
-
-
-def _well_formed(body: str, content_type: str) -> bool:
-    """True if the body parses the way Bolt will parse it, so Bolt never meets a body it chokes on."""
-    try:
-        if content_type == JSON:
-            return isinstance(json.loads(body), dict)
-        fields = urllib.parse.parse_qs(body, keep_blank_values=True, strict_parsing=bool(body))
-        if "payload" in fields:
-            return len(fields["payload"]) == 1 and _payload_shape_ok(json.loads(fields["payload"][0]))
-        return True
-    except ValueError:
-        return False
-
-
-def _payload_shape_ok(payload: object) -> bool:
-    """Interactive payloads carry what Bolt's middleware reads without checking (it answers 500 otherwise)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-        return False
-    if payload["type"] == "block_actions":
-        actions = payload.get("actions")
-        return isinstance(actions, list) and bool(actions) and all(isinstance(a, dict) for a in actions)
-    if payload["type"] in ("view_submission", "view_closed"):
-        view = payload.get("view")
-        return isinstance(view, dict) and isinstance(view.get("type"), str)
-    return True
 
 
 def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
@@ -121,9 +95,11 @@ def build_web_app(
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _reject(400, "invalid_encoding")
-        if not _well_formed(body, request.content_type):
+        headers = dict(request.headers)
+        # The content type exactly as Bolt will read it, so the body is checked as Bolt will parse it.
+        if bolt_body(body, extract_content_type(build_normalized_headers(headers)) or "") is None:
             return _reject(400, "invalid_body")
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
         try:
             bolt_response = await app.async_dispatch(bolt_request)
         except Exception:
