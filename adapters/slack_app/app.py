@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error
+from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error, unescape
 from bot.config import Settings
 from bot.replies import Context, Level, Notice, Reply
 
@@ -141,7 +141,9 @@ class Listeners:
         with self._tracked(), self._contained("command"):
             user = body.get("user_id", "")
             ctx = await self._context(body.get("team_id", ""), body.get("channel_id", ""), user)
-            payload = await self.answer(body.get("text") or "", ctx)
+            # Slack escapes &, < and > in what the user typed; the core gets the text as typed, and the
+            # renderer escapes it again on the way out, so the user sees it once, as typed.
+            payload = await self.answer(unescape(body.get("text") or ""), ctx)
             await self.respond(body.get("response_url", ""), payload)
 
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -365,6 +365,38 @@ async def test_random_corruptions_of_a_valid_request_are_all_refused(
     assert snapshot(guard.core.store.path) == before
 
 
+# -- markup in what users type -----------------------------------------------------------------------------
+
+
+class RecordingCore:
+    """The real core, recording the command text each call received."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.texts: list[str] = []
+
+    def handle(self, text, ctx):
+        """Record `text`, then answer it."""
+        self.texts.append(text)
+        return self.core.handle(text, ctx)
+
+
+async def test_text_slack_escaped_reaches_the_core_as_typed_and_is_shown_once(core, settings, slack):
+    # Slack escapes &, < and > in slash-command text; these are what it sends when the user types
+    # `show <x>`, `show &lt;y&gt;` and `show <!channel>`.
+    recording = RecordingCore(core)
+    async for running in start(recording, settings, slack):
+        answers = [
+            text_of(await running.command(sent))
+            for sent in ("show &lt;x&gt;", "show &amp;lt;y&amp;gt;", "show &lt;!channel&gt;")
+        ]
+    assert recording.texts == ["show <x>", "show &lt;y&gt;", "show <!channel>"]
+    # Escaped once on the way out, so Slack shows each as typed: `<x>`, `&lt;y&gt;`, and no @channel ping.
+    assert "“&lt;x&gt;”" in answers[0]
+    assert "“&amp;lt;y&amp;gt;”" in answers[1]
+    assert "“&lt;!channel&gt;”" in answers[2] and "<!channel>" not in answers[2]
+
+
 # -- who may subscribe ------------------------------------------------------------------------------------
 
 
