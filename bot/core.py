@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -93,6 +94,14 @@ class Core:
     def close(self) -> None:
         """Release the database."""
         self.store.close()
+
+    def healthy(self) -> bool:
+        """True if the database answers a query on the pledges table."""
+        try:
+            self.store.db.execute("SELECT 1 FROM pledges LIMIT 1").fetchall()
+        except sqlite3.Error:
+            return False
+        return True
 
     # -- entry points ------------------------------------------------------------------------------
 

@@ -162,3 +162,9 @@ def test_subscribe_reads_back_what_it_wrote_even_if_another_process_unsubscribes
     reply = core.handle("subscribe 08:30 Asia/Seoul", ctx)
     assert reply.title == "Subscribed: daily digest at 08:30 Asia/Seoul"
     other.store.close()
+
+
+def test_healthy_while_the_database_answers(core):
+    assert core.healthy() is True
+    core.store.db.execute("ALTER TABLE pledges RENAME TO pledges_gone")
+    assert core.healthy() is False

@@ -49,10 +49,14 @@ SHARE_FAILED = (
 
 
 class Handler(Protocol):
-    """What the adapter needs from the core: one synchronous call per command."""
+    """What the adapter needs from the core: one synchronous call per command, and a health check."""
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer the command `text` asked in `ctx`."""
+        ...
+
+    def healthy(self) -> bool:
+        """True if the core can answer (its database responds); `/healthz` reports it."""
         ...
 
 

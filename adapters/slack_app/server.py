@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +42,8 @@ JSON = "application/json"
 DRAIN_SECONDS = 8.0
 # Bolt acknowledges within 3 s or gives up; requests already being handled at SIGTERM get that long.
 ACK_SECONDS = 3.0
+# Hosts' health checks give up after a few seconds; a database that cannot answer in this long is unhealthy.
+HEALTH_TIMEOUT = 3.0
 
 
 def _reject(status: int, reason: str) -> web.Response:
@@ -57,12 +60,19 @@ def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: fl
 
 
 def build_web_app(
-    app: AsyncApp, signing_secret: str, stopping: asyncio.Event | None = None
+    app: AsyncApp,
+    signing_secret: str,
+    stopping: asyncio.Event | None = None,
+    *,
+    health: Callable[[], bool] | None = None,
+    health_timeout: float = HEALTH_TIMEOUT,
 ) -> web.Application:
     """Wrap the Bolt app in an aiohttp application with a guarded `/slack/events` and a `/healthz`.
 
     Once `stopping` is set, requests still arriving (on a connection kept alive from before) get a 503 and
     are not acknowledged: an acknowledged command must get its answer, and a process shutting down may not.
+    `/healthz` answers 200 when `health()` (run in a thread: it touches the database) returns True within
+    `health_timeout` seconds, and 503 when it returns False, raises or takes longer; without `health`, 200.
     """
     key = signing_secret.encode()
 
@@ -109,7 +119,19 @@ def build_web_app(
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        if health is None:
+            return web.json_response({"ok": True})
+        try:
+            async with asyncio.timeout(health_timeout):
+                ok, reason = bool(await asyncio.to_thread(health)), "the core reported unhealthy"
+        except TimeoutError:
+            ok, reason = False, f"no answer within {health_timeout:g} s"
+        except Exception as e:
+            ok, reason = False, f"the check failed ({type(e).__name__})"
+        if ok:
+            return web.json_response({"ok": True})
+        log.warning("/healthz: %s", reason)
+        return _reject(503, "unhealthy")
 
     async def too_large(request: web.Request, handler: Any) -> web.StreamResponse:
         # aiohttp raises its own 413 for oversized bodies; keep the answer in the same JSON shape.
@@ -133,6 +155,7 @@ async def serve(
     host: str = "0.0.0.0",
     ready: asyncio.Future[str] | None = None,
     core_timeout: float = CORE_TIMEOUT,
+    health_timeout: float = HEALTH_TIMEOUT,
 ) -> None:
     """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode"."""
     app, listeners = build(core, settings, client=client, core_timeout=core_timeout)
@@ -146,7 +169,13 @@ async def serve(
             "Slack HTTP mode needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"
         )
     runner = web.AppRunner(
-        build_web_app(app, settings.slack_signing_secret.value, stopping),
+        build_web_app(
+            app,
+            settings.slack_signing_secret.value,
+            stopping,
+            health=core.healthy,
+            health_timeout=health_timeout,
+        ),
         handle_signals=False,
         access_log=None,
     )

@@ -380,6 +380,10 @@ class RecordingCore:
         self.texts.append(text)
         return self.core.handle(text, ctx)
 
+    def healthy(self) -> bool:
+        """The real core's health."""
+        return self.core.healthy()
+
 
 async def test_text_slack_escaped_reaches_the_core_as_typed_and_is_shown_once(core, settings, slack):
     # Slack escapes &, < and > in slash-command text; these are what it sends when the user types
