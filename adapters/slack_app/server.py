@@ -2,8 +2,9 @@
 
 HTTP mode is an aiohttp server (asyncio-native, production-grade) with `POST /slack/events` and
 `GET /healthz`. Stock Bolt parses a body before it checks the signature and answers some malformed requests
-with a 500 or nothing at all, so the endpoint checks size, content type, headers and signature first and
-turns every client mistake into a 4xx. Bolt's own signature check stays on behind it.
+with a 500 or nothing at all, so the endpoint checks size, content type, headers, signature and the body's
+shape first and turns every client mistake into a 4xx. Bolt's own signature check stays on behind it.
+Connections are accepted by `connections.ConnectionGuard`: capped, timed, shed with a 503 when too many.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import CORE_TIMEOUT, Handler, Listeners, build
 from adapters.slack_app.bodies import bolt_body
+from adapters.slack_app.connections import ConnectionGuard, Limits, OverloadLog, ServerLog
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,17 @@ def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
 
 
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response` now and close the connection, rather than wait (aiohttp's lingering) for the rest of a
+    body that is already late."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
 def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
     """Check Slack's v0 signature over the raw bytes and that the timestamp is within 5 minutes of `now`."""
     # slack_sdk's SignatureVerifier decodes the body first and raises on invalid UTF-8, hence our own check.
@@ -66,6 +79,8 @@ def build_web_app(
     *,
     health: Callable[[], bool] | None = None,
     health_timeout: float = HEALTH_TIMEOUT,
+    limits: Limits | None = None,
+    guard: ConnectionGuard | None = None,
 ) -> web.Application:
     """Wrap the Bolt app in an aiohttp application with a guarded `/slack/events` and a `/healthz`.
 
@@ -73,8 +88,12 @@ def build_web_app(
     are not acknowledged: an acknowledged command must get its answer, and a process shutting down may not.
     `/healthz` answers 200 when `health()` (run in a thread: it touches the database) returns True within
     `health_timeout` seconds, and 503 when it returns False, raises or takes longer; without `health`, 200.
+    A body must arrive within `limits.body_timeout` (408 otherwise). With a `guard`, its middleware tells
+    it which connections are busy with a request, and overloads are logged through its rate limit.
     """
     key = signing_secret.encode()
+    body_timeout = (limits or Limits()).body_timeout
+    overload = guard.overload if guard is not None else OverloadLog()
 
     async def events(request: web.Request) -> web.Response:
         if stopping is not None and stopping.is_set():
@@ -94,9 +113,19 @@ def build_web_app(
         if not signature.isascii():
             return _reject(401, "invalid_signature")
         try:
-            raw = await request.read()
+            async with asyncio.timeout(body_timeout):
+                raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _reject(413, "body_too_large")
+        except web.RequestPayloadError:
+            # A body aiohttp cannot decode (a bad chunk, a short body): the client's mistake.
+            return _reject(400, "invalid_body")
+        except ConnectionError:
+            # The client went away mid-body; nobody will read the answer.
+            return _reject(400, "body_incomplete")
+        except TimeoutError:
+            overload.warning("body", "closing connections whose body takes over %g s to arrive", body_timeout)
+            return await _answer_and_close(request, _reject(408, "body_timeout"))
         if len(raw) > MAX_BODY_BYTES:
             return _reject(413, "body_too_large")
         if not signature_ok(key, raw, timestamp, signature, time.time()):
@@ -130,7 +159,7 @@ def build_web_app(
             ok, reason = False, f"the check failed ({type(e).__name__})"
         if ok:
             return web.json_response({"ok": True})
-        log.warning("/healthz: %s", reason)
+        overload.warning("health", "/healthz answers 503: %s", reason)
         return _reject(503, "unhealthy")
 
     async def too_large(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -140,7 +169,10 @@ def build_web_app(
         except web.HTTPRequestEntityTooLarge:
             return _reject(413, "body_too_large")
 
-    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[web.middleware(too_large)])
+    middlewares: list[Any] = [web.middleware(too_large)]
+    if guard is not None:
+        middlewares.insert(0, guard.middleware)
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
     web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
     return web_app
@@ -156,8 +188,12 @@ async def serve(
     ready: asyncio.Future[str] | None = None,
     core_timeout: float = CORE_TIMEOUT,
     health_timeout: float = HEALTH_TIMEOUT,
+    limits: Limits | None = None,
 ) -> None:
-    """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode"."""
+    """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode".
+
+    In HTTP mode, `limits` bound each connection and their number (defaults: `connections.Limits`).
+    """
     app, listeners = build(core, settings, client=client, core_timeout=core_timeout)
     await _check_token(app)
     if settings.slack_app_token is not None:
@@ -168,6 +204,8 @@ async def serve(
         raise SlackStartError(
             "Slack HTTP mode needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"
         )
+    limits = limits or Limits()
+    guard = ConnectionGuard(limits)
     runner = web.AppRunner(
         build_web_app(
             app,
@@ -175,29 +213,39 @@ async def serve(
             stopping,
             health=core.healthy,
             health_timeout=health_timeout,
+            limits=limits,
+            guard=guard,
         ),
         handle_signals=False,
         access_log=None,
+        # aiohttp closes a kept-alive connection idle this long (its default is an hour).
+        keepalive_timeout=limits.idle_timeout,
+        logger=ServerLog(guard.overload),
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, settings.port)
-        await site.start()
-        port = runner.addresses[0][1]
-        log.info("Slack: serving HTTP on %s:%s (/slack/events, /healthz)", host, port)
+        assert runner.server is not None
+        port = await guard.listen(runner.server, host, settings.port)
+        log.info(
+            "Slack: serving HTTP on %s:%s (/slack/events, /healthz; at most %d connections)",
+            host,
+            port,
+            guard.cap,
+        )
         if ready is not None and not ready.done():
             ready.set_result(f"http://127.0.0.1:{port}")
         await stopping.wait()
         deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
         # Refuse new connections, close idle kept-alive ones (requests on busy ones get a 503), let the
         # requests being handled be acknowledged, then let the answers in flight reach their response_url.
-        await site.stop()
-        if runner.server is not None:
-            runner.server.pre_shutdown()
-            await runner.server.shutdown(ACK_SECONDS)
+        await guard.stop_accepting()
+        runner.server.pre_shutdown()
+        await runner.server.shutdown(ACK_SECONDS)
         await listeners.drain(deadline - asyncio.get_running_loop().time())
     finally:
+        await guard.stop_accepting()
         await runner.cleanup()
+        guard.close()
         await listeners.close()
 
 
