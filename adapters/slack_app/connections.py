@@ -267,6 +267,9 @@ class ConnectionGuard:
             with conn:
                 conn.setblocking(False)
                 with contextlib.suppress(OSError):
+                    # What the client already sent is read first: closing with it unread would be a reset.
+                    conn.recv(65536)
+                with contextlib.suppress(OSError):
                     conn.send(OVERLOADED)
         self._spare = _open_spare()
 

@@ -479,7 +479,8 @@ MALFORMED_INTERACTIONS = {
     "channel a list holding 'id'": lambda url: _click(url, channel=["id"]),
     "event a string on a click": lambda url: _click(url, event="x"),
     "authorizations holding a number": lambda url: _click(url, authorizations=[5]),
-    "response_urls holding a number": lambda url: _click(url, response_urls=[5]),
+    "response_urls holding a number, without a response_url": lambda url: {
+        k: v for k, v in _click(url, response_urls=[5]).items() if k != "response_url"},
     "interactive_message whose callback_id is a number": lambda url: {
         "type": "interactive_message", "callback_id": 5, "actions": [], "response_url": url},
     "dialog_submission whose callback_id is a list": lambda url: {
