@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.slack_app.connections import Limits
+from adapters.slack_app.connections import Limits, OverloadLog, connection_cap
 from bot.config import Settings
 from bot.core import Core
 from tests.fakes.slack_api import (
@@ -114,6 +114,28 @@ async def test_healthz_is_503_when_the_real_database_cannot_answer(core: Core, s
         finally:
             other.execute("ALTER TABLE pledges_gone RENAME TO pledges")
         assert await healthz(running) == (200, {"ok": True})
+
+
+# -- the cap and the log's rate --------------------------------------------------------------------------
+
+
+def test_the_default_cap_is_half_the_open_file_limit_within_bounds():
+    assert [connection_cap(n) for n in (10, 512, 1024, 20_000, 1 << 20)] == [16, 256, 512, 1024, 1024]
+    assert Limits(max_connections=7).cap == 7
+
+
+def test_each_kind_of_overload_is_logged_at_most_once_a_minute_with_a_count(caplog):
+    now = [0.0]
+    overload = OverloadLog(interval=60.0, clock=lambda: now[0])
+    caplog.set_level("WARNING")
+    for at, kind in [(0, "shed"), (1, "shed"), (2, "headers"), (30, "shed"), (59.9, "shed"), (61, "shed")]:
+        now[0] = at
+        overload.warning(kind, "%s happened", kind)
+    assert [r.getMessage() for r in caplog.records] == [
+        "shed happened",
+        "headers happened",
+        "shed happened (3 more since the last such line)",
+    ]
 
 
 # -- slow, idle and too many connections ------------------------------------------------------------------
