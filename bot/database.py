@@ -162,7 +162,7 @@ class Store:
         try:
             if self.path != ":memory:":
                 check_file(Path(self.path), must_exist=True)
-            self.db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            self.db.execute("SELECT 1 FROM pledges LIMIT 1").fetchall()
         except (DatabaseFileError, sqlite3.Error, OSError):
             return False
         return True

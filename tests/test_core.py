@@ -164,3 +164,9 @@ def test_subscribe_reads_back_what_it_wrote_even_if_another_process_unsubscribes
     reply = core.handle("subscribe 08:30 Asia/Seoul", ctx)
     assert reply.title == "Subscribed: daily digest at 08:30 Asia/Seoul"
     other_store.close()
+
+
+def test_healthy_while_the_database_answers(bot):
+    assert bot.core.healthy() is True
+    bot.store.db.execute("ALTER TABLE pledges RENAME TO pledges_gone")
+    assert bot.core.healthy() is False

@@ -303,6 +303,10 @@ class GatedCore:
         finally:
             self.finished.set()
 
+    def healthy(self) -> bool:
+        """The real core's health."""
+        return self.core.healthy()
+
 
 class BrokenCore:
     """A core whose every call fails, as a corrupt database would."""
@@ -310,6 +314,10 @@ class BrokenCore:
     def handle(self, text: str, ctx: Context) -> Reply:
         """Fail."""
         raise RuntimeError("database disk image is malformed at /secret/path")
+
+    def healthy(self) -> bool:
+        """Unhealthy, as a corrupt database is."""
+        return False
 
 
 async def test_ack_is_immediate_and_a_slow_core_gets_a_friendly_error(core, settings, slack):

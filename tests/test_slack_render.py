@@ -17,6 +17,7 @@ from adapters.slack_app.render import (
     render,
     render_error,
     truncate,
+    unescape,
 )
 from bot.replies import Action, ActionKind, Level, ListItem, Notice, Reply, SourceRef, Status
 from tests.conftest import HOTLINE_QUOTE, hotline_card
@@ -175,6 +176,19 @@ def test_truncate_never_splits_an_entity():
 
 def test_escape():
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_unescape_undoes_slacks_escaping_once():
+    assert unescape("show &lt;x&gt; &amp; co") == "show <x> & co"
+    # A user who typed an entity gets the entity, not the character it names.
+    assert unescape("&amp;lt;x&amp;gt; &amp;amp;") == "&lt;x&gt; &amp;"
+    assert unescape("&quot; &#60; &lt") == "&quot; &#60; &lt"
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from("&<>;ltgampx ")) | st.text())
+def test_unescape_is_the_inverse_of_escape(text: str):
+    assert unescape(escape(text)) == text
 
 
 def test_long_reply_is_cut_to_limits_and_keeps_its_buttons():

@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error
+from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error, unescape
 from bot.config import Settings
 from bot.replies import Context, Level, Notice, Reply
 
@@ -59,10 +59,14 @@ SHARE_FAILED = (
 
 
 class Handler(Protocol):
-    """What the adapter needs from the core: one synchronous call per command."""
+    """What the adapter needs from the core: one synchronous call per command, and a health check."""
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer the command `text` asked in `ctx`."""
+        ...
+
+    def healthy(self) -> bool:
+        """True if the core can answer (its database responds); `/healthz` reports it."""
         ...
 
 
@@ -151,7 +155,9 @@ class Listeners:
         with self._tracked(), self._contained("command"):
             user = body.get("user_id", "")
             ctx = await self._context(body.get("team_id", ""), body.get("channel_id", ""), user)
-            payload = await self.answer(body.get("text", ""), ctx)
+            # Slack escapes &, < and > in what the user typed; the core gets the text as typed, and the
+            # renderer escapes it again on the way out, so the user sees it once, as typed.
+            payload = await self.answer(unescape(body.get("text") or ""), ctx)
             await self.respond(body.get("response_url", ""), payload)
 
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

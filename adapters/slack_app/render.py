@@ -36,6 +36,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Undo, once, the escaping Slack applies to text users type (&amp;, &lt;, &gt;): the inverse of `escape`.
+
+    `&amp;` goes last, so that "&amp;lt;" (a user who typed "&lt;") becomes "&lt;", not "<".
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters, ending in "…", without splitting an &entity;."""
     if len(text) <= limit:

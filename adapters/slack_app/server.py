@@ -2,8 +2,9 @@
 
 HTTP mode is an aiohttp server (asyncio-native, production-grade) with `POST /slack/events` and
 `GET /healthz`. Stock Bolt parses a body before it checks the signature and answers some malformed requests
-with a 500 or nothing at all, so the endpoint checks size, content type, headers and signature first and
-turns every client mistake into a 4xx. Bolt's own signature check stays on behind it.
+with a 500 or nothing at all, so the endpoint checks size, content type, headers, signature and the body's
+shape first and turns every client mistake into a 4xx. Bolt's own signature check stays on behind it.
+Connections are accepted by `connections.ConnectionGuard`: capped, timed, shed with a 503 when too many.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
-import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -22,10 +22,13 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import CORE_TIMEOUT, Handler, Listeners, build
+from adapters.slack_app.bodies import bolt_body
+from adapters.slack_app.connections import ConnectionGuard, Limits, OverloadLog, ServerLog
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -41,36 +44,23 @@ JSON = "application/json"
 DRAIN_SECONDS = 8.0
 # Bolt acknowledges within 3 s or gives up; requests already being handled at SIGTERM get that long.
 ACK_SECONDS = 3.0
+# Hosts' health checks give up after a few seconds; a database that cannot answer in this long is unhealthy.
+HEALTH_TIMEOUT = 3.0
 
 
 def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
 
 
-def _well_formed(body: str, content_type: str) -> bool:
-    """True if the body parses the way Bolt will parse it, so Bolt never meets a body it chokes on."""
-    try:
-        if content_type == JSON:
-            return isinstance(json.loads(body), dict)
-        fields = urllib.parse.parse_qs(body, keep_blank_values=True, strict_parsing=bool(body))
-        if "payload" in fields:
-            return len(fields["payload"]) == 1 and _payload_shape_ok(json.loads(fields["payload"][0]))
-        return True
-    except ValueError:
-        return False
-
-
-def _payload_shape_ok(payload: object) -> bool:
-    """Interactive payloads carry what Bolt's middleware reads without checking (it answers 500 otherwise)."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-        return False
-    if payload["type"] == "block_actions":
-        actions = payload.get("actions")
-        return isinstance(actions, list) and bool(actions) and all(isinstance(a, dict) for a in actions)
-    if payload["type"] in ("view_submission", "view_closed"):
-        view = payload.get("view")
-        return isinstance(view, dict) and isinstance(view.get("type"), str)
-    return True
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response` now and close the connection, rather than wait (aiohttp's lingering) for the rest of a
+    body that is already late."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    if request.transport is not None:
+        request.transport.close()
+    return response
 
 
 def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: float) -> bool:
@@ -83,14 +73,27 @@ def signature_ok(key: bytes, raw: bytes, timestamp: str, signature: str, now: fl
 
 
 def build_web_app(
-    app: AsyncApp, signing_secret: str, stopping: asyncio.Event | None = None
+    app: AsyncApp,
+    signing_secret: str,
+    stopping: asyncio.Event | None = None,
+    *,
+    health: Callable[[], bool] | None = None,
+    health_timeout: float = HEALTH_TIMEOUT,
+    limits: Limits | None = None,
+    guard: ConnectionGuard | None = None,
 ) -> web.Application:
     """Wrap the Bolt app in an aiohttp application with a guarded `/slack/events` and a `/healthz`.
 
     Once `stopping` is set, requests still arriving (on a connection kept alive from before) get a 503 and
     are not acknowledged: an acknowledged command must get its answer, and a process shutting down may not.
+    `/healthz` answers 200 when `health()` (run in a thread: it touches the database) returns True within
+    `health_timeout` seconds, and 503 when it returns False, raises or takes longer; without `health`, 200.
+    A body must arrive within `limits.body_timeout` (408 otherwise). With a `guard`, its middleware tells
+    it which connections are busy with a request, and overloads are logged through its rate limit.
     """
     key = signing_secret.encode()
+    body_timeout = (limits or Limits()).body_timeout
+    overload = guard.overload if guard is not None else OverloadLog()
 
     async def events(request: web.Request) -> web.Response:
         if stopping is not None and stopping.is_set():
@@ -110,9 +113,19 @@ def build_web_app(
         if not signature.isascii():
             return _reject(401, "invalid_signature")
         try:
-            raw = await request.read()
+            async with asyncio.timeout(body_timeout):
+                raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _reject(413, "body_too_large")
+        except web.RequestPayloadError:
+            # A body aiohttp cannot decode (a bad chunk, a short body): the client's mistake.
+            return _reject(400, "invalid_body")
+        except ConnectionError:
+            # The client went away mid-body; nobody will read the answer.
+            return _reject(400, "body_incomplete")
+        except TimeoutError:
+            overload.warning("body", "closing connections whose body takes over %g s to arrive", body_timeout)
+            return await _answer_and_close(request, _reject(408, "body_timeout"))
         if len(raw) > MAX_BODY_BYTES:
             return _reject(413, "body_too_large")
         if not signature_ok(key, raw, timestamp, signature, time.time()):
@@ -121,9 +134,11 @@ def build_web_app(
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _reject(400, "invalid_encoding")
-        if not _well_formed(body, request.content_type):
+        headers = dict(request.headers)
+        # The content type exactly as Bolt will read it, so the body is checked as Bolt will parse it.
+        if bolt_body(body, extract_content_type(build_normalized_headers(headers)) or "") is None:
             return _reject(400, "invalid_body")
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
         try:
             bolt_response = await app.async_dispatch(bolt_request)
         except Exception:
@@ -133,7 +148,19 @@ def build_web_app(
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        if health is None:
+            return web.json_response({"ok": True})
+        try:
+            async with asyncio.timeout(health_timeout):
+                ok, reason = bool(await asyncio.to_thread(health)), "the core reported unhealthy"
+        except TimeoutError:
+            ok, reason = False, f"no answer within {health_timeout:g} s"
+        except Exception as e:
+            ok, reason = False, f"the check failed ({type(e).__name__})"
+        if ok:
+            return web.json_response({"ok": True})
+        overload.warning("health", "/healthz answers 503: %s", reason)
+        return _reject(503, "unhealthy")
 
     async def too_large(request: web.Request, handler: Any) -> web.StreamResponse:
         # aiohttp raises its own 413 for oversized bodies; keep the answer in the same JSON shape.
@@ -142,7 +169,10 @@ def build_web_app(
         except web.HTTPRequestEntityTooLarge:
             return _reject(413, "body_too_large")
 
-    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[web.middleware(too_large)])
+    middlewares: list[Any] = [web.middleware(too_large)]
+    if guard is not None:
+        middlewares.insert(0, guard.middleware)
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
     web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
     return web_app
@@ -157,8 +187,13 @@ async def serve(
     host: str = "0.0.0.0",
     ready: asyncio.Future[str] | None = None,
     core_timeout: float = CORE_TIMEOUT,
+    health_timeout: float = HEALTH_TIMEOUT,
+    limits: Limits | None = None,
 ) -> None:
-    """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode"."""
+    """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode".
+
+    In HTTP mode, `limits` bound each connection and their number (defaults: `connections.Limits`).
+    """
     app, listeners = build(core, settings, client=client, core_timeout=core_timeout)
     await _check_token(app)
     if settings.slack_app_token is not None:
@@ -169,30 +204,48 @@ async def serve(
         raise SlackStartError(
             "Slack HTTP mode needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)"
         )
+    limits = limits or Limits()
+    guard = ConnectionGuard(limits)
     runner = web.AppRunner(
-        build_web_app(app, settings.slack_signing_secret.value, stopping),
+        build_web_app(
+            app,
+            settings.slack_signing_secret.value,
+            stopping,
+            health=core.healthy,
+            health_timeout=health_timeout,
+            limits=limits,
+            guard=guard,
+        ),
         handle_signals=False,
         access_log=None,
+        # aiohttp closes a kept-alive connection idle this long (its default is an hour).
+        keepalive_timeout=limits.idle_timeout,
+        logger=ServerLog(guard.overload),
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, settings.port)
-        await site.start()
-        port = runner.addresses[0][1]
-        log.info("Slack: serving HTTP on %s:%s (/slack/events, /healthz)", host, port)
+        assert runner.server is not None
+        port = await guard.listen(runner.server, host, settings.port)
+        log.info(
+            "Slack: serving HTTP on %s:%s (/slack/events, /healthz; at most %d connections)",
+            host,
+            port,
+            guard.cap,
+        )
         if ready is not None and not ready.done():
             ready.set_result(f"http://127.0.0.1:{port}")
         await stopping.wait()
         deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
         # Refuse new connections, close idle kept-alive ones (requests on busy ones get a 503), let the
         # requests being handled be acknowledged, then let the answers in flight reach their response_url.
-        await site.stop()
-        if runner.server is not None:
-            runner.server.pre_shutdown()
-            await runner.server.shutdown(ACK_SECONDS)
+        await guard.stop_accepting()
+        runner.server.pre_shutdown()
+        await runner.server.shutdown(ACK_SECONDS)
         await listeners.drain(deadline - asyncio.get_running_loop().time())
     finally:
+        await guard.stop_accepting()
         await runner.cleanup()
+        guard.close()
         await listeners.close()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import resource
 import signal
 import socket
 import sqlite3
@@ -99,20 +100,37 @@ class Bot:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, args: list[str], env: dict[str, str], cwd: Path) -> Bot:
-        """Start the bot with exactly `env` (plus PATH and PYTHONPATH) in `cwd`."""
+    async def start(
+        cls,
+        args: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        *,
+        module: str = "bot",
+        max_open_files: int | None = None,
+    ) -> Bot:
+        """Start `python -m <module> <args>` with exactly `env` (plus PATH and PYTHONPATH) in `cwd`.
+
+        `max_open_files` sets the child's RLIMIT_NOFILE (soft and hard), as a host's limit would.
+        """
         base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+        def limit_open_files() -> None:
+            if max_open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
+
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            module,
             *args,
             cwd=cwd,
             env={**base, **env},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=limit_open_files if max_open_files is not None else None,
         )
-        return cls(process, " ".join(args))
+        return cls(process, " ".join([module, *args]) if module != "bot" else " ".join(args))
 
     async def _read(self) -> None:
         assert self.process.stderr is not None and self.process.stdout is not None

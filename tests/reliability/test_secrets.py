@@ -185,6 +185,9 @@ class BrokenCore:
     def handle(self, text, ctx):
         raise RuntimeError(f"database is locked while answering {text!r}")
 
+    def healthy(self):
+        return False
+
 
 async def test_slack_http_flows_leak_no_secret(
     tmp_path: Path, slack: FakeSlack, caplog, capfd, figures: Figures

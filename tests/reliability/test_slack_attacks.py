@@ -8,6 +8,7 @@ database is unchanged. Only a workspace admin or owner, or someone on SLACK_ADMI
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -33,7 +34,7 @@ from tests.fakes.slack_api import (
     signed_headers,
     slash_command,
 )
-from tests.reliability.conftest import Figures, scaled, snapshot
+from tests.reliability.conftest import LONG, Figures, scaled, snapshot
 from tests.test_slack_http import CHANNEL, DESK_CHIEF, EDITOR, REPORTER, Running, start, text_of
 
 pytestmark = pytest.mark.fuzz
@@ -365,6 +366,42 @@ async def test_random_corruptions_of_a_valid_request_are_all_refused(
     assert snapshot(guard.bot.store.path) == before
 
 
+# -- markup in what users type -----------------------------------------------------------------------------
+
+
+class RecordingCore:
+    """The real core, recording the command text each call received."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.texts: list[str] = []
+
+    def handle(self, text, ctx):
+        """Record `text`, then answer it."""
+        self.texts.append(text)
+        return self.core.handle(text, ctx)
+
+    def healthy(self) -> bool:
+        """The real core's health."""
+        return self.core.healthy()
+
+
+async def test_text_slack_escaped_reaches_the_core_as_typed_and_is_shown_once(core, settings, slack):
+    # Slack escapes &, < and > in slash-command text; these are what it sends when the user types
+    # `show <x>`, `show &lt;y&gt;` and `show <!channel>`.
+    recording = RecordingCore(core)
+    async for running in start(recording, settings, slack):
+        answers = [
+            text_of(await running.command(sent))
+            for sent in ("show &lt;x&gt;", "show &amp;lt;y&amp;gt;", "show &lt;!channel&gt;")
+        ]
+    assert recording.texts == ["show <x>", "show &lt;y&gt;", "show <!channel>"]
+    # Escaped once on the way out, so Slack shows each as typed: `<x>`, `&lt;y&gt;`, and no @channel ping.
+    assert "“&lt;x&gt;”" in answers[0]
+    assert "“&amp;lt;y&amp;gt;”" in answers[1]
+    assert "“&lt;!channel&gt;”" in answers[2] and "<!channel>" not in answers[2]
+
+
 # -- who may subscribe ------------------------------------------------------------------------------------
 
 
@@ -403,3 +440,225 @@ async def test_when_slack_cannot_say_who_is_admin_the_answer_is_no(running: Runn
     assert subscription(bot) is None
     # Not cached: once Slack answers again, the admin may.
     assert "Subscribed" in text_of(await running.command("subscribe", user=EDITOR))
+
+
+# -- signed payloads Bolt or the listeners would choke on --------------------------------------------------
+
+
+def _nested(depth: int) -> str:
+    """A JSON object holding lists `depth` levels deep."""
+    return '{"type": "block_actions", "deep": ' + "[" * depth + "]" * depth + "}"
+
+
+def _click(url: str, **changes) -> dict:
+    """A genuine Share click with some fields replaced."""
+    return {**block_actions("pledge_share_0", "show inter-korean-hotline", user_id=EDITOR, response_url=url),
+            **changes}  # fmt: skip
+
+
+def _action(url: str, **changes) -> dict:
+    click = _click(url)
+    return {**click, "actions": [{**click["actions"][0], **changes}]}
+
+
+def _event(event) -> dict:
+    return {"token": "x", "team_id": "T0NEWSROOM", "api_app_id": "A0PLEDGEBOT", "type": "event_callback",
+            "event": event, "event_id": "Ev0", "event_time": 1748225345}  # fmt: skip
+
+
+# Each is signed, so only Slack (or the secret's holder) could send it. Before they were refused, most made
+# the endpoint answer 500 with a traceback; a null action_id got Bolt's 404, and the last two reached the
+# click listener, which failed on them and logged a traceback.
+MALFORMED_INTERACTIONS = {
+    "block_actions with an empty action": lambda url: {**_click(url), "actions": [{}]},
+    "action_id a number": lambda url: _action(url, action_id=5),
+    "action_id a list": lambda url: _action(url, action_id=["pledge_share_0"]),
+    "action_id null": lambda url: _action(url, action_id=None),
+    "user a list holding 'id'": lambda url: _click(url, user=["id"]),
+    "team a number": lambda url: _click(url, team=5),
+    "enterprise a number": lambda url: _click(url, enterprise=5),
+    "channel a list holding 'id'": lambda url: _click(url, channel=["id"]),
+    "event a string on a click": lambda url: _click(url, event="x"),
+    "authorizations holding a number": lambda url: _click(url, authorizations=[5]),
+    "response_urls holding a number, without a response_url": lambda url: {
+        k: v for k, v in _click(url, response_urls=[5]).items() if k != "response_url"},
+    "interactive_message whose callback_id is a number": lambda url: {
+        "type": "interactive_message", "callback_id": 5, "actions": [], "response_url": url},
+    "dialog_submission whose callback_id is a list": lambda url: {
+        "type": "dialog_submission", "callback_id": ["x"], "response_url": url},
+    "block_suggestion whose action_id is a number": lambda url: {
+        "type": "block_suggestion", "action_id": 5, "block_id": "b", "value": "v"},
+    # Bolt accepts these; the click listener reads the user, team, channel and container as objects.
+    "user a string": lambda url: _click(url, user=EDITOR),
+    "container a string": lambda url: _click(url, container="message"),
+    "nested 5,000 deep": None,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_INTERACTIONS))
+async def test_signed_interactions_of_a_shape_bolt_cannot_read_are_400(
+    guard: Guard, running: Running, no_secret_in_logs: list[str], name: str
+):
+    url = running.new_response_url()
+    build = MALFORMED_INTERACTIONS[name]
+    payload = _nested(5000) if build is None else json.dumps(build(url))
+    body = form_body({"payload": payload}).encode()
+    await guard.refused(body, headers_for(body), 400, url=url)
+    assert not [line for line in no_secret_in_logs if "Traceback" in line]
+
+
+# As above; before, nesting 100 deep (under json's own limit) got Bolt's 404, and the slash command
+# reached the core, which failed on a list and logged a traceback.
+MALFORMED_JSON = {
+    "event_callback whose event is a string": json.dumps(_event("app_mention")),
+    "event_callback whose event is null": json.dumps(_event(None)),
+    "event_callback whose event is a list holding 'type'": json.dumps(_event(["type"])),
+    "event_callback whose event function is a string": json.dumps(_event(
+        {"type": "function_executed", "function_execution_id": "Fx0", "function": "f"})),
+    "block_actions sent as JSON with an empty action": json.dumps(
+        {"type": "block_actions", "actions": [{}], "user": {"id": ATTACKER}}),
+    "a slash command whose text is a list": json.dumps(
+        {**slash_command("hotline", response_url=""), "text": ["hotline"]}),
+    "nested 5,000 deep": _nested(5000),
+    "nested 100 deep": _nested(100),
+    "nested 5,000 deep inside a string-looking key": '{"a\\"": ' + "[" * 5000 + "]" * 5000 + "}",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_JSON))
+async def test_signed_json_bodies_of_a_shape_bolt_cannot_read_are_400(
+    guard: Guard, running: Running, no_secret_in_logs: list[str], name: str
+):
+    body = MALFORMED_JSON[name].encode()
+    await guard.refused(body, headers_for(body, content_type="application/json"), 400)
+    assert not [line for line in no_secret_in_logs if "Traceback" in line]
+
+
+async def test_a_form_body_that_bolt_would_read_as_broken_json_is_400(guard: Guard, running: Running):
+    # Bolt parses any body that starts with "{" as JSON, whatever its content type.
+    for body in (b'{"a=b', b'{"type=block_actions', b"{=" + b"[" * 5000):
+        await guard.refused(body, headers_for(body), 400)
+
+
+async def test_nesting_within_the_limit_is_served(running: Running):
+    # Deep enough for any real payload (Block Kit state values nest a few levels), under the cap of 64.
+    url = running.new_response_url()
+    click = block_actions("pledge_more_1", "show inter-korean-hotline", response_url=url)
+    click["state"] = {"values": {"deep": json.loads("[" * 40 + "]" * 40)}}
+    body = interactive_body(click).encode()
+    assert (await running.post(body, headers_for(body)))[0] == 200
+    assert "hotline" in text_of(await running.answer_at(url)).lower()
+
+
+_DELETE = object()
+# Values of every JSON type, and those Bolt's `"id" in value` tests are fooled by; the long profile adds more.
+_REPLACEMENTS = [None, 0, "", "x", [], ["id"], [{}], {}, {"id": 5}]
+if LONG:
+    _REPLACEMENTS += [1.5, True, -1, [5], [None], {"type": 5}, {"id": ["id"]}, "\ud800"]
+_REPLACEMENTS.append(_DELETE)
+# Fields Bolt or the listeners read, added where Slack would not put them.
+_ADDED = ["event", "view", "authorizations", "response_urls", "enterprise", "team", "user", "channel",
+          "user_id", "team_id", "channel_id", "callback_id", "action_id", "command", "text", "thread_ts",
+          "function_execution_id", "function_data", "message", "item", "type"]  # fmt: skip
+
+
+def _slack_bodies(url: str) -> list[tuple[str, dict]]:
+    """One body of each kind Slack sends, with how it is sent ("payload" form field or "json")."""
+    event = {
+        "type": "app_mention",
+        "user": "U0EDITOR",
+        "text": "<@U0PLEDGEBOT> hi",
+        "ts": "1.2",
+        "channel": "C0POLITICS",
+        "event_ts": "1.2",
+        "message": {"user": "U0EDITOR", "thread_ts": "1.1"},
+    }
+    view = {
+        "id": "V0",
+        "type": "modal",
+        "callback_id": "pledge_modal",
+        "team_id": "T0NEWSROOM",
+        "app_installed_team_id": "T0NEWSROOM",
+        "state": {"values": {}},
+    }
+    user = {"id": EDITOR, "team_id": "T0NEWSROOM"}
+    return [
+        ("payload", block_actions("pledge_more_1", "help", user_id=EDITOR, response_url=url)),
+        ("payload", {"type": "view_submission", "user": user, "view": view, "team": {"id": "T0NEWSROOM"}}),
+        ("payload", {"type": "view_closed", "user": user, "view": view, "is_cleared": False}),
+        ("payload", {"type": "shortcut", "callback_id": "pledge", "trigger_id": "t", "user": user}),
+        ("payload", {"type": "message_action", "callback_id": "pledge", "user": user,
+                     "channel": {"id": CHANNEL}, "message": {"ts": "1.2", "text": "x"}, "response_url": url}),
+        ("payload", {"type": "block_suggestion", "action_id": "a", "block_id": "b", "value": "v",
+                     "user": user}),
+        ("payload", {"type": "interactive_message", "callback_id": "c", "actions": [{"name": "n"}],
+                     "user": user, "response_url": url}),
+        ("payload", {"type": "dialog_submission", "callback_id": "c", "submission": {}, "user": user,
+                     "response_url": url}),
+        ("json", {"type": "event_callback", "team_id": "T0NEWSROOM", "event": event,
+                  "is_ext_shared_channel": True,
+                  "authorizations": [{"team_id": "T0NEWSROOM", "user_id": "U0PLEDGEBOT", "is_bot": True}]}),
+        ("json", {"type": "event_callback", "event": {"type": "function_executed",
+                  "function_execution_id": "F", "function": {"callback_id": "f"}, "inputs": {},
+                  "bot_access_token": "xwfp-1"}}),
+        ("json", {"type": "url_verification", "challenge": "c", "token": "t"}),
+        ("json", {**slash_command("help", user_id=EDITOR, response_url=url), "response_urls": [
+            {"response_url": url, "channel_id": CHANNEL}]}),
+    ]  # fmt: skip
+
+
+def _paths(value, prefix=()):
+    """Every path to a value inside `value` (dict keys and list indices)."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in items:
+        yield (*prefix, key)
+        yield from _paths(child, (*prefix, key))
+
+
+def _mutated(body: dict, path: tuple, replacement) -> dict:
+    copy = json.loads(json.dumps(body))
+    parent = copy
+    for key in path[:-1]:
+        parent = parent[key]
+    if replacement is _DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = replacement
+    return copy
+
+
+async def test_no_single_change_to_a_slack_body_makes_the_endpoint_fail(
+    running: Running, no_secret_in_logs: list[str], figures: Figures
+):
+    """Every field of every kind of body Slack sends, replaced by each JSON type (or removed), and every field
+    Bolt reads added where Slack would not put it: each is answered without a 5xx and without a traceback."""
+    url = running.new_response_url()
+    bodies: list[tuple[tuple, bytes, str]] = []
+    for via, base in _slack_bodies(url):
+        changes = [(path, r) for path in _paths(base) for r in _REPLACEMENTS]
+        changes += [((key,), r) for key in _ADDED if key not in base for r in _REPLACEMENTS[:-1]]
+        for path, replacement in changes:
+            mutated = _mutated(base, path, replacement)
+            what = (base.get("type") or "slash command", path, replacement)
+            if via == "payload":
+                bodies.append((what, form_body({"payload": json.dumps(mutated)}).encode(), FORM))
+            else:
+                bodies.append((what, json.dumps(mutated).encode(), "application/json"))
+    # A slash command's form fields are strings, but a field Bolt reads as an object may still be added.
+    for key in _ADDED:
+        fields = {**slash_command("help", user_id=EDITOR, response_url=url), key: "x"}
+        bodies.append((("slash command form", key, "x"), form_body(fields).encode(), FORM))
+
+    # Sent a few at a time: the changes that leave a click or a command valid are answered by the core.
+    lanes = asyncio.Semaphore(16)
+
+    async def send(what: tuple, body: bytes, content_type: str) -> tuple | None:
+        async with lanes:
+            status, _ = await running.post(body, headers_for(body, content_type=content_type))
+        return what if status >= 500 else None
+
+    results = await asyncio.gather(*(send(*b) for b in bodies))
+    assert [r for r in results if r is not None] == []
+    await running.command("help")
+    figures.add("slack.mutated_bodies", len(bodies))
+    assert not [line for line in no_secret_in_logs if "Traceback" in line]
