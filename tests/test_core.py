@@ -53,8 +53,67 @@ def test_list_and_categories(core, console_ctx):
     assert everything.total == 14 and len(everything.items) == 14
     defense = core.handle("list defense", console_ctx)
     assert {i.pledge_id for i in defense.items} == {"defense-deterrence", "armed-forces-reform"}
+    assert defense.title == "2 pledges in Defense"
+    north_korea = core.handle("list 북한", console_ctx)
+    assert north_korea.title == "6 pledges in North Korea"
+    assert "inter-korean-hotline" in {i.pledge_id for i in north_korea.items}
+    # Not a category: the words are searched for, and the search points to the list.
     unknown = core.handle("list weather", console_ctx)
-    assert unknown.is_error and "Defense, Diplomacy, North Korea" in unknown.notices[1].text
+    assert unknown.is_error and unknown.title == "No pledge found"
+    assert "/pledge list" in unknown.notices[-1].text
+
+
+def rate(core, tmp_path, *statuses: tuple[str, str, str]) -> None:
+    """Give pledges statuses as (pledge, status, date), through `pledgebot import`'s path."""
+    rows = "".join(f"  - {{pledge: {p}, status: {s}, date: {d}}}\n" for p, s, d in statuses)
+    path = tmp_path / "statuses.yaml"
+    path.write_text("statuses:\n" + rows, encoding="utf-8")
+    core.catalogue.import_files([path])
+
+
+def test_list_by_latest_status_alone_or_in_a_category(core, console_ctx, tmp_path):
+    rate(
+        core,
+        tmp_path,
+        ("defense-deterrence", "kept", "2026-01-10"),
+        ("china-relations", "kept", "2026-02-01"),
+        ("japan-relations", "kept", "2026-01-05"),
+        ("japan-relations", "broken", "2026-03-01"),  # the latest status counts
+        ("armed-forces-reform", "in the works", "2026-02-02"),
+    )
+    kept = core.handle("list kept", console_ctx)
+    assert kept.title == "2 pledges with status “kept”"
+    assert {i.pledge_id for i in kept.items} == {"defense-deterrence", "china-relations"}
+    defense_kept = core.handle("list defense kept", console_ctx)
+    assert defense_kept.title == "1 pledge in Defense with status “kept”"
+    assert [i.pledge_id for i in defense_kept.items] == ["defense-deterrence"]
+    # Ordered by category, then id, as every list is.
+    korean = core.handle("목록 이행 완료", console_ctx)
+    assert [i.pledge_id for i in korean.items] == ["defense-deterrence", "china-relations"]
+    assert [i.pledge_id for i in core.handle("list 국방 추진 중", console_ctx).items] == [
+        "armed-forces-reform"
+    ]
+    assert [i.pledge_id for i in core.handle("list broken", console_ctx).items] == ["japan-relations"]
+    assert core.handle("list 북한 stalled", console_ctx).notices[0].text == (
+        "There are no pledges in North Korea with status “stalled”."
+    )
+
+
+def test_not_yet_rated_includes_pledges_with_no_status_at_all(core, console_ctx, tmp_path):
+    rate(core, tmp_path, ("defense-deterrence", "kept", "2026-01-10"))
+    core.store.db.execute("DELETE FROM statuses WHERE pledge = 'armed-forces-reform'")
+    unrated = core.handle("list defense not yet rated", console_ctx)
+    assert [i.pledge_id for i in unrated.items] == ["armed-forces-reform"]
+    assert core.handle("list 미평가", console_ctx).total == 13
+
+
+def test_more_pledges_action_keeps_the_category_and_status(core, console_ctx, monkeypatch):
+    monkeypatch.setattr("bot.core.LIST_PAGE_SIZE", 4)
+    first = core.handle("list north korea not yet rated", console_ctx)
+    [more] = [a for a in first.actions if a.kind is ActionKind.MORE]
+    assert more.command == "list North Korea not yet rated page 2"
+    second = core.handle(more.command, console_ctx)
+    assert len(second.items) == 2 and second.title == first.title
 
 
 def test_on_a_date_lists_what_was_pledged_and_happened(core, console_ctx):
@@ -131,7 +190,9 @@ def test_help_lists_every_command(core, console_ctx):
 
 
 def test_unknown_pledge_id_and_no_match_are_friendly(core, console_ctx):
-    assert core.handle("show nothing-here", console_ctx).is_error
+    unknown = core.handle("show nothing-here", console_ctx)
+    assert unknown.is_error and unknown.notices[0].text == "There is no pledge with the id “nothing-here”."
+    assert unknown.notices[1].text.startswith("Usage: /pledge show <pledge-id>")
     reply = core.handle("zzzzqqq", console_ctx)
     assert reply.is_error and reply.title == "No pledge found"
 

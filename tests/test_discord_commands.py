@@ -27,7 +27,7 @@ def qualified_names(core) -> set[str]:
 
 
 def test_every_grammar_command_has_a_discord_command(core):
-    assert set(SPEC_TO_COMMAND) == set(grammar.SPECS)
+    assert set(SPEC_TO_COMMAND) == {spec.name for spec in grammar.COMMANDS}
     assert set(SPEC_TO_COMMAND.values()) == qualified_names(core)
 
 

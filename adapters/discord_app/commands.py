@@ -2,8 +2,8 @@
 
 Every command turns its typed options into the one command text the core parses (`bot.commands`), so
 parsing, validation and wording live in the core. Descriptions and their Korean localisations come from
-`CommandSpec.summary`/`summary_ko`, and Korean subcommand names from the grammar's Korean aliases, so the
-Discord commands cannot drift from help or the README.
+`CommandSpec.summary`/`summary_ko`, and Korean subcommand names from the grammar's word table (`bot.words`),
+so the Discord commands cannot drift from help or the README.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from discord.app_commands import locale_str
 
 from adapters.discord_app.render import clip
 from bot import commands as grammar
+from bot.words import VOCABULARY, Kind
 
 if TYPE_CHECKING:
     from adapters.discord_app.client import Responder
@@ -25,8 +26,8 @@ DESCRIPTION_LIMIT = 100
 CHOICE_LIMIT = 25
 CHOICE_TEXT_LIMIT = 100
 
-# Korean names for the Discord-only words (top-level commands and options). Subcommands reuse the core's
-# Korean aliases, so `/pledges 목록` and a typed `/pledge 목록` mean the same thing.
+# Korean names for the Discord-only words (top-level commands and options). Subcommands reuse the grammar's
+# Korean command words, so `/pledges 목록` and a typed `/pledge 목록` mean the same thing.
 KO_NAMES = {
     "pledge": "공약",
     "pledges": "공약정보",
@@ -40,7 +41,7 @@ KO_NAMES = {
     "timezone": "시간대",
     "ahead": "미리",
 }
-KO_SUBCOMMANDS = {english: korean for korean, english in grammar.ALIASES.items()}
+KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
 
 # Option descriptions are Discord's own words (the grammar has usage lines, not per-option text).
 OPTIONS = {
