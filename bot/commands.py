@@ -327,6 +327,9 @@ def _on(rest: str, known: Known) -> Command | None:
     spec = SPECS["on"]
     if not rest:
         return Usage("Which date? Give it as YYYY-MM-DD.", spec)
+    first = rest.split()[0]
+    if not (_numeric(first) or first.casefold() in _DATE_WORDS):
+        return None  # "on the border": words, not a date
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", rest):
         return Usage(f"'{_short(rest)}' is not a date in the form YYYY-MM-DD.", spec)
     try:
@@ -339,6 +342,8 @@ def _upcoming(rest: str, known: Known) -> Command | None:
     spec = SPECS["upcoming"]
     if not rest:
         return Upcoming()
+    if not _numeric(rest.split()[0]):
+        return None  # "upcoming elections": words, not a number of days
     days = _number(rest)
     if days is None or not 1 <= days <= MAX_UPCOMING_DAYS:
         return Usage(f"The number of days must be a whole number from 1 to {MAX_UPCOMING_DAYS}.", spec)
@@ -349,6 +354,8 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     spec = SPECS["subscribe"]
     at, zone, lead = DEFAULT_TIME, DEFAULT_TIMEZONE, 0
     tokens = rest.split()
+    if tokens and not (_numeric(tokens[0]) or tokens[0].lower() == "ahead" or _zone_like(tokens[0])):
+        return None  # "subscribe to newsletters": words, not a time, a zone or a lead time
     while tokens:
         token = tokens.pop(0)
         if token.lower() == "ahead":
@@ -361,7 +368,7 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             if parsed is None:
                 return Usage(f"'{_short(token)}' is not a time of day; use HH:MM from 00:00 to 23:59.", spec)
             at = parsed
-        elif "/" in token or token.upper() == "UTC":
+        elif _zone_like(token):
             parsed_zone = timezone_name(token)
             if parsed_zone is None:
                 return Usage(
@@ -397,6 +404,32 @@ _ARGUMENTS: dict[str, Arguments] = {
     "history": _history,
 }
 
+# Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.
+_DATE_WORDS = frozenset(
+    {
+        *("today", "tomorrow", "yesterday", "오늘", "내일", "어제"),
+        *("january", "february", "march", "april", "may", "june", "july", "august", "september"),
+        *("october", "november", "december"),
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    }
+)
+
+
+def _numeric(token: str) -> bool:
+    """True when `token` begins like a number, a date or a time of day (a digit, perhaps after a sign)."""
+    return token.lstrip("+-")[:1].isdigit()
+
+
+def _zone_like(token: str) -> bool:
+    """True when `token` is written as a time zone is: Area/City, UTC, or a zone's city alone ("Seoul")."""
+    if "/" in token or token.upper() == "UTC":
+        return True
+    if not _CITIES:
+        _CITIES.update(z.rsplit("/", 1)[1].lower() for z in available_timezones() if "/" in z)
+    return token.lower() in _CITIES
+
+
+_CITIES: set[str] = set()
 _ZONES_BY_LOWER: dict[str, str] = {}
 
 

@@ -88,6 +88,12 @@ def parse(text: str) -> cmd.Command:
         ("list weather kept", cmd.Search("list weather kept")),
         ("list kept defense", cmd.Search("list kept defense")),
         ("unsubscribe me", cmd.Search("unsubscribe me")),
+        # Plain words after `on`, `upcoming` or `subscribe` are no malformed date, number, time or zone.
+        ("on the border", cmd.Search("on the border")),
+        ("upcoming elections", cmd.Search("upcoming elections")),
+        ("다가오는 선거", cmd.Search("다가오는 선거")),
+        ("subscribe to newsletters", cmd.Search("subscribe to newsletters")),
+        ("subscribe japan", cmd.Search("subscribe japan")),
     ],
 )
 def test_parse(text, expected):
@@ -106,6 +112,17 @@ def test_parse(text, expected):
         "subscribe ahead",
         "subscribe ahead 99",
         "subscribe Nowhere/City",
+        # Arguments that try to be a date, a number, a time, a zone or a lead time but are not.
+        "on",
+        "on yesterday",
+        "날짜 오늘",
+        "on May 26",
+        "on 2025년 5월 26일",
+        "upcoming 90 days",
+        "upcoming 𐩀",
+        "subscribe 9am",
+        "subscribe Seoul",
+        "subscribe 08:00 soon",
         "show no-such-pledge",
         "show Old-Pledge-2024",
     ],

@@ -148,7 +148,8 @@ def test_upcoming_reads_the_injected_clock(core, console_ctx, clock):
         ("upcoming 0", "The number of days must be a whole number from 1 to 366."),
         ("subscribe 25:00 Mars/Olympus", "'25:00' is not a time of day; use HH:MM from 00:00 to 23:59."),
         ("subscribe 08:00 Mars/Olympus", "'Mars/Olympus' is not a time zone I know"),
-        ("subscribe soon", "I did not understand 'soon'."),
+        ("subscribe 08:00 soon", "I did not understand 'soon'."),
+        ("subscribe Seoul", "'Seoul' is not a time zone I know; use an IANA name such as Asia/Seoul"),
     ],
 )
 def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
