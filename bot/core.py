@@ -436,12 +436,16 @@ class Core:
 
 
 def help_reply(hint: str = "") -> Reply:
-    """The command list, built from the command specs so it cannot drift from the grammar."""
+    """The command list, Korean command words and statuses, built from the grammar so they cannot drift."""
     items = [
         ListItem(label=spec.usage, detail=f"{spec.summary} — e.g. {spec.example}") for spec in cmd.COMMANDS
     ]
     notices = [Notice(hint)] if hint else []
     notices.append(Notice("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
+    korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in cmd.COMMANDS if spec.word)
+    notices.append(Notice(f"Command words in Korean: {korean}."))
+    statuses = ", ".join(f"{word.en} ({word.ko})" for word in cmd.STATUSES)
+    notices.append(Notice(f"Statuses for /pledge list: {statuses}."))
     return Reply(title="pledgebot: a politician's exact words", items=items, notices=notices)
 
 

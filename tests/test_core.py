@@ -188,6 +188,13 @@ def test_help_lists_every_command(core, console_ctx):
     for text in ("help", "", "/pledge", "도움말"):
         reply = core.handle(text, console_ctx)
         assert [i.label for i in reply.items] == [spec.usage for spec in cmd.COMMANDS]
+    said = " ".join(n.text for n in reply.notices)
+    for spec in cmd.COMMANDS:
+        if spec.word:
+            assert f"{spec.word.ko} ({spec.word.en})" in said
+    for word in cmd.STATUSES:
+        assert f"{word.en} ({word.ko})" in said
+    assert "history" not in said and "이력" not in said  # parsed, but not listed
 
 
 def test_unknown_pledge_id_and_no_match_are_friendly(core, console_ctx):

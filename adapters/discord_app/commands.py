@@ -35,6 +35,7 @@ KO_NAMES = {
     "query": "검색어",
     "pledge_id": "공약",
     "category": "분야",
+    "status": "상태",
     "date": "날짜",
     "days": "일수",
     "time": "시각",
@@ -48,6 +49,7 @@ OPTIONS = {
     "query": ("Words to search for, or pick a suggested pledge", "검색할 단어, 또는 추천 공약 선택"),
     "pledge_id": ("The pledge to show (start typing to pick one)", "보여줄 공약 (입력하면 추천)"),
     "category": ("Only pledges in this category", "이 분야의 공약만"),
+    "status": ("Only pledges whose latest status is this", "최근 이행 상태가 이것인 공약만"),
     "date": ("A date as YYYY-MM-DD, e.g. 2025-05-26", "YYYY-MM-DD 형식의 날짜 (예: 2025-05-26)"),
     "days": ("How many days ahead to look (default 30)", "며칠 앞까지 볼지 (기본 30일)"),
     "time": ("Time of day as HH:MM (default 09:00)", "HH:MM 형식의 시각 (기본 09:00)"),
@@ -94,6 +96,13 @@ def describe_option(option: str) -> locale_str:
     """An option's description in English and Korean."""
     english, korean = OPTIONS[option]
     return locale_str(english, ko=korean)
+
+
+def status_choices() -> list[app_commands.Choice[str]]:
+    """The grammar's status scale as choices, named in English and Korean; each value is what `list` takes."""
+    return [
+        app_commands.Choice(name=locale_str(word.en, ko=word.ko), value=word.en) for word in grammar.STATUSES
+    ]
 
 
 def one_token(value: str) -> str:
@@ -143,12 +152,20 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         await responder.answer(interaction, f"show {one_token(pledge_id)}")
 
     @pledges.command(name=name("list"), description=describe_spec("list"))
-    @app_commands.describe(category=describe_option("category"))
-    @app_commands.rename(category=name("category"))
+    @app_commands.describe(category=describe_option("category"), status=describe_option("status"))
+    @app_commands.rename(category=name("category"), status=name("status"))
+    @app_commands.choices(status=status_choices())
     async def list_(
-        interaction: discord.Interaction, category: app_commands.Range[str, 1, 100] | None = None
+        interaction: discord.Interaction,
+        category: app_commands.Range[str, 1, 100] | None = None,
+        status: app_commands.Choice[str] | None = None,
     ):
-        await responder.answer(interaction, f"list {' '.join(category.split())}" if category else "list")
+        words = ["list"]
+        if category:
+            words.append(" ".join(category.split()))
+        if status:
+            words.append(status.value)
+        await responder.answer(interaction, " ".join(words))
 
     @pledges.command(name=name("on"), description=describe_spec("on"))
     @app_commands.describe(date=describe_option("date"))
