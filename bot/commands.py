@@ -281,17 +281,15 @@ def _list(rest: str, known: Known) -> Command | None:
         return ListPledges(page=page)
     if (category := known.category(rest)) is not None:
         return ListPledges(category, None, page)
-    # A status is the whole rest, or ends it after a category; the longest trailing status is tried first.
-    tokens = rest.split()
-    for cut in range(len(tokens)):
-        status = VOCABULARY.exact(Kind.STATUS, " ".join(tokens[cut:]))
-        if status is None:
-            continue
-        if cut == 0:
-            return ListPledges(None, status.en, page)
-        if (category := known.category(" ".join(tokens[:cut]))) is not None:
-            return ListPledges(category, status.en, page)
-    return None
+    # A status is the whole rest, or ends it after a category.
+    match = VOCABULARY.suffix(Kind.STATUS, rest)
+    if match is None:
+        return None
+    before, status = match
+    if not before:
+        return ListPledges(None, status.en, page)
+    category = known.category(before)
+    return ListPledges(category, status.en, page) if category is not None else None
 
 
 def _unsubscribe(rest: str, known: Known) -> Command | None:

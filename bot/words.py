@@ -90,6 +90,20 @@ class Vocabulary:
                 return word, " ".join(tokens[used:])
         return None
 
+    def suffix(self, kind: Kind, text: str) -> tuple[str, Word] | None:
+        """The longest word of `kind` that ends `text`, beginning where a typed word begins, and the rest."""
+        tokens = text.split()
+        for form, word in self._forms:
+            if word.kind is not kind or not form:
+                continue
+            typed, start = "", len(tokens)
+            while start > 0 and len(typed) < len(form):
+                start -= 1
+                typed = tokens[start].casefold() + typed
+            if typed == form:
+                return " ".join(tokens[:start]), word
+        return None
+
     def exact(self, kind: Kind, text: str) -> Word | None:
         """The word of `kind` that is the whole of `text`, or None."""
         match = self.prefix(kind, text)

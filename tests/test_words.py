@@ -36,6 +36,13 @@ def test_longest_first_when_one_word_begins_another():
         assert table.prefix(Kind.STATUS, "not yet") == (short, "yet")
         assert table.exact(Kind.STATUS, "Not Yet Rated") == long
         assert table.exact(Kind.STATUS, "not") == short
+    # And at the end of the text, as `list <category> <status>` reads it.
+    sooner, later = Word(Kind.STATUS, "rated", "평가"), Word(Kind.STATUS, "not yet rated", "미평가")
+    for table in (Vocabulary([sooner, later]), Vocabulary([later, sooner])):
+        assert table.suffix(Kind.STATUS, "defense not yet rated") == ("defense", later)
+        assert table.suffix(Kind.STATUS, "defense rated") == ("defense", sooner)
+        assert table.suffix(Kind.STATUS, "north korea 미평가") == ("north korea", later)
+        assert table.suffix(Kind.STATUS, "underrated") is None
     # The real table: 구독 (subscribe) begins 구독목록 (subscriptions) and 구독취소 (unsubscribe).
     subscriptions = VOCABULARY.get(Kind.COMMAND, "subscriptions")
     assert VOCABULARY.prefix(Kind.COMMAND, "구독목록") == (subscriptions, "")
