@@ -146,11 +146,32 @@ class Catalogue:
             "SELECT category, COUNT(*) FROM pledges GROUP BY category COLLATE NOCASE ORDER BY category"
         ).fetchall()
 
+    def category(self, name: str) -> str | None:
+        """The category called `name` in English or Korean (any case), as stored in English, or None."""
+        for column in ("category", "category_ko"):
+            row = self.store.db.execute(
+                f"SELECT category FROM pledges WHERE {column} = ? COLLATE NOCASE LIMIT 1", [name.strip()]
+            ).fetchone()
+            if row:
+                return row[0]
+        return None
+
     def list_pledges(
-        self, category: str | None, limit: int, offset: int
+        self, category: str | None, limit: int, offset: int, *, status: str | None = None
     ) -> tuple[list[tuple[str, str]], int]:
-        """(id, title) of pledges, optionally in one category (case-insensitive), and the total."""
-        where, params = ("WHERE category = ? COLLATE NOCASE", [category]) if category else ("", [])
+        """(id, title) of pledges, optionally in one category (case-insensitive) and with one latest status
+        (a pledge with no status is "not yet rated"), and the total."""
+        conditions, params = [], []
+        if category:
+            conditions.append("category = ? COLLATE NOCASE")
+            params.append(category)
+        if status:
+            conditions.append(
+                "COALESCE((SELECT status FROM statuses WHERE pledge = pledges.id ORDER BY date DESC, id DESC "
+                "LIMIT 1), 'not yet rated') = ?"
+            )
+            params.append(status)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
         rows = self.store.db.execute(
             f"SELECT id, title FROM pledges {where} ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",

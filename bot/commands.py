@@ -1,17 +1,23 @@
 """The command grammar, defined once: parsing, and the specs that help, README and adapters are built from.
 
-Everything after `/pledge` is parsed here. A bad argument becomes a `Usage` with a sentence for the user;
-parsing never raises.
+Everything after `/pledge` is parsed here, by one rule: a command word (see `bot.words`, in English or Korean)
+is a command only when its arguments parse; otherwise the whole text is a search, so readers can search for
+"history issues" or "show hotline". An argument that plainly tries to be what the command takes (a date for
+`on`, a number for `upcoming`, a time or zone for `subscribe`) but is malformed becomes a `Usage` with a
+sentence for the user instead. Parsing never raises.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.search import clean
+from bot.words import VOCABULARY, Kind, Word
 
 DEFAULT_TIME = dt.time(9, 0)
 DEFAULT_TIMEZONE = "Asia/Seoul"
@@ -30,80 +36,99 @@ class CommandSpec:
     example: str
     manages: bool = False
 
+    @property
+    def word(self) -> Word | None:
+        """The command word users type, with its Korean form; None for search, which has none."""
+        words = [w for w in VOCABULARY.of(Kind.COMMAND) if w.en == self.name]
+        return words[0] if words else None
 
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(
-        "search",
-        "/pledge <words>",
-        "Find a pledge: its exact quote, date, source and status",
-        "공약 검색: 원문 인용, 날짜, 출처, 이행 상태",
-        "/pledge hotline",
-    ),
-    CommandSpec(
-        "show",
-        "/pledge show <pledge-id>",
-        "Every quote of one pledge",
-        "공약 하나의 모든 인용",
-        "/pledge show inter-korean-hotline",
-    ),
-    CommandSpec(
-        "list",
-        "/pledge list [category]",
-        "List pledges, optionally in one category",
-        "공약 목록 (분야별 가능)",
-        "/pledge list defense",
-    ),
-    CommandSpec(
-        "on",
-        "/pledge on <YYYY-MM-DD>",
-        "What was pledged or happened on a date",
-        "특정 날짜의 공약과 사건",
-        "/pledge on 2025-05-26",
-    ),
-    CommandSpec(
-        "upcoming",
-        "/pledge upcoming [days]",
-        "Anniversaries and milestones coming up (default 30 days)",
-        "다가오는 기념일과 주요 일정 (기본 30일)",
-        "/pledge upcoming 90",
-    ),
-    CommandSpec(
-        "subscribe",
-        "/pledge subscribe [HH:MM] [Area/City] [ahead <days>]",
-        "Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)",
-        "이 채널에 매일 기념일 알림 게시 (기본 09:00 Asia/Seoul)",
-        "/pledge subscribe 08:30 America/New_York",
-        manages=True,
-    ),
-    CommandSpec(
-        "unsubscribe",
-        "/pledge unsubscribe",
-        "Stop this channel's digest",
-        "이 채널의 알림 중지",
-        "/pledge unsubscribe",
-        manages=True,
-    ),
-    CommandSpec(
-        "subscriptions",
-        "/pledge subscriptions",
-        "Show this channel's digest schedule",
-        "이 채널의 알림 설정 보기",
-        "/pledge subscriptions",
-    ),
-    CommandSpec("help", "/pledge help", "This help", "도움말", "/pledge help"),
-)
-SPECS = {spec.name: spec for spec in COMMANDS}
-# Korean command words, so a Korean-speaking user can stay in Korean.
-ALIASES = {
-    "도움말": "help",
-    "목록": "list",
-    "보기": "show",
-    "다가오는": "upcoming",
-    "구독": "subscribe",
-    "구독취소": "unsubscribe",
-    "구독목록": "subscriptions",
-    "날짜": "on",
+
+SPECS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec(
+            "search",
+            "/pledge <words>",
+            "Find a pledge: its exact quote, date, source and status",
+            "공약 검색: 원문 인용, 날짜, 출처, 이행 상태",
+            "/pledge hotline",
+        ),
+        CommandSpec(
+            "show",
+            "/pledge show <pledge-id>",
+            "Every quote of one pledge",
+            "공약 하나의 모든 인용",
+            "/pledge show inter-korean-hotline",
+        ),
+        CommandSpec(
+            "list",
+            "/pledge list [category] [status]",
+            "List pledges, optionally in one category or with one status",
+            "공약 목록 (분야별, 이행 상태별 가능)",
+            "/pledge list defense",
+        ),
+        CommandSpec(
+            "on",
+            "/pledge on <YYYY-MM-DD>",
+            "What was pledged or happened on a date",
+            "특정 날짜의 공약과 사건",
+            "/pledge on 2025-05-26",
+        ),
+        CommandSpec(
+            "upcoming",
+            "/pledge upcoming [days]",
+            "Anniversaries and milestones coming up (default 30 days)",
+            "다가오는 기념일과 주요 일정 (기본 30일)",
+            "/pledge upcoming 90",
+        ),
+        CommandSpec(
+            "subscribe",
+            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>]",
+            "Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)",
+            "이 채널에 매일 기념일 알림 게시 (기본 09:00 Asia/Seoul)",
+            "/pledge subscribe 08:30 America/New_York",
+            manages=True,
+        ),
+        CommandSpec(
+            "unsubscribe",
+            "/pledge unsubscribe",
+            "Stop this channel's digest",
+            "이 채널의 알림 중지",
+            "/pledge unsubscribe",
+            manages=True,
+        ),
+        CommandSpec(
+            "subscriptions",
+            "/pledge subscriptions",
+            "Show this channel's digest schedule",
+            "이 채널의 알림 설정 보기",
+            "/pledge subscriptions",
+        ),
+        CommandSpec(
+            "history",
+            "/pledge history [pledge-id]",
+            "The latest edits to the catalogue, or to one pledge",
+            "최근 수정 이력 (공약별 가능)",
+            "/pledge history inter-korean-hotline",
+        ),
+        CommandSpec("help", "/pledge help", "This help", "도움말", "/pledge help"),
+    )
 }
+# What help, the README, the Slack usage hint and the Discord commands show, in this order.
+COMMANDS: tuple[CommandSpec, ...] = tuple(SPECS.values())
+STATUSES: tuple[Word, ...] = VOCABULARY.of(Kind.STATUS)
+
+
+class Known(Protocol):
+    """What the parser needs to know of the catalogue to tell a command from a search."""
+
+    def is_pledge_id(self, text: str) -> bool:
+        """True when `text` is the id of a pledge (in any case)."""
+        ...
+
+    def category(self, text: str) -> str | None:
+        """The category named `text` (in English or Korean, any case) as stored in English, or None."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -123,9 +148,10 @@ class Show:
 
 @dataclass(frozen=True)
 class ListPledges:
-    """List pledges, optionally in one category."""
+    """List pledges, optionally in one category and with one status (both as stored)."""
 
     category: str | None = None
+    status: str | None = None
     page: int = 1
 
 
@@ -163,6 +189,13 @@ class Subscriptions:
 
 
 @dataclass(frozen=True)
+class History:
+    """The latest edits: of one pledge, or of the whole catalogue when `pledge_id` is None."""
+
+    pledge_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Help:
     """Show help; `hint` says why, when help answers something that was not a request for it."""
 
@@ -177,41 +210,88 @@ class Usage:
     spec: CommandSpec
 
 
-Command = Search | Show | ListPledges | On | Upcoming | Subscribe | Unsubscribe | Subscriptions | Help | Usage
+Command = (
+    Search
+    | Show
+    | ListPledges
+    | On
+    | Upcoming
+    | Subscribe
+    | Unsubscribe
+    | Subscriptions
+    | History
+    | Help
+    | Usage
+)
 
 _PAGE = re.compile(r"^(?P<rest>.*?)\s+page\s+(?P<page>\d{1,4})$", re.IGNORECASE)
 _TIME = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
+# What only a pledge id looks like: words joined by hyphens, as ids are written (`inter-korean-hotline`).
+_ID_SHAPED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+", re.IGNORECASE | re.ASCII)
 
 
-def parse(text: str) -> Command:
-    """Parse the text after `/pledge` into a command."""
+def parse(text: str, known: Known) -> Command:
+    """Parse the text after `/pledge` into a command; `known` tells pledge ids and categories."""
     text = clean(text)
     if text.lower().startswith("/pledge"):
         text = text[len("/pledge") :].strip()
     if not text:
         return Help()
-    head, _, rest = text.partition(" ")
-    name = ALIASES.get(head, head.lower())
-    rest = rest.strip()
-    if name == "help" and not rest:
-        return Help()
-    if name == "show" and rest:
-        return Show(rest.split()[0].lower())
-    if name == "list":
-        category, page = _page(rest)
-        return ListPledges(category or None, page)
-    if name == "on":
-        return _on(rest)
-    if name == "upcoming":
-        return _upcoming(rest)
-    if name == "subscribe":
-        return _subscribe(rest)
-    if name == "unsubscribe" and not rest:
-        return Unsubscribe()
-    if name == "subscriptions" and not rest:
-        return Subscriptions()
+    match = VOCABULARY.prefix(Kind.COMMAND, text)
+    command = _ARGUMENTS[match[0].en](match[1], known) if match else None
+    if command is not None:
+        return command
     query, page = _page(text)
     return Search(query, page)
+
+
+# Each parses a command's arguments into the command, or returns None when they do not parse, so that the
+# whole text is searched for.
+Arguments = Callable[[str, Known], Command | None]
+
+
+def _help(rest: str, known: Known) -> Command | None:
+    return None if rest else Help()
+
+
+def _show(rest: str, known: Known) -> Command | None:
+    if rest and known.is_pledge_id(rest):
+        return Show(rest.lower())
+    # An id that is not (or no longer) in the catalogue is told so, rather than searched for as words.
+    if _ID_SHAPED.fullmatch(rest):
+        return Usage(f"There is no pledge with the id “{_short(rest.lower())}”.", SPECS["show"])
+    return None
+
+
+def _history(rest: str, known: Known) -> Command | None:
+    if not rest:
+        return History()
+    return History(rest.lower()) if known.is_pledge_id(rest) else None
+
+
+def _list(rest: str, known: Known) -> Command | None:
+    rest, page = _page(rest)
+    if not rest:
+        return ListPledges(page=page)
+    if (category := known.category(rest)) is not None:
+        return ListPledges(category, None, page)
+    # A status is the whole rest, or ends it after a category.
+    match = VOCABULARY.suffix(Kind.STATUS, rest)
+    if match is None:
+        return None
+    before, status = match
+    if not before:
+        return ListPledges(None, status.en, page)
+    category = known.category(before)
+    return ListPledges(category, status.en, page) if category is not None else None
+
+
+def _unsubscribe(rest: str, known: Known) -> Command | None:
+    return None if rest else Unsubscribe()
+
+
+def _subscriptions(rest: str, known: Known) -> Command | None:
+    return None if rest else Subscriptions()
 
 
 def _page(text: str) -> tuple[str, int]:
@@ -235,10 +315,13 @@ def _number(text: str) -> int | None:
     return int(text) if text.isdecimal() and len(text) <= 4 else None
 
 
-def _on(rest: str) -> Command:
+def _on(rest: str, known: Known) -> Command | None:
     spec = SPECS["on"]
     if not rest:
         return Usage("Which date? Give it as YYYY-MM-DD.", spec)
+    first = rest.split()[0]
+    if not (_numeric(first) or first.casefold() in _DATE_WORDS):
+        return None  # "on the border": words, not a date
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", rest):
         return Usage(f"'{_short(rest)}' is not a date in the form YYYY-MM-DD.", spec)
     try:
@@ -247,20 +330,24 @@ def _on(rest: str) -> Command:
         return Usage(f"{rest} is not a real calendar date.", spec)
 
 
-def _upcoming(rest: str) -> Command:
+def _upcoming(rest: str, known: Known) -> Command | None:
     spec = SPECS["upcoming"]
     if not rest:
         return Upcoming()
+    if not _numeric(rest.split()[0]):
+        return None  # "upcoming elections": words, not a number of days
     days = _number(rest)
     if days is None or not 1 <= days <= MAX_UPCOMING_DAYS:
         return Usage(f"The number of days must be a whole number from 1 to {MAX_UPCOMING_DAYS}.", spec)
     return Upcoming(days)
 
 
-def _subscribe(rest: str) -> Command:
+def _subscribe(rest: str, known: Known) -> Command | None:
     spec = SPECS["subscribe"]
     at, zone, lead = DEFAULT_TIME, DEFAULT_TIMEZONE, 0
     tokens = rest.split()
+    if tokens and not (_numeric(tokens[0]) or tokens[0].lower() == "ahead" or _zone_like(tokens[0])):
+        return None  # "subscribe to newsletters": words, not a time, a zone or a lead time
     while tokens:
         token = tokens.pop(0)
         if token.lower() == "ahead":
@@ -273,7 +360,7 @@ def _subscribe(rest: str) -> Command:
             if parsed is None:
                 return Usage(f"'{_short(token)}' is not a time of day; use HH:MM from 00:00 to 23:59.", spec)
             at = parsed
-        elif "/" in token or token.upper() == "UTC":
+        elif _zone_like(token):
             parsed_zone = timezone_name(token)
             if parsed_zone is None:
                 return Usage(
@@ -297,6 +384,44 @@ def _time(token: str) -> dt.time | None:
     return dt.time(hour, minute)
 
 
+_ARGUMENTS: dict[str, Arguments] = {
+    "help": _help,
+    "show": _show,
+    "list": _list,
+    "on": _on,
+    "upcoming": _upcoming,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "subscriptions": _subscriptions,
+    "history": _history,
+}
+
+# Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.
+_DATE_WORDS = frozenset(
+    {
+        *("today", "tomorrow", "yesterday", "오늘", "내일", "어제"),
+        *("january", "february", "march", "april", "may", "june", "july", "august", "september"),
+        *("october", "november", "december"),
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    }
+)
+
+
+def _numeric(token: str) -> bool:
+    """True when `token` begins like a number, a date or a time of day (a digit, perhaps after a sign)."""
+    return token.lstrip("+-")[:1].isdigit()
+
+
+def _zone_like(token: str) -> bool:
+    """True when `token` is written as a time zone is: Area/City, UTC, or a zone's city alone ("Seoul")."""
+    if "/" in token or token.upper() == "UTC":
+        return True
+    if not _CITIES:
+        _CITIES.update(z.rsplit("/", 1)[1].lower() for z in available_timezones() if "/" in z)
+    return token.lower() in _CITIES
+
+
+_CITIES: set[str] = set()
 _ZONES_BY_LOWER: dict[str, str] = {}
 
 

@@ -96,13 +96,21 @@ class Core:
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
         try:
-            command = cmd.parse(text)
+            command = cmd.parse(text, self)
             return self._dispatch(command, ctx)
         except Exception:
             log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)
             return _error(
                 "Something went wrong on our side while answering that. Please try again in a moment."
             )
+
+    def is_pledge_id(self, text: str) -> bool:
+        """True when `text` is a pledge's id (any case): how the grammar tells `show <id>` from a search."""
+        return self.catalogue.find_id(text) is not None
+
+    def category(self, text: str) -> str | None:
+        """The catalogue's name for the category `text` names in English or Korean, or None."""
+        return self.catalogue.category(text)
 
     def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
         """Pledges matching what the user has typed so far, for autocomplete."""
@@ -168,6 +176,8 @@ class Core:
                 return self._unsubscribe(ctx)
             case cmd.Subscriptions():
                 return self._subscriptions(ctx)
+            case cmd.History():
+                return self.history(command.pledge_id)
             case cmd.Usage():
                 return Reply(
                     notices=[
@@ -269,25 +279,22 @@ class Core:
 
     def _list(self, command: cmd.ListPledges) -> Reply:
         offset = (command.page - 1) * LIST_PAGE_SIZE
-        rows, total = self.catalogue.list_pledges(command.category, LIST_PAGE_SIZE, offset)
+        rows, total = self.catalogue.list_pledges(
+            command.category, LIST_PAGE_SIZE, offset, status=command.status
+        )
+        scope = (f" in {command.category}" if command.category else "") + (
+            f" with status “{command.status}”" if command.status else ""
+        )
         if not total:
-            categories = ", ".join(name for name, _ in self.catalogue.categories())
-            return Reply(
-                notices=[
-                    Notice(f"There is no category “{_clip(command.category or '', 60)}”.", Level.ERROR),
-                    Notice(f"Categories: {categories}."),
-                ]
-            )
+            return Reply(notices=[Notice(f"There are no pledges{scope}.")])
         if not rows:
             return Reply(notices=[Notice(f"There is no page {command.page} of this list.", Level.ERROR)])
         items = [ListItem(label=title, detail=pid, pledge_id=pid) for pid, title in rows]
         actions = []
         if offset + len(rows) < total:
-            base = f"list {command.category}" if command.category else "list"
+            base = " ".join(["list", *filter(None, (command.category, command.status))])
             actions.append(Action(ActionKind.MORE, "More pledges", f"{base} page {command.page + 1}"))
-        title = f"{total} pledge{'s' if total != 1 else ''}" + (
-            f" in {command.category}" if command.category else ""
-        )
+        title = f"{total} pledge{'s' if total != 1 else ''}{scope}"
         return Reply(title=title, items=items, actions=actions, total=total)
 
     def _on(self, day: dt.date) -> Reply:
@@ -449,12 +456,16 @@ class Core:
 
 
 def help_reply(hint: str = "") -> Reply:
-    """The command list, built from the command specs so it cannot drift from the grammar."""
+    """The command list, Korean command words and statuses, built from the grammar so they cannot drift."""
     items = [
         ListItem(label=spec.usage, detail=f"{spec.summary} — e.g. {spec.example}") for spec in cmd.COMMANDS
     ]
     notices = [Notice(hint)] if hint else []
     notices.append(Notice("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
+    korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in cmd.COMMANDS if spec.word)
+    notices.append(Notice(f"Command words in Korean: {korean}."))
+    statuses = ", ".join(f"{word.en} ({word.ko})" for word in cmd.STATUSES)
+    notices.append(Notice(f"Statuses for /pledge list: {statuses}."))
     return Reply(title="pledgebot: a politician's exact words", items=items, notices=notices)
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 import pytest
 
 from bot import commands as cmd
-from bot.backends import SQLiteBackend
-from bot.database import Store
 from bot.replies import ActionKind, Context
-from bot.state import Subscriptions
 from tests.conftest import HEADLINE, HOTLINE_QUOTE
 
 
@@ -54,8 +50,69 @@ def test_list_and_categories(core, console_ctx):
     assert everything.total == 14 and len(everything.items) == 14
     defense = core.handle("list defense", console_ctx)
     assert {i.pledge_id for i in defense.items} == {"defense-deterrence", "armed-forces-reform"}
+    assert defense.title == "2 pledges in Defense"
+    north_korea = core.handle("list 북한", console_ctx)
+    assert north_korea.title == "6 pledges in North Korea"
+    assert "inter-korean-hotline" in {i.pledge_id for i in north_korea.items}
+    # Not a category: the words are searched for, and the search points to the list.
     unknown = core.handle("list weather", console_ctx)
-    assert unknown.is_error and "Defense, Diplomacy, North Korea" in unknown.notices[1].text
+    assert unknown.is_error and unknown.title == "No pledge found"
+    assert "/pledge list" in unknown.notices[-1].text
+
+
+def rate(bot, tmp_path, *statuses: tuple[str, str, str]) -> None:
+    """Give pledges statuses as (pledge, status, date), through `pledgebot import`'s path."""
+    rows = "".join(f"  - {{pledge: {p}, status: {s}, date: {d}}}\n" for p, s, d in statuses)
+    path = tmp_path / "statuses.yaml"
+    path.write_text("statuses:\n" + rows, encoding="utf-8")
+    bot.loader.import_files([path], author="test")
+
+
+def test_list_by_latest_status_alone_or_in_a_category(bot, console_ctx, tmp_path):
+    core = bot.core
+    rate(
+        bot,
+        tmp_path,
+        ("defense-deterrence", "kept", "2026-01-10"),
+        ("china-relations", "kept", "2026-02-01"),
+        ("japan-relations", "kept", "2026-01-05"),
+        ("japan-relations", "broken", "2026-03-01"),  # the latest status counts
+        ("armed-forces-reform", "in the works", "2026-02-02"),
+    )
+    kept = core.handle("list kept", console_ctx)
+    assert kept.title == "2 pledges with status “kept”"
+    assert {i.pledge_id for i in kept.items} == {"defense-deterrence", "china-relations"}
+    defense_kept = core.handle("list defense kept", console_ctx)
+    assert defense_kept.title == "1 pledge in Defense with status “kept”"
+    assert [i.pledge_id for i in defense_kept.items] == ["defense-deterrence"]
+    # Ordered by category, then id, as every list is.
+    korean = core.handle("목록 이행 완료", console_ctx)
+    assert [i.pledge_id for i in korean.items] == ["defense-deterrence", "china-relations"]
+    assert [i.pledge_id for i in core.handle("list 국방 추진 중", console_ctx).items] == [
+        "armed-forces-reform"
+    ]
+    assert [i.pledge_id for i in core.handle("list broken", console_ctx).items] == ["japan-relations"]
+    assert core.handle("list 북한 stalled", console_ctx).notices[0].text == (
+        "There are no pledges in North Korea with status “stalled”."
+    )
+
+
+def test_not_yet_rated_includes_pledges_with_no_status_at_all(bot, console_ctx, tmp_path):
+    core = bot.core
+    rate(bot, tmp_path, ("defense-deterrence", "kept", "2026-01-10"))
+    bot.store.db.execute("DELETE FROM statuses WHERE pledge = 'armed-forces-reform'")
+    unrated = core.handle("list defense not yet rated", console_ctx)
+    assert [i.pledge_id for i in unrated.items] == ["armed-forces-reform"]
+    assert core.handle("list 미평가", console_ctx).total == 13
+
+
+def test_more_pledges_action_keeps_the_category_and_status(core, console_ctx, monkeypatch):
+    monkeypatch.setattr("bot.core.LIST_PAGE_SIZE", 4)
+    first = core.handle("list north korea not yet rated", console_ctx)
+    [more] = [a for a in first.actions if a.kind is ActionKind.MORE]
+    assert more.command == "list North Korea not yet rated page 2"
+    second = core.handle(more.command, console_ctx)
+    assert len(second.items) == 2 and second.title == first.title
 
 
 def test_on_a_date_lists_what_was_pledged_and_happened(core, console_ctx):
@@ -90,7 +147,8 @@ def test_upcoming_reads_the_injected_clock(core, console_ctx, clock):
         ("upcoming 0", "The number of days must be a whole number from 1 to 366."),
         ("subscribe 25:00 Mars/Olympus", "'25:00' is not a time of day; use HH:MM from 00:00 to 23:59."),
         ("subscribe 08:00 Mars/Olympus", "'Mars/Olympus' is not a time zone I know"),
-        ("subscribe soon", "I did not understand 'soon'."),
+        ("subscribe 08:00 soon", "I did not understand 'soon'."),
+        ("subscribe Seoul", "'Seoul' is not a time zone I know; use an IANA name such as Asia/Seoul"),
     ],
 )
 def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
@@ -129,44 +187,22 @@ def test_help_lists_every_command(core, console_ctx):
     for text in ("help", "", "/pledge", "도움말"):
         reply = core.handle(text, console_ctx)
         assert [i.label for i in reply.items] == [spec.usage for spec in cmd.COMMANDS]
+    said = " ".join(n.text for n in reply.notices)
+    for spec in cmd.COMMANDS:
+        if spec.word:
+            assert f"{spec.word.ko} ({spec.word.en})" in said
+    for word in cmd.STATUSES:
+        assert f"{word.en} ({word.ko})" in said
 
 
-def test_unknown_pledge_id_and_no_match_are_friendly(core, console_ctx):
-    assert core.handle("show nothing-here", console_ctx).is_error
-    reply = core.handle("zzzzqqq", console_ctx)
-    assert reply.is_error and reply.title == "No pledge found"
-
-
-def test_a_failure_inside_becomes_a_friendly_error(bot, core, console_ctx):
-    bot.store.db.execute("DROP TABLE quotes")
-    reply = core.handle("hotline", console_ctx)
-    assert reply.is_error
-    assert reply.notices[0].text.startswith("Something went wrong on our side")
-
-
-def test_subscribe_reads_back_what_it_wrote_even_if_another_process_unsubscribes_at_once(
-    bot, core, settings, monkeypatch
-):
-    # The load test once saw this interleaving (web subscribing while a worker's admin unsubscribed);
-    # here it is made certain: the other process deletes the row right after this one commits.
-    other_store = Store(settings.db_path)
-    other = Subscriptions(SQLiteBackend(other_store))
-    commit = bot.store.transaction
-
-    @contextlib.contextmanager
-    def commit_then_unsubscribe():
-        with commit() as db:
-            yield db
-        other.unsubscribe("slack", "T1", "C1")
-
-    monkeypatch.setattr(bot.store, "transaction", commit_then_unsubscribe)
-    ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_manage=True)
-    reply = core.handle("subscribe 08:30 Asia/Seoul", ctx)
-    assert reply.title == "Subscribed: daily digest at 08:30 Asia/Seoul"
-    other_store.close()
-
-
-def test_healthy_while_the_database_answers(bot):
-    assert bot.core.healthy() is True
-    bot.store.db.execute("ALTER TABLE pledges RENAME TO pledges_gone")
-    assert bot.core.healthy() is False
+def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still_search(bot, console_ctx):
+    bot.loader.retract("china-relations", author="desk", reason="merged into another pledge")
+    reply = bot.core.handle("history inter-korean-hotline", console_ctx)
+    assert reply.title == "History of inter-korean-hotline"
+    assert [i.label for i in reply.items] == ["#1 loaded from data/lee-jae-myung-2025-05-26.yaml"]
+    latest = bot.core.handle("이력", console_ctx)
+    assert latest.title == "Latest edits" and latest.items[0].label.endswith("retracted china-relations")
+    assert "by desk: merged into another pledge" in latest.items[0].detail
+    # A retracted pledge is no longer a known id, and other words are not ids: both are searches.
+    assert not bot.core.handle("history china-relations", console_ctx).title.startswith("History")
+    assert bot.core.handle("history issues", console_ctx).cards

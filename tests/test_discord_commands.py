@@ -27,7 +27,7 @@ def qualified_names(core) -> set[str]:
 
 
 def test_every_grammar_command_has_a_discord_command(core):
-    assert set(SPEC_TO_COMMAND) == set(grammar.SPECS)
+    assert set(SPEC_TO_COMMAND) == {spec.name for spec in grammar.COMMANDS}
     assert set(SPEC_TO_COMMAND.values()) == qualified_names(core)
 
 
@@ -52,6 +52,20 @@ async def test_descriptions_come_from_the_grammar(core):
     for spec in ("show", "list", "on", "upcoming", "help"):
         assert subcommands[spec]["description"] == grammar.SPECS[spec].summary
         assert subcommands[spec]["description_localizations"] == {"ko": grammar.SPECS[spec].summary_ko}
+
+
+async def test_korean_names_and_status_choices_come_from_the_word_table(core):
+    by_name = {p["name"]: p for p in await payloads(core)}
+    options = {
+        f"{group} {o['name']}": o for group in ("pledges", "reminders") for o in by_name[group]["options"]
+    }
+    for spec in grammar.COMMANDS:
+        if spec.word:
+            assert options[SPEC_TO_COMMAND[spec.name]]["name_localizations"] == {"ko": spec.word.ko}
+    [status] = [o for o in options["pledges list"]["options"] if o["name"] == "status"]
+    assert [(c["name"], c["value"], c["name_localizations"]) for c in status["choices"]] == [
+        (word.en, word.en, {"ko": word.ko}) for word in grammar.STATUSES
+    ]
 
 
 async def test_unchanged_definitions_match_what_discord_returns(core):

@@ -198,6 +198,13 @@ async def test_bad_date_is_an_ephemeral_error(fake, client):
     assert "not a real calendar date" in body["data"]["content"]
 
 
+async def test_list_by_a_korean_category_and_a_status_choice(fake, client):
+    body = await fake.run_command("pledges list", category="국방", status="not yet rated")
+    [embed] = body["data"]["embeds"]
+    assert embed["title"] == "2 pledges in Defense with status “not yet rated”"
+    assert "defense-deterrence" in embed["description"]
+
+
 async def test_subscribe_needs_manage_channels(fake, client, bot):
     refused = await fake.run_command(
         "reminders subscribe", time="08:30", timezone="Asia/Seoul", permissions=MEMBER_PERMISSIONS

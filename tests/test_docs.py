@@ -18,6 +18,15 @@ def test_readme_documents_every_chat_command_as_defined():
         assert row in README, row
 
 
+def test_readme_documents_the_korean_command_words_and_every_status_in_both_languages():
+    text = " ".join(README.split())  # the README wraps its lines anywhere
+    for spec in cmd.COMMANDS:
+        if spec.word:
+            assert f"`{spec.word.ko}` ({spec.word.en})" in text, spec.name
+    for word in cmd.STATUSES:
+        assert f"`{word.en}` (`{word.ko}`)" in text, word.en
+
+
 def test_readme_documents_every_command_line_subcommand():
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
     for name in subparsers.choices:

@@ -47,6 +47,9 @@ def test_every_pledge_is_found_first_by_an_english_and_a_korean_word(core, pledg
         ("북한", "humanitarian-human-rights"),  # two letters; the alias 북한 인권 ranks first
         ("핫", "inter-korean-hotline"),  # one letter
         ("Inter-Korean-Hotline", "inter-korean-hotline"),  # an id, in any case
+        # A command word whose arguments do not parse is searched for with them.
+        ("/pledge history issues", "japan-relations"),  # "historical and territorial issues"
+        ("show hotline", "inter-korean-hotline"),  # not an id
     ],
 )
 def test_variants_find_the_pledge(core, query, pledge):

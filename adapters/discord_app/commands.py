@@ -2,8 +2,8 @@
 
 Every command turns its typed options into the one command text the core parses (`bot.commands`), so
 parsing, validation and wording live in the core. Descriptions and their Korean localisations come from
-`CommandSpec.summary`/`summary_ko`, and Korean subcommand names from the grammar's Korean aliases, so the
-Discord commands cannot drift from help or the README.
+`CommandSpec.summary`/`summary_ko`, and Korean subcommand names from the grammar's word table (`bot.words`),
+so the Discord commands cannot drift from help or the README.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from discord.app_commands import locale_str
 
 from adapters.discord_app.render import clip
 from bot import commands as grammar
+from bot.words import VOCABULARY, Kind
 
 if TYPE_CHECKING:
     from adapters.discord_app.client import Responder
@@ -25,8 +26,8 @@ DESCRIPTION_LIMIT = 100
 CHOICE_LIMIT = 25
 CHOICE_TEXT_LIMIT = 100
 
-# Korean names for the Discord-only words (top-level commands and options). Subcommands reuse the core's
-# Korean aliases, so `/pledges 목록` and a typed `/pledge 목록` mean the same thing.
+# Korean names for the Discord-only words (top-level commands and options). Subcommands reuse the grammar's
+# Korean command words, so `/pledges 목록` and a typed `/pledge 목록` mean the same thing.
 KO_NAMES = {
     "pledge": "공약",
     "pledges": "공약정보",
@@ -34,19 +35,21 @@ KO_NAMES = {
     "query": "검색어",
     "pledge_id": "공약",
     "category": "분야",
+    "status": "상태",
     "date": "날짜",
     "days": "일수",
     "time": "시각",
     "timezone": "시간대",
     "ahead": "미리",
 }
-KO_SUBCOMMANDS = {english: korean for korean, english in grammar.ALIASES.items()}
+KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
 
 # Option descriptions are Discord's own words (the grammar has usage lines, not per-option text).
 OPTIONS = {
     "query": ("Words to search for, or pick a suggested pledge", "검색할 단어, 또는 추천 공약 선택"),
     "pledge_id": ("The pledge to show (start typing to pick one)", "보여줄 공약 (입력하면 추천)"),
     "category": ("Only pledges in this category", "이 분야의 공약만"),
+    "status": ("Only pledges whose latest status is this", "최근 이행 상태가 이것인 공약만"),
     "date": ("A date as YYYY-MM-DD, e.g. 2025-05-26", "YYYY-MM-DD 형식의 날짜 (예: 2025-05-26)"),
     "days": ("How many days ahead to look (default 30)", "며칠 앞까지 볼지 (기본 30일)"),
     "time": ("Time of day as HH:MM (default 09:00)", "HH:MM 형식의 시각 (기본 09:00)"),
@@ -93,6 +96,13 @@ def describe_option(option: str) -> locale_str:
     """An option's description in English and Korean."""
     english, korean = OPTIONS[option]
     return locale_str(english, ko=korean)
+
+
+def status_choices() -> list[app_commands.Choice[str]]:
+    """The grammar's status scale as choices, named in English and Korean; each value is what `list` takes."""
+    return [
+        app_commands.Choice(name=locale_str(word.en, ko=word.ko), value=word.en) for word in grammar.STATUSES
+    ]
 
 
 def one_token(value: str) -> str:
@@ -142,12 +152,20 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         await responder.answer(interaction, f"show {one_token(pledge_id)}")
 
     @pledges.command(name=name("list"), description=describe_spec("list"))
-    @app_commands.describe(category=describe_option("category"))
-    @app_commands.rename(category=name("category"))
+    @app_commands.describe(category=describe_option("category"), status=describe_option("status"))
+    @app_commands.rename(category=name("category"), status=name("status"))
+    @app_commands.choices(status=status_choices())
     async def list_(
-        interaction: discord.Interaction, category: app_commands.Range[str, 1, 100] | None = None
+        interaction: discord.Interaction,
+        category: app_commands.Range[str, 1, 100] | None = None,
+        status: app_commands.Choice[str] | None = None,
     ):
-        await responder.answer(interaction, f"list {' '.join(category.split())}" if category else "list")
+        words = ["list"]
+        if category:
+            words.append(" ".join(category.split()))
+        if status:
+            words.append(status.value)
+        await responder.answer(interaction, " ".join(words))
 
     @pledges.command(name=name("on"), description=describe_spec("on"))
     @app_commands.describe(date=describe_option("date"))
@@ -163,6 +181,15 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         days: app_commands.Range[int, 1, grammar.MAX_UPCOMING_DAYS] | None = None,
     ) -> None:
         await responder.answer(interaction, f"upcoming {days}" if days else "upcoming")
+
+    @pledges.command(name=name("history"), description=describe_spec("history"))
+    @app_commands.rename(pledge_id=name("pledge_id"))
+    @app_commands.describe(pledge_id=describe_option("pledge_id"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def history(
+        interaction: discord.Interaction, pledge_id: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        await responder.answer(interaction, f"history {one_token(pledge_id)}" if pledge_id else "history")
 
     @pledges.command(name=name("help"), description=describe_spec("help"))
     async def help_(interaction: discord.Interaction) -> None:
@@ -223,6 +250,7 @@ SPEC_TO_COMMAND = {
     "list": "pledges list",
     "on": "pledges on",
     "upcoming": "pledges upcoming",
+    "history": "pledges history",
     "help": "pledges help",
     "subscribe": "reminders subscribe",
     "unsubscribe": "reminders unsubscribe",

@@ -388,18 +388,18 @@ class RecordingCore:
 
 async def test_text_slack_escaped_reaches_the_core_as_typed_and_is_shown_once(core, settings, slack):
     # Slack escapes &, < and > in slash-command text; these are what it sends when the user types
-    # `show <x>`, `show &lt;y&gt;` and `show <!channel>`.
+    # `on 2025-<x>`, `on 2025-&lt;y&gt;` and `on 2025-<!channel>` (a malformed date is echoed in the answer).
     recording = RecordingCore(core)
     async for running in start(recording, settings, slack):
         answers = [
             text_of(await running.command(sent))
-            for sent in ("show &lt;x&gt;", "show &amp;lt;y&amp;gt;", "show &lt;!channel&gt;")
+            for sent in ("on 2025-&lt;x&gt;", "on 2025-&amp;lt;y&amp;gt;", "on 2025-&lt;!channel&gt;")
         ]
-    assert recording.texts == ["show <x>", "show &lt;y&gt;", "show <!channel>"]
+    assert recording.texts == ["on 2025-<x>", "on 2025-&lt;y&gt;", "on 2025-<!channel>"]
     # Escaped once on the way out, so Slack shows each as typed: `<x>`, `&lt;y&gt;`, and no @channel ping.
-    assert "“&lt;x&gt;”" in answers[0]
-    assert "“&amp;lt;y&amp;gt;”" in answers[1]
-    assert "“&lt;!channel&gt;”" in answers[2] and "<!channel>" not in answers[2]
+    assert "'2025-&lt;x&gt;'" in answers[0]
+    assert "'2025-&amp;lt;y&amp;gt;'" in answers[1]
+    assert "'2025-&lt;!channel&gt;'" in answers[2] and "<!channel>" not in answers[2]
 
 
 # -- who may subscribe ------------------------------------------------------------------------------------
