@@ -205,14 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if command == "validate":
         return _validate(settings, args.files, replace=args.replace)
-    try:
-        bot = open_bot(settings)
-    except ds.DatasetError as error:
-        print(f"pledgebot: the data folder has problems; nothing was loaded.\n{error}", file=sys.stderr)
-        return 1
-    except (DatabaseFileError, StateUnavailable) as error:
-        print(f"pledgebot: {error}", file=sys.stderr)
-        return 2
+    bot = _open(settings)
+    if isinstance(bot, int):
+        return bot
     try:
         return _COMMANDS[command](bot, args)
     except BrokenPipeError:
@@ -221,6 +216,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         bot.close()
+
+
+def _open(settings: Settings) -> Bot | int:
+    """The bot, or the exit status after saying in one line why it cannot start."""
+    try:
+        return open_bot(settings)
+    except ds.DatasetError as error:
+        print(f"pledgebot: the data folder has problems; nothing was loaded.\n{error}", file=sys.stderr)
+        return 1
+    except (DatabaseFileError, StateUnavailable) as error:
+        print(f"pledgebot: {error}", file=sys.stderr)
+        return 2
 
 
 def _console(bot: Bot, args: argparse.Namespace) -> int:
@@ -530,14 +537,9 @@ def _validate(settings: Settings, files: list[Path], *, replace: bool = False) -
             return 1
         return _validated(paths, data)
     # Files to import: the very checks `pledgebot import` makes, against the catalogue.
-    try:
-        bot = open_bot(settings)
-    except ds.DatasetError as error:
-        print(f"pledgebot: the data folder has problems; nothing was checked.\n{error}", file=sys.stderr)
-        return 1
-    except (DatabaseFileError, StateUnavailable) as error:
-        print(f"pledgebot: {error}", file=sys.stderr)
-        return 2
+    bot = _open(settings)
+    if isinstance(bot, int):
+        return bot
     try:
         checked = bot.loader.check_files(files, replace=replace)
     except ds.DatasetError as error:

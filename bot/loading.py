@@ -204,6 +204,15 @@ class _Tally:
     replaces: set[str] = dataclasses.field(default_factory=set)
     children: set[str] = dataclasses.field(default_factory=set)
 
+    def add(self, record: ds.Record) -> None:
+        """Count a record the edit will carry, and the pledge it touches."""
+        self.added += 1
+        if record.table == "pledges":
+            self.pledges.add(record.values["id"])
+        elif record.table in ("quotes", "statuses"):
+            self.pledges.add(record.values["pledge"])
+            self.children.add(f"{record.table}:{record.values['pledge']}")
+
 
 def _body(record: ds.Record, text: Callable[[str], str | None]) -> dict[str, Any]:
     """A record as the journal stores it; a source carries its full text."""
@@ -588,12 +597,7 @@ class Loader:
         if present:
             tally.present += 1
             return False
-        tally.added += 1
-        if record.table == "pledges":
-            tally.pledges.add(record.values["id"])
-        elif record.table in ("quotes", "statuses"):
-            tally.pledges.add(record.values["pledge"])
-            tally.children.add(f"{record.table}:{record.values['pledge']}")
+        tally.add(record)
         return True
 
     def _edit_summary(self, paths: list[Path], tally: _Tally) -> tuple[str, list[str], dict[str, Any]]:
@@ -619,12 +623,7 @@ class Loader:
         if not records:
             return ImportResult(None, 0, tally.present)
         for record in records:
-            tally.added += 1
-            if record.table == "pledges":
-                tally.pledges.add(record.values["id"])
-            elif record.table in ("quotes", "statuses"):
-                tally.pledges.add(record.values["pledge"])
-                tally.children.add(f"{record.table}:{record.values['pledge']}")
+            tally.add(record)
         bodies = [_body(r, data.source_texts.get) for r in records]
         summary, pledges, payload = self._edit_summary(paths, tally)
         edit = self.journal.append(
