@@ -131,7 +131,8 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     """The top-level commands, wired to `responder`."""
 
     async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await responder.suggest(current)
+        locale = str(interaction.locale.value) if interaction.locale else "en"
+        return await responder.suggest(current, locale)
 
     @app_commands.command(name=name("pledge"), description=describe_spec("search"))
     @app_commands.rename(query=name("query"))
