@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.i18n import N_, Messages, messages
+from bot.i18n import N_, Messages, languages, messages
 from bot.search import clean
 from bot.words import VOCABULARY, Kind, Word
 
@@ -112,6 +112,14 @@ SPECS: dict[str, CommandSpec] = {
             "최근 수정 이력 (공약별 가능)",
             "/pledge history inter-korean-hotline",
         ),
+        CommandSpec(
+            "language",
+            "/pledge language <language-code>",
+            N_("Set the language of this channel's shared cards and digests"),
+            "이 채널의 공유 카드와 알림 언어 설정",
+            "/pledge language ko",
+            manages=True,
+        ),
         CommandSpec("help", "/pledge help", N_("This help"), "도움말", "/pledge help"),
     )
 }
@@ -197,6 +205,13 @@ class History:
 
 
 @dataclass(frozen=True)
+class Language:
+    """Set the language of the channel's public posts (a language code with a catalogue)."""
+
+    language: str
+
+
+@dataclass(frozen=True)
 class Help:
     """Show help; `hint` says why, when help answers something that was not a request for it."""
 
@@ -231,6 +246,7 @@ Command = (
     | Unsubscribe
     | Subscriptions
     | History
+    | Language
     | Help
     | Usage
 )
@@ -297,6 +313,16 @@ def _list(rest: str, known: Known) -> Command | None:
         return ListPledges(None, status.en, page)
     category = known.category(before)
     return ListPledges(category, status.en, page) if category is not None else None
+
+
+def _language(rest: str, known: Known) -> Command | None:
+    # Only a language with a catalogue makes this a command; "language barrier" is a search.
+    code = _LANGUAGE_NAMES.get(rest.casefold(), rest.casefold())
+    return Language(code) if code in languages() else None
+
+
+# Names users may type for a language besides its code.
+_LANGUAGE_NAMES = {"english": "en", "영어": "en", "korean": "ko", "한국어": "ko", "한국말": "ko"}
 
 
 def _unsubscribe(rest: str, known: Known) -> Command | None:
@@ -422,6 +448,7 @@ _ARGUMENTS: dict[str, Arguments] = {
     "unsubscribe": _unsubscribe,
     "subscriptions": _subscriptions,
     "history": _history,
+    "language": _language,
 }
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.

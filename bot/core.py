@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+
 from bot import commands as cmd
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow
 from bot.i18n import N_, Messages, language_of, localized, messages
@@ -164,6 +166,14 @@ class Core:
                 )
             return self._calendar
 
+    def channel_language(self, ctx: Context) -> str:
+        """The language of public posts in the context's channel: the one its managers set, else the
+        place's own (Discord's guild locale), else English."""
+        chosen = (
+            self.subscriptions.language(ctx.platform, ctx.workspace, ctx.channel) if ctx.channel else None
+        )
+        return chosen or language_of(ctx.place_locale)
+
     def today(self, ctx: Context | None = None) -> dt.date:
         """Today in the bot's time zone, by the context's clock when it carries one."""
         now = (ctx.now if ctx and ctx.now else None) or self.clock()
@@ -191,6 +201,8 @@ class Core:
                 return self._subscriptions(ctx, m)
             case cmd.History():
                 return self.history(command.pledge_id, m)
+            case cmd.Language():
+                return self._set_language(command.language, ctx, m)
             case cmd.Usage():
                 usage = m.gettext("Usage: {usage} (for example: {example})")
                 return Reply(
@@ -472,6 +484,15 @@ class Core:
             reason = ctx.channel_access()
             if reason is not None:
                 return _error(reason)
+        if ctx.place_locale and self.subscriptions.language(ctx.platform, ctx.workspace, ctx.channel) is None:
+            # The place's own language (Discord's guild locale) is what its digests speak until a manager
+            # chooses with /pledge language; kept now, since a scheduled post has no interaction to ask.
+            place = language_of(ctx.place_locale)
+            if place != "en":
+                now = ctx.now or self.clock()
+                self.subscriptions.set_language(
+                    ctx.platform, ctx.workspace, ctx.channel, place, ctx.user, now
+                )
         sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,
@@ -493,6 +514,29 @@ class Core:
                 Notice(m.gettext("On days when an anniversary or milestone falls due, I will post it here."))
             ],
             private=True,
+        )
+
+    def _set_language(self, language: str, ctx: Context, m: Messages) -> Reply:
+        if not ctx.can_manage:
+            return _error(m.gettext(_LANGUAGE_MANAGERS.get(ctx.platform, _LANGUAGE_MANAGERS[""])))
+        if not ctx.channel:
+            return _error(m.gettext("A language belongs to a channel; run this command in the channel."))
+        self.subscriptions.set_language(
+            ctx.platform, ctx.workspace, ctx.channel, language, ctx.user, ctx.now or self.clock()
+        )
+        # Answered in the language just chosen, so the manager sees what the channel will read.
+        chosen = messages(language)
+        name = Locale.parse(language).get_display_name(language) or language
+        return Reply(
+            title=chosen.gettext("Channel language: {language}").format(language=name),
+            notices=[
+                Notice(
+                    chosen.gettext(
+                        "Cards shared here and this channel's digests will be in {language}."
+                    ).format(language=name)
+                )
+            ],
+            language=language,
         )
 
     def _unsubscribe(self, ctx: Context, m: Messages) -> Reply:
@@ -570,6 +614,15 @@ _MANAGERS = {
     "discord": N_(
         "Only a member with the Manage Channels permission can change this channel's subscription."
     ),
+}
+
+
+_LANGUAGE_MANAGERS = {
+    "slack": N_(
+        "Only a workspace admin or someone on the bot's admin list can change this channel's language."
+    ),
+    "discord": N_("Only a member with the Manage Channels permission can change this channel's language."),
+    "": N_("Only a channel manager can change this channel's language."),
 }
 
 

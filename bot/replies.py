@@ -33,6 +33,9 @@ class Context:
     channel: str = ""
     user: str = ""
     locale: str = "en"
+    # The language the platform gives the place itself (Discord's guild_locale), for public posts in a
+    # channel whose manager has not chosen one.
+    place_locale: str = ""
     # May this user change the channel's subscriptions? Each adapter decides from its platform's
     # permissions (Slack admin list, Discord Manage Channels, console: always).
     can_manage: bool = False

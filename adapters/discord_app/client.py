@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterator
@@ -206,20 +207,31 @@ class Responder:
             channel=str(interaction.channel_id or ""),
             user=str(interaction.user.id),
             locale=locale.split("-")[0].lower(),
+            place_locale=str(interaction.guild_locale.value) if interaction.guild_locale else "",
             # Checked on every use, not only through the command's default permissions, which a server
             # admin can override per role or channel.
             can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
             channel_access=lambda: channel_access(interaction.app_permissions, messages(language_of(locale))),
         )
 
-    async def _reply(self, interaction: discord.Interaction, text: str, defer: Any) -> Reply:
-        """The core's reply, deferring the interaction if the core takes longer than Discord waits."""
+    async def _reply(
+        self, interaction: discord.Interaction, text: str, defer: Any, *, public: bool = False
+    ) -> Reply:
+        """The core's reply, deferring the interaction if the core takes longer than Discord waits.
+
+        A `public` reply (a shared card) is written in the channel's language, not the sharer's.
+        """
         ctx = self.context(interaction)
-        job = _in_thread(self.core.handle, text, ctx)
+        job = _in_thread(self._handle, text, ctx, public)
         done, _ = await asyncio.wait({job}, timeout=self.defer_after)
         if not done:
             await defer()
         return await job
+
+    def _handle(self, text: str, ctx: Context, public: bool) -> Reply:
+        if public:
+            ctx = dataclasses.replace(ctx, locale=self.core.channel_language(ctx))
+        return self.core.handle(text, ctx)
 
     async def answer(self, interaction: discord.Interaction, text: str) -> None:
         """Answer a slash command with the core's reply to `text`."""
@@ -239,7 +251,9 @@ class Responder:
     async def act(self, interaction: discord.Interaction, kind: ActionKind, command: str) -> None:
         """Handle a button: "more" replaces the results in place, "share" posts the card publicly."""
         if kind is ActionKind.SHARE:
-            reply = await self._reply(interaction, command, lambda: interaction.response.defer(thinking=True))
+            reply = await self._reply(
+                interaction, command, lambda: interaction.response.defer(thinking=True), public=True
+            )
             if reply.is_error:
                 await self.send(interaction, render(reply))
                 return

@@ -8,6 +8,7 @@ posted to the channel with `chat.postMessage` so that it is an ordinary public m
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -184,7 +185,13 @@ class Listeners:
             await self.respond(response_url, payload)
 
     async def _share(self, command: str, ctx: Context, response_url: str) -> None:
-        reply = await self._handle(command, ctx)
+        # A shared card is public: written in the channel's language, not the sharer's.
+        try:
+            language = await asyncio.to_thread(self.core.channel_language, ctx)
+        except Exception:
+            log.exception("reading the channel's language failed; sharing in English")
+            language = "en"
+        reply = await self._handle(command, dataclasses.replace(ctx, locale=language))
         if reply is None or reply.is_error:
             payload = render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
             await self.respond(response_url, payload)
