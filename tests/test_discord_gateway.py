@@ -167,10 +167,34 @@ async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, client
 
 
 async def test_pledge_query_in_korean_finds_the_same_pledge(fake, client):
-    body = await fake.run_command("pledge", query="핫라인", locale="ko")
+    body = await fake.run_command("pledge", query="핫라인")
     embed = body["data"]["embeds"][0]
     assert embed["description"] == "> " + HOTLINE_QUOTE
     assert field(embed, "Said on") == "2025-05-26"
+
+
+async def test_a_korean_client_is_answered_entirely_in_korean(fake, client):
+    body = await fake.run_command("pledge", query="핫라인", locale="ko")
+    data = body["data"]
+    embed = data["embeds"][0]
+    assert embed["title"] == "남북 핫라인·통신선 복원"
+    assert embed["description"] == "> " + HOTLINE_QUOTE
+    assert field(embed, "발언일") == "2025년 5월 26일"
+    assert field(embed, "발언자") == "이재명"
+    assert "2025년 5월 26일 11:09 (UTC+09:00) 게시" in field(embed, "출처")
+    assert field(embed, "이행 상태").startswith("미평가")
+    assert embed["footer"]["text"] == "원문을 영어로 번역한 인용"
+    labels = [c["label"] for row in data["components"] for c in row["components"]]
+    assert labels == ["채널에 공유"]
+    english = (await fake.run_command("pledge", query="핫라인", locale="en-US"))["data"]
+    assert english["embeds"][0]["title"] == "Restore inter-Korean hotlines and communication channels"
+    assert [c["label"] for row in english["components"] for c in row["components"]] == ["Share in channel"]
+
+
+async def test_korean_autocomplete_shows_korean_titles(fake, client):
+    body = await fake.autocomplete("pledge", "query", query="hot", locale="ko")
+    names = [c["name"] for c in body["data"]["choices"]]
+    assert "남북 핫라인·통신선 복원" in names
 
 
 async def test_autocomplete_suggests_the_hotline_pledge(fake, client):
