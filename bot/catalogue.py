@@ -44,6 +44,12 @@ class QuoteRow:
     published_at: str
     kind: str
     url: str | None
+    headline_ko: str | None = None
+    outlet_ko: str | None = None
+    # The source a translated quote translates: its headline (and Korean form) and language.
+    original_headline: str | None = None
+    original_headline_ko: str | None = None
+    original_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,17 +135,16 @@ class Catalogue:
         rows = self.store.db.execute(
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
-                   s.headline, s.outlet, s.published_at, s.kind, s.url
+                   s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
+                   o.headline, o.headline_ko, o.language
             FROM quotes q JOIN sources s ON s.id = q.source
+            LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
             ORDER BY q.pledge, q.position
             """,
             ids,
         ).fetchall()
-        return [
-            QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), r[5], r[6], r[7], r[8], r[9])
-            for r in rows
-        ]
+        return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
 
     def find_id(self, text: str) -> str | None:
         """The pledge whose id is exactly `text`, if any."""

@@ -301,8 +301,8 @@ class Core:
                         quote=quote.text,
                         said_on=quote.said_on,
                         source=SourceRef(
-                            headline=quote.headline,
-                            outlet=quote.outlet,
+                            headline=localized(m, quote.headline, quote.headline_ko),
+                            outlet=localized(m, quote.outlet, quote.outlet_ko),
                             published_at=_published(quote.published_at),
                             kind=quote.kind,
                             url=quote.url,
@@ -311,6 +311,7 @@ class Core:
                         category=localized(m, pledge.category, pledge.category_ko),
                         translated=quote.translated,
                         language=quote.language,
+                        original=_original(m, quote),
                     )
                 )
         return cards
@@ -629,6 +630,19 @@ _LANGUAGE_MANAGERS = {
 def _not_allowed(ctx: Context, m: Messages) -> Reply:
     default = N_("Only a channel manager can change this channel's subscription.")
     return _error(m.gettext(_MANAGERS.get(ctx.platform, default)))
+
+
+def _original(m: Messages, quote: QuoteRow) -> str:
+    """The source a translated quote translates, named for the reader (e.g. its Korean headline)."""
+    if not quote.translated or not quote.original_headline:
+        return ""
+    language = quote.original_language or ""
+    name = Locale.parse(language).get_display_name(m.language) if language in _CLDR_LANGUAGES else language
+    headline = localized(m, quote.original_headline, quote.original_headline_ko)
+    return m.gettext("{headline} ({language})").format(headline=headline, language=name) if name else headline
+
+
+_CLDR_LANGUAGES = frozenset(Locale("en").languages)
 
 
 def _title(m: Messages, pledge: PledgeRow) -> str:

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from bot.i18n import N_, Messages, messages
 
+TRANSLATION_NOTE = N_("English translation of the original")
 # The status scale as stored (bot/words.py), marked so each catalogue names it in its trackers' words.
 STATUS_NAMES = (
     N_("not yet rated"),
@@ -110,14 +111,22 @@ class QuoteCard:
     category: str = ""
     translated: bool = False
     language: str = "en"
+    # What a translated quote translates, named for the reader (e.g. "이재명 후보 페이스북 게시글(한국어)").
+    original: str = ""
+
+    def translation_note(self, m: Messages | None = None) -> str:
+        """What the quote is a translation of ("" when it is not one), e.g. "English translation of the
+        original" or "영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"."""
+        if not self.translated:
+            return ""
+        # English names no original; other languages may say which ({original}).
+        return (m or messages()).gettext(TRANSLATION_NOTE).format(original=self.original)
 
     def attribution(self, m: Messages | None = None) -> str:
         """Who said it and when, noting a translation, e.g. "Lee Jae-myung, 2025-05-26 (translated)"."""
         m = m or messages()
         said = f"{self.speaker}, {m.date(self.said_on)}"
-        if not self.translated:
-            return said
-        return m.gettext("{said} (English translation of the original)").format(said=said)
+        return f"{said} ({self.translation_note(m)})" if self.translated else said
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,6 @@ def test_huge_korean_reply_stays_within_every_limit_with_korean_labels():
     check_limits(rendered)
     names = [f.name for f in rendered.embeds[0].fields]
     assert names == ["발언일", "발언자", "출처", "이행 상태"]
-    assert rendered.embeds[0].footer.text == "원문을 영어로 번역한 인용"
+    assert rendered.embeds[0].footer.text.startswith("영어 번역 · 원문: ")
     assert rendered.embeds[0].fields[0].value == "2025년 5월 26일"
     assert "그 밖에" in rendered.content

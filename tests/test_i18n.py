@@ -67,7 +67,7 @@ def test_every_korean_message_is_translated_with_the_same_placeholders():
         assert all(strings), f"no Korean for {message.id!r}"
         assert not message.fuzzy, message.id
         english = message.id if isinstance(message.id, tuple) else (message.id,)
-        allowed = set().union(*(_fields(e) for e in english)) | {"speaker", "event", "about"}
+        allowed = set().union(*(_fields(e) for e in english)) | {"speaker", "event", "about", "original"}
         for text in strings:
             assert _fields(text) <= allowed, (message.id, text)
 
@@ -292,3 +292,19 @@ async def test_the_digest_in_a_korean_channel_reads_day_100_on_2025_09_11(bot):
     assert [i.label for i in digests["korean"].items] == ["이재명 취임 100일"]
     assert digests["korean"].language == "ko"
     assert digests["english"].items[0].label == "100 days since Lee Jae-myung was inaugurated as president"
+
+
+def test_korean_readers_get_the_sources_korean_fields_and_what_a_translation_translates(core, console_ctx):
+    card = core.handle("hotline", korean(console_ctx)).cards[0]
+    ko = messages("ko")
+    assert card.source.outlet == "코리아중앙데일리"
+    assert card.translation_note(ko) == "영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"
+    english = core.handle("hotline", console_ctx).cards[0]
+    assert english.source.outlet == "Korea JoongAng Daily"
+    assert english.attribution() == "Lee Jae-myung, 2025-05-26 (English translation of the original)"
+
+
+def test_the_korean_fields_migration_adds_nullable_columns(bot):
+    db = bot.store.db
+    assert {"role_ko"} <= set(db["speakers"].columns_dict)
+    assert {"outlet_ko", "headline_ko"} <= set(db["sources"].columns_dict)

@@ -284,7 +284,10 @@ def test_long_korean_reply_is_cut_to_limits_with_korean_labels():
     long = "공약 이행 " * 2000
     reply = Reply(
         title=long,
-        cards=[hotline_card(quote=long, title=long, speaker="이재명") for _ in range(40)],
+        cards=[
+            hotline_card(quote=long, title=long, speaker="이재명", original="페이스북 게시글(한국어)")
+            for _ in range(40)
+        ],
         items=[ListItem(long, long, dt.date(2025, 9, 11)) for _ in range(10)],
         notices=[Notice(long)],
         actions=[Action(ActionKind.SHARE, "", "show inter-korean-hotline")],
@@ -294,7 +297,9 @@ def test_long_korean_reply_is_cut_to_limits_with_korean_labels():
     assert_valid(payload)
     assert payload["blocks"][-2]["elements"][0]["text"].startswith("… 나머지는 표시하지 않음")
     assert payload["blocks"][-1]["elements"][0]["text"]["text"] == "채널에 공유"
-    assert payload["blocks"][1]["text"]["text"].endswith("…\n— 이재명, 2025년 5월 26일 (원문을 영어로 번역)")
+    assert payload["blocks"][1]["text"]["text"].endswith(
+        "…\n— 이재명, 2025년 5월 26일 (영어 번역 · 원문: 페이스북 게시글(한국어))"
+    )
     context = payload["blocks"][2]["elements"]
     assert context[0]["text"].startswith("출처: ") and context[1]["text"].startswith("이행 상태: 미평가")
 

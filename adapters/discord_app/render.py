@@ -39,7 +39,6 @@ CUSTOM_ID_PREFIX = "pledgebot"
 
 # Field names are the adapter's; every sentence inside them comes from the core's reply model.
 SAID_ON, SPEAKER, SOURCE, STATUS = N_("Said on"), N_("Speaker"), N_("Source"), N_("Status")
-TRANSLATED = N_("English translation of the original")
 MORE_NOT_SHOWN = N_("({n} more not shown)")
 # Every character `discord.utils.escape_markdown` can act on: its markdown characters and the first
 # character of its line patterns (">", "#", "-", "[...](...)"). A URL alone is kept as it is. Text without
@@ -148,7 +147,7 @@ def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
     for name, value, inline in fields:
         embed.add_field(name=m.gettext(name), value=clip(value, FIELD_VALUE_LIMIT), inline=inline)
     if card.translated:
-        embed.set_footer(text=m.gettext(TRANSLATED))
+        embed.set_footer(text=clip(card.translation_note(m), FOOTER_LIMIT))
     return embed
 
 
