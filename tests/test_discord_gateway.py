@@ -253,6 +253,29 @@ async def test_subscribe_needs_manage_channels(fake, client, bot):
     assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
 
 
+async def test_a_manager_sets_the_channel_language_and_shared_cards_follow_it(fake, client, bot):
+    refused = await fake.run_command("reminders language", language="ko", permissions=MEMBER_PERMISSIONS)
+    assert refused["data"]["flags"] == EPHEMERAL and "Manage Channels" in refused["data"]["content"]
+    assert bot.subscriptions.language("discord", str(fake.guild_id), str(fake.channel_id)) is None
+
+    manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+    answer = await fake.run_command("reminders language", language="ko", permissions=manager)
+    assert "채널 언어: 한국어" in answer["data"]["content"]
+    assert bot.subscriptions.language("discord", str(fake.guild_id), str(fake.channel_id)) == "ko"
+
+    # An English reader is answered in English, but the card they share is posted in the channel's Korean.
+    asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+    await fake.send_interaction(asked)
+    await fake.callback_for(asked)
+    message = fake.original(asked)
+    assert message["embeds"][0]["title"] == "Restore inter-Korean hotlines and communication channels"
+    [row] = message["components"]
+    share = next(b for b in row["components"] if b["custom_id"].startswith("pledgebot:share:"))
+    body = await fake.click(message, share["custom_id"], user_id=555)
+    assert body["data"]["content"] == "<@555> 님이 공유"
+    assert body["data"]["embeds"][0]["title"] == "남북 핫라인·통신선 복원"
+
+
 async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, client):
     asked = fake.interaction(2, fake.command("pledge", query="hotline"))
     await fake.send_interaction(asked)

@@ -287,6 +287,21 @@ async def test_share_posts_the_card_to_the_channel(running: Running, slack: Fake
     assert len(slack.messages[CHANNEL]) == 1
 
 
+async def test_an_admin_sets_the_channel_language_and_shared_cards_follow_it(
+    running: Running, slack: FakeSlack
+):
+    refused = await running.command("language ko")
+    assert "can change this channel's language" in text_of(refused)
+    answer = await running.command("language ko", user=EDITOR)
+    assert "채널 언어: 한국어" in text_of(answer)
+    # The reporter reads English privately; the card they share is posted in the channel's Korean.
+    assert "Status: Not yet rated" in text_of(await running.command("hotline"))
+    await running.click("pledge_share_0", "show inter-korean-hotline")
+    (call,) = await slack.wait_for_calls("chat.postMessage")
+    assert call.body["blocks"][0]["elements"][0]["text"] == f"<@{REPORTER}> 님이 공유"
+    assert "남북 핫라인·통신선 복원" in text_of(call.body) and "이행 상태: 미평가" in text_of(call.body)
+
+
 async def test_share_rate_limited_is_retried_and_posted_once(running: Running, slack: FakeSlack):
     slack.fail_next("chat.postMessage", 1, retry_after=0)
     await running.click("pledge_share_0", "show inter-korean-hotline")
