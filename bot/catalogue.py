@@ -62,6 +62,8 @@ class MilestoneRow:
     title: str
     pledge: str | None
     source: str | None
+    # The Korean title of a pledged milestone's pledge, when the data gives one.
+    title_ko: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,9 +215,11 @@ class Catalogue:
     def milestones_on(self, day: dt.date) -> list[MilestoneRow]:
         """Milestones dated `day`."""
         return [
-            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
             for r in self.store.db.execute(
-                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE date = ? ORDER BY id",
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, p.title_ko FROM milestones m "
+                "LEFT JOIN pledges p ON p.id = m.pledge AND m.kind = 'pledged' "
+                "WHERE m.date = ? ORDER BY m.id",
                 [day.isoformat()],
             )
         ]

@@ -350,7 +350,7 @@ class Core:
     def _on(self, day: dt.date, m: Messages) -> Reply:
         items = [
             ListItem(
-                label=m.gettext("Pledged: {title}").format(title=row.title)
+                label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
                 if row.kind == "pledged"
                 else row.title,
                 detail=m.gettext(KIND_NAMES.get(row.kind, row.kind)),
@@ -435,7 +435,10 @@ class Core:
             lead = leads.get(milestone.pledge_id) if milestone.pledge_id else None
             if lead is not None:
                 detail = m.gettext("“{quote}” ({date}; “{headline}”, {outlet})").format(
-                    quote=lead.text, date=m.date(lead.said_on), headline=lead.headline, outlet=lead.outlet
+                    quote=lead.text,
+                    date=m.date(lead.said_on),
+                    headline=localized(m, lead.headline, lead.headline_ko),
+                    outlet=localized(m, lead.outlet, lead.outlet_ko),
                 )
             items.append(
                 ListItem(
