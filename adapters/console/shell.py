@@ -8,10 +8,12 @@ from typing import TextIO
 
 from adapters.console.render import render
 from bot.core import Core
+from bot.i18n import N_, language_of, messages
 from bot.replies import Context, Reply
 from bot.state import Subscription
 
 PROMPT = "pledge> "
+WELCOME = N_("pledgebot console. Type /pledge help, or quit to leave.")
 QUIT = {"quit", "exit", ":q"}
 
 
@@ -30,7 +32,7 @@ def answer(core: Core, line: str, locale: str = "en") -> str:
 def run(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool, locale: str = "en") -> None:
     """Answer each line of `stdin` until end of input (or `quit`)."""
     if interactive:
-        stdout.write("pledgebot console. Type /pledge help, or quit to leave.\n")
+        stdout.write(messages(language_of(locale)).gettext(WELCOME) + "\n")
     while True:
         if interactive:
             stdout.write(PROMPT)
@@ -67,7 +69,7 @@ async def serve(
 
     # A daemon thread, not the loop's executor: a read blocked on the terminal must not hold up shutdown.
     threading.Thread(target=read, name="console-stdin", daemon=True).start()
-    stdout.write("pledgebot console. Type /pledge help, or quit to leave.\n" + PROMPT)
+    stdout.write(messages(language_of(locale)).gettext(WELCOME) + "\n" + PROMPT)
     stdout.flush()
     while not stopping.is_set():
         getter = asyncio.ensure_future(lines.get())
@@ -96,6 +98,7 @@ class ConsoleDeliverer:
     async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
         """Print the digest; a terminal has no history to check, so a retry prints again."""
         when = f"{subscription.local_time:%H:%M} {subscription.timezone}"
-        self.stdout.write(f"\n[digest for the console, {when}]\n{render(digest)}\n\n")
+        heading = digest.messages.gettext("[digest for the console, {when}]").format(when=when)
+        self.stdout.write(f"\n{heading}\n{render(digest)}\n\n")
         self.stdout.flush()
         return key
