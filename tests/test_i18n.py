@@ -318,3 +318,10 @@ def test_korean_dates_lists_and_digest_details_use_the_korean_data(core, console
     hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
     assert hotline.label == "이재명 공약 발표 1주년: 남북 핫라인·통신선 복원"
     assert "코리아중앙데일리" in hotline.detail and "2025년 5월 26일" in hotline.detail
+
+
+def test_korean_command_summaries_in_help_match_discords_descriptions():
+    from bot import commands as cmd
+
+    for spec in cmd.COMMANDS:
+        assert messages("ko").gettext(spec.summary) == spec.summary_ko, spec.name
