@@ -130,6 +130,16 @@ def s002_edit_records(db: Database) -> None:
     )
 
 
+@sqlite_migrations()
+def s003_channel_languages(db: Database) -> None:
+    """The language a channel manager chose for the channel's public posts (shared cards, digests)."""
+    db.execute(
+        "CREATE TABLE channel_languages (platform TEXT NOT NULL, workspace TEXT NOT NULL, "
+        "channel TEXT NOT NULL, language TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL, "
+        "PRIMARY KEY (platform, workspace, channel))"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -181,6 +191,14 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE edit_records (edit_id BIGINT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
             PRIMARY KEY (edit_id, seq));
+        """,
+    ),
+    (
+        "s003_channel_languages",
+        """
+        CREATE TABLE channel_languages (platform TEXT NOT NULL, workspace TEXT NOT NULL,
+            channel TEXT NOT NULL, language TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
+            PRIMARY KEY (platform, workspace, channel));
         """,
     ),
 )

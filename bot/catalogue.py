@@ -26,6 +26,8 @@ class PledgeRow:
     status: str
     status_date: dt.date | None
     status_note: str | None
+    category_ko: str | None = None
+    speaker_ko: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,12 @@ class QuoteRow:
     published_at: str
     kind: str
     url: str | None
+    headline_ko: str | None = None
+    outlet_ko: str | None = None
+    # The source a translated quote translates: its headline (and Korean form) and language.
+    original_headline: str | None = None
+    original_headline_ko: str | None = None
+    original_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class MilestoneRow:
     title: str
     pledge: str | None
     source: str | None
+    # The Korean title of a pledged milestone's pledge, when the data gives one.
+    title_ko: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class CalendarRow:
     title: str
     pledge: str | None
     speaker_name: str | None
+    speaker_name_ko: str | None = None
+    pledge_title_ko: str | None = None
 
 
 class Catalogue:
@@ -87,7 +99,7 @@ class Catalogue:
         rows = self.store.db.execute(
             f"""
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
-                   st.status, st.date, st.note
+                   st.status, st.date, st.note, p.category_ko, s.name_ko
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
@@ -107,6 +119,8 @@ class Catalogue:
                 status=r[6] or "not yet rated",
                 status_date=dt.date.fromisoformat(r[7]) if r[7] else None,
                 status_note=r[8],
+                category_ko=r[9],
+                speaker_ko=r[10],
             )
             for r in rows
         }
@@ -123,17 +137,16 @@ class Catalogue:
         rows = self.store.db.execute(
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
-                   s.headline, s.outlet, s.published_at, s.kind, s.url
+                   s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
+                   o.headline, o.headline_ko, o.language
             FROM quotes q JOIN sources s ON s.id = q.source
+            LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
             ORDER BY q.pledge, q.position
             """,
             ids,
         ).fetchall()
-        return [
-            QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), r[5], r[6], r[7], r[8], r[9])
-            for r in rows
-        ]
+        return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
 
     def find_id(self, text: str) -> str | None:
         """The pledge whose id is exactly `text`, if any."""
@@ -156,10 +169,20 @@ class Catalogue:
                 return row[0]
         return None
 
+    def category_ko(self, category: str) -> str | None:
+        """The Korean name of a category (as stored in English), when the data gives one."""
+        row = self.store.db.execute(
+            "SELECT category_ko FROM pledges WHERE category = ? COLLATE NOCASE AND category_ko IS NOT NULL "
+            "LIMIT 1",
+            [category],
+        ).fetchone()
+        return row[0] if row else None
+
     def list_pledges(
         self, category: str | None, limit: int, offset: int, *, status: str | None = None
-    ) -> tuple[list[tuple[str, str]], int]:
-        """(id, title) of pledges, optionally in one category (case-insensitive) and with one latest status
+    ) -> tuple[list[tuple[str, str, str | None]], int]:
+        """(id, title, Korean title) of pledges, optionally in one category (case-insensitive) and with one
+        latest status
         (a pledge with no status is "not yet rated"), and the total."""
         conditions, params = [], []
         if category:
@@ -174,7 +197,8 @@ class Catalogue:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
         rows = self.store.db.execute(
-            f"SELECT id, title FROM pledges {where} ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
+            f"SELECT id, title, title_ko FROM pledges {where} "
+            "ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
         return rows, total
@@ -191,9 +215,11 @@ class Catalogue:
     def milestones_on(self, day: dt.date) -> list[MilestoneRow]:
         """Milestones dated `day`."""
         return [
-            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
             for r in self.store.db.execute(
-                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE date = ? ORDER BY id",
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, p.title_ko FROM milestones m "
+                "LEFT JOIN pledges p ON p.id = m.pledge AND m.kind = 'pledged' "
+                "WHERE m.date = ? ORDER BY m.id",
                 [day.isoformat()],
             )
         ]
@@ -201,9 +227,10 @@ class Catalogue:
     def calendar_rows(self) -> list[CalendarRow]:
         """Every milestone with its speaker's name, oldest first: what the calendar is indexed from."""
         return [
-            CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
             for r in self.store.db.execute(
-                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name FROM milestones m "
-                "LEFT JOIN speakers s ON s.id = m.speaker ORDER BY m.date, m.id"
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko "
+                "FROM milestones m LEFT JOIN speakers s ON s.id = m.speaker "
+                "LEFT JOIN pledges p ON p.id = m.pledge ORDER BY m.date, m.id"
             )
         ]

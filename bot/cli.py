@@ -27,6 +27,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.core import Clock, Core, utc_now
 from bot.database import DatabaseFileError, Store
 from bot.delivery import Deliverer, DeliveryService, PassReport
+from bot.i18n import messages
 from bot.journal import Journal
 from bot.ledger import Ledger
 from bot.loading import Loader, os_user
@@ -235,7 +236,7 @@ def _console(bot: Bot, args: argparse.Namespace) -> int:
 
     if not sys.stdin.isatty():
         # A pipe is a batch: answer every line and exit at its end, with nothing scheduled in between.
-        shell.run(bot.core, sys.stdin, sys.stdout, interactive=False)
+        shell.run(bot.core, sys.stdin, sys.stdout, interactive=False, locale=bot.settings.language)
         return 0
     return _serve(bot, [_console_serve], scheduler=True)
 
@@ -243,7 +244,7 @@ def _console(bot: Bot, args: argparse.Namespace) -> int:
 def _ask(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console import shell
 
-    print(shell.answer(bot.core, " ".join(args.text)))
+    print(shell.answer(bot.core, " ".join(args.text), bot.settings.language))
     return 0
 
 
@@ -296,7 +297,7 @@ def _discord_serve() -> Serve:
 async def _console_serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
     from adapters.console import shell
 
-    await shell.serve(core, sys.stdin, sys.stdout, stopping)
+    await shell.serve(core, sys.stdin, sys.stdout, stopping, settings.language)
 
 
 _ADAPTERS = {"slack": _slack_serve, "discord": _discord_serve}
@@ -435,13 +436,16 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
     printed = False
     for offset in range(args.days):
         day = start + dt.timedelta(days=offset)
-        digest = bot.core.digest(day)
+        digest = bot.core.digest(day, language=bot.settings.language)
         if digest is not None:
             print(render(digest) + "\n")
             printed = True
     if not printed:
         end = start + dt.timedelta(days=args.days - 1)
-        print(f"Nothing falls due from {start.isoformat()} to {end.isoformat()}.")
+        m = messages(bot.settings.language)
+        print(
+            m.gettext("Nothing falls due from {start} to {end}.").format(start=m.date(start), end=m.date(end))
+        )
     return 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.i18n import N_, Messages, languages, messages
 from bot.search import clean
 from bot.words import VOCABULARY, Kind, Word
 
@@ -49,42 +50,42 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "search",
             "/pledge <words>",
-            "Find a pledge: its exact quote, date, source and status",
+            N_("Find a pledge: its exact quote, date, source and status"),
             "공약 검색: 원문 인용, 날짜, 출처, 이행 상태",
             "/pledge hotline",
         ),
         CommandSpec(
             "show",
             "/pledge show <pledge-id>",
-            "Every quote of one pledge",
+            N_("Every quote of one pledge"),
             "공약 하나의 모든 인용",
             "/pledge show inter-korean-hotline",
         ),
         CommandSpec(
             "list",
             "/pledge list [category] [status]",
-            "List pledges, optionally in one category or with one status",
+            N_("List pledges, optionally in one category or with one status"),
             "공약 목록 (분야별, 이행 상태별 가능)",
             "/pledge list defense",
         ),
         CommandSpec(
             "on",
             "/pledge on <YYYY-MM-DD>",
-            "What was pledged or happened on a date",
+            N_("What was pledged or happened on a date"),
             "특정 날짜의 공약과 사건",
             "/pledge on 2025-05-26",
         ),
         CommandSpec(
             "upcoming",
             "/pledge upcoming [days]",
-            "Anniversaries and milestones coming up (default 30 days)",
+            N_("Anniversaries and milestones coming up (default 30 days)"),
             "다가오는 기념일과 주요 일정 (기본 30일)",
             "/pledge upcoming 90",
         ),
         CommandSpec(
             "subscribe",
             "/pledge subscribe [HH:MM] [Area/City] [ahead <days>]",
-            "Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)",
+            N_("Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)"),
             "이 채널에 매일 기념일 알림 게시 (기본 09:00 Asia/Seoul)",
             "/pledge subscribe 08:30 America/New_York",
             manages=True,
@@ -92,7 +93,7 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "unsubscribe",
             "/pledge unsubscribe",
-            "Stop this channel's digest",
+            N_("Stop this channel's digest"),
             "이 채널의 알림 중지",
             "/pledge unsubscribe",
             manages=True,
@@ -100,18 +101,26 @@ SPECS: dict[str, CommandSpec] = {
         CommandSpec(
             "subscriptions",
             "/pledge subscriptions",
-            "Show this channel's digest schedule",
+            N_("Show this channel's digest schedule"),
             "이 채널의 알림 설정 보기",
             "/pledge subscriptions",
         ),
         CommandSpec(
             "history",
             "/pledge history [pledge-id]",
-            "The latest edits to the catalogue, or to one pledge",
+            N_("The latest edits to the catalogue, or to one pledge"),
             "최근 수정 이력 (공약별 가능)",
             "/pledge history inter-korean-hotline",
         ),
-        CommandSpec("help", "/pledge help", "This help", "도움말", "/pledge help"),
+        CommandSpec(
+            "language",
+            "/pledge language <language-code>",
+            N_("Set the language of this channel's shared cards and digests"),
+            "이 채널의 공유 카드와 알림 언어 설정",
+            "/pledge language ko",
+            manages=True,
+        ),
+        CommandSpec("help", "/pledge help", N_("This help"), "도움말", "/pledge help"),
     )
 }
 # What help, the README, the Slack usage hint and the Discord commands show, in this order.
@@ -196,6 +205,13 @@ class History:
 
 
 @dataclass(frozen=True)
+class Language:
+    """Set the language of the channel's public posts (a language code with a catalogue)."""
+
+    language: str
+
+
+@dataclass(frozen=True)
 class Help:
     """Show help; `hint` says why, when help answers something that was not a request for it."""
 
@@ -204,10 +220,20 @@ class Help:
 
 @dataclass(frozen=True)
 class Usage:
-    """A command whose arguments are wrong: what was wrong, and how to write it."""
+    """A command whose arguments are wrong: what was wrong (a message and its values), and how to write it."""
 
-    message: str
+    template: str
     spec: CommandSpec
+    values: tuple[tuple[str, object], ...] = ()
+
+    def text(self, m: Messages | None = None) -> str:
+        """What was wrong, in `m`'s language (English by default)."""
+        return (m or messages()).gettext(self.template).format(**dict(self.values))
+
+    @property
+    def message(self) -> str:
+        """What was wrong, in English."""
+        return self.text()
 
 
 Command = (
@@ -220,6 +246,7 @@ Command = (
     | Unsubscribe
     | Subscriptions
     | History
+    | Language
     | Help
     | Usage
 )
@@ -259,7 +286,9 @@ def _show(rest: str, known: Known) -> Command | None:
         return Show(rest.lower())
     # An id that is not (or no longer) in the catalogue is told so, rather than searched for as words.
     if _ID_SHAPED.fullmatch(rest):
-        return Usage(f"There is no pledge with the id “{_short(rest.lower())}”.", SPECS["show"])
+        return Usage(
+            N_("There is no pledge with the id “{id}”."), SPECS["show"], (("id", _short(rest.lower())),)
+        )
     return None
 
 
@@ -284,6 +313,16 @@ def _list(rest: str, known: Known) -> Command | None:
         return ListPledges(None, status.en, page)
     category = known.category(before)
     return ListPledges(category, status.en, page) if category is not None else None
+
+
+def _language(rest: str, known: Known) -> Command | None:
+    # Only a language with a catalogue makes this a command; "language barrier" is a search.
+    code = _LANGUAGE_NAMES.get(rest.casefold(), rest.casefold())
+    return Language(code) if code in languages() else None
+
+
+# Names users may type for a language besides its code.
+_LANGUAGE_NAMES = {"english": "en", "영어": "en", "korean": "ko", "한국어": "ko", "한국말": "ko"}
 
 
 def _unsubscribe(rest: str, known: Known) -> Command | None:
@@ -318,16 +357,16 @@ def _number(text: str) -> int | None:
 def _on(rest: str, known: Known) -> Command | None:
     spec = SPECS["on"]
     if not rest:
-        return Usage("Which date? Give it as YYYY-MM-DD.", spec)
+        return Usage(N_("Which date? Give it as YYYY-MM-DD."), spec)
     first = rest.split()[0]
     if not (_numeric(first) or first.casefold() in _DATE_WORDS):
         return None  # "on the border": words, not a date
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", rest):
-        return Usage(f"'{_short(rest)}' is not a date in the form YYYY-MM-DD.", spec)
+        return Usage(N_("'{text}' is not a date in the form YYYY-MM-DD."), spec, (("text", _short(rest)),))
     try:
         return On(dt.date.fromisoformat(rest))
     except ValueError:
-        return Usage(f"{rest} is not a real calendar date.", spec)
+        return Usage(N_("{text} is not a real calendar date."), spec, (("text", rest),))
 
 
 def _upcoming(rest: str, known: Known) -> Command | None:
@@ -338,7 +377,11 @@ def _upcoming(rest: str, known: Known) -> Command | None:
         return None  # "upcoming elections": words, not a number of days
     days = _number(rest)
     if days is None or not 1 <= days <= MAX_UPCOMING_DAYS:
-        return Usage(f"The number of days must be a whole number from 1 to {MAX_UPCOMING_DAYS}.", spec)
+        return Usage(
+            N_("The number of days must be a whole number from 1 to {max}."),
+            spec,
+            (("max", MAX_UPCOMING_DAYS),),
+        )
     return Upcoming(days)
 
 
@@ -353,24 +396,35 @@ def _subscribe(rest: str, known: Known) -> Command | None:
         if token.lower() == "ahead":
             days = _number(tokens.pop(0)) if tokens else None
             if days is None or not 0 <= days <= MAX_LEAD_DAYS:
-                return Usage(f"After 'ahead', give a number of days from 0 to {MAX_LEAD_DAYS}.", spec)
+                return Usage(
+                    N_("After 'ahead', give a number of days from 0 to {max}."),
+                    spec,
+                    (("max", MAX_LEAD_DAYS),),
+                )
             lead = days
         elif _TIME.match(token):
             parsed = _time(token)
             if parsed is None:
-                return Usage(f"'{_short(token)}' is not a time of day; use HH:MM from 00:00 to 23:59.", spec)
+                return Usage(
+                    N_("'{text}' is not a time of day; use HH:MM from 00:00 to 23:59."),
+                    spec,
+                    (("text", _short(token)),),
+                )
             at = parsed
         elif _zone_like(token):
             parsed_zone = timezone_name(token)
             if parsed_zone is None:
                 return Usage(
-                    f"'{_short(token)}' is not a time zone I know; use an IANA name such as Asia/Seoul "
-                    "or America/New_York.",
+                    N_(
+                        "'{text}' is not a time zone I know; use an IANA name such as Asia/Seoul "
+                        "or America/New_York."
+                    ),
                     spec,
+                    (("text", _short(token)),),
                 )
             zone = parsed_zone
         else:
-            return Usage(f"I did not understand '{_short(token)}'.", spec)
+            return Usage(N_("I did not understand '{text}'."), spec, (("text", _short(token)),))
     return Subscribe(at, zone, lead)
 
 
@@ -394,6 +448,7 @@ _ARGUMENTS: dict[str, Arguments] = {
     "unsubscribe": _unsubscribe,
     "subscriptions": _subscriptions,
     "history": _history,
+    "language": _language,
 }
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.

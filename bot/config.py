@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.i18n import environment_language
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
 DEFAULT_DB = ROOT / "var" / "pledgebot.db"
@@ -58,6 +60,8 @@ class Settings:
     claim_lease_seconds: float = 120.0
     database_url: Secret | None = None
     log_level: str = "INFO"
+    # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
+    language: str = "en"
     log_level_set: bool = False
 
     @property
@@ -184,6 +188,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
         log_level=log_level,
+        language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
     )
     _check_slack(settings, env)

@@ -10,10 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+
 from bot import commands as cmd
-from bot.catalogue import Catalogue, QuoteRow
+from bot.catalogue import Catalogue, PledgeRow, QuoteRow
+from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
-from bot.occurrences import Calendar, Milestone, Occurrence
+from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence
 from bot.replies import (
     Action,
     ActionKind,
@@ -83,7 +86,7 @@ class Core:
         self._calendar_lock = threading.Lock()
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
-        self._digests: dict[tuple[dt.date, int], tuple[ListItem, ...]] = {}
+        self._digests: dict[tuple[dt.date, int, str], tuple[ListItem, ...]] = {}
         self._digests_of: Calendar | None = None
         self._digests_lock = threading.Lock()
 
@@ -95,14 +98,19 @@ class Core:
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
+        m = messages(language_of(ctx.locale))
         try:
             command = cmd.parse(text, self)
-            return self._dispatch(command, ctx)
+            reply = self._dispatch(command, ctx, m)
         except Exception:
             log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)
-            return _error(
-                "Something went wrong on our side while answering that. Please try again in a moment."
+            reply = _error(
+                m.gettext(
+                    "Something went wrong on our side while answering that. Please try again in a moment."
+                )
             )
+        reply.language = m.language
+        return reply
 
     def is_pledge_id(self, text: str) -> bool:
         """True when `text` is a pledge's id (any case): how the grammar tells `show <id>` from a search."""
@@ -112,15 +120,16 @@ class Core:
         """The catalogue's name for the category `text` names in English or Korean, or None."""
         return self.catalogue.category(text)
 
-    def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
-        """Pledges matching what the user has typed so far, for autocomplete."""
+    def suggest(self, prefix: str, limit: int = 25, locale: str = "en") -> list[Suggestion]:
+        """Pledges matching what the user has typed so far, for autocomplete, titled in their language."""
+        m = messages(language_of(locale))
         try:
             result = self.searcher.search(prefix, limit=min(limit, 25), prefix=True)
             rows = self.catalogue.pledges(result.ids)
         except Exception:
             log.exception("autocomplete failed")
             return []
-        return [Suggestion(_clip(rows[i].title, 100), i) for i in result.ids if i in rows]
+        return [Suggestion(_clip(_title(m, rows[i]), 100), i) for i in result.ids if i in rows]
 
     def calendar(self) -> Calendar:
         """Anniversaries and day counts of every milestone, indexed once and rebuilt after any import.
@@ -142,14 +151,28 @@ class Core:
                         id=r.id,
                         date=r.date,
                         kind=r.kind,
-                        title=f"{r.speaker_name or 'the speaker'} pledged: {r.title}"
+                        title=messages()
+                        .gettext("{speaker} pledged: {title}")
+                        .format(speaker=r.speaker_name or messages().gettext("the speaker"), title=r.title)
                         if r.kind == "pledged"
                         else r.title,
                         pledge_id=r.pledge,
+                        speaker=r.speaker_name or "",
+                        speaker_ko=r.speaker_name_ko or "",
+                        topic=r.title if r.kind == "pledged" else "",
+                        topic_ko=(r.pledge_title_ko or "") if r.kind == "pledged" else "",
                     )
                     for r in self.catalogue.calendar_rows()
                 )
             return self._calendar
+
+    def channel_language(self, ctx: Context) -> str:
+        """The language of public posts in the context's channel: the one its managers set, else the
+        place's own (Discord's guild locale), else English."""
+        chosen = (
+            self.subscriptions.language(ctx.platform, ctx.workspace, ctx.channel) if ctx.channel else None
+        )
+        return chosen or language_of(ctx.place_locale)
 
     def today(self, ctx: Context | None = None) -> dt.date:
         """Today in the bot's time zone, by the context's clock when it carries one."""
@@ -158,93 +181,108 @@ class Core:
 
     # -- commands ----------------------------------------------------------------------------------
 
-    def _dispatch(self, command: cmd.Command, ctx: Context) -> Reply:
+    def _dispatch(self, command: cmd.Command, ctx: Context, m: Messages) -> Reply:
         match command:
             case cmd.Search():
-                return self._search(command)
+                return self._search(command, m)
             case cmd.Show():
-                return self._show(command.pledge_id)
+                return self._show(command.pledge_id, m)
             case cmd.ListPledges():
-                return self._list(command)
+                return self._list(command, m)
             case cmd.On():
-                return self._on(command.day)
+                return self._on(command.day, m)
             case cmd.Upcoming():
-                return self._upcoming(command.days, ctx)
+                return self._upcoming(command.days, ctx, m)
             case cmd.Subscribe():
-                return self._subscribe(command, ctx)
+                return self._subscribe(command, ctx, m)
             case cmd.Unsubscribe():
-                return self._unsubscribe(ctx)
+                return self._unsubscribe(ctx, m)
             case cmd.Subscriptions():
-                return self._subscriptions(ctx)
+                return self._subscriptions(ctx, m)
             case cmd.History():
-                return self.history(command.pledge_id)
+                return self.history(command.pledge_id, m)
+            case cmd.Language():
+                return self._set_language(command.language, ctx, m)
             case cmd.Usage():
+                usage = m.gettext("Usage: {usage} (for example: {example})")
                 return Reply(
                     notices=[
-                        Notice(command.message, Level.ERROR),
-                        Notice(f"Usage: {command.spec.usage} (for example: {command.spec.example})"),
+                        Notice(command.text(m), Level.ERROR),
+                        Notice(usage.format(usage=command.spec.usage, example=command.spec.example)),
                     ]
                 )
             case cmd.Help():
-                return help_reply(command.hint)
+                return help_reply(m.gettext(command.hint) if command.hint else "", m)
         raise AssertionError(command)
 
-    def _search(self, command: cmd.Search) -> Reply:
+    def _search(self, command: cmd.Search, m: Messages) -> Reply:
         if self.catalogue.find_id(command.query):
-            return self._show(command.query.strip().lower())
+            return self._show(command.query.strip().lower(), m)
         page = command.page
         result = self.searcher.search(command.query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         notices = []
         if result.truncated:
-            notices.append(Notice(f"Your search was long, so I used its first {MAX_QUERY_CHARS} characters."))
+            notices.append(
+                Notice(
+                    m.gettext("Your search was long, so I used its first {n} characters.").format(
+                        n=MAX_QUERY_CHARS
+                    )
+                )
+            )
         if not result.words:
-            return help_reply("Type some words to search for, such as /pledge hotline or /pledge 핫라인.")
+            return help_reply(
+                m.gettext("Type some words to search for, such as /pledge hotline or /pledge 핫라인."), m
+            )
         if not result.ids:
             shown = _clip(" ".join(result.words), 60)
             if page > 1 and result.total == 0 and self.searcher.search(command.query, limit=1).total:
-                return Reply(
-                    notices=[Notice(f"There is no page {page} of results for “{shown}”.", Level.ERROR)]
-                )
+                text = m.gettext("There is no page {page} of results for “{shown}”.")
+                return Reply(notices=[Notice(text.format(page=page, shown=shown), Level.ERROR)])
             return Reply(
-                title="No pledge found",
+                title=m.gettext("No pledge found"),
                 notices=[
                     *notices,
-                    Notice(f"No pledge matches “{shown}”.", Level.ERROR),
-                    Notice("Try another word, a Korean term (e.g. 핫라인), or /pledge list to browse."),
+                    Notice(m.gettext("No pledge matches “{shown}”.").format(shown=shown), Level.ERROR),
+                    Notice(
+                        m.gettext("Try another word, a Korean term (e.g. 핫라인), or /pledge list to browse.")
+                    ),
                 ],
             )
         if result.corrected:
-            notices.append(Notice(f"No exact match; showing results for “{result.corrected}”."))
-        cards = self._cards(result.ids, lead_only=True)
+            text = m.gettext("No exact match; showing results for “{corrected}”.")
+            notices.append(Notice(text.format(corrected=result.corrected)))
+        cards = self._cards(result.ids, m, lead_only=True)
         actions = (
-            [Action(ActionKind.SHARE, "Share in channel", f"show {cards[0].pledge_id}")] if cards else []
+            [Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {cards[0].pledge_id}")]
+            if cards
+            else []
         )
         shown_so_far = (page - 1) * PAGE_SIZE + len(result.ids)
         if result.total > shown_so_far:
             query = " ".join(result.words) if not result.corrected else result.corrected
-            actions.append(Action(ActionKind.MORE, "More results", f"{query} page {page + 1}"))
+            actions.append(Action(ActionKind.MORE, m.gettext("More results"), f"{query} page {page + 1}"))
         first = (page - 1) * PAGE_SIZE + 1
         title = (
-            f"{result.total} pledge{'s' if result.total != 1 else ''} found"
+            m.ngettext("{n} pledge found", "{n} pledges found", result.total).format(n=result.total)
             if page == 1
-            else f"Results {first}–{shown_so_far} of {result.total}"
+            else m.gettext("Results {first}–{last} of {total}").format(
+                first=first, last=shown_so_far, total=result.total
+            )
         )
         return Reply(title=title, cards=cards, notices=notices, actions=actions, total=result.total)
 
-    def _show(self, pledge_id: str) -> Reply:
-        cards = self._cards([pledge_id], lead_only=False)
+    def _show(self, pledge_id: str, m: Messages) -> Reply:
+        cards = self._cards([pledge_id], m, lead_only=False)
         if not cards:
-            return Reply(
-                notices=[Notice(f"There is no pledge with the id “{_clip(pledge_id, 60)}”.", Level.ERROR)]
-            )
+            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
         return Reply(
             title=cards[0].title,
             cards=cards,
-            actions=[Action(ActionKind.SHARE, "Share in channel", f"show {pledge_id}")],
+            actions=[Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {pledge_id}")],
             total=1,
         )
 
-    def _cards(self, ids: list[str], *, lead_only: bool) -> list[QuoteCard]:
+    def _cards(self, ids: list[str], m: Messages, *, lead_only: bool) -> list[QuoteCard]:
         pledges = self.catalogue.pledges(ids)
         by_pledge: dict[str, list[QuoteRow]] = {}
         for quote in self.catalogue.quotes(ids, lead_only=lead_only):
@@ -258,107 +296,129 @@ class Core:
                 cards.append(
                     QuoteCard(
                         pledge_id=pledge.id,
-                        title=pledge.title,
-                        speaker=pledge.speaker,
+                        title=_title(m, pledge),
+                        speaker=localized(m, pledge.speaker, pledge.speaker_ko),
                         quote=quote.text,
                         said_on=quote.said_on,
                         source=SourceRef(
-                            headline=quote.headline,
-                            outlet=quote.outlet,
+                            headline=localized(m, quote.headline, quote.headline_ko),
+                            outlet=localized(m, quote.outlet, quote.outlet_ko),
                             published_at=_published(quote.published_at),
                             kind=quote.kind,
                             url=quote.url,
                         ),
                         status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
-                        category=pledge.category,
+                        category=localized(m, pledge.category, pledge.category_ko),
                         translated=quote.translated,
                         language=quote.language,
+                        original=_original(m, quote),
                     )
                 )
         return cards
 
-    def _list(self, command: cmd.ListPledges) -> Reply:
+    def _list(self, command: cmd.ListPledges, m: Messages) -> Reply:
         offset = (command.page - 1) * LIST_PAGE_SIZE
         rows, total = self.catalogue.list_pledges(
             command.category, LIST_PAGE_SIZE, offset, status=command.status
         )
-        scope = (f" in {command.category}" if command.category else "") + (
-            f" with status “{command.status}”" if command.status else ""
+        category = command.category and localized(
+            m, command.category, self.catalogue.category_ko(command.category)
+        )
+        scope = (m.gettext(" in {category}").format(category=category) if category else "") + (
+            m.gettext(" with status “{status}”").format(status=m.status(command.status))
+            if command.status
+            else ""
         )
         if not total:
-            return Reply(notices=[Notice(f"There are no pledges{scope}.")])
+            return Reply(notices=[Notice(m.gettext("There are no pledges{scope}.").format(scope=scope))])
         if not rows:
-            return Reply(notices=[Notice(f"There is no page {command.page} of this list.", Level.ERROR)])
-        items = [ListItem(label=title, detail=pid, pledge_id=pid) for pid, title in rows]
+            text = m.gettext("There is no page {page} of this list.").format(page=command.page)
+            return Reply(notices=[Notice(text, Level.ERROR)])
+        items = [
+            ListItem(label=localized(m, title, title_ko), detail=pid, pledge_id=pid)
+            for pid, title, title_ko in rows
+        ]
         actions = []
         if offset + len(rows) < total:
             base = " ".join(["list", *filter(None, (command.category, command.status))])
-            actions.append(Action(ActionKind.MORE, "More pledges", f"{base} page {command.page + 1}"))
-        title = f"{total} pledge{'s' if total != 1 else ''}{scope}"
+            actions.append(
+                Action(ActionKind.MORE, m.gettext("More pledges"), f"{base} page {command.page + 1}")
+            )
+        title = m.ngettext("{n} pledge{scope}", "{n} pledges{scope}", total).format(n=total, scope=scope)
         return Reply(title=title, items=items, actions=actions, total=total)
 
-    def _on(self, day: dt.date) -> Reply:
+    def _on(self, day: dt.date, m: Messages) -> Reply:
         items = [
             ListItem(
-                label=f"Pledged: {m.title}" if m.kind == "pledged" else m.title,
-                detail=m.kind,
-                date=m.date,
-                pledge_id=m.pledge,
+                label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
+                if row.kind == "pledged"
+                else row.title,
+                detail=m.gettext(KIND_NAMES.get(row.kind, row.kind)),
+                date=row.date,
+                pledge_id=row.pledge,
             )
-            for m in self.catalogue.milestones_on(day)
+            for row in self.catalogue.milestones_on(day)
         ]
-        items += self._occurrence_items(self.calendar().on(day))
+        items += self._occurrence_items(self.calendar().on(day), m)
         if not items:
             return Reply(
-                title=f"{day.isoformat()}", notices=[Notice(f"Nothing on record for {day.isoformat()}.")]
+                title=m.date(day),
+                notices=[Notice(m.gettext("Nothing on record for {date}.").format(date=m.date(day)))],
             )
-        return Reply(title=f"On {day.isoformat()}", items=items[:MAX_LIST_ITEMS], total=len(items))
+        title = m.gettext("On {date}").format(date=m.date(day))
+        return Reply(title=title, items=items[:MAX_LIST_ITEMS], total=len(items))
 
-    def _upcoming(self, days: int, ctx: Context) -> Reply:
+    def _upcoming(self, days: int, ctx: Context, m: Messages) -> Reply:
         today = self.today(ctx)
         found = self.calendar().upcoming(today, days)
         end = today + dt.timedelta(days=days - 1)
+        title = m.gettext("Coming up, {start} to {end}").format(start=m.date(today), end=m.date(end))
         if not found:
-            return Reply(
-                title=f"Coming up, {today.isoformat()} to {end.isoformat()}",
-                notices=[Notice(f"No anniversaries or milestones in the next {days} days.")],
+            text = m.ngettext(
+                "No anniversaries or milestones in the next {n} day.",
+                "No anniversaries or milestones in the next {n} days.",
+                days,
             )
-        items = self._occurrence_items(found[:MAX_LIST_ITEMS])
+            return Reply(title=title, notices=[Notice(text.format(n=days))])
+        items = self._occurrence_items(found[:MAX_LIST_ITEMS], m)
         notices = []
         if len(found) > MAX_LIST_ITEMS:
-            notices.append(Notice(f"Showing the first {MAX_LIST_ITEMS} of {len(found)}; ask for fewer days."))
+            text = m.gettext("Showing the first {shown} of {total}; ask for fewer days.")
+            notices.append(Notice(text.format(shown=MAX_LIST_ITEMS, total=len(found))))
         return Reply(
-            title=f"Coming up, {today.isoformat()} to {end.isoformat()}",
+            title=title,
             items=items,
             notices=notices,
             total=len(found),
         )
 
-    def digest(self, day: dt.date, lead_days: int = 0) -> Reply | None:
+    def digest(self, day: dt.date, lead_days: int = 0, language: str = "en") -> Reply | None:
         """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None."""
+        m = messages(language_of(language))
         # A new calendar means the catalogue changed (an import), so every digest built before is stale.
         calendar = self.calendar()
         with self._digests_lock:
             if self._digests_of is not calendar:
                 self._digests, self._digests_of = {}, calendar
-            items = self._digests.get((day, lead_days))
+            items = self._digests.get((day, lead_days, m.language))
         if items is None:
-            items = tuple(self._occurrence_items(calendar.on(day, lead_days=lead_days)))
+            items = tuple(self._occurrence_items(calendar.on(day, lead_days=lead_days), m))
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
-                    self._digests[(day, lead_days)] = items
+                    self._digests[(day, lead_days, m.language)] = items
         if not items:
             return None
         return Reply(
-            title=f"On this day, {day:%A} {day.day} {day:%B %Y}",
+            title=m.gettext("On this day, {date}").format(date=m.weekday_date(day)),
             items=list(items),
             private=False,
             total=len(items),
+            language=m.language,
         )
 
-    def _occurrence_items(self, occurrences: list[Occurrence]) -> list[ListItem]:
+    def _occurrence_items(self, occurrences: list[Occurrence], m: Messages) -> list[ListItem]:
         """Occurrences named with their pledges' quotes, original dates and sources."""
         # One query for every lead quote instead of one per occurrence.
         ids = list(dict.fromkeys(o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id))
@@ -368,13 +428,21 @@ class Core:
         items = []
         for occurrence in occurrences:
             milestone = occurrence.milestone
-            detail = f"{milestone.kind.capitalize()} on {milestone.date.isoformat()}"
+            kind = m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind))
+            detail = m.gettext("{kind} on {date}").format(
+                kind=kind[:1].upper() + kind[1:], date=m.date(milestone.date)
+            )
             lead = leads.get(milestone.pledge_id) if milestone.pledge_id else None
             if lead is not None:
-                detail = f"“{lead.text}” ({lead.said_on.isoformat()}; “{lead.headline}”, {lead.outlet})"
+                detail = m.gettext("“{quote}” ({date}; “{headline}”, {outlet})").format(
+                    quote=lead.text,
+                    date=m.date(lead.said_on),
+                    headline=localized(m, lead.headline, lead.headline_ko),
+                    outlet=localized(m, lead.outlet, lead.outlet_ko),
+                )
             items.append(
                 ListItem(
-                    label=occurrence.headline(),
+                    label=occurrence.headline(m),
                     detail=detail,
                     date=occurrence.due,
                     pledge_id=milestone.pledge_id,
@@ -382,21 +450,25 @@ class Core:
             )
         return items
 
-    def history(self, pledge_id: str | None) -> Reply:
+    def history(self, pledge_id: str | None, m: Messages | None = None) -> Reply:
         """A pledge's edits (when, who, what, why), or the latest edits across pledges when no id is given."""
+        m = m or messages()
         if pledge_id is None:
-            edits, title = self.journal.latest(MAX_LIST_ITEMS), "Latest edits"
+            edits, title = self.journal.latest(MAX_LIST_ITEMS), m.gettext("Latest edits")
         else:
             # Oldest first, like a timeline; a retracted pledge still has its history.
-            edits, title = self.journal.history(pledge_id, MAX_LIST_ITEMS), f"History of {pledge_id}"
+            edits = self.journal.history(pledge_id, MAX_LIST_ITEMS)
+            title = m.gettext("History of {id}").format(id=pledge_id)
             if not edits:
-                return _error(f"There is no pledge with the id “{_clip(pledge_id, 60)}”.")
+                return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
         if not edits:
-            return Reply(title=title, notices=[Notice("No edits yet.")])
+            return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
         items = [
             ListItem(
                 label=f"#{e.id} {e.summary}",
-                detail=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC, by {e.author}"
+                detail=m.gettext("{time} UTC, by {author}").format(
+                    time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
+                )
                 + (f": {e.reason}" if e.reason else ""),
                 date=e.at.date(),
             )
@@ -404,16 +476,27 @@ class Core:
         ]
         return Reply(title=title, items=items, total=len(items))
 
-    def _subscribe(self, command: cmd.Subscribe, ctx: Context) -> Reply:
+    def _subscribe(self, command: cmd.Subscribe, ctx: Context, m: Messages) -> Reply:
         if not ctx.can_manage:
-            return _not_allowed(ctx)
+            return _not_allowed(ctx, m)
         if not ctx.channel:
-            return _error("Subscriptions belong to a channel; run this command in the channel to subscribe.")
+            return _error(
+                m.gettext("Subscriptions belong to a channel; run this command in the channel to subscribe.")
+            )
         # A digest the bot cannot post, or cannot check for after a failure, would never arrive: refuse now.
         if ctx.channel_access is not None:
             reason = ctx.channel_access()
             if reason is not None:
                 return _error(reason)
+        if ctx.place_locale and self.subscriptions.language(ctx.platform, ctx.workspace, ctx.channel) is None:
+            # The place's own language (Discord's guild locale) is what its digests speak until a manager
+            # chooses with /pledge language; kept now, since a scheduled post has no interaction to ask.
+            place = language_of(ctx.place_locale)
+            if place != "en":
+                now = ctx.now or self.clock()
+                self.subscriptions.set_language(
+                    ctx.platform, ctx.workspace, ctx.channel, place, ctx.user, now
+                )
         sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,
@@ -424,62 +507,149 @@ class Core:
             ctx.user,
             ctx.now or self.clock(),
         )
-        verb = "Subscribed" if created else "Updated"
+        title = (
+            m.gettext("Subscribed: daily digest at {schedule}")
+            if created
+            else m.gettext("Updated: daily digest at {schedule}")
+        )
         return Reply(
-            title=f"{verb}: daily digest at {_schedule(sub)}",
-            notices=[Notice("On days when an anniversary or milestone falls due, I will post it here.")],
+            title=title.format(schedule=_schedule(sub, m)),
+            notices=[
+                Notice(m.gettext("On days when an anniversary or milestone falls due, I will post it here."))
+            ],
             private=True,
         )
 
-    def _unsubscribe(self, ctx: Context) -> Reply:
+    def _set_language(self, language: str, ctx: Context, m: Messages) -> Reply:
         if not ctx.can_manage:
-            return _not_allowed(ctx)
-        if self.subscriptions.unsubscribe(ctx.platform, ctx.workspace, ctx.channel):
-            return Reply(title="Unsubscribed", notices=[Notice("This channel will get no more digests.")])
-        return Reply(notices=[Notice("This channel has no subscription to remove.")])
+            return _error(m.gettext(_LANGUAGE_MANAGERS.get(ctx.platform, _LANGUAGE_MANAGERS[""])))
+        if not ctx.channel:
+            return _error(m.gettext("A language belongs to a channel; run this command in the channel."))
+        self.subscriptions.set_language(
+            ctx.platform, ctx.workspace, ctx.channel, language, ctx.user, ctx.now or self.clock()
+        )
+        # Answered in the language just chosen, so the manager sees what the channel will read.
+        chosen = messages(language)
+        name = Locale.parse(language).get_display_name(language) or language
+        return Reply(
+            title=chosen.gettext("Channel language: {language}").format(language=name),
+            notices=[
+                Notice(
+                    chosen.gettext(
+                        "Cards shared here and this channel's digests will be in {language}."
+                    ).format(language=name)
+                )
+            ],
+            language=language,
+        )
 
-    def _subscriptions(self, ctx: Context) -> Reply:
+    def _unsubscribe(self, ctx: Context, m: Messages) -> Reply:
+        if not ctx.can_manage:
+            return _not_allowed(ctx, m)
+        if self.subscriptions.unsubscribe(ctx.platform, ctx.workspace, ctx.channel):
+            return Reply(
+                title=m.gettext("Unsubscribed"),
+                notices=[Notice(m.gettext("This channel will get no more digests."))],
+            )
+        return Reply(notices=[Notice(m.gettext("This channel has no subscription to remove."))])
+
+    def _subscriptions(self, ctx: Context, m: Messages) -> Reply:
         sub = self.subscriptions.subscription(ctx.platform, ctx.workspace, ctx.channel)
         if sub is None:
             return Reply(
-                title="No subscription",
+                title=m.gettext("No subscription"),
                 notices=[
                     Notice(
-                        "This channel gets no digest. Subscribe with /pledge subscribe [HH:MM] [Area/City]."
+                        m.gettext(
+                            "This channel gets no digest. "
+                            "Subscribe with /pledge subscribe [HH:MM] [Area/City]."
+                        )
                     )
                 ],
             )
         return Reply(
-            title="This channel's subscription",
-            items=[ListItem(label=f"Daily digest at {_schedule(sub)}", detail=f"set by {sub.created_by}")],
+            title=m.gettext("This channel's subscription"),
+            items=[
+                ListItem(
+                    label=m.gettext("Daily digest at {schedule}").format(schedule=_schedule(sub, m)),
+                    detail=m.gettext("set by {user}").format(user=sub.created_by),
+                )
+            ],
         )
 
 
-def help_reply(hint: str = "") -> Reply:
+def help_reply(hint: str = "", m: Messages | None = None) -> Reply:
     """The command list, Korean command words and statuses, built from the grammar so they cannot drift."""
+    m = m or messages()
+    example = m.gettext("{summary} — e.g. {example}")
     items = [
-        ListItem(label=spec.usage, detail=f"{spec.summary} — e.g. {spec.example}") for spec in cmd.COMMANDS
+        ListItem(
+            label=spec.usage, detail=example.format(summary=m.gettext(spec.summary), example=spec.example)
+        )
+        for spec in cmd.COMMANDS
     ]
     notices = [Notice(hint)] if hint else []
-    notices.append(Notice("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
+    notices.append(
+        Notice(m.gettext("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
+    )
     korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in cmd.COMMANDS if spec.word)
-    notices.append(Notice(f"Command words in Korean: {korean}."))
+    notices.append(Notice(m.gettext("Command words in Korean: {words}.").format(words=korean)))
     statuses = ", ".join(f"{word.en} ({word.ko})" for word in cmd.STATUSES)
-    notices.append(Notice(f"Statuses for /pledge list: {statuses}."))
-    return Reply(title="pledgebot: a politician's exact words", items=items, notices=notices)
+    notices.append(Notice(m.gettext("Statuses for /pledge list: {statuses}.").format(statuses=statuses)))
+    return Reply(title=m.gettext("pledgebot: a politician's exact words"), items=items, notices=notices)
 
 
-def _schedule(sub: Subscription) -> str:
-    ahead = f", with {sub.lead_days} days' notice" if sub.lead_days else ""
+def _schedule(sub: Subscription, m: Messages) -> str:
+    ahead = (
+        m.ngettext(", with {n} day's notice", ", with {n} days' notice", sub.lead_days).format(
+            n=sub.lead_days
+        )
+        if sub.lead_days
+        else ""
+    )
     return f"{sub.local_time.strftime('%H:%M')} {sub.timezone}{ahead}"
 
 
-def _not_allowed(ctx: Context) -> Reply:
-    who = {
-        "slack": "a workspace admin or someone on the bot's admin list",
-        "discord": "a member with the Manage Channels permission",
-    }.get(ctx.platform, "a channel manager")
-    return _error(f"Only {who} can change this channel's subscription.")
+NO_SUCH_PLEDGE = N_("There is no pledge with the id “{id}”.")
+_MANAGERS = {
+    "slack": N_(
+        "Only a workspace admin or someone on the bot's admin list can change this channel's subscription."
+    ),
+    "discord": N_(
+        "Only a member with the Manage Channels permission can change this channel's subscription."
+    ),
+}
+
+
+_LANGUAGE_MANAGERS = {
+    "slack": N_(
+        "Only a workspace admin or someone on the bot's admin list can change this channel's language."
+    ),
+    "discord": N_("Only a member with the Manage Channels permission can change this channel's language."),
+    "": N_("Only a channel manager can change this channel's language."),
+}
+
+
+def _not_allowed(ctx: Context, m: Messages) -> Reply:
+    default = N_("Only a channel manager can change this channel's subscription.")
+    return _error(m.gettext(_MANAGERS.get(ctx.platform, default)))
+
+
+def _original(m: Messages, quote: QuoteRow) -> str:
+    """The source a translated quote translates, named for the reader (e.g. its Korean headline)."""
+    if not quote.translated or not quote.original_headline:
+        return ""
+    language = quote.original_language or ""
+    name = Locale.parse(language).get_display_name(m.language) if language in _CLDR_LANGUAGES else language
+    headline = localized(m, quote.original_headline, quote.original_headline_ko)
+    return m.gettext("{headline} ({language})").format(headline=headline, language=name) if name else headline
+
+
+_CLDR_LANGUAGES = frozenset(Locale("en").languages)
+
+
+def _title(m: Messages, pledge: PledgeRow) -> str:
+    return localized(m, pledge.title, pledge.title_ko)
 
 
 def _error(text: str) -> Reply:

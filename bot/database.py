@@ -78,6 +78,18 @@ def m001_catalogue(db: Database) -> None:
     db["search_terms"].enable_fts(["term"], tokenize="trigram", create_triggers=True, replace=True)
 
 
+@migrations()
+def m002_korean_fields(db: Database) -> None:
+    """Optional Korean forms of a speaker's role and a source's outlet and headline, for Korean readers.
+
+    The catalogue is rebuilt from the data files, so new nullable columns lose nothing: rows loaded before
+    them are reloaded with their Korean forms when the data changes.
+    """
+    db.execute("ALTER TABLE speakers ADD COLUMN role_ko TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN outlet_ko TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN headline_ko TEXT")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

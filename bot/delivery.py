@@ -151,7 +151,10 @@ class DeliveryService:
         claim = self.ledger.claim(subscription.id, local_date)
         if claim is None:
             return
-        digest = self.core.digest(local_date, subscription.lead_days)
+        language = self.subscriptions.language(
+            subscription.platform, subscription.workspace, subscription.channel
+        )
+        digest = self.core.digest(local_date, subscription.lead_days, language or "en")
         if digest is None:
             self.ledger.record(claim, Outcome.EMPTY)
             report.empty.append((subscription.id, local_date))

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
+from bot.i18n import N_, Messages, localized, messages
+
 DEFAULT_DAY_MARKS: tuple[int, ...] = (100, 200, 300, 500, 1000)
 
 
@@ -49,6 +51,23 @@ class Milestone:
     kind: str
     title: str
     pledge_id: str | None = None
+    # What a language other than English builds its headline from (e.g. "이재명 취임 100일"): the speaker's
+    # name and the pledge's title, each with its Korean form when the data has one.
+    speaker: str = ""
+    speaker_ko: str = ""
+    topic: str = ""
+    topic_ko: str = ""
+
+
+# Milestone kinds as events a headline names (Korean: "취임", "공약 발표"); English uses the title instead.
+KIND_NAMES = {
+    "pledged": N_("pledged"),
+    "election": N_("election"),
+    "inauguration": N_("inauguration"),
+    "deadline": N_("deadline"),
+    "status change": N_("status change"),
+    "event": N_("event"),
+}
 
 
 @dataclass(frozen=True)
@@ -66,19 +85,32 @@ class Occurrence:
         """The date the anniversary or day count actually falls on."""
         return self.day + dt.timedelta(days=self.lead_days)
 
-    def headline(self) -> str:
-        """Plain English, e.g. "1 year since Lee Jae-myung pledged: …" or "In 7 days: 100 days since …"."""
-        subject = self.milestone.title or f"{self.milestone.kind} {self.milestone.id}"
+    def headline(self, m: Messages | None = None) -> str:
+        """The occurrence in words, e.g. "1 year since Lee Jae-myung pledged: …", "In 7 days: 100 days since
+        …", or in Korean "이재명 취임 100일"."""
+        m = m or messages()
+        milestone = self.milestone
+        topic = localized(m, milestone.topic, milestone.topic_ko)
+        words = {
+            "count": f"{self.count:,}",
+            # English names the milestone by its title; other languages by who did what, and on what.
+            "subject": milestone.title or f"{milestone.kind} {milestone.id}",
+            "speaker": localized(m, milestone.speaker, milestone.speaker_ko),
+            "event": m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
+            "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
+        }
         if self.kind == OccurrenceKind.ANNIVERSARY:
-            span = f"{self.count:,} year" if self.count == 1 else f"{self.count:,} years"
+            text = m.ngettext("{count} year since {subject}", "{count} years since {subject}", self.count)
         else:
-            span = f"{self.count:,} days"
-        text = f"{span} since {subject}"
+            text = m.ngettext("{count} day since {subject}", "{count} days since {subject}", self.count)
+        text = text.format(**words).strip()
         if self.lead_days == 0:
             return text
         if self.lead_days == 1:
-            return f"Tomorrow: {text}"
-        return f"In {self.lead_days} days: {text}"
+            return m.gettext("Tomorrow: {text}").format(text=text)
+        return m.ngettext("In {n} day: {text}", "In {n} days: {text}", self.lead_days).format(
+            n=self.lead_days, text=text
+        )
 
 
 def sort_key(occurrence: Occurrence) -> tuple[dt.date, int, int, dt.date, str, int]:

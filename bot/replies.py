@@ -11,6 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.i18n import N_, Messages, messages
+
+TRANSLATION_NOTE = N_("English translation of the original")
+# The status scale as stored (bot/words.py), marked so each catalogue names it in its trackers' words.
+STATUS_NAMES = (
+    N_("not yet rated"),
+    N_("in the works"),
+    N_("stalled"),
+    N_("compromise"),
+    N_("kept"),
+    N_("broken"),
+)
+
 
 @dataclass(frozen=True)
 class Context:
@@ -21,6 +34,9 @@ class Context:
     channel: str = ""
     user: str = ""
     locale: str = "en"
+    # The language the platform gives the place itself (Discord's guild_locale), for public posts in a
+    # channel whose manager has not chosen one.
+    place_locale: str = ""
     # May this user change the channel's subscriptions? Each adapter decides from its platform's
     # permissions (Slack admin list, Discord Manage Channels, console: always).
     can_manage: bool = False
@@ -41,20 +57,26 @@ class SourceRef:
     kind: str
     url: str | None = None
 
-    def published_text(self) -> str:
+    def published_text(self, m: Messages | None = None) -> str:
         """The publication time as people write it, e.g. "26 May 2025, 11:09 (UTC+09:00)"."""
+        m = m or messages()
         value = self.published_at
         if isinstance(value, dt.datetime):
             offset = value.strftime("%z")
             zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
-            return f"{value.day} {value:%B %Y, %H:%M} ({zone})"
+            return m.gettext("{date}, {time} ({zone})").format(
+                date=m.long_date(value.date()), time=f"{value:%H:%M}", zone=zone
+            )
         if isinstance(value, dt.date):
-            return f"{value.day} {value:%B %Y}"
-        return "date unknown"
+            return m.long_date(value)
+        return m.gettext("date unknown")
 
-    def describe(self) -> str:
+    def describe(self, m: Messages | None = None) -> str:
         """One line naming the source: headline, outlet, publication time."""
-        return f"“{self.headline}”, {self.outlet}, published {self.published_text()}"
+        m = m or messages()
+        return m.gettext("“{headline}”, {outlet}, published {published}").format(
+            headline=self.headline, outlet=self.outlet, published=self.published_text(m)
+        )
 
 
 @dataclass(frozen=True)
@@ -65,11 +87,13 @@ class Status:
     as_of: dt.date | None
     note: str = ""
 
-    def describe(self) -> str:
+    def describe(self, m: Messages | None = None) -> str:
         """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)"."""
-        text = self.label[:1].upper() + self.label[1:]
+        m = m or messages()
+        label = m.status(self.label)
+        text = label[:1].upper() + label[1:]
         if self.as_of:
-            text += f" (last reviewed {self.as_of.isoformat()})"
+            text = m.gettext("{status} (last reviewed {date})").format(status=text, date=m.date(self.as_of))
         return text + (f": {self.note}" if self.note else "")
 
 
@@ -87,11 +111,22 @@ class QuoteCard:
     category: str = ""
     translated: bool = False
     language: str = "en"
+    # What a translated quote translates, named for the reader (e.g. "이재명 후보 페이스북 게시글(한국어)").
+    original: str = ""
 
-    def attribution(self) -> str:
+    def translation_note(self, m: Messages | None = None) -> str:
+        """What the quote is a translation of ("" when it is not one), e.g. "English translation of the
+        original" or "영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"."""
+        if not self.translated:
+            return ""
+        # English names no original; other languages may say which ({original}).
+        return (m or messages()).gettext(TRANSLATION_NOTE).format(original=self.original)
+
+    def attribution(self, m: Messages | None = None) -> str:
         """Who said it and when, noting a translation, e.g. "Lee Jae-myung, 2025-05-26 (translated)"."""
-        note = " (English translation of the original)" if self.translated else ""
-        return f"{self.speaker}, {self.said_on.isoformat()}{note}"
+        m = m or messages()
+        said = f"{self.speaker}, {m.date(self.said_on)}"
+        return f"{said} ({self.translation_note(m)})" if self.translated else said
 
 
 @dataclass(frozen=True)
@@ -148,6 +183,13 @@ class Reply:
     # Lookups are private to the asker by default; a shared card or a digest is public.
     private: bool = True
     total: int = 0
+    # The language the core wrote the reply in; renderers write their own labels in it too.
+    language: str = "en"
+
+    @property
+    def messages(self) -> Messages:
+        """The reply's language's messages, for the renderer's labels."""
+        return messages(self.language)
 
     @property
     def is_error(self) -> bool:

@@ -99,6 +99,28 @@ class Subscriptions:
         )
         return _subscription(rows[0]) if rows else None
 
+    def set_language(
+        self, platform: str, workspace: str, channel: str, language: str, set_by: str, now: dt.datetime
+    ) -> None:
+        """Set the language of the channel's public posts (shared cards and digests)."""
+        with self.backend.transaction() as db:
+            db.execute(
+                """
+                INSERT INTO channel_languages (platform, workspace, channel, language, set_by, set_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (platform, workspace, channel) DO UPDATE SET
+                    language = excluded.language, set_by = excluded.set_by, set_at = excluded.set_at
+                """,
+                [platform, workspace, channel, language, set_by, now.isoformat()],
+            )
+
+    def language(self, platform: str, workspace: str, channel: str) -> str | None:
+        """The language set for the channel's public posts, or None when none was set."""
+        rows = self.backend.read(
+            f"SELECT language FROM channel_languages WHERE {_CHANNEL}", [platform, workspace, channel]
+        )
+        return rows[0][0] if rows else None
+
     def all(self, platform: str | None = None, workspace: str | None = None) -> list[Subscription]:
         """All subscriptions, optionally of one platform and workspace, in a stable order."""
         clauses, params = [], []

@@ -167,10 +167,34 @@ async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, client
 
 
 async def test_pledge_query_in_korean_finds_the_same_pledge(fake, client):
-    body = await fake.run_command("pledge", query="핫라인", locale="ko")
+    body = await fake.run_command("pledge", query="핫라인")
     embed = body["data"]["embeds"][0]
     assert embed["description"] == "> " + HOTLINE_QUOTE
     assert field(embed, "Said on") == "2025-05-26"
+
+
+async def test_a_korean_client_is_answered_entirely_in_korean(fake, client):
+    body = await fake.run_command("pledge", query="핫라인", locale="ko")
+    data = body["data"]
+    embed = data["embeds"][0]
+    assert embed["title"] == "남북 핫라인·통신선 복원"
+    assert embed["description"] == "> " + HOTLINE_QUOTE
+    assert field(embed, "발언일") == "2025년 5월 26일"
+    assert field(embed, "발언자") == "이재명"
+    assert "2025년 5월 26일 11:09 (UTC+09:00) 게시" in field(embed, "출처")
+    assert field(embed, "이행 상태").startswith("미평가")
+    assert embed["footer"]["text"] == "영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"
+    labels = [c["label"] for row in data["components"] for c in row["components"]]
+    assert labels == ["채널에 공유"]
+    english = (await fake.run_command("pledge", query="핫라인", locale="en-US"))["data"]
+    assert english["embeds"][0]["title"] == "Restore inter-Korean hotlines and communication channels"
+    assert [c["label"] for row in english["components"] for c in row["components"]] == ["Share in channel"]
+
+
+async def test_korean_autocomplete_shows_korean_titles(fake, client):
+    body = await fake.autocomplete("pledge", "query", query="hot", locale="ko")
+    names = [c["name"] for c in body["data"]["choices"]]
+    assert "남북 핫라인·통신선 복원" in names
 
 
 async def test_autocomplete_suggests_the_hotline_pledge(fake, client):
@@ -227,6 +251,29 @@ async def test_subscribe_needs_manage_channels(fake, client, bot):
     gone = await fake.run_command("reminders unsubscribe", permissions=manager)
     assert "Unsubscribed" in gone["data"]["content"]
     assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None
+
+
+async def test_a_manager_sets_the_channel_language_and_shared_cards_follow_it(fake, client, bot):
+    refused = await fake.run_command("reminders language", language="ko", permissions=MEMBER_PERMISSIONS)
+    assert refused["data"]["flags"] == EPHEMERAL and "Manage Channels" in refused["data"]["content"]
+    assert bot.subscriptions.language("discord", str(fake.guild_id), str(fake.channel_id)) is None
+
+    manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+    answer = await fake.run_command("reminders language", language="ko", permissions=manager)
+    assert "채널 언어: 한국어" in answer["data"]["content"]
+    assert bot.subscriptions.language("discord", str(fake.guild_id), str(fake.channel_id)) == "ko"
+
+    # An English reader is answered in English, but the card they share is posted in the channel's Korean.
+    asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+    await fake.send_interaction(asked)
+    await fake.callback_for(asked)
+    message = fake.original(asked)
+    assert message["embeds"][0]["title"] == "Restore inter-Korean hotlines and communication channels"
+    [row] = message["components"]
+    share = next(b for b in row["components"] if b["custom_id"].startswith("pledgebot:share:"))
+    body = await fake.click(message, share["custom_id"], user_id=555)
+    assert body["data"]["content"] == "<@555> 님이 공유"
+    assert body["data"]["embeds"][0]["title"] == "남북 핫라인·통신선 복원"
 
 
 async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, client):

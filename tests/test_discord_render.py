@@ -245,3 +245,28 @@ def test_any_reply_respects_limits(title, quote, speaker, headline, notices, lab
         notices=[Notice(n) for n in notices],
     )
     check_limits(render(reply))
+
+
+def test_huge_korean_reply_stays_within_every_limit_with_korean_labels():
+    card = hotline_card(
+        title="핫라인" * 500,
+        quote="공약" * 5_000,
+        speaker="이재명" * 700,
+        source=SourceRef("제목" * 1500, "언론" * 1500, dt.date(2025, 5, 26), "news report"),
+        status=Status("not yet rated", dt.date(2025, 5, 26), note="메모" * 1000),
+    )
+    reply = Reply(
+        title="공약" * 2500,
+        cards=[card] * 15,
+        items=[ListItem("항목" * 250, "설명" * 250, dt.date(2025, 9, 11))] * 50,
+        notices=[Notice("알림" * 100)],
+        actions=[Action(ActionKind.MORE, "더 보기" * 50, "page 2 q")] * 7,
+        language="ko",
+    )
+    rendered = render(reply)
+    check_limits(rendered)
+    names = [f.name for f in rendered.embeds[0].fields]
+    assert names == ["발언일", "발언자", "출처", "이행 상태"]
+    assert rendered.embeds[0].footer.text.startswith("영어 번역 · 원문: ")
+    assert rendered.embeds[0].fields[0].value == "2025년 5월 26일"
+    assert "그 밖에" in rendered.content

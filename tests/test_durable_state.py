@@ -174,6 +174,19 @@ def test_subscription_ids_are_never_reused(state_settings, clock):
         bot.close()
 
 
+def test_a_channel_language_is_kept_on_either_backend(state_settings, clock):
+    bot = open_bot(state_settings, clock=clock)
+    try:
+        assert bot.subscriptions.language("test", "W1", "C1") is None
+        bot.subscriptions.set_language("test", "W1", "C1", "ko", "U1", clock.now)
+        bot.subscriptions.set_language("test", "W1", "C1", "en", "U2", clock.now)
+        bot.subscriptions.set_language("test", "W1", "C2", "ko", "U1", clock.now)
+        assert bot.subscriptions.language("test", "W1", "C1") == "en"
+        assert bot.subscriptions.language("test", "W1", "C2") == "ko"
+    finally:
+        bot.close()
+
+
 def test_a_new_channel_does_not_inherit_an_old_subscriptions_delivered_day(state_settings, clock):
     bot = open_bot(state_settings, clock=clock)
     long_ago = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

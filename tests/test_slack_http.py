@@ -37,6 +37,7 @@ HOTLINE_HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, stren
 REPORTER = "U0REPORTER"  # an ordinary member
 EDITOR = "U0EDITOR"  # a Slack workspace admin
 DESK_CHIEF = "U0DESKCHIEF"  # on SLACK_ADMINS, not a workspace admin
+SEOUL_READER = "U0SEOUL"  # an ordinary member whose Slack is set to Korean
 CHANNEL = "C0POLITICS"
 WAIT = 5.0
 
@@ -47,6 +48,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
         fake.add_user(REPORTER)
         fake.add_user(EDITOR, admin=True)
         fake.add_user(DESK_CHIEF)
+        fake.add_user(SEOUL_READER, locale="ko-KR")
         yield fake
 
 
@@ -144,6 +146,20 @@ async def test_hotline_quote_date_and_source_reach_response_url(running: Running
     assert {"action_id": "pledge_share_0", "value": "show inter-korean-hotline"}.items() <= buttons[0].items()
     # Bolt authorised the request with auth.test, using the bot token from settings.
     assert slack.calls_to("auth.test")[0].token == BOT_TOKEN
+
+
+async def test_a_korean_user_is_answered_in_korean_and_others_in_english(running: Running, slack: FakeSlack):
+    answer = await running.command("hotline", user=SEOUL_READER)
+    text = text_of(answer)
+    assert "남북 핫라인·통신선 복원" in text and "— 이재명, 2025년 5월 26일" in text
+    assert (
+        "이행 상태: 미평가" in text and "출처:" in text and "2025년 5월 26일 11:09 (UTC+09:00) 게시" in text
+    )
+    buttons = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons[0]["text"]["text"] == "채널에 공유"
+    assert HOTLINE_QUOTE in text  # the quote itself stays verbatim
+    english = text_of(await running.command("hotline"))
+    assert "Status: Not yet rated" in english and "이행 상태" not in english
 
 
 async def test_healthz(running: Running):
@@ -269,6 +285,21 @@ async def test_share_posts_the_card_to_the_channel(running: Running, slack: Fake
     # The public copy has no Share button of its own.
     assert "pledge_share" not in text_of(call.body)
     assert len(slack.messages[CHANNEL]) == 1
+
+
+async def test_an_admin_sets_the_channel_language_and_shared_cards_follow_it(
+    running: Running, slack: FakeSlack
+):
+    refused = await running.command("language ko")
+    assert "can change this channel's language" in text_of(refused)
+    answer = await running.command("language ko", user=EDITOR)
+    assert "채널 언어: 한국어" in text_of(answer)
+    # The reporter reads English privately; the card they share is posted in the channel's Korean.
+    assert "Status: Not yet rated" in text_of(await running.command("hotline"))
+    await running.click("pledge_share_0", "show inter-korean-hotline")
+    (call,) = await slack.wait_for_calls("chat.postMessage")
+    assert call.body["blocks"][0]["elements"][0]["text"] == f"<@{REPORTER}> 님이 공유"
+    assert "남북 핫라인·통신선 복원" in text_of(call.body) and "이행 상태: 미평가" in text_of(call.body)
 
 
 async def test_share_rate_limited_is_retried_and_posted_once(running: Running, slack: FakeSlack):

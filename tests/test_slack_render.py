@@ -278,3 +278,43 @@ def test_any_reply_renders_within_limits(title, quotes, items, notices, labels, 
         private=private,
     )
     assert_valid(render(reply))
+
+
+def test_long_korean_reply_is_cut_to_limits_with_korean_labels():
+    long = "공약 이행 " * 2000
+    reply = Reply(
+        title=long,
+        cards=[
+            hotline_card(quote=long, title=long, speaker="이재명", original="페이스북 게시글(한국어)")
+            for _ in range(40)
+        ],
+        items=[ListItem(long, long, dt.date(2025, 9, 11)) for _ in range(10)],
+        notices=[Notice(long)],
+        actions=[Action(ActionKind.SHARE, "", "show inter-korean-hotline")],
+        language="ko",
+    )
+    payload = render(reply)
+    assert_valid(payload)
+    assert payload["blocks"][-2]["elements"][0]["text"].startswith("… 나머지는 표시하지 않음")
+    assert payload["blocks"][-1]["elements"][0]["text"]["text"] == "채널에 공유"
+    assert payload["blocks"][1]["text"]["text"].endswith(
+        "…\n— 이재명, 2025년 5월 26일 (영어 번역 · 원문: 페이스북 게시글(한국어))"
+    )
+    context = payload["blocks"][2]["elements"]
+    assert context[0]["text"].startswith("출처: ") and context[1]["text"].startswith("이행 상태: 미평가")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    quotes=st.lists(st.text(alphabet="가나다라마바사 핫라인공약", min_size=1, max_size=4000), max_size=30),
+    labels=st.lists(st.text(alphabet="가나다라 ", max_size=100), max_size=30),
+)
+def test_any_korean_reply_renders_within_limits(quotes, labels):
+    reply = Reply(
+        title="".join(quotes)[:400],
+        cards=[hotline_card(quote=q) for q in quotes],
+        items=[ListItem(label or "가", label, dt.date(2025, 5, 26)) for label in labels],
+        actions=[Action(ActionKind.MORE, lab, "show x") for lab in labels],
+        language="ko",
+    )
+    assert_valid(render(reply))

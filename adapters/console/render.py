@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+from bot.i18n import N_
 from bot.replies import Level, Reply
 
 WIDTH = 100
-_MARKS = {Level.INFO: "", Level.WARNING: "Warning: ", Level.ERROR: "Sorry: "}
+_MARKS = {Level.INFO: "", Level.WARNING: N_("Warning: "), Level.ERROR: N_("Sorry: ")}
 
 
 def render(reply: Reply) -> str:
     """The whole reply as plain text lines, quotes verbatim and unwrapped."""
+    m = reply.messages
     lines: list[str] = []
     if reply.title:
         lines += [reply.title, "=" * min(len(reply.title), WIDTH)]
     for notice in reply.notices:
         if notice.level is not Level.INFO:
-            lines.append(_MARKS[notice.level] + notice.text)
+            lines.append(m.gettext(_MARKS[notice.level]) + notice.text)
     for card in reply.cards:
         lines += [
             "",
             f"{card.title}  [{card.pledge_id}]",
             # The quote is printed on one line, exactly as stored, so it can be copied letter for letter.
             f"  “{card.quote}”",
-            f"  — {card.attribution()}",
-            f"  Source: {card.source.describe()}",
-            f"  Status: {card.status.describe()}",
+            f"  — {card.attribution(m)}",
+            "  " + m.gettext("Source: {source}").format(source=card.source.describe(m)),
+            "  " + m.gettext("Status: {status}").format(status=card.status.describe(m)),
         ]
         if card.source.url:
-            lines.append(f"  Link: {card.source.url}")
+            lines.append("  " + m.gettext("Link: {url}").format(url=card.source.url))
     if reply.items:
         lines.append("")
     for item in reply.items:
-        date = f"{item.date.isoformat()}  " if item.date else ""
+        date = f"{m.date(item.date)}  " if item.date else ""
         lines.append(f"- {date}{item.label}")
         if item.detail:
             # Not wrapped: a detail may hold a quote, which must stay copyable letter for letter.

@@ -8,47 +8,53 @@ from typing import TextIO
 
 from adapters.console.render import render
 from bot.core import Core
+from bot.i18n import N_, language_of, messages
 from bot.replies import Context, Reply
 from bot.state import Subscription
 
 PROMPT = "pledge> "
+WELCOME = N_("pledgebot console. Type /pledge help, or quit to leave.")
 QUIT = {"quit", "exit", ":q"}
 
 
-def context() -> Context:
-    """The console's context: one local user who manages the one local channel."""
-    return Context(platform="console", workspace="local", channel="console", user="you", can_manage=True)
+def context(locale: str = "en") -> Context:
+    """The console's context: one local user who manages the one local channel, in the terminal's language."""
+    return Context(
+        platform="console", workspace="local", channel="console", user="you", locale=locale, can_manage=True
+    )
 
 
-def answer(core: Core, line: str) -> str:
+def answer(core: Core, line: str, locale: str = "en") -> str:
     """The rendered reply to one command line."""
-    return render(core.handle(line, context()))
+    return render(core.handle(line, context(locale)))
 
 
-def run(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool) -> None:
+def run(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool, locale: str = "en") -> None:
     """Answer each line of `stdin` until end of input (or `quit`)."""
     if interactive:
-        stdout.write("pledgebot console. Type /pledge help, or quit to leave.\n")
+        stdout.write(messages(language_of(locale)).gettext(WELCOME) + "\n")
     while True:
         if interactive:
             stdout.write(PROMPT)
             stdout.flush()
         line = stdin.readline()
-        if not line or not _respond(core, line, stdout):
+        if not line or not _respond(core, line, stdout, locale):
             break
 
 
-def _respond(core: Core, line: str, stdout: TextIO) -> bool:
+def _respond(core: Core, line: str, stdout: TextIO, locale: str) -> bool:
     line = line.strip()
     if line.lower() in QUIT:
         return False
     if line:
-        stdout.write(answer(core, line) + "\n\n")
+        stdout.write(answer(core, line, locale) + "\n\n")
         stdout.flush()
     return True
 
 
-async def serve(core: Core, stdin: TextIO, stdout: TextIO, stopping: asyncio.Event) -> None:
+async def serve(
+    core: Core, stdin: TextIO, stdout: TextIO, stopping: asyncio.Event, locale: str = "en"
+) -> None:
     """The interactive console inside the event loop, so scheduled digests can print between commands."""
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str] = asyncio.Queue()
@@ -63,7 +69,7 @@ async def serve(core: Core, stdin: TextIO, stdout: TextIO, stopping: asyncio.Eve
 
     # A daemon thread, not the loop's executor: a read blocked on the terminal must not hold up shutdown.
     threading.Thread(target=read, name="console-stdin", daemon=True).start()
-    stdout.write("pledgebot console. Type /pledge help, or quit to leave.\n" + PROMPT)
+    stdout.write(messages(language_of(locale)).gettext(WELCOME) + "\n" + PROMPT)
     stdout.flush()
     while not stopping.is_set():
         getter = asyncio.ensure_future(lines.get())
@@ -77,7 +83,7 @@ async def serve(core: Core, stdin: TextIO, stdout: TextIO, stopping: asyncio.Eve
         if not getter.result() or line.lower() in QUIT:
             break
         if line:
-            reply = await asyncio.to_thread(core.handle, line, context())
+            reply = await asyncio.to_thread(core.handle, line, context(locale))
             stdout.write(render(reply) + "\n\n")
         stdout.write(PROMPT)
         stdout.flush()
@@ -92,6 +98,7 @@ class ConsoleDeliverer:
     async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
         """Print the digest; a terminal has no history to check, so a retry prints again."""
         when = f"{subscription.local_time:%H:%M} {subscription.timezone}"
-        self.stdout.write(f"\n[digest for the console, {when}]\n{render(digest)}\n\n")
+        heading = digest.messages.gettext("[digest for the console, {when}]").format(when=when)
+        self.stdout.write(f"\n{heading}\n{render(digest)}\n\n")
         self.stdout.flush()
         return key

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from adapters.discord_app import commands
 from adapters.discord_app.render import CUSTOM_ID_PREFIX, Rendered, clip, render
 from bot.config import Settings
 from bot.core import Core
+from bot.i18n import N_, Messages, language_of, messages
 from bot.replies import ActionKind, Context, Reply
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 CLOSE_TIMEOUT = 10.0
 # Autocomplete must be answered within 3 s and cannot be deferred.
 AUTOCOMPLETE_BUDGET = 2.0
-UNKNOWN_BUTTON = "This button no longer does anything. Run the command again to get fresh results."
+UNKNOWN_BUTTON = N_("This button no longer does anything. Run the command again to get fresh results.")
 
 # Keys of a command (and of an option) that we define; anything else Discord returns (ids, versions) is
 # bookkeeping. `contexts` and `integration_types` are compared only when we set them.
@@ -205,20 +207,31 @@ class Responder:
             channel=str(interaction.channel_id or ""),
             user=str(interaction.user.id),
             locale=locale.split("-")[0].lower(),
+            place_locale=str(interaction.guild_locale.value) if interaction.guild_locale else "",
             # Checked on every use, not only through the command's default permissions, which a server
             # admin can override per role or channel.
             can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
-            channel_access=lambda: channel_access(interaction.app_permissions),
+            channel_access=lambda: channel_access(interaction.app_permissions, messages(language_of(locale))),
         )
 
-    async def _reply(self, interaction: discord.Interaction, text: str, defer: Any) -> Reply:
-        """The core's reply, deferring the interaction if the core takes longer than Discord waits."""
+    async def _reply(
+        self, interaction: discord.Interaction, text: str, defer: Any, *, public: bool = False
+    ) -> Reply:
+        """The core's reply, deferring the interaction if the core takes longer than Discord waits.
+
+        A `public` reply (a shared card) is written in the channel's language, not the sharer's.
+        """
         ctx = self.context(interaction)
-        job = _in_thread(self.core.handle, text, ctx)
+        job = _in_thread(self._handle, text, ctx, public)
         done, _ = await asyncio.wait({job}, timeout=self.defer_after)
         if not done:
             await defer()
         return await job
+
+    def _handle(self, text: str, ctx: Context, public: bool) -> Reply:
+        if public:
+            ctx = dataclasses.replace(ctx, locale=self.core.channel_language(ctx))
+        return self.core.handle(text, ctx)
 
     async def answer(self, interaction: discord.Interaction, text: str) -> None:
         """Answer a slash command with the core's reply to `text`."""
@@ -238,7 +251,9 @@ class Responder:
     async def act(self, interaction: discord.Interaction, kind: ActionKind, command: str) -> None:
         """Handle a button: "more" replaces the results in place, "share" posts the card publicly."""
         if kind is ActionKind.SHARE:
-            reply = await self._reply(interaction, command, lambda: interaction.response.defer(thinking=True))
+            reply = await self._reply(
+                interaction, command, lambda: interaction.response.defer(thinking=True), public=True
+            )
             if reply.is_error:
                 await self.send(interaction, render(reply))
                 return
@@ -257,14 +272,14 @@ class Responder:
         else:
             await interaction.response.edit_message(**kwargs)
 
-    async def suggest(self, current: str) -> list[app_commands.Choice[str]]:
+    async def suggest(self, current: str, locale: str = "en") -> list[app_commands.Choice[str]]:
         """Autocomplete choices from the core (at most 25, each name and value within 100 characters)."""
         if not current.strip():
             return []
         try:
             # Autocomplete cannot be deferred: an empty list in time beats a late, discarded answer.
             async with asyncio.timeout(AUTOCOMPLETE_BUDGET):
-                suggestions = await _in_thread(self.core.suggest, current, commands.CHOICE_LIMIT)
+                suggestions = await _in_thread(self.core.suggest, current, commands.CHOICE_LIMIT, locale)
         except TimeoutError:
             log.warning("autocomplete took longer than %.1f s; answered with no choices", AUTOCOMPLETE_BUDGET)
             return []
@@ -284,9 +299,10 @@ class PledgeTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Log the failure and tell the user, ephemerally."""
         log.error("Discord command failed: %s", error, exc_info=error)
-        text = "Something went wrong while answering that. Please try again in a moment."
+        m = messages(language_of(str(interaction.locale.value) if interaction.locale else "en"))
+        text = m.gettext("Something went wrong while answering that. Please try again in a moment.")
         if isinstance(error, app_commands.CheckFailure):
-            text = "You can't use that command here."
+            text = m.gettext("You can't use that command here.")
         with contextlib.suppress(discord.HTTPException):
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -316,7 +332,9 @@ class PledgeClient(discord.Client):
         if ActionButton.__discord_ui_compiled_template__.fullmatch(custom_id):
             return  # ActionButton answers it
         with contextlib.suppress(discord.HTTPException):
-            await interaction.response.send_message(UNKNOWN_BUTTON, ephemeral=True)
+            locale = str(interaction.locale.value) if interaction.locale else "en"
+            text = messages(language_of(locale)).gettext(UNKNOWN_BUTTON)
+            await interaction.response.send_message(text, ephemeral=True)
 
     async def setup_hook(self) -> None:
         """Point the gateway at the configured API, register commands and buttons, and sync if needed."""
@@ -416,14 +434,19 @@ DIGEST_PERMISSIONS = {
 }
 
 
-def channel_access(permissions: discord.Permissions) -> str | None:
+def channel_access(permissions: discord.Permissions, m: Messages | None = None) -> str | None:
     """None when the bot's channel permissions allow digests, else a reason naming what is missing."""
     missing = [label for name, label in DIGEST_PERMISSIONS.items() if not getattr(permissions, name)]
     if not missing:
         return None
+    # Permission names stay as Discord's English settings show them.
     return (
-        "I can't deliver digests here: I lack " + ", ".join(missing) + " in this channel. Ask a server admin "
-        "to grant them to pledgebot, then subscribe again."
+        (m or messages())
+        .gettext(
+            "I can't deliver digests here: I lack {permissions} in this channel. Ask a server admin "
+            "to grant them to pledgebot, then subscribe again."
+        )
+        .format(permissions=", ".join(missing))
     )
 
 

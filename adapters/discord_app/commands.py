@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from zoneinfo import available_timezones
 
 import discord
+from babel import Locale
 from discord import app_commands
 from discord.app_commands import locale_str
 
 from adapters.discord_app.render import clip
 from bot import commands as grammar
+from bot.i18n import languages
 from bot.words import VOCABULARY, Kind
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ KO_NAMES = {
     "time": "시각",
     "timezone": "시간대",
     "ahead": "미리",
+    "language": "언어",
 }
 KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
 
@@ -55,6 +58,7 @@ OPTIONS = {
     "time": ("Time of day as HH:MM (default 09:00)", "HH:MM 형식의 시각 (기본 09:00)"),
     "timezone": ("An IANA time zone such as Asia/Seoul (default)", "Asia/Seoul 같은 IANA 시간대 (기본값)"),
     "ahead": ("Days of notice before each anniversary (default 0)", "기념일 며칠 전에 알릴지 (기본 0일)"),
+    "language": ("The language of shared cards and digests here", "이 채널의 공유 카드와 알림 언어"),
 }
 # Suggested when the time-zone box is still empty.
 COMMON_ZONES = (
@@ -105,6 +109,14 @@ def status_choices() -> list[app_commands.Choice[str]]:
     ]
 
 
+def language_choices() -> list[app_commands.Choice[str]]:
+    """Every language with a catalogue, named in its own language (CLDR), with its code as the value."""
+    return [
+        app_commands.Choice(name=Locale.parse(code).get_display_name(code) or code, value=code)
+        for code in languages()
+    ]
+
+
 def one_token(value: str) -> str:
     """A typed option squeezed to one word, so it cannot smuggle extra arguments into the command text."""
     return "".join(value.split())
@@ -131,7 +143,8 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     """The top-level commands, wired to `responder`."""
 
     async def suggest(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await responder.suggest(current)
+        locale = str(interaction.locale.value) if interaction.locale else "en"
+        return await responder.suggest(current, locale)
 
     @app_commands.command(name=name("pledge"), description=describe_spec("search"))
     @app_commands.rename(query=name("query"))
@@ -240,6 +253,13 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     async def subscriptions(interaction: discord.Interaction) -> None:
         await responder.answer(interaction, "subscriptions")
 
+    @reminders.command(name=name("language"), description=describe_spec("language"))
+    @app_commands.describe(language=describe_option("language"))
+    @app_commands.rename(language=name("language"))
+    @app_commands.choices(language=language_choices())
+    async def language(interaction: discord.Interaction, language: str) -> None:
+        await responder.answer(interaction, f"language {language}")
+
     return [pledge, pledges, reminders]
 
 
@@ -255,4 +275,5 @@ SPEC_TO_COMMAND = {
     "subscribe": "reminders subscribe",
     "unsubscribe": "reminders unsubscribe",
     "subscriptions": "reminders list",
+    "language": "reminders language",
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 import discord
 
+from bot.i18n import N_, Messages, messages
 from bot.replies import Action, ActionKind, Level, ListItem, QuoteCard, Reply
 
 # Discord's documented limits (developers/resources/message.mdx).
@@ -37,9 +38,8 @@ ERROR_COLOUR = 0xC0392B
 CUSTOM_ID_PREFIX = "pledgebot"
 
 # Field names are the adapter's; every sentence inside them comes from the core's reply model.
-SAID_ON, SPEAKER, SOURCE, STATUS = "Said on", "Speaker", "Source", "Status"
-TRANSLATED = "English translation of the original"
-MORE_NOT_SHOWN = "({n} more not shown)"
+SAID_ON, SPEAKER, SOURCE, STATUS = N_("Said on"), N_("Speaker"), N_("Source"), N_("Status")
+MORE_NOT_SHOWN = N_("({n} more not shown)")
 # Every character `discord.utils.escape_markdown` can act on: its markdown characters and the first
 # character of its line patterns (">", "#", "-", "[...](...)"). A URL alone is kept as it is. Text without
 # any of them comes back unchanged, so it need not go through the escaping regex at all.
@@ -116,17 +116,22 @@ def block_quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines() or [""])
 
 
-def source_text(card: QuoteCard) -> str:
+def source_text(card: QuoteCard, m: Messages | None = None) -> str:
     """Headline (linked when there is a URL), then outlet and publication time."""
+    m = m or messages()
     src = card.source
     headline = _escape(src.headline)
     if src.url:
         headline = f"[{headline}]({src.url})"
-    return f"{headline}\n{_escape(src.outlet)}, published {src.published_text()}"
+    published = m.gettext("{outlet}, published {date}").format(
+        outlet=_escape(src.outlet), date=src.published_text(m)
+    )
+    return f"{headline}\n{published}"
 
 
-def card_embed(card: QuoteCard) -> discord.Embed:
+def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
     """One quote card as an embed: title, the quote as a block quote, date, speaker, source and status."""
+    m = m or messages()
     embed = discord.Embed(
         title=clip(card.title, TITLE_LIMIT),
         description=clip(block_quote(_escape(card.quote)), DESCRIPTION_LIMIT),
@@ -134,35 +139,35 @@ def card_embed(card: QuoteCard) -> discord.Embed:
         url=card.source.url or None,
     )
     fields = [
-        (SAID_ON, card.said_on.isoformat(), True),
+        (SAID_ON, m.date(card.said_on), True),
         (SPEAKER, _escape(card.speaker), True),
-        (SOURCE, source_text(card), False),
-        (STATUS, _escape(card.status.describe()), False),
+        (SOURCE, source_text(card, m), False),
+        (STATUS, _escape(card.status.describe(m)), False),
     ]
     for name, value, inline in fields:
-        embed.add_field(name=name, value=clip(value, FIELD_VALUE_LIMIT), inline=inline)
+        embed.add_field(name=m.gettext(name), value=clip(value, FIELD_VALUE_LIMIT), inline=inline)
     if card.translated:
-        embed.set_footer(text=TRANSLATED)
+        embed.set_footer(text=clip(card.translation_note(m), FOOTER_LIMIT))
     return embed
 
 
-def item_line(item: ListItem) -> str:
+def item_line(item: ListItem, m: Messages | None = None) -> str:
     """One list entry as a markdown line: date, bold label, detail."""
     parts = []
     if item.date:
-        parts.append(f"`{item.date.isoformat()}`")
+        parts.append(f"`{(m or messages()).date(item.date)}`")
     parts.append(f"**{_escape(item.label)}**")
     if item.detail:
         parts.append(f"— {_escape(item.detail)}")
     return "• " + " ".join(parts)
 
 
-def items_embed(title: str, items: list[ListItem]) -> discord.Embed:
+def items_embed(title: str, items: list[ListItem], m: Messages | None = None) -> discord.Embed:
     """A list reply as one embed; lines that do not fit are summarised as "…"."""
     lines: list[str] = []
     used = 0
     for item in items:
-        line = clip(item_line(item), DESCRIPTION_LIMIT - 2)
+        line = clip(item_line(item, m), DESCRIPTION_LIMIT - 2)
         cost = size(line) + (1 if lines else 0)
         if used + cost > DESCRIPTION_LIMIT - 2:
             lines.append(ELLIPSIS)
@@ -246,9 +251,10 @@ def render(reply: Reply, shared_by: int | None = None, key: str | None = None) -
 
     `key` (a scheduled digest's key) goes in the last embed's footer, where a retry looks for it.
     """
-    embeds = [card_embed(c) for c in reply.cards]
+    m = reply.messages
+    embeds = [card_embed(c, m) for c in reply.cards]
     if reply.items:
-        embeds.append(items_embed(reply.title, reply.items))
+        embeds.append(items_embed(reply.title, reply.items, m))
     footer = key_footer(key) if key is not None else ""
     # Room for the footer, and for " · " when it joins a footer the last embed already has.
     embeds, dropped = _fit_embeds(embeds, reserve=size(footer) + 3 if footer else 0)
@@ -261,13 +267,13 @@ def render(reply: Reply, shared_by: int | None = None, key: str | None = None) -
 
     lines = []
     if shared_by is not None:
-        lines.append(f"Shared by <@{shared_by}>")
+        lines.append(m.gettext("Shared by {user}").format(user=f"<@{shared_by}>"))
     elif reply.title and not reply.items:
         lines.append(f"**{_escape(reply.title)}**")
     for notice in reply.notices:
         lines.append(f"⚠️ {notice.text}" if notice.level is Level.ERROR else notice.text)
     if dropped:
-        lines.append(MORE_NOT_SHOWN.format(n=dropped))
+        lines.append(m.gettext(MORE_NOT_SHOWN).format(n=dropped))
     content = clip("\n".join(lines), CONTENT_LIMIT)
 
     if shared_by is not None:

@@ -8,6 +8,7 @@ posted to the channel with `chat.postMessage` so that it is an ordinary public m
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error, unescape
 from bot.config import Settings
+from bot.i18n import N_, Messages, language_of, messages
 from bot.replies import Context, Level, Notice, Reply
 
 log = logging.getLogger(__name__)
@@ -42,17 +44,19 @@ POST_INTERVAL = 1.0
 
 # Subscribing checks the bot can read and post in the channel (a blocking call from the core's thread).
 CHANNEL_CHECK_TIMEOUT = 5.0
-NOT_INVITED = "I can't read this channel yet: invite me first with /invite @pledgebot, then subscribe again."
-MISSING_SCOPE = (
+NOT_INVITED = N_(
+    "I can't read this channel yet: invite me first with /invite @pledgebot, then subscribe again."
+)
+MISSING_SCOPE = N_(
     "I can't read this channel: the app lacks the {scope} scope. Ask a workspace admin to reinstall it from "
     "slack-manifest.yaml, then subscribe again."
 )
-CHANNEL_CHECK_FAILED = (
+CHANNEL_CHECK_FAILED = N_(
     "I couldn't check that I can read this channel ({error}); please try again in a moment."
 )
-CORE_FAILED = "Sorry, something went wrong while answering that. Please try again in a moment."
-CORE_SLOW = "Sorry, that took too long to answer. Please try again in a moment."
-SHARE_FAILED = (
+CORE_FAILED = N_("Sorry, something went wrong while answering that. Please try again in a moment.")
+CORE_SLOW = N_("Sorry, that took too long to answer. Please try again in a moment.")
+SHARE_FAILED = N_(
     "I couldn't post in this channel ({error}). If it is private, invite me with `/invite @pledgebot` "
     "and try again."
 )
@@ -181,9 +185,15 @@ class Listeners:
             await self.respond(response_url, payload)
 
     async def _share(self, command: str, ctx: Context, response_url: str) -> None:
-        reply = await self._handle(command, ctx)
+        # A shared card is public: written in the channel's language, not the sharer's.
+        try:
+            language = await asyncio.to_thread(self.core.channel_language, ctx)
+        except Exception:
+            log.exception("reading the channel's language failed; sharing in English")
+            language = "en"
+        reply = await self._handle(command, dataclasses.replace(ctx, locale=language))
         if reply is None or reply.is_error:
-            payload = render(reply) if reply is not None else render_error(CORE_FAILED)
+            payload = render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
             await self.respond(response_url, payload)
             return
         payload = render(reply, shared_by=ctx.user)
@@ -194,12 +204,12 @@ class Listeners:
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             log.warning("chat.postMessage failed for a shared card: %s", error)
-            await self.respond(response_url, render_error(SHARE_FAILED.format(error=error)))
+            await self.respond(response_url, render_error(SHARE_FAILED, ctx.locale, error=error))
 
     async def answer(self, text: str, ctx: Context) -> dict[str, Any]:
         """Run the core on `text` and render its reply, or a friendly error if it fails or is too slow."""
         reply = await self._handle(text, ctx)
-        return render(reply) if reply is not None else render_error(CORE_FAILED)
+        return render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
 
     async def _handle(self, text: str, ctx: Context) -> Reply | None:
         try:
@@ -208,7 +218,10 @@ class Listeners:
                 return await asyncio.to_thread(self.core.handle, text, ctx)
         except TimeoutError:
             log.warning("the core took longer than %.1f s on a Slack command", self.core_timeout)
-            return Reply(notices=[Notice(CORE_SLOW, Level.ERROR)])
+            language = language_of(ctx.locale)
+            return Reply(
+                notices=[Notice(messages(language).gettext(CORE_SLOW), Level.ERROR)], language=language
+            )
         except Exception:
             log.exception("the core failed on a Slack command")
             return None
@@ -282,15 +295,16 @@ class Listeners:
         else:
             admin, locale = await self._member(user)
         loop = asyncio.get_running_loop()
+        m = messages(language_of(locale))
 
         def channel_access() -> str | None:
             # The core runs in a worker thread (asyncio.to_thread): ask the loop, with a bound.
-            future = asyncio.run_coroutine_threadsafe(self.channel_access(channel), loop)
+            future = asyncio.run_coroutine_threadsafe(self.channel_access(channel, m), loop)
             try:
                 return future.result(timeout=CHANNEL_CHECK_TIMEOUT)
             except TimeoutError:
                 future.cancel()
-                return CHANNEL_CHECK_FAILED.format(error="Slack took too long to answer")
+                return m.gettext(CHANNEL_CHECK_FAILED).format(error="Slack took too long to answer")
 
         return Context(
             platform=PLATFORM,
@@ -302,43 +316,46 @@ class Listeners:
             channel_access=channel_access,
         )
 
-    async def channel_access(self, channel: str) -> str | None:
+    async def channel_access(self, channel: str, m: Messages | None = None) -> str | None:
         """None when the bot can read and post in `channel` (joined if public), else a reason for the user.
 
         Digests are checked for in the channel's history before any retry, so a channel the bot cannot read
         would never get one after a failure.
         """
+        m = m or messages()
         try:
             info = (await self.client.conversations_info(channel=channel)).get("channel") or {}
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             if error == "channel_not_found":
-                return NOT_INVITED
+                return m.gettext(NOT_INVITED)
             if error == "missing_scope":
-                return MISSING_SCOPE.format(scope="channels:read / groups:read")
-            return CHANNEL_CHECK_FAILED.format(error=error)
+                return m.gettext(MISSING_SCOPE).format(scope="channels:read / groups:read")
+            return m.gettext(CHANNEL_CHECK_FAILED).format(error=error)
         except Exception as e:
-            return CHANNEL_CHECK_FAILED.format(error=type(e).__name__)
+            return m.gettext(CHANNEL_CHECK_FAILED).format(error=type(e).__name__)
         private = bool(info.get("is_private") or info.get("is_group"))
         if not info.get("is_member", True):
             if private:
-                return NOT_INVITED
+                return m.gettext(NOT_INVITED)
             try:
                 await self.client.conversations_join(channel=channel)
             except SlackApiError as e:
                 error = str(e.response.get("error", "unknown error"))
                 if error == "missing_scope":
-                    return MISSING_SCOPE.format(scope="channels:join")
-                return CHANNEL_CHECK_FAILED.format(error=error)
+                    return m.gettext(MISSING_SCOPE).format(scope="channels:join")
+                return m.gettext(CHANNEL_CHECK_FAILED).format(error=error)
         try:
             await self.client.conversations_history(channel=channel, limit=1)
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             if error == "missing_scope":
-                return MISSING_SCOPE.format(scope="groups:history" if private else "channels:history")
-            return CHANNEL_CHECK_FAILED.format(error=error)
+                return m.gettext(MISSING_SCOPE).format(
+                    scope="groups:history" if private else "channels:history"
+                )
+            return m.gettext(CHANNEL_CHECK_FAILED).format(error=error)
         except Exception as e:
-            return CHANNEL_CHECK_FAILED.format(error=type(e).__name__)
+            return m.gettext(CHANNEL_CHECK_FAILED).format(error=type(e).__name__)
         return None
 
     def _tracked(self) -> _InFlight:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.i18n import Messages, language_of, messages
 from bot.replies import Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
 
 # Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
@@ -59,24 +60,25 @@ def truncate(text: str, limit: int) -> str:
 def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
     """Render a reply as a message payload: text fallback, blocks and response_type."""
     public = shared_by is not None or not reply.private
+    m = reply.messages
     blocks: list[dict[str, Any]] = []
     if shared_by is not None:
-        blocks.append(_context([f"Shared by <@{escape(shared_by)}>"]))
+        blocks.append(_context([m.gettext("Shared by {user}").format(user=f"<@{escape(shared_by)}>")]))
     if _one_line(reply.title):
         blocks.append(_header(reply.title))
     for index, card in enumerate(reply.cards):
         if index:
             blocks.append({"type": "divider"})
-        blocks.extend(_card(card))
-    blocks.extend(_items(reply.items))
+        blocks.extend(_card(card, m))
+    blocks.extend(_items(reply.items, m))
     blocks.extend(_notice(n) for n in reply.notices if n.text.strip())
     # A share button on a message everyone already sees would only post a duplicate.
     actions = [a for a in reply.actions if not (public and a.kind is ActionKind.SHARE)]
-    tail = [_actions(actions)] if _buttons(actions) else []
-    fallback = _fallback(reply, shared_by)
+    tail = [_actions(actions, m)] if _buttons(actions, m) else []
+    fallback = _fallback(reply, shared_by, m)
     if not blocks and not tail:
         blocks.append(_section(fallback))
-    blocks = _fit_blocks(blocks, tail)
+    blocks = _fit_blocks(blocks, tail, m)
     return {
         "text": fallback,
         "blocks": blocks,
@@ -84,9 +86,11 @@ def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
     }
 
 
-def render_error(text: str) -> dict[str, Any]:
-    """Render a private error message, for failures that never reached the core."""
-    return render(Reply(notices=[Notice(text, Level.ERROR)]))
+def render_error(text: str, locale: str = "en", **values: object) -> dict[str, Any]:
+    """Render a private error message, for failures that never reached the core (`text` is a msgid)."""
+    language = language_of(locale)
+    message = messages(language).gettext(text).format(**values)
+    return render(Reply(notices=[Notice(message, Level.ERROR)], language=language))
 
 
 def _header(text: str) -> dict[str, Any]:
@@ -110,14 +114,14 @@ def _context(lines: list[str]) -> dict[str, Any]:
     }
 
 
-def _card(card: QuoteCard) -> list[dict[str, Any]]:
+def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     # Title and byline are capped so that some of the quote always fits beside them.
     head = f"*{truncate(escape(_one_line(card.title)), 500)}*\n" if _one_line(card.title) else ""
-    byline = f"\n— {truncate(escape(_one_line(card.attribution())), 400)}"
+    byline = f"\n— {truncate(escape(_one_line(card.attribution(m))), 400)}"
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
     quote = _block_quote(escape(card.quote), room)
-    return [_section(head + quote + byline), _context([_source_line(card), _status_line(card)])]
+    return [_section(head + quote + byline), _context([_source_line(card, m), _status_line(card, m)])]
 
 
 def _block_quote(escaped: str, room: int) -> str:
@@ -126,28 +130,28 @@ def _block_quote(escaped: str, room: int) -> str:
     return truncate(quoted, room)
 
 
-def _source_line(card: QuoteCard) -> str:
+def _source_line(card: QuoteCard, m: Messages) -> str:
     source = card.source
     headline = escape(_one_line(source.headline))
     if source.url:
         # In <url|label> links, "|" and ">" would end the URL early, so they are percent-encoded.
         url = source.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
         headline = f"<{url}|{headline}>"
-    line = f"Source: {headline}, {escape(source.outlet)}"
+    line = m.gettext("Source: {source}").format(source=f"{headline}, {escape(source.outlet)}")
     if source.published_at is not None:
-        line += f", published {escape(source.published_text())}"
+        line += m.gettext(", published {date}").format(date=escape(source.published_text(m)))
     return line
 
 
-def _status_line(card: QuoteCard) -> str:
-    return f"Status: {escape(card.status.describe())}"
+def _status_line(card: QuoteCard, m: Messages) -> str:
+    return m.gettext("Status: {status}").format(status=escape(card.status.describe(m)))
 
 
-def _items(items: list[ListItem]) -> list[dict[str, Any]]:
+def _items(items: list[ListItem], m: Messages) -> list[dict[str, Any]]:
     sections: list[dict[str, Any]] = []
     chunk = ""
     for item in items:
-        line = _item_line(item)
+        line = _item_line(item, m)
         if chunk and len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
             sections.append(_section(chunk))
             chunk = ""
@@ -157,12 +161,12 @@ def _items(items: list[ListItem]) -> list[dict[str, Any]]:
     return sections
 
 
-def _item_line(item: ListItem) -> str:
+def _item_line(item: ListItem, m: Messages) -> str:
     line = f"• *{escape(_one_line(item.label))}*"
     if item.detail:
         line += f" — {escape(_one_line(item.detail))}"
     if item.date is not None:
-        line += f" ({item.date.isoformat()})"
+        line += f" ({m.date(item.date)})"
     return truncate(line, MAX_SECTION_TEXT)
 
 
@@ -170,14 +174,16 @@ def _notice(notice: Notice) -> dict[str, Any]:
     return _section(_LEVEL_PREFIX[notice.level] + escape(notice.text))
 
 
-def _buttons(actions: list[Action]) -> list[dict[str, Any]]:
+def _buttons(actions: list[Action], m: Messages) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for index, action in enumerate(actions):
         # A command cut short would run a different command; a button that cannot carry it is left out.
         if len(action.command) > MAX_BUTTON_VALUE or len(buttons) == MAX_BUTTONS:
             continue
         base = MORE_ACTION_ID if action.kind is ActionKind.MORE else SHARE_ACTION_ID
-        default = "More results" if action.kind is ActionKind.MORE else "Share in channel"
+        default = (
+            m.gettext("More results") if action.kind is ActionKind.MORE else m.gettext("Share in channel")
+        )
         button: dict[str, Any] = {
             "type": "button",
             "action_id": f"{base}_{index}",
@@ -193,32 +199,32 @@ def _buttons(actions: list[Action]) -> list[dict[str, Any]]:
     return buttons
 
 
-def _actions(actions: list[Action]) -> dict[str, Any]:
-    return {"type": "actions", "block_id": "pledge_actions", "elements": _buttons(actions)}
+def _actions(actions: list[Action], m: Messages) -> dict[str, Any]:
+    return {"type": "actions", "block_id": "pledge_actions", "elements": _buttons(actions, m)}
 
 
-def _fit_blocks(blocks: list[dict[str, Any]], tail: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _fit_blocks(
+    blocks: list[dict[str, Any]], tail: list[dict[str, Any]], m: Messages
+) -> list[dict[str, Any]]:
     if len(blocks) + len(tail) <= MAX_BLOCKS:
         return blocks + tail
     keep = MAX_BLOCKS - len(tail) - 1
     shown = blocks[:keep]
     while shown and shown[-1]["type"] == "divider":
         shown.pop()
-    note = _context([f"{ELLIPSIS} more not shown: this answer is longer than one Slack message."])
+    note = _context([m.gettext("… more not shown: this answer is longer than one Slack message.")])
     return [*shown, note, *tail]
 
 
-def _fallback(reply: Reply, shared_by: str | None) -> str:
+def _fallback(reply: Reply, shared_by: str | None, m: Messages) -> str:
     parts: list[str] = []
     if shared_by is not None:
-        parts.append(f"Shared by <@{escape(shared_by)}>:")
+        parts.append(m.gettext("Shared by {user}:").format(user=f"<@{escape(shared_by)}>"))
     if reply.title:
         parts.append(escape(_one_line(reply.title)))
     if reply.cards:
         card = reply.cards[0]
-        parts.append(
-            f"“{escape(_one_line(card.quote))}” — {escape(card.speaker)}, {card.said_on.isoformat()}"
-        )
+        parts.append(f"“{escape(_one_line(card.quote))}” — {escape(card.speaker)}, {m.date(card.said_on)}")
     elif reply.items:
         parts.append(escape(_one_line(reply.items[0].label)))
     if reply.notices:

@@ -767,7 +767,8 @@ class FakeDiscord:
 
     async def autocomplete(self, command: str, focused: str, *, timeout: float = 5.0, **kwargs: Any) -> dict:
         """Send an autocomplete interaction (type 4) and return the bot's callback body."""
-        payload = self.interaction(4, self.command(command, focused=focused, **kwargs))
+        interaction_options = {k: kwargs.pop(k) for k in ("user_id", "locale") if k in kwargs}
+        payload = self.interaction(4, self.command(command, focused=focused, **kwargs), **interaction_options)
         await self.send_interaction(payload)
         return await self.callback_for(payload, timeout)
 

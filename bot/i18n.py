@@ -1,0 +1,103 @@
+"""The words users read, in their language: gettext catalogues managed with Babel, and CLDR dates.
+
+Every sentence the core and the renderers show is an English msgid translated through `Messages`. The
+catalogues live in `bot/locales/<lang>/LC_MESSAGES/pledgebot.po` (compiled `.mo` files are committed beside
+them), so a new language is a new catalogue, not a code change: `languages()` lists what is there.
+English is the source language; a msgid with no translation is shown as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gettext
+from collections.abc import Mapping
+from pathlib import Path
+
+from babel.dates import format_date
+
+DOMAIN = "pledgebot"
+LOCALES = Path(__file__).parent / "locales"
+DEFAULT = "en"
+
+
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it (it is translated where it is shown)."""
+    return message
+
+
+class Messages:
+    """One language's messages: gettext, ngettext and dates as that language writes them."""
+
+    def __init__(self, language: str, translations: gettext.NullTranslations):
+        self.language = language
+        self._translations = translations
+
+    def gettext(self, message: str) -> str:
+        """`message` in this language (the English msgid when it has no translation)."""
+        return self._translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form of a message that fits the count `n`, by this language's plural rules."""
+        return self._translations.ngettext(singular, plural, n)
+
+    # The date patterns are messages too (CLDR patterns, or a CLDR length such as "long"), so each
+    # catalogue picks how its language writes dates: English keeps ISO dates in data and "26 May 2025" in
+    # prose; Korean uses CLDR's long form, "2025년 5월 26일".
+    def date(self, day: dt.date) -> str:
+        """A date in a card or a list, e.g. "2025-05-26" or "2025년 5월 26일"."""
+        return format_date(day, format=self.gettext("yyyy-MM-dd"), locale=self.language)
+
+    def long_date(self, day: dt.date) -> str:
+        """A date in prose, e.g. "26 May 2025" or "2025년 5월 26일"."""
+        return format_date(day, format=self.gettext("d MMMM y"), locale=self.language)
+
+    def weekday_date(self, day: dt.date) -> str:
+        """A date with its weekday, e.g. "Thursday 11 September 2025" or "2025년 9월 11일 목요일"."""
+        return format_date(day, format=self.gettext("EEEE d MMMM y"), locale=self.language)
+
+    def status(self, label: str) -> str:
+        """A status as stored (English) in this language's tracker words."""
+        return self.gettext(label)
+
+    def __repr__(self) -> str:
+        return f"Messages({self.language!r})"
+
+
+def localized(m: Messages, english: str | None, korean: str | None) -> str:
+    """A data value for `m`'s readers: its Korean form (`*_ko` fields) for Korean, else the English one."""
+    return (korean if m.language == "ko" and korean else english) or ""
+
+
+def languages() -> tuple[str, ...]:
+    """The languages with a catalogue, English (the source language) first."""
+    found = sorted(p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+    return (DEFAULT, *(lang for lang in found if lang != DEFAULT))
+
+
+@functools.cache
+def messages(language: str = DEFAULT) -> Messages:
+    """The messages of `language` (one of `languages()`; anything else gets English)."""
+    language = language if language in languages() else DEFAULT
+    translations = gettext.translation(DOMAIN, LOCALES, languages=[language], fallback=True)
+    return Messages(language, translations)
+
+
+def language_of(tag: str | None) -> str:
+    """The supported language a locale tag names ("ko", "ko-KR", "ko_KR.UTF-8"), else English."""
+    if not tag:
+        return DEFAULT
+    base = tag.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+    return base if base in languages() else DEFAULT
+
+
+def environment_language(environ: Mapping[str, str]) -> str:
+    """The console's language, as gettext chooses it: LANGUAGE (a list), then LC_ALL, then LANG."""
+    for tag in environ.get("LANGUAGE", "").split(":"):
+        if tag and (language_of(tag) != DEFAULT or tag.lower().startswith("en")):
+            return language_of(tag)
+    for name in ("LC_ALL", "LANG"):
+        if environ.get(name):
+            # A set LC_ALL or LANG decides, even when it names a language we lack (then English).
+            return language_of(environ[name])
+    return DEFAULT
