@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.i18n import N_
 from bot.replies import Level, Reply
 
@@ -14,7 +16,7 @@ def render(reply: Reply) -> str:
     m = reply.messages
     lines: list[str] = []
     if reply.title:
-        lines += [reply.title, "=" * min(len(reply.title), WIDTH)]
+        lines += [reply.title, "=" * min(_columns(reply.title), WIDTH)]
     for notice in reply.notices:
         if notice.level is not Level.INFO:
             lines.append(m.gettext(_MARKS[notice.level]) + notice.text)
@@ -45,3 +47,8 @@ def render(reply: Reply) -> str:
         lines.append("")
         lines += [f"({action.label}: /pledge {action.command})" for action in reply.actions]
     return "\n".join(lines).strip("\n")
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns `text` takes: Hangul and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
