@@ -39,8 +39,6 @@ log = logging.getLogger("pledgebot")
 Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
 # How often a serving process looks for edits made by other processes (the issue's bound is 2 s).
 FOLLOW_SECONDS = 1.0
-# A standby worker asks for the scheduler's lock this often, so it takes over well within a minute.
-LEADER_RETRY_SECONDS = 10.0
 
 
 @dataclass
@@ -348,7 +346,7 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
-        if lock is not None and not await _lead(lock, stopping):
+        if lock is not None and not await _lead(lock, stopping, settings.standby_retry_seconds):
             return
         console = _console_serve in servers
         async with _deliverers(settings, console=console) as deliverers:
@@ -359,7 +357,7 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
             following = asyncio.create_task(_follow(bot.loader, stopping))
             tasks = [asyncio.create_task(serve(core, settings, stopping)) for serve in servers]
             if lock is not None:
-                watching = asyncio.create_task(_watch(lock, stopping))
+                watching = asyncio.create_task(_watch(lock, stopping, settings.standby_retry_seconds))
                 tasks.append(watching)
             if not tasks:
                 tasks.append(asyncio.create_task(stopping.wait()))
@@ -389,8 +387,9 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
     return 1 if lost else 0
 
 
-async def _lead(lock: LeaderLock, stopping: asyncio.Event) -> bool:
-    """Stand by until this process holds the scheduler's lock; False when told to stop first."""
+async def _lead(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
+    """Stand by until this process holds the scheduler's lock, asking every `retry` seconds (the setting
+    PLEDGEBOT_STANDBY_RETRY_SECONDS); False when told to stop first."""
     standing_by = False
     while not stopping.is_set():
         if await asyncio.to_thread(lock.try_acquire):
@@ -399,16 +398,19 @@ async def _lead(lock: LeaderLock, stopping: asyncio.Event) -> bool:
         if not standing_by:
             log.info("another worker holds the scheduler lock: standing by")
             standing_by = True
+        else:
+            log.debug("the scheduler lock is still taken; asking again in %g s", retry)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), LEADER_RETRY_SECONDS)
+            await asyncio.wait_for(stopping.wait(), retry)
     return False
 
 
-async def _watch(lock: LeaderLock, stopping: asyncio.Event) -> bool:
-    """Until `stopping`, check that the lock is still held; True (and stop everything) when it was lost."""
+async def _watch(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
+    """Until `stopping`, check every `retry` seconds that the lock is still held; True (and stop
+    everything) when it was lost."""
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), LEADER_RETRY_SECONDS)
+            await asyncio.wait_for(stopping.wait(), retry)
         if not stopping.is_set() and not await asyncio.to_thread(lock.held):
             log.error("lost the scheduler lock; stopping so that a standby takes over")
             return True

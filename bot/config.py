@@ -59,6 +59,8 @@ class Settings:
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
     database_url: Secret | None = None
+    # How often a standby worker asks for the scheduler's lock (and a leader checks it still holds it).
+    standby_retry_seconds: float = 10.0
     log_level: str = "INFO"
     # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
     language: str = "en"
@@ -187,6 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
+        standby_retry_seconds=_float(env, "PLEDGEBOT_STANDBY_RETRY_SECONDS", 10.0, 0.1, 300.0, "seconds"),
         log_level=log_level,
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),

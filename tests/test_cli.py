@@ -99,3 +99,13 @@ def test_help_lists_every_subcommand():
     )
     for name in ("run", "console", "ask", "slack", "discord", "import", "export", "validate"):
         assert name in result.stdout
+
+
+def test_the_standby_retry_interval_is_read_and_bounded():
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings({}).standby_retry_seconds == 10.0
+    assert load_settings({"PLEDGEBOT_STANDBY_RETRY_SECONDS": "0.5"}).standby_retry_seconds == 0.5
+    for bad in ("0", "soon", "301"):
+        with pytest.raises(ConfigError, match="PLEDGEBOT_STANDBY_RETRY_SECONDS"):
+            load_settings({"PLEDGEBOT_STANDBY_RETRY_SECONDS": bad})

@@ -14,7 +14,14 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord_app.client import PledgeClient, build_client, post_to_channel, run
+from adapters.discord_app.client import (
+    PledgeClient,
+    ShardedPledgeClient,
+    build_client,
+    client_for,
+    post_to_channel,
+    run,
+)
 from bot import commands as grammar
 from bot.config import Settings
 from bot.core import Core
@@ -409,3 +416,39 @@ async def test_pledgebot_discord_runs_against_the_fake_and_stops_on_sigterm(fake
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def _identify_at_once(self, shard_id: int | None, *, initial: bool = False) -> None:
+    """discord.py waits 5 s before each shard's IDENTIFY after the first (Discord's max_concurrency 1)."""
+
+
+@pytest.mark.parametrize("shards", [1, 2])
+async def test_shards_when_the_gateway_recommends_more_than_one(fake, core, settings, shards, monkeypatch):
+    """Rules 25/49: a plain Client for one shard, AutoShardedClient when /gateway/bot recommends more; each
+    shard identifies on its own connection and the guild's shard answers its commands."""
+    fake.shards = shards
+    monkeypatch.setattr(ShardedPledgeClient, "before_identify_hook", _identify_at_once)
+    with_shards = await client_for(core, settings)
+    assert type(with_shards) is (ShardedPledgeClient if shards > 1 else PledgeClient)
+    assert isinstance(with_shards, PledgeClient)
+    running = Running(with_shards)
+    try:
+        for n in range(shards):
+            await fake.gateway_received.wait_for(
+                lambda m, n=n: m.get("op") == 2 and len(identified(fake)) > n, timeout=15
+            )
+        expected = [[i, shards] for i in range(shards)] if shards > 1 else [None]
+        assert sorted(identified(fake), key=str) == expected
+        assert len(fake.connections) == shards
+        answer = await fake.run_command("pledge", query="hotline", timeout=10)
+        assert answer["type"] in (4, 5)
+        if shards > 1:
+            assert with_shards.shard_count == shards
+            assert fake.guild_id in {g.id for g in with_shards.guilds}
+    finally:
+        await running.stop()
+
+
+def identified(fake: FakeDiscord) -> list[list[int] | None]:
+    """The `shard` of each IDENTIFY so far (None when the client sent none, as a plain Client does)."""
+    return [m["d"].get("shard") for m in fake.gateway_received.items if m.get("op") == 2]

@@ -338,7 +338,7 @@ class PledgeClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """Point the gateway at the configured API, register commands and buttons, and sync if needed."""
-        if self.settings.discord_api_base:
+        if self.settings.discord_api_base and not isinstance(self, discord.AutoShardedClient):
             # A plain Client connects to DEFAULT_GATEWAY and never asks /gateway/bot, so ask the configured
             # API where its gateway is (rules 26-27).
             _, url, _ = await self.http.get_bot_gateway()
@@ -389,9 +389,43 @@ class PledgeClient(discord.Client):
         return synced
 
 
-def build_client(core: Core, settings: Settings) -> PledgeClient:
-    """A Discord client for the core, not yet connected."""
+class ShardedPledgeClient(PledgeClient, discord.AutoShardedClient):
+    """The same bot over several gateway shards (rules 25/49: Discord requires sharding past 2,500 guilds).
+
+    `AutoShardedClient` reads the shard count and the gateway URL from `/gateway/bot` itself, so this works
+    behind DISCORD_API_BASE too.
+    """
+
+
+def build_client(core: Core, settings: Settings, shards: int = 1) -> PledgeClient:
+    """A Discord client for the core, not yet connected: sharded when more than one shard is recommended."""
+    if shards > 1:
+        return ShardedPledgeClient(core, settings)
     return PledgeClient(core, settings)
+
+
+async def recommended_shards(token: str) -> int:
+    """How many shards `/gateway/bot` (at discord.py's current `Route.BASE`) recommends for this bot."""
+    http = discord.http.HTTPClient(asyncio.get_running_loop())
+    try:
+        await http.static_login(token)  # a wrong token fails here, as discord.LoginFailure
+        shards, _, _ = await http.get_bot_gateway()
+    finally:
+        await http.close()
+    return shards
+
+
+async def client_for(core: Core, settings: Settings) -> PledgeClient:
+    """A client of the kind the gateway recommends: plain for one shard, `AutoShardedClient` for more."""
+    token = settings.discord_token
+    if token is None:
+        raise ValueError("DISCORD_TOKEN is not set")
+    with endpoints(settings.discord_api_base):
+        shards = await recommended_shards(token.value)
+    client = build_client(core, settings, shards)
+    if shards > 1:
+        log.info("Discord recommends %d shards: connecting them all from this process", shards)
+    return client
 
 
 async def run(client: PledgeClient, stopping: asyncio.Event) -> None:
@@ -421,7 +455,7 @@ async def run(client: PledgeClient, stopping: asyncio.Event) -> None:
 
 async def serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
     """Run the Discord bot until `stopping` is set, then close it cleanly."""
-    await run(build_client(core, settings), stopping)
+    await run(await client_for(core, settings), stopping)
 
 
 # What the bot needs in a subscribed channel: to see it, post digests as embeds, and read its recent messages

@@ -138,6 +138,7 @@ class FakeDiscord:
         application_id: int = 333_000_000_000_000_003,
         bot_id: int = 333_000_000_000_000_003,
         interactions_endpoint_url: str | None = None,
+        shards: int = 1,
     ) -> None:
         self.token = token
         self.guild_id = guild_id
@@ -145,6 +146,10 @@ class FakeDiscord:
         self.application_id = application_id
         self.bot_id = bot_id
         self.interactions_endpoint_url = interactions_endpoint_url
+        # The shard count /gateway/bot recommends. With more than one, each shard's connection stays open
+        # beside the others, and the guild (with its events) belongs to shard (guild_id >> 22) % shards.
+        self.shards = shards
+        self._shard_ws: dict[int, web.WebSocketResponse] = {}
         self.next_id = snowflake_counter()
 
         self.requests: Log[Request] = Log()
@@ -197,8 +202,9 @@ class FakeDiscord:
 
     async def close(self) -> None:
         """Close the gateway connection and stop listening."""
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws in {self._ws, *self._shard_ws.values()}:
+            if ws is not None and not ws.closed:
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -255,7 +261,7 @@ class FakeDiscord:
                 return _json(
                     {
                         "url": f"ws://127.0.0.1:{self.port}/gateway",
-                        "shards": 1,
+                        "shards": self.shards,
                         "session_start_limit": {
                             "total": 1000,
                             "remaining": 999,
@@ -518,9 +524,10 @@ class FakeDiscord:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         await self.connections.add(dict(request.query))
-        previous, self._ws = self._ws, ws
-        if previous is not None and not previous.closed:
-            await previous.close()
+        if self.shards == 1:
+            previous, self._ws = self._ws, ws
+            if previous is not None and not previous.closed:
+                await previous.close()
         self._seq = 0
         await self._send(ws, {"op": 10, "d": {"heartbeat_interval": 41_250}, "s": None, "t": None})
         async for frame in ws:
@@ -542,17 +549,30 @@ class FakeDiscord:
             self._ws = None
         return ws
 
+    def guild_shard(self) -> int:
+        """The shard the guild's events go to (Discord's formula)."""
+        return (self.guild_id >> 22) % self.shards
+
     async def _identified(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> None:
         port = self.port
+        shard = identify.get("shard") or [0, 1]
+        owns = shard[0] == self.guild_shard() if self.shards > 1 else True
+        if self.shards > 1:
+            previous = self._shard_ws.get(shard[0])
+            self._shard_ws[shard[0]] = ws
+            if previous is not None and previous is not ws and not previous.closed:
+                await previous.close()
+            if owns:
+                self._ws = ws
         await self.dispatch(
             "READY",
             {
                 "v": 10,
                 "user": self.bot_user(verified=True),
-                "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                "guilds": [{"id": str(self.guild_id), "unavailable": True}] if owns else [],
                 "session_id": secrets.token_hex(16),
                 "resume_gateway_url": f"ws://127.0.0.1:{port}/gateway",
-                "shard": [0, 1],
+                "shard": shard,
                 "application": {"id": str(self.application_id), "flags": 1 << 19},
                 "private_channels": [],
                 "relationships": [],
@@ -564,7 +584,8 @@ class FakeDiscord:
             },
             ws,
         )
-        await self.dispatch("GUILD_CREATE", self.guild_payload(), ws)
+        if owns:
+            await self.dispatch("GUILD_CREATE", self.guild_payload(), ws)
 
     async def _send(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
         await ws.send_str(json.dumps(message))

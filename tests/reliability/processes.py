@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.cli import open_bot
-from bot.config import ROOT, Settings
+from bot.config import ROOT, Secret, Settings
 
 START_TIMEOUT = 30.0
 LONG = os.environ.get("PLEDGEBOT_PROFILE", "").strip().lower() == "long"
@@ -45,9 +45,16 @@ def prepare_db(
     at: str = "09:00",
     zone: str = "Asia/Seoul",
     data_dir: Path | None = None,
+    database_url: str | None = None,
 ) -> None:
-    """Load data/ (or `data_dir`) into a fresh database at `path` and subscribe each Slack channel."""
-    bot = open_bot(Settings(db_path=path, data_dir=data_dir or Settings().data_dir))
+    """Load data/ (or `data_dir`) into a fresh database at `path` and subscribe each Slack channel (in the
+    PostgreSQL database at `database_url` when given, else in the same file)."""
+    settings = Settings(
+        db_path=path,
+        data_dir=data_dir or Settings().data_dir,
+        database_url=Secret(database_url) if database_url else None,
+    )
+    bot = open_bot(settings)
     try:
         created = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
         for channel in channels:
@@ -86,6 +93,39 @@ def ledger(path: Path) -> dict[str, str]:
         ).fetchall()
     conn.close()
     return dict(rows)
+
+
+class StateDB:
+    """The state store a test's processes share, read by the test over a connection of its own: the SQLite
+    file `path`, or the PostgreSQL database at `url` when that is set."""
+
+    def __init__(self, path: Path, url: str | None = None) -> None:
+        self.path = path
+        self.url = url
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.url else "sqlite"
+
+    def env(self) -> dict[str, str]:
+        """The variables that point a bot process at this store."""
+        env = {"PLEDGEBOT_DB": str(self.path)}
+        if self.url:
+            env["DATABASE_URL"] = self.url
+        return env
+
+    def rows(self, sql: str) -> list[tuple]:
+        """The rows of one query (no parameters; the state store's SQL runs on both engines)."""
+        if self.url:
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                return [tuple(r) for r in conn.execute(sql).fetchall()]
+        conn = sqlite3.connect(self.path, timeout=10)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
 
 
 class Bot:

@@ -17,6 +17,9 @@ that the restart comes within, so a live claim must be left alone. At the end ev
 one digest under its key and the ledger says 'sent' for each, with the message's ts. Kill points are drawn
 from a seeded random generator; the fast profile runs a few runs in `make test`, `make soak`
 (PLEDGEBOT_PROFILE=long) runs many more.
+
+The test runs on both state stores: the ledger in the SQLite file, and in a PostgreSQL database
+(`DATABASE_URL`, a fresh database per run on the suite's server) with the catalogue still in the file.
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ from aiohttp import web
 from adapters.slack_app.delivery import EVENT_TYPE
 from bot.delivery import digest_key
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.reliability.processes import Bot, prepare_db, profile
+from tests.postgres import PostgresServer
+from tests.reliability.processes import Bot, StateDB, prepare_db, profile
 
 pytestmark = pytest.mark.soak
 
 SEED = 20260526
-RUNS = profile(fast=6, long=120)
+RUNS = {"sqlite": profile(fast=6, long=120), "postgres": profile(fast=3, long=120)}
 MAX_KILLS = profile(fast=3, long=5)
 DAY = dt.date(2026, 5, 26)
 START = dt.datetime(2026, 5, 26, 9, 5, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -80,7 +84,7 @@ class Life:
 class CrashingSlack(FakeSlack):
     """The fake Slack, which can SIGKILL the process under test at its n-th Web API request."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: StateDB) -> None:
         super().__init__()
         self.db = db
         self.life = Life()
@@ -111,20 +115,16 @@ class CrashingSlack(FakeSlack):
         self.at_kill.append((plan.kind, plan.channel, state, bool(digests(self, plan.channel))))
 
 
-def ledger_rows(db: Path) -> dict[str, tuple[str, str | None, str]]:
+def ledger_rows(db: StateDB) -> dict[str, tuple[str, str | None, str]]:
     """{channel: (state, message_ref, lease_until)} from the database, read by the test."""
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        rows = conn.execute(
-            "SELECT s.channel, d.state, d.message_ref, d.lease_until FROM deliveries d "
-            "JOIN subscriptions s ON s.id = d.subscription_id"
-        ).fetchall()
-        return {channel: (state, ref, lease) for channel, state, ref, lease in rows}
-    finally:
-        conn.close()
+    rows = db.rows(
+        "SELECT s.channel, d.state, d.message_ref, d.lease_until FROM deliveries d "
+        "JOIN subscriptions s ON s.id = d.subscription_id"
+    )
+    return {channel: (state, ref, lease) for channel, state, ref, lease in rows}
 
 
-def live_leases(db: Path) -> list[dt.datetime]:
+def live_leases(db: StateDB) -> list[dt.datetime]:
     """When each claim in the ledger runs out (a claim is retaken once its lease has passed)."""
     return [
         dt.datetime.fromisoformat(lease) for state, _, lease in ledger_rows(db).values() if state == "claimed"
@@ -135,25 +135,21 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def wait_out_leases(db: Path) -> None:
+async def wait_out_leases(db: StateDB) -> None:
     """Sleep until every claim's lease has run out on the real clock."""
     leases = live_leases(db)
     if leases:
         await asyncio.sleep(max(0.0, (max(leases) - utc_now()).total_seconds()) + 0.05)
 
 
-def safe_to_restart_within(db: Path) -> bool:
+def safe_to_restart_within(db: StateDB) -> bool:
     """True when every claim has either run out already or has more than MARGIN still to run."""
     now = utc_now()
     return all(lease < now or lease >= now + MARGIN for lease in live_leases(db))
 
 
-def subscription_ids(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return dict(conn.execute("SELECT channel, id FROM subscriptions").fetchall())
-    finally:
-        conn.close()
+def subscription_ids(db: StateDB) -> dict[str, int]:
+    return dict(db.rows("SELECT channel, id FROM subscriptions"))
 
 
 def digests(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
@@ -166,7 +162,7 @@ def digests(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
 
 
 def expected_requests(
-    slack: FakeSlack, db: Path, channels: list[str], now: dt.datetime
+    slack: FakeSlack, db: StateDB, channels: list[str], now: dt.datetime
 ) -> list[tuple[str, str]]:
     """The Web API calls a `deliver --at` pass started after `now` (the real time) will make, in order:
     (method, channel). Uncertain claims and claims whose lease ran out by `now` are retaken and checked."""
@@ -183,8 +179,11 @@ def expected_requests(
     return calls
 
 
-def choose_kill(rng: random.Random, calls: list[tuple[str, str]]) -> Kill | None:
-    """A kill point this life can reach, of a kind drawn at random."""
+def choose_kill(
+    rng: random.Random, calls: list[tuple[str, str]], wanted: set[str] | None = None
+) -> Kill | None:
+    """A kill point this life can reach, of a kind drawn at random (from the `wanted` kinds, when this life
+    can reach any of them)."""
     options: list[Kill] = []
     for i, (method, channel) in enumerate(calls):
         if method == "chat.postMessage":
@@ -197,13 +196,15 @@ def choose_kill(rng: random.Random, calls: list[tuple[str, str]]) -> Kill | None
     if not options:
         return None
     kinds = sorted({o.kind for o in options})
+    if wanted and wanted & set(kinds):
+        kinds = sorted(wanted & set(kinds))
     kind = rng.choice(kinds)
     return rng.choice([o for o in options if o.kind == kind])
 
 
-def env_for(slack: FakeSlack, db: Path, lease: dt.timedelta = LEASE) -> dict[str, str]:
+def env_for(slack: FakeSlack, db: StateDB, lease: dt.timedelta = LEASE) -> dict[str, str]:
     return {
-        "PLEDGEBOT_DB": str(db),
+        **db.env(),
         "PLEDGEBOT_CLAIM_LEASE_SECONDS": str(lease.total_seconds()),
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -211,12 +212,17 @@ def env_for(slack: FakeSlack, db: Path, lease: dt.timedelta = LEASE) -> dict[str
     }
 
 
-async def crash_run(run: int, rng: random.Random, folder: Path) -> Counter[str]:
-    """One run: subscribe channels, deliver with kills until a pass completes, check exactly-once."""
+async def crash_run(
+    run: int, rng: random.Random, folder: Path, url: str | None = None, wanted: set[str] | None = None
+) -> Counter[str]:
+    """One run: subscribe channels, deliver with kills until a pass completes, check exactly-once.
+
+    `wanted`: kill kinds to prefer while none of them has been hit (so a short profile still hits each)."""
+    wanted = set(wanted or ())
     folder.mkdir()
-    db = folder / "p.db"
+    db = StateDB(folder / "p.db", url)
     channels = [f"C{run:04d}X{i}" for i in range(rng.randint(2, 5))]
-    prepare_db(db, channels)
+    prepare_db(db.path, channels, database_url=url)
     figures: Counter[str] = Counter()
     kills_left = rng.randint(1, MAX_KILLS)
     at = START
@@ -232,7 +238,9 @@ async def crash_run(run: int, rng: random.Random, folder: Path) -> Counter[str]:
             if any(lease >= now for lease in live_leases(db)):
                 figures["restarts within a lease"] += 1
             calls = expected_requests(slack, db, channels, now)
-            life = Life(plan=choose_kill(rng, calls) if kills_left else None)
+            life = Life(plan=choose_kill(rng, calls, wanted) if kills_left else None)
+            if life.plan is not None:
+                wanted.discard(life.plan.kind)
             slack.life = life
             env = env_for(slack, db, LEASE if within else SHORT_LEASE)
             bot = await Bot.start(["deliver", "--at", at.isoformat()], env, folder)
@@ -289,28 +297,46 @@ async def crash_run(run: int, rng: random.Random, folder: Path) -> Counter[str]:
     return figures
 
 
-async def test_kill_9_at_every_step_of_a_delivery_loses_and_duplicates_nothing(tmp_path: Path, figures):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_kill_9_at_every_step_of_a_delivery_loses_and_duplicates_nothing(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+):
+    server: PostgresServer | None = None
+    if backend == "postgres":
+        server = request.getfixturevalue("postgres_server")
     rng = random.Random(SEED)
+    runs = RUNS[backend]
     totals: Counter[str] = Counter()
-    for run in range(RUNS):
-        totals.update(await crash_run(run, random.Random(rng.random()), tmp_path / f"run{run}"))
-    totals["runs"] = RUNS
+    for run in range(runs):
+        # A fresh PostgreSQL database per run, as each run has a fresh SQLite file.
+        name = server.create_database() if server is not None else None
+        try:
+            url = server.url(name) if server is not None and name is not None else None
+            # PostgreSQL runs fewer runs, so its kill points go to kinds not yet hit first.
+            wanted = {k for k in KINDS if not totals[f"killed after {k}"]} if server is not None else None
+            folder = tmp_path / f"run{run}"
+            totals.update(await crash_run(run, random.Random(rng.random()), folder, url, wanted))
+        finally:
+            if server is not None and name is not None:
+                server.drop_database(name)
+    totals["runs"] = runs
+    prefix = "crash" if backend == "sqlite" else "crash.postgres"
     for name, count in totals.items():
-        figures.add(f"crash.{name.replace(' ', '_')}", count)
-    print(f"\ncrash figures (seed {SEED}): {json.dumps(dict(sorted(totals.items())))}")
+        figures.add(f"{prefix}.{name.replace(' ', '_')}", count)
+    print(f"\ncrash figures ({backend}, seed {SEED}): {json.dumps(dict(sorted(totals.items())))}")
     for kind in KINDS:
-        assert totals[f"killed after {kind}"] > 0, f"no kill after {kind} in {RUNS} runs: {totals}"
+        assert totals[f"killed after {kind}"] > 0, f"no kill after {kind} in {runs} runs: {totals}"
 
 
 def test_expected_requests_follow_the_ledger(tmp_path: Path):
     """The kill planner's model of a pass: new claims post, stale and uncertain claims check first, live
     ones wait."""
-    db = tmp_path / "p.db"
-    prepare_db(db, ["CA", "CB", "CC", "CD", "CE"])
+    db = StateDB(tmp_path / "p.db")
+    prepare_db(db.path, ["CA", "CB", "CC", "CD", "CE"])
     ids = subscription_ids(db)
     now = utc_now()
     stale, live = (now - dt.timedelta(seconds=1)).isoformat(), (now + LEASE).isoformat()
-    conn = sqlite3.connect(db)
+    conn = sqlite3.connect(db.path)
     with conn:
         conn.execute(
             "INSERT INTO deliveries (subscription_id, local_date, state, token, lease_until, claimed_at) "

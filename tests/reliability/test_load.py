@@ -1,12 +1,15 @@
-"""Concurrency and load: several processes on one SQLite database, and 200 slash commands at once.
+"""Concurrency and load: several processes on one state store (SQLite or PostgreSQL), and 200 slash
+commands at once.
 
 1. The Slack web process (`web`, HTTP), the worker (`worker`: the Discord gateway, Slack Socket Mode and the
-   scheduler) and operator delivery passes (`deliver --at`, one process after another) share one database
-   on 127.0.0.1 while admins subscribe and unsubscribe channels from Slack (both transports) and Discord
+   scheduler) and operator delivery passes (`deliver --at`, one process after another) share one state store
+   (the SQLite file, or a PostgreSQL database through `DATABASE_URL`: both are tested) on 127.0.0.1
+   while admins subscribe and unsubscribe channels from Slack (both transports) and Discord
    and reporters look pledges up. Every request gets an answer, no process logs "database is locked" (or
    any traceback), no reply says something went wrong, and every process exits 0 on SIGTERM.
 2. 200 signed slash commands sent at once to `python -m bot slack` are all acknowledged and all answered
    through their response_url within 3 seconds of being sent.
+3. Processes started together on a fresh state store (SQLite file or PostgreSQL database) all start.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import datetime as dt
 import itertools
 import json
 import random
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -35,7 +37,16 @@ from tests.fakes.slack_api import (
     signed_headers,
     slash_command,
 )
-from tests.reliability.processes import Bot, data_due_today, free_port, percentile, prepare_db, profile
+from tests.postgres import PostgresServer
+from tests.reliability.processes import (
+    Bot,
+    StateDB,
+    data_due_today,
+    free_port,
+    percentile,
+    prepare_db,
+    profile,
+)
 
 pytestmark = pytest.mark.soak
 
@@ -140,16 +151,13 @@ async def test_200_concurrent_slash_commands_are_all_answered_within_3_seconds(t
     assert slowest < ANSWER_LIMIT, f"slowest answer {slowest:.2f} s"
 
 
-def ledger_counts(db: Path) -> Counter[str]:
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return Counter(dict(conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")))
-    finally:
-        conn.close()
+def ledger_counts(db: StateDB) -> Counter[str]:
+    return Counter(dict(db.rows("SELECT state, COUNT(*) FROM deliveries GROUP BY state")))
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lock_errors(
-    tmp_path: Path, figures
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
 ):
     slack_commands = profile(fast=240, long=3000)
     discord_commands = profile(fast=40, long=400)
@@ -157,11 +165,13 @@ async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lo
     passes = profile(fast=4, long=40)
     in_flight = 16
     rng = random.Random(5)
-    db = tmp_path / "p.db"
+    url = request.getfixturevalue("database_url") if backend == "postgres" else None
+    db = StateDB(tmp_path / "p.db", url)
     data = data_due_today(tmp_path / "data")
     # Due a minute ago (UTC): the worker's scheduler delivers these at start-up, while the load runs.
     due = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).strftime("%H:%M")
-    prepare_db(db, [f"C0DUE{i:02d}" for i in range(10)], at=due, zone="UTC", data_dir=data)
+    channels = [f"C0DUE{i:02d}" for i in range(10)]
+    prepare_db(db.path, channels, at=due, zone="UTC", data_dir=data, database_url=url)
     fake_discord = FakeDiscord(token=DISCORD_TOKEN)
     await fake_discord.start()
     bots: list[Bot] = []
@@ -172,7 +182,7 @@ async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lo
             slack.add_user("U0REPORTER")
             port = free_port()
             common = {
-                "PLEDGEBOT_DB": str(db),
+                **db.env(),
                 "PLEDGEBOT_DATA": str(data),
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_API_URL": slack.api_url,
@@ -303,32 +313,44 @@ async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lo
     assert ledger["claimed"] == 0, ledger
     assert ledger["sent"] >= 10, ledger  # at least the scheduler's digests due at start-up
     total = counts["slack.http"] + counts["slack.socket"] + counts["discord"]
-    figures.add("load.shared_db.requests", total)
-    figures.add(
-        "load.shared_db.writes", counts["slack.writes"] + counts["slack.socket"] + counts["discord.writes"]
-    )
-    figures.add("load.shared_db.delivery_passes", counts["deliver.passes"] + 1)
-    figures.add("load.shared_db.ledger_rows", sum(ledger.values()))
-    figures.add("load.shared_db.processes", len(bots))
-    figures.add("load.shared_db.lock_errors", 0)
-    print(f"\nshared database: {total} requests, {dict(counts)}, ledger {dict(ledger)}, {elapsed:.1f} s")
+    name = "load.shared_db" if backend == "sqlite" else "load.shared_postgres"
+    figures.add(f"{name}.requests", total)
+    figures.add(f"{name}.writes", counts["slack.writes"] + counts["slack.socket"] + counts["discord.writes"])
+    figures.add(f"{name}.delivery_passes", counts["deliver.passes"] + 1)
+    figures.add(f"{name}.ledger_rows", sum(ledger.values()))
+    figures.add(f"{name}.processes", len(bots))
+    figures.add(f"{name}.lock_errors", 0)
+    print(f"\nshared {backend}: {total} requests, {dict(counts)}, ledger {dict(ledger)}, {elapsed:.1f} s")
 
 
-async def test_processes_started_together_on_a_fresh_database_all_start(tmp_path: Path, figures):
-    """A first deploy starts web, worker (and a release task) at once on an empty database: none may fail."""
-    rounds = profile(fast=3, long=60)
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_processes_started_together_on_a_fresh_database_all_start(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+):
+    """A first deploy starts web, worker (and a release task) at once on an empty database: none may fail.
+
+    On PostgreSQL they race to migrate the same empty database (each with a local file of its own)."""
+    server: PostgresServer | None = None
+    if backend == "postgres":
+        server = request.getfixturevalue("postgres_server")
+    rounds = profile(fast=2 if server else 3, long=60)
     together = 4
     for round_ in range(rounds):
         folder = tmp_path / f"r{round_}"
         folder.mkdir()
-        env = {"PLEDGEBOT_DB": str(folder / "p.db")}
-        bots = [await Bot.start(["deliver"], env, folder) for _ in range(together)]
+        name = server.create_database() if server is not None else None
+        url = server.url(name) if server is not None and name is not None else None
+        envs = [StateDB(folder / (f"p{i}.db" if url else "p.db"), url).env() for i in range(together)]
+        bots = [await Bot.start(["deliver"], env, folder) for env in envs]
         try:
             codes = [await bot.wait(60) for bot in bots]
         finally:
             for bot in bots:
                 await bot.close()
+            if server is not None and name is not None:
+                server.drop_database(name)
         for bot, code in zip(bots, codes, strict=True):
             assert code == 0 and "Traceback" not in bot.log, f"round {round_}: exit {code}\n{bot.log}"
             assert bot.stdout.startswith("Delivery pass: 0 sent"), bot.stdout
-    figures.add("load.fresh_db.processes_started_together", rounds * together)
+    name = "load.fresh_db" if backend == "sqlite" else "load.fresh_postgres"
+    figures.add(f"{name}.processes_started_together", rounds * together)

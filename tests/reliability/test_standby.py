@@ -1,0 +1,166 @@
+"""Hot standby: two `python -m bot worker` processes on one state store, and a worker that loses its lock.
+
+1. On the same PostgreSQL database (each worker with its own local SQLite file, as two dynos would have) and
+   on the same SQLite file (one host): the second worker logs "standing by", keeps asking for the scheduler
+   lock, and opens no Discord gateway connection (the fake counts connections and IDENTIFYs) and no Slack
+   Socket Mode connection (the fake counts apps.connections.open). kill -9 of the first: the second holds the
+   lock within the retry interval (`PLEDGEBOT_STANDBY_RETRY_SECONDS`, 0.5 s here) and then connects.
+2. PostgreSQL: the leader's lock connection is ended by the server (pg_terminate_backend on its backend pid):
+   the leader logs that it lost the lock and exits 1, and the standby takes over.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.backends import LEADER_LOCK
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.reliability.processes import Bot, poll
+
+pytestmark = pytest.mark.soak
+
+DISCORD_TOKEN = "standby-test-token"
+RETRY = 0.5  # PLEDGEBOT_STANDBY_RETRY_SECONDS in these tests
+HOLDING = "holding the scheduler lock"
+STANDING_BY = "standing by"
+ASKING_AGAIN = "the scheduler lock is still taken"
+LOST = "lost the scheduler lock"
+# A standby must ask again at least this many times while the leader runs, connecting nothing.
+RETRIES_OBSERVED = 4
+
+
+def identifies(fake: FakeDiscord) -> int:
+    return len(fake.gateway_received.matching(lambda m: m.get("op") == 2))
+
+
+def socket_opens(slack: FakeSlack) -> int:
+    return len(slack.calls_to("apps.connections.open"))
+
+
+def worker_env(fake: FakeDiscord, slack: FakeSlack, db: Path, url: str | None) -> dict[str, str]:
+    env = {
+        "PLEDGEBOT_DB": str(db),
+        "PLEDGEBOT_STANDBY_RETRY_SECONDS": str(RETRY),
+        "DISCORD_TOKEN": DISCORD_TOKEN,
+        "DISCORD_API_BASE": fake.base_url,
+        "DISCORD_GUILD_IDS": str(fake.guild_id),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        # DEBUG shows each of the standby's retries, which the test counts.
+        "LOG_LEVEL": "DEBUG",
+    }
+    if url is not None:
+        env["DATABASE_URL"] = url
+    return env
+
+
+def lock_holder(url: str) -> int | None:
+    """The backend pid of the connection holding the scheduler's advisory lock in this database."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted AND d.datname = current_database()",
+            [LEADER_LOCK],
+        ).fetchone()
+    return row[0] if row else None
+
+
+async def start_pair(fake: FakeDiscord, slack: FakeSlack, folder: Path, url: str | None) -> tuple[Bot, Bot]:
+    """A leader, connected, and a standby that has asked for the lock several times, connecting nothing."""
+    # On PostgreSQL each worker has a local file of its own (two dynos); on SQLite they share the file.
+    dbs = [folder / "w1.db", folder / "w2.db"] if url else [folder / "p.db"] * 2
+    first = await Bot.start(["worker"], worker_env(fake, slack, dbs[0], url), folder)
+    await first.wait_for_line(HOLDING)
+    await fake.wait_identified(timeout=30)
+    await slack.wait_connected(timeout=30)
+    second = await Bot.start(["worker"], worker_env(fake, slack, dbs[1], url), folder)
+    await second.wait_for_line(STANDING_BY)
+    await poll(
+        lambda: second.log.count(ASKING_AGAIN) >= RETRIES_OBSERVED,
+        RETRIES_OBSERVED * RETRY + 20,
+        "the standby to ask for the lock again",
+    )
+    assert HOLDING not in second.log, second.log
+    assert (len(fake.connections), identifies(fake), socket_opens(slack)) == (1, 1, 1)
+    return first, second
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_standby_worker_connects_nothing_and_takes_over_within_the_retry_interval(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+):
+    url = request.getfixturevalue("database_url") if backend == "postgres" else None
+    fake = FakeDiscord(token=DISCORD_TOKEN)
+    await fake.start()
+    bots: list[Bot] = []
+    try:
+        async with FakeSlack() as slack:
+            first, second = await start_pair(fake, slack, tmp_path, url)
+            bots += [first, second]
+            seen = len(fake.gateway_received)
+            killed = time.monotonic()
+            first.kill()
+            assert await first.wait(10) == -9
+            await second.wait_for_line(HOLDING, timeout=RETRY + 10)
+            took_lock = time.monotonic() - killed
+            await fake.wait_identified(timeout=30, after=seen)
+            await poll(lambda: socket_opens(slack) == 2, 30, "the standby's Socket Mode connection")
+            await slack.wait_connected(timeout=30)
+            connected = time.monotonic() - killed
+            assert (len(fake.connections), identifies(fake)) == (2, 2)
+            assert socket_opens(slack) == 2
+            code, _ = await second.stop()
+            assert code == 0, second.log
+    finally:
+        for bot in bots:
+            await bot.close()
+        await fake.close()
+    for bot in bots:
+        assert "Traceback" not in bot.log, bot.log
+        assert all(s not in bot.log for s in (BOT_TOKEN, APP_TOKEN, DISCORD_TOKEN))
+    # The lock is free the moment the process dies (its connection or file closes with it), so the standby
+    # holds it at its next ask: within one retry interval, plus a little for the ask itself.
+    assert took_lock < RETRY + 1.0, f"took the lock {took_lock:.2f} s after the kill"
+    figures.add(f"standby.{backend}.takeover_lock_ms", int(took_lock * 1000))
+    figures.add(f"standby.{backend}.takeover_connected_ms", int(connected * 1000))
+    print(f"\n{backend}: lock taken {took_lock:.2f} s, connected {connected:.2f} s after kill -9")
+
+
+async def test_a_worker_whose_lock_connection_is_killed_exits_1_and_the_standby_takes_over(
+    tmp_path: Path, database_url: str, figures
+):
+    fake = FakeDiscord(token=DISCORD_TOKEN)
+    await fake.start()
+    bots: list[Bot] = []
+    try:
+        async with FakeSlack() as slack:
+            first, second = await start_pair(fake, slack, tmp_path, database_url)
+            bots += [first, second]
+            seen = len(fake.gateway_received)
+            pid = lock_holder(database_url)
+            assert pid is not None
+            with psycopg.connect(database_url, autocommit=True) as admin:
+                assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+            ended = time.monotonic()
+            code = await first.wait(RETRY + 20)
+            stopped = time.monotonic() - ended
+            await second.wait_for_line(HOLDING, timeout=RETRY + 10)
+            await fake.wait_identified(timeout=30, after=seen)
+            assert lock_holder(database_url) not in (None, pid)
+            code2, _ = await second.stop()
+            assert code2 == 0, second.log
+    finally:
+        for bot in bots:
+            await bot.close()
+        await fake.close()
+    assert code == 1, first.log
+    assert LOST in first.log, first.log
+    assert "Traceback" not in first.log, first.log
+    figures.add("standby.postgres.lock_lost_exit_ms", int(stopped * 1000))
+    print(f"\nlock connection ended: the leader exited 1 after {stopped:.2f} s")
