@@ -73,8 +73,9 @@ async def test_slack_429s_past_the_client_retries_and_a_concurrent_pass_post_onc
 ):
     """Ten 429s in a row outlast the lease and the client's 5 retries; a second pass runs meanwhile."""
     # slack_sdk waits Retry-After plus random() seconds; pin the random part so the test is quick and fixed.
-    monkeypatch.setattr("slack_sdk.http_retry.builtin_async_handlers.random.random", lambda: 0.15)
-    settings = slack_settings(backend, slack, claim_lease_seconds=0.3)
+    monkeypatch.setattr("slack_sdk.http_retry.builtin_async_handlers.random.random", lambda: 0.3)
+    # Long enough that a loaded machine still renews in time (every lease/3), short enough to be outlasted.
+    settings = slack_settings(backend, slack, claim_lease_seconds=0.6)
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "slack", "C0NEWS")
@@ -82,7 +83,7 @@ async def test_slack_429s_past_the_client_retries_and_a_concurrent_pass_post_onc
         async with slack_deliverer(settings) as deliverer:
             service = bot.delivery({"slack": deliverer})
             first = asyncio.create_task(service.run_pass(at(9, 5)))
-            # By the fourth attempt the waits (3 x 0.15 s) have outlasted the 0.3 s lease, unless renewed.
+            # By the fourth attempt the waits (3 x 0.3 s) have outlasted the 0.6 s lease, unless renewed.
             await slack.wait_for_calls("chat.postMessage", 4)
             second = await service.run_pass(at(9, 5))
             first_report = await asyncio.wait_for(first, 5)
