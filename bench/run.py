@@ -23,6 +23,10 @@ from bench.stats import Row, ms
 
 PLANNING_DAY = dt.date(2026, 5, 26)
 CONCURRENCY = 16
+# The delivery pass runs at this moment (inside the planned days, so both stores' digests are built alike).
+DELIVERY_AT = dt.datetime(2026, 5, 27, 12, 0, 30, tzinfo=dt.UTC)
+PASS_TARGET = 60.0  # seconds: the scheduler's catch-up pass runs every minute
+LOOKUP_SLACK = 1.10  # lookups with DATABASE_URL set: within 10% of SQLite-only
 
 
 @dataclass(frozen=True)
@@ -316,9 +320,129 @@ def run(profile: Profile, work: Path, command: str) -> Report:
                 note=f"{len(d_ours.samples):,} interactions",
             )
         )
+
+    _say(f"delivery pass: {profile.subscriptions:,} subscriptions due, no-op deliverer (SQLite)")
+    from bench import delivery
+
+    sqlite_pass = delivery.measure(bot, DELIVERY_AT)
+    report.add(_pass_row("Delivery pass", sqlite_pass, profile.subscriptions))
     bot.close()
+
+    _postgres(profile, work, data, report, plan, sqlite_pass)
     report.finished = dt.datetime.now(dt.UTC)
     return report
+
+
+def _pass_row(name: str, measured: dict, subscriptions: int) -> Row:
+    """A delivery pass beside its floor: two one-row write transactions per claim on the same state store."""
+    claims = measured["claims"]
+    ledger = measured["claim_seconds"] + measured["record_seconds"]
+    return Row(
+        f"{name}: {subscriptions:,} subscriptions due, claim + record",
+        measured["seconds"],
+        "s",
+        floor=2 * claims * measured["commit_seconds"],
+        floor_label="2 one-row write transactions per claim",
+        target=f"< {PASS_TARGET:.0f} s",
+        met=measured["seconds"] < PASS_TARGET and claims == subscriptions,
+        note=f"{claims:,} claims ({measured['sent']:,} sent, {measured['empty']:,} empty); ledger "
+        f"{ledger:.1f} s = {ms(ledger / max(claims, 1)):.2f} ms per claim + record",
+    )
+
+
+def _postgres(profile: Profile, work: Path, data: Path, report: Report, sqlite_plan: float, sqlite_pass):
+    """The rows with the state store on PostgreSQL: a server of our own, started here and stopped after."""
+    from bench import delivery, pg, planning
+    from bot.cli import open_bot
+    from bot.config import Secret, Settings
+
+    names = (
+        "PostgreSQL state: lookup p50 (DATABASE_URL set)",
+        "PostgreSQL state: lookup p99 (DATABASE_URL set)",
+        f"PostgreSQL state: plan one day, {profile.subscriptions:,} subscriptions",
+        f"PostgreSQL state: delivery pass: {profile.subscriptions:,} subscriptions due, claim + record",
+    )
+    _say("PostgreSQL: starting a server on 127.0.0.1")
+    server, why = pg.start()
+    if server is None:
+        _say(why)
+        for name in names:
+            report.add(Row(name, None, "", note=why))
+        return
+    try:
+        url = server.url(server.create_database())
+        pg_db = work / "bench-pg.db"
+        _say("PostgreSQL: building the catalogue from the PostgreSQL journal (setup, not measured)")
+        start = time.perf_counter()
+        bot = open_bot(Settings(db_path=pg_db, data_dir=data, database_url=Secret(url)))
+        built = time.perf_counter() - start
+        if bot.backend.name != "postgres":
+            raise RuntimeError("DATABASE_URL did not put the state store on PostgreSQL")
+        generate.bulk_insert_subscriptions(
+            bot.backend, data / generate.SUBSCRIPTIONS_FILE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        )
+        try:
+            _say("PostgreSQL: lookups with DATABASE_URL set beside SQLite-only (fresh process)")
+            looked = run_child(
+                "lookup-pg",
+                "--db",
+                str(work / "bench.db"),
+                "--pg-db",
+                str(pg_db),
+                "--data",
+                str(data),
+                "--database-url",
+                url,
+                "--rounds",
+                str(profile.lookup_rounds),
+                timeout=1800,
+            )
+            for name, pct in zip(names[:2], ("p50", "p99"), strict=True):
+                value, floor = looked["postgres"][pct], looked["sqlite"][pct]
+                report.add(
+                    Row(
+                        name,
+                        value,
+                        "ms",
+                        floor,
+                        "SQLite-only, same queries, interleaved",
+                        target="≤ 1.1x floor",
+                        met=value <= LOOKUP_SLACK * floor,
+                        note=f"{looked['postgres']['n']:,} lookups each; the catalogue is SQLite in both",
+                    )
+                )
+
+            _say("PostgreSQL: planning a day's reminders")
+            times, _, due = planning.measure(bot.core, PLANNING_DAY, profile.planning_days)
+            plan = statistics.median(times)
+            report.add(
+                Row(
+                    names[2],
+                    ms(plan),
+                    "ms",
+                    ms(sqlite_plan),
+                    "the same plan, SQLite state",
+                    target="< 200 ms",
+                    met=plan < 0.2,
+                    note=f"median of {len(times)} days (max {ms(max(times)):.0f} ms); {due:,} digests due",
+                )
+            )
+
+            _say(f"PostgreSQL: delivery pass, {profile.subscriptions:,} subscriptions due")
+            pg_pass = delivery.measure(bot, DELIVERY_AT)
+            row = _pass_row("PostgreSQL state: delivery pass", pg_pass, profile.subscriptions)
+            report.add(row)
+            report.postgres = {
+                "version": server.admin.execute("SHOW server_version").fetchone()[0],
+                "built": built,
+                "sqlite_pass": sqlite_pass,
+                "pg_pass": pg_pass,
+                "lookup": looked,
+            }
+        finally:
+            bot.close()
+    finally:
+        server.stop()
 
 
 async def _cold_start(db: Path, data: Path) -> tuple[float, dict]:
