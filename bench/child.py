@@ -265,6 +265,19 @@ def cmd_lookup_pg(args: argparse.Namespace) -> None:
         raise SystemExit("the DATABASE_URL bot is not on PostgreSQL")
     ctx = Context(platform="slack", workspace="T0BENCH", channel="C0BENCH", user="U0BENCH")
     bots = {"sqlite": sqlite_only.core, "postgres": with_url.core}
+    # Count what the lookups ask of the PostgreSQL backend (the catalogue is SQLite in both bots).
+    calls = {"n": 0}
+    backend = with_url.backend
+    read, transaction = backend.read, backend.transaction
+
+    def counted(original):
+        def call(*args, **kwargs):
+            calls["n"] += 1
+            return original(*args, **kwargs)
+
+        return call
+
+    backend.read, backend.transaction = counted(read), counted(transaction)
     samples: dict[str, list[float]] = {name: [] for name in bots}
     clock = time.perf_counter
     order = list(bots)
@@ -277,12 +290,16 @@ def cmd_lookup_pg(args: argparse.Namespace) -> None:
                 if round_ >= 3:
                     samples[name].append(seconds)
             order.reverse()  # neither side always goes first
+    backend.read, backend.transaction = read, transaction
     sqlite_only.close()
     with_url.close()
     _emit(
         {
-            name: {"p50": ms(percentile(s, 50)), "p99": ms(percentile(s, 99)), "n": len(s)}
-            for name, s in samples.items()
+            **{
+                name: {"p50": ms(percentile(s, 50)), "p99": ms(percentile(s, 99)), "n": len(s)}
+                for name, s in samples.items()
+            },
+            "state_calls": calls["n"],
         }
     )
 

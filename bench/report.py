@@ -205,11 +205,15 @@ def postgres_findings(p: dict[str, Any]) -> list[str]:
             f"{m['seconds']:.1f} s for {m['claims']:,} claims: `claim` {m['claim_seconds']:.1f} s "
             f"({m['claim_seconds'] / claims * 1000:.2f} ms each), `record` {m['record_seconds']:.1f} s "
             f"({m['record_seconds'] / claims * 1000:.2f} ms each), the rest (digests, the pass's loop, the "
-            f"no-op post and its lease task) {m['seconds'] - m['claim_seconds'] - m['record_seconds']:.1f} s"
+            f"no-op post and its lease task) {m['seconds'] - m['claim_seconds'] - m['record_seconds']:.1f} s."
+            " "
+            f"On the same store a transaction of `SELECT 1` costs {m['transaction_seconds'] * 1000:.3f} ms "
+            f"and one writing one row (a durable commit) {m['commit_seconds'] * 1000:.2f} ms"
         )
 
     ledger_share = (post["claim_seconds"] + post["record_seconds"]) / max(post["seconds"], 1e-9)
     lite_share = (lite["claim_seconds"] + lite["record_seconds"]) / max(lite["seconds"], 1e-9)
+    looked = p["lookup"]
     return [
         "### The state store on PostgreSQL",
         "",
@@ -219,13 +223,29 @@ def postgres_findings(p: dict[str, Any]) -> list[str]:
         "SQLite file built from the PostgreSQL journal (a catalogue belongs to one journal), from the same",
         f"data folder in {p['built']:.1f} s (setup, not a row).",
         "",
+        f"- **Lookups**: the DATABASE_URL bot made {looked['state_calls']} calls to its PostgreSQL backend",
+        f"  during {looked['postgres']['n']:,} lookups"
+        + (
+            " (the lookup path reads only the SQLite catalogue), so the two columns differ by noise between"
+            " interleaved calls; p99 moves most."
+            if looked["state_calls"] == 0
+            else "."
+        ),
+        f"- **Planning** differs by reading the subscriptions: `Subscriptions.all()` took "
+        f"{p['read_pg'] * 1000:.1f} ms",
+        f"  from PostgreSQL and {p['read_sqlite'] * 1000:.1f} ms from SQLite (median of 5); the digests "
+        "come from the SQLite catalogue in both.",
         f"- **Delivery pass, SQLite:** {per_claim(lite)}.",
-        f"- **Delivery pass, PostgreSQL:** {per_claim(post)} (pool checkout, BEGIN, the statement and",
-        "  COMMIT are round trips to the server; COMMIT also waits for the WAL flush).",
-        "- **Cause:** the ledger (`bot/ledger.py`) runs one transaction per claim and one per record, so a",
-        f"  pass makes 2 durable commits per subscription; on PostgreSQL the ledger is {ledger_share:.0%} of",
-        f"  the pass ({lite_share:.0%} on SQLite), and the floor column (2 one-row write transactions per",
-        "  claim) shows that the commits alone account for most of it on either store: nothing is batched.",
+        f"- **Delivery pass, PostgreSQL:** {per_claim(post)}. Pool checkout, BEGIN, the statement and",
+        "  COMMIT are round trips to the server, and COMMIT also waits for the WAL flush.",
+        "- **Cause:** the ledger (`bot/ledger.py`) runs one transaction per claim and one per record: 2",
+        f"  durable commits per subscription, {2 * post['claims']:,} in this pass, nothing batched. They are "
+        f"{ledger_share:.0%} of",
+        f"  the PostgreSQL pass ({lite_share:.0%} on SQLite). As many one-row write transactions alone (the "
+        "floor column)",
+        f"  take {2 * post['claims'] * post['commit_seconds']:.1f} s on PostgreSQL and "
+        f"{2 * lite['claims'] * lite['commit_seconds']:.1f} s on SQLite: a pass grows as subscriptions",
+        "  times a commit's latency, and on PostgreSQL each commit also pays its round trips.",
         "- **Proposed (not implemented): a batched claim.** `Ledger.claim_many(keys)` would claim a chunk",
         "  (say 500) in one transaction: `INSERT … SELECT … FROM unnest(%s, %s) ON CONFLICT DO NOTHING",
         "  RETURNING subscription_id, local_date` for fresh days, then one `UPDATE … WHERE (state =",

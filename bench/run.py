@@ -326,11 +326,22 @@ def run(profile: Profile, work: Path, command: str) -> Report:
 
     sqlite_pass = delivery.measure(bot, DELIVERY_AT)
     report.add(_pass_row("Delivery pass", sqlite_pass, profile.subscriptions))
-    bot.close()
-
-    _postgres(profile, work, data, report, plan, sqlite_pass)
+    try:
+        _postgres(profile, work, data, report, bot, plan, sqlite_pass)
+    finally:
+        bot.close()
     report.finished = dt.datetime.now(dt.UTC)
     return report
+
+
+def _read_subscriptions(bot) -> float:
+    """Median seconds of `Subscriptions.all()` on a bot's state store (of 5)."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        bot.subscriptions.all()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def _pass_row(name: str, measured: dict, subscriptions: int) -> Row:
@@ -350,7 +361,9 @@ def _pass_row(name: str, measured: dict, subscriptions: int) -> Row:
     )
 
 
-def _postgres(profile: Profile, work: Path, data: Path, report: Report, sqlite_plan: float, sqlite_pass):
+def _postgres(
+    profile: Profile, work: Path, data: Path, report: Report, sqlite_bot, sqlite_plan: float, sqlite_pass
+):
     """The rows with the state store on PostgreSQL: a server of our own, started here and stopped after."""
     from bench import delivery, pg, planning
     from bot.cli import open_bot
@@ -433,6 +446,8 @@ def _postgres(profile: Profile, work: Path, data: Path, report: Report, sqlite_p
             row = _pass_row("PostgreSQL state: delivery pass", pg_pass, profile.subscriptions)
             report.add(row)
             report.postgres = {
+                "read_sqlite": _read_subscriptions(sqlite_bot),
+                "read_pg": _read_subscriptions(bot),
                 "version": server.admin.execute("SHOW server_version").fetchone()[0],
                 "built": built,
                 "sqlite_pass": sqlite_pass,
