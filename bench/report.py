@@ -82,6 +82,8 @@ class Report:
     cold_start: dict[str, Any] = field(default_factory=dict)
     lookup: dict[str, Any] = field(default_factory=dict)
     postgres: dict[str, Any] = field(default_factory=dict)
+    # The 1-minute load average when the run started and ended: other processes share the cores.
+    load: list[float] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
         """Append a result row."""
@@ -125,6 +127,12 @@ class Report:
             ),
         ]
         out += [f"- **{k}:** {v}" for k, v in self.machine.items()]
+        if self.load:
+            out.append(
+                "- **Load average (1 min), start → end:** "
+                + " → ".join(f"{x:.2f}" for x in self.load)
+                + " (anything above the benchmark's own ~1 is other processes competing for the cores)"
+            )
         if d is not None:
             out += [
                 f"- **Data:** {d.pledges:,} pledges, {d.quotes:,} quotes, {d.statuses:,} statuses, "
@@ -231,10 +239,11 @@ def postgres_findings(p: dict[str, Any]) -> list[str]:
             if looked["state_calls"] == 0
             else "."
         ),
-        f"- **Planning** differs by reading the subscriptions: `Subscriptions.all()` took "
+        "- **Planning** differs only in reading the subscriptions: `Subscriptions.all()` took "
         f"{p['read_pg'] * 1000:.1f} ms",
         f"  from PostgreSQL and {p['read_sqlite'] * 1000:.1f} ms from SQLite (median of 5); the digests "
-        "come from the SQLite catalogue in both.",
+        "come from the SQLite catalogue in both. Its floor is planned in the same process, alternating "
+        "day by day.",
         f"- **Delivery pass, SQLite:** {per_claim(lite)}.",
         f"- **Delivery pass, PostgreSQL:** {per_claim(post)}. Pool checkout, BEGIN, the statement and",
         "  COMMIT are round trips to the server, and COMMIT also waits for the WAL flush.",
