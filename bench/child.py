@@ -1,7 +1,8 @@
 """What the benchmark runs in fresh processes, so that imports count and peak RSS is one job's own.
 
-`python -m bench.child import|open|lookup|slack-server ...` prints (at most) one `READY ...` line and then one
-JSON line of results on stdout. The parent (`bench.run`) starts these and reads the lines with a bound.
+`python -m bench.child import|open|lookup|lookup-pg|slack-server ...` prints (at most) one `READY ...` line
+and then one JSON line of results on stdout. The parent (`bench.run`) starts these and reads the lines with a
+bound.
 """
 
 from __future__ import annotations
@@ -246,6 +247,63 @@ def cmd_lookup(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_lookup_pg(args: argparse.Namespace) -> None:
+    """Lookups with DATABASE_URL set beside SQLite-only: two bots in this process, interleaved call by call.
+
+    `--db` is the SQLite-only catalogue; `--pg-db` is the catalogue built from the PostgreSQL journal (a
+    catalogue belongs to one journal). Both are loaded from the same data folder, so they hold the same rows.
+    """
+    from bot.cli import open_bot
+    from bot.config import Secret, Settings
+    from bot.replies import Context
+
+    sqlite_only = open_bot(_settings(args))
+    with_url = open_bot(
+        Settings(db_path=Path(args.pg_db), data_dir=Path(args.data), database_url=Secret(args.database_url))
+    )
+    if with_url.backend.name != "postgres":
+        raise SystemExit("the DATABASE_URL bot is not on PostgreSQL")
+    ctx = Context(platform="slack", workspace="T0BENCH", channel="C0BENCH", user="U0BENCH")
+    bots = {"sqlite": sqlite_only.core, "postgres": with_url.core}
+    # Count what the lookups ask of the PostgreSQL backend (the catalogue is SQLite in both bots).
+    calls = {"n": 0}
+    backend = with_url.backend
+    read, transaction = backend.read, backend.transaction
+
+    def counted(original):
+        def call(*args, **kwargs):
+            calls["n"] += 1
+            return original(*args, **kwargs)
+
+        return call
+
+    backend.read, backend.transaction = counted(read), counted(transaction)
+    samples: dict[str, list[float]] = {name: [] for name in bots}
+    clock = time.perf_counter
+    order = list(bots)
+    for round_ in range(args.rounds + 3):  # the first 3 rounds warm both alike and are not kept
+        for query in SEARCH_QUERIES:
+            for name in order:
+                start = clock()
+                bots[name].handle(query, ctx)
+                seconds = clock() - start
+                if round_ >= 3:
+                    samples[name].append(seconds)
+            order.reverse()  # neither side always goes first
+    backend.read, backend.transaction = read, transaction
+    sqlite_only.close()
+    with_url.close()
+    _emit(
+        {
+            **{
+                name: {"p50": ms(percentile(s, 50)), "p99": ms(percentile(s, 99)), "n": len(s)}
+                for name, s in samples.items()
+            },
+            "state_calls": calls["n"],
+        }
+    )
+
+
 def cmd_slack_server(args: argparse.Namespace) -> None:
     """Serve Slack HTTP mode on 127.0.0.1 (pledgebot's app, or a bare Bolt app) until stdin closes."""
     asyncio.run(_slack_server(args))
@@ -320,17 +378,25 @@ async def _serve_bare(args: argparse.Namespace, settings, stopping: asyncio.Even
 def main(argv: list[str] | None = None) -> int:
     """The child's command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.child")
-    parser.add_argument("job", choices=("import", "open", "lookup", "slack-server"))
+    parser.add_argument("job", choices=("import", "open", "lookup", "lookup-pg", "slack-server"))
     parser.add_argument("--db", required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--pg-db", default="")
+    parser.add_argument("--database-url", default="")
     parser.add_argument("--mode", choices=("pledgebot", "bare"), default="pledgebot")
     parser.add_argument("--api-url", default="")
     parser.add_argument("--token", default="")
     parser.add_argument("--secret", default="")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    jobs = {"import": cmd_import, "open": cmd_open, "lookup": cmd_lookup, "slack-server": cmd_slack_server}
+    jobs = {
+        "import": cmd_import,
+        "open": cmd_open,
+        "lookup": cmd_lookup,
+        "lookup-pg": cmd_lookup_pg,
+        "slack-server": cmd_slack_server,
+    }
     jobs[args.job](args)
     return 0
 

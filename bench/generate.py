@@ -463,6 +463,32 @@ def insert_subscriptions(subscriptions: Any, path: Path, now: dt.datetime) -> in
     return count
 
 
+def bulk_insert_subscriptions(backend: Any, path: Path, now: dt.datetime) -> int:
+    """The same subscriptions as `insert_subscriptions`, in one transaction on a state backend (setup only:
+    one durable commit instead of one per subscription); the count."""
+    with path.open(encoding="utf-8") as lines:
+        rows = [
+            [
+                s["platform"],
+                s["workspace"],
+                s["channel"],
+                s["local_time"],
+                s["timezone"],
+                s["lead_days"],
+                s["created_by"],
+                now.isoformat(),
+            ]
+            for s in map(json.loads, lines)
+        ]
+    with backend.transaction() as db:
+        db.executemany(
+            "INSERT INTO subscriptions (platform, workspace, channel, local_time, timezone, lead_days, "
+            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
 def _dump(path: Path, document: dict[str, Any]) -> int:
     data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     path.write_bytes(data)

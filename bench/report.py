@@ -61,6 +61,10 @@ def _number(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def _value(row: Row) -> str:
+    return "not measured" if row.value is None else _number(row.value, row.unit)
+
+
 def _met(row: Row) -> str:
     return "—" if row.met is None else ("yes" if row.met else "**no**")
 
@@ -77,6 +81,9 @@ class Report:
     dataset: Any = None
     cold_start: dict[str, Any] = field(default_factory=dict)
     lookup: dict[str, Any] = field(default_factory=dict)
+    postgres: dict[str, Any] = field(default_factory=dict)
+    # The 1-minute load average when the run started and ended: other processes share the cores.
+    load: list[float] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
         """Append a result row."""
@@ -88,7 +95,7 @@ class Report:
         lines = [
             (
                 r.name.replace("`", ""),
-                _number(r.value, r.unit),
+                _value(r),
                 _number(r.floor, r.unit),
                 "—" if r.ratio is None else f"{r.ratio:.2f}x",
                 r.target or "—",
@@ -120,6 +127,12 @@ class Report:
             ),
         ]
         out += [f"- **{k}:** {v}" for k, v in self.machine.items()]
+        if self.load:
+            out.append(
+                "- **Load average (1 min), start → end:** "
+                + " → ".join(f"{x:.2f}" for x in self.load)
+                + " (anything above the benchmark's own ~1 is other processes competing for the cores)"
+            )
         if d is not None:
             out += [
                 f"- **Data:** {d.pledges:,} pledges, {d.quotes:,} quotes, {d.statuses:,} statuses, "
@@ -137,7 +150,7 @@ class Report:
         for r in self.rows:
             ratio = "—" if r.ratio is None else f"{r.ratio:.2f}x"
             out.append(
-                f"| {r.name} | {_number(r.value, r.unit)} | {_number(r.floor, r.unit)} | {ratio} | "
+                f"| {r.name} | {_value(r)} | {_number(r.floor, r.unit)} | {ratio} | "
                 f"{r.target or '—'} | {_met(r)} | {r.floor_label or '—'} | {r.note} |"
             )
         if self.lookup:
@@ -184,8 +197,73 @@ class Report:
                 f"({c['milestones']:,} milestones) {c['calendar'] * 1000:.0f} ms, importing the Slack and "
                 f"Discord adapters {c['adapter_imports'] * 1000:.0f} ms.",
             ]
+        if self.postgres:
+            out += ["", *postgres_findings(self.postgres)]
         out += ["", *FINDINGS, "", *METHOD, ""]
         return "\n".join(out)
+
+
+def postgres_findings(p: dict[str, Any]) -> list[str]:
+    """What the PostgreSQL rows measured, with the delivery pass taken apart."""
+    lite, post = p["sqlite_pass"], p["pg_pass"]
+
+    def per_claim(m: dict) -> str:
+        claims = max(m["claims"], 1)
+        return (
+            f"{m['seconds']:.1f} s for {m['claims']:,} claims: `claim` {m['claim_seconds']:.1f} s "
+            f"({m['claim_seconds'] / claims * 1000:.2f} ms each), `record` {m['record_seconds']:.1f} s "
+            f"({m['record_seconds'] / claims * 1000:.2f} ms each), the rest (digests, the pass's loop, the "
+            f"no-op post and its lease task) {m['seconds'] - m['claim_seconds'] - m['record_seconds']:.1f} s."
+            " "
+            f"On the same store a transaction of `SELECT 1` costs {m['transaction_seconds'] * 1000:.3f} ms "
+            f"and one writing one row (a durable commit) {m['commit_seconds'] * 1000:.2f} ms"
+        )
+
+    ledger_share = (post["claim_seconds"] + post["record_seconds"]) / max(post["seconds"], 1e-9)
+    lite_share = (lite["claim_seconds"] + lite["record_seconds"]) / max(lite["seconds"], 1e-9)
+    looked = p["lookup"]
+    return [
+        "### The state store on PostgreSQL",
+        "",
+        f"PostgreSQL {p['version']}, started by the benchmark on 127.0.0.1 from the test suite's harness",
+        "(`tests/postgres.py`) with fsync, synchronous commit and full-page writes **on**, its folder on the",
+        "same disk as the SQLite file (which runs with `synchronous = FULL`). Its catalogue is a second",
+        "SQLite file built from the PostgreSQL journal (a catalogue belongs to one journal), from the same",
+        f"data folder in {p['built']:.1f} s (setup, not a row).",
+        "",
+        f"- **Lookups**: the DATABASE_URL bot made {looked['state_calls']} calls to its PostgreSQL backend",
+        f"  during {looked['postgres']['n']:,} lookups"
+        + (
+            " (the lookup path reads only the SQLite catalogue), so the two columns differ by noise between"
+            " interleaved calls; p99 moves most."
+            if looked["state_calls"] == 0
+            else "."
+        ),
+        "- **Planning** differs only in reading the subscriptions: `Subscriptions.all()` took "
+        f"{p['read_pg'] * 1000:.1f} ms",
+        f"  from PostgreSQL and {p['read_sqlite'] * 1000:.1f} ms from SQLite (median of 5); the digests "
+        "come from the SQLite catalogue in both. Its floor is planned in the same process, alternating "
+        "day by day.",
+        f"- **Delivery pass, SQLite:** {per_claim(lite)}.",
+        f"- **Delivery pass, PostgreSQL:** {per_claim(post)}. Pool checkout, BEGIN, the statement and",
+        "  COMMIT are round trips to the server, and COMMIT also waits for the WAL flush.",
+        "- **Cause:** the ledger (`bot/ledger.py`) runs one transaction per claim and one per record: 2",
+        f"  durable commits per subscription, {2 * post['claims']:,} in this pass, nothing batched. They are "
+        f"{ledger_share:.0%} of",
+        f"  the PostgreSQL pass ({lite_share:.0%} on SQLite). As many one-row write transactions alone (the "
+        "floor column)",
+        f"  take {2 * post['claims'] * post['commit_seconds']:.1f} s on PostgreSQL and "
+        f"{2 * lite['claims'] * lite['commit_seconds']:.1f} s on SQLite: a pass grows as subscriptions",
+        "  times a commit's latency, and on PostgreSQL each commit also pays its round trips.",
+        "- **Proposed (not implemented): a batched claim.** `Ledger.claim_many(keys)` would claim a chunk",
+        "  (say 500) in one transaction: `INSERT … SELECT … FROM unnest(%s, %s) ON CONFLICT DO NOTHING",
+        "  RETURNING subscription_id, local_date` for fresh days, then one `UPDATE … WHERE (state =",
+        "  'uncertain' OR lease_until < now) … RETURNING` for retakes, same lease for the chunk. Days whose",
+        "  digest is empty would be recorded with one `UPDATE … FROM unnest(…)` per chunk; a posted digest",
+        "  keeps its own `record`, since it must be written the moment the post returns. The chunk must be",
+        "  small enough to post within one lease, or the lease renewal must cover every claim held. That",
+        "  turns about 2 transactions per subscription into about 2 per chunk plus 1 per posted digest.",
+    ]
 
 
 METHOD = [
@@ -207,6 +285,15 @@ METHOD = [
     "- **Planning**: every subscription's `Core.digest(day, lead_days)` for one day, exactly as a delivery",
     "  pass builds them, with nothing posted; each day is planned for the first time. The calendar index",
     "  is built before timing (see cold start).",
+    "- **Delivery pass**: `bot.delivery({platform: NoopDeliverer()}).run_pass(now)` for Slack and Discord",
+    "  (every subscription's platform) after setup puts every subscription's creation 24 hours before",
+    "  `now`, empties the ledger and gives a 24-hour grace period, so each subscription has exactly one",
+    "  local date due: one claim and one record each, nothing skipped. The floor is two transactions per",
+    "  claim that each rewrite one row unchanged on the same state store (a durable commit's cost).",
+    "- **PostgreSQL rows**: lookups run in a fresh process holding two bots, SQLite-only and with",
+    "  `DATABASE_URL` set, on catalogues loaded from the same data, calling `core.handle` alternately for",
+    "  the lookup mix (which goes first alternates). Planning and the delivery pass are as for SQLite, on",
+    '  the same subscriptions in PostgreSQL. Without server binaries these rows say "not measured".',
     "- **Slack**: the app runs in its own process behind `adapters.slack_app.server` (aiohttp) on 127.0.0.1;",
     "  this process signs `/pledge` slash commands as Slack does, keeps 16 in flight, and serves the fake",
     "  Web API and response_url. A request counts when its answer reaches its response_url. The floor is a",

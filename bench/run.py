@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
 import shutil
 import statistics
 import subprocess
@@ -23,6 +24,11 @@ from bench.stats import Row, ms
 
 PLANNING_DAY = dt.date(2026, 5, 26)
 CONCURRENCY = 16
+# The delivery pass runs at this moment (inside the planned days, so both stores' digests are built alike).
+DELIVERY_AT = dt.datetime(2026, 5, 27, 12, 0, 30, tzinfo=dt.UTC)
+PLANNING_GAP = 10  # days after PLANNING_DAY where the planning beside PostgreSQL starts (none planned yet)
+PASS_TARGET = 60.0  # seconds: the scheduler's catch-up pass runs every minute
+LOOKUP_SLACK = 1.10  # lookups with DATABASE_URL set: within 10% of SQLite-only
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     data = work / "data"
     db = work / "bench.db"
     report = Report(command=command, machine=machine(), started=dt.datetime.now(dt.UTC))
+    report.load.append(os.getloadavg()[0])
 
     _say(f"generating {profile.pledges:,} pledges and {profile.subscriptions:,} subscriptions")
     made = generate.generate(data, profile.pledges, profile.subscriptions)
@@ -316,9 +323,156 @@ def run(profile: Profile, work: Path, command: str) -> Report:
                 note=f"{len(d_ours.samples):,} interactions",
             )
         )
-    bot.close()
+
+    _say(f"delivery pass: {profile.subscriptions:,} subscriptions due, no-op deliverer (SQLite)")
+    from bench import delivery
+
+    sqlite_pass = delivery.measure(bot, DELIVERY_AT)
+    report.add(_pass_row("Delivery pass", sqlite_pass, profile.subscriptions))
+    try:
+        _postgres(profile, work, data, report, bot, plan, sqlite_pass)
+    finally:
+        bot.close()
+    report.load.append(os.getloadavg()[0])
     report.finished = dt.datetime.now(dt.UTC)
     return report
+
+
+def _read_subscriptions(bot) -> float:
+    """Median seconds of `Subscriptions.all()` on a bot's state store (of 5)."""
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        bot.subscriptions.all()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _pass_row(name: str, measured: dict, subscriptions: int) -> Row:
+    """A delivery pass beside its floor: two one-row write transactions per claim on the same state store."""
+    claims = measured["claims"]
+    ledger = measured["claim_seconds"] + measured["record_seconds"]
+    return Row(
+        f"{name}: {subscriptions:,} subscriptions due, claim + record",
+        measured["seconds"],
+        "s",
+        floor=2 * claims * measured["commit_seconds"],
+        floor_label="2 one-row write transactions per claim",
+        target=f"< {PASS_TARGET:.0f} s",
+        met=measured["seconds"] < PASS_TARGET and claims == subscriptions,
+        note=f"{claims:,} claims ({measured['sent']:,} sent, {measured['empty']:,} empty); ledger "
+        f"{ledger:.1f} s = {ms(ledger / max(claims, 1)):.2f} ms per claim + record",
+    )
+
+
+def _postgres(
+    profile: Profile, work: Path, data: Path, report: Report, sqlite_bot, sqlite_plan: float, sqlite_pass
+):
+    """The rows with the state store on PostgreSQL: a server of our own, started here and stopped after."""
+    from bench import delivery, pg, planning
+    from bot.cli import open_bot
+    from bot.config import Secret, Settings
+
+    names = (
+        "PostgreSQL state: lookup p50 (DATABASE_URL set)",
+        "PostgreSQL state: lookup p99 (DATABASE_URL set)",
+        f"PostgreSQL state: plan one day, {profile.subscriptions:,} subscriptions",
+        f"PostgreSQL state: delivery pass: {profile.subscriptions:,} subscriptions due, claim + record",
+    )
+    _say("PostgreSQL: starting a server on 127.0.0.1")
+    server, why = pg.start()
+    if server is None:
+        _say(why)
+        for name in names:
+            report.add(Row(name, None, "", note=why))
+        return
+    try:
+        url = server.url(server.create_database())
+        pg_db = work / "bench-pg.db"
+        _say("PostgreSQL: building the catalogue from the PostgreSQL journal (setup, not measured)")
+        start = time.perf_counter()
+        bot = open_bot(Settings(db_path=pg_db, data_dir=data, database_url=Secret(url)))
+        built = time.perf_counter() - start
+        if bot.backend.name != "postgres":
+            raise RuntimeError("DATABASE_URL did not put the state store on PostgreSQL")
+        generate.bulk_insert_subscriptions(
+            bot.backend, data / generate.SUBSCRIPTIONS_FILE, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        )
+        try:
+            _say("PostgreSQL: lookups with DATABASE_URL set beside SQLite-only (fresh process)")
+            looked = run_child(
+                "lookup-pg",
+                "--db",
+                str(work / "bench.db"),
+                "--pg-db",
+                str(pg_db),
+                "--data",
+                str(data),
+                "--database-url",
+                url,
+                "--rounds",
+                str(profile.lookup_rounds),
+                timeout=1800,
+            )
+            for name, pct in zip(names[:2], ("p50", "p99"), strict=True):
+                value, floor = looked["postgres"][pct], looked["sqlite"][pct]
+                report.add(
+                    Row(
+                        name,
+                        value,
+                        "ms",
+                        floor,
+                        "SQLite-only, same queries, interleaved",
+                        target="≤ 1.1x floor",
+                        met=value <= LOOKUP_SLACK * floor,
+                        note=f"{looked['postgres']['n']:,} lookups each; the catalogue is SQLite in both",
+                    )
+                )
+
+            _say("PostgreSQL: planning a day's reminders, beside SQLite in this same process")
+            # Days neither core has planned, alternating stores day by day, so both run in the same process
+            # state (this process now holds two catalogues' calendars, which makes every collection dearer).
+            pg_times, lite_times = [], []
+            bot.core.calendar()
+            for offset in range(profile.planning_days):
+                day = PLANNING_DAY + dt.timedelta(days=PLANNING_GAP + offset)
+                lite_times += planning.measure(sqlite_bot.core, day, 1)[0]
+                times, _, due = planning.measure(bot.core, day, 1)
+                pg_times += times
+            # Untimed: the days the delivery pass falls in, planned as the SQLite core planned them above.
+            planning.measure(bot.core, PLANNING_DAY, profile.planning_days)
+            plan, lite_plan = statistics.median(pg_times), statistics.median(lite_times)
+            report.add(
+                Row(
+                    names[2],
+                    ms(plan),
+                    "ms",
+                    ms(lite_plan),
+                    "the same days planned on SQLite state, alternating",
+                    target="< 200 ms",
+                    met=plan < 0.2,
+                    note=f"median of {len(pg_times)} days (max {ms(max(pg_times)):.0f} ms); {due:,} digests "
+                    f"due; SQLite's own row, in a process with one catalogue: {ms(sqlite_plan):.0f} ms",
+                )
+            )
+
+            _say(f"PostgreSQL: delivery pass, {profile.subscriptions:,} subscriptions due")
+            pg_pass = delivery.measure(bot, DELIVERY_AT)
+            row = _pass_row("PostgreSQL state: delivery pass", pg_pass, profile.subscriptions)
+            report.add(row)
+            report.postgres = {
+                "read_sqlite": _read_subscriptions(sqlite_bot),
+                "read_pg": _read_subscriptions(bot),
+                "version": server.admin.execute("SHOW server_version").fetchone()[0],
+                "built": built,
+                "sqlite_pass": sqlite_pass,
+                "pg_pass": pg_pass,
+                "lookup": looked,
+            }
+        finally:
+            bot.close()
+    finally:
+        server.stop()
 
 
 async def _cold_start(db: Path, data: Path) -> tuple[float, dict]:

@@ -21,7 +21,7 @@ class Row:
     """One line of the results table: a value beside its floor, the ratio, and the target."""
 
     name: str
-    value: float
+    value: float | None  # None: not measured (the note says why)
     unit: str
     floor: float | None = None
     floor_label: str = ""
@@ -32,7 +32,7 @@ class Row:
     @property
     def ratio(self) -> float | None:
         """value / floor, or None when there is no floor."""
-        if self.floor is None or not self.floor:
+        if self.value is None or self.floor is None or not self.floor:
             return None
         return self.value / self.floor
 

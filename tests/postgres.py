@@ -129,11 +129,17 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_server(bindir: Path) -> PostgresServer:
-    """initdb a temporary folder, start postgres on a free 127.0.0.1 port; raise StartError if that fails."""
+def start_server(
+    bindir: Path, *, settings: dict[str, str] | None = None, root: str | None = None
+) -> PostgresServer:
+    """initdb a temporary folder, start postgres on a free 127.0.0.1 port; raise StartError if that fails.
+
+    `settings` replace the throwaway ones (SETTINGS: no fsync) and `root` the folder's parent (default
+    `scratch_root()`); the benchmark passes durable settings and a folder on disk, like its SQLite file's.
+    """
     began = time.monotonic()
     # Not pytest's tmp_path: /tmp/pytest-of-root is mode 700, which the unprivileged server could not enter.
-    folder = Path(tempfile.mkdtemp(prefix="pledgebot-pg-", dir=scratch_root()))
+    folder = Path(tempfile.mkdtemp(prefix="pledgebot-pg-", dir=root or scratch_root()))
     try:
         as_user = _run_as(folder)
         initdb = subprocess.run(
@@ -158,7 +164,7 @@ def start_server(bindir: Path) -> PostgresServer:
         for attempt in (1, 2, 3):
             port = free_port()
             try:
-                process, admin = _start_postgres(bindir, folder, port, as_user)
+                process, admin = _start_postgres(bindir, folder, port, as_user, settings or SETTINGS)
                 break
             except StartError as error:
                 # Another process may take the free port between our check and the bind: then try another.
@@ -171,12 +177,12 @@ def start_server(bindir: Path) -> PostgresServer:
 
 
 def _start_postgres(
-    bindir: Path, folder: Path, port: int, as_user: list[str]
+    bindir: Path, folder: Path, port: int, as_user: list[str], base: dict[str, str]
 ) -> tuple[subprocess.Popen, psycopg.Connection]:
     """Run postgres in the foreground and poll until it accepts a connection, it exits, or time runs out."""
     log_path = folder / LOG_NAME
     settings = {
-        **SETTINGS,
+        **base,
         "listen_addresses": "127.0.0.1",
         "port": str(port),
         "unix_socket_directories": str(folder),

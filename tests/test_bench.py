@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bench import generate
+from tests.postgres import find_bindir
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = (
@@ -30,6 +31,14 @@ ROWS = (
     "Discord interaction → callback p99 |",
     "Discord interaction → callback p50, a pledge id",
     "Discord interaction → callback p99, a pledge id",
+    "Delivery pass: 50 subscriptions due",
+)
+# Measured when PostgreSQL server binaries are installed; otherwise present and "not measured".
+POSTGRES_ROWS = (
+    "PostgreSQL state: lookup p50",
+    "PostgreSQL state: lookup p99",
+    "PostgreSQL state: plan one day, 50 subscriptions",
+    "PostgreSQL state: delivery pass: 50 subscriptions due",
 )
 
 
@@ -51,7 +60,16 @@ def test_quick_run_writes_every_row(tmp_path: Path):
         assert len(rows) == 1, name
         row = rows[0]
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1] not in ("", "—", "nan"), row  # every row has a value
+        assert cells[1] not in ("", "—", "nan", "not measured"), row  # every row has a value
+    measured = find_bindir() is not None
+    for name in POSTGRES_ROWS:
+        rows = [line for line in table if line.startswith(f"| {name}")]
+        assert len(rows) == 1, name
+        value = [c.strip() for c in rows[0].strip("|").split("|")][1]
+        if measured:
+            assert value not in ("", "—", "nan", "not measured"), rows[0]
+        else:
+            assert value == "not measured" and "no PostgreSQL server binaries" in rows[0], rows[0]
     assert "**CPU:**" in text and "**SQLite:**" in text and "python -m bench --quick" in text
     assert "Slack HTTP throughput" in done.stdout  # the table is printed too
 

@@ -1,0 +1,99 @@
+"""A delivery pass over every subscription, each due once, with a deliverer that posts nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+from bot.cli import Bot
+
+PLATFORMS = ("slack", "discord")
+TRIVIAL_ROUNDS = 300
+
+
+class NoopDeliverer:
+    """Posts nothing and answers at once: what is left is the pass, the digests and the ledger."""
+
+    async def deliver(self, subscription: Any, digest: Any, key: str, *, retry: bool) -> str:
+        """The digest's key stands in for the message reference."""
+        return key
+
+
+def make_all_due(bot: Bot, now: dt.datetime) -> None:
+    """Setup: an empty ledger and every subscription made 24 hours before `now`.
+
+    With a 24-hour grace period each subscription then has exactly one local date due at `now` (its time in
+    the last 24 hours) and none to skip.
+    """
+    with bot.backend.transaction() as db:
+        db.execute("DELETE FROM deliveries")
+        db.execute("UPDATE subscriptions SET created_at = ?", [(now - dt.timedelta(hours=24)).isoformat()])
+
+
+def measure(bot: Bot, now: dt.datetime) -> dict[str, Any]:
+    """One pass at `now` with every subscription due: seconds, claims, and the seconds inside the ledger."""
+    make_all_due(bot, now)
+    noop = NoopDeliverer()
+    service = bot.delivery(dict.fromkeys(PLATFORMS, noop))
+    service.grace = dt.timedelta(hours=24)
+    ledger = bot.ledger
+    inside = {"claim": 0.0, "record": 0.0}
+
+    def timed(name: str):
+        original = getattr(ledger, name)
+
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                inside[name] += time.perf_counter() - start
+
+        return call
+
+    ledger.claim = timed("claim")  # type: ignore[method-assign]
+    ledger.record = timed("record")  # type: ignore[method-assign]
+    try:
+        start = time.perf_counter()
+        report = asyncio.run(service.run_pass(now))
+        seconds = time.perf_counter() - start
+    finally:
+        del ledger.claim, ledger.record
+    claims = len(report.sent) + len(report.empty)
+    return {
+        "seconds": seconds,
+        "claims": claims,
+        "sent": len(report.sent),
+        "empty": len(report.empty),
+        "skipped": len(report.skipped),
+        "failed": len(report.failed),
+        "claim_seconds": inside["claim"],
+        "record_seconds": inside["record"],
+        "transaction_seconds": trivial_transaction(bot),
+        "commit_seconds": trivial_commit(bot),
+    }
+
+
+def trivial_transaction(bot: Bot, rounds: int = TRIVIAL_ROUNDS) -> float:
+    """Seconds per transaction of one `SELECT 1` on the state store: its round trips, and nothing written."""
+    start = time.perf_counter()
+    for _ in range(rounds):
+        with bot.backend.transaction() as db:
+            db.execute("SELECT 1").fetchone()
+    return (time.perf_counter() - start) / rounds
+
+
+def trivial_commit(bot: Bot, rounds: int = TRIVIAL_ROUNDS) -> float:
+    """Seconds per transaction writing one row on the state store (a key of the benchmark's own in
+    `state_meta`, a throwaway database's): a durable commit's cost."""
+    start = time.perf_counter()
+    for n in range(rounds):
+        with bot.backend.transaction() as db:
+            db.execute(
+                "INSERT INTO state_meta (key, value) VALUES ('bench_commit', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [str(n)],
+            )
+    return (time.perf_counter() - start) / rounds
