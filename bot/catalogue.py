@@ -28,6 +28,9 @@ class PledgeRow:
     status_note: str | None
     category_ko: str | None = None
     speaker_ko: str | None = None
+    # The source of the latest status, as (headline, outlet, published_at, kind, url, headline_ko,
+    # outlet_ko), when the status cites one: what a pledge without a quote shows as its source.
+    status_source: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,13 @@ class Catalogue:
         rows = self.store.db.execute(
             f"""
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
-                   st.status, st.date, st.note, p.category_ko, s.name_ko
+                   st.status, st.date, st.note, p.category_ko, s.name_ko,
+                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
                 SELECT id FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1)
+            LEFT JOIN sources ss ON ss.id = st.source
             WHERE p.id IN ({marks})
             """,
             ids,
@@ -121,6 +126,7 @@ class Catalogue:
                 status_note=r[8],
                 category_ko=r[9],
                 speaker_ko=r[10],
+                status_source=tuple(r[11:18]) if r[11] is not None else None,
             )
             for r in rows
         }

@@ -29,7 +29,7 @@ from bot.replies import (
     SourceRef,
     Status,
 )
-from bot.search import MAX_QUERY_CHARS, Searcher
+from bot.search import MAX_QUERY_CHARS, Searcher, best_quote
 from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,12 @@ class Core:
             return help_reply(
                 m.gettext("Type some words to search for, such as /pledge hotline or /pledge 핫라인."), m
             )
+        if result.stop_only:
+            text = m.gettext("“{shown}” is too common a word to search for: give a more specific word.")
+            return Reply(
+                title=m.gettext("No pledge found"),
+                notices=[*notices, Notice(text.format(shown=_clip(" ".join(result.words), 60)), Level.ERROR)],
+            )
         if not result.ids:
             shown = _clip(" ".join(result.words), 60)
             if page > 1 and result.total == 0 and self.searcher.search(command.query, limit=1).total:
@@ -251,7 +257,14 @@ class Core:
         if result.corrected:
             text = m.gettext("No exact match; showing results for “{corrected}”.")
             notices.append(Notice(text.format(corrected=result.corrected)))
-        cards = self._cards(result.ids, m, lead_only=True)
+        if result.missing:
+            text = m.gettext("No pledge mentions “{missing}”; showing pledges that mention “{matched}”.")
+            missing, matched = " ".join(result.missing), " ".join(result.matched)
+            notices.append(Notice(text.format(missing=_clip(missing, 60), matched=_clip(matched, 60))))
+        elif result.matched:
+            text = m.gettext("No pledge mentions all of “{shown}”; showing pledges that mention some of it.")
+            notices.append(Notice(text.format(shown=_clip(" ".join(result.matched), 60))))
+        cards = self._cards(result.ids, m, lead_only=True, terms=result.terms)
         actions = (
             [Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {cards[0].pledge_id}")]
             if cards
@@ -282,22 +295,43 @@ class Core:
             total=1,
         )
 
-    def _cards(self, ids: list[str], m: Messages, *, lead_only: bool) -> list[QuoteCard]:
+    def _cards(
+        self, ids: list[str], m: Messages, *, lead_only: bool, terms: list[str] | None = None
+    ) -> list[QuoteCard]:
+        """Cards for these pledges: every quote (`show`), or one per pledge: the quote matching the most of
+        `terms` (the first when none does), its matched words as emphasis spans; a pledge without quotes
+        gets one card with its summary and status."""
         pledges = self.catalogue.pledges(ids)
         by_pledge: dict[str, list[QuoteRow]] = {}
-        for quote in self.catalogue.quotes(ids, lead_only=lead_only):
+        for quote in self.catalogue.quotes(ids, lead_only=False):
             by_pledge.setdefault(quote.pledge, []).append(quote)
         cards = []
         for pledge_id in ids:
             pledge = pledges.get(pledge_id)
             if pledge is None:
                 continue
-            for quote in by_pledge.get(pledge_id, []):
+            common = dict(
+                pledge_id=pledge.id,
+                title=_title(m, pledge),
+                speaker=localized(m, pledge.speaker, pledge.speaker_ko),
+                status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
+                category=localized(m, pledge.category, pledge.category_ko),
+                summary=pledge.summary or "",
+            )
+            quotes = by_pledge.get(pledge_id, [])
+            if not quotes:
+                cards.append(QuoteCard(quote="", said_on=None, source=_status_source(m, pledge), **common))
+                continue
+            spans: dict[int, tuple[tuple[int, int], ...]] = {}
+            more = 0
+            if lead_only:
+                index, found = best_quote([q.text for q in quotes], terms or [])
+                spans = {0: found}
+                more = len(quotes) - 1
+                quotes = [quotes[index]]
+            for index, quote in enumerate(quotes):
                 cards.append(
                     QuoteCard(
-                        pledge_id=pledge.id,
-                        title=_title(m, pledge),
-                        speaker=localized(m, pledge.speaker, pledge.speaker_ko),
                         quote=quote.text,
                         said_on=quote.said_on,
                         source=SourceRef(
@@ -307,11 +341,12 @@ class Core:
                             kind=quote.kind,
                             url=quote.url,
                         ),
-                        status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
-                        category=localized(m, pledge.category, pledge.category_ko),
                         translated=quote.translated,
                         language=quote.language,
                         original=_original(m, quote),
+                        more_quotes=more,
+                        emphasis=spans.get(index, ()) if lead_only else (),
+                        **common,
                     )
                 )
         return cards
@@ -646,6 +681,19 @@ def _original(m: Messages, quote: QuoteRow) -> str:
 
 
 _CLDR_LANGUAGES = frozenset(Locale("en").languages)
+
+
+def _status_source(m: Messages, pledge: PledgeRow) -> SourceRef | None:
+    if pledge.status_source is None:
+        return None
+    headline, outlet, published_at, kind, url, headline_ko, outlet_ko = pledge.status_source
+    return SourceRef(
+        headline=localized(m, headline, headline_ko),
+        outlet=localized(m, outlet, outlet_ko),
+        published_at=_published(published_at) if published_at else None,
+        kind=kind,
+        url=url,
+    )
 
 
 def _title(m: Messages, pledge: PledgeRow) -> str:

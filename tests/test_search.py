@@ -122,3 +122,88 @@ def _ctx():
     from bot.replies import Context
 
     return Context(platform="console")
+
+
+# Issue 14: answers a reporter can use.
+
+
+def _search(core, text):
+    return core.handle(text, _ctx())
+
+
+def test_the_quote_that_matches_leads_the_card_with_its_words_marked(core):
+    reply = _search(core, "stalled denuclearization")
+    card = reply.cards[0]
+    assert card.pledge_id == "peace-denuclearization"
+    assert card.quote.startswith("The North Korean denuclearization process has long been stalled")
+    assert card.more_quotes == 2
+    marked = [card.quote[a:b].lower() for a, b in card.emphasis]
+    assert "denuclearization" in marked and "stalled" in marked
+
+
+def test_a_search_names_the_words_no_pledge_mentions(core):
+    reply = _search(core, "hotline submarine")
+    texts = " ".join(n.text for n in reply.notices)
+    assert "No pledge mentions “submarine”; showing pledges that mention “hotline”." in texts
+    assert reply.cards[0].pledge_id == "inter-korean-hotline"
+
+
+def test_a_partial_match_on_generic_words_only_is_no_match(core):
+    reply = _search(core, "policy xylophone")
+    assert not reply.cards and reply.title == "No pledge found"
+
+
+@pytest.mark.parametrize("query", ["the", "AND(", "the of and", "US the"])
+def test_stop_words_alone_ask_for_a_more_specific_word(core, query):
+    reply = _search(core, query)
+    if query == "US the":
+        # "US" written in capitals is the country, not the pronoun.
+        assert reply.cards
+        return
+    assert not reply.cards and not reply.items
+    assert "more specific word" in reply.notices[0].text
+
+
+@pytest.mark.parametrize("query", ["Kim Jong Un", "kim jong un", "'; DROP TABLE pledgez; --", "Hotlnie"])
+def test_names_garbage_and_capitalised_words_are_never_corrected(core, query):
+    reply = _search(core, query)
+    assert not any("showing results for" in n.text for n in reply.notices)
+
+
+def test_a_correction_keeps_the_first_letter_and_stays_within_its_edits(core):
+    assert _search(core, "denuclearizaton").cards[0].pledge_id == "peace-denuclearization"
+    # "notline" is one edit from "hotline" but does not keep its first letter.
+    assert not any("hotline" in n.text for n in _search(core, "notline").notices)
+
+
+@pytest.mark.parametrize("query", ["Lee Jae-myung", "lee", "Jae-myung", "이재명"])
+def test_a_speaker_name_alone_lists_the_speaker_s_pledges(core, query):
+    reply = _search(core, query)
+    assert reply.total == len(core.catalogue.list_pledges(None, 100, 0)[0])
+
+
+@pytest.mark.parametrize("query", ["DPRK", "North Korea", "북한"])
+def test_names_of_north_korea_meet(core, query):
+    ids = set(core.searcher.search(query, limit=50).ids)
+    assert {"inter-korean-hotline", "peace-denuclearization"} <= ids
+
+
+@pytest.mark.parametrize("query", ["US", "U.S.", "United States", "America", "미국"])
+def test_names_of_the_united_states_meet(core, query):
+    ids = set(core.searcher.search(query, limit=50).ids)
+    assert {"pragmatic-diplomacy", "alliance-trust", "defense-deterrence"} <= ids
+
+
+def test_the_pronoun_us_is_not_the_country(core):
+    assert _search(core, "us").notices[0].text.endswith("give a more specific word.")
+
+
+@pytest.mark.parametrize("query", ["martial law", "계엄"])
+def test_martial_law_finds_both_pledges_in_either_language(core, query):
+    ids = set(core.searcher.search(query, limit=50).ids)
+    assert {"alliance-trust", "armed-forces-reform"} <= ids
+
+
+def test_north_korea_lists_the_north_korea_category_first(core):
+    ids = core.searcher.search("north korea", limit=6).ids
+    assert {core.catalogue.pledges([i])[i].category for i in ids} == {"North Korea"}
