@@ -418,4 +418,4 @@ async def test_a_search_shows_the_quote_that_matches_with_its_words_in_bold(fake
     assert embed["description"].startswith(
         "> The North Korean **denuclearization** process has long been **stalled**"
     )
-    assert embed["description"].endswith("2 more quotes")
+    assert embed["description"].endswith("3 more quotes")

@@ -155,7 +155,7 @@ async def test_a_search_shows_the_quote_that_matches_with_its_words_in_bold(runn
     answer = await running.command("stalled denuclearization")
     text = " ".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
     assert ">The North Korean *denuclearization* process has long been *stalled*" in text
-    assert "2 more quotes" in text
+    assert "3 more quotes" in text
 
 
 async def test_a_korean_user_is_answered_in_korean_and_others_in_english(running: Running, slack: FakeSlack):
