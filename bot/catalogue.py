@@ -7,6 +7,7 @@ version, which readers compare to know their caches are stale.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -158,6 +159,15 @@ class Catalogue:
         """The pledge whose id is exactly `text`, if any."""
         row = self.store.db.execute("SELECT id FROM pledges WHERE id = ?", [text.strip().lower()]).fetchone()
         return row[0] if row else None
+
+    def closest_ids(self, text: str, limit: int = 3) -> list[str]:
+        """Pledge ids close to `text` (a near-miss id, or a word of one), closest first."""
+        key = text.strip().lower()
+        ids = [r[0] for r in self.store.db.execute("SELECT id FROM pledges ORDER BY id")]
+        near = difflib.get_close_matches(key, ids, n=limit, cutoff=0.75)
+        if len(near) < limit and key:
+            near += [i for i in ids if key in i.split("-") and i not in near][: limit - len(near)]
+        return near
 
     def categories(self) -> list[tuple[str, int]]:
         """Each category with its number of pledges."""

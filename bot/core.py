@@ -205,12 +205,16 @@ class Core:
                 return self._set_language(command.language, ctx, m)
             case cmd.Usage():
                 usage = m.gettext("Usage: {usage} (for example: {example})")
-                return Reply(
-                    notices=[
-                        Notice(command.text(m), Level.ERROR),
-                        Notice(usage.format(usage=command.spec.usage, example=command.spec.example)),
-                    ]
-                )
+                notices = [Notice(command.text(m), Level.ERROR)]
+                missed = dict(command.values).get("id") if command.template == NO_SUCH_PLEDGE else None
+                near = self.catalogue.closest_ids(str(missed)) if missed else []
+                if near:
+                    notices.append(Notice(_did_you_mean(m, near)))
+                else:
+                    notices.append(
+                        Notice(usage.format(usage=command.spec.usage, example=command.spec.example))
+                    )
+                return Reply(notices=notices)
             case cmd.Help():
                 return help_reply(m.gettext(command.hint) if command.hint else "", m)
         raise AssertionError(command)
@@ -241,7 +245,7 @@ class Core:
             )
         if not result.ids:
             shown = _clip(" ".join(result.words), 60)
-            if page > 1 and result.total == 0 and self.searcher.search(command.query, limit=1).total:
+            if page > 1 and (result.total or self.searcher.search(command.query, limit=1).total):
                 text = m.gettext("There is no page {page} of results for “{shown}”.")
                 return Reply(notices=[Notice(text.format(page=page, shown=shown), Level.ERROR)])
             return Reply(
@@ -287,7 +291,11 @@ class Core:
     def _show(self, pledge_id: str, m: Messages) -> Reply:
         cards = self._cards([pledge_id], m, lead_only=False)
         if not cards:
-            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
+            reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
+            near = self.catalogue.closest_ids(pledge_id)
+            if near:
+                reply.notices.append(Notice(_did_you_mean(m, near)))
+            return reply
         return Reply(
             title=cards[0].title,
             cards=cards,
@@ -694,6 +702,10 @@ def _status_source(m: Messages, pledge: PledgeRow) -> SourceRef | None:
         kind=kind,
         url=url,
     )
+
+
+def _did_you_mean(m: Messages, ids: list[str]) -> str:
+    return m.gettext("Did you mean {ids}?").format(ids=", ".join(f"/pledge show {i}" for i in ids))
 
 
 def _title(m: Messages, pledge: PledgeRow) -> str:

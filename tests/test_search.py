@@ -136,7 +136,7 @@ def test_the_quote_that_matches_leads_the_card_with_its_words_marked(core):
     card = reply.cards[0]
     assert card.pledge_id == "peace-denuclearization"
     assert card.quote.startswith("The North Korean denuclearization process has long been stalled")
-    assert card.more_quotes == 2
+    assert card.more_quotes == 3
     marked = [card.quote[a:b].lower() for a, b in card.emphasis]
     assert "denuclearization" in marked and "stalled" in marked
 
@@ -207,3 +207,24 @@ def test_martial_law_finds_both_pledges_in_either_language(core, query):
 def test_north_korea_lists_the_north_korea_category_first(core):
     ids = core.searcher.search("north korea", limit=6).ids
     assert {core.catalogue.pledges([i])[i].category for i in ids} == {"North Korea"}
+
+
+def test_missile_finds_the_quote_about_missiles(core):
+    card = _search(core, "missile").cards[0]
+    assert card.quote.startswith("North Korea’s nuclear and missile capabilities are growing daily.")
+
+
+def test_the_korea_discount_alias_is_gone(core):
+    assert not _search(core, "korea discount").cards or not any(
+        c.pledge_id == "korea-risk" for c in _search(core, "discount").cards
+    )
+
+
+def test_a_near_miss_id_suggests_the_closest_ids(core):
+    reply = _search(core, "show inter-korean-hotlin")
+    assert "Did you mean /pledge show inter-korean-hotline?" in [n.text for n in reply.notices]
+
+
+def test_paging_past_the_end_says_so(core):
+    reply = _search(core, "north korea page 9")
+    assert reply.notices[0].text == "There is no page 9 of results for “north korea”."
