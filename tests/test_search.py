@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_QUERY_CHARS
+from bot.search import MAX_QUERY_CHARS, best_quote, load_synonyms
 
 # Every pledge, with an English and a Korean word a reader would type.
 READER_WORDS = [
@@ -228,3 +228,20 @@ def test_a_near_miss_id_suggests_the_closest_ids(core):
 def test_paging_past_the_end_says_so(core):
     reply = _search(core, "north korea page 9")
     assert reply.notices[0].text == "There is no page 9 of results for “north korea”."
+
+
+def test_the_synonym_table_is_groups_of_distinct_names():
+    groups = load_synonyms()
+    assert ["US", "U.S.", "United States", "America", "미국"] in groups
+    entries = [e.lower() for g in groups for e in g]
+    assert len(entries) == len(set(entries))
+
+
+def test_best_quote_picks_the_quote_with_most_query_words_and_marks_them():
+    index, spans = best_quote(["No words here.", "Hotlines and missiles, missiles."], ["hotline", "missile"])
+    assert index == 1
+    assert [("Hotlines and missiles, missiles."[a:b]) for a, b in spans] == [
+        "Hotlines",
+        "missiles",
+        "missiles",
+    ]
