@@ -118,6 +118,8 @@ class SearchResult:
     # A partial match: the query's parts no pledge has alongside the others, and the parts that were matched.
     missing: list[str] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
+    # The FTS5 expression that produced the answer ("" when none did): what the benchmark's floor runs.
+    expression: str = ""
 
 
 @dataclass
@@ -274,21 +276,19 @@ class Searcher:
         exact = self._exact(result.words)
         category = self._category(result.words)
         last = prefix and not units[-1].synonym
-        ids, total = self._match(self._and(units, last), exact, category, limit, offset)
+        result.expression = self._and(units, last)
+        ids, total = self._match(result.expression, exact, category, limit, offset)
         if total:
             result.ids, result.total = ids, total
             return result
         counts = [self._count(self._and([u], last and u is units[-1])) for u in units]
         corrected = self._correct(units, counts, text)
         if corrected is not None:
-            ids, total = self._match(
-                self._and(corrected, False),
-                self._exact([u.shown for u in corrected]),
-                category,
-                limit,
-                offset,
-            )
+            expression = self._and(corrected, False)
+            exact_corrected = self._exact([u.shown for u in corrected])
+            ids, total = self._match(expression, exact_corrected, category, limit, offset)
             if total:
+                result.expression = expression
                 result.ids, result.total = ids, total
                 result.corrected = " ".join(u.shown for u in corrected)
                 result.terms = [e for u in corrected for e in u.entries if not _case_sensitive(e)]
@@ -297,6 +297,7 @@ class Searcher:
         if not matched or all(u.shown in GENERIC_WORDS for u in matched):
             return result
         expression = " OR ".join(self._and([u], last and u is units[-1]) for u in matched)
+        result.expression = expression
         result.ids, result.total = self._match(expression, exact, category, limit, offset)
         result.missing = [u.shown for u in units if u not in matched]
         result.matched = [u.shown for u in matched]
