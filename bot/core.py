@@ -29,7 +29,7 @@ from bot.replies import (
     SourceRef,
     Status,
 )
-from bot.search import MAX_QUERY_CHARS, Searcher, best_quote
+from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quote
 from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -275,17 +275,21 @@ class Core:
             else []
         )
         shown_so_far = (page - 1) * PAGE_SIZE + len(result.ids)
-        if result.total > shown_so_far:
+        # Ranking is bounded: beyond CANDIDATES matches the total is shown as "250+" and pages stop there.
+        capped = result.total > CANDIDATES
+        if min(result.total, CANDIDATES) > shown_so_far:
             query = " ".join(result.words) if not result.corrected else result.corrected
             actions.append(Action(ActionKind.MORE, m.gettext("More results"), f"{query} page {page + 1}"))
         first = (page - 1) * PAGE_SIZE + 1
-        title = (
-            m.ngettext("{n} pledge found", "{n} pledges found", result.total).format(n=result.total)
-            if page == 1
-            else m.gettext("Results {first}–{last} of {total}").format(
-                first=first, last=shown_so_far, total=result.total
+        total = f"{CANDIDATES:,}+" if capped else result.total
+        if page > 1:
+            title = m.gettext("Results {first}–{last} of {total}").format(
+                first=first, last=shown_so_far, total=total
             )
-        )
+        elif capped:
+            title = m.gettext("{n}+ pledges found").format(n=f"{CANDIDATES:,}")
+        else:
+            title = m.ngettext("{n} pledge found", "{n} pledges found", result.total).format(n=result.total)
         return Reply(title=title, cards=cards, notices=notices, actions=actions, total=result.total)
 
     def _show(self, pledge_id: str, m: Messages) -> Reply:

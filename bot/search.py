@@ -99,6 +99,8 @@ GENERIC_WORDS = frozenset(
         "korean",
     ]
 )
+# Ranking is bounded: bm25 scores at most this many hits; beyond it the total is shown as "1,000+".
+CANDIDATES = 250
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search" / "synonyms.yaml"
 
 
@@ -253,6 +255,7 @@ class Searcher:
     def __init__(self, store: Store, synonyms: list[list[str]] | None = None):
         self.store = store
         self.synonyms = load_synonyms() if synonyms is None else synonyms
+        self._category_cache: tuple[str, dict[str, str]] | None = None
         # Each synonym entry as its lower-case words, longest first, with its group.
         self._entries = sorted(
             ((tuple(_WORD.findall(e.lower())), e, group) for group in self.synonyms for e in group),
@@ -281,7 +284,7 @@ class Searcher:
         if total:
             result.ids, result.total = ids, total
             return result
-        counts = [self._count(self._and([u], last and u is units[-1])) for u in units]
+        counts = [self._count(self._and([u], last and u is units[-1]), 1) for u in units]
         corrected = self._correct(units, counts, text)
         if corrected is not None:
             expression = self._and(corrected, False)
@@ -336,10 +339,15 @@ class Searcher:
                 parts.append(_term(unit.shown, prefix and index == len(units) - 1))
         return " AND ".join(parts)
 
-    def _count(self, expression: str) -> int:
+    def _count(self, expression: str, cap: int | None = None) -> int:
+        """How many pledges match, counted up to `cap` (by default one beyond the ranked candidates: the
+        count of a common word stops there)."""
+        cap = CANDIDATES + 1 if cap is None else cap
         try:
             return self.store.db.execute(
-                "SELECT COUNT(*) FROM pledge_index_fts WHERE pledge_index_fts MATCH ?", [expression]
+                "SELECT COUNT(*) FROM "
+                "(SELECT 1 FROM pledge_index_fts WHERE pledge_index_fts MATCH ? LIMIT ?)",
+                [expression, cap],
             ).fetchone()[0]
         except sqlite3.OperationalError:
             return 0
@@ -353,42 +361,96 @@ class Searcher:
 
     def _category(self, found: list[str]) -> str:
         """The category the query names (English or Korean), or ""; its pledges rank next."""
-        row = self.store.db.execute(
-            "SELECT category FROM pledges WHERE category = ? COLLATE NOCASE OR category_ko = ? LIMIT 1",
-            [" ".join(found), "".join(found)],
-        ).fetchone()
-        return row[0] if row else ""
+        return self._categories().get(" ".join(found)) or self._categories().get("".join(found)) or ""
+
+    def _categories(self) -> dict[str, str]:
+        """Category names (lower-case English, and Korean) to the stored English name, read once per
+        catalogue version: the Korean names have no index, and a scan per search would cost milliseconds."""
+        version = self.store.get_meta("catalogue_version") or "0"
+        cached = self._category_cache
+        if cached is None or cached[0] != version:
+            names: dict[str, str] = {}
+            for category, category_ko in self.store.db.execute(
+                "SELECT DISTINCT category, category_ko FROM pledges"
+            ):
+                names[category.lower()] = category
+                if category_ko:
+                    names[category_ko] = category
+            cached = self._category_cache = (version, names)
+        return cached[1]
 
     def _match(
         self, expression: str, exact: list[str], category: str, limit: int, offset: int
     ) -> tuple[list[str], int]:
+        """A page of ranked ids and the total, which is CANDIDATES + 1 when more pledges match than are
+        ranked ("1,000+"). Ranking is bounded: bm25 scores at most CANDIDATES hits, the most recently
+        indexed first (the highest rowids), plus the pledges whose title or alias is the query."""
         db = self.store.db
         marks = ",".join("?" * len(exact))
         try:
             total = self._count(expression)
             if not total:
                 return [], 0
-            if offset >= total:
+            ranked = min(total, CANDIDATES)
+            if offset >= ranked:
                 return [], total
+            bound = 0
+            if total > CANDIDATES:
+                bound = db.execute(
+                    "SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? "
+                    "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                    [expression, CANDIDATES - 1],
+                ).fetchone()[0]
+            if not exact and not category:
+                # The common case, no exact or category hit to lift: bm25 over the bounded candidates.
+                rows = db.execute(
+                    f"""
+                    SELECT p.pledge_id FROM (
+                        SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score FROM pledge_index_fts
+                        WHERE pledge_index_fts MATCH ? AND rowid >= ?
+                        ORDER BY score, rowid LIMIT ? OFFSET ?) h
+                    JOIN pledge_index p ON p.rowid = h.rowid ORDER BY h.score, p.pledge_id
+                    """,
+                    [expression, bound, limit, offset],
+                ).fetchall()
+                return [r[0] for r in rows], total
             # Ranked as (exact title or alias hit, the category the query names, bm25, pledge id). Scores
             # come from the FTS table alone (the CTE is used twice, so SQLite materialises it: bm25 once
-            # per hit); only the hits that rank at or before the page's last one are joined to
+            # per candidate); only the hits that rank at or before the page's last one are joined to
             # pledge_index for their ids.
             rows = db.execute(
                 f"""
-                WITH hits AS (
-                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score,
-                        (rowid IN (SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks}))) * 2
-                        + (rowid IN (SELECT i.rowid FROM pledges p JOIN pledge_index i ON i.pledge_id = p.id
-                                     WHERE p.category = ? AND ? != '')) AS exact
-                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ?),
+                WITH exact_rows AS (SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})),
+                candidates AS (
+                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score
+                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ? AND rowid >= ?
+                    UNION ALL
+                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score
+                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ? AND rowid < ?
+                        AND rowid IN (SELECT rowid FROM exact_rows)),
+                hits AS (
+                    SELECT c.rowid, c.score,
+                        (c.rowid IN (SELECT rowid FROM exact_rows)) * 2
+                        + (? != '' AND (SELECT category FROM pledges WHERE id = i.pledge_id) = ?) AS exact
+                    FROM candidates c JOIN pledge_index i ON i.rowid = c.rowid),
                 last AS (SELECT exact, score FROM hits ORDER BY exact DESC, score LIMIT 1 OFFSET ?)
                 SELECT p.pledge_id FROM hits h JOIN pledge_index p ON p.rowid = h.rowid, last
                 WHERE h.exact > last.exact OR (h.exact = last.exact AND h.score <= last.score)
                 ORDER BY h.exact DESC, h.score, p.pledge_id
                 LIMIT ? OFFSET ?
                 """,
-                [*exact, category, category, expression, min(offset + limit, total) - 1, limit, offset],
+                [
+                    *exact,
+                    expression,
+                    bound,
+                    expression,
+                    bound,
+                    category,
+                    category,
+                    min(offset + limit, ranked) - 1,
+                    limit,
+                    offset,
+                ],
             ).fetchall()
         except sqlite3.OperationalError:
             # Quoting leaves no syntax for user text to break; should FTS5 still refuse a query, treat it
@@ -414,7 +476,7 @@ class Searcher:
                 out.append(unit)
                 continue
             fixed = self._closest(word)
-            if fixed == word or not self._count(_term(fixed)):
+            if fixed == word or not self._count(_term(fixed), 1):
                 out.append(unit)
                 continue
             out.append(_Unit(fixed, [fixed], fixed))

@@ -245,3 +245,27 @@ def test_best_quote_picks_the_quote_with_most_query_words_and_marks_them():
         "missiles",
         "missiles",
     ]
+
+
+def test_ranking_is_bounded_and_a_larger_total_is_shown_with_a_plus(core, monkeypatch):
+    import bot.core
+    import bot.search
+
+    monkeypatch.setattr(bot.search, "CANDIDATES", 2)
+    monkeypatch.setattr(bot.core, "CANDIDATES", 2)
+    result = core.searcher.search("korea", limit=3)
+    assert result.total == 3 and len(result.ids) == 2
+    reply = _search(core, "korea")
+    assert reply.title == "2+ pledges found"
+    assert not [a for a in reply.actions if a.label == "More results"]
+
+
+def test_the_query_mix_is_seeded_and_frequency_weighted():
+    from bench.query_mix import query_mix
+
+    titles = ["Restore the hotline", "Hotline for farmers", "Farmers first", "Hotline again"]
+    korean = ["핫라인 복원", "농민 우선"]
+    mix = query_mix(titles, korean, 400, seed=1)
+    assert mix == query_mix(titles, korean, 400, seed=1)
+    assert mix.count("hotline") > mix.count("restore")
+    assert not any(q == "the" for q in mix)
