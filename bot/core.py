@@ -278,7 +278,7 @@ class Core:
         # Ranking is bounded: beyond CANDIDATES matches the total is shown as "250+" and pages stop there.
         capped = result.total > CANDIDATES
         if min(result.total, CANDIDATES) > shown_so_far:
-            query = " ".join(result.words) if not result.corrected else result.corrected
+            query = " ".join(result.typed) if not result.corrected else result.corrected
             actions.append(Action(ActionKind.MORE, m.gettext("More results"), f"{query} page {page + 1}"))
         first = (page - 1) * PAGE_SIZE + 1
         total = f"{CANDIDATES:,}+" if capped else result.total

@@ -120,6 +120,8 @@ class SearchResult:
     # A partial match: the query's parts no pledge has alongside the others, and the parts that were matched.
     missing: list[str] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
+    # The query's words as typed (case kept: `US` is the country, `us` a stop word), for a next page.
+    typed: list[str] = field(default_factory=list)
     # The FTS5 expression that produced the answer ("" when none did): what the benchmark's floor runs.
     expression: str = ""
 
@@ -269,6 +271,7 @@ class Searcher:
         result = SearchResult(truncated=len(text) > MAX_QUERY_CHARS)
         typed = _WORD.findall(text[:MAX_QUERY_CHARS])[:MAX_WORDS]
         result.words = [w.lower() for w in typed]
+        result.typed = typed
         if not typed:
             return result
         units = self._units(typed)
@@ -285,6 +288,19 @@ class Searcher:
             result.ids, result.total = ids, total
             return result
         counts = [self._count(self._and([u], last and u is units[-1]), 1) for u in units]
+        if any(u.synonym and not n and " " in u.typed for u, n in zip(units, counts, strict=True)):
+            # A phrase of the synonym table no pledge has (`wartime operational control`): its own words,
+            # so the reply can say which of them were found.
+            units = [
+                part
+                for u, n in zip(units, counts, strict=True)
+                for part in (
+                    [_Unit(w.lower(), [w.lower()], w) for w in u.typed.split() if w.lower() not in STOP_WORDS]
+                    if u.synonym and not n and " " in u.typed
+                    else [u]
+                )
+            ]
+            counts = [self._count(self._and([u], last and u is units[-1]), 1) for u in units]
         corrected = self._correct(units, counts, text)
         if corrected is not None:
             expression = self._and(corrected, False)

@@ -269,3 +269,17 @@ def test_the_query_mix_is_seeded_and_frequency_weighted():
     assert mix == query_mix(titles, korean, 400, seed=1)
     assert mix.count("hotline") > mix.count("restore")
     assert not any(q == "the" for q in mix)
+
+
+def test_a_synonym_phrase_no_pledge_has_says_which_of_its_words_matched(core):
+    reply = _search(core, "wartime operational control")
+    texts = [n.text for n in reply.notices]
+    assert "No pledge mentions “wartime operational”; showing pledges that mention “control”." in texts
+    assert reply.cards[0].pledge_id == "armed-forces-reform"
+
+
+def test_the_next_page_keeps_the_case_that_makes_us_the_country(core):
+    reply = _search(core, "US")
+    more = [a.command for a in reply.actions if a.label == "More results"]
+    assert more == ["US page 2"]
+    assert _search(core, more[0]).cards
