@@ -148,21 +148,10 @@ def cmd_open(args: argparse.Namespace) -> None:
 def floor_expression(searcher, query: str, prefix: bool) -> str:
     """The FTS5 expression that produces the core's answer for `query`: the floor runs exactly this.
 
-    It mirrors `Searcher.search` (all words, then any word, then the typo-corrected words) and is computed
-    once per query, outside the timings.
+    It is the expression `Searcher.search` ended with (all parts, a safe correction, or the parts that
+    matched), computed once per query, outside the timings.
     """
-    from bot.search import MAX_QUERY_CHARS, MAX_WORDS, clean, words
-
-    found = words(clean(query)[:MAX_QUERY_CHARS])[:MAX_WORDS]
-    db = searcher.store.db
-    for candidate in (found, searcher._correct(found)):
-        for expression in searcher._expressions(candidate, prefix):
-            count = db.execute(
-                "SELECT COUNT(*) FROM pledge_index_fts WHERE pledge_index_fts MATCH ?", [expression]
-            ).fetchone()[0]
-            if count:
-                return expression
-    return searcher._expressions(found, prefix)[0]
+    return searcher.search(query, prefix=prefix).expression or '""'
 
 
 def _time_pairs(core_call, floor_call, items, rounds: int) -> tuple[dict, dict]:

@@ -7,6 +7,7 @@ version, which readers compare to know their caches are stale.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ class PledgeRow:
     status_note: str | None
     category_ko: str | None = None
     speaker_ko: str | None = None
+    # The source of the latest status, as (headline, outlet, published_at, kind, url, headline_ko,
+    # outlet_ko), when the status cites one: what a pledge without a quote shows as its source.
+    status_source: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -99,11 +103,13 @@ class Catalogue:
         rows = self.store.db.execute(
             f"""
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
-                   st.status, st.date, st.note, p.category_ko, s.name_ko
+                   st.status, st.date, st.note, p.category_ko, s.name_ko,
+                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
                 SELECT id FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1)
+            LEFT JOIN sources ss ON ss.id = st.source
             WHERE p.id IN ({marks})
             """,
             ids,
@@ -121,6 +127,7 @@ class Catalogue:
                 status_note=r[8],
                 category_ko=r[9],
                 speaker_ko=r[10],
+                status_source=tuple(r[11:18]) if r[11] is not None else None,
             )
             for r in rows
         }
@@ -152,6 +159,15 @@ class Catalogue:
         """The pledge whose id is exactly `text`, if any."""
         row = self.store.db.execute("SELECT id FROM pledges WHERE id = ?", [text.strip().lower()]).fetchone()
         return row[0] if row else None
+
+    def closest_ids(self, text: str, limit: int = 3) -> list[str]:
+        """Pledge ids close to `text` (a near-miss id, or a word of one), closest first."""
+        key = text.strip().lower()
+        ids = [r[0] for r in self.store.db.execute("SELECT id FROM pledges ORDER BY id")]
+        near = difflib.get_close_matches(key, ids, n=limit, cutoff=0.75)
+        if len(near) < limit and key:
+            near += [i for i in ids if key in i.split("-") and i not in near][: limit - len(near)]
+        return near
 
     def categories(self) -> list[tuple[str, int]]:
         """Each category with its number of pledges."""

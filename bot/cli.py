@@ -32,7 +32,7 @@ from bot.journal import Journal
 from bot.ledger import Ledger
 from bot.loading import Loader, os_user
 from bot.schedule import Scheduler
-from bot.search import Searcher
+from bot.search import Searcher, load_synonyms
 from bot.state import Subscriptions
 
 log = logging.getLogger("pledgebot")
@@ -98,7 +98,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         store.close()
         raise
     catalogue = Catalogue(store)
-    searcher = Searcher(store)
+    searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
     subscriptions = Subscriptions(backend)
     ledger = Ledger(backend, lease=dt.timedelta(seconds=settings.claim_lease_seconds))
     core = Core(

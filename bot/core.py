@@ -29,7 +29,7 @@ from bot.replies import (
     SourceRef,
     Status,
 )
-from bot.search import MAX_QUERY_CHARS, Searcher
+from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quote
 from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -205,12 +205,16 @@ class Core:
                 return self._set_language(command.language, ctx, m)
             case cmd.Usage():
                 usage = m.gettext("Usage: {usage} (for example: {example})")
-                return Reply(
-                    notices=[
-                        Notice(command.text(m), Level.ERROR),
-                        Notice(usage.format(usage=command.spec.usage, example=command.spec.example)),
-                    ]
-                )
+                notices = [Notice(command.text(m), Level.ERROR)]
+                missed = dict(command.values).get("id") if command.template == NO_SUCH_PLEDGE else None
+                near = self.catalogue.closest_ids(str(missed)) if missed else []
+                if near:
+                    notices.append(Notice(_did_you_mean(m, near)))
+                else:
+                    notices.append(
+                        Notice(usage.format(usage=command.spec.usage, example=command.spec.example))
+                    )
+                return Reply(notices=notices)
             case cmd.Help():
                 return help_reply(m.gettext(command.hint) if command.hint else "", m)
         raise AssertionError(command)
@@ -233,9 +237,15 @@ class Core:
             return help_reply(
                 m.gettext("Type some words to search for, such as /pledge hotline or /pledge 핫라인."), m
             )
+        if result.stop_only:
+            text = m.gettext("“{shown}” is too common a word to search for: give a more specific word.")
+            return Reply(
+                title=m.gettext("No pledge found"),
+                notices=[*notices, Notice(text.format(shown=_clip(" ".join(result.words), 60)), Level.ERROR)],
+            )
         if not result.ids:
             shown = _clip(" ".join(result.words), 60)
-            if page > 1 and result.total == 0 and self.searcher.search(command.query, limit=1).total:
+            if page > 1 and (result.total or self.searcher.search(command.query, limit=1).total):
                 text = m.gettext("There is no page {page} of results for “{shown}”.")
                 return Reply(notices=[Notice(text.format(page=page, shown=shown), Level.ERROR)])
             return Reply(
@@ -251,30 +261,45 @@ class Core:
         if result.corrected:
             text = m.gettext("No exact match; showing results for “{corrected}”.")
             notices.append(Notice(text.format(corrected=result.corrected)))
-        cards = self._cards(result.ids, m, lead_only=True)
+        if result.missing:
+            text = m.gettext("No pledge mentions “{missing}”; showing pledges that mention “{matched}”.")
+            missing, matched = " ".join(result.missing), " ".join(result.matched)
+            notices.append(Notice(text.format(missing=_clip(missing, 60), matched=_clip(matched, 60))))
+        elif result.matched:
+            text = m.gettext("No pledge mentions all of “{shown}”; showing pledges that mention some of it.")
+            notices.append(Notice(text.format(shown=_clip(" ".join(result.matched), 60))))
+        cards = self._cards(result.ids, m, lead_only=True, terms=result.terms)
         actions = (
             [Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {cards[0].pledge_id}")]
             if cards
             else []
         )
         shown_so_far = (page - 1) * PAGE_SIZE + len(result.ids)
-        if result.total > shown_so_far:
-            query = " ".join(result.words) if not result.corrected else result.corrected
+        # Ranking is bounded: beyond CANDIDATES matches the total is shown as "250+" and pages stop there.
+        capped = result.total > CANDIDATES
+        if min(result.total, CANDIDATES) > shown_so_far:
+            query = " ".join(result.typed) if not result.corrected else result.corrected
             actions.append(Action(ActionKind.MORE, m.gettext("More results"), f"{query} page {page + 1}"))
         first = (page - 1) * PAGE_SIZE + 1
-        title = (
-            m.ngettext("{n} pledge found", "{n} pledges found", result.total).format(n=result.total)
-            if page == 1
-            else m.gettext("Results {first}–{last} of {total}").format(
-                first=first, last=shown_so_far, total=result.total
+        total = f"{CANDIDATES:,}+" if capped else result.total
+        if page > 1:
+            title = m.gettext("Results {first}–{last} of {total}").format(
+                first=first, last=shown_so_far, total=total
             )
-        )
+        elif capped:
+            title = m.gettext("{n}+ pledges found").format(n=f"{CANDIDATES:,}")
+        else:
+            title = m.ngettext("{n} pledge found", "{n} pledges found", result.total).format(n=result.total)
         return Reply(title=title, cards=cards, notices=notices, actions=actions, total=result.total)
 
     def _show(self, pledge_id: str, m: Messages) -> Reply:
         cards = self._cards([pledge_id], m, lead_only=False)
         if not cards:
-            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
+            reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
+            near = self.catalogue.closest_ids(pledge_id)
+            if near:
+                reply.notices.append(Notice(_did_you_mean(m, near)))
+            return reply
         return Reply(
             title=cards[0].title,
             cards=cards,
@@ -282,22 +307,43 @@ class Core:
             total=1,
         )
 
-    def _cards(self, ids: list[str], m: Messages, *, lead_only: bool) -> list[QuoteCard]:
+    def _cards(
+        self, ids: list[str], m: Messages, *, lead_only: bool, terms: list[str] | None = None
+    ) -> list[QuoteCard]:
+        """Cards for these pledges: every quote (`show`), or one per pledge: the quote matching the most of
+        `terms` (the first when none does), its matched words as emphasis spans; a pledge without quotes
+        gets one card with its summary and status."""
         pledges = self.catalogue.pledges(ids)
         by_pledge: dict[str, list[QuoteRow]] = {}
-        for quote in self.catalogue.quotes(ids, lead_only=lead_only):
+        for quote in self.catalogue.quotes(ids, lead_only=False):
             by_pledge.setdefault(quote.pledge, []).append(quote)
         cards = []
         for pledge_id in ids:
             pledge = pledges.get(pledge_id)
             if pledge is None:
                 continue
-            for quote in by_pledge.get(pledge_id, []):
+            common = dict(
+                pledge_id=pledge.id,
+                title=_title(m, pledge),
+                speaker=localized(m, pledge.speaker, pledge.speaker_ko),
+                status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
+                category=localized(m, pledge.category, pledge.category_ko),
+                summary=pledge.summary or "",
+            )
+            quotes = by_pledge.get(pledge_id, [])
+            if not quotes:
+                cards.append(QuoteCard(quote="", said_on=None, source=_status_source(m, pledge), **common))
+                continue
+            spans: dict[int, tuple[tuple[int, int], ...]] = {}
+            more = 0
+            if lead_only:
+                index, found = best_quote([q.text for q in quotes], terms or [])
+                spans = {0: found}
+                more = len(quotes) - 1
+                quotes = [quotes[index]]
+            for index, quote in enumerate(quotes):
                 cards.append(
                     QuoteCard(
-                        pledge_id=pledge.id,
-                        title=_title(m, pledge),
-                        speaker=localized(m, pledge.speaker, pledge.speaker_ko),
                         quote=quote.text,
                         said_on=quote.said_on,
                         source=SourceRef(
@@ -307,11 +353,12 @@ class Core:
                             kind=quote.kind,
                             url=quote.url,
                         ),
-                        status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
-                        category=localized(m, pledge.category, pledge.category_ko),
                         translated=quote.translated,
                         language=quote.language,
                         original=_original(m, quote),
+                        more_quotes=more,
+                        emphasis=spans.get(index, ()) if lead_only else (),
+                        **common,
                     )
                 )
         return cards
@@ -646,6 +693,23 @@ def _original(m: Messages, quote: QuoteRow) -> str:
 
 
 _CLDR_LANGUAGES = frozenset(Locale("en").languages)
+
+
+def _status_source(m: Messages, pledge: PledgeRow) -> SourceRef | None:
+    if pledge.status_source is None:
+        return None
+    headline, outlet, published_at, kind, url, headline_ko, outlet_ko = pledge.status_source
+    return SourceRef(
+        headline=localized(m, headline, headline_ko),
+        outlet=localized(m, outlet, outlet_ko),
+        published_at=_published(published_at) if published_at else None,
+        kind=kind,
+        url=url,
+    )
+
+
+def _did_you_mean(m: Messages, ids: list[str]) -> str:
+    return m.gettext("Did you mean {ids}?").format(ids=", ".join(f"/pledge show {i}" for i in ids))
 
 
 def _title(m: Messages, pledge: PledgeRow) -> str:

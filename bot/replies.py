@@ -14,6 +14,7 @@ from enum import StrEnum
 from bot.i18n import N_, Messages, messages
 
 TRANSLATION_NOTE = N_("English translation of the original")
+NO_QUOTE = N_("No quote on record yet.")
 # The status scale as stored (bot/words.py), marked so each catalogue names it in its trackers' words.
 STATUS_NAMES = (
     N_("not yet rated"),
@@ -104,15 +105,49 @@ class QuoteCard:
     pledge_id: str
     title: str
     speaker: str
+    # The quote shown: the one that matched the search, else the first; "" when the pledge has none yet.
     quote: str
-    said_on: dt.date
-    source: SourceRef
+    said_on: dt.date | None
+    # The quote's source; for a pledge without a quote, the source of its latest status (or None).
+    source: SourceRef | None
     status: Status
     category: str = ""
     translated: bool = False
     language: str = "en"
     # What a translated quote translates, named for the reader (e.g. "이재명 후보 페이스북 게시글(한국어)").
     original: str = ""
+    summary: str = ""
+    # How many other quotes the pledge has beyond the one shown (a search card shows one).
+    more_quotes: int = 0
+    # The query's words in `quote`, as (start, end) character offsets; renderers decide how to emphasise.
+    emphasis: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def has_quote(self) -> bool:
+        """False for a pledge with no quote on record yet: the card then shows its summary and status."""
+        return bool(self.quote)
+
+    def more_text(self, m: Messages | None = None) -> str:
+        """ "2 more quotes" when the pledge has quotes beyond the one shown, else ""."""
+        if not self.more_quotes:
+            return ""
+        m = m or messages()
+        return m.ngettext("{n} more quote", "{n} more quotes", self.more_quotes).format(n=self.more_quotes)
+
+    def segments(self) -> list[tuple[str, bool]]:
+        """The quote cut into (text, emphasised) runs, in order, covering it exactly."""
+        out: list[tuple[str, bool]] = []
+        at = 0
+        for start, end in sorted(self.emphasis):
+            if start < at or end > len(self.quote) or start >= end:
+                continue
+            if start > at:
+                out.append((self.quote[at:start], False))
+            out.append((self.quote[start:end], True))
+            at = end
+        if at < len(self.quote) or not out:
+            out.append((self.quote[at:], False))
+        return out
 
     def translation_note(self, m: Messages | None = None) -> str:
         """What the quote is a translation of ("" when it is not one), e.g. "English translation of the
@@ -125,6 +160,8 @@ class QuoteCard:
     def attribution(self, m: Messages | None = None) -> str:
         """Who said it and when, noting a translation, e.g. "Lee Jae-myung, 2025-05-26 (translated)"."""
         m = m or messages()
+        if self.said_on is None:
+            return self.speaker
         said = f"{self.speaker}, {m.date(self.said_on)}"
         return f"{said} ({self.translation_note(m)})" if self.translated else said
 

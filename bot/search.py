@@ -13,6 +13,9 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from bot.database import Store
 from bot.search_index import hangul_grams, is_hangul
@@ -24,6 +27,83 @@ WEIGHTS = "10.0, 8.0, 2.0, 1.0, 8.0"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+# Words that say nothing about a pledge: ignored in a query; a query of these alone asks for a better word.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "does",
+        "for",
+        "from",
+        "he",
+        "her",
+        "his",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+# Words that match almost everything here: a partial match on these alone is no match at all.
+GENERIC_WORDS = frozenset(
+    [
+        "pledge",
+        "pledges",
+        "promise",
+        "promises",
+        "policy",
+        "policies",
+        "plan",
+        "plans",
+        "say",
+        "said",
+        "says",
+        "korea",
+        "korean",
+    ]
+)
+# Ranking is bounded: bm25 scores at most this many hits; beyond it the total is shown as "1,000+".
+CANDIDATES = 250
+SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search" / "synonyms.yaml"
+
+
 @dataclass
 class SearchResult:
     """Ranked pledge ids for one page, the total, and how the query was understood."""
@@ -33,6 +113,27 @@ class SearchResult:
     words: list[str] = field(default_factory=list)
     corrected: str | None = None
     truncated: bool = False
+    # The words and phrases searched for (synonyms included), for finding and emphasising the matching quote.
+    terms: list[str] = field(default_factory=list)
+    # Only stop words were given ("the", "AND(").
+    stop_only: bool = False
+    # A partial match: the query's parts no pledge has alongside the others, and the parts that were matched.
+    missing: list[str] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)
+    # The query's words as typed (case kept: `US` is the country, `us` a stop word), for a next page.
+    typed: list[str] = field(default_factory=list)
+    # The FTS5 expression that produced the answer ("" when none did): what the benchmark's floor runs.
+    expression: str = ""
+
+
+@dataclass
+class _Unit:
+    """One part of a query: a word, or a phrase of the synonym table with its equivalents."""
+
+    shown: str
+    entries: list[str]
+    typed: str
+    synonym: bool = False
 
 
 def clean(text: str) -> str:
@@ -64,43 +165,208 @@ def _term(word: str, prefix: bool = False) -> str:
     return f'"{word}"{star}'
 
 
+def load_synonyms(path: Path = SYNONYMS_FILE) -> list[list[str]]:
+    """The synonym table: groups of names for one thing (data/search/synonyms.yaml), [] when absent."""
+    if not path.is_file():
+        return []
+    groups = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [[str(entry) for entry in group] for group in groups.get("synonyms", [])]
+
+
+def _case_sensitive(entry: str) -> bool:
+    """An abbreviation that is also a common word (US, not the pronoun us) matches only as written."""
+    return entry.isupper() and entry.lower() in STOP_WORDS
+
+
+def _phrase(entry: str) -> str:
+    """One synonym entry as an FTS5 expression: a quoted phrase, or Korean bigrams."""
+    parts = _WORD.findall(entry.lower())
+    if any(is_hangul(c) for c in entry):
+        return "(" + " AND ".join(_term(p) for p in parts) + ")" if len(parts) > 1 else _term(parts[0])
+    return '"' + " ".join(parts) + '"'
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, a swap of neighbours counting as one edit."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def best_quote(quotes: list[str], terms: list[str]) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """The index of the quote that contains the most of `terms` (the first on a tie or when none does),
+    and where in it they stand as (start, end) offsets. Words are compared as the index compares them
+    (Porter stems, so "missiles" finds "missile"); Korean terms by their letters."""
+    if not quotes or not terms:
+        return 0, ()
+    found: list[list[tuple[int, int]]] = [[] for _ in quotes]
+    counts = [0] * len(quotes)
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE q USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
+        db.executemany("INSERT INTO q (rowid, text) VALUES (?, ?)", list(enumerate(quotes)))
+        for term in dict.fromkeys(terms):
+            if any(is_hangul(c) for c in term):
+                for index, quote in enumerate(quotes):
+                    spans = [(m.start(), m.end()) for m in re.finditer(re.escape(term), quote)]
+                    found[index] += spans
+                    counts[index] += bool(spans)
+                continue
+            parts = _WORD.findall(term.lower())
+            if not parts:
+                continue
+            try:
+                rows = db.execute(
+                    "SELECT rowid, highlight(q, 0, char(57344), char(57345)) FROM q WHERE q MATCH ?",
+                    ['"' + " ".join(parts) + '"'],
+                ).fetchall()
+            except sqlite3.OperationalError:
+                continue
+            for index, marked in rows:
+                counts[index] += 1
+                found[index] += _marked_spans(marked)
+    finally:
+        db.close()
+    best = max(range(len(quotes)), key=lambda i: (counts[i], -i))
+    return best, tuple(sorted(set(found[best])))
+
+
+def _marked_spans(marked: str) -> list[tuple[int, int]]:
+    spans, plain, start = [], 0, 0
+    for char in marked:
+        if char == "\ue000":
+            start = plain
+        elif char == "\ue001":
+            spans.append((start, plain))
+        else:
+            plain += 1
+    return spans
+
+
 class Searcher:
     """Finds pledges for a query; each call is a handful of indexed lookups."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, synonyms: list[list[str]] | None = None):
         self.store = store
+        self.synonyms = load_synonyms() if synonyms is None else synonyms
+        self._category_cache: tuple[str, dict[str, str]] | None = None
+        # Each synonym entry as its lower-case words, longest first, with its group.
+        self._entries = sorted(
+            ((tuple(_WORD.findall(e.lower())), e, group) for group in self.synonyms for e in group),
+            key=lambda x: -len(x[0]),
+        )
 
     def search(self, query: str, *, limit: int = 3, offset: int = 0, prefix: bool = False) -> SearchResult:
-        """Ranked pledge ids for `query`, correcting misspelt words when nothing matches as typed."""
+        """Ranked pledge ids for `query`: pledges with every part of it, else (said so) those with some;
+        an unknown word is corrected only when that is safe."""
         text = clean(query)
         result = SearchResult(truncated=len(text) > MAX_QUERY_CHARS)
-        found = words(text[:MAX_QUERY_CHARS])[:MAX_WORDS]
-        result.words = found
-        if not found:
+        typed = _WORD.findall(text[:MAX_QUERY_CHARS])[:MAX_WORDS]
+        result.words = [w.lower() for w in typed]
+        result.typed = typed
+        if not typed:
             return result
-        exact = self._exact(found)
-        for expression in self._expressions(found, prefix):
-            ids, total = self._match(expression, exact, limit, offset)
+        units = self._units(typed)
+        if not units:
+            result.stop_only = True
+            return result
+        result.terms = [e for u in units for e in u.entries if not _case_sensitive(e)]
+        exact = self._exact(result.words)
+        category = self._category(result.words)
+        last = prefix and not units[-1].synonym
+        result.expression = self._and(units, last)
+        ids, total = self._match(result.expression, exact, category, limit, offset)
+        if total:
+            result.ids, result.total = ids, total
+            return result
+        counts = [self._count(self._and([u], last and u is units[-1]), 1) for u in units]
+        if any(u.synonym and not n and " " in u.typed for u, n in zip(units, counts, strict=True)):
+            # A phrase of the synonym table no pledge has (`wartime operational control`): its own words,
+            # so the reply can say which of them were found.
+            units = [
+                part
+                for u, n in zip(units, counts, strict=True)
+                for part in (
+                    [_Unit(w.lower(), [w.lower()], w) for w in u.typed.split() if w.lower() not in STOP_WORDS]
+                    if u.synonym and not n and " " in u.typed
+                    else [u]
+                )
+            ]
+            counts = [self._count(self._and([u], last and u is units[-1]), 1) for u in units]
+        corrected = self._correct(units, counts, text)
+        if corrected is not None:
+            expression = self._and(corrected, False)
+            exact_corrected = self._exact([u.shown for u in corrected])
+            ids, total = self._match(expression, exact_corrected, category, limit, offset)
             if total:
+                result.expression = expression
                 result.ids, result.total = ids, total
+                result.corrected = " ".join(u.shown for u in corrected)
+                result.terms = [e for u in corrected for e in u.entries if not _case_sensitive(e)]
                 return result
-        corrected = self._correct(found)
-        if corrected != found:
-            for expression in self._expressions(corrected, prefix):
-                ids, total = self._match(expression, self._exact(corrected), limit, offset)
-                if total:
-                    result.ids, result.total = ids, total
-                    result.corrected = " ".join(corrected)
-                    return result
+        matched = [u for u, n in zip(units, counts, strict=True) if n]
+        if not matched or all(u.shown in GENERIC_WORDS for u in matched):
+            return result
+        expression = " OR ".join(self._and([u], last and u is units[-1]) for u in matched)
+        result.expression = expression
+        result.ids, result.total = self._match(expression, exact, category, limit, offset)
+        result.missing = [u.shown for u in units if u not in matched]
+        result.matched = [u.shown for u in matched]
+        result.terms = [e for u in matched for e in u.entries if not _case_sensitive(e)]
         return result
 
-    def _expressions(self, found: list[str], prefix: bool) -> list[str]:
-        terms = [_term(w, prefix and i == len(found) - 1) for i, w in enumerate(found)]
-        # All words first (precise); then any word, where bm25 ranks pledges matching more words higher.
-        expressions = [" AND ".join(terms)]
-        if len(terms) > 1:
-            expressions.append(" OR ".join(terms))
-        return expressions
+    def _units(self, typed: list[str]) -> list[_Unit]:
+        """The query as words and synonym phrases, stop words left out."""
+        lower = [w.lower() for w in typed]
+        units: list[_Unit] = []
+        i = 0
+        while i < len(typed):
+            for words_, entry, group in self._entries:
+                n = len(words_)
+                if n and tuple(lower[i : i + n]) == words_:
+                    if _case_sensitive(entry) and typed[i] != entry:
+                        continue
+                    shown = " ".join(lower[i : i + n])
+                    units.append(_Unit(shown, list(group), " ".join(typed[i : i + n]), synonym=True))
+                    i += n
+                    break
+            else:
+                if lower[i] not in STOP_WORDS:
+                    units.append(_Unit(lower[i], [lower[i]], typed[i]))
+                i += 1
+        return units
+
+    def _and(self, units: list[_Unit], prefix: bool) -> str:
+        parts = []
+        for index, unit in enumerate(units):
+            if unit.synonym:
+                kept = [e for e in unit.entries if not _case_sensitive(e) or e == unit.typed]
+                phrases = list(dict.fromkeys(_phrase(e) for e in kept))
+                parts.append("(" + " OR ".join(phrases) + ")" if len(phrases) > 1 else phrases[0])
+            else:
+                parts.append(_term(unit.shown, prefix and index == len(units) - 1))
+        return " AND ".join(parts)
+
+    def _count(self, expression: str, cap: int | None = None) -> int:
+        """How many pledges match, counted up to `cap` (by default one beyond the ranked candidates: the
+        count of a common word stops there)."""
+        cap = CANDIDATES + 1 if cap is None else cap
+        try:
+            return self.store.db.execute(
+                "SELECT COUNT(*) FROM "
+                "(SELECT 1 FROM pledge_index_fts WHERE pledge_index_fts MATCH ? LIMIT ?)",
+                [expression, cap],
+            ).fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
 
     def _exact(self, found: list[str]) -> list[str]:
         """Pledges that have the query, word for word, as a title or alias: these rank first."""
@@ -109,35 +375,98 @@ class Searcher:
         )
         return [r[0] for r in rows]
 
-    def _match(self, expression: str, exact: list[str], limit: int, offset: int) -> tuple[list[str], int]:
+    def _category(self, found: list[str]) -> str:
+        """The category the query names (English or Korean), or ""; its pledges rank next."""
+        return self._categories().get(" ".join(found)) or self._categories().get("".join(found)) or ""
+
+    def _categories(self) -> dict[str, str]:
+        """Category names (lower-case English, and Korean) to the stored English name, read once per
+        catalogue version: the Korean names have no index, and a scan per search would cost milliseconds."""
+        version = self.store.get_meta("catalogue_version") or "0"
+        cached = self._category_cache
+        if cached is None or cached[0] != version:
+            names: dict[str, str] = {}
+            for category, category_ko in self.store.db.execute(
+                "SELECT DISTINCT category, category_ko FROM pledges"
+            ):
+                names[category.lower()] = category
+                if category_ko:
+                    names[category_ko] = category
+            cached = self._category_cache = (version, names)
+        return cached[1]
+
+    def _match(
+        self, expression: str, exact: list[str], category: str, limit: int, offset: int
+    ) -> tuple[list[str], int]:
+        """A page of ranked ids and the total, which is CANDIDATES + 1 when more pledges match than are
+        ranked ("1,000+"). Ranking is bounded: bm25 scores at most CANDIDATES hits, the most recently
+        indexed first (the highest rowids), plus the pledges whose title or alias is the query."""
         db = self.store.db
         marks = ",".join("?" * len(exact))
         try:
-            total = db.execute(
-                "SELECT COUNT(*) FROM pledge_index_fts WHERE pledge_index_fts MATCH ?", [expression]
-            ).fetchone()[0]
+            total = self._count(expression)
             if not total:
                 return [], 0
-            if offset >= total:
+            ranked = min(total, CANDIDATES)
+            if offset >= ranked:
                 return [], total
-            # Ranked as (exact alias hit first, bm25, pledge id). Scores come from the FTS table alone (the
-            # CTE is used twice, so SQLite materialises it: bm25 once per hit); only the hits that rank at
-            # or before the page's last one (ties included, so the pledge-id tiebreak is unchanged) are
-            # joined to pledge_index for their ids. Joining every hit (thousands for a common word) used to
-            # cost as much as the ranking itself.
+            bound = 0
+            if total > CANDIDATES:
+                bound = db.execute(
+                    "SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? "
+                    "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                    [expression, CANDIDATES - 1],
+                ).fetchone()[0]
+            if not exact and not category:
+                # The common case, no exact or category hit to lift: bm25 over the bounded candidates.
+                rows = db.execute(
+                    f"""
+                    SELECT p.pledge_id FROM (
+                        SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score FROM pledge_index_fts
+                        WHERE pledge_index_fts MATCH ? AND rowid >= ?
+                        ORDER BY score, rowid LIMIT ? OFFSET ?) h
+                    JOIN pledge_index p ON p.rowid = h.rowid ORDER BY h.score, p.pledge_id
+                    """,
+                    [expression, bound, limit, offset],
+                ).fetchall()
+                return [r[0] for r in rows], total
+            # Ranked as (exact title or alias hit, the category the query names, bm25, pledge id). Scores
+            # come from the FTS table alone (the CTE is used twice, so SQLite materialises it: bm25 once
+            # per candidate); only the hits that rank at or before the page's last one are joined to
+            # pledge_index for their ids.
             rows = db.execute(
                 f"""
-                WITH hits AS (
-                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score,
-                        rowid IN (SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})) AS exact
-                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ?),
+                WITH exact_rows AS (SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})),
+                candidates AS (
+                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score
+                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ? AND rowid >= ?
+                    UNION ALL
+                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score
+                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ? AND rowid < ?
+                        AND rowid IN (SELECT rowid FROM exact_rows)),
+                hits AS (
+                    SELECT c.rowid, c.score,
+                        (c.rowid IN (SELECT rowid FROM exact_rows)) * 2
+                        + (? != '' AND (SELECT category FROM pledges WHERE id = i.pledge_id) = ?) AS exact
+                    FROM candidates c JOIN pledge_index i ON i.rowid = c.rowid),
                 last AS (SELECT exact, score FROM hits ORDER BY exact DESC, score LIMIT 1 OFFSET ?)
                 SELECT p.pledge_id FROM hits h JOIN pledge_index p ON p.rowid = h.rowid, last
                 WHERE h.exact > last.exact OR (h.exact = last.exact AND h.score <= last.score)
                 ORDER BY h.exact DESC, h.score, p.pledge_id
                 LIMIT ? OFFSET ?
                 """,
-                [*exact, expression, min(offset + limit, total) - 1, limit, offset],
+                [
+                    *exact,
+                    expression,
+                    bound,
+                    expression,
+                    bound,
+                    category,
+                    category,
+                    min(offset + limit, ranked) - 1,
+                    limit,
+                    offset,
+                ],
             ).fetchall()
         except sqlite3.OperationalError:
             # Quoting leaves no syntax for user text to break; should FTS5 still refuse a query, treat it
@@ -145,11 +474,42 @@ class Searcher:
             return [], 0
         return [r[0] for r in rows], total
 
-    def _correct(self, found: list[str]) -> list[str]:
-        """Each unknown Latin word replaced by the closest word of the vocabulary, when one is close."""
-        return [self._closest(w) if w.isascii() and len(w) >= 4 else w for w in found]
+    def _correct(self, units: list[_Unit], counts: list[int], text: str) -> list[_Unit] | None:
+        """The units with each unknown word replaced by a close known one, or None when no safe correction
+        exists. Never when every word is unknown, the text is mostly punctuation, or for names: words
+        capitalised as typed, speakers' names and the synonym table's entries."""
+        # Every word unknown (beyond a single misspelt one): a guess at each would invent a new query.
+        if not any(counts) and len(units) > 1:
+            return None
+        letters = sum(c.isalnum() for c in text)
+        if letters * 2 < len(text.replace(" ", "")):
+            return None
+        names = self._name_words()
+        out, changed = [], False
+        for unit, count in zip(units, counts, strict=True):
+            word = unit.shown
+            if count or unit.synonym or unit.typed[:1].isupper() or word in names:
+                out.append(unit)
+                continue
+            fixed = self._closest(word)
+            if fixed == word or not self._count(_term(fixed), 1):
+                out.append(unit)
+                continue
+            out.append(_Unit(fixed, [fixed], fixed))
+            changed = True
+        return out if changed else None
+
+    def _name_words(self) -> set[str]:
+        names: set[str] = set()
+        for name, name_ko in self.store.db.execute("SELECT name, name_ko FROM speakers"):
+            names.update(words(f"{name or ''} {name_ko or ''}"))
+        return names
 
     def _closest(self, word: str) -> str:
+        """The nearest vocabulary word keeping the first letter, within one edit for a word of up to six
+        letters and two beyond; `word` itself when there is none."""
+        if not (word.isascii() and word.isalpha() and len(word) >= 4):
+            return word
         db = self.store.db
         if db.execute("SELECT 1 FROM search_terms WHERE term = ?", [word]).fetchone():
             return word
@@ -165,5 +525,10 @@ class Searcher:
             ]
         except sqlite3.OperationalError:
             return word
-        best = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
-        return best[0] if best else word
+        allowed = 1 if len(word) <= 6 else 2
+        near = [(edit_distance(word, c), c) for c in candidates if c[:1] == word[:1]]
+        near = [x for x in near if x[0] <= allowed]
+        if not near:
+            return word
+        best = min(near)
+        return best[1] if difflib.SequenceMatcher(None, word, best[1]).ratio() >= 0.5 else word

@@ -53,16 +53,16 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
         docs, texts, alias_rows = [], [], []
         for row in db.execute(
             "SELECT p.id, p.title, p.title_ko, p.summary, p.aliases, p.aliases_ko, p.category, "
-            "p.category_ko, s.name_ko FROM pledges p LEFT JOIN speakers s ON s.id = p.speaker "
+            "p.category_ko, s.name_ko, s.name FROM pledges p LEFT JOIN speakers s ON s.id = p.speaker "
             f"WHERE p.id IN ({marks})",
             chunk,
         ):
-            pid, title, title_ko, summary, aliases, aliases_ko, category, category_ko, name_ko = row
+            pid, title, title_ko, summary, aliases, aliases_ko, category, category_ko, name_ko, name = row
             korean = " ".join(x for x in (title_ko, aliases_ko, category_ko, name_ko) if x)
             doc = {
                 "pledge_id": pid,
                 "title": title,
-                "aliases": " ".join(x for x in (aliases, korean, category, pid.replace("-", " ")) if x),
+                "aliases": " ".join(x for x in (aliases, korean, category, name, pid.replace("-", " ")) if x),
                 "summary": summary or "",
                 "quotes": "\n".join(quotes[pid]),
                 "grams": hangul_grams(korean + " " + " ".join(quotes[pid])),

@@ -20,6 +20,9 @@ HOTLINE_QUOTE = (
     "I will work to restore inter-Korean communication channels, such as military hotlines, to mutually stop "
     "tension-provoking acts and manage the situation stably."
 )
+# The hotline quote as a search for "hotline" shows it: the matching word in bold.
+HOTLINE_QUOTE_SLACK_BOLD = HOTLINE_QUOTE.replace("hotlines", "*hotlines*")
+HOTLINE_QUOTE_DISCORD_BOLD = HOTLINE_QUOTE.replace("hotlines", "**hotlines**")
 HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
 
 

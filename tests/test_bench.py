@@ -17,6 +17,8 @@ ROWS = (
     "Cold start to ready",
     "Lookup p50",
     "Lookup p99",
+    "Lookup mix p50",
+    "Lookup mix p99",
     "Autocomplete p50",
     "Autocomplete p99",
     "Peak RSS, process answering lookups",

@@ -206,3 +206,40 @@ def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still
     # A retracted pledge is no longer a known id, and other words are not ids: both are searches.
     assert not bot.core.handle("history china-relations", console_ctx).title.startswith("History")
     assert bot.core.handle("history issues", console_ctx).cards
+
+
+def test_a_pledge_without_a_quote_still_answers_with_summary_status_and_source(bot, tmp_path):
+    path = tmp_path / "tracker.yaml"
+    path.write_text(
+        "pledges:\n"
+        "  - id: basic-income\n"
+        "    speaker: lee-jae-myung\n"
+        "    title: Universal basic income for young people\n"
+        "    category: Welfare\n"
+        "    summary: Pay every young adult a yearly basic income.\n"
+        "    status:\n"
+        "      - status: stalled\n"
+        "        date: 2025-06-03\n"
+        "        source: nec-2025-presidential-election\n",
+        encoding="utf-8",
+    )
+    bot.loader.import_files([path], author="test")
+    reply = bot.core.handle("basic income", Context(platform="console"))
+    card = reply.cards[0]
+    assert (card.pledge_id, card.quote, card.said_on) == ("basic-income", "", None)
+    assert card.summary == "Pay every young adult a yearly basic income."
+    assert card.status.label == "stalled" and card.source.outlet == "National Election Commission"
+    from adapters.console.render import render as console
+    from adapters.discord_app.render import card_embed
+    from adapters.slack_app.render import render as slack
+
+    text = console(reply)
+    assert "No quote on record yet." in text and "Pay every young adult" in text and "Stalled" in text
+    assert "National Election Commission" in text
+    blocks = str(slack(reply)["blocks"])
+    assert "No quote on record yet." in blocks and "National Election Commission" in blocks
+    embed = card_embed(card)
+    assert "No quote on record yet." in embed.description
+    assert "Said on" not in [f.name for f in embed.fields]
+    korean = bot.core.handle("basic income", Context(platform="console", locale="ko"))
+    assert "아직 기록된 인용문이 없습니다." in console(korean)

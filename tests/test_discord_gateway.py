@@ -26,7 +26,7 @@ from bot import commands as grammar
 from bot.config import Settings
 from bot.core import Core
 from bot.replies import Reply
-from tests.conftest import HOTLINE_QUOTE
+from tests.conftest import HOTLINE_QUOTE, HOTLINE_QUOTE_DISCORD_BOLD
 from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 
 HOTLINE_HEADLINE = "Lee Jae-myung pledges to restore inter-Korean hotline, strengthen U.S. alliance"
@@ -165,7 +165,7 @@ async def test_pledge_query_hotline_answers_with_the_verbatim_quote(fake, client
     data = body["data"]
     assert data["flags"] == EPHEMERAL
     embed = data["embeds"][0]
-    assert embed["description"] == "> " + HOTLINE_QUOTE
+    assert embed["description"] == "> " + HOTLINE_QUOTE_DISCORD_BOLD
     assert field(embed, "Said on") == "2025-05-26"
     assert HOTLINE_HEADLINE in field(embed, "Source")
     assert "Korea JoongAng Daily" in field(embed, "Source")
@@ -334,7 +334,7 @@ async def test_slow_answers_are_deferred_then_followed_up(fake, client, core, mo
     followup = await fake.requests.wait_for(
         lambda r: r.method == "POST" and r.path == f"/webhooks/{fake.application_id}/{asked['token']}"
     )
-    assert followup.body["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+    assert followup.body["embeds"][0]["description"] == "> " + HOTLINE_QUOTE_DISCORD_BOLD
 
 
 async def test_scheduled_post_with_the_same_nonce_is_posted_once(fake, client):
@@ -407,7 +407,7 @@ async def test_pledgebot_discord_runs_against_the_fake_and_stops_on_sigterm(fake
     try:
         await fake.wait_identified(timeout=30)
         body = await fake.run_command("pledge", query="hotline", timeout=10)
-        assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
+        assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE_DISCORD_BOLD
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 20)
         assert process.returncode == 0, stderr.decode()
@@ -452,3 +452,13 @@ async def test_shards_when_the_gateway_recommends_more_than_one(fake, core, sett
 def identified(fake: FakeDiscord) -> list[list[int] | None]:
     """The `shard` of each IDENTIFY so far (None when the client sent none, as a plain Client does)."""
     return [m["d"].get("shard") for m in fake.gateway_received.items if m.get("op") == 2]
+
+
+async def test_a_search_shows_the_quote_that_matches_with_its_words_in_bold(fake, client):
+    body = await fake.run_command("pledge", query="stalled denuclearization")
+    embed = body["data"]["embeds"][0]
+    assert embed["title"] == "Peace and denuclearization through a multilayered framework of cooperation"
+    assert embed["description"].startswith(
+        "> The North Korean **denuclearization** process has long been **stalled**"
+    )
+    assert embed["description"].endswith("3 more quotes")

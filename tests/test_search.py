@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_QUERY_CHARS
+from bot.search import MAX_QUERY_CHARS, best_quote, load_synonyms
 
 # Every pledge, with an English and a Korean word a reader would type.
 READER_WORDS = [
@@ -122,3 +122,164 @@ def _ctx():
     from bot.replies import Context
 
     return Context(platform="console")
+
+
+# Issue 14: answers a reporter can use.
+
+
+def _search(core, text):
+    return core.handle(text, _ctx())
+
+
+def test_the_quote_that_matches_leads_the_card_with_its_words_marked(core):
+    reply = _search(core, "stalled denuclearization")
+    card = reply.cards[0]
+    assert card.pledge_id == "peace-denuclearization"
+    assert card.quote.startswith("The North Korean denuclearization process has long been stalled")
+    assert card.more_quotes == 3
+    marked = [card.quote[a:b].lower() for a, b in card.emphasis]
+    assert "denuclearization" in marked and "stalled" in marked
+
+
+def test_a_search_names_the_words_no_pledge_mentions(core):
+    reply = _search(core, "hotline submarine")
+    texts = " ".join(n.text for n in reply.notices)
+    assert "No pledge mentions “submarine”; showing pledges that mention “hotline”." in texts
+    assert reply.cards[0].pledge_id == "inter-korean-hotline"
+
+
+def test_a_partial_match_on_generic_words_only_is_no_match(core):
+    reply = _search(core, "policy xylophone")
+    assert not reply.cards and reply.title == "No pledge found"
+
+
+@pytest.mark.parametrize("query", ["the", "AND(", "the of and", "US the"])
+def test_stop_words_alone_ask_for_a_more_specific_word(core, query):
+    reply = _search(core, query)
+    if query == "US the":
+        # "US" written in capitals is the country, not the pronoun.
+        assert reply.cards
+        return
+    assert not reply.cards and not reply.items
+    assert "more specific word" in reply.notices[0].text
+
+
+@pytest.mark.parametrize("query", ["Kim Jong Un", "kim jong un", "'; DROP TABLE pledgez; --", "Hotlnie"])
+def test_names_garbage_and_capitalised_words_are_never_corrected(core, query):
+    reply = _search(core, query)
+    assert not any("showing results for" in n.text for n in reply.notices)
+
+
+def test_a_correction_keeps_the_first_letter_and_stays_within_its_edits(core):
+    assert _search(core, "denuclearizaton").cards[0].pledge_id == "peace-denuclearization"
+    # "notline" is one edit from "hotline" but does not keep its first letter.
+    assert not any("hotline" in n.text for n in _search(core, "notline").notices)
+
+
+@pytest.mark.parametrize("query", ["Lee Jae-myung", "lee", "Jae-myung", "이재명"])
+def test_a_speaker_name_alone_lists_the_speaker_s_pledges(core, query):
+    reply = _search(core, query)
+    assert reply.total == len(core.catalogue.list_pledges(None, 100, 0)[0])
+
+
+@pytest.mark.parametrize("query", ["DPRK", "North Korea", "북한"])
+def test_names_of_north_korea_meet(core, query):
+    ids = set(core.searcher.search(query, limit=50).ids)
+    assert {"inter-korean-hotline", "peace-denuclearization"} <= ids
+
+
+@pytest.mark.parametrize("query", ["US", "U.S.", "United States", "America", "미국"])
+def test_names_of_the_united_states_meet(core, query):
+    ids = set(core.searcher.search(query, limit=50).ids)
+    assert {"pragmatic-diplomacy", "alliance-trust", "defense-deterrence"} <= ids
+
+
+def test_the_pronoun_us_is_not_the_country(core):
+    assert _search(core, "us").notices[0].text.endswith("give a more specific word.")
+
+
+@pytest.mark.parametrize("query", ["martial law", "계엄"])
+def test_martial_law_finds_both_pledges_in_either_language(core, query):
+    ids = set(core.searcher.search(query, limit=50).ids)
+    assert {"alliance-trust", "armed-forces-reform"} <= ids
+
+
+def test_north_korea_lists_the_north_korea_category_first(core):
+    ids = core.searcher.search("north korea", limit=6).ids
+    assert {core.catalogue.pledges([i])[i].category for i in ids} == {"North Korea"}
+
+
+def test_missile_finds_the_quote_about_missiles(core):
+    card = _search(core, "missile").cards[0]
+    assert card.quote.startswith("North Korea’s nuclear and missile capabilities are growing daily.")
+
+
+def test_the_korea_discount_alias_is_gone(core):
+    assert not _search(core, "korea discount").cards or not any(
+        c.pledge_id == "korea-risk" for c in _search(core, "discount").cards
+    )
+
+
+def test_a_near_miss_id_suggests_the_closest_ids(core):
+    reply = _search(core, "show inter-korean-hotlin")
+    assert "Did you mean /pledge show inter-korean-hotline?" in [n.text for n in reply.notices]
+
+
+def test_paging_past_the_end_says_so(core):
+    reply = _search(core, "north korea page 9")
+    assert reply.notices[0].text == "There is no page 9 of results for “north korea”."
+
+
+def test_the_synonym_table_is_groups_of_distinct_names():
+    groups = load_synonyms()
+    assert ["US", "U.S.", "United States", "America", "미국"] in groups
+    entries = [e.lower() for g in groups for e in g]
+    assert len(entries) == len(set(entries))
+
+
+def test_best_quote_picks_the_quote_with_most_query_words_and_marks_them():
+    index, spans = best_quote(["No words here.", "Hotlines and missiles, missiles."], ["hotline", "missile"])
+    assert index == 1
+    assert [("Hotlines and missiles, missiles."[a:b]) for a, b in spans] == [
+        "Hotlines",
+        "missiles",
+        "missiles",
+    ]
+
+
+def test_ranking_is_bounded_and_a_larger_total_is_shown_with_a_plus(core, monkeypatch):
+    import bot.core
+    import bot.search
+
+    monkeypatch.setattr(bot.search, "CANDIDATES", 2)
+    monkeypatch.setattr(bot.core, "CANDIDATES", 2)
+    result = core.searcher.search("korea", limit=3)
+    assert result.total == 3 and len(result.ids) == 2
+    reply = _search(core, "korea")
+    assert reply.title == "2+ pledges found"
+    assert not [a for a in reply.actions if a.label == "More results"]
+
+
+def test_the_query_mix_is_seeded_and_frequency_weighted():
+    from bench.query_mix import query_mix
+
+    titles = ["Restore the hotline", "Hotline for farmers", "Farmers first", "Hotline again"]
+    korean = ["핫라인 복원", "농민 우선"]
+    mix = query_mix(titles, korean, 400, seed=1)
+    assert mix == query_mix(titles, korean, 400, seed=1)
+    assert mix.count("hotline") > mix.count("restore")
+    assert not any(q == "the" for q in mix)
+
+
+def test_a_synonym_phrase_no_pledge_has_says_which_of_its_words_matched(core):
+    reply = _search(core, "wartime operational control")
+    texts = [n.text for n in reply.notices]
+    assert "No pledge mentions “wartime operational”; showing pledges that mention “control”." in texts
+    assert reply.cards[0].pledge_id == "armed-forces-reform"
+
+
+def test_the_next_page_keeps_the_case_that_makes_us_the_country(core):
+    reply = _search(core, "US")
+    more = [a.command for a in reply.actions if a.label == "More results"]
+    assert more == ["US page 2"]
+    assert _search(core, more[0]).cards

@@ -21,7 +21,7 @@ from adapters.slack_app.server import SlackStartError
 from bot.config import Settings
 from bot.core import Core
 from bot.replies import Context, Reply
-from tests.conftest import HOTLINE_QUOTE
+from tests.conftest import HOTLINE_QUOTE, HOTLINE_QUOTE_SLACK_BOLD
 from tests.fakes.slack_api import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -135,10 +135,13 @@ async def test_hotline_quote_date_and_source_reach_response_url(running: Running
     answer = await running.command("hotline")
     assert answer["response_type"] == "ephemeral"
     quote_blocks = [
-        b for b in answer["blocks"] if b["type"] == "section" and HOTLINE_QUOTE in b["text"]["text"]
+        b
+        for b in answer["blocks"]
+        if b["type"] == "section" and HOTLINE_QUOTE_SLACK_BOLD in b["text"]["text"]
     ]
     assert len(quote_blocks) == 1
-    assert f">{HOTLINE_QUOTE}" in quote_blocks[0]["text"]["text"]
+    # The searched word is in bold in the quote; the quote itself is unchanged.
+    assert f">{HOTLINE_QUOTE_SLACK_BOLD}" in quote_blocks[0]["text"]["text"]
     assert "2025-05-26" in quote_blocks[0]["text"]["text"]
     assert HOTLINE_HEADLINE in text_of(answer) and "Korea JoongAng Daily" in text_of(answer)
     assert HOTLINE_QUOTE in answer["text"]
@@ -146,6 +149,13 @@ async def test_hotline_quote_date_and_source_reach_response_url(running: Running
     assert {"action_id": "pledge_share_0", "value": "show inter-korean-hotline"}.items() <= buttons[0].items()
     # Bolt authorised the request with auth.test, using the bot token from settings.
     assert slack.calls_to("auth.test")[0].token == BOT_TOKEN
+
+
+async def test_a_search_shows_the_quote_that_matches_with_its_words_in_bold(running: Running):
+    answer = await running.command("stalled denuclearization")
+    text = " ".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
+    assert ">The North Korean *denuclearization* process has long been *stalled*" in text
+    assert "3 more quotes" in text
 
 
 async def test_a_korean_user_is_answered_in_korean_and_others_in_english(running: Running, slack: FakeSlack):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from bot.i18n import N_
-from bot.replies import Level, Reply
+from bot.replies import NO_QUOTE, Level, Reply
 
 WIDTH = 100
 _MARKS = {Level.INFO: "", Level.WARNING: N_("Warning: "), Level.ERROR: N_("Sorry: ")}
@@ -21,16 +21,18 @@ def render(reply: Reply) -> str:
         if notice.level is not Level.INFO:
             lines.append(m.gettext(_MARKS[notice.level]) + notice.text)
     for card in reply.cards:
-        lines += [
-            "",
-            f"{card.title}  [{card.pledge_id}]",
-            # The quote is printed on one line, exactly as stored, so it can be copied letter for letter.
-            f"  “{card.quote}”",
-            f"  — {card.attribution(m)}",
-            "  " + m.gettext("Source: {source}").format(source=card.source.describe(m)),
-            "  " + m.gettext("Status: {status}").format(status=card.status.describe(m)),
-        ]
-        if card.source.url:
+        lines += ["", f"{card.title}  [{card.pledge_id}]"]
+        if card.summary and not card.has_quote:
+            lines.append(f"  {card.summary}")
+        # The quote is printed on one line, exactly as stored, so it can be copied letter for letter.
+        lines.append(f"  “{card.quote}”" if card.has_quote else "  " + m.gettext(NO_QUOTE))
+        lines.append(f"  — {card.attribution(m)}")
+        if card.more_quotes:
+            lines.append(f"  ({card.more_text(m)}: /pledge show {card.pledge_id})")
+        if card.source is not None:
+            lines.append("  " + m.gettext("Source: {source}").format(source=card.source.describe(m)))
+        lines.append("  " + m.gettext("Status: {status}").format(status=card.status.describe(m)))
+        if card.source is not None and card.source.url:
             lines.append("  " + m.gettext("Link: {url}").format(url=card.source.url))
     if reply.items:
         lines.append("")

@@ -13,7 +13,7 @@ from typing import Any
 import discord
 
 from bot.i18n import N_, Messages, messages
-from bot.replies import Action, ActionKind, Level, ListItem, QuoteCard, Reply
+from bot.replies import NO_QUOTE, Action, ActionKind, Level, ListItem, QuoteCard, Reply
 
 # Discord's documented limits (developers/resources/message.mdx).
 CONTENT_LIMIT = 2000
@@ -130,18 +130,29 @@ def source_text(card: QuoteCard, m: Messages | None = None) -> str:
 
 
 def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
-    """One quote card as an embed: title, the quote as a block quote, date, speaker, source and status."""
+    """One quote card as an embed: title, the quote as a block quote (the query's words in bold), date,
+    speaker, source and status; a pledge without a quote shows its summary and says so."""
     m = m or messages()
+    if card.has_quote:
+        text = "".join(
+            f"**{_escape(t)}**" if bold and t.strip() else _escape(t) for t, bold in card.segments()
+        )
+        description = block_quote(text)
+    else:
+        summary = f"{_escape(card.summary)}\n\n" if card.summary else ""
+        description = summary + f"*{m.gettext(NO_QUOTE)}*"
+    if card.more_quotes:
+        description += f"\n{card.more_text(m)}"
     embed = discord.Embed(
         title=clip(card.title, TITLE_LIMIT),
-        description=clip(block_quote(_escape(card.quote)), DESCRIPTION_LIMIT),
+        description=clip(description, DESCRIPTION_LIMIT),
         colour=CARD_COLOUR,
-        url=card.source.url or None,
+        url=(card.source.url if card.source else None) or None,
     )
     fields = [
-        (SAID_ON, m.date(card.said_on), True),
+        *([(SAID_ON, m.date(card.said_on), True)] if card.said_on else []),
         (SPEAKER, _escape(card.speaker), True),
-        (SOURCE, source_text(card, m), False),
+        *([(SOURCE, source_text(card, m), False)] if card.source is not None else []),
         (STATUS, _escape(card.status.describe(m)), False),
     ]
     for name, value, inline in fields:

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from bot.i18n import Messages, language_of, messages
-from bot.replies import Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
+from bot.replies import NO_QUOTE, Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
 
 # Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
 MAX_BLOCKS = 50
@@ -118,10 +118,19 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     # Title and byline are capped so that some of the quote always fits beside them.
     head = f"*{truncate(escape(_one_line(card.title)), 500)}*\n" if _one_line(card.title) else ""
     byline = f"\n— {truncate(escape(_one_line(card.attribution(m))), 400)}"
+    if card.more_quotes:
+        byline += f" · {escape(card.more_text(m))}"
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
-    quote = _block_quote(escape(card.quote), room)
-    return [_section(head + quote + byline), _context([_source_line(card, m), _status_line(card, m)])]
+    if card.has_quote:
+        # The query's words in bold; the speaker's own text escaped around them.
+        text = "".join(f"*{escape(t)}*" if bold and t.strip() else escape(t) for t, bold in card.segments())
+        body = _block_quote(text, room)
+    else:
+        summary = f"{escape(card.summary)}\n" if card.summary else ""
+        body = truncate(summary + f"_{escape(m.gettext(NO_QUOTE))}_", room)
+    lines = ([_source_line(card, m)] if card.source is not None else []) + [_status_line(card, m)]
+    return [_section(head + body + byline), _context(lines)]
 
 
 def _block_quote(escaped: str, room: int) -> str:
@@ -224,7 +233,11 @@ def _fallback(reply: Reply, shared_by: str | None, m: Messages) -> str:
         parts.append(escape(_one_line(reply.title)))
     if reply.cards:
         card = reply.cards[0]
-        parts.append(f"“{escape(_one_line(card.quote))}” — {escape(card.speaker)}, {m.date(card.said_on)}")
+        if card.has_quote:
+            said = m.date(card.said_on) if card.said_on else ""
+            parts.append(f"“{escape(_one_line(card.quote))}” — {escape(card.speaker)}, {said}")
+        else:
+            parts.append(f"{escape(_one_line(card.title))}: {escape(m.gettext(NO_QUOTE))}")
     elif reply.items:
         parts.append(escape(_one_line(reply.items[0].label)))
     if reply.notices:
