@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -16,7 +17,7 @@ from bot import commands as cmd
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
-from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence
+from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind
 from bot.replies import (
     Action,
     ActionKind,
@@ -370,7 +371,13 @@ class Core:
 
     def _upcoming(self, days: int, ctx: Context, m: Messages) -> Reply:
         today = self.today(ctx)
-        found = self.calendar().upcoming(today, days)
+        # A milestone ahead is named from today ("In 7 days: …"), not as "Today: …" on its own date.
+        found = [
+            dataclasses.replace(o, day=today, lead_days=(o.due - today).days)
+            if o.kind == OccurrenceKind.ON_THE_DAY
+            else o
+            for o in self.calendar().upcoming(today, days)
+        ]
         end = today + dt.timedelta(days=days - 1)
         title = m.gettext("Coming up, {start} to {end}").format(start=m.date(today), end=m.date(end))
         if not found:
@@ -392,8 +399,20 @@ class Core:
             total=len(found),
         )
 
-    def digest(self, day: dt.date, lead_days: int = 0, language: str = "en") -> Reply | None:
-        """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None."""
+    def digest(
+        self,
+        day: dt.date,
+        lead_days: int = 0,
+        language: str = "en",
+        *,
+        topics: tuple[str, ...] = (),
+        pledges: tuple[str, ...] = (),
+    ) -> Reply | None:
+        """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None.
+
+        With `topics` (categories as stored) or `pledges` (ids), only items of those pledges are kept, plus
+        the items that belong to no pledge (elections, inaugurations), which reach every channel.
+        """
         m = messages(language_of(language))
         # A new calendar means the catalogue changed (an import), so every digest built before is stale.
         calendar = self.calendar()
@@ -408,6 +427,8 @@ class Core:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = items
+        if topics or pledges:
+            items = self._filtered(items, topics, pledges)
         if not items:
             return None
         return Reply(
@@ -418,6 +439,23 @@ class Core:
             language=m.language,
         )
 
+    def _filtered(
+        self, items: tuple[ListItem, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
+    ) -> tuple[ListItem, ...]:
+        """The items a channel following `topics` and `pledges` gets; items of no pledge reach everyone."""
+        wanted = {t.casefold() for t in topics}
+        rows = self.catalogue.pledges({i.pledge_id for i in items if i.pledge_id})
+        kept = []
+        for item in items:
+            row = rows.get(item.pledge_id) if item.pledge_id else None
+            if (
+                item.pledge_id is None
+                or item.pledge_id in pledges
+                or (row is not None and row.category.casefold() in wanted)
+            ):
+                kept.append(item)
+        return tuple(kept)
+
     def _occurrence_items(self, occurrences: list[Occurrence], m: Messages) -> list[ListItem]:
         """Occurrences named with their pledges' quotes, original dates and sources."""
         # One query for every lead quote instead of one per occurrence.
@@ -425,6 +463,10 @@ class Core:
         leads: dict[str, QuoteRow] = {}
         for quote in self.catalogue.quotes(ids, lead_only=True):
             leads.setdefault(quote.pledge, quote)
+        # A milestone on its own day also says where its pledge stands now.
+        statuses = self.catalogue.pledges(
+            {o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id and o.kind == "on the day"}
+        )
         items = []
         for occurrence in occurrences:
             milestone = occurrence.milestone
@@ -439,6 +481,13 @@ class Core:
                     date=m.date(lead.said_on),
                     headline=localized(m, lead.headline, lead.headline_ko),
                     outlet=localized(m, lead.outlet, lead.outlet_ko),
+                )
+            pledge = (
+                statuses.get(milestone.pledge_id) if occurrence.kind == OccurrenceKind.ON_THE_DAY else None
+            )
+            if pledge is not None:
+                detail = m.gettext("{detail} — status: {status}").format(
+                    detail=detail, status=m.status(pledge.status)
                 )
             items.append(
                 ListItem(

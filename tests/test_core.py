@@ -206,3 +206,27 @@ def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still
     # A retracted pledge is no longer a known id, and other words are not ids: both are searches.
     assert not bot.core.handle("history china-relations", console_ctx).title.startswith("History")
     assert bot.core.handle("history issues", console_ctx).cards
+
+
+def test_upcoming_lists_the_election_ahead_nearest_first(core, console_ctx, clock):
+    clock.now = dt.datetime(2025, 5, 27, 0, 0, tzinfo=dt.UTC)  # 09:00 in Seoul
+    reply = core.handle("upcoming 30", console_ctx)
+    labels = [item.label for item in reply.items]
+    assert labels[:2] == [
+        "In 7 days: Lee Jae-myung was elected president",
+        "In 8 days: Lee Jae-myung was inaugurated as president",
+    ]
+    assert [item.date for item in reply.items][:2] == [dt.date(2025, 6, 3), dt.date(2025, 6, 4)]
+
+
+def test_a_topic_keeps_its_pledges_and_the_items_of_no_pledge(core):
+    everything = core.digest(dt.date(2026, 5, 26))
+    assert everything is not None and len(everything.items) == 14
+    defense = core.digest(dt.date(2026, 5, 26), topics=("Defense",))
+    assert defense is not None
+    categories = {core.catalogue.pledges([i.pledge_id])[i.pledge_id].category for i in defense.items}
+    assert categories == {"Defense"} and 0 < len(defense.items) < 14
+    # Elections and inaugurations belong to no topic, so every channel gets them.
+    election = core.digest(dt.date(2025, 6, 3), topics=("Defense",))
+    assert election is not None
+    assert [i.label for i in election.items] == ["Today: Lee Jae-myung was elected president"]
