@@ -59,6 +59,12 @@ def digest_key(subscription_id: int, local_date: dt.date) -> str:
     return f"pb-{subscription_id}-{local_date:%Y%m%d}"
 
 
+def part_key(key: str, part: int) -> str:
+    """The key of one part of a digest posted in several messages: "pb-<sub>-<yyyymmdd>-<n>" (≤ 25 chars
+    for subscription ids up to 10 digits and up to 99 parts)."""
+    return f"{key}-{part}"
+
+
 def scheduled_at(subscription: Subscription, local_date: dt.date) -> dt.datetime:
     """The aware moment a subscription's digest for `local_date` is due.
 
