@@ -17,7 +17,7 @@ from bot import commands as cmd
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
-from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind
+from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     Action,
     ActionKind,
@@ -42,6 +42,8 @@ VERSION_CHECK_SECONDS = 1.0
 # Digests kept: a pass needs a few (days x lead days); more than this means the days moved on.
 DIGEST_CACHE_SIZE = 64
 Clock = Callable[[], dt.datetime]
+# An occurrence and its digest item.
+Pair = tuple[Occurrence, ListItem]
 
 
 def utc_now() -> dt.datetime:
@@ -419,41 +421,42 @@ class Core:
         with self._digests_lock:
             if self._digests_of is not calendar:
                 self._digests, self._digests_of = {}, calendar
-            items = self._digests.get((day, lead_days, m.language))
-        if items is None:
-            items = tuple(self._occurrence_items(calendar.on(day, lead_days=lead_days), m))
+            pairs = self._digests.get((day, lead_days, m.language))
+        if pairs is None:
+            occurrences = calendar.on(day, lead_days=lead_days)
+            pairs = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
-                    self._digests[(day, lead_days, m.language)] = items
+                    self._digests[(day, lead_days, m.language)] = pairs
         if topics or pledges:
-            items = self._filtered(items, topics, pledges)
-        if not items:
+            pairs = self._filtered(pairs, topics, pledges)
+        if not pairs:
             return None
         return Reply(
             title=m.gettext("On this day, {date}").format(date=m.weekday_date(day)),
-            items=list(items),
+            items=_grouped(pairs, m),
             private=False,
-            total=len(items),
+            total=len(pairs),
             language=m.language,
         )
 
     def _filtered(
-        self, items: tuple[ListItem, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
-    ) -> tuple[ListItem, ...]:
+        self, pairs: tuple[Pair, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
+    ) -> tuple[Pair, ...]:
         """The items a channel following `topics` and `pledges` gets; items of no pledge reach everyone."""
         wanted = {t.casefold() for t in topics}
-        rows = self.catalogue.pledges({i.pledge_id for i in items if i.pledge_id})
+        rows = self.catalogue.pledges({i.pledge_id for _, i in pairs if i.pledge_id})
         kept = []
-        for item in items:
+        for occurrence, item in pairs:
             row = rows.get(item.pledge_id) if item.pledge_id else None
             if (
                 item.pledge_id is None
                 or item.pledge_id in pledges
                 or (row is not None and row.category.casefold() in wanted)
             ):
-                kept.append(item)
+                kept.append((occurrence, item))
         return tuple(kept)
 
     def _occurrence_items(self, occurrences: list[Occurrence], m: Messages) -> list[ListItem]:
@@ -625,6 +628,63 @@ class Core:
                 )
             ],
         )
+
+
+# Pledges made together (one speaker, one day) that fall due together are listed under one heading once
+# there are this many of them.
+GROUP_MIN = 3
+
+
+def _grouped(pairs: tuple[Pair, ...], m: Messages) -> list[ListItem]:
+    """Digest items, with many pledges of one event that fall due together under one heading.
+
+    "1 year since Lee Jae-myung's 14 pledges of 26 May 2025", followed by each pledge's title and quote,
+    rather than 14 lines that differ only at the end. Other items are listed as they are, in order.
+    """
+    groups: dict[tuple, list[Pair]] = {}
+    for n, (occurrence, item) in enumerate(pairs):
+        milestone = occurrence.milestone
+        key: tuple = (n,)
+        if milestone.kind == "pledged" and occurrence.kind != OccurrenceKind.ON_THE_DAY:
+            key = (occurrence.lead_days, occurrence.kind, occurrence.count, milestone.date, milestone.speaker)
+        groups.setdefault(key, []).append((occurrence, item))
+    items: list[ListItem] = []
+    for members in groups.values():
+        if len(members) < GROUP_MIN:
+            items.extend(item for _, item in members)
+            continue
+        first = members[0][0]
+        items.append(ListItem(label=group_headline(first, len(members), m), date=first.due))
+        for occurrence, item in members:
+            milestone = occurrence.milestone
+            title = localized(m, milestone.topic, milestone.topic_ko) or item.label
+            items.append(dataclasses.replace(item, label=title, date=None))
+    return items
+
+
+def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
+    """The heading of `n` pledges made together, e.g. "In 7 days: 1 year since Lee Jae-myung's 14 pledges of
+    26 May 2025" (Korean: "이재명 공약 14개 발표 1주년")."""
+    milestone = occurrence.milestone
+    words = {
+        "count": f"{occurrence.count:,}",
+        "n": n,
+        "speaker": localized(m, milestone.speaker, milestone.speaker_ko) or m.gettext("the speaker"),
+        "date": m.long_date(milestone.date),
+    }
+    if occurrence.kind == OccurrenceKind.ANNIVERSARY:
+        text = m.ngettext(
+            "{count} year since {speaker}'s {n} pledges of {date}",
+            "{count} years since {speaker}'s {n} pledges of {date}",
+            occurrence.count,
+        )
+    else:
+        text = m.ngettext(
+            "{count} day since {speaker}'s {n} pledges of {date}",
+            "{count} days since {speaker}'s {n} pledges of {date}",
+            occurrence.count,
+        )
+    return ahead(m, occurrence.lead_days, text.format(**words))
 
 
 def help_reply(hint: str = "", m: Messages | None = None) -> Reply:

@@ -109,26 +109,23 @@ class Occurrence:
             "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
         }
         if self.kind == OccurrenceKind.ON_THE_DAY:
-            subject = words["subject"]
             if self.lead_days == 0:
-                return m.gettext("Today: {subject}").format(subject=subject)
-            if self.lead_days == 1:
-                return m.gettext("Tomorrow: {text}").format(text=subject)
-            return m.ngettext("In {n} day: {text}", "In {n} days: {text}", self.lead_days).format(
-                n=self.lead_days, text=subject
-            )
+                return m.gettext("Today: {subject}").format(subject=words["subject"])
+            return ahead(m, self.lead_days, words["subject"])
         if self.kind == OccurrenceKind.ANNIVERSARY:
             text = m.ngettext("{count} year since {subject}", "{count} years since {subject}", self.count)
         else:
             text = m.ngettext("{count} day since {subject}", "{count} days since {subject}", self.count)
-        text = text.format(**words).strip()
-        if self.lead_days == 0:
-            return text
-        if self.lead_days == 1:
-            return m.gettext("Tomorrow: {text}").format(text=text)
-        return m.ngettext("In {n} day: {text}", "In {n} days: {text}", self.lead_days).format(
-            n=self.lead_days, text=text
-        )
+        return ahead(m, self.lead_days, text.format(**words).strip())
+
+
+def ahead(m: Messages, lead_days: int, text: str) -> str:
+    """`text` as a heads-up `lead_days` ahead ("Tomorrow: …", "In 7 days: …"), or as it is for today."""
+    if lead_days == 0:
+        return text
+    if lead_days == 1:
+        return m.gettext("Tomorrow: {text}").format(text=text)
+    return m.ngettext("In {n} day: {text}", "In {n} days: {text}", lead_days).format(n=lead_days, text=text)
 
 
 def sort_key(occurrence: Occurrence) -> tuple[dt.date, int, int, dt.date, str, int]:

@@ -244,7 +244,8 @@ async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(ba
         sub = subscribe(bot, "discord", str(fake.channel_id))
         key = digest_key(sub.id, DAY)
         digest = bot.core.digest(DAY)
-        assert digest is not None and len(digest.items) == 14
+        # One heading ("1 year since Lee Jae-myung's 14 pledges of 26 May 2025") and the 14 pledges.
+        assert digest is not None and digest.total == 14 and len(digest.items) == 15
         parts = split_digest(digest)
         assert len(parts) == 2
         async with discord_deliverer(settings) as deliverer:
@@ -269,7 +270,7 @@ async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(ba
         ]
         text = "\n".join(m["embeds"][0]["description"] for m in messages)
         assert "…" not in [line.strip() for line in text.splitlines()]
-        assert text.count("• ") == 14
+        assert text.count("• ") == 15
         for item in digest.items:
             assert item.label in text
     finally:

@@ -71,12 +71,13 @@ def local(zone: ZoneInfo, *args: int) -> dt.datetime:
 def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core):
     digest = core.digest(dt.date(2026, 5, 26))
     labels = [i.label for i in digest.items]
-    assert len(labels) == 14
+    # The 14 pledges of one day fall due together: one heading, then each pledge with its quote.
+    assert len(labels) == 15 and digest.total == 14
+    assert labels[0] == "1 year since Lee Jae-myung's 14 pledges of 26 May 2025"
+    assert digest.items[0].date == dt.date(2026, 5, 26) and digest.items[0].pledge_id is None
+    assert len({i.pledge_id for i in digest.items[1:]}) == 14
     hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
-    assert (
-        hotline.label
-        == "1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines and communication channels"
-    )
+    assert hotline.label == "Restore inter-Korean hotlines and communication channels"
     assert HOTLINE_QUOTE in hotline.detail and "Korea JoongAng Daily" in hotline.detail
     assert not digest.private
 
@@ -93,7 +94,7 @@ def test_day_counts_and_inauguration_anniversary(core):
 
 def test_heads_up_days_ahead(core):
     digest = core.digest(dt.date(2026, 5, 19), lead_days=7)
-    assert digest.items[0].label.startswith("In 7 days: 1 year since Lee Jae-myung pledged:")
+    assert digest.items[0].label == "In 7 days: 1 year since Lee Jae-myung's 14 pledges of 26 May 2025"
 
 
 async def test_reminders_command_prints_the_plan(tmp_path):
@@ -116,7 +117,8 @@ async def test_reminders_command_prints_the_plan(tmp_path):
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, err.decode()
         outputs[day] = out.decode()
-    assert "1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines" in outputs["2026-05-26"]
+    assert "1 year since Lee Jae-myung's 14 pledges of 26 May 2025" in outputs["2026-05-26"]
+    assert "Restore inter-Korean hotlines" in outputs["2026-05-26"]
     assert HOTLINE_QUOTE in outputs["2026-05-26"]
     assert "100 days since Lee Jae-myung was inaugurated as president" in outputs["2025-09-11"]
     assert "1 year since Lee Jae-myung was inaugurated as president" in outputs["2026-06-04"]
