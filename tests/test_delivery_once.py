@@ -278,6 +278,30 @@ async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(ba
         await fake.close()
 
 
+async def test_discord_digest_missed_by_a_10_hour_outage_is_posted_once_after_it(backend, clock):
+    fake = FakeDiscord(token="test-token")
+    await fake.start()
+    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    bot = open_bot(settings, clock=clock)
+    try:
+        sub = subscribe(bot, "discord", str(fake.channel_id))
+        async with discord_deliverer(settings) as deliverer:
+            service = bot.delivery({"discord": deliverer})
+            # The last pass before the outage, then nothing from 05:00 to 19:00: 09:00 is 10 hours late.
+            assert (await service.run_pass(at(5, 0))).sent == []
+            report = await service.run_pass(at(19, 0))
+            assert report.missed == report.sent == [(sub.id, DAY)]
+            assert (await service.run_pass(at(19, 1))).sent == []
+        messages = fake.channel_messages[fake.channel_id]
+        assert len(messages) == 2  # the digest's two parts, once each
+        assert messages[0]["embeds"][0]["title"].startswith(
+            "Missed while we were offline: On this day, Tuesday 26 May 2026"
+        )
+    finally:
+        bot.close()
+        await fake.close()
+
+
 # -- subscribing checks the bot can read the channel ------------------------------------------------------
 
 

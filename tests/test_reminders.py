@@ -42,6 +42,7 @@ class Channel:
         self.posts: list[tuple[str, str, dt.datetime | None]] = []
         self.fail_next = 0
         self.lock = threading.Lock()
+        self.digests: dict[str, object] = {}
 
     async def deliver(self, subscription: Subscription, digest, key: str, *, retry: bool) -> str:
         with self.lock:
@@ -51,6 +52,7 @@ class Channel:
             if retry and any(k == key for _, k, _ in self.posts):
                 return key
             self.posts.append((subscription.channel, key, None))
+            self.digests[key] = digest
         return key
 
 
@@ -248,6 +250,47 @@ async def test_missed_digest_is_posted_within_grace_and_skipped_after(bot, caplo
     today = [r for r in caplog.records if f"subscription {too_late.id} on 2026-05-26 missed" in r.message]
     assert len(today) == 1
     assert [c for c, _, _ in channel.posts] == ["C-late"]
+
+
+async def test_a_digest_missed_by_a_10_hour_outage_is_posted_by_the_first_pass_after_it(settings, clock):
+    channel = Channel()
+    setup = open_bot(settings, clock=clock)
+    sub = subscribe(setup, "test", "C1", "09:00", "Asia/Seoul")
+    # The last pass before the outage ran at 05:00 on 2026-05-26; the worker came back at 19:00.
+    await setup.delivery({"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 5, 0))
+    setup.close()
+    assert channel.posts == []
+    back = open_bot(settings, clock=clock)
+    try:
+        service = back.delivery({"test": channel})
+        report = await service.run_pass(local(SEOUL, 2026, 5, 26, 19, 0))
+        assert report.missed == report.sent == [(sub.id, dt.date(2026, 5, 26))]
+        # Once: later passes, that day and the next, do not post it again.
+        assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 19, 5))).sent == []
+        assert (await service.run_pass(local(SEOUL, 2026, 5, 27, 19, 5))).missed == []
+    finally:
+        back.close()
+    keys = [k for _, k, _ in channel.posts]
+    assert keys.count(digest_key(sub.id, dt.date(2026, 5, 26))) == 1
+    digest = channel.digests[digest_key(sub.id, dt.date(2026, 5, 26))]
+    assert digest.title == "Missed while we were offline: On this day, Tuesday 26 May 2026"
+    assert digest.total == 14
+
+
+async def test_an_outage_posts_unclaimed_days_of_the_last_week_but_never_an_uncertain_one(bot):
+    channel = Channel()
+    sub = subscribe(bot, "test", "C1", "09:00", "Asia/Seoul")
+    service = bot.delivery({"test": channel})
+    # Passes ran on 2026-05-22; on 2026-05-24 a post may or may not have happened (uncertain, never checked);
+    # then the worker was down until 2026-05-27 08:00.
+    await service.run_pass(local(SEOUL, 2026, 5, 22, 9, 30))
+    bot.ledger.uncertain(bot.ledger.claim(sub.id, dt.date(2026, 5, 24)))
+    report = await service.run_pass(local(SEOUL, 2026, 5, 27, 8, 0))
+    assert (sub.id, dt.date(2026, 5, 24)) in report.skipped
+    caught_up = {d for _, d in report.missed} | {d for _, d in report.empty}
+    assert caught_up == {dt.date(2026, 5, d) for d in (23, 25, 26)}
+    assert report.missed == [(sub.id, dt.date(2026, 5, 26))]
+    assert [k for _, k, _ in channel.posts].count(digest_key(sub.id, dt.date(2026, 5, 24))) == 0
 
 
 def test_two_schedulers_at_once_post_once(settings, clock):
