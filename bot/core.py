@@ -36,6 +36,9 @@ from bot.state import Subscription, Subscriptions
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 3
+# How many topics and pledges one channel's subscription may follow.
+MAX_TOPICS = 5
+MAX_PLEDGES = 10
 LIST_PAGE_SIZE = 20
 MAX_LIST_ITEMS = 25
 VERSION_CHECK_SECONDS = 1.0
@@ -549,6 +552,9 @@ class Core:
                 self.subscriptions.set_language(
                     ctx.platform, ctx.workspace, ctx.channel, place, ctx.user, now
                 )
+        topics, pledges, problem = self._filters(command, m)
+        if problem is not None:
+            return problem
         sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,
@@ -558,6 +564,8 @@ class Core:
             command.lead_days,
             ctx.user,
             ctx.now or self.clock(),
+            topics=topics,
+            pledges=pledges,
         )
         title = (
             m.gettext("Subscribed: daily digest at {schedule}")
@@ -571,6 +579,37 @@ class Core:
             ],
             private=True,
         )
+
+    def _filters(
+        self, command: cmd.Subscribe, m: Messages
+    ) -> tuple[tuple[str, ...], tuple[str, ...], Reply | None]:
+        """The subscription's topics and pledges as stored, or an error reply naming what is wrong."""
+        if len(command.topics) > MAX_TOPICS or len(command.pledges) > MAX_PLEDGES:
+            text = m.gettext("A channel can follow at most {topics} topics and {pledges} pledges.")
+            return (), (), _error(text.format(topics=MAX_TOPICS, pledges=MAX_PLEDGES))
+        topics = []
+        for name in command.topics:
+            category = self.catalogue.category(name)
+            if category is None:
+                known = ", ".join(
+                    localized(m, c, self.catalogue.category_ko(c)) for c, _ in self.catalogue.categories()
+                )
+                text = m.gettext("There is no topic “{topic}”. Topics: {known}.")
+                return (), (), _error(text.format(topic=_clip(name, 60), known=known))
+            topics.append(category)
+        pledges = []
+        for text in command.pledges:
+            pledge_id = self.catalogue.find_id(text)
+            if pledge_id is None:
+                close = [s.value for s in self.suggest(text, limit=3, locale=m.language)]
+                reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(text, 60)))
+                if close:
+                    reply.notices.append(
+                        Notice(m.gettext("Did you mean: {ids}?").format(ids=", ".join(close)))
+                    )
+                return (), (), reply
+            pledges.append(pledge_id)
+        return tuple(dict.fromkeys(topics)), tuple(dict.fromkeys(pledges)), None
 
     def _set_language(self, language: str, ctx: Context, m: Messages) -> Reply:
         if not ctx.can_manage:
@@ -619,15 +658,23 @@ class Core:
                     )
                 ],
             )
-        return Reply(
-            title=m.gettext("This channel's subscription"),
-            items=[
+        items = [
+            ListItem(
+                label=m.gettext("Daily digest at {schedule}").format(schedule=_schedule(sub, m)),
+                detail=m.gettext("set by {user}").format(user=sub.created_by),
+            )
+        ]
+        if sub.topics or sub.pledges:
+            names = [localized(m, t, self.catalogue.category_ko(t)) for t in sub.topics]
+            items.append(
                 ListItem(
-                    label=m.gettext("Daily digest at {schedule}").format(schedule=_schedule(sub, m)),
-                    detail=m.gettext("set by {user}").format(user=sub.created_by),
+                    label=m.gettext("Follows only: {filters}").format(
+                        filters=", ".join(names + list(sub.pledges))
+                    ),
+                    detail=m.gettext("and every election and inauguration"),
                 )
-            ],
-        )
+            )
+        return Reply(title=m.gettext("This channel's subscription"), items=items)
 
 
 # Pledges made together (one speaker, one day) that fall due together are listed under one heading once

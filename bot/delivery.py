@@ -190,7 +190,13 @@ class DeliveryService:
         language = self.subscriptions.language(
             subscription.platform, subscription.workspace, subscription.channel
         )
-        digest = self.core.digest(local_date, subscription.lead_days, language or "en")
+        digest = self.core.digest(
+            local_date,
+            subscription.lead_days,
+            language or "en",
+            topics=subscription.topics,
+            pledges=subscription.pledges,
+        )
         if digest is not None and missed:
             m = messages(language_of(language or "en"))
             digest.title = m.gettext("Missed while we were offline: {title}").format(title=digest.title)
