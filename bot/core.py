@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from bot import commands as cmd
-from bot.catalogue import Catalogue, PledgeRow, QuoteRow
+from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
 from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
@@ -354,17 +354,30 @@ class Core:
         return Reply(title=title, items=items, actions=actions, total=total)
 
     def _on(self, day: dt.date, m: Messages) -> Reply:
-        items = [
-            ListItem(
-                label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
-                if row.kind == "pledged"
-                else row.title,
-                detail=m.gettext(KIND_NAMES.get(row.kind, row.kind)),
-                date=row.date,
-                pledge_id=row.pledge,
+        rows = self.catalogue.milestones_on(day)
+        # Each pledge with its quote and source, each other milestone with the record it comes from.
+        leads: dict[str, QuoteRow] = {}
+        for quote in self.catalogue.quotes([r.pledge for r in rows if r.pledge], lead_only=True):
+            leads.setdefault(quote.pledge, quote)
+        sources = self.catalogue.milestone_sources(r.id for r in rows)
+        items = []
+        for row in rows:
+            detail = m.gettext(KIND_NAMES.get(row.kind, row.kind))
+            lead = leads.get(row.pledge) if row.pledge else None
+            if lead is not None:
+                detail = _quote_detail(m, lead)
+            elif row.id in sources:
+                detail = _with_source(m, detail[:1].upper() + detail[1:], sources[row.id])
+            items.append(
+                ListItem(
+                    label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
+                    if row.kind == "pledged"
+                    else row.title,
+                    detail=detail,
+                    date=row.date,
+                    pledge_id=row.pledge,
+                )
             )
-            for row in self.catalogue.milestones_on(day)
-        ]
         items += self._occurrence_items(self.calendar().on(day), m)
         if not items:
             return Reply(
@@ -469,6 +482,10 @@ class Core:
         leads: dict[str, QuoteRow] = {}
         for quote in self.catalogue.quotes(ids, lead_only=True):
             leads.setdefault(quote.pledge, quote)
+        # A milestone of no pledge (an election, an inauguration) names the record it comes from.
+        sources = self.catalogue.milestone_sources(
+            {o.milestone.id for o in occurrences if not o.milestone.pledge_id}
+        )
         # A milestone on its own day also says where its pledge stands now.
         statuses = self.catalogue.pledges(
             {o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id and o.kind == "on the day"}
@@ -481,13 +498,11 @@ class Core:
                 kind=kind[:1].upper() + kind[1:], date=m.date(milestone.date)
             )
             lead = leads.get(milestone.pledge_id) if milestone.pledge_id else None
+            source = sources.get(milestone.id)
+            if lead is None and source is not None:
+                detail = _with_source(m, detail, source)
             if lead is not None:
-                detail = m.gettext("“{quote}” ({date}; “{headline}”, {outlet})").format(
-                    quote=lead.text,
-                    date=m.date(lead.said_on),
-                    headline=localized(m, lead.headline, lead.headline_ko),
-                    outlet=localized(m, lead.outlet, lead.outlet_ko),
-                )
+                detail = _quote_detail(m, lead)
             pledge = (
                 statuses.get(milestone.pledge_id) if occurrence.kind == OccurrenceKind.ON_THE_DAY else None
             )
@@ -789,6 +804,26 @@ _LANGUAGE_MANAGERS = {
 def _not_allowed(ctx: Context, m: Messages) -> Reply:
     default = N_("Only a channel manager can change this channel's subscription.")
     return _error(m.gettext(_MANAGERS.get(ctx.platform, default)))
+
+
+def _quote_detail(m: Messages, lead: QuoteRow) -> str:
+    """A pledge's lead quote with its date and source, as a list item's detail."""
+    return m.gettext("“{quote}” ({date}; “{headline}”, {outlet})").format(
+        quote=lead.text,
+        date=m.date(lead.said_on),
+        headline=localized(m, lead.headline, lead.headline_ko),
+        outlet=localized(m, lead.outlet, lead.outlet_ko),
+    )
+
+
+def _with_source(m: Messages, detail: str, source: SourceRow) -> str:
+    """`detail` followed by the record it comes from: headline, outlet and link when held."""
+    text = m.gettext("{detail} (“{headline}”, {outlet})").format(
+        detail=detail,
+        headline=localized(m, source.headline, source.headline_ko),
+        outlet=localized(m, source.outlet, source.outlet_ko),
+    )
+    return f"{text} {source.url}" if source.url else text
 
 
 def _original(m: Messages, quote: QuoteRow) -> str:

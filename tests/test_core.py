@@ -231,3 +231,29 @@ def test_a_topic_keeps_its_pledges_and_the_items_of_no_pledge(core):
     election = core.digest(dt.date(2025, 6, 3), topics=("Defense",))
     assert election is not None
     assert [i.label for i in election.items] == ["Today: Lee Jae-myung was elected president"]
+
+
+def test_on_a_pledge_day_each_pledge_shows_its_quote_and_source(core, console_ctx):
+    reply = core.handle("on 2025-05-26", console_ctx)
+    pledged = [i for i in reply.items if i.label.startswith("Pledged: ")]
+    assert len(pledged) == 14
+    for item in pledged:
+        assert (
+            item.detail != "pledged" and item.detail.startswith("“") and "Korea JoongAng Daily" in item.detail
+        )
+    hotline = next(i for i in pledged if i.pledge_id == "inter-korean-hotline")
+    assert HOTLINE_QUOTE in hotline.detail and HEADLINE in hotline.detail
+
+
+def test_election_and_inauguration_items_name_their_source(core, console_ctx):
+    [inauguration] = core.digest(dt.date(2026, 6, 4)).items
+    assert inauguration.detail == (
+        "Inauguration on 2025-06-04 (“Inauguration of President Lee Jae-myung, 4 June 2025”, "
+        "Office of the President)"
+    )
+    [election] = core.digest(dt.date(2025, 6, 3)).items
+    assert "National Election Commission" in election.detail
+    on = core.handle("on 2025-06-03", console_ctx)
+    assert "“21st presidential election, held on 3 June 2025”" in on.items[0].detail
+    korean = core.digest(dt.date(2026, 6, 4), language="ko").items[0]
+    assert "대통령실" in korean.detail
