@@ -100,7 +100,7 @@ SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "subscriptions",
-            "/pledge subscriptions",
+            "/pledge subscriptions [all]",
             N_("Show this channel's digest schedule"),
             "이 채널의 알림 설정 보기",
             "/pledge subscriptions",
@@ -197,7 +197,9 @@ class Unsubscribe:
 
 @dataclass(frozen=True)
 class Subscriptions:
-    """Show the channel's digest schedule."""
+    """Show the channel's digest schedule, or (`everywhere`, managers only) every channel's in the place."""
+
+    everywhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -333,6 +335,8 @@ def _unsubscribe(rest: str, known: Known) -> Command | None:
 
 
 def _subscriptions(rest: str, known: Known) -> Command | None:
+    if rest.strip().lower() in ("all", "전체"):
+        return Subscriptions(everywhere=True)
     return None if rest else Subscriptions()
 
 

@@ -203,6 +203,8 @@ class Core:
                 return self._subscribe(command, ctx, m)
             case cmd.Unsubscribe():
                 return self._unsubscribe(ctx, m)
+            case cmd.Subscriptions(everywhere=True):
+                return self._all_subscriptions(ctx, m)
             case cmd.Subscriptions():
                 return self._subscriptions(ctx, m)
             case cmd.History():
@@ -659,6 +661,31 @@ class Core:
             )
         return Reply(notices=[Notice(m.gettext("This channel has no subscription to remove."))])
 
+    def _all_subscriptions(self, ctx: Context, m: Messages) -> Reply:
+        """Every channel's subscription in this workspace or server, with its filters (managers only)."""
+        if not ctx.can_manage:
+            return _not_allowed(ctx, m)
+        subs = self.subscriptions.all(ctx.platform, ctx.workspace)
+        if not subs:
+            return Reply(notices=[Notice(m.gettext("No channel here has a subscription."))])
+        items = [
+            ListItem(
+                label=m.gettext("Channel {channel}: daily digest at {schedule}").format(
+                    channel=sub.channel, schedule=_schedule(sub, m)
+                ),
+                detail=self._follows(sub, m) or m.gettext("follows everything"),
+            )
+            for sub in subs[:MAX_LIST_ITEMS]
+        ]
+        return Reply(title=m.gettext("Every channel's subscription"), items=items, total=len(subs))
+
+    def _follows(self, sub: Subscription, m: Messages) -> str:
+        """What a filtered subscription follows, e.g. "Follows only: Defense", or "" when it follows all."""
+        if not (sub.topics or sub.pledges):
+            return ""
+        names = [localized(m, t, self.catalogue.category_ko(t)) for t in sub.topics]
+        return m.gettext("Follows only: {filters}").format(filters=", ".join(names + list(sub.pledges)))
+
     def _subscriptions(self, ctx: Context, m: Messages) -> Reply:
         sub = self.subscriptions.subscription(ctx.platform, ctx.workspace, ctx.channel)
         if sub is None:
@@ -679,16 +706,9 @@ class Core:
                 detail=m.gettext("set by {user}").format(user=sub.created_by),
             )
         ]
-        if sub.topics or sub.pledges:
-            names = [localized(m, t, self.catalogue.category_ko(t)) for t in sub.topics]
-            items.append(
-                ListItem(
-                    label=m.gettext("Follows only: {filters}").format(
-                        filters=", ".join(names + list(sub.pledges))
-                    ),
-                    detail=m.gettext("and every election and inauguration"),
-                )
-            )
+        follows = self._follows(sub, m)
+        if follows:
+            items.append(ListItem(label=follows, detail=m.gettext("and every election and inauguration")))
         return Reply(title=m.gettext("This channel's subscription"), items=items)
 
 

@@ -137,3 +137,19 @@ def test_an_unknown_pledge_gets_suggestions(clock, tmp_path):
         assert "inter-korean-hotline" in reply.notices[1].text
     finally:
         bot.close()
+
+
+def test_subscriptions_all_lists_every_channel_for_managers_only(state_settings, clock):
+    bot = open_bot(state_settings, clock=clock)
+    try:
+        bot.core.handle("subscribe 08:00 topic defense", manager("C1"))
+        bot.core.handle("subscribe 09:30", manager("C2"))
+        reply = bot.core.handle("subscriptions all", manager("C3"))
+        assert [(i.label, i.detail) for i in reply.items] == [
+            ("Channel C1: daily digest at 08:00 Asia/Seoul", "Follows only: Defense"),
+            ("Channel C2: daily digest at 09:30 Asia/Seoul", "follows everything"),
+        ]
+        member = Context(platform="test", workspace="W1", channel="C3", user="U2", can_manage=False)
+        assert bot.core.handle("subscriptions all", member).is_error
+    finally:
+        bot.close()
