@@ -140,6 +140,15 @@ def s003_channel_languages(db: Database) -> None:
     )
 
 
+@sqlite_migrations()
+def s004_subscription_filters(db: Database) -> None:
+    """What a subscription follows: topics (categories) and pledges; none means everything."""
+    db.execute(
+        "CREATE TABLE subscription_filters (subscription_id INTEGER NOT NULL, kind TEXT NOT NULL, "
+        "value TEXT NOT NULL, PRIMARY KEY (subscription_id, kind, value))"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -199,6 +208,13 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE TABLE channel_languages (platform TEXT NOT NULL, workspace TEXT NOT NULL,
             channel TEXT NOT NULL, language TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL,
             PRIMARY KEY (platform, workspace, channel));
+        """,
+    ),
+    (
+        "s004_subscription_filters",
+        """
+        CREATE TABLE subscription_filters (subscription_id INTEGER NOT NULL, kind TEXT NOT NULL,
+            value TEXT NOT NULL, PRIMARY KEY (subscription_id, kind, value));
         """,
     ),
 )

@@ -71,6 +71,17 @@ class MilestoneRow:
 
 
 @dataclass(frozen=True)
+class SourceRow:
+    """Where a milestone is on record: headline, outlet and link (when held), with Korean forms."""
+
+    headline: str
+    outlet: str
+    url: str | None
+    headline_ko: str | None = None
+    outlet_ko: str | None = None
+
+
+@dataclass(frozen=True)
 class CalendarRow:
     """A milestone with its speaker's name, for the calendar of anniversaries and day counts."""
 
@@ -239,6 +250,21 @@ class Catalogue:
                 [day.isoformat()],
             )
         ]
+
+    def milestone_sources(self, ids: Iterable[str]) -> dict[str, SourceRow]:
+        """The source each of these milestones cites, by milestone id (milestones citing none are absent)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {
+            r[0]: SourceRow(*r[1:])
+            for r in self.store.db.execute(
+                "SELECT m.id, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko FROM milestones m "
+                f"JOIN sources s ON s.id = m.source WHERE m.id IN ({marks})",
+                ids,
+            )
+        }
 
     def calendar_rows(self) -> list[CalendarRow]:
         """Every milestone with its speaker's name, oldest first: what the calendar is indexed from."""

@@ -135,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     rem = sub.add_parser("reminders", help="print what falls due on a date (the plan; sends nothing)")
     rem.add_argument("--date", type=_date_arg, help="YYYY-MM-DD (default: today in PLEDGEBOT_TIMEZONE)")
     rem.add_argument("--days", type=int, default=1, help="how many days from --date (default 1, at most 366)")
+    rem.add_argument(
+        "--ahead", type=int, default=0, help="also list what falls due N days after each day (0 to 30)"
+    )
+    rem.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        help="only this category's pledges (repeatable; English or Korean)",
+    )
     dlv = sub.add_parser("deliver", help="run one delivery pass now, or as if the clock read --at")
     dlv.add_argument(
         "--at", type=_datetime_arg, help="ISO 8601 time with offset, e.g. 2026-05-26T09:05:00+09:00"
@@ -434,11 +443,22 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
     if not 1 <= args.days <= 366:
         print("pledgebot: --days must be from 1 to 366", file=sys.stderr)
         return 2
+    if not 0 <= args.ahead <= 30:
+        print("pledgebot: --ahead must be from 0 to 30", file=sys.stderr)
+        return 2
+    topics = []
+    for name in args.topic:
+        category = bot.core.category(name)
+        if category is None:
+            known = ", ".join(name for name, _ in bot.core.catalogue.categories())
+            print(f"pledgebot: no category called {name!r}; the categories are: {known}", file=sys.stderr)
+            return 2
+        topics.append(category)
     start = args.date or bot.core.today()
     printed = False
     for offset in range(args.days):
         day = start + dt.timedelta(days=offset)
-        digest = bot.core.digest(day, language=bot.settings.language)
+        digest = bot.core.digest(day, args.ahead, language=bot.settings.language, topics=tuple(topics))
         if digest is not None:
             print(render(digest) + "\n")
             printed = True

@@ -84,7 +84,7 @@ SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "subscribe",
-            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>]",
+            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>]",
             N_("Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)"),
             "이 채널에 매일 기념일 알림 게시 (기본 09:00 Asia/Seoul)",
             "/pledge subscribe 08:30 America/New_York",
@@ -100,7 +100,7 @@ SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "subscriptions",
-            "/pledge subscriptions",
+            "/pledge subscriptions [all]",
             N_("Show this channel's digest schedule"),
             "이 채널의 알림 설정 보기",
             "/pledge subscriptions",
@@ -185,6 +185,9 @@ class Subscribe:
     at: dt.time = DEFAULT_TIME
     timezone: str = DEFAULT_TIMEZONE
     lead_days: int = 0
+    # As typed; the core checks them against the catalogue (with suggestions) before anything is written.
+    topics: tuple[str, ...] = ()
+    pledges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,9 @@ class Unsubscribe:
 
 @dataclass(frozen=True)
 class Subscriptions:
-    """Show the channel's digest schedule."""
+    """Show the channel's digest schedule, or (`everywhere`, managers only) every channel's in the place."""
+
+    everywhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,8 @@ def _unsubscribe(rest: str, known: Known) -> Command | None:
 
 
 def _subscriptions(rest: str, known: Known) -> Command | None:
+    if rest.strip().lower() in ("all", "전체"):
+        return Subscriptions(everywhere=True)
     return None if rest else Subscriptions()
 
 
@@ -389,11 +396,29 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     spec = SPECS["subscribe"]
     at, zone, lead = DEFAULT_TIME, DEFAULT_TIMEZONE, 0
     tokens = rest.split()
-    if tokens and not (_numeric(tokens[0]) or tokens[0].lower() == "ahead" or _zone_like(tokens[0])):
+    topics: list[str] = []
+    pledges: list[str] = []
+    if tokens and not (_numeric(tokens[0]) or tokens[0].lower() in _FILTER_WORDS or _zone_like(tokens[0])):
         return None  # "subscribe to newsletters": words, not a time, a zone or a lead time
     while tokens:
         token = tokens.pop(0)
-        if token.lower() == "ahead":
+        if token.lower() in ("topic", "pledge"):
+            if not tokens or tokens[0].lower() in _FILTER_WORDS:
+                return Usage(
+                    N_("After '{word}', name a topic or a pledge id."), spec, (("word", token.lower()),)
+                )
+            take = 1
+            if token.lower() == "topic":
+                # A topic may be several words ("north korea"): the longest run that names a category,
+                # else one word, which the core answers with the list of topics.
+                run = 0
+                while run < len(tokens) and tokens[run].lower() not in _FILTER_WORDS:
+                    run += 1
+                take = next((n for n in range(run, 0, -1) if known.category(" ".join(tokens[:n]))), 1)
+            value = " ".join(tokens[:take])
+            del tokens[:take]
+            (topics if token.lower() == "topic" else pledges).append(value)
+        elif token.lower() == "ahead":
             days = _number(tokens.pop(0)) if tokens else None
             if days is None or not 0 <= days <= MAX_LEAD_DAYS:
                 return Usage(
@@ -425,7 +450,10 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             zone = parsed_zone
         else:
             return Usage(N_("I did not understand '{text}'."), spec, (("text", _short(token)),))
-    return Subscribe(at, zone, lead)
+    return Subscribe(at, zone, lead, tuple(topics), tuple(pledges))
+
+
+_FILTER_WORDS = frozenset({"ahead", "topic", "pledge"})
 
 
 def _time(token: str) -> dt.time | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -13,10 +14,10 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from bot import commands as cmd
-from bot.catalogue import Catalogue, PledgeRow, QuoteRow
+from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
-from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence
+from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     Action,
     ActionKind,
@@ -35,12 +36,17 @@ from bot.state import Subscription, Subscriptions
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 3
+# How many topics and pledges one channel's subscription may follow.
+MAX_TOPICS = 5
+MAX_PLEDGES = 10
 LIST_PAGE_SIZE = 20
 MAX_LIST_ITEMS = 25
 VERSION_CHECK_SECONDS = 1.0
 # Digests kept: a pass needs a few (days x lead days); more than this means the days moved on.
 DIGEST_CACHE_SIZE = 64
 Clock = Callable[[], dt.datetime]
+# An occurrence and its digest item.
+Pair = tuple[Occurrence, ListItem]
 
 
 def utc_now() -> dt.datetime:
@@ -197,6 +203,8 @@ class Core:
                 return self._subscribe(command, ctx, m)
             case cmd.Unsubscribe():
                 return self._unsubscribe(ctx, m)
+            case cmd.Subscriptions(everywhere=True):
+                return self._all_subscriptions(ctx, m)
             case cmd.Subscriptions():
                 return self._subscriptions(ctx, m)
             case cmd.History():
@@ -395,17 +403,30 @@ class Core:
         return Reply(title=title, items=items, actions=actions, total=total)
 
     def _on(self, day: dt.date, m: Messages) -> Reply:
-        items = [
-            ListItem(
-                label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
-                if row.kind == "pledged"
-                else row.title,
-                detail=m.gettext(KIND_NAMES.get(row.kind, row.kind)),
-                date=row.date,
-                pledge_id=row.pledge,
+        rows = self.catalogue.milestones_on(day)
+        # Each pledge with its quote and source, each other milestone with the record it comes from.
+        leads: dict[str, QuoteRow] = {}
+        for quote in self.catalogue.quotes([r.pledge for r in rows if r.pledge], lead_only=True):
+            leads.setdefault(quote.pledge, quote)
+        sources = self.catalogue.milestone_sources(r.id for r in rows)
+        items = []
+        for row in rows:
+            detail = m.gettext(KIND_NAMES.get(row.kind, row.kind))
+            lead = leads.get(row.pledge) if row.pledge else None
+            if lead is not None:
+                detail = _quote_detail(m, lead)
+            elif row.id in sources:
+                detail = _with_source(m, detail[:1].upper() + detail[1:], sources[row.id])
+            items.append(
+                ListItem(
+                    label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
+                    if row.kind == "pledged"
+                    else row.title,
+                    detail=detail,
+                    date=row.date,
+                    pledge_id=row.pledge,
+                )
             )
-            for row in self.catalogue.milestones_on(day)
-        ]
         items += self._occurrence_items(self.calendar().on(day), m)
         if not items:
             return Reply(
@@ -417,7 +438,13 @@ class Core:
 
     def _upcoming(self, days: int, ctx: Context, m: Messages) -> Reply:
         today = self.today(ctx)
-        found = self.calendar().upcoming(today, days)
+        # A milestone ahead is named from today ("In 7 days: …"), not as "Today: …" on its own date.
+        found = [
+            dataclasses.replace(o, day=today, lead_days=(o.due - today).days)
+            if o.kind == OccurrenceKind.ON_THE_DAY
+            else o
+            for o in self.calendar().upcoming(today, days)
+        ]
         end = today + dt.timedelta(days=days - 1)
         title = m.gettext("Coming up, {start} to {end}").format(start=m.date(today), end=m.date(end))
         if not found:
@@ -439,31 +466,63 @@ class Core:
             total=len(found),
         )
 
-    def digest(self, day: dt.date, lead_days: int = 0, language: str = "en") -> Reply | None:
-        """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None."""
+    def digest(
+        self,
+        day: dt.date,
+        lead_days: int = 0,
+        language: str = "en",
+        *,
+        topics: tuple[str, ...] = (),
+        pledges: tuple[str, ...] = (),
+    ) -> Reply | None:
+        """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None.
+
+        With `topics` (categories as stored) or `pledges` (ids), only items of those pledges are kept, plus
+        the items that belong to no pledge (elections, inaugurations), which reach every channel.
+        """
         m = messages(language_of(language))
         # A new calendar means the catalogue changed (an import), so every digest built before is stale.
         calendar = self.calendar()
         with self._digests_lock:
             if self._digests_of is not calendar:
                 self._digests, self._digests_of = {}, calendar
-            items = self._digests.get((day, lead_days, m.language))
-        if items is None:
-            items = tuple(self._occurrence_items(calendar.on(day, lead_days=lead_days), m))
+            pairs = self._digests.get((day, lead_days, m.language))
+        if pairs is None:
+            occurrences = calendar.on(day, lead_days=lead_days)
+            pairs = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
-                    self._digests[(day, lead_days, m.language)] = items
-        if not items:
+                    self._digests[(day, lead_days, m.language)] = pairs
+        if topics or pledges:
+            pairs = self._filtered(pairs, topics, pledges)
+        if not pairs:
             return None
         return Reply(
             title=m.gettext("On this day, {date}").format(date=m.weekday_date(day)),
-            items=list(items),
+            items=_grouped(pairs, m),
             private=False,
-            total=len(items),
+            total=len(pairs),
             language=m.language,
         )
+
+    def _filtered(
+        self, pairs: tuple[Pair, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
+    ) -> tuple[Pair, ...]:
+        """The items a channel following `topics` and `pledges` gets; items of no pledge reach everyone."""
+        wanted = {t.casefold() for t in topics}
+        rows = self.catalogue.pledges({i.pledge_id for _, i in pairs if i.pledge_id})
+        kept = []
+        for occurrence, item in pairs:
+            row = rows.get(item.pledge_id) if item.pledge_id else None
+            if (
+                item.pledge_id is None
+                or item.pledge_id in pledges
+                or (row is not None and row.category.casefold() in wanted)
+            ):
+                kept.append((occurrence, item))
+        return tuple(kept)
 
     def _occurrence_items(self, occurrences: list[Occurrence], m: Messages) -> list[ListItem]:
         """Occurrences named with their pledges' quotes, original dates and sources."""
@@ -472,6 +531,14 @@ class Core:
         leads: dict[str, QuoteRow] = {}
         for quote in self.catalogue.quotes(ids, lead_only=True):
             leads.setdefault(quote.pledge, quote)
+        # A milestone of no pledge (an election, an inauguration) names the record it comes from.
+        sources = self.catalogue.milestone_sources(
+            {o.milestone.id for o in occurrences if not o.milestone.pledge_id}
+        )
+        # A milestone on its own day also says where its pledge stands now.
+        statuses = self.catalogue.pledges(
+            {o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id and o.kind == "on the day"}
+        )
         items = []
         for occurrence in occurrences:
             milestone = occurrence.milestone
@@ -480,12 +547,17 @@ class Core:
                 kind=kind[:1].upper() + kind[1:], date=m.date(milestone.date)
             )
             lead = leads.get(milestone.pledge_id) if milestone.pledge_id else None
+            source = sources.get(milestone.id)
+            if lead is None and source is not None:
+                detail = _with_source(m, detail, source)
             if lead is not None:
-                detail = m.gettext("“{quote}” ({date}; “{headline}”, {outlet})").format(
-                    quote=lead.text,
-                    date=m.date(lead.said_on),
-                    headline=localized(m, lead.headline, lead.headline_ko),
-                    outlet=localized(m, lead.outlet, lead.outlet_ko),
+                detail = _quote_detail(m, lead)
+            pledge = (
+                statuses.get(milestone.pledge_id) if occurrence.kind == OccurrenceKind.ON_THE_DAY else None
+            )
+            if pledge is not None:
+                detail = m.gettext("{detail} — status: {status}").format(
+                    detail=detail, status=m.status(pledge.status)
                 )
             items.append(
                 ListItem(
@@ -544,6 +616,9 @@ class Core:
                 self.subscriptions.set_language(
                     ctx.platform, ctx.workspace, ctx.channel, place, ctx.user, now
                 )
+        topics, pledges, problem = self._filters(command, m)
+        if problem is not None:
+            return problem
         sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,
@@ -553,6 +628,8 @@ class Core:
             command.lead_days,
             ctx.user,
             ctx.now or self.clock(),
+            topics=topics,
+            pledges=pledges,
         )
         title = (
             m.gettext("Subscribed: daily digest at {schedule}")
@@ -566,6 +643,37 @@ class Core:
             ],
             private=True,
         )
+
+    def _filters(
+        self, command: cmd.Subscribe, m: Messages
+    ) -> tuple[tuple[str, ...], tuple[str, ...], Reply | None]:
+        """The subscription's topics and pledges as stored, or an error reply naming what is wrong."""
+        if len(command.topics) > MAX_TOPICS or len(command.pledges) > MAX_PLEDGES:
+            text = m.gettext("A channel can follow at most {topics} topics and {pledges} pledges.")
+            return (), (), _error(text.format(topics=MAX_TOPICS, pledges=MAX_PLEDGES))
+        topics = []
+        for name in command.topics:
+            category = self.catalogue.category(name)
+            if category is None:
+                known = ", ".join(
+                    localized(m, c, self.catalogue.category_ko(c)) for c, _ in self.catalogue.categories()
+                )
+                text = m.gettext("There is no topic “{topic}”. Topics: {known}.")
+                return (), (), _error(text.format(topic=_clip(name, 60), known=known))
+            topics.append(category)
+        pledges = []
+        for text in command.pledges:
+            pledge_id = self.catalogue.find_id(text)
+            if pledge_id is None:
+                close = [s.value for s in self.suggest(text, limit=3, locale=m.language)]
+                reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(text, 60)))
+                if close:
+                    reply.notices.append(
+                        Notice(m.gettext("Did you mean: {ids}?").format(ids=", ".join(close)))
+                    )
+                return (), (), reply
+            pledges.append(pledge_id)
+        return tuple(dict.fromkeys(topics)), tuple(dict.fromkeys(pledges)), None
 
     def _set_language(self, language: str, ctx: Context, m: Messages) -> Reply:
         if not ctx.can_manage:
@@ -600,6 +708,31 @@ class Core:
             )
         return Reply(notices=[Notice(m.gettext("This channel has no subscription to remove."))])
 
+    def _all_subscriptions(self, ctx: Context, m: Messages) -> Reply:
+        """Every channel's subscription in this workspace or server, with its filters (managers only)."""
+        if not ctx.can_manage:
+            return _not_allowed(ctx, m)
+        subs = self.subscriptions.all(ctx.platform, ctx.workspace)
+        if not subs:
+            return Reply(notices=[Notice(m.gettext("No channel here has a subscription."))])
+        items = [
+            ListItem(
+                label=m.gettext("Channel {channel}: daily digest at {schedule}").format(
+                    channel=sub.channel, schedule=_schedule(sub, m)
+                ),
+                detail=self._follows(sub, m) or m.gettext("follows everything"),
+            )
+            for sub in subs[:MAX_LIST_ITEMS]
+        ]
+        return Reply(title=m.gettext("Every channel's subscription"), items=items, total=len(subs))
+
+    def _follows(self, sub: Subscription, m: Messages) -> str:
+        """What a filtered subscription follows, e.g. "Follows only: Defense", or "" when it follows all."""
+        if not (sub.topics or sub.pledges):
+            return ""
+        names = [localized(m, t, self.catalogue.category_ko(t)) for t in sub.topics]
+        return m.gettext("Follows only: {filters}").format(filters=", ".join(names + list(sub.pledges)))
+
     def _subscriptions(self, ctx: Context, m: Messages) -> Reply:
         sub = self.subscriptions.subscription(ctx.platform, ctx.workspace, ctx.channel)
         if sub is None:
@@ -614,15 +747,73 @@ class Core:
                     )
                 ],
             )
-        return Reply(
-            title=m.gettext("This channel's subscription"),
-            items=[
-                ListItem(
-                    label=m.gettext("Daily digest at {schedule}").format(schedule=_schedule(sub, m)),
-                    detail=m.gettext("set by {user}").format(user=sub.created_by),
-                )
-            ],
+        items = [
+            ListItem(
+                label=m.gettext("Daily digest at {schedule}").format(schedule=_schedule(sub, m)),
+                detail=m.gettext("set by {user}").format(user=sub.created_by),
+            )
+        ]
+        follows = self._follows(sub, m)
+        if follows:
+            items.append(ListItem(label=follows, detail=m.gettext("and every election and inauguration")))
+        return Reply(title=m.gettext("This channel's subscription"), items=items)
+
+
+# Pledges made together (one speaker, one day) that fall due together are listed under one heading once
+# there are this many of them.
+GROUP_MIN = 3
+
+
+def _grouped(pairs: tuple[Pair, ...], m: Messages) -> list[ListItem]:
+    """Digest items, with many pledges of one event that fall due together under one heading.
+
+    "1 year since Lee Jae-myung's 14 pledges of 26 May 2025", followed by each pledge's title and quote,
+    rather than 14 lines that differ only at the end. Other items are listed as they are, in order.
+    """
+    groups: dict[tuple, list[Pair]] = {}
+    for n, (occurrence, item) in enumerate(pairs):
+        milestone = occurrence.milestone
+        key: tuple = (n,)
+        if milestone.kind == "pledged" and occurrence.kind != OccurrenceKind.ON_THE_DAY:
+            key = (occurrence.lead_days, occurrence.kind, occurrence.count, milestone.date, milestone.speaker)
+        groups.setdefault(key, []).append((occurrence, item))
+    items: list[ListItem] = []
+    for members in groups.values():
+        if len(members) < GROUP_MIN:
+            items.extend(item for _, item in members)
+            continue
+        first = members[0][0]
+        items.append(ListItem(label=group_headline(first, len(members), m), date=first.due))
+        for occurrence, item in members:
+            milestone = occurrence.milestone
+            title = localized(m, milestone.topic, milestone.topic_ko) or item.label
+            items.append(dataclasses.replace(item, label=title, date=None))
+    return items
+
+
+def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
+    """The heading of `n` pledges made together, e.g. "In 7 days: 1 year since Lee Jae-myung's 14 pledges of
+    26 May 2025" (Korean: "이재명 공약 14개 발표 1주년")."""
+    milestone = occurrence.milestone
+    words = {
+        "count": f"{occurrence.count:,}",
+        "n": n,
+        "speaker": localized(m, milestone.speaker, milestone.speaker_ko) or m.gettext("the speaker"),
+        "date": m.long_date(milestone.date),
+    }
+    if occurrence.kind == OccurrenceKind.ANNIVERSARY:
+        text = m.ngettext(
+            "{count} year since {speaker}'s {n} pledges of {date}",
+            "{count} years since {speaker}'s {n} pledges of {date}",
+            occurrence.count,
         )
+    else:
+        text = m.ngettext(
+            "{count} day since {speaker}'s {n} pledges of {date}",
+            "{count} days since {speaker}'s {n} pledges of {date}",
+            occurrence.count,
+        )
+    return ahead(m, occurrence.lead_days, text.format(**words))
 
 
 def help_reply(hint: str = "", m: Messages | None = None) -> Reply:
@@ -680,6 +871,26 @@ _LANGUAGE_MANAGERS = {
 def _not_allowed(ctx: Context, m: Messages) -> Reply:
     default = N_("Only a channel manager can change this channel's subscription.")
     return _error(m.gettext(_MANAGERS.get(ctx.platform, default)))
+
+
+def _quote_detail(m: Messages, lead: QuoteRow) -> str:
+    """A pledge's lead quote with its date and source, as a list item's detail."""
+    return m.gettext("“{quote}” ({date}; “{headline}”, {outlet})").format(
+        quote=lead.text,
+        date=m.date(lead.said_on),
+        headline=localized(m, lead.headline, lead.headline_ko),
+        outlet=localized(m, lead.outlet, lead.outlet_ko),
+    )
+
+
+def _with_source(m: Messages, detail: str, source: SourceRow) -> str:
+    """`detail` followed by the record it comes from: headline, outlet and link when held."""
+    text = m.gettext("{detail} (“{headline}”, {outlet})").format(
+        detail=detail,
+        headline=localized(m, source.headline, source.headline_ko),
+        outlet=localized(m, source.outlet, source.outlet_ko),
+    )
+    return f"{text} {source.url}" if source.url else text
 
 
 def _original(m: Messages, quote: QuoteRow) -> str:

@@ -20,11 +20,15 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.core import Core
+from bot.i18n import language_of, messages
 from bot.ledger import Claim, Ledger, Outcome
 from bot.replies import Reply
 from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
+
+# How far back a pass looks for days an outage left unclaimed, to post them late as missed.
+MISSED_DAYS = 7
 
 
 class Deliverer(Protocol):
@@ -52,11 +56,19 @@ class PassReport:
     empty: list[tuple[int, dt.date]] = field(default_factory=list)
     skipped: list[tuple[int, dt.date]] = field(default_factory=list)
     failed: list[tuple[int, dt.date]] = field(default_factory=list)
+    # Days an outage left unclaimed, posted late under "Missed while we were offline" (also in `sent`).
+    missed: list[tuple[int, dt.date]] = field(default_factory=list)
 
 
 def digest_key(subscription_id: int, local_date: dt.date) -> str:
     """The platform-side idempotency key of one digest (a Discord nonce allows at most 25 characters)."""
     return f"pb-{subscription_id}-{local_date:%Y%m%d}"
+
+
+def part_key(key: str, part: int) -> str:
+    """The key of one part of a digest posted in several messages: "pb-<sub>-<yyyymmdd>-<n>" (≤ 25 chars
+    for subscription ids up to 10 digits and up to 99 parts)."""
+    return f"{key}-{part}"
 
 
 def scheduled_at(subscription: Subscription, local_date: dt.date) -> dt.datetime:
@@ -114,6 +126,7 @@ class DeliveryService:
         ]
         candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun)]
         done = self.ledger.states([(s.id, d) for s, d in candidates])
+        first: dict[int, dt.date | None] = {}
         for subscription, local_date in candidates:
             if self.stopping:
                 break
@@ -122,6 +135,16 @@ class DeliveryService:
                 continue
             due = scheduled_at(subscription, local_date)
             if now - due > self.grace:
+                if state is None and subscription.id not in first:
+                    first[subscription.id] = self.ledger.first_date(subscription.id)
+                earliest = first.get(subscription.id)
+                if state is None and earliest is not None and earliest < local_date:
+                    # Passes ran for this subscription before, yet nobody claimed this day: the bot was down.
+                    # Posted now, once, under "Missed while we were offline".
+                    await self._deliver(subscription, local_date, now, report, missed=True)
+                    continue
+                # An uncertain claim (it may have posted; nobody could check in time) is never posted late,
+                # nor is a day before the first pass that ever ran for this subscription.
                 if self.ledger.skip(subscription.id, local_date):
                     log.warning(
                         "digest for subscription %d on %s missed its grace period (due %s), or could not be "
@@ -136,25 +159,53 @@ class DeliveryService:
         return report
 
     def _dates(self, subscription: Subscription, now: dt.datetime, rerun: bool) -> list[dt.date]:
-        """Local dates (yesterday and today) whose scheduled time has passed (and came after subscribing)."""
+        """Local dates whose scheduled time has passed (and came after subscribing): the last week's, so that
+        an outage's missed days are found; an operator's replay (`rerun`) covers yesterday and today only."""
         today = now.astimezone(ZoneInfo(subscription.timezone)).date()
         dates = []
-        for day in (today - dt.timedelta(days=1), today):
+        for back in range(1 if rerun else MISSED_DAYS, -1, -1):
+            day = today - dt.timedelta(days=back)
             due = scheduled_at(subscription, day)
             if due <= now and (rerun or subscription.created_at <= due):
                 dates.append(day)
         return dates
 
     async def _deliver(
-        self, subscription: Subscription, local_date: dt.date, now: dt.datetime, report: PassReport
+        self,
+        subscription: Subscription,
+        local_date: dt.date,
+        now: dt.datetime,
+        report: PassReport,
+        *,
+        missed: bool = False,
     ):
         claim = self.ledger.claim(subscription.id, local_date)
         if claim is None:
             return
+        if missed and claim.retry:
+            # Another owner claimed the day meanwhile and did not finish: uncertain, so never posted late.
+            self.ledger.record(claim, Outcome.SKIPPED)
+            report.skipped.append((subscription.id, local_date))
+            return
         language = self.subscriptions.language(
             subscription.platform, subscription.workspace, subscription.channel
         )
-        digest = self.core.digest(local_date, subscription.lead_days, language or "en")
+        digest = self.core.digest(
+            local_date,
+            subscription.lead_days,
+            language or "en",
+            topics=subscription.topics,
+            pledges=subscription.pledges,
+        )
+        if digest is not None and missed:
+            m = messages(language_of(language or "en"))
+            digest.title = m.gettext("Missed while we were offline: {title}").format(title=digest.title)
+            report.missed.append((subscription.id, local_date))
+            log.info(
+                "digest for subscription %d on %s was missed by an outage; posting it late",
+                subscription.id,
+                local_date,
+            )
         if digest is None:
             self.ledger.record(claim, Outcome.EMPTY)
             report.empty.append((subscription.id, local_date))

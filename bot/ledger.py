@@ -159,14 +159,29 @@ class Ledger:
             )
         ]
 
+    def first_date(self, subscription_id: int) -> dt.date | None:
+        """The earliest local date with a ledger row for a subscription: from then on, passes ran for it."""
+        rows = self.backend.read(
+            "SELECT MIN(local_date) FROM deliveries WHERE subscription_id = ?", [subscription_id]
+        )
+        return dt.date.fromisoformat(str(rows[0][0])) if rows and rows[0][0] is not None else None
+
     def states(self, keys: list[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], str]:
         """The ledger state of each (subscription, local date) that has one."""
         found: dict[tuple[int, dt.date], str] = {}
-        for day in sorted({d for _, d in keys}):
-            for sub_id, state in self.backend.read(
-                "SELECT subscription_id, state FROM deliveries WHERE local_date = ?", [day.isoformat()]
-            ):
-                found[(int(sub_id), day)] = state
+        if not keys:
+            return found
+        wanted = set(keys)
+        days = sorted({d for _, d in keys})
+        # One read for the whole span (a pass looks a week back for days an outage missed).
+        for sub_id, day, state in self.backend.read(
+            "SELECT subscription_id, local_date, state FROM deliveries "
+            "WHERE local_date >= ? AND local_date <= ?",
+            [days[0].isoformat(), days[-1].isoformat()],
+        ):
+            key = (int(sub_id), dt.date.fromisoformat(str(day)))
+            if key in wanted:
+                found[key] = state
         return found
 
     @staticmethod

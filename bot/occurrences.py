@@ -2,11 +2,15 @@
 
 A milestone (a pledge made, an election, an inauguration, ...) falls due on:
 
+- its own day, for the kinds that look forward (deadline, event, election, inauguration; see `FORWARD_KINDS`):
+  "Today: ..." on the day, and "In 7 days: ..." as a heads-up before it. A pledge's own day (`pledged`) is
+  the pledge itself, so it is not announced again;
 - its yearly anniversaries, "N years since ..." for N >= 1;
 - its day-count marks (100, 200, 300, 500 and 1,000 days by default, configurable), counting the event day
   itself as day 1, as Korean usage does: the 100th day of a 2025-06-04 inauguration is 2025-09-11.
 
-The event day itself is never an occurrence (it is year 0 and day 1). A milestone on 29 February is observed
+Apart from the forward-looking "on the day" occurrence, the event day is never an anniversary or a day
+count (it is year 0 and day 1). A milestone on 29 February is observed
 on 28 February in non-leap years and on 29 February (only) in leap years. A day-count mark that lands on an
 anniversary is listed twice, once per kind, but the same occurrence is never listed twice.
 
@@ -35,8 +39,13 @@ DEFAULT_DAY_MARKS: tuple[int, ...] = (100, 200, 300, 500, 1000)
 class OccurrenceKind(StrEnum):
     """How a milestone falls due; the declaration order is the listing order within a day."""
 
+    ON_THE_DAY = "on the day"
     ANNIVERSARY = "anniversary"
     DAY_COUNT = "day count"
+
+
+# Milestone kinds that fall due on their own date ("Today: ..."), and ahead of it with a lead time.
+FORWARD_KINDS = frozenset({"deadline", "event", "election", "inauguration"})
 
 
 _KIND_RANK = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
@@ -99,18 +108,24 @@ class Occurrence:
             "event": m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
             "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
         }
+        if self.kind == OccurrenceKind.ON_THE_DAY:
+            if self.lead_days == 0:
+                return m.gettext("Today: {subject}").format(subject=words["subject"])
+            return ahead(m, self.lead_days, words["subject"])
         if self.kind == OccurrenceKind.ANNIVERSARY:
             text = m.ngettext("{count} year since {subject}", "{count} years since {subject}", self.count)
         else:
             text = m.ngettext("{count} day since {subject}", "{count} days since {subject}", self.count)
-        text = text.format(**words).strip()
-        if self.lead_days == 0:
-            return text
-        if self.lead_days == 1:
-            return m.gettext("Tomorrow: {text}").format(text=text)
-        return m.ngettext("In {n} day: {text}", "In {n} days: {text}", self.lead_days).format(
-            n=self.lead_days, text=text
-        )
+        return ahead(m, self.lead_days, text.format(**words).strip())
+
+
+def ahead(m: Messages, lead_days: int, text: str) -> str:
+    """`text` as a heads-up `lead_days` ahead ("Tomorrow: …", "In 7 days: …"), or as it is for today."""
+    if lead_days == 0:
+        return text
+    if lead_days == 1:
+        return m.gettext("Tomorrow: {text}").format(text=text)
+    return m.ngettext("In {n} day: {text}", "In {n} days: {text}", lead_days).format(n=lead_days, text=text)
 
 
 def sort_key(occurrence: Occurrence) -> tuple[dt.date, int, int, dt.date, str, int]:
@@ -231,7 +246,11 @@ class Calendar:
 
     def _due(self, due: dt.date, listed_on: dt.date, lead_days: int) -> list[Occurrence]:
         """Occurrences falling on `due`, listed on `listed_on`, in listing order."""
-        found: list[Occurrence] = []
+        found: list[Occurrence] = [
+            Occurrence(listed_on, milestone, OccurrenceKind.ON_THE_DAY, 0, lead_days)
+            for milestone in self._by_date.get(due, ())
+            if milestone.kind in FORWARD_KINDS
+        ]
         for key in anniversary_keys(due):
             bucket = self._anniversaries.get(key)
             if not bucket:

@@ -25,14 +25,20 @@ class Subscription:
     lead_days: int
     created_by: str
     created_at: dt.datetime
+    # What the channel follows: categories (as stored) and pledge ids; both empty means everything.
+    topics: tuple[str, ...] = ()
+    pledges: tuple[str, ...] = ()
 
 
 _COLUMNS = "id, platform, workspace, channel, local_time, timezone, lead_days, created_by, created_at"
 _CHANNEL = "platform = ? AND workspace = ? AND channel = ?"
 
 
-def _subscription(row: tuple) -> Subscription:
+def _subscription(row: tuple, filters: dict[str, list[str]] | None = None) -> Subscription:
+    filters = filters or {}
     return Subscription(
+        topics=tuple(filters.get("topic", ())),
+        pledges=tuple(filters.get("pledge", ())),
         id=int(row[0]),
         platform=row[1],
         workspace=row[2],
@@ -61,8 +67,10 @@ class Subscriptions:
         lead_days: int,
         created_by: str,
         now: dt.datetime,
+        topics: tuple[str, ...] = (),
+        pledges: tuple[str, ...] = (),
     ) -> tuple[Subscription, bool]:
-        """Create or update the channel's subscription; True when it is new."""
+        """Create or update the channel's whole subscription, filters included; True when it is new."""
         key = [platform, workspace, channel]
         with self.backend.transaction() as db:
             existed = db.execute(f"SELECT 1 FROM subscriptions WHERE {_CHANNEL}", key).fetchone()
@@ -80,11 +88,28 @@ class Subscriptions:
             # Read back inside the transaction: another process may unsubscribe the channel the moment
             # this one commits.
             row = db.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE {_CHANNEL}", key).fetchone()
-        return _subscription(row), existed is None
+            # A subscribe command sets the whole subscription: without filters it follows everything again.
+            db.execute("DELETE FROM subscription_filters WHERE subscription_id = ?", [row[0]])
+            for kind, values in (("topic", topics), ("pledge", pledges)):
+                for value in dict.fromkeys(values):
+                    db.execute(
+                        "INSERT INTO subscription_filters (subscription_id, kind, value) VALUES (?, ?, ?)",
+                        [row[0], kind, value],
+                    )
+            filters = db.execute(
+                "SELECT kind, value FROM subscription_filters WHERE subscription_id = ? ORDER BY kind, value",
+                [row[0]],
+            ).fetchall()
+        return _subscription(row, _grouped_filters(filters)), existed is None
 
     def unsubscribe(self, platform: str, workspace: str, channel: str) -> bool:
         """Remove the channel's subscription; True when there was one."""
         with self.backend.transaction() as db:
+            db.execute(
+                "DELETE FROM subscription_filters WHERE subscription_id IN "
+                f"(SELECT id FROM subscriptions WHERE {_CHANNEL})",
+                [platform, workspace, channel],
+            )
             return (
                 db.execute(
                     f"DELETE FROM subscriptions WHERE {_CHANNEL}", [platform, workspace, channel]
@@ -97,7 +122,13 @@ class Subscriptions:
         rows = self.backend.read(
             f"SELECT {_COLUMNS} FROM subscriptions WHERE {_CHANNEL}", [platform, workspace, channel]
         )
-        return _subscription(rows[0]) if rows else None
+        if not rows:
+            return None
+        filters = self.backend.read(
+            "SELECT kind, value FROM subscription_filters WHERE subscription_id = ? ORDER BY kind, value",
+            [rows[0][0]],
+        )
+        return _subscription(rows[0], _grouped_filters(filters))
 
     def set_language(
         self, platform: str, workspace: str, channel: str, language: str, set_by: str, now: dt.datetime
@@ -132,4 +163,19 @@ class Subscriptions:
             params.append(workspace)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.backend.read(f"SELECT {_COLUMNS} FROM subscriptions {where} ORDER BY id", params)
-        return [_subscription(r) for r in rows]
+        by_id: dict[int, list[tuple[str, str]]] = {}
+        for sub_id, kind, value in self.backend.read(
+            "SELECT subscription_id, kind, value FROM subscription_filters "
+            "ORDER BY subscription_id, kind, value",
+            [],
+        ):
+            by_id.setdefault(int(sub_id), []).append((kind, value))
+        return [_subscription(r, _grouped_filters(by_id.get(int(r[0]), []))) for r in rows]
+
+
+def _grouped_filters(rows) -> dict[str, list[str]]:
+    """(kind, value) rows as {kind: [values]}."""
+    found: dict[str, list[str]] = {}
+    for kind, value in rows:
+        found.setdefault(kind, []).append(value)
+    return found

@@ -243,3 +243,54 @@ def test_a_pledge_without_a_quote_still_answers_with_summary_status_and_source(b
     assert "Said on" not in [f.name for f in embed.fields]
     korean = bot.core.handle("basic income", Context(platform="console", locale="ko"))
     assert "아직 기록된 인용문이 없습니다." in console(korean)
+
+
+def test_upcoming_lists_the_election_ahead_nearest_first(core, console_ctx, clock):
+    clock.now = dt.datetime(2025, 5, 27, 0, 0, tzinfo=dt.UTC)  # 09:00 in Seoul
+    reply = core.handle("upcoming 30", console_ctx)
+    labels = [item.label for item in reply.items]
+    assert labels[:2] == [
+        "In 7 days: Lee Jae-myung was elected president",
+        "In 8 days: Lee Jae-myung was inaugurated as president",
+    ]
+    assert [item.date for item in reply.items][:2] == [dt.date(2025, 6, 3), dt.date(2025, 6, 4)]
+
+
+def test_a_topic_keeps_its_pledges_and_the_items_of_no_pledge(core):
+    everything = core.digest(dt.date(2026, 5, 26))
+    assert everything is not None and everything.total == 14
+    defense = core.digest(dt.date(2026, 5, 26), topics=("Defense",))
+    assert defense is not None
+    ids = [i.pledge_id for i in defense.items if i.pledge_id]
+    categories = {core.catalogue.pledges([i])[i].category for i in ids}
+    assert categories == {"Defense"} and 0 < defense.total == len(ids) < 14
+    # Elections and inaugurations belong to no topic, so every channel gets them.
+    election = core.digest(dt.date(2025, 6, 3), topics=("Defense",))
+    assert election is not None
+    assert [i.label for i in election.items] == ["Today: Lee Jae-myung was elected president"]
+
+
+def test_on_a_pledge_day_each_pledge_shows_its_quote_and_source(core, console_ctx):
+    reply = core.handle("on 2025-05-26", console_ctx)
+    pledged = [i for i in reply.items if i.label.startswith("Pledged: ")]
+    assert len(pledged) == 14
+    for item in pledged:
+        assert (
+            item.detail != "pledged" and item.detail.startswith("“") and "Korea JoongAng Daily" in item.detail
+        )
+    hotline = next(i for i in pledged if i.pledge_id == "inter-korean-hotline")
+    assert HOTLINE_QUOTE in hotline.detail and HEADLINE in hotline.detail
+
+
+def test_election_and_inauguration_items_name_their_source(core, console_ctx):
+    [inauguration] = core.digest(dt.date(2026, 6, 4)).items
+    assert inauguration.detail == (
+        "Inauguration on 2025-06-04 (“Inauguration of President Lee Jae-myung, 4 June 2025”, "
+        "Office of the President)"
+    )
+    [election] = core.digest(dt.date(2025, 6, 3)).items
+    assert "National Election Commission" in election.detail
+    on = core.handle("on 2025-06-03", console_ctx)
+    assert "“21st presidential election, held on 3 June 2025”" in on.items[0].detail
+    korean = core.digest(dt.date(2026, 6, 4), language="ko").items[0]
+    assert "대통령실" in korean.detail

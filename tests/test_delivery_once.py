@@ -16,12 +16,14 @@ import pytest
 import time_machine
 
 from adapters.discord_app.client import channel_access as discord_channel_access
+from adapters.discord_app.client import post_to_channel
 from adapters.discord_app.delivery import deliverer as discord_deliverer
+from adapters.discord_app.render import split_digest
 from adapters.slack_app.app import Listeners, make_client
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.cli import Bot, open_bot
 from bot.config import Secret, Settings
-from bot.delivery import digest_key
+from bot.delivery import digest_key, part_key
 from bot.replies import Context
 from bot.state import Subscription
 from tests.fakes.discord_api import FakeDiscord
@@ -195,9 +197,16 @@ async def test_discord_retry_after_the_nonce_window_finds_the_footer_key(backend
                 traveller.shift(dt.timedelta(minutes=10))
                 report = await service.run_pass(at(9, 10))
         assert report.sent == [(sub.id, DAY)]
-        [message] = fake.channel_messages[fake.channel_id]
-        assert message["embeds"][-1]["footer"]["text"].endswith(f"pledgebot · {key}")
-        assert [r.method for r in fake.requests.items if r.path.endswith("/messages")] == ["POST", "GET"]
+        # The 14-pledge digest of 2026-05-26 goes out in two parts, each tagged with its own key.
+        messages = fake.channel_messages[fake.channel_id]
+        assert len(messages) == len(split_digest(bot.core.digest(DAY))) == 2
+        for n, message in enumerate(messages, start=1):
+            assert message["embeds"][-1]["footer"]["text"].endswith(f"pledgebot · {part_key(key, n)}")
+        assert [r.method for r in fake.requests.items if r.path.endswith("/messages")] == [
+            "POST",
+            "POST",
+            "GET",
+        ]
     finally:
         bot.close()
         await fake.close()
@@ -221,7 +230,74 @@ async def test_discord_retry_that_cannot_read_the_channel_posts_nothing(backend,
                 assert report.failed == [(sub.id, DAY)]
                 assert fake.channel_messages.get(fake.channel_id, []) == []
                 assert (await service.run_pass(at(9, 11))).sent == [(sub.id, DAY)]
-        assert len(fake.channel_messages[fake.channel_id]) == 1
+        assert len(fake.channel_messages[fake.channel_id]) == 2  # the digest's two parts, once each
+    finally:
+        bot.close()
+        await fake.close()
+
+
+async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(backend, clock):
+    fake = FakeDiscord(token="test-token")
+    await fake.start()
+    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    bot = open_bot(settings, clock=clock)
+    try:
+        sub = subscribe(bot, "discord", str(fake.channel_id))
+        key = digest_key(sub.id, DAY)
+        digest = bot.core.digest(DAY)
+        # One heading ("1 year since Lee Jae-myung's 14 pledges of 26 May 2025") and the 14 pledges.
+        assert digest is not None and digest.total == 14 and len(digest.items) == 15
+        parts = split_digest(digest)
+        assert len(parts) == 2
+        async with discord_deliverer(settings) as deliverer:
+            service = bot.delivery({"discord": deliverer})
+            with time_machine.travel(at(9, 0), tick=False) as traveller:
+                # The process posted part 1, then died before part 2 and before recording.
+                assert bot.ledger.claim(sub.id, DAY) is not None
+                await post_to_channel(
+                    deliverer.client, fake.channel_id, parts[0], nonce=part_key(key, 1), key=part_key(key, 1)
+                )
+                fake.forget_nonces()
+                traveller.shift(dt.timedelta(minutes=10))
+                assert (await service.run_pass(at(9, 10))).sent == [(sub.id, DAY)]
+                assert (await service.run_pass(at(9, 20))).sent == []
+        messages = fake.channel_messages[fake.channel_id]
+        # Each part exactly once, in order, numbered, and together every item of the digest: none is cut.
+        assert [m["nonce"] for m in messages] == [part_key(key, 1), part_key(key, 2)]
+        assert all(len(str(m["nonce"])) <= 25 for m in messages)
+        assert [m["embeds"][0]["title"].endswith(f"({n}/2)") for n, m in enumerate(messages, 1)] == [
+            True,
+            True,
+        ]
+        text = "\n".join(m["embeds"][0]["description"] for m in messages)
+        assert "…" not in [line.strip() for line in text.splitlines()]
+        assert text.count("• ") == 15
+        for item in digest.items:
+            assert item.label in text
+    finally:
+        bot.close()
+        await fake.close()
+
+
+async def test_discord_digest_missed_by_a_10_hour_outage_is_posted_once_after_it(backend, clock):
+    fake = FakeDiscord(token="test-token")
+    await fake.start()
+    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    bot = open_bot(settings, clock=clock)
+    try:
+        sub = subscribe(bot, "discord", str(fake.channel_id))
+        async with discord_deliverer(settings) as deliverer:
+            service = bot.delivery({"discord": deliverer})
+            # The last pass before the outage, then nothing from 05:00 to 19:00: 09:00 is 10 hours late.
+            assert (await service.run_pass(at(5, 0))).sent == []
+            report = await service.run_pass(at(19, 0))
+            assert report.missed == report.sent == [(sub.id, DAY)]
+            assert (await service.run_pass(at(19, 1))).sent == []
+        messages = fake.channel_messages[fake.channel_id]
+        assert len(messages) == 2  # the digest's two parts, once each
+        assert messages[0]["embeds"][0]["title"].startswith(
+            "Missed while we were offline: On this day, Tuesday 26 May 2026"
+        )
     finally:
         bot.close()
         await fake.close()

@@ -89,3 +89,20 @@ def test_time_zone_choices():
     assert len(everything) == 25
     assert all(len(c.name) <= 100 for c in everything)
     assert zone_choices("no such place") == []
+
+
+def test_reminders_subscribe_topics_and_pledges_become_grammar_words():
+    from adapters.discord_app.commands import filter_words, last_item_choices
+
+    assert filter_words("topic", "defense, north  korea,") == ["topic", "defense", "topic", "north korea"]
+    assert filter_words("pledge", "inter-korean-hotline, x y") == [
+        "pledge",
+        "inter-korean-hotline",
+        "pledge",
+        "xy",
+    ]
+    assert filter_words("topic", None) == []
+    options = [("Defense", "Defense"), ("Diplomacy", "Diplomacy"), ("North Korea", "North Korea")]
+    choices = last_item_choices("Defense, nor", options)
+    assert [(c.name, c.value) for c in choices] == [("Defense, North Korea", "Defense, North Korea")]
+    assert len(last_item_choices("", options)) == 3

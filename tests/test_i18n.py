@@ -315,8 +315,9 @@ def test_korean_dates_lists_and_digest_details_use_the_korean_data(core, console
     assert on.title == "2025년 5월 26일"
     assert "공약 발표: 남북 핫라인·통신선 복원" in [item.label for item in on.items]
     digest = core.digest(dt.date(2026, 5, 26), language="ko")
+    assert digest.items[0].label == "이재명 공약 14개 발표 1주년 (2025년 5월 26일)"
     hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
-    assert hotline.label == "이재명 공약 발표 1주년: 남북 핫라인·통신선 복원"
+    assert hotline.label == "남북 핫라인·통신선 복원"
     assert "코리아중앙데일리" in hotline.detail and "2025년 5월 26일" in hotline.detail
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.occurrences import (
     DEFAULT_DAY_MARKS,
+    FORWARD_KINDS,
     Calendar,
     Milestone,
     Occurrence,
@@ -65,6 +66,8 @@ def reference(
     for lead in leads:
         due = day + dt.timedelta(days=lead)
         for m in set(milestones):
+            if m.date == due and m.kind in FORWARD_KINDS:
+                result.append(Occurrence(day, m, "on the day", 0, lead))
             try:
                 observed = m.date.replace(year=due.year)
             except ValueError:  # 29 February in a non-leap year
@@ -138,10 +141,42 @@ def test_other_default_marks(seed: Calendar, mark: int) -> None:
     assert summary(seed.on(day)) == [(day, "day count", mark, "inauguration-2025", 0)]
 
 
-def test_the_event_day_itself_is_not_an_occurrence(seed: Calendar) -> None:
-    assert seed.on(D(2025, 6, 4)) == []
-    assert seed.on(D(2025, 6, 3)) == []
+def test_the_event_day_is_no_anniversary_and_a_pledge_day_is_not_announced(seed: Calendar) -> None:
+    # A pledge's own day is the pledge itself; elections and inaugurations fall due "on the day" only.
     assert seed.on(D(2025, 5, 26)) == []
+    assert summary(seed.on(D(2025, 6, 4))) == [(D(2025, 6, 4), "on the day", 0, "inauguration-2025", 0)]
+    assert [o.kind for o in seed.on(D(2025, 6, 3))] == ["on the day"]
+
+
+def test_a_deadline_falls_due_on_its_day_and_ahead_of_it() -> None:
+    deadline = Milestone("hotline-deadline", D(2027, 1, 15), "deadline", "Deadline to restore the hotline")
+    cal = Calendar([deadline])
+    [today] = cal.on(D(2027, 1, 15))
+    assert (today.kind, today.due, today.headline()) == (
+        "on the day",
+        D(2027, 1, 15),
+        "Today: Deadline to restore the hotline",
+    )
+    [ahead] = cal.on(D(2027, 1, 8), lead_days=7)
+    assert (ahead.day, ahead.due, ahead.headline()) == (
+        D(2027, 1, 8),
+        D(2027, 1, 15),
+        "In 7 days: Deadline to restore the hotline",
+    )
+    assert cal.on(D(2027, 1, 14), lead_days=1)[0].headline() == "Tomorrow: Deadline to restore the hotline"
+    assert cal.on(D(2027, 1, 8)) == []
+    # Past the day, the anniversaries and day counts are as before.
+    assert summary(cal.on(D(2027, 4, 24))) == [(D(2027, 4, 24), "day count", 100, "hotline-deadline", 0)]
+    assert summary(cal.on(D(2028, 1, 15))) == [(D(2028, 1, 15), "anniversary", 1, "hotline-deadline", 0)]
+
+
+def test_upcoming_lists_future_milestones_nearest_first(seed: Calendar) -> None:
+    found = seed.upcoming(D(2025, 5, 27), 30)
+    assert [(o.due, o.kind, o.milestone.id) for o in found][:2] == [
+        (D(2025, 6, 3), "on the day", "presidential-election-2025"),
+        (D(2025, 6, 4), "on the day", "inauguration-2025"),
+    ]
+    assert [o.due for o in found] == sorted(o.due for o in found)
 
 
 def test_nothing_before_the_milestone(seed: Calendar) -> None:
@@ -298,7 +333,8 @@ def test_upcoming_counts_today_as_the_first_day(seed: Calendar) -> None:
 
 def test_calendar_edges_do_not_overflow() -> None:
     cal = Calendar([Milestone("start", D(1, 1, 1), "deadline", "Start")])
-    assert cal.on(D(1, 1, 1), lead_days=1000) == []
+    # The day itself is the deadline (on the day); nothing else, and no overflow far ahead.
+    assert summary(cal.on(D(1, 1, 1), lead_days=1000)) == [(D(1, 1, 1), "on the day", 0, "start", 0)]
     assert cal.on(dt.date.max, lead_days=7) == []
     assert summary(cal.on(D(1, 4, 10))) == [(D(1, 4, 10), "day count", 100, "start", 0)]
     assert cal.between(dt.date.max, dt.date.max) == []
@@ -340,7 +376,9 @@ def test_on_agrees_with_brute_force(
         assert o.day == day
         assert o.lead_days in {0, lead_days}
         due, start = o.due, o.milestone.date
-        if o.kind == "anniversary":
+        if o.kind == "on the day":
+            assert o.due == o.milestone.date and o.milestone.kind in FORWARD_KINDS
+        elif o.kind == "anniversary":
             assert o.count == due.year - start.year >= 1
             same_day = (due.month, due.day) == (start.month, start.day)
             leap_rule = (start.month, start.day) == (2, 29) and (due.month, due.day) == (2, 28)

@@ -16,6 +16,7 @@ import time_machine
 
 from adapters.discord_app.delivery import DiscordDeliverer
 from adapters.discord_app.delivery import deliverer as discord_deliverer
+from adapters.discord_app.render import split_digest
 from adapters.slack_app.delivery import EVENT_TYPE
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.cli import Bot, open_bot
@@ -41,6 +42,7 @@ class Channel:
         self.posts: list[tuple[str, str, dt.datetime | None]] = []
         self.fail_next = 0
         self.lock = threading.Lock()
+        self.digests: dict[str, object] = {}
 
     async def deliver(self, subscription: Subscription, digest, key: str, *, retry: bool) -> str:
         with self.lock:
@@ -50,6 +52,7 @@ class Channel:
             if retry and any(k == key for _, k, _ in self.posts):
                 return key
             self.posts.append((subscription.channel, key, None))
+            self.digests[key] = digest
         return key
 
 
@@ -70,12 +73,13 @@ def local(zone: ZoneInfo, *args: int) -> dt.datetime:
 def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core):
     digest = core.digest(dt.date(2026, 5, 26))
     labels = [i.label for i in digest.items]
-    assert len(labels) == 14
+    # The 14 pledges of one day fall due together: one heading, then each pledge with its quote.
+    assert len(labels) == 15 and digest.total == 14
+    assert labels[0] == "1 year since Lee Jae-myung's 14 pledges of 26 May 2025"
+    assert digest.items[0].date == dt.date(2026, 5, 26) and digest.items[0].pledge_id is None
+    assert len({i.pledge_id for i in digest.items[1:]}) == 14
     hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
-    assert (
-        hotline.label
-        == "1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines and communication channels"
-    )
+    assert hotline.label == "Restore inter-Korean hotlines and communication channels"
     assert HOTLINE_QUOTE in hotline.detail and "Korea JoongAng Daily" in hotline.detail
     assert not digest.private
 
@@ -92,7 +96,7 @@ def test_day_counts_and_inauguration_anniversary(core):
 
 def test_heads_up_days_ahead(core):
     digest = core.digest(dt.date(2026, 5, 19), lead_days=7)
-    assert digest.items[0].label.startswith("In 7 days: 1 year since Lee Jae-myung pledged:")
+    assert digest.items[0].label == "In 7 days: 1 year since Lee Jae-myung's 14 pledges of 26 May 2025"
 
 
 async def test_reminders_command_prints_the_plan(tmp_path):
@@ -115,7 +119,8 @@ async def test_reminders_command_prints_the_plan(tmp_path):
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, err.decode()
         outputs[day] = out.decode()
-    assert "1 year since Lee Jae-myung pledged: Restore inter-Korean hotlines" in outputs["2026-05-26"]
+    assert "1 year since Lee Jae-myung's 14 pledges of 26 May 2025" in outputs["2026-05-26"]
+    assert "Restore inter-Korean hotlines" in outputs["2026-05-26"]
     assert HOTLINE_QUOTE in outputs["2026-05-26"]
     assert "100 days since Lee Jae-myung was inaugurated as president" in outputs["2025-09-11"]
     assert "1 year since Lee Jae-myung was inaugurated as president" in outputs["2026-06-04"]
@@ -245,6 +250,47 @@ async def test_missed_digest_is_posted_within_grace_and_skipped_after(bot, caplo
     today = [r for r in caplog.records if f"subscription {too_late.id} on 2026-05-26 missed" in r.message]
     assert len(today) == 1
     assert [c for c, _, _ in channel.posts] == ["C-late"]
+
+
+async def test_a_digest_missed_by_a_10_hour_outage_is_posted_by_the_first_pass_after_it(settings, clock):
+    channel = Channel()
+    setup = open_bot(settings, clock=clock)
+    sub = subscribe(setup, "test", "C1", "09:00", "Asia/Seoul")
+    # The last pass before the outage ran at 05:00 on 2026-05-26; the worker came back at 19:00.
+    await setup.delivery({"test": channel}).run_pass(local(SEOUL, 2026, 5, 26, 5, 0))
+    setup.close()
+    assert channel.posts == []
+    back = open_bot(settings, clock=clock)
+    try:
+        service = back.delivery({"test": channel})
+        report = await service.run_pass(local(SEOUL, 2026, 5, 26, 19, 0))
+        assert report.missed == report.sent == [(sub.id, dt.date(2026, 5, 26))]
+        # Once: later passes, that day and the next, do not post it again.
+        assert (await service.run_pass(local(SEOUL, 2026, 5, 26, 19, 5))).sent == []
+        assert (await service.run_pass(local(SEOUL, 2026, 5, 27, 19, 5))).missed == []
+    finally:
+        back.close()
+    keys = [k for _, k, _ in channel.posts]
+    assert keys.count(digest_key(sub.id, dt.date(2026, 5, 26))) == 1
+    digest = channel.digests[digest_key(sub.id, dt.date(2026, 5, 26))]
+    assert digest.title == "Missed while we were offline: On this day, Tuesday 26 May 2026"
+    assert digest.total == 14
+
+
+async def test_an_outage_posts_unclaimed_days_of_the_last_week_but_never_an_uncertain_one(bot):
+    channel = Channel()
+    sub = subscribe(bot, "test", "C1", "09:00", "Asia/Seoul")
+    service = bot.delivery({"test": channel})
+    # Passes ran on 2026-05-22; on 2026-05-24 a post may or may not have happened (uncertain, never checked);
+    # then the worker was down until 2026-05-27 08:00.
+    await service.run_pass(local(SEOUL, 2026, 5, 22, 9, 30))
+    bot.ledger.uncertain(bot.ledger.claim(sub.id, dt.date(2026, 5, 24)))
+    report = await service.run_pass(local(SEOUL, 2026, 5, 27, 8, 0))
+    assert (sub.id, dt.date(2026, 5, 24)) in report.skipped
+    caught_up = {d for _, d in report.missed} | {d for _, d in report.empty}
+    assert caught_up == {dt.date(2026, 5, d) for d in (23, 25, 26)}
+    assert report.missed == [(sub.id, dt.date(2026, 5, 26))]
+    assert [k for _, k, _ in channel.posts].count(digest_key(sub.id, dt.date(2026, 5, 24))) == 0
 
 
 def test_two_schedulers_at_once_post_once(settings, clock):
@@ -419,7 +465,8 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
             await deliverer.deliver(sub, bot.core.digest(day), digest_key(sub.id, day), retry=False)
             report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
         assert report.sent == [(sub.id, day)]
-        assert len(fake.channel_messages[fake.channel_id]) == 1
+        # One message per part of the digest (two for the 14 pledges of 26 May), never a duplicate.
+        assert len(fake.channel_messages[fake.channel_id]) == len(split_digest(bot.core.digest(day))) == 2
     finally:
         bot.close()
         await fake.close()

@@ -44,6 +44,7 @@ KO_NAMES = {
     "timezone": "시간대",
     "ahead": "미리",
     "language": "언어",
+    "topics": "주제",
 }
 KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
 
@@ -59,6 +60,8 @@ OPTIONS = {
     "timezone": ("An IANA time zone such as Asia/Seoul (default)", "Asia/Seoul 같은 IANA 시간대 (기본값)"),
     "ahead": ("Days of notice before each anniversary (default 0)", "기념일 며칠 전에 알릴지 (기본 0일)"),
     "language": ("The language of shared cards and digests here", "이 채널의 공유 카드와 알림 언어"),
+    "topics": ("Only these categories, comma-separated (up to 5)", "이 분야만, 쉼표로 구분 (최대 5개)"),
+    "pledges": ("Only these pledge ids, comma-separated (up to 10)", "이 공약 ID만, 쉼표로 구분 (최대 10개)"),
 }
 # Suggested when the time-zone box is still empty.
 COMMON_ZONES = (
@@ -137,6 +140,30 @@ def zone_choices(current: str) -> list[Choice]:
         ]
         names = starts + [z for z in zones if z not in starts]
     return [Choice(name=z, value=z) for z in names[:CHOICE_LIMIT]]
+
+
+def filter_words(keyword: str, value: str | None) -> list[str]:
+    """A comma-separated option as grammar words: "defense, north korea" → topic defense topic north korea."""
+    words: list[str] = []
+    for item in (value or "").split(","):
+        item = " ".join(item.split())
+        if item:
+            # A pledge id is one word; a topic may be several, but never a keyword of the grammar.
+            words += [keyword, one_token(item) if keyword == "pledge" else item]
+    return words
+
+
+def last_item_choices(current: str, options: list[tuple[str, str]]) -> list[Choice]:
+    """Autocomplete of the last comma-separated item: the earlier ones kept, the last one completed."""
+    head, _, last = current.rpartition(",")
+    prefix = f"{head}, " if head else ""
+    needle = last.strip().lower()
+    found = [(label, value) for label, value in options if needle in label.lower() or needle in value.lower()]
+    return [
+        Choice(name=(prefix + label)[:100], value=(prefix + value)[:100])
+        for label, value in found[:CHOICE_LIMIT]
+        if len(prefix + value) <= 100
+    ]
 
 
 def build(responder: Responder) -> list[app_commands.Command | app_commands.Group]:
@@ -219,14 +246,26 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
 
     @reminders.command(name=name("subscribe"), description=describe_spec("subscribe"))
     @app_commands.describe(
-        time=describe_option("time"), timezone=describe_option("timezone"), ahead=describe_option("ahead")
+        time=describe_option("time"),
+        timezone=describe_option("timezone"),
+        ahead=describe_option("ahead"),
+        topics=describe_option("topics"),
+        pledges=describe_option("pledges"),
     )
-    @app_commands.rename(time=name("time"), timezone=name("timezone"), ahead=name("ahead"))
+    @app_commands.rename(
+        time=name("time"),
+        timezone=name("timezone"),
+        ahead=name("ahead"),
+        topics=name("topics"),
+        pledges=name("pledges"),
+    )
     async def subscribe(
         interaction: discord.Interaction,
         time: app_commands.Range[str, 1, 5] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
         ahead: app_commands.Range[int, 0, grammar.MAX_LEAD_DAYS] | None = None,
+        topics: app_commands.Range[str, 1, 200] | None = None,
+        pledges: app_commands.Range[str, 1, 400] | None = None,
     ) -> None:
         words = ["subscribe"]
         if time:
@@ -235,7 +274,27 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
             words.append(one_token(timezone))
         if ahead:
             words.append(f"ahead {ahead}")
+        words += filter_words("topic", topics) + filter_words("pledge", pledges)
         await responder.answer(interaction, " ".join(words))
+
+    @subscribe.autocomplete("topics")
+    async def subscribe_topics(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            categories = responder.core.catalogue.categories()
+        except Exception:
+            return []
+        return last_item_choices(current, [(c, c) for c, _ in categories])
+
+    @subscribe.autocomplete("pledges")
+    async def subscribe_pledges(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        locale = str(interaction.locale.value) if interaction.locale else "en"
+        last = current.rpartition(",")[2].strip()
+        found = await responder.suggest(last, locale) if last else []
+        return last_item_choices(current, [(f"{c.value}: {c.name}", c.value) for c in found])
 
     @subscribe.autocomplete("timezone")
     async def subscribe_timezone(

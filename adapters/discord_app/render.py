@@ -6,6 +6,7 @@ with "…", so a long quote or a crowded list can never make Discord reject the 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,6 +189,40 @@ def items_embed(title: str, items: list[ListItem], m: Messages | None = None) ->
     return discord.Embed(
         title=clip(title, TITLE_LIMIT) if title else None, description="\n".join(lines), colour=CARD_COLOUR
     )
+
+
+def split_digest(reply: Reply) -> list[Reply]:
+    """A digest cut into as many messages as its items need, so that none is dropped or shortened to "…".
+
+    Each part's list fits one embed description with room to spare (the footer key and the title go
+    elsewhere), so every part renders whole; with more than one part the titles are numbered "(1/3)".
+    """
+    if not reply.items:
+        return [reply]
+    m = reply.messages
+    room = DESCRIPTION_LIMIT - 2
+    chunks: list[list[ListItem]] = [[]]
+    used = 0
+    for item in reply.items:
+        cost = size(clip(item_line(item, m), room)) + 1
+        if chunks[-1] and used + cost > room:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(item)
+        used += cost
+    if len(chunks) == 1:
+        return [reply]
+    total = len(chunks)
+    return [
+        dataclasses.replace(
+            reply,
+            title=f"{reply.title} ({n}/{total})",
+            items=chunk,
+            notices=reply.notices if n == 1 else [],
+            actions=reply.actions if n == total else [],
+        )
+        for n, chunk in enumerate(chunks, start=1)
+    ]
 
 
 def custom_id(action: Action) -> str | None:
