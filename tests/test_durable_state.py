@@ -269,3 +269,26 @@ def _ctx():
     from bot.replies import Context
 
     return Context(platform="console", workspace="local", channel="console", user="you", can_manage=True)
+
+
+async def test_a_serving_process_answers_with_another_hosts_import_within_two_seconds(tmp_path, database_url):
+    """The serving loop's follower applies an edit made on another host; lookups never wait for it."""
+    from bot.cli import _follow
+
+    url = Secret(database_url)
+    editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url), clock=FixedClock(NOW))
+    serving = open_bot(Settings(db_path=tmp_path / "b.db", database_url=url), clock=FixedClock(NOW))
+    stopping = asyncio.Event()
+    follower = asyncio.create_task(_follow(serving.loader, stopping))
+    try:
+        await asyncio.to_thread(editor.loader.import_files, [_pledge_file(tmp_path)], author="editor")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 2.0
+        while serving.searcher.search("bridge").ids != ["build-a-bridge"]:
+            assert loop.time() < deadline, "the import did not reach the serving process within 2 s"
+            await asyncio.sleep(0.05)
+    finally:
+        stopping.set()
+        await follower
+        editor.close()
+        serving.close()
