@@ -92,7 +92,8 @@ class Core:
         self._calendar_lock = threading.Lock()
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
-        self._digests: dict[tuple[dt.date, int, str], tuple[ListItem, ...]] = {}
+        # Each entry: the (occurrence, item) pairs, and the unfiltered digest's grouped items and title.
+        self._digests: dict[tuple[dt.date, int, str], tuple[tuple[Pair, ...], list[ListItem], str]] = {}
         self._digests_of: Calendar | None = None
         self._digests_lock = threading.Lock()
 
@@ -486,26 +487,25 @@ class Core:
         with self._digests_lock:
             if self._digests_of is not calendar:
                 self._digests, self._digests_of = {}, calendar
-            pairs = self._digests.get((day, lead_days, m.language))
-        if pairs is None:
+            cached = self._digests.get((day, lead_days, m.language))
+        if cached is None:
             occurrences = calendar.on(day, lead_days=lead_days)
             pairs = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
+            # Grouped and titled once per day: a pass asks for the same day once per subscription.
+            title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
+            cached = (pairs, _grouped(pairs, m), title)
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
-                    self._digests[(day, lead_days, m.language)] = pairs
+                    self._digests[(day, lead_days, m.language)] = cached
+        pairs, items, title = cached
         if topics or pledges:
             pairs = self._filtered(pairs, topics, pledges)
+            items = _grouped(pairs, m)
         if not pairs:
             return None
-        return Reply(
-            title=m.gettext("On this day, {date}").format(date=m.weekday_date(day)),
-            items=_grouped(pairs, m),
-            private=False,
-            total=len(pairs),
-            language=m.language,
-        )
+        return Reply(title=title, items=list(items), private=False, total=len(pairs), language=m.language)
 
     def _filtered(
         self, pairs: tuple[Pair, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
