@@ -69,8 +69,10 @@ def localized(m: Messages, english: str | None, korean: str | None) -> str:
     return (korean if m.language == "ko" and korean else english) or ""
 
 
+@functools.cache
 def languages() -> tuple[str, ...]:
-    """The languages with a catalogue, English (the source language) first."""
+    """The languages with a catalogue, English (the source language) first; read from disk once, since
+    every answer and every digest of a delivery pass asks."""
     found = sorted(p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
     return (DEFAULT, *(lang for lang in found if lang != DEFAULT))
 
