@@ -184,6 +184,13 @@ def fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    _hash_file(digest, path)
+    return digest.hexdigest()
+
+
 def _hash_file(digest: Any, path: Path) -> None:
     # In blocks: a large dataset read whole would set the serving process's peak memory at every start.
     with path.open("rb") as handle:

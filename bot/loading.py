@@ -287,7 +287,7 @@ class Loader:
         processes load it."""
         now = self.clock()
         for path in paths:
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            sha = ds.file_sha256(path)
             pledges = [
                 r[0]
                 for r in self.store.db.execute(
