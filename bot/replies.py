@@ -45,6 +45,10 @@ class Context:
     # Can the bot read and post in the channel? A blocking call the adapter provides, returning None when
     # it can, else a reason to show the user. Called only when subscribing (it may call the platform).
     channel_access: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
+    # May this user edit the catalogue (rate, add quotes, pledges and milestones, undo)? Each adapter decides
+    # from platform answers no older than 60 s (Slack admins and the editors list, Discord Manage Server or
+    # the editor role, console: always); the core refuses desk commands when it is False.
+    can_edit: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,45 @@ class Action:
     command: str
 
 
+class FieldKind(StrEnum):
+    """What a form field takes; each platform picks its own input for it."""
+
+    TEXT = "text"  # one line
+    LONG = "long"  # several lines (a quote, a pasted source text)
+    URL = "url"
+    DATE = "date"  # YYYY-MM-DD
+    CHOICE = "choice"  # one of `choices`
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a form: `name` is the key its value comes back under in `Core.submit`."""
+
+    name: str
+    label: str
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = True
+    value: str = ""
+    hint: str = ""
+    # (value, label) pairs for a CHOICE field.
+    choices: tuple[tuple[str, str], ...] = ()
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form the user fills in (a Slack or Discord modal); the adapter returns its values, with `form` and
+    `state` untouched, to `Core.submit`. A form has at most five fields (Discord's modal limit): longer
+    forms are steps, each a `Form` answered by `Core.submit` with the next one."""
+
+    form: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit: str
+    # Opaque to adapters (Slack private_metadata, Discord custom_id): what the core needs to resume.
+    state: str = ""
+
+
 @dataclass
 class Reply:
     """Everything the core answers with; adapters decide how it looks."""
@@ -222,6 +265,10 @@ class Reply:
     total: int = 0
     # The language the core wrote the reply in; renderers write their own labels in it too.
     language: str = "en"
+    # A form to show instead of a message (the desk's modals), or the next step of one being submitted.
+    form: Form | None = None
+    # After a submission: a message per field name that was refused; the adapter shows each beside its field.
+    field_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def messages(self) -> Messages:
