@@ -267,8 +267,9 @@ class Catalogue:
         }
 
     def calendar_rows(self) -> list[CalendarRow]:
-        """Every milestone with its speaker's name, oldest first: what the calendar is indexed from."""
-        return [
+        """Every milestone with its speaker's name, oldest first, then every pledge's deadline as a milestone
+        of kind "due": what the calendar is indexed from."""
+        rows = [
             CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
             for r in self.store.db.execute(
                 "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko "
@@ -276,3 +277,27 @@ class Catalogue:
                 "LEFT JOIN pledges p ON p.id = m.pledge ORDER BY m.date, m.id"
             )
         ]
+        return rows + self.due_rows()
+
+    def due_rows(self) -> list[CalendarRow]:
+        """Each pledge's deadline, as a milestone of kind "due" with the id "due:<pledge>" (no dataset id has
+        a colon, so it cannot clash with a milestone of the data).
+
+        A `due` rule is resolved here, from the date of the milestone it follows: day `due_days`, counting
+        the milestone's day as day 1. A rule whose milestone is gone (replaced by an import) has no date and
+        is left out rather than guessed."""
+        rows = []
+        for r in self.store.db.execute(
+            "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko "
+            "FROM pledges p JOIN speakers s ON s.id = p.speaker "
+            "LEFT JOIN milestones m ON m.id = p.due_after "
+            "WHERE p.due_on IS NOT NULL OR p.due_after IS NOT NULL"
+        ):
+            if r[2]:
+                due = dt.date.fromisoformat(r[2])
+            elif r[4]:
+                due = dt.date.fromisoformat(r[4]) + dt.timedelta(days=r[3] - 1)
+            else:
+                continue
+            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7]))
+        return rows

@@ -19,6 +19,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot import dataset as ds
 from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
@@ -547,9 +548,18 @@ def _export(bot: Bot, args: argparse.Namespace) -> int:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
+                writer.writerow({k: _cell(v) for k, v in row.items()})
     print(f"Wrote {len(tables)} CSV files to {args.output}")
     return 0
+
+
+def _cell(value: Any) -> Any:
+    """A field as one CSV cell: a list joined with "; ", a `due` rule as "100 days after <milestone>"."""
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, dict):
+        return ds.due_text(value)
+    return value
 
 
 def _validate(settings: Settings, files: list[Path], *, replace: bool = False) -> int:

@@ -17,7 +17,7 @@ from bot import commands as cmd
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
-from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
+from bot.occurrences import DUE, KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     Action,
     ActionKind,
@@ -166,8 +166,8 @@ class Core:
                         pledge_id=r.pledge,
                         speaker=r.speaker_name or "",
                         speaker_ko=r.speaker_name_ko or "",
-                        topic=r.title if r.kind == "pledged" else "",
-                        topic_ko=(r.pledge_title_ko or "") if r.kind == "pledged" else "",
+                        topic=r.title if r.kind in ("pledged", DUE) else "",
+                        topic_ko=(r.pledge_title_ko or "") if r.kind in ("pledged", DUE) else "",
                     )
                     for r in self.catalogue.calendar_rows()
                 )
@@ -428,7 +428,7 @@ class Core:
                     pledge_id=row.pledge,
                 )
             )
-        items += self._occurrence_items(self.calendar().on(day), m)
+        items += self._occurrence_items(self._open(self.calendar().on(day)), m)
         if not items:
             return Reply(
                 title=m.date(day),
@@ -444,7 +444,7 @@ class Core:
             dataclasses.replace(o, day=today, lead_days=(o.due - today).days)
             if o.kind == OccurrenceKind.ON_THE_DAY
             else o
-            for o in self.calendar().upcoming(today, days)
+            for o in self._open(self.calendar().upcoming(today, days))
         ]
         end = today + dt.timedelta(days=days - 1)
         title = m.gettext("Coming up, {start} to {end}").format(start=m.date(today), end=m.date(end))
@@ -489,7 +489,7 @@ class Core:
                 self._digests, self._digests_of = {}, calendar
             cached = self._digests.get((day, lead_days, m.language))
         if cached is None:
-            occurrences = calendar.on(day, lead_days=lead_days)
+            occurrences = self._open(calendar.on(day, lead_days=lead_days))
             pairs = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
             # Grouped and titled once per day: a pass asks for the same day once per subscription.
             title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
@@ -506,6 +506,29 @@ class Core:
         if not pairs:
             return None
         return Reply(title=title, items=list(items), private=False, total=len(pairs), language=m.language)
+
+    def _open(self, occurrences: list[Occurrence]) -> list[Occurrence]:
+        """`occurrences` without the "Overdue by …" items of pledges already kept, broken or a compromise.
+
+        The status is the catalogue's as this is asked; a status change is an import, which bumps the
+        catalogue version, so the calendar and the digests cached from it are rebuilt with the new status."""
+        overdue = {
+            o.milestone.pledge_id
+            for o in occurrences
+            if o.milestone.kind == DUE and o.kind != OccurrenceKind.ON_THE_DAY and o.milestone.pledge_id
+        }
+        if not overdue:
+            return occurrences
+        settled = {i for i, row in self.catalogue.pledges(overdue).items() if row.status in SETTLED}
+        return [
+            o
+            for o in occurrences
+            if not (
+                o.milestone.kind == DUE
+                and o.kind != OccurrenceKind.ON_THE_DAY
+                and o.milestone.pledge_id in settled
+            )
+        ]
 
     def _filtered(
         self, pairs: tuple[Pair, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
@@ -537,7 +560,7 @@ class Core:
         )
         # A milestone on its own day also says where its pledge stands now.
         statuses = self.catalogue.pledges(
-            {o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id and o.kind == "on the day"}
+            {o.milestone.pledge_id for o in occurrences if o.milestone.pledge_id and _with_status(o)}
         )
         items = []
         for occurrence in occurrences:
@@ -552,12 +575,11 @@ class Core:
                 detail = _with_source(m, detail, source)
             if lead is not None:
                 detail = _quote_detail(m, lead)
-            pledge = (
-                statuses.get(milestone.pledge_id) if occurrence.kind == OccurrenceKind.ON_THE_DAY else None
-            )
+            pledge = statuses.get(milestone.pledge_id) if _with_status(occurrence) else None
             if pledge is not None:
+                status = m.status(pledge.status)
                 detail = m.gettext("{detail} — status: {status}").format(
-                    detail=detail, status=m.status(pledge.status)
+                    detail=detail, status=status[:1].upper() + status[1:]
                 )
             items.append(
                 ListItem(
@@ -757,6 +779,15 @@ class Core:
         if follows:
             items.append(ListItem(label=follows, detail=m.gettext("and every election and inauguration")))
         return Reply(title=m.gettext("This channel's subscription"), items=items)
+
+
+# The statuses that settle a pledge: past its deadline, it is no longer announced as overdue.
+SETTLED = frozenset({"kept", "broken", "compromise"})
+
+
+def _with_status(occurrence: Occurrence) -> bool:
+    """Whether an item says where its pledge stands now: on a milestone's own day, and for a deadline."""
+    return occurrence.kind == OccurrenceKind.ON_THE_DAY or occurrence.milestone.kind == DUE
 
 
 # Pledges made together (one speaker, one day) that fall due together are listed under one heading once

@@ -90,6 +90,18 @@ def m002_korean_fields(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN headline_ko TEXT")
 
 
+@migrations()
+def m003_pledge_deadlines(db: Database) -> None:
+    """A pledge's deadline: a date (`due_on`), or a number of days after a milestone (`due_after`,
+    `due_days`), resolved when the calendar is built so that a milestone's date is read where it is kept.
+
+    Nullable, like m002: pledges loaded before had no deadline to lose.
+    """
+    db.execute("ALTER TABLE pledges ADD COLUMN due_on TEXT")
+    db.execute("ALTER TABLE pledges ADD COLUMN due_after TEXT")
+    db.execute("ALTER TABLE pledges ADD COLUMN due_days INTEGER")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

@@ -71,6 +71,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("aliases", False, "list"),
         ("aliases_ko", False, "list"),
         ("pledged_on", False, "date"),
+        # A deadline: a date, or a number of days after a milestone (`due: {after: <id>, days: 100}`).
+        ("due_on", False, "date"),
+        ("due", False, "due"),
     ),
     "quotes": (
         ("pledge", True, "str"),
@@ -98,6 +101,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
     ),
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+# The longest `due: {days: N}` accepted: a century, far past any term of office, and far from date overflow.
+MAX_DUE_DAYS = 36_525
+_DUE_TEXT = re.compile(r"(?P<days>\d{1,9}) days? after (?P<after>\S+)")
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,7 @@ def _validate(
     known: dict[str, set[str]],
     known_sources: dict[str, dt.date] | None = None,
     known_pledges: dict[str, dt.date | None] | None = None,
+    known_milestones: dict[str, dt.date] | None = None,
 ) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[str, dict[str, str]] = {t: {} for t in TABLES}
@@ -324,6 +331,52 @@ def _validate(
         problems.extend(_check_vocabulary(record))
     problems.extend(_check_quotes(dataset))
     problems.extend(_check_dates(dataset, known_sources or {}, known_pledges or {}))
+    problems.extend(_check_dues(dataset, known_milestones or {}))
+    return problems
+
+
+def milestone_dates(dataset: Dataset, known: dict[str, dt.date]) -> dict[str, dt.date]:
+    """The date of every milestone a `due` rule may follow: the catalogue's, then these files' own, including
+    the `pledged-<id>` milestone a pledge's `pledged_on` makes."""
+    dates = dict(known)
+    for pledge in dataset.rows("pledges"):
+        if pledge.get("pledged_on"):
+            dates[f"pledged-{pledge['id']}"] = pledge["pledged_on"]
+    dates.update({m["id"]: m["date"] for m in dataset.rows("milestones")})
+    return dates
+
+
+def due_problem(record: Record, milestone_date: Callable[[str], dt.date | None]) -> Problem | None:
+    """What is wrong with a pledge's deadline: both forms given, a `due` rule after no milestone, or a due
+    date before the pledge was made. `milestone_date` looks up a milestone's date (None when unknown)."""
+    v = record.values
+    if record.table != "pledges":
+        return None
+    if "due_on" in v and "due" in v:
+        return Problem(record.where, "due", "give either due_on or due, not both")
+    if "due" in v:
+        after = v["due"]["after"]
+        origin = milestone_date(after)
+        if origin is None:
+            return Problem(record.where, "due", f"after: '{after}' does not match any milestone id")
+        due, name = due_date(v["due"], origin), "due"
+    elif "due_on" in v:
+        due, name = v["due_on"], "due_on"
+    else:
+        return None
+    pledged = v.get("pledged_on")
+    if pledged is not None and due < pledged:
+        return Problem(record.where, name, f"due date {due} is before the pledge was pledged on {pledged}")
+    return None
+
+
+def _check_dues(dataset: Dataset, known_milestones: dict[str, dt.date]) -> list[Problem]:
+    dates = milestone_dates(dataset, known_milestones)
+    problems = []
+    for record in dataset.records:
+        problem = due_problem(record, dates.get)
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
@@ -448,6 +501,8 @@ def _convert(value: Any, kind: str) -> Any:
         return [str(i).strip() for i in items if str(i).strip()]
     if kind == "date":
         return parse_date(value)
+    if kind == "due":
+        return parse_due(value)
     if kind == "datetime":
         return parse_datetime(value)
     raise AssertionError(kind)
@@ -466,6 +521,40 @@ def parse_date(value: Any) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"'{text}' is not a real calendar date") from None
+
+
+def parse_due(value: Any) -> dict[str, Any]:
+    """A `due` rule, `{after: <milestone id>, days: N}`, with N a whole number of days from 1.
+
+    A CSV cell holds the same rule as text, "100 days after inauguration-2025", as `due_text` writes it."""
+    if isinstance(value, str) and (words := _DUE_TEXT.fullmatch(value.strip())):
+        value = {"after": words["after"], "days": int(words["days"])}
+    if not isinstance(value, dict):
+        raise ValueError(
+            "must be a mapping such as {after: inauguration-2025, days: 100} (in CSV: 100 days after "
+            "inauguration-2025)"
+        )
+    rule = {k: v for k, v in value.items() if k != "__line__"}
+    unknown = sorted(set(rule) - {"after", "days"})
+    if unknown:
+        raise ValueError(f"unknown key '{unknown[0]}'; a due rule has only 'after' and 'days'")
+    after, days = rule.get("after"), rule.get("days")
+    if not isinstance(after, str) or not _ID.match(after.strip()):
+        raise ValueError(f"after: {after!r} is not a milestone id")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DUE_DAYS:
+        raise ValueError(f"days: {days!r} is not a whole number of days from 1 to {MAX_DUE_DAYS:,}")
+    return {"after": after.strip(), "days": days}
+
+
+def due_text(rule: dict[str, Any]) -> str:
+    """A `due` rule as one CSV cell."""
+    return f"{rule['days']} days after {rule['after']}"
+
+
+def due_date(rule: dict[str, Any], milestone_date: dt.date) -> dt.date:
+    """The day a `due` rule falls on: day `days` counting the milestone's own day as day 1, like the day
+    counts (100 days after a 2025-06-04 inauguration is 2025-09-11)."""
+    return milestone_date + dt.timedelta(days=rule["days"] - 1)
 
 
 def parse_datetime(value: Any) -> dt.datetime | dt.date:
@@ -514,12 +603,14 @@ def load(
     known_texts: dict[str, str] | None = None,
     known_sources: dict[str, dt.date] | None = None,
     known_pledges: dict[str, dt.date | None] | None = None,
+    known_milestones: dict[str, dt.date] | None = None,
 ) -> Dataset:
     """Read, attach source texts, and validate: the one way files become a dataset.
 
     `known_ids` and `known_texts` describe what the database already holds, so an imported file may cite a
     speaker or source loaded earlier; `known_sources` (id → published_at) and `known_pledges` (id →
-    pledged_on) let a quote's or status's date be checked against a source or pledge already there.
+    pledged_on) let a quote's or status's date be checked against a source or pledge already there, and
+    `known_milestones` (id → date) a pledge's `due` rule against a milestone already there.
     """
     dataset = Dataset(source_texts=dict(known_texts or {}))
     # Parse first without validation so that source texts are known when quotes are checked.
@@ -534,7 +625,7 @@ def load(
     if problems:
         raise DatasetError(problems)
     attach_source_texts(paths, dataset)
-    problems = _validate(dataset, known_ids or {}, known_sources, known_pledges)
+    problems = _validate(dataset, known_ids or {}, known_sources, known_pledges, known_milestones)
     if problems:
         raise DatasetError(problems)
     return dataset
@@ -667,6 +758,7 @@ class Stream:
         known_text: Callable[[str], str | None] | None = None,
         known_sources: dict[str, dt.date] | None = None,
         known_pledges: dict[str, dt.date | None] | None = None,
+        known_milestones: dict[str, dt.date] | None = None,
     ):
         # What the catalogue holds (for imports): references to it are checked at once; a file that then
         # defines one of the records a check used goes to `load`, which reads every file first.
@@ -674,6 +766,7 @@ class Stream:
         self.known_text = known_text or (lambda source: None)
         self.known_sources = known_sources or {}
         self.known_pledges = known_pledges or {}
+        self.known_milestones = known_milestones or {}
         self.used_known: set[tuple[str, str]] = set()
         self.paths = paths
         self.folders = {p.parent for p in paths}
@@ -684,6 +777,9 @@ class Stream:
         self.published: dict[str, dt.date] = {}
         self.pledged: dict[str, dt.date | None] = {}
         self.pending_dates: list[Record] = []
+        # Milestones come after pledges in a file, so every deadline is checked at `finish`.
+        self.milestones: dict[str, dt.date] = {}
+        self.pending_dues: list[Record] = []
         self._texts: dict[str, str] = {}
         self._cached = 0
         self._limit = text_cache_chars
@@ -736,6 +832,14 @@ class Stream:
                 raise Unchecked
         self.pending_dates = []
 
+        def milestone(key: str) -> dt.date | None:
+            return self.milestones[key] if key in self.milestones else self.known_milestones.get(key)
+
+        for record in self.pending_dues:
+            if due_problem(record, milestone) is not None:
+                raise Unchecked
+        self.pending_dues = []
+
     def _check(self, record: Record) -> None:
         v, table = record.values, record.table
         raw_id, raw_file = v.get("id"), v.get("text_file")
@@ -750,6 +854,14 @@ class Stream:
             self.published[v["id"]] = v["published_at"]
         elif table == "pledges":
             self.pledged[v["id"]] = v.get("pledged_on")
+            if v.get("pledged_on"):
+                self.milestones[f"pledged-{v['id']}"] = v["pledged_on"]
+            if "due" in v or "due_on" in v:
+                self.pending_dues.append(
+                    Record(table, {k: v[k] for k in ("due", "due_on", "pledged_on") if k in v}, record.where)
+                )
+        elif table == "milestones":
+            self.milestones[v["id"]] = v["date"]
         elif table in ("quotes", "statuses"):
             ref = v["source"] if table == "quotes" else v["pledge"]
             own, known = (

@@ -73,6 +73,9 @@ class _RowBuilder:
         if table == "pledges":
             row["aliases"] = " | ".join(row.get("aliases", []))
             row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
+            due = row.pop("due", None)
+            if due:
+                row["due_after"], row["due_days"] = due["after"], due["days"]
             if row.get("pledged_on"):
                 yield (
                     "milestones",
@@ -540,6 +543,7 @@ class Loader:
             known_text=lambda source: _one(db, "SELECT text FROM sources WHERE id = ?", source),
             known_sources=self.known_sources(),
             known_pledges=self.known_pledges(),
+            known_milestones=self.known_milestones(),
         )
         tally = _Tally()
         builder = _RowBuilder(stream.text)
@@ -652,6 +656,7 @@ class Loader:
             known_texts=self.source_texts(),
             known_sources=self.known_sources(),
             known_pledges=self.known_pledges(),
+            known_milestones=self.known_milestones(),
         )
         present, problems, replaces = self._compare(data, replace)
         if problems:
@@ -746,6 +751,11 @@ class Loader:
         rows = self.store.db.execute("SELECT id, pledged_on FROM pledges")
         return {pledge: ds.parse_date(value) if value else None for pledge, value in rows}
 
+    def known_milestones(self) -> dict[str, dt.date]:
+        """Each catalogue milestone's date, by id: what a pledge's `due` rule may count from."""
+        rows = self.store.db.execute("SELECT id, date FROM milestones")
+        return {milestone: ds.parse_date(value) for milestone, value in rows}
+
     def source_texts(self) -> dict[str, str]:
         """The full texts held for sources, by source id."""
         return dict(self.store.db.execute("SELECT id, text FROM sources WHERE text IS NOT NULL").fetchall())
@@ -768,6 +778,8 @@ class Loader:
                     for key in ("aliases", "aliases_ko"):
                         if key in row:
                             row[key] = row[key].split(" | ")
+                    if "due_after" in row:
+                        row["due"] = {"after": row.pop("due_after"), "days": row.pop("due_days")}
                 rows.append(row)
             out[table] = rows
         return out
@@ -825,9 +837,12 @@ def _norm(value: Any) -> Any:
 
 def _same(table: str, new: dict[str, Any], old: dict[str, Any]) -> bool:
     """True when a record would leave its catalogue row as it is (origin and file paths aside)."""
-    fields = [name for name, _, _ in ds.SCHEMA[table] if name != "text_file"]
+    fields = [name for name, _, _ in ds.SCHEMA[table] if name not in ("text_file", "due")]
     if table == "sources":
         fields.append("text")
+    if table == "pledges":
+        # A `due` rule is kept as two columns.
+        fields += ["due_after", "due_days"]
     return all(_norm(new.get(name)) == _norm(old.get(name)) for name in fields)
 
 

@@ -9,6 +9,14 @@ A milestone (a pledge made, an election, an inauguration, ...) falls due on:
 - its day-count marks (100, 200, 300, 500 and 1,000 days by default, configurable), counting the event day
   itself as day 1, as Korean usage does: the 100th day of a 2025-06-04 inauguration is 2025-09-11.
 
+A pledge's deadline is a milestone of kind "due" (`DUE`, built from the pledge's `due_on` or `due` rule). It
+falls due on its day ("Due today: ..."), ahead of it ("Due in 7 days: ..."), and after it "Overdue by N days"
+on the day-count marks and "Overdue by N years" on its anniversaries. The overdue count is the number of days
+past the deadline, so the day after the deadline is the first day overdue (day 1, as the day counts count the
+event day as day 1) and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09-11 is
+overdue by 100 days on 2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not
+known here; the caller drops the overdue items of settled pledges.
+
 Apart from the forward-looking "on the day" occurrence, the event day is never an anniversary or a day
 count (it is year 0 and day 1). A milestone on 29 February is observed
 on 28 February in non-leap years and on 29 February (only) in leap years. A day-count mark that lands on an
@@ -46,6 +54,8 @@ class OccurrenceKind(StrEnum):
 
 # Milestone kinds that fall due on their own date ("Today: ..."), and ahead of it with a lead time.
 FORWARD_KINDS = frozenset({"deadline", "event", "election", "inauguration"})
+# The kind of a pledge's deadline: due on its day and ahead, then overdue on the marks and yearly.
+DUE = "due"
 
 
 _KIND_RANK = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
@@ -76,6 +86,7 @@ KIND_NAMES = {
     "deadline": N_("deadline"),
     "status change": N_("status change"),
     "event": N_("event"),
+    DUE: N_("due"),
 }
 
 
@@ -108,6 +119,8 @@ class Occurrence:
             "event": m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
             "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
         }
+        if milestone.kind == DUE:
+            return self._due_headline(m, localized(m, milestone.title, milestone.topic_ko))
         if self.kind == OccurrenceKind.ON_THE_DAY:
             if self.lead_days == 0:
                 return m.gettext("Today: {subject}").format(subject=words["subject"])
@@ -117,6 +130,27 @@ class Occurrence:
         else:
             text = m.ngettext("{count} day since {subject}", "{count} days since {subject}", self.count)
         return ahead(m, self.lead_days, text.format(**words).strip())
+
+    def _due_headline(self, m: Messages, subject: str) -> str:
+        """A deadline in words: "Due today: …", "Due in 7 days: …", "Overdue by 100 days: …"."""
+        n = self.lead_days
+        if self.kind == OccurrenceKind.ON_THE_DAY:
+            if n == 0:
+                return m.gettext("Due today: {subject}").format(subject=subject)
+            if n == 1:
+                return m.gettext("Due tomorrow: {subject}").format(subject=subject)
+            return m.ngettext("Due in {n} day: {subject}", "Due in {n} days: {subject}", n).format(
+                n=n, subject=subject
+            )
+        if self.kind == OccurrenceKind.ANNIVERSARY:
+            text = m.ngettext(
+                "Overdue by {count} year: {subject}", "Overdue by {count} years: {subject}", self.count
+            )
+        else:
+            text = m.ngettext(
+                "Overdue by {count} day: {subject}", "Overdue by {count} days: {subject}", self.count
+            )
+        return ahead(m, n, text.format(count=f"{self.count:,}", subject=subject))
 
 
 def ahead(m: Messages, lead_days: int, text: str) -> str:
@@ -194,16 +228,20 @@ class Calendar:
 
         by_month_day: dict[tuple[int, int], list[Milestone]] = defaultdict(list)
         by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
+        # Deadlines count their marks from the day after (overdue by N days is the deadline + N days), so
+        # they are indexed apart from the milestones whose day counts include their own day.
+        dues_by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
         for milestone in ordered:
             date = milestone.date
             by_month_day[(date.month, date.day)].append(milestone)
-            by_date[date].append(milestone)
+            (dues_by_date if milestone.kind == DUE else by_date)[date].append(milestone)
         for bucket in by_month_day.values():
             bucket.sort(key=_year)
         # A parallel list of years per bucket lets bisect drop milestones whose first anniversary is ahead.
         self._anniversaries = {key: tuple(bucket) for key, bucket in by_month_day.items()}
         self._anniversary_years = {key: [m.date.year for m in bucket] for key, bucket in by_month_day.items()}
         self._by_date = {date: tuple(bucket) for date, bucket in by_date.items()}
+        self._dues_by_date = {date: tuple(bucket) for date, bucket in dues_by_date.items()}
         self._size = len(ordered)
 
     def __len__(self) -> int:
@@ -251,6 +289,10 @@ class Calendar:
             for milestone in self._by_date.get(due, ())
             if milestone.kind in FORWARD_KINDS
         ]
+        found.extend(
+            Occurrence(listed_on, milestone, OccurrenceKind.ON_THE_DAY, 0, lead_days)
+            for milestone in self._dues_by_date.get(due, ())
+        )
         for key in anniversary_keys(due):
             bucket = self._anniversaries.get(key)
             if not bucket:
@@ -273,6 +315,10 @@ class Calendar:
             if origin is None:
                 break
             for milestone in self._by_date.get(origin, ()):
+                found.append(Occurrence(listed_on, milestone, OccurrenceKind.DAY_COUNT, mark, lead_days))
+            # Overdue by `mark` days: `mark` days after the deadline.
+            deadline = _shift(origin, -1)
+            for milestone in self._dues_by_date.get(deadline, ()) if deadline is not None else ():
                 found.append(Occurrence(listed_on, milestone, OccurrenceKind.DAY_COUNT, mark, lead_days))
         found.sort(key=sort_key)
         return found

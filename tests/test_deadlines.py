@@ -1,0 +1,398 @@
+"""Pledges with deadlines: validated with file and line, stored and exported, and announced on their day,
+ahead of it and, while the pledge is open, as overdue on the day-count marks and yearly."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import dataset as ds
+from bot.cli import open_bot
+from bot.config import Secret, Settings
+from bot.occurrences import DUE, Calendar, Milestone
+from bot.replies import Context
+from tests.conftest import ROOT
+
+SEOUL = ZoneInfo("Asia/Seoul")
+DUE_DAY = dt.date(2027, 1, 15)
+
+# Two deadlines: a date, and day 100 after the 2025-06-04 inauguration (2025-09-11); and a deadline milestone.
+DEADLINES = textwrap.dedent(
+    """\
+    sources:
+      - id: white-paper-briefing
+        kind: press release
+        outlet: Ministry of National Defense
+        headline: Defense white paper due in January 2027
+        published_at: 2025-05-26
+    pledges:
+      - id: defense-white-paper
+        speaker: lee-jae-myung
+        title: Publish a defense white paper
+        title_ko: 국방백서 발간
+        category: Defense
+        category_ko: 국방
+        pledged_on: 2025-05-26
+        due_on: 2027-01-15
+        quotes:
+          - text: We will publish the white paper by January 2027.
+            source: white-paper-briefing
+            said_on: 2025-05-26
+        status:
+          - status: in the works
+            date: 2025-07-01
+      - id: hotline-in-100-days
+        speaker: lee-jae-myung
+        title: Reopen the hotline within 100 days
+        category: North Korea
+        pledged_on: 2025-05-26
+        due:
+          after: inauguration-2025
+          days: 100
+    milestones:
+      - id: white-paper-deadline
+        date: 2027-01-15
+        kind: deadline
+        title: Deadline to publish the defense white paper
+        pledge: defense-white-paper
+    """
+)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_settings(request, tmp_path: Path) -> Settings:
+    """Settings for a fresh bot on either state backend (the journal and subscriptions live there)."""
+    if request.param == "sqlite":
+        return Settings(db_path=tmp_path / "pledgebot.db")
+    url = request.getfixturevalue("database_url")
+    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
+
+
+@pytest.fixture
+def deadlines_bot(state_settings, clock, tmp_path):
+    bot = open_bot(state_settings, clock=clock)
+    bot.loader.import_files([write(tmp_path, "deadlines.yaml", DEADLINES)], author="test")
+    yield bot
+    bot.close()
+
+
+def labels(reply) -> list[str]:
+    return [i.label for i in reply.items] if reply else []
+
+
+# -- the calendar -----------------------------------------------------------------------------------------
+
+
+def test_a_deadline_is_due_on_its_day_ahead_of_it_and_overdue_on_the_marks_and_yearly():
+    due = Milestone("due:p", DUE_DAY, DUE, "Publish a defense white paper", "p")
+    calendar = Calendar([due])
+    assert [o.headline() for o in calendar.on(DUE_DAY)] == ["Due today: Publish a defense white paper"]
+    assert [o.headline() for o in calendar.on(DUE_DAY - dt.timedelta(days=7), lead_days=7)] == [
+        "Due in 7 days: Publish a defense white paper"
+    ]
+    assert [o.headline() for o in calendar.on(DUE_DAY - dt.timedelta(days=1), lead_days=1)] == [
+        "Due tomorrow: Publish a defense white paper"
+    ]
+    # Overdue by N days is N days after the deadline: the day after it is the first day overdue.
+    assert calendar.on(DUE_DAY + dt.timedelta(days=99)) == []
+    assert [o.headline() for o in calendar.on(DUE_DAY + dt.timedelta(days=100))] == [
+        "Overdue by 100 days: Publish a defense white paper"
+    ]
+    assert [o.headline() for o in calendar.on(dt.date(2028, 1, 15))] == [
+        "Overdue by 1 year: Publish a defense white paper"
+    ]
+    assert [o.headline() for o in calendar.on(DUE_DAY + dt.timedelta(days=1000))] == [
+        "Overdue by 1,000 days: Publish a defense white paper"
+    ]
+    # Never "N days since" the deadline (day 100 counting its day as day 1), nothing before it.
+    assert calendar.on(DUE_DAY - dt.timedelta(days=1)) == []
+
+
+# -- the dataset ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pledge", "field", "message"),
+    [
+        ("due_on: 2027-01-15\n    due: {after: inauguration-2025, days: 100}", "due", "not both"),
+        ("due: {after: coronation-2025, days: 100}", "due", "'coronation-2025' does not match any milestone"),
+        ("due: {after: inauguration-2025, days: 0}", "due", "days: 0 is not a whole number of days"),
+        ("due: {after: inauguration-2025, days: many}", "due", "days: 'many' is not a whole number"),
+        ("due: {after: inauguration-2025, days: true}", "due", "days: True is not a whole number"),
+        ("due: inauguration-2025", "due", "must be a mapping"),
+        (
+            "due_on: 2025-05-01",
+            "due_on",
+            "due date 2025-05-01 is before the pledge was pledged on 2025-05-26",
+        ),
+        ("due: {after: presidential-election-2025, days: 1}", "", ""),
+        ("due: {after: pledged-late-pledge, days: 1}", "", ""),
+    ],
+)
+def test_bad_deadlines_are_refused_with_file_line_and_field(tmp_path, pledge, field, message):
+    path = write(
+        tmp_path,
+        "bad.yaml",
+        textwrap.dedent(
+            """\
+            pledges:
+              - id: late-pledge
+                speaker: lee-jae-myung
+                title: A pledge
+                category: Defense
+                pledged_on: 2025-05-26
+                {pledge}
+            """
+        ).format(pledge=pledge),
+    )
+    seed = ds.data_files(ROOT / "data")
+    if not message:
+        # Day 1 of the election (2025-06-03) is after the pledge, and a pledge's own `pledged-<id>`
+        # milestone may be followed.
+        ds.load([*seed, path])
+        return
+    with pytest.raises(ds.DatasetError) as error:
+        ds.load([*seed, path])
+    [problem] = error.value.problems
+    assert problem.where == f"{path}:2" and problem.field == field and message in problem.message
+
+
+def test_a_due_rule_before_the_pledge_is_refused(tmp_path):
+    path = write(
+        tmp_path,
+        "early.json",
+        json.dumps(
+            {
+                "pledges": [
+                    {
+                        "id": "late-pledge",
+                        "speaker": "lee-jae-myung",
+                        "title": "A pledge",
+                        "category": "Defense",
+                        "pledged_on": "2025-09-01",
+                        "due": {"after": "inauguration-2025", "days": 10},
+                    }
+                ]
+            }
+        ),
+    )
+    with pytest.raises(ds.DatasetError) as error:
+        ds.load([*ds.data_files(ROOT / "data"), path])
+    [problem] = error.value.problems
+    assert problem.message == "due date 2025-06-13 is before the pledge was pledged on 2025-09-01"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_import_and_validate_refuse_a_bad_due_rule_and_write_nothing(state_settings, clock, tmp_path, suffix):
+    bad = {
+        "pledges": [
+            {
+                "id": "late-pledge",
+                "speaker": "lee-jae-myung",
+                "title": "A pledge",
+                "category": "Defense",
+                "due": {"after": "coronation-2025", "days": 100},
+            }
+        ]
+    }
+    # JSON takes the streamed import path, YAML the exact one; both must name the problem.
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(json.dumps(bad), encoding="utf-8")
+    bot = open_bot(state_settings, clock=clock)
+    try:
+        head = bot.journal.head()
+        with pytest.raises(ds.DatasetError) as error:
+            bot.loader.import_files([path], author="test")
+        assert "'coronation-2025' does not match any milestone id" in str(error.value)
+        with pytest.raises(ds.DatasetError):
+            bot.loader.check_files([path])
+        assert bot.journal.head() == head
+        assert bot.catalogue.find_id("late-pledge") is None
+    finally:
+        bot.close()
+
+
+def test_a_streamed_import_stores_both_kinds_of_deadline(state_settings, clock, tmp_path):
+    """A JSON import goes through the streamed path, where milestones come after the pledges that follow
+    them; the deadlines still resolve."""
+    import yaml
+
+    data = yaml.safe_load(DEADLINES)
+    for source in data["sources"]:
+        source["published_at"] = str(source["published_at"])
+    for pledge in data["pledges"]:
+        pledge["pledged_on"] = str(pledge["pledged_on"])
+        if "due_on" in pledge:
+            pledge["due_on"] = str(pledge["due_on"])
+        for child in pledge.get("quotes", []) + pledge.get("status", []):
+            for key in ("said_on", "date"):
+                if key in child:
+                    child[key] = str(child[key])
+    for milestone in data["milestones"]:
+        milestone["date"] = str(milestone["date"])
+    path = write(tmp_path, "deadlines.json", json.dumps(data))
+    bot = open_bot(state_settings, clock=clock)
+    try:
+        bot.loader.import_files([path], author="test")
+        due = {r.pledge: r.date for r in bot.catalogue.due_rows()}
+        assert due == {"defense-white-paper": DUE_DAY, "hotline-in-100-days": dt.date(2025, 9, 11)}
+    finally:
+        bot.close()
+
+
+def test_export_writes_the_deadlines_back_and_round_trips(deadlines_bot, tmp_path):
+    exported = deadlines_bot.loader.export()
+    pledges = {p["id"]: p for p in exported["pledges"]}
+    assert pledges["defense-white-paper"]["due_on"] == "2027-01-15"
+    assert pledges["hotline-in-100-days"]["due"] == {"after": "inauguration-2025", "days": 100}
+    path = write(tmp_path, "export.json", json.dumps(exported, ensure_ascii=False))
+    # Everything exported is already present: importing it back changes nothing.
+    result = deadlines_bot.loader.import_files([path], author="test")
+    assert result.edit is None and result.added == 0
+
+
+async def test_csv_export_round_trips_a_due_rule(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
+    env["PLEDGEBOT_DB"] = str(tmp_path / "one.db")
+    source = write(tmp_path, "deadlines.yaml", DEADLINES)
+    assert (await pledgebot(env, "import", str(source)))[0] == 0
+    assert (await pledgebot(env, "export", "--format", "csv", "--output", str(tmp_path / "csv")))[0] == 0
+    assert "100 days after inauguration-2025" in (tmp_path / "csv" / "pledges.csv").read_text()
+    # The CSV files are a whole dataset: the rule reads back as it was written.
+    data = ds.load(sorted((tmp_path / "csv").glob("*.csv")))
+    due = {p["id"]: p.get("due") for p in data.rows("pledges")}
+    assert due["hotline-in-100-days"] == {"after": "inauguration-2025", "days": 100}
+
+
+# -- digests, upcoming and the plan -------------------------------------------------------------------------
+
+
+async def pledgebot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_reminders_print_deadlines_on_the_day_ahead_and_overdue(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL"))}
+    env["PLEDGEBOT_DB"] = str(tmp_path / "cli.db")
+    code, _, err = await pledgebot(env, "import", str(write(tmp_path, "deadlines.yaml", DEADLINES)))
+    assert code == 0, err
+    _, today, _ = await pledgebot(env, "reminders", "--date", "2027-01-15")
+    assert "Today: Deadline to publish the defense white paper" in today
+    assert "Due today: Publish a defense white paper" in today
+    assert "We will publish the white paper by January 2027." in today
+    assert "status: In the works" in today
+    _, ahead, _ = await pledgebot(env, "reminders", "--date", "2027-01-08", "--ahead", "7")
+    assert "In 7 days: Deadline to publish the defense white paper" in ahead
+    assert "Due in 7 days: Publish a defense white paper" in ahead
+    _, overdue, _ = await pledgebot(env, "reminders", "--date", "2027-04-25", "--topic", "defense")
+    assert "Overdue by 100 days: Publish a defense white paper" in overdue
+    _, other, _ = await pledgebot(env, "reminders", "--date", "2027-04-25", "--topic", "north korea")
+    assert "Overdue" not in other
+
+
+def test_upcoming_lists_deadlines_nearest_first(deadlines_bot, clock):
+    clock.now = dt.datetime(2027, 1, 1, 3, tzinfo=dt.UTC)
+    reply = deadlines_bot.core.handle("upcoming 30", Context(platform="test", user="U1"))
+    assert sorted(labels(reply)[:2]) == [
+        "Due in 14 days: Publish a defense white paper",
+        "In 14 days: Deadline to publish the defense white paper",
+    ]
+
+
+def test_a_due_rule_counts_from_its_milestone(deadlines_bot):
+    # Day 100 after the 2025-06-04 inauguration, counting its day as day 1.
+    assert "Due today: Reopen the hotline within 100 days" in labels(
+        deadlines_bot.core.digest(dt.date(2025, 9, 11))
+    )
+
+
+def test_overdue_stops_once_the_pledge_is_kept(deadlines_bot, tmp_path):
+    day = DUE_DAY + dt.timedelta(days=100)
+    digest = deadlines_bot.core.digest(day)
+    [item] = [i for i in digest.items if i.pledge_id == "defense-white-paper"]
+    assert item.label == "Overdue by 100 days: Publish a defense white paper"
+    assert item.detail.endswith("— status: In the works")
+    assert "Ministry of National Defense" in item.detail
+    kept = "statuses:\n  - pledge: defense-white-paper\n    status: kept\n    date: 2027-03-01\n"
+    deadlines_bot.loader.import_files([write(tmp_path, "kept.yaml", kept)], author="test")
+    # The catalogue changed: the digest cached for this day is planned again with the new status.
+    deadlines_bot.core._version_checked_at = -10.0
+    digest = deadlines_bot.core.digest(day)
+    assert digest is None or "defense-white-paper" not in {i.pledge_id for i in digest.items}
+
+
+def test_korean_deadline_headlines(deadlines_bot):
+    core = deadlines_bot.core
+    assert "오늘 마감: 국방백서 발간" in labels(core.digest(DUE_DAY, language="ko"))
+    assert "마감 7일 전: 국방백서 발간" in labels(
+        core.digest(DUE_DAY - dt.timedelta(days=7), 7, language="ko")
+    )
+    [item] = [i for i in core.digest(DUE_DAY + dt.timedelta(days=100), language="ko").items if i.pledge_id]
+    assert item.label == "마감 100일 경과: 국방백서 발간"
+    assert item.detail.endswith("현재 상태: 추진 중")
+
+
+async def test_a_defense_channel_gets_the_defense_deadline_once_ahead_and_on_the_day(deadlines_bot):
+    manager = {"platform": "test", "workspace": "W1", "user": "U1", "can_manage": True}
+    assert not deadlines_bot.core.handle(
+        "subscribe 09:00 topic defense ahead 7", Context(channel="C-d", **manager)
+    ).is_error
+    assert not deadlines_bot.core.handle(
+        "subscribe 09:00 topic north korea", Context(channel="C-nk", **manager)
+    ).is_error
+
+    class Channel:
+        def __init__(self) -> None:
+            self.posts: list[tuple[str, list[str]]] = []
+
+        async def deliver(self, subscription, digest, key: str, *, retry: bool) -> str:
+            self.posts.append((subscription.channel, sorted(labels(digest))))
+            return key
+
+    channel = Channel()
+    service = deadlines_bot.delivery({"test": channel})
+    for day in (dt.date(2027, 1, 8), DUE_DAY):
+        at = dt.datetime.combine(day, dt.time(9, 5), SEOUL)
+        await service.run_pass(at)
+        await service.run_pass(at)  # a second pass posts nothing again
+    assert channel.posts == [
+        (
+            "C-d",
+            [
+                "Due in 7 days: Publish a defense white paper",
+                "In 7 days: Deadline to publish the defense white paper",
+            ],
+        ),
+        (
+            "C-d",
+            [
+                "Due today: Publish a defense white paper",
+                "Today: Deadline to publish the defense white paper",
+            ],
+        ),
+    ]
