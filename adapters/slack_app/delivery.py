@@ -11,9 +11,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import ChannelPacer, make_client, post_message
-from adapters.slack_app.render import render
+from adapters.slack_app.render import render, split_digest
 from bot.config import Settings
-from bot.delivery import CannotCheck
+from bot.delivery import CannotCheck, part_key
 from bot.replies import Reply
 from bot.state import Subscription
 
@@ -30,17 +30,27 @@ class SlackDeliverer:
         self.pacer = pacer or ChannelPacer()
 
     async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
-        """Post the digest tagged with `key` in its metadata; on a retry, first look for that tag."""
-        if retry:
-            existing = await self.find(subscription.channel, key)
-            if existing:
-                return existing
-        await self.pacer.wait(subscription.channel)
-        metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
-        return await post_message(self.client, subscription.channel, render(digest), metadata=metadata)
+        """Post the digest tagged with `key` in its metadata; on a retry, first look for that tag.
 
-    async def find(self, channel: str, key: str) -> str | None:
-        """The ts of a digest already posted to `channel` under `key`, if any.
+        A digest too long for one message (50 blocks) goes out in parts, each tagged with its own key
+        (`part_key`): a retry looks for every part in one history read and posts only the missing ones, so
+        each part reaches the channel once and no item is dropped.
+        """
+        parts = split_digest(digest)
+        keys = [key] if len(parts) == 1 else [part_key(key, n) for n in range(1, len(parts) + 1)]
+        found = await self.find_all(subscription.channel, keys) if retry else {}
+        refs = []
+        for part, part_id in zip(parts, keys, strict=True):
+            ref = found.get(part_id)
+            if ref is None:
+                await self.pacer.wait(subscription.channel)
+                metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": part_id}}
+                ref = await post_message(self.client, subscription.channel, render(part), metadata=metadata)
+            refs.append(ref)
+        return ",".join(refs)
+
+    async def find_all(self, channel: str, keys: list[str]) -> dict[str, str]:
+        """The ts of each message already posted to `channel` under one of `keys`, by key.
 
         Any failure to look (`missing_scope` without channels:history / groups:history, `not_in_channel`,
         429s past the client's retries, a lost connection) raises `CannotCheck`: not being able to see the
@@ -54,14 +64,14 @@ class SlackDeliverer:
             raise CannotCheck(f"conversations.history: {error.response.get('error', 'error')}") from error
         except (TimeoutError, SlackClientError, aiohttp.ClientError, OSError) as error:
             raise CannotCheck(f"conversations.history: {type(error).__name__}") from error
+        wanted = set(keys)
+        found: dict[str, str] = {}
         for message in response.get("messages", []):
             metadata: dict[str, Any] = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == EVENT_TYPE
-                and (metadata.get("event_payload") or {}).get("key") == key
-            ):
-                return str(message["ts"])
-        return None
+            tag = (metadata.get("event_payload") or {}).get("key")
+            if metadata.get("event_type") == EVENT_TYPE and tag in wanted:
+                found.setdefault(tag, str(message["ts"]))
+        return found
 
 
 @contextlib.asynccontextmanager

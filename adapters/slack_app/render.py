@@ -6,6 +6,7 @@ exceeded, so text is cut with "…" and surplus blocks are dropped with a note r
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -22,6 +23,9 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 # Slack truncates longer fallbacks; notifications show far less, so keep the fallback short.
 MAX_FALLBACK_TEXT = 3000
+# Item sections per part of a digest split over several messages: with the header, the notices (at most a
+# few) and an actions block, a part stays well within MAX_BLOCKS.
+MAX_PART_SECTIONS = 40
 
 MORE_ACTION_ID = "pledge_more"
 SHARE_ACTION_ID = "pledge_share"
@@ -84,6 +88,47 @@ def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
         "blocks": blocks,
         "response_type": "in_channel" if public else "ephemeral",
     }
+
+
+def split_digest(reply: Reply) -> list[Reply]:
+    """A digest cut into as many messages as its items need, so that none is dropped with "… more not shown".
+
+    Items are packed into sections as `render` packs them (up to MAX_SECTION_TEXT characters each), and a
+    part takes at most MAX_PART_SECTIONS sections. With more than one part the titles are numbered "(1/3)",
+    the number kept whole when a long title is cut to the header's limit; the notices go with the first part
+    and the buttons with the last.
+    """
+    if not reply.items:
+        return [reply]
+    m = reply.messages
+    chunks: list[list[ListItem]] = [[]]
+    sections, used = 1, 0
+    for item in reply.items:
+        cost = len(_item_line(item, m))
+        if chunks[-1] and used + 1 + cost > MAX_SECTION_TEXT:
+            sections, used = sections + 1, 0
+            if sections > MAX_PART_SECTIONS:
+                chunks.append([])
+                sections = 1
+        used = used + 1 + cost if used else cost
+        chunks[-1].append(item)
+    if len(chunks) == 1:
+        return [reply]
+    total = len(chunks)
+    title = _one_line(reply.title)
+    parts = []
+    for n, chunk in enumerate(chunks, start=1):
+        number = f" ({n}/{total})"
+        parts.append(
+            dataclasses.replace(
+                reply,
+                title=truncate(title, MAX_HEADER_TEXT - len(number)) + number,
+                items=chunk,
+                notices=reply.notices if n == 1 else [],
+                actions=reply.actions if n == total else [],
+            )
+        )
+    return parts
 
 
 def render_error(text: str, locale: str = "en", **values: object) -> dict[str, Any]:

@@ -305,6 +305,9 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not body.get("text") and not body.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if (problem := _block_kit_problem(body.get("blocks") or [])) is not None:
+            # Slack refuses the whole message when one Block Kit limit is exceeded.
+            return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
         message = {
             "type": "message",
             "user": BOT_USER_ID,
@@ -385,6 +388,20 @@ class FakeSlack:
 
 
 # -- requests built exactly as Slack sends them ----------------------------------------------------------
+
+
+def _block_kit_problem(blocks: list[dict[str, Any]]) -> str | None:
+    """What Slack would refuse in these blocks: more than 50, a header over 150 characters, or a section or
+    context text over 3,000 (docs.slack.dev/reference/block-kit)."""
+    if len(blocks) > 50:
+        return "no more than 50 items allowed [json-pointer:/blocks]"
+    for n, block in enumerate(blocks):
+        texts = [block.get("text") or {}, *(block.get("elements") or [])]
+        limit = 150 if block.get("type") == "header" else 3000
+        for text in texts:
+            if isinstance(text, dict) and len(str(text.get("text", ""))) > limit:
+                return f"must be less than {limit + 1} characters [json-pointer:/blocks/{n}/text]"
+    return None
 
 
 def slash_command(
