@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -396,3 +397,37 @@ async def test_a_defense_channel_gets_the_defense_deadline_once_ahead_and_on_the
             ],
         ),
     ]
+
+
+def test_the_data_folder_loads_deadlines_in_one_streamed_pass(tmp_path, clock, monkeypatch):
+    folder = tmp_path / "data"
+    shutil.copytree(ROOT / "data", folder)
+    write(folder, "zz-deadlines.yaml", DEADLINES)
+
+    def exact_path(*args, **kwargs):
+        raise AssertionError("the streamed load fell back to the exact path")
+
+    # The deploy's load must not need the exact path (which holds every record in memory).
+    monkeypatch.setattr("bot.loading.ds.load", exact_path)
+    bot = open_bot(Settings(db_path=tmp_path / "p.db", data_dir=folder), clock=clock)
+    try:
+        due = {r.pledge: r.date for r in bot.catalogue.due_rows()}
+        assert due == {"defense-white-paper": DUE_DAY, "hotline-in-100-days": dt.date(2025, 9, 11)}
+    finally:
+        bot.close()
+
+
+def test_import_replace_changes_a_deadline(deadlines_bot, tmp_path):
+    changed = DEADLINES.replace("due_on: 2027-01-15", "due_on: 2027-03-01")
+    result = deadlines_bot.loader.import_files(
+        [write(tmp_path, "changed.yaml", changed)], author="test", replace=True
+    )
+    assert result.edit is not None
+    due = {r.pledge: r.date for r in deadlines_bot.catalogue.due_rows()}
+    assert due["defense-white-paper"] == dt.date(2027, 3, 1)
+    # A rule replaced by a date leaves no rule behind.
+    by_date = DEADLINES.replace("due:\n      after: inauguration-2025\n      days: 100", "due_on: 2025-12-31")
+    deadlines_bot.loader.import_files([write(tmp_path, "dated.yaml", by_date)], author="test", replace=True)
+    pledges = {p["id"]: p for p in deadlines_bot.loader.export()["pledges"]}
+    assert pledges["hotline-in-100-days"]["due_on"] == "2025-12-31"
+    assert "due" not in pledges["hotline-in-100-days"]
