@@ -143,6 +143,27 @@ class Catalogue:
             for r in rows
         }
 
+    def statuses(self, ids: Iterable[str]) -> dict[str, str]:
+        """The latest status of each of these pledges that has one, by id (without the joins of `pledges`)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        # Oldest first, so the latest of each pledge is the one the dict keeps.
+        rows = self.store.db.execute(
+            f"SELECT pledge, status FROM statuses WHERE pledge IN ({marks}) ORDER BY pledge, date, id", ids
+        )
+        return dict(rows)
+
+    def categories_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """The category of each of these pledges, by id: what topic filters compare, without the joins of
+        `pledges`."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.store.db.execute(f"SELECT id, category FROM pledges WHERE id IN ({marks})", ids))
+
     def quotes(self, pledge_ids: Iterable[str], *, lead_only: bool) -> list[QuoteRow]:
         """Quotes of the given pledges with their sources; the first of each pledge when `lead_only`."""
         ids = list(pledge_ids)

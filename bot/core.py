@@ -7,7 +7,8 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -92,9 +93,12 @@ class Core:
         self._calendar_lock = threading.Lock()
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
-        # Each entry: the (occurrence, item) pairs, and the unfiltered digest's grouped items and title.
-        self._digests: dict[tuple[dt.date, int, str], tuple[tuple[Pair, ...], list[ListItem], str]] = {}
+        self._digests: dict[tuple[dt.date, int, str], _Day] = {}
         self._digests_of: Calendar | None = None
+        # The (occurrence, item) pairs a digest is made of, by (day, lead days, language): what is due on a
+        # day (lead 0) is shared by the digests of every lead time.
+        self._pairs_cache: dict[tuple[dt.date, int, str], tuple[Pair, ...]] = {}
+        self._pairs_of: Calendar | None = None
         self._digests_lock = threading.Lock()
 
     # -- entry points ------------------------------------------------------------------------------
@@ -489,23 +493,42 @@ class Core:
                 self._digests, self._digests_of = {}, calendar
             cached = self._digests.get((day, lead_days, m.language))
         if cached is None:
-            occurrences = self._open(calendar.on(day, lead_days=lead_days))
-            pairs = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
+            # What is due that day is the same for every lead time; only the heads-ups differ.
+            pairs = self._pairs(calendar, day, 0, m)
+            if lead_days:
+                pairs += self._pairs(calendar, day, lead_days, m)
             # Grouped and titled once per day: a pass asks for the same day once per subscription.
             title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
-            cached = (pairs, _grouped(pairs, m), title)
+            categories = self.catalogue.categories_of({i.pledge_id for _, i in pairs if i.pledge_id})
+            cached = _Day(pairs, title, categories, m)
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = cached
-        pairs, items, title = cached
-        if topics or pledges:
-            pairs = self._filtered(pairs, topics, pledges)
-            items = _grouped(pairs, m)
-        if not pairs:
+        total, items = cached.following(topics, pledges)
+        if not total:
             return None
-        return Reply(title=title, items=list(items), private=False, total=len(pairs), language=m.language)
+        return Reply(title=cached.title, items=list(items), private=False, total=total, language=m.language)
+
+    def _pairs(self, calendar: Calendar, day: dt.date, lead_days: int, m: Messages) -> tuple[Pair, ...]:
+        """The items due on `day` (lead 0), or its heads-ups `lead_days` ahead, with their occurrences;
+        remembered for `calendar` like the digests."""
+        key = (day, lead_days, m.language)
+        with self._digests_lock:
+            if self._pairs_of is not calendar:
+                self._pairs_cache, self._pairs_of = {}, calendar
+            found = self._pairs_cache.get(key)
+        if found is None:
+            due = calendar.on(day) if lead_days == 0 else calendar.heads_up(day, lead_days)
+            occurrences = self._open(due)
+            found = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
+            with self._digests_lock:
+                if self._pairs_of is calendar:
+                    if len(self._pairs_cache) >= DIGEST_CACHE_SIZE:
+                        self._pairs_cache.clear()
+                    self._pairs_cache[key] = found
+        return found
 
     def _open(self, occurrences: list[Occurrence]) -> list[Occurrence]:
         """`occurrences` without the "Overdue by …" items of pledges already kept, broken or a compromise.
@@ -519,7 +542,7 @@ class Core:
         }
         if not overdue:
             return occurrences
-        settled = {i for i, row in self.catalogue.pledges(overdue).items() if row.status in SETTLED}
+        settled = {i for i, status in self.catalogue.statuses(overdue).items() if status in SETTLED}
         return [
             o
             for o in occurrences
@@ -529,23 +552,6 @@ class Core:
                 and o.milestone.pledge_id in settled
             )
         ]
-
-    def _filtered(
-        self, pairs: tuple[Pair, ...], topics: tuple[str, ...], pledges: tuple[str, ...]
-    ) -> tuple[Pair, ...]:
-        """The items a channel following `topics` and `pledges` gets; items of no pledge reach everyone."""
-        wanted = {t.casefold() for t in topics}
-        rows = self.catalogue.pledges({i.pledge_id for _, i in pairs if i.pledge_id})
-        kept = []
-        for occurrence, item in pairs:
-            row = rows.get(item.pledge_id) if item.pledge_id else None
-            if (
-                item.pledge_id is None
-                or item.pledge_id in pledges
-                or (row is not None and row.category.casefold() in wanted)
-            ):
-                kept.append((occurrence, item))
-        return tuple(kept)
 
     def _occurrence_items(self, occurrences: list[Occurrence], m: Messages) -> list[ListItem]:
         """Occurrences named with their pledges' quotes, original dates and sources."""
@@ -783,6 +789,9 @@ class Core:
 
 # The statuses that settle a pledge: past its deadline, it is no longer announced as overdue.
 SETTLED = frozenset({"kept", "broken", "compromise"})
+# Pledges made together (one speaker, one day) that fall due together are listed under one heading once
+# there are this many of them.
+GROUP_MIN = 3
 
 
 def _with_status(occurrence: Occurrence) -> bool:
@@ -790,36 +799,107 @@ def _with_status(occurrence: Occurrence) -> bool:
     return occurrence.kind == OccurrenceKind.ON_THE_DAY or occurrence.milestone.kind == DUE
 
 
-# Pledges made together (one speaker, one day) that fall due together are listed under one heading once
-# there are this many of them.
-GROUP_MIN = 3
+class _Day:
+    """One day's digest as a delivery pass reuses it for every subscription: the (occurrence, item) pairs,
+    with the grouping worked out once per pair and indexed by pledge and by category, so that a channel's
+    filtered digest costs what it keeps, not the whole day; each set of filters is grouped once.
 
-
-def _grouped(pairs: tuple[Pair, ...], m: Messages) -> list[ListItem]:
-    """Digest items, with many pledges of one event that fall due together under one heading.
-
-    "1 year since Lee Jae-myung's 14 pledges of 26 May 2025", followed by each pledge's title and quote,
-    rather than 14 lines that differ only at the end. Other items are listed as they are, in order.
+    Many pledges of one event that fall due together are listed under one heading ("1 year since Lee
+    Jae-myung's 14 pledges of 26 May 2025"), followed by each pledge's title and quote, rather than 14 lines
+    that differ only at the end; fewer than GROUP_MIN of them are listed as they are. Counted per channel:
+    a channel following one topic may see two of the 14 listed plainly.
     """
-    groups: dict[tuple, list[Pair]] = {}
-    for n, (occurrence, item) in enumerate(pairs):
-        milestone = occurrence.milestone
-        key: tuple = (n,)
-        if milestone.kind == "pledged" and occurrence.kind != OccurrenceKind.ON_THE_DAY:
-            key = (occurrence.lead_days, occurrence.kind, occurrence.count, milestone.date, milestone.speaker)
-        groups.setdefault(key, []).append((occurrence, item))
-    items: list[ListItem] = []
-    for members in groups.values():
-        if len(members) < GROUP_MIN:
-            items.extend(item for _, item in members)
-            continue
-        first = members[0][0]
-        items.append(ListItem(label=group_headline(first, len(members), m), date=first.due))
-        for occurrence, item in members:
+
+    def __init__(self, pairs: tuple[Pair, ...], title: str, categories: dict[str, str], m: Messages) -> None:
+        """`categories` holds the category of each pledge among the pairs, by pledge id."""
+        self.pairs = pairs
+        self.title = title
+        self._m = m
+        self._everyone: list[int] = []
+        self._by_pledge: dict[str, list[int]] = defaultdict(list)
+        self._by_topic: dict[str, list[int]] = defaultdict(list)
+        self._items = [item for _, item in pairs]
+        # Per pair: the group it may join (None: listed alone whatever a channel follows); its item as a
+        # group member is made when a group first needs it.
+        self._keys: list[tuple | None] = []
+        self._members: dict[int, ListItem] = {}
+        self._headings: dict[tuple[tuple, int], ListItem] = {}
+        for n, (occurrence, item) in enumerate(pairs):
+            if item.pledge_id is None:
+                self._everyone.append(n)
+            else:
+                self._by_pledge[item.pledge_id].append(n)
+                category = categories.get(item.pledge_id)
+                if category is not None:
+                    self._by_topic[category.casefold()].append(n)
             milestone = occurrence.milestone
-            title = localized(m, milestone.topic, milestone.topic_ko) or item.label
-            items.append(dataclasses.replace(item, label=title, date=None))
-    return items
+            if milestone.kind == "pledged" and occurrence.kind != OccurrenceKind.ON_THE_DAY:
+                key = (
+                    occurrence.lead_days,
+                    occurrence.kind,
+                    occurrence.count,
+                    milestone.date,
+                    milestone.speaker,
+                )
+                self._keys.append(key)
+            else:
+                self._keys.append(None)
+        # Only a group with GROUP_MIN members in the whole day can have as many in a channel's part of it.
+        sizes = Counter(key for key in self._keys if key is not None)
+        self._keys = [key if key is not None and sizes[key] >= GROUP_MIN else None for key in self._keys]
+        self._grouping = any(key is not None for key in self._keys)
+        self._following: dict[tuple[frozenset[str], frozenset[str]], tuple[int, list[ListItem]]] = {
+            (frozenset(), frozenset()): (len(pairs), self._grouped(range(len(pairs))))
+        }
+
+    def following(self, topics: tuple[str, ...], pledges: tuple[str, ...]) -> tuple[int, list[ListItem]]:
+        """(items counted, grouped items) for a channel following `topics` and `pledges` (none: all).
+
+        Items of no pledge (elections, inaugurations) reach every channel."""
+        key = (frozenset(t.casefold() for t in topics), frozenset(pledges))
+        found = self._following.get(key)
+        if found is None:
+            kept = set(self._everyone)
+            for topic in key[0]:
+                kept.update(self._by_topic.get(topic, ()))
+            for pledge in key[1]:
+                kept.update(self._by_pledge.get(pledge, ()))
+            # Racing threads may both group the same filters; either result is the same.
+            found = self._following[key] = (len(kept), self._grouped(sorted(kept)))
+        return found
+
+    def _grouped(self, indices: Sequence[int]) -> list[ListItem]:
+        """The items of these pairs (in order), many pledges of one event under one heading."""
+        if not self._grouping:
+            # The usual day: nothing to group, every item as it is.
+            return [self._items[n] for n in indices]
+        groups: dict[tuple, list[int]] = {}
+        for n in indices:
+            key = self._keys[n]
+            groups.setdefault(("alone", n) if key is None else key, []).append(n)
+        items: list[ListItem] = []
+        for key, members in groups.items():
+            if len(members) < GROUP_MIN:
+                items.extend(self._items[n] for n in members)
+                continue
+            heading = self._headings.get((key, len(members)))
+            if heading is None:
+                first = self.pairs[members[0]][0]
+                heading = ListItem(label=group_headline(first, len(members), self._m), date=first.due)
+                self._headings[(key, len(members))] = heading
+            items.append(heading)
+            items.extend(self._member(n) for n in members)
+        return items
+
+    def _member(self, n: int) -> ListItem:
+        """Pair `n`'s item under a group's heading: the pledge's own title, the date given by the heading."""
+        member = self._members.get(n)
+        if member is None:
+            occurrence, item = self.pairs[n]
+            milestone = occurrence.milestone
+            title = localized(self._m, milestone.topic, milestone.topic_ko) or item.label
+            member = self._members[n] = dataclasses.replace(item, label=title, date=None)
+        return member
 
 
 def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:

@@ -46,11 +46,11 @@ class Messages:
     # prose; Korean uses CLDR's long form, "2025년 5월 26일".
     def date(self, day: dt.date) -> str:
         """A date in a card or a list, e.g. "2025-05-26" or "2025년 5월 26일"."""
-        return format_date(day, format=self.gettext("yyyy-MM-dd"), locale=self.language)
+        return _format_date(day, self.gettext("yyyy-MM-dd"), self.language)
 
     def long_date(self, day: dt.date) -> str:
         """A date in prose, e.g. "26 May 2025" or "2025년 5월 26일"."""
-        return format_date(day, format=self.gettext("d MMMM y"), locale=self.language)
+        return _format_date(day, self.gettext("d MMMM y"), self.language)
 
     def weekday_date(self, day: dt.date) -> str:
         """A date with its weekday, e.g. "Thursday 11 September 2025" or "2025년 9월 11일 목요일"."""
@@ -62,6 +62,13 @@ class Messages:
 
     def __repr__(self) -> str:
         return f"Messages({self.language!r})"
+
+
+@functools.lru_cache(maxsize=65536)
+def _format_date(day: dt.date, pattern: str, language: str) -> str:
+    """A CLDR-formatted date, remembered: a day's digest names the same few dates hundreds of times, and
+    Babel parses the pattern and loads the locale on every call."""
+    return format_date(day, format=pattern, locale=language)
 
 
 def localized(m: Messages, english: str | None, korean: str | None) -> str:

@@ -167,7 +167,8 @@ def sort_key(occurrence: Occurrence) -> tuple[dt.date, int, int, dt.date, str, i
     return (
         occurrence.day,
         occurrence.lead_days,
-        _KIND_RANK[OccurrenceKind(occurrence.kind)],
+        # A StrEnum member hashes as its text, so the kind is looked up as it is, plain text or member.
+        _KIND_RANK[occurrence.kind],
         occurrence.milestone.date,
         occurrence.milestone.id,
         occurrence.count,
@@ -257,12 +258,14 @@ class Calendar:
         """The digest for `day`: what falls due that day, plus heads-ups for `day + lead_days` if asked."""
         if lead_days < 0:
             raise ValueError(f"lead_days must not be negative: {lead_days}")
-        result = self._due(day, day, 0)
-        if lead_days > 0:
-            target = _shift(day, lead_days)
-            if target is not None:
-                result.extend(self._due(target, day, lead_days))
-        return result
+        return self._due(day, day, 0) + self.heads_up(day, lead_days)
+
+    def heads_up(self, day: dt.date, lead_days: int) -> list[Occurrence]:
+        """The heads-ups of the digest for `day`: what falls due `lead_days` later (none for 0)."""
+        if lead_days < 0:
+            raise ValueError(f"lead_days must not be negative: {lead_days}")
+        target = _shift(day, lead_days) if lead_days > 0 else None
+        return self._due(target, day, lead_days) if target is not None else []
 
     def between(self, start: dt.date, end: dt.date) -> list[Occurrence]:
         """Occurrences due from `start` to `end`, both inclusive, in listing order; empty if end < start."""
