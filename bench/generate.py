@@ -5,13 +5,16 @@ described in README "Data":
 
 - `catalogue.json`: speakers and sources (each source names its full text in `sources/`);
 - `pledges.json`: pledges with English and Korean titles and aliases, and their quotes and statuses as flat
-  tables (every quote is a verbatim substring of its source's text);
+  tables (every quote is a verbatim substring of its source's text); one pledge in ten has a deadline date
+  (`due_on`) and one in ten a deadline rule (`due: {after: <the next inauguration, or its own pledged
+  milestone>, days: N}`);
 - `milestones.json`: elections, inaugurations, deadlines and events (every pledge's `pledged_on` adds one
   more);
 - `sources/*.txt`: the full texts the quotes are taken from;
-- `subscriptions.jsonl`: channel subscriptions, one JSON object a line. These are user state, not dataset
-  records: `insert_subscriptions` adds them through `bot.state.Subscriptions`. (`.jsonl` is not a dataset
-  suffix, so `pledgebot validate` and the data-dir loader ignore the file.)
+- `subscriptions.jsonl`: channel subscriptions, one JSON object a line, one in four following one to three
+  topics and one in fifty two pledges. These are user state, not dataset records: `insert_subscriptions`
+  adds them through `bot.state.Subscriptions`. (`.jsonl` is not a dataset suffix, so `pledgebot validate`
+  and the data-dir loader ignore the file.)
 
 The same arguments and seed always give the same bytes.
 """
@@ -33,6 +36,8 @@ END = dt.date(2025, 12, 31)
 PLEDGES_PER_SOURCE = 50
 KOREAN_QUOTE_SHARE = 0.4
 SUBSCRIPTIONS_FILE = "subscriptions.jsonl"
+# The years of each speaker's elections and inaugurations (in June, so a pledge before 1 June precedes one).
+TERMS = tuple(range(START.year, END.year + 1, 4))
 
 VERBS = (
     ("Expand", "확대"),
@@ -197,6 +202,9 @@ class Generated:
     speakers: int
     subscriptions: int
     bytes: int
+    deadlines: int = 0
+    topic_filtered: int = 0
+    pledge_filtered: int = 0
 
 
 def _place(rng: random.Random) -> tuple[str, str]:
@@ -367,10 +375,20 @@ def generate(out: Path, pledges: int, subscriptions: int, seed: int = SEED) -> G
                 "pledged_on": pledged_on.isoformat(),
             }
         )
+        if index % 10 == 0:
+            rows[-1]["due_on"] = (pledged_on + dt.timedelta(days=rng.randrange(100, 1500))).isoformat()
+        elif index % 10 == 5:
+            # "Within N days of taking office" when the speaker takes office after the pledge, else N days
+            # from the pledge itself (its own `pledged-<id>` milestone).
+            after = next((y for y in TERMS if dt.date(y, 6, 1) > pledged_on), None)
+            rows[-1]["due"] = {
+                "after": f"inauguration-{speaker['id']}-{after}" if after else f"pledged-{pledge_id}",
+                "days": rng.choice((100, 365, 1000)),
+            }
 
     milestones = []
     for speaker in speakers:
-        for year in range(START.year, END.year + 1, 4):
+        for year in TERMS:
             election = dt.date(year, 6, rng.randrange(1, 10))
             milestones.append(
                 {
@@ -410,7 +428,8 @@ def generate(out: Path, pledges: int, subscriptions: int, seed: int = SEED) -> G
         data = ("\n\n".join(paragraphs) + "\n").encode()
         (texts / f"{source_id}.txt").write_bytes(data)
         written += len(data)
-    lines = [json.dumps(s, ensure_ascii=False) for s in _subscriptions(rng, subscriptions)]
+    subs = _subscriptions(rng, subscriptions, [row["id"] for row in rows])
+    lines = [json.dumps(s, ensure_ascii=False) for s in subs]
     (out / SUBSCRIPTIONS_FILE).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return Generated(
         pledges=len(rows),
@@ -421,11 +440,15 @@ def generate(out: Path, pledges: int, subscriptions: int, seed: int = SEED) -> G
         speakers=len(speakers),
         subscriptions=len(lines),
         bytes=written,
+        deadlines=sum(1 for row in rows if "due_on" in row or "due" in row),
+        topic_filtered=sum(1 for sub in subs if sub.get("topics")),
+        pledge_filtered=sum(1 for sub in subs if sub.get("pledges")),
     )
 
 
-def _subscriptions(rng: random.Random, count: int) -> list[dict[str, Any]]:
+def _subscriptions(rng: random.Random, count: int, pledge_ids: list[str]) -> list[dict[str, Any]]:
     subs = []
+    categories = [english for english, _ in CATEGORIES]
     for i in range(count):
         platform = "slack" if i % 3 else "discord"
         workspace = f"T{i // 40:05d}" if platform == "slack" else str(111_000_000_000_000_000 + i // 40)
@@ -440,6 +463,10 @@ def _subscriptions(rng: random.Random, count: int) -> list[dict[str, Any]]:
                 "created_by": f"U{i:07d}",
             }
         )
+        if i % 4 == 0:
+            subs[-1]["topics"] = sorted(rng.sample(categories, rng.randrange(1, 4)))
+        if i % 50 == 1:
+            subs[-1]["pledges"] = sorted(rng.sample(pledge_ids, min(2, len(pledge_ids))))
     return subs
 
 
@@ -458,6 +485,8 @@ def insert_subscriptions(subscriptions: Any, path: Path, now: dt.datetime) -> in
                 s["lead_days"],
                 s["created_by"],
                 now,
+                topics=tuple(s.get("topics", ())),
+                pledges=tuple(s.get("pledges", ())),
             )
             count += 1
     return count
@@ -467,6 +496,7 @@ def bulk_insert_subscriptions(backend: Any, path: Path, now: dt.datetime) -> int
     """The same subscriptions as `insert_subscriptions`, in one transaction on a state backend (setup only:
     one durable commit instead of one per subscription); the count."""
     with path.open(encoding="utf-8") as lines:
+        subs = [json.loads(line) for line in lines]
         rows = [
             [
                 s["platform"],
@@ -478,13 +508,28 @@ def bulk_insert_subscriptions(backend: Any, path: Path, now: dt.datetime) -> int
                 s["created_by"],
                 now.isoformat(),
             ]
-            for s in map(json.loads, lines)
+            for s in subs
         ]
     with backend.transaction() as db:
         db.executemany(
             "INSERT INTO subscriptions (platform, workspace, channel, local_time, timezone, lead_days, "
             "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
+        )
+        ids = {
+            (platform, workspace, channel): sub_id
+            for sub_id, platform, workspace, channel in db.execute(
+                "SELECT id, platform, workspace, channel FROM subscriptions"
+            ).fetchall()
+        }
+        filters = [
+            [ids[(s["platform"], s["workspace"], s["channel"])], kind, value]
+            for s in subs
+            for kind, key in (("topic", "topics"), ("pledge", "pledges"))
+            for value in s.get(key, ())
+        ]
+        db.executemany(
+            "INSERT INTO subscription_filters (subscription_id, kind, value) VALUES (?, ?, ?)", filters
         )
     return len(rows)
 

@@ -9,14 +9,18 @@ from bot.core import Core
 
 
 def plan_day(core: Core, day: dt.date) -> tuple[int, int]:
-    """Build the digest of `day` for every subscription (what `DeliveryService` posts), nothing sent.
+    """Build the digest of `day` for every subscription (what `DeliveryService` posts), nothing sent: with
+    each subscription's topic and pledge filters, and the pledges' deadlines among the items.
 
     Returns (subscriptions, digests that have something to post).
     """
     subscriptions = core.subscriptions.all()
     due = 0
     for subscription in subscriptions:
-        if core.digest(day, subscription.lead_days) is not None:
+        digest = core.digest(
+            day, subscription.lead_days, topics=subscription.topics, pledges=subscription.pledges
+        )
+        if digest is not None:
             due += 1
     return len(subscriptions), due
 

@@ -242,7 +242,9 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     plan = statistics.median(times)
     report.add(
         Row(
-            f"Plan one day: {subs:,} subscriptions, {made.milestones:,} milestones",
+            f"Plan one day: {subs:,} subscriptions ({made.topic_filtered:,} following topics, "
+            f"{made.pledge_filtered:,} following pledges), {made.milestones:,} milestones and "
+            f"{made.deadlines:,} pledge deadlines",
             ms(plan),
             "ms",
             target="< 200 ms",

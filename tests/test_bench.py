@@ -22,7 +22,7 @@ ROWS = (
     "Autocomplete p50",
     "Autocomplete p99",
     "Peak RSS, process answering lookups",
-    "Plan one day: 50 subscriptions",
+    "Plan one day: 50 subscriptions (13 following topics, 1 following pledges), ",
     "Slack HTTP throughput |",
     "Slack HTTP p50 (",
     "Slack HTTP p99 (",
@@ -92,3 +92,10 @@ def test_generator_is_deterministic_and_valid(tmp_path: Path):
     assert all(any("\uac00" <= c <= "\ud7a3" for c in t) for t in titles_ko)
     lines = (tmp_path / "a" / generate.SUBSCRIPTIONS_FILE).read_text().splitlines()
     assert len(lines) == 7 and all(json.loads(line)["timezone"] for line in lines)
+    # Deadlines of both forms (they validated above), and subscriptions following topics and pledges.
+    pledges = loaded.rows("pledges")
+    assert any("due_on" in p for p in pledges) and any("due" in p for p in pledges)
+    assert first.deadlines == sum(1 for p in pledges if "due_on" in p or "due" in p) == 24
+    subs = [json.loads(line) for line in lines]
+    assert first.topic_filtered == sum(1 for s in subs if s.get("topics")) == 2
+    assert first.pledge_filtered == sum(1 for s in subs if s.get("pledges")) == 1
