@@ -153,3 +153,31 @@ def test_subscriptions_all_lists_every_channel_for_managers_only(state_settings,
         assert bot.core.handle("subscriptions all", member).is_error
     finally:
         bot.close()
+
+
+def test_a_filtered_digest_groups_what_the_channel_follows(clock, tmp_path):
+    """Grouping counts a channel's own items: six North Korea pledges under one heading, two defense pledges
+    listed plainly, and a pledge filter adding to a topic filter."""
+    bot = open_bot(Settings(db_path=tmp_path / "p.db"), clock=clock)
+    try:
+        day = dt.date(2026, 5, 26)
+        north = bot.core.digest(day, topics=("north korea",))
+        assert north.total == 6 and len(north.items) == 7
+        assert north.items[0].label == "1 year since Lee Jae-myung's 6 pledges of 26 May 2025"
+        defense = bot.core.digest(day, topics=("Defense",))
+        assert defense.total == len(defense.items) == 2
+        assert all(i.label.startswith("1 year since Lee Jae-myung pledged: ") for i in defense.items)
+        both = bot.core.digest(
+            dt.date(2026, 5, 19), 7, topics=("Defense",), pledges=("inter-korean-hotline",)
+        )
+        heading = "In 7 days: 1 year since Lee Jae-myung's 3 pledges of 26 May 2025"
+        assert both.items[0].label == heading
+        assert {i.pledge_id for i in both.items[1:]} == {
+            "inter-korean-hotline",
+            "armed-forces-reform",
+            "defense-deterrence",
+        }
+        # The unfiltered digest is unchanged by the filtered ones built from the same day.
+        assert bot.core.digest(day).total == 14
+    finally:
+        bot.close()
