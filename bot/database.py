@@ -90,6 +90,13 @@ def m002_korean_fields(db: Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN headline_ko TEXT")
 
 
+@migrations()
+def m003_hangul_grams_across_spaces(db: Database) -> None:
+    """Hangul bigrams now also span a single space (`hangul_grams`): forget the data fingerprint, so the
+    next refresh rebuilds the catalogue and its search index from the data folder and the journal."""
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

@@ -99,6 +99,81 @@ GENERIC_WORDS = frozenset(
         "korean",
     ]
 )
+# Korean readers ask whole questions ("핫라인에 대한 정책은?", "남북 통신선이 궁금해요"): the particles and
+# endings glued to a word are cut from it (`korean_stem`), and these words of the question itself are left
+# out like stop words. Curated and small on purpose: measured against a morphological analyser in README
+# ("Search"), this with the index's bigrams found as many pledges at a fraction of the cost.
+KOREAN_QUESTION_WORDS = frozenset(
+    [
+        "대한",
+        "대해",
+        "대해서",
+        "관한",
+        "관해",
+        "관해서",
+        "관련",
+        "관련된",
+        "어떤",
+        "어떻게",
+        "무엇",
+        "무엇인가요",
+        "뭐",
+        "뭐야",
+        "뭔가요",
+        "뭐예요",
+        "있나요",
+        "있어요",
+        "있습니까",
+        "알려줘",
+        "알려줘요",
+        "알려주세요",
+        "궁금",
+        "궁금해",
+        "궁금해요",
+        "궁금합니다",
+        "어때",
+        "어때요",
+        "좀",
+    ]
+)
+# "Policy" and "pledge" in a Korean question ("…에 대한 정책은?") frame it; left out when other words remain.
+KOREAN_FRAME_WORDS = frozenset(["정책", "공약", "계획", "입장"])
+# Particles and endings, longest first; one is cut only when at least two syllables remain, so 국가 and
+# 회의 keep their last syllable.
+KOREAN_ENDINGS = (
+    "에서는",
+    "에게는",
+    "으로는",
+    "이라는",
+    "에서",
+    "에게",
+    "으로",
+    "까지",
+    "부터",
+    "처럼",
+    "이란",
+    "라는",
+    "에는",
+    "에도",
+    "과의",
+    "와의",
+    "은요",
+    "는요",
+    "이나",
+    "은",
+    "는",
+    "이",
+    "가",
+    "을",
+    "를",
+    "에",
+    "의",
+    "와",
+    "과",
+    "도",
+    "로",
+    "만",
+)
 # Ranking is bounded: bm25 scores at most this many hits; beyond it the total is shown as "1,000+".
 CANDIDATES = 250
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search" / "synonyms.yaml"
@@ -146,6 +221,26 @@ def clean(text: str) -> str:
 def words(text: str) -> list[str]:
     """The searchable words of `text`: runs of letters and digits, lower-cased."""
     return [w.lower() for w in _WORD.findall(text)]
+
+
+def korean_stem(word: str) -> str:
+    """A Korean word without the particle or ending a reader glued to it (사법개혁을 → 사법개혁); any other
+    word as it is."""
+    if not word or not is_hangul(word[-1]):
+        return word
+    for ending in KOREAN_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 2:
+            return word[: -len(ending)]
+    return word
+
+
+def _korean_question(typed: list[str]) -> list[str]:
+    """The words of a query with Korean particles cut and the words of a Korean question left out."""
+    stems = [korean_stem(w) for w in typed]
+    kept = [w for w in stems if w not in KOREAN_QUESTION_WORDS]
+    if any(w not in KOREAN_FRAME_WORDS for w in kept):
+        kept = [w for w in kept if w not in KOREAN_FRAME_WORDS]
+    return kept
 
 
 def _term(word: str, prefix: bool = False) -> str:
@@ -274,6 +369,10 @@ class Searcher:
         result.typed = typed
         if not typed:
             return result
+        typed = _korean_question(typed)
+        if any(is_hangul(c) for w in result.typed for c in w):
+            result.words = [w.lower() for w in typed] or result.words
+            result.typed = typed or result.typed
         units = self._units(typed)
         if not units:
             result.stop_only = True

@@ -20,14 +20,22 @@ _INSERT_DOC = (
 
 
 def hangul_grams(text: str) -> str:
-    """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens."""
+    """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens; a pair
+    also spans a single space between two runs, so a compound is found whether it is written with its
+    spaces or without them (사법개혁 finds 사법 개혁, 남북통신선 finds 남북 통신선)."""
     grams: list[str] = []
+    previous_end = -1
+    previous = ""
     # The regex finds the runs in C; most indexed text is English, which a loop over characters crawled.
-    for run in _HANGUL_RUN.findall(text):
+    for match in _HANGUL_RUN.finditer(text):
+        run = match.group()
+        if previous and match.start() == previous_end + 1 and text[previous_end] == " ":
+            grams.append(previous[-1] + run[0])
         if len(run) == 1:
             grams.append(run)
         else:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+        previous, previous_end = run, match.end()
     return " ".join(grams)
 
 
