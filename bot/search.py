@@ -138,9 +138,14 @@ KOREAN_QUESTION_WORDS = frozenset(
 )
 # "Policy" and "pledge" in a Korean question ("…에 대한 정책은?") frame it; left out when other words remain.
 KOREAN_FRAME_WORDS = frozenset(["정책", "공약", "계획", "입장"])
-# Particles and endings, longest first; one is cut only when at least two syllables remain, so 국가 and
-# 회의 keep their last syllable.
+# Particles and verb endings, longest first; one is cut only when at least two syllables remain, so 국가,
+# 회의 and 대한 keep their last syllable.
 KOREAN_ENDINGS = (
+    "하겠습니다",
+    "하겠다는",
+    "하겠다",
+    "합니다",
+    "한다는",
     "에서는",
     "에게는",
     "으로는",
@@ -160,6 +165,13 @@ KOREAN_ENDINGS = (
     "은요",
     "는요",
     "이나",
+    "한다",
+    "하는",
+    "하기",
+    "하고",
+    "해야",
+    "했다",
+    "해서",
     "은",
     "는",
     "이",
@@ -173,6 +185,9 @@ KOREAN_ENDINGS = (
     "도",
     "로",
     "만",
+    "란",
+    "할",
+    "한",
 )
 # Ranking is bounded: bm25 scores at most this many hits; beyond it the total is shown as "1,000+".
 CANDIDATES = 250

@@ -92,3 +92,15 @@ def test_generator_is_deterministic_and_valid(tmp_path: Path):
     assert all(any("\uac00" <= c <= "\ud7a3" for c in t) for t in titles_ko)
     lines = (tmp_path / "a" / generate.SUBSCRIPTIONS_FILE).read_text().splitlines()
     assert len(lines) == 7 and all(json.loads(line)["timezone"] for line in lines)
+
+
+def test_korean_comparison_answers_its_questions(capsys):
+    from bench import korean
+
+    assert korean.main(["--pledges", "60"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "48 questions (24 on the seed data), 60 generated pledges"
+    bigrams = lines[1].split()
+    assert bigrams[:4] == ["bigrams", "+", "particles", "cut"]
+    # The questions are answerable on this catalogue: most find what they ask for among the first ten.
+    assert float(bigrams[bigrams.index("recall@10") + 1]) >= 0.5

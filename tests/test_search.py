@@ -297,6 +297,7 @@ def test_the_next_page_keeps_the_case_that_makes_us_the_country(core):
         "남북 통신선이 궁금해요",
         "핫라인을",
         "남북통신선에 대해 알려주세요",
+        "핫라인을 복원하는 공약은?",
     ],
 )
 def test_korean_compounds_and_questions_find_the_pledge(core, query):
@@ -325,6 +326,8 @@ def test_a_korean_compound_is_found_with_or_without_its_space(bot, tmp_path):
         ("핫라인에서는", "핫라인"),
         ("국가", "국가"),  # one syllable would be left: not a particle
         ("회의", "회의"),
+        ("복원하는", "복원"),
+        ("실용외교란", "실용외교"),
         ("hotline", "hotline"),
     ],
 )
