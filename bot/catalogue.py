@@ -32,6 +32,8 @@ class PledgeRow:
     # The source of the latest status, as (headline, outlet, published_at, kind, url, headline_ko,
     # outlet_ko), when the status cites one: what a pledge without a quote shows as its source.
     status_source: tuple | None = None
+    # Who wrote the Korean title ("editors", "source"), when the data says.
+    title_ko_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class Catalogue:
             f"""
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
-                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko
+                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
+                   p.title_ko_by
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
@@ -139,6 +142,7 @@ class Catalogue:
                 category_ko=r[9],
                 speaker_ko=r[10],
                 status_source=tuple(r[11:18]) if r[11] is not None else None,
+                title_ko_by=r[18],
             )
             for r in rows
         }
@@ -207,10 +211,10 @@ class Catalogue:
 
     def list_pledges(
         self, category: str | None, limit: int, offset: int, *, status: str | None = None
-    ) -> tuple[list[tuple[str, str, str | None]], int]:
-        """(id, title, Korean title) of pledges, optionally in one category (case-insensitive) and with one
-        latest status
-        (a pledge with no status is "not yet rated"), and the total."""
+    ) -> tuple[list[tuple[str, str, str | None, str | None]], int]:
+        """(id, title, Korean title, who wrote the Korean title) of pledges, optionally in one category
+        (case-insensitive) and with one latest status (a pledge with no status is "not yet rated"), and the
+        total."""
         conditions, params = [], []
         if category:
             conditions.append("category = ? COLLATE NOCASE")
@@ -224,7 +228,7 @@ class Catalogue:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
         rows = self.store.db.execute(
-            f"SELECT id, title, title_ko FROM pledges {where} "
+            f"SELECT id, title, title_ko, title_ko_by FROM pledges {where} "
             "ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()

@@ -19,6 +19,7 @@ from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
 from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
+    EDITORS_TITLE,
     Action,
     ActionKind,
     Context,
@@ -338,6 +339,7 @@ class Core:
                 status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
                 category=localized(m, pledge.category, pledge.category_ko),
                 summary=pledge.summary or "",
+                title_by=_title_by(m, pledge),
             )
             quotes = by_pledge.get(pledge_id, [])
             if not quotes:
@@ -392,8 +394,11 @@ class Core:
             return Reply(notices=[Notice(text, Level.ERROR)])
         items = [
             ListItem(label=localized(m, title, title_ko), detail=pid, pledge_id=pid)
-            for pid, title, title_ko in rows
+            for pid, title, title_ko, _ in rows
         ]
+        # Korean titles the editors translated say so, as on a card.
+        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by in rows)
+        notices = [Notice(m.gettext(EDITORS_TITLE))] if editors else []
         actions = []
         if offset + len(rows) < total:
             base = " ".join(["list", *filter(None, (command.category, command.status))])
@@ -401,7 +406,7 @@ class Core:
                 Action(ActionKind.MORE, m.gettext("More pledges"), f"{base} page {command.page + 1}")
             )
         title = m.ngettext("{n} pledge{scope}", "{n} pledges{scope}", total).format(n=total, scope=scope)
-        return Reply(title=title, items=items, actions=actions, total=total)
+        return Reply(title=title, items=items, notices=notices, actions=actions, total=total)
 
     def _on(self, day: dt.date, m: Messages) -> Reply:
         rows = self.catalogue.milestones_on(day)
@@ -925,6 +930,11 @@ def _did_you_mean(m: Messages, ids: list[str]) -> str:
 
 def _title(m: Messages, pledge: PledgeRow) -> str:
     return localized(m, pledge.title, pledge.title_ko)
+
+
+def _title_by(m: Messages, pledge: PledgeRow) -> str:
+    """Who wrote the title shown, when it is the Korean one and the data says; else ""."""
+    return (pledge.title_ko_by or "") if m.language == "ko" and pledge.title_ko else ""
 
 
 def _error(text: str) -> Reply:

@@ -97,6 +97,14 @@ def m003_hangul_grams_across_spaces(db: Database) -> None:
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m004_title_ko_by(db: Database) -> None:
+    """Who wrote a pledge's Korean title ("editors": an editorial translation, said where it is shown).
+    The data files are read again so their pledges get it."""
+    db.execute("ALTER TABLE pledges ADD COLUMN title_ko_by TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

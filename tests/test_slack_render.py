@@ -318,3 +318,12 @@ def test_any_korean_reply_renders_within_limits(quotes, labels):
         language="ko",
     )
     assert_valid(render(reply))
+
+
+def test_a_korean_title_the_editors_translated_says_so():
+    card = hotline_card(title="남북 핫라인·통신선 복원", title_by="editors")
+    payload = render(Reply(cards=[card], language="ko"))
+    context = [e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert "제목: 편집진 번역" in context
+    plain = render(Reply(cards=[hotline_card()], language="ko"))
+    assert "제목: 편집진 번역" not in str(plain)

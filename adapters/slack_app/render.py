@@ -130,6 +130,8 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
         summary = f"{escape(card.summary)}\n" if card.summary else ""
         body = truncate(summary + f"_{escape(m.gettext(NO_QUOTE))}_", room)
     lines = ([_source_line(card, m)] if card.source is not None else []) + [_status_line(card, m)]
+    if card.title_note(m):
+        lines.append(escape(card.title_note(m)))
     return [_section(head + body + byline), _context(lines)]
 
 
