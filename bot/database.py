@@ -91,9 +91,17 @@ def m002_korean_fields(db: Database) -> None:
 
 
 @migrations()
-def m003_hangul_grams_across_spaces(db: Database) -> None:
-    """Hangul bigrams now also span a single space (`hangul_grams`): forget the data fingerprint, so the
-    next refresh rebuilds the catalogue and its search index from the data folder and the journal."""
+def m003_hangul_joins(db: Database) -> None:
+    """A search column for the Hangul pairs that span a space (`hangul_joins`), so 남북통신선 finds
+    남북 통신선. The data fingerprint is forgotten, so the next refresh rebuilds the catalogue and fills
+    it."""
+    db.execute("ALTER TABLE pledge_index ADD COLUMN joins TEXT")
+    db["pledge_index"].enable_fts(
+        ["title", "aliases", "summary", "quotes", "grams", "joins"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+        replace=True,
+    )
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 

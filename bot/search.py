@@ -22,8 +22,8 @@ from bot.search_index import hangul_grams, is_hangul
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 12
-# bm25 weights for pledge_index_fts columns: title, aliases, summary, quotes, grams (Korean).
-WEIGHTS = "10.0, 8.0, 2.0, 1.0, 8.0"
+# bm25 weights for pledge_index_fts columns: title, aliases, summary, quotes, grams and joins (Korean).
+WEIGHTS = "10.0, 8.0, 2.0, 1.0, 8.0, 8.0"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -267,8 +267,8 @@ def _term(word: str, prefix: bool = False) -> str:
             return f'"{word}"{star}'
         if len(grams) == 1:
             # A lone syllable is indexed only where it stands alone; as a prefix it also finds the words
-            # it begins, so "핫" finds 핫라인.
-            return f'"{grams[0]}"*' if len(word) == 1 else f'"{grams[0]}"{star}'
+            # it begins, so "핫" finds 핫라인 (but not the pairs that span a space, which begin no word).
+            return f'- {{joins}} : "{grams[0]}"*' if len(word) == 1 else f'"{grams[0]}"{star}'
         # A longer Korean word matches when all of its bigrams do; the last may be a prefix while typing.
         quoted = [f'"{g}"' for g in grams[:-1]] + [f'"{grams[-1]}"{star}']
         return "(" + " AND ".join(quoted) + ")"

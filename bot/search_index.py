@@ -15,28 +15,36 @@ from collections import defaultdict
 from sqlite_utils import Database
 
 _INSERT_DOC = (
-    "INSERT INTO pledge_index (pledge_id, title, aliases, summary, quotes, grams) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO pledge_index (pledge_id, title, aliases, summary, quotes, grams, joins) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def hangul_grams(text: str) -> str:
-    """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens; a pair
-    also spans a single space between two runs, so a compound is found whether it is written with its
-    spaces or without them (사법개혁 finds 사법 개혁, 남북통신선 finds 남북 통신선)."""
+    """Every pair of adjacent Hangul syllables (and each lone syllable), as space-separated tokens."""
     grams: list[str] = []
-    previous_end = -1
-    previous = ""
     # The regex finds the runs in C; most indexed text is English, which a loop over characters crawled.
-    for match in _HANGUL_RUN.finditer(text):
-        run = match.group()
-        if previous and match.start() == previous_end + 1 and text[previous_end] == " ":
-            grams.append(previous[-1] + run[0])
+    for run in _HANGUL_RUN.findall(text):
         if len(run) == 1:
             grams.append(run)
         else:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
-        previous, previous_end = run, match.end()
     return " ".join(grams)
+
+
+def hangul_joins(text: str) -> str:
+    """The pairs of syllables that span a single space between two Hangul runs ("사법 개혁" → 법개), so a
+    compound is found whether it is written with its spaces or without them. Indexed in a column of their
+    own: a one-syllable prefix query ("군"*) leaves it out, or it would match every word after a place
+    ending in 군."""
+    joins: list[str] = []
+    previous_end = -1
+    for match in _HANGUL_RUN.finditer(text):
+        start = match.start()
+        if start == previous_end + 1 and text[previous_end] == " ":
+            joins.append(text[previous_end - 1] + text[start])
+        previous_end = match.end()
+    return " ".join(joins)
 
 
 _HANGUL_RUN = re.compile("[\uac00-\ud7a3]+")
@@ -74,6 +82,7 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
                 "summary": summary or "",
                 "quotes": "\n".join(quotes[pid]),
                 "grams": hangul_grams(korean + " " + " ".join(quotes[pid])),
+                "joins": hangul_joins(korean + " " + " ".join(quotes[pid])),
             }
             docs.append(doc)
             names = [title, title_ko, *(aliases or "").split(" | "), *(aliases_ko or "").split(" | ")]

@@ -341,20 +341,27 @@ def test_a_korean_question_of_question_words_alone_asks_for_a_better_word(core):
     assert "give a more specific word" in reply.notices[0].text
 
 
-def test_a_catalogue_indexed_before_bigrams_spanned_spaces_is_rebuilt(settings, clock):
-    import sqlite3
+def test_a_catalogue_indexed_before_the_joins_column_is_rebuilt(settings, clock):
+    from sqlite_utils import Database
 
     from bot.cli import open_bot
 
     open_bot(settings, clock=clock).close()
-    # As an older release left it: Hangul bigrams only within runs, the space-spanning migration not applied.
-    db = sqlite3.connect(settings.db_path)
-    with db:
-        db.execute("UPDATE pledge_index SET grams = '남북' WHERE pledge_id = 'inter-korean-hotline'")
-        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_hangul_grams_across_spaces'")
+    # As a release before m003 left it: no joins column, the index over five columns, its data current.
+    db = Database(settings.db_path)
+    db["pledge_index"].disable_fts()
+    db.execute("ALTER TABLE pledge_index DROP COLUMN joins")
+    db["pledge_index"].enable_fts(
+        ["title", "aliases", "summary", "quotes", "grams"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+    )
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_hangul_joins'")
+    db.conn.commit()
     db.close()
     bot = open_bot(settings, clock=clock)
     try:
         assert bot.searcher.search("남북통신선").ids == ["inter-korean-hotline"]
+        assert bot.searcher.search("hotline").ids == ["inter-korean-hotline"]
     finally:
         bot.close()
