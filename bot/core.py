@@ -31,7 +31,7 @@ from bot.replies import (
     SourceRef,
     Status,
 )
-from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quote
+from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quotes
 from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -327,6 +327,18 @@ class Core:
         by_pledge: dict[str, list[QuoteRow]] = {}
         for quote in self.catalogue.quotes(ids, lead_only=False):
             by_pledge.setdefault(quote.pledge, []).append(quote)
+        # The quote each card leads with, found for the whole page at once.
+        leads = (
+            dict(
+                zip(
+                    ids,
+                    best_quotes([[q.text for q in by_pledge.get(i, [])] for i in ids], terms or []),
+                    strict=True,
+                )
+            )
+            if lead_only
+            else {}
+        )
         cards = []
         for pledge_id in ids:
             pledge = pledges.get(pledge_id)
@@ -348,7 +360,7 @@ class Core:
             spans: dict[int, tuple[tuple[int, int], ...]] = {}
             more = 0
             if lead_only:
-                index, found = best_quote([q.text for q in quotes], terms or [])
+                index, found = leads[pledge_id]
                 spans = {0: found}
                 more = len(quotes) - 1
                 quotes = [quotes[index]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import sqlite3
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -315,38 +316,67 @@ def best_quote(quotes: list[str], terms: list[str]) -> tuple[int, tuple[tuple[in
     """The index of the quote that contains the most of `terms` (the first on a tie or when none does),
     and where in it they stand as (start, end) offsets. Words are compared as the index compares them
     (Porter stems, so "missiles" finds "missile"); Korean terms by their letters."""
-    if not quotes or not terms:
-        return 0, ()
-    found: list[list[tuple[int, int]]] = [[] for _ in quotes]
-    counts = [0] * len(quotes)
-    db = sqlite3.connect(":memory:")
-    try:
+    return best_quotes([quotes], terms)[0]
+
+
+def best_quotes(groups: list[list[str]], terms: list[str]) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
+    """`best_quote` for each group of quotes (one group a pledge), in one pass over the terms: a page of
+    cards costs one small index, not one per card."""
+    found: list[list[list[tuple[int, int]]]] = [[[] for _ in quotes] for quotes in groups]
+    counts: list[list[int]] = [[0] * len(quotes) for quotes in groups]
+    where = [(g, i) for g, quotes in enumerate(groups) for i in range(len(quotes))]
+    if terms and where:
+        db = _quote_index()
+        db.executemany(
+            "INSERT INTO q (rowid, text) VALUES (?, ?)",
+            [(row, groups[g][i]) for row, (g, i) in enumerate(where)],
+        )
+        try:
+            for term in dict.fromkeys(terms):
+                if any(is_hangul(c) for c in term):
+                    for g, i in where:
+                        spans = [(m.start(), m.end()) for m in re.finditer(re.escape(term), groups[g][i])]
+                        found[g][i] += spans
+                        counts[g][i] += bool(spans)
+                    continue
+                parts = _WORD.findall(term.lower())
+                if not parts:
+                    continue
+                try:
+                    rows = db.execute(
+                        "SELECT rowid, highlight(q, 0, char(57344), char(57345)) FROM q WHERE q MATCH ?",
+                        ['"' + " ".join(parts) + '"'],
+                    ).fetchall()
+                except sqlite3.OperationalError:
+                    continue
+                for row, marked in rows:
+                    g, i = where[row]
+                    counts[g][i] += 1
+                    found[g][i] += _marked_spans(marked)
+        finally:
+            db.execute("DELETE FROM q")
+    out = []
+    for g, quotes in enumerate(groups):
+        if not quotes:
+            out.append((0, ()))
+            continue
+        best = max(range(len(quotes)), key=lambda i: (counts[g][i], -i))
+        out.append((best, tuple(sorted(set(found[g][best])))))
+    return out
+
+
+_QUOTE_INDEXES = threading.local()
+
+
+def _quote_index() -> sqlite3.Connection:
+    """This thread's in-memory index for finding the query's words in a page's quotes, made once: creating
+    one per card cost more than the search itself."""
+    db = getattr(_QUOTE_INDEXES, "db", None)
+    if db is None:
+        db = sqlite3.connect(":memory:", isolation_level=None)
         db.execute("CREATE VIRTUAL TABLE q USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
-        db.executemany("INSERT INTO q (rowid, text) VALUES (?, ?)", list(enumerate(quotes)))
-        for term in dict.fromkeys(terms):
-            if any(is_hangul(c) for c in term):
-                for index, quote in enumerate(quotes):
-                    spans = [(m.start(), m.end()) for m in re.finditer(re.escape(term), quote)]
-                    found[index] += spans
-                    counts[index] += bool(spans)
-                continue
-            parts = _WORD.findall(term.lower())
-            if not parts:
-                continue
-            try:
-                rows = db.execute(
-                    "SELECT rowid, highlight(q, 0, char(57344), char(57345)) FROM q WHERE q MATCH ?",
-                    ['"' + " ".join(parts) + '"'],
-                ).fetchall()
-            except sqlite3.OperationalError:
-                continue
-            for index, marked in rows:
-                counts[index] += 1
-                found[index] += _marked_spans(marked)
-    finally:
-        db.close()
-    best = max(range(len(quotes)), key=lambda i: (counts[i], -i))
-    return best, tuple(sorted(set(found[best])))
+        _QUOTE_INDEXES.db = db
+    return db
 
 
 def _marked_spans(marked: str) -> list[tuple[int, int]]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_QUERY_CHARS, best_quote, korean_stem, load_synonyms
+from bot.search import MAX_QUERY_CHARS, best_quote, best_quotes, korean_stem, load_synonyms
 
 # Every pledge, with an English and a Korean word a reader would type.
 READER_WORDS = [
@@ -365,3 +365,10 @@ def test_a_catalogue_indexed_before_the_joins_column_is_rebuilt(settings, clock)
         assert bot.searcher.search("hotline").ids == ["inter-korean-hotline"]
     finally:
         bot.close()
+
+
+def test_best_quotes_finds_each_pledge_s_quote_in_one_pass():
+    groups = [["No words here.", "Missiles again."], [], ["A hotline.", "Hotlines and missiles."]]
+    assert best_quotes(groups, ["hotline", "missile"]) == [(1, ((0, 8),)), (0, ()), (1, ((0, 8), (13, 21)))]
+    # The index is emptied after each page: the next page sees only its own quotes.
+    assert best_quotes([["Missiles."]], ["hotline"]) == [(0, ())]
