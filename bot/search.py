@@ -9,6 +9,7 @@ in a title or an alias outranks one in a quote.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import sqlite3
 import threading
@@ -495,6 +496,11 @@ class Searcher:
                 kept = [e for e in unit.entries if not _case_sensitive(e) or e == unit.typed]
                 phrases = list(dict.fromkeys(_phrase(e) for e in kept))
                 parts.append("(" + " OR ".join(phrases) + ")" if len(phrases) > 1 else phrases[0])
+            elif len(unit.shown) == 1 and is_hangul(unit.shown) and not (prefix and index == len(units) - 1):
+                # A one-syllable word that stands as a word somewhere (군 of 군 통신선) means that word; as a
+                # prefix it would also mean the thousands of words it begins (10,000 hits, ms per pass).
+                whole = f'"{unit.shown}"'
+                parts.append(whole if self._count(whole, 1) else _term(unit.shown))
             else:
                 parts.append(_term(unit.shown, prefix and index == len(units) - 1))
         return " AND ".join(parts)
@@ -543,24 +549,24 @@ class Searcher:
         self, expression: str, exact: list[str], category: str, limit: int, offset: int
     ) -> tuple[list[str], int]:
         """A page of ranked ids and the total, which is CANDIDATES + 1 when more pledges match than are
-        ranked ("1,000+"). Ranking is bounded: bm25 scores at most CANDIDATES hits, the most recently
+        ranked (shown as "250+"). Ranking is bounded: bm25 scores at most CANDIDATES hits, the most recently
         indexed first (the highest rowids), plus the pledges whose title or alias is the query."""
         db = self.store.db
-        marks = ",".join("?" * len(exact))
         try:
-            total = self._count(expression)
+            # One pass gives both the total (up to CANDIDATES + 1) and the bound: the rowid of the last
+            # candidate, the most recent first.
+            newest = db.execute(
+                "SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT ?",
+                [expression, CANDIDATES + 1],
+            ).fetchall()
+            total = len(newest)
             if not total:
                 return [], 0
             ranked = min(total, CANDIDATES)
             if offset >= ranked:
                 return [], total
-            bound = 0
-            if total > CANDIDATES:
-                bound = db.execute(
-                    "SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? "
-                    "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                    [expression, CANDIDATES - 1],
-                ).fetchone()[0]
+            bound = newest[CANDIDATES - 1][0] if total > CANDIDATES else 0
             if not exact and not category:
                 # The common case, no exact or category hit to lift: bm25 over the bounded candidates.
                 rows = db.execute(
@@ -574,49 +580,56 @@ class Searcher:
                     [expression, bound, limit, offset],
                 ).fetchall()
                 return [r[0] for r in rows], total
-            # Ranked as (exact title or alias hit, the category the query names, bm25, pledge id). Scores
-            # come from the FTS table alone (the CTE is used twice, so SQLite materialises it: bm25 once
-            # per candidate); only the hits that rank at or before the page's last one are joined to
-            # pledge_index for their ids.
-            rows = db.execute(
-                f"""
-                WITH exact_rows AS (SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})),
-                candidates AS (
-                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score
-                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ? AND rowid >= ?
-                    UNION ALL
-                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score
-                    FROM pledge_index_fts WHERE pledge_index_fts MATCH ? AND rowid < ?
-                        AND rowid IN (SELECT rowid FROM exact_rows)),
-                hits AS (
-                    SELECT c.rowid, c.score,
-                        (c.rowid IN (SELECT rowid FROM exact_rows)) * 2
-                        + (? != '' AND (SELECT category FROM pledges WHERE id = i.pledge_id) = ?) AS exact
-                    FROM candidates c JOIN pledge_index i ON i.rowid = c.rowid),
-                last AS (SELECT exact, score FROM hits ORDER BY exact DESC, score LIMIT 1 OFFSET ?)
-                SELECT p.pledge_id FROM hits h JOIN pledge_index p ON p.rowid = h.rowid, last
-                WHERE h.exact > last.exact OR (h.exact = last.exact AND h.score <= last.score)
-                ORDER BY h.exact DESC, h.score, p.pledge_id
-                LIMIT ? OFFSET ?
-                """,
-                [
-                    *exact,
-                    expression,
-                    bound,
-                    expression,
-                    bound,
-                    category,
-                    category,
-                    min(offset + limit, ranked) - 1,
-                    limit,
-                    offset,
-                ],
-            ).fetchall()
+            return self._lifted(expression, exact, category, bound, limit, offset), total
         except sqlite3.OperationalError:
             # Quoting leaves no syntax for user text to break; should FTS5 still refuse a query, treat it
             # as no match rather than fail the reply.
             return [], 0
-        return [r[0] for r in rows], total
+
+    def _lifted(
+        self, expression: str, exact: list[str], category: str, bound: int, limit: int, offset: int
+    ) -> list[str]:
+        """A page ranked as (exact title or alias hit, the category the query names, bm25, pledge id), over
+        the bounded candidates and every exact hit.
+
+        An exact hit is a pledge with the query as a title or alias, so it matches the query; one older than
+        the bounded candidates is not scored (bm25 for a row picked by rowid costs FTS5 a pass over the
+        terms' whole doclists, ~0.5 ms each at 100,000 pledges) and ranks after the scored exact hits, the
+        most recent first. The sorting is done here: at most CANDIDATES + 50 rows."""
+        db = self.store.db
+        scores: dict[int, float] = dict(
+            db.execute(
+                f"SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) FROM pledge_index_fts "
+                "WHERE pledge_index_fts MATCH ? AND rowid >= ?",
+                [expression, bound],
+            ).fetchall()
+        )
+        marks = ",".join("?" * len(exact))
+        exact_rows = {
+            r[0] for r in db.execute(f"SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})", exact)
+        }
+        rows = sorted(scores.keys() | exact_rows)
+        # Bound parameters, not json_each: SQLite then looks each one up by key instead of scanning.
+        marks = ",".join("?" * len(rows))
+        ids = dict(
+            db.execute(f"SELECT rowid, pledge_id FROM pledge_index WHERE rowid IN ({marks})", rows).fetchall()
+        )
+        in_category: set[str] = set()
+        if category:
+            in_category = {
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM pledges WHERE category = ? AND id IN ({','.join('?' * len(ids))})",
+                    [category, *ids.values()],
+                )
+            }
+
+        def rank(row: int) -> tuple[int, float, int, str]:
+            lift = 2 * (row in exact_rows) + (ids[row] in in_category)
+            # Unscored exact hits after the scored ones, the most recent first.
+            return (-lift, scores.get(row, math.inf), -row if row not in scores else 0, ids[row])
+
+        return [ids[r] for r in sorted((r for r in rows if r in ids), key=rank)[offset : offset + limit]]
 
     def _correct(self, units: list[_Unit], counts: list[int], text: str) -> list[_Unit] | None:
         """The units with each unknown word replaced by a close known one, or None when no safe correction

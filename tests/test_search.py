@@ -372,3 +372,13 @@ def test_best_quotes_finds_each_pledge_s_quote_in_one_pass():
     assert best_quotes(groups, ["hotline", "missile"]) == [(1, ((0, 8),)), (0, ()), (1, ((0, 8), (13, 21)))]
     # The index is emptied after each page: the next page sees only its own quotes.
     assert best_quotes([["Missiles."]], ["hotline"]) == [(0, ())]
+
+
+def test_an_exact_hit_older_than_the_ranked_candidates_still_leads(core, monkeypatch):
+    import bot.search
+
+    monkeypatch.setattr(bot.search, "CANDIDATES", 1)
+    # "alliance" is an alias of alliance-trust; the one candidate scored is a more recent pledge.
+    result = core.searcher.search("alliance")
+    assert result.total == 2 and result.ids[0] == "alliance-trust"
+    assert set(core.searcher.search("martial law").ids) == {"alliance-trust", "armed-forces-reform"}
