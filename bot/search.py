@@ -598,39 +598,40 @@ class Searcher:
         terms' whole doclists, ~0.5 ms each at 100,000 pledges) and ranks after the scored exact hits, the
         most recent first. The sorting is done here: at most CANDIDATES + 50 rows."""
         db = self.store.db
-        scores: dict[int, float] = dict(
-            db.execute(
-                f"SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) FROM pledge_index_fts "
-                "WHERE pledge_index_fts MATCH ? AND rowid >= ?",
-                [expression, bound],
-            ).fetchall()
-        )
-        marks = ",".join("?" * len(exact))
-        exact_rows = {
-            r[0] for r in db.execute(f"SELECT rowid FROM pledge_index WHERE pledge_id IN ({marks})", exact)
+        # Each candidate with its score, id and whether it is of the category, in one pass.
+        hits = {
+            row: (score, pledge_id, bool(in_category))
+            for row, score, pledge_id, in_category in db.execute(
+                f"""
+                SELECT h.rowid, h.score, i.pledge_id, p.category = ? FROM (
+                    SELECT rowid, bm25(pledge_index_fts, {WEIGHTS}) AS score FROM pledge_index_fts
+                    WHERE pledge_index_fts MATCH ? AND rowid >= ?) h
+                JOIN pledge_index i ON i.rowid = h.rowid JOIN pledges p ON p.id = i.pledge_id
+                """,
+                [category, expression, bound],
+            )
         }
-        rows = sorted(scores.keys() | exact_rows)
-        # Bound parameters, not json_each: SQLite then looks each one up by key instead of scanning.
-        marks = ",".join("?" * len(rows))
-        ids = dict(
-            db.execute(f"SELECT rowid, pledge_id FROM pledge_index WHERE rowid IN ({marks})", rows).fetchall()
-        )
-        in_category: set[str] = set()
-        if category:
-            in_category = {
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM pledges WHERE category = ? AND id IN ({','.join('?' * len(ids))})",
-                    [category, *ids.values()],
-                )
-            }
+        marks = ",".join("?" * len(exact))
+        exact_rows = set()
+        for row, pledge_id, pledge_category in db.execute(
+            "SELECT i.rowid, i.pledge_id, p.category FROM pledge_index i "
+            f"JOIN pledges p ON p.id = i.pledge_id WHERE i.pledge_id IN ({marks})",
+            exact,
+        ):
+            exact_rows.add(row)
+            hits.setdefault(row, (math.inf, pledge_id, pledge_category == category))
 
         def rank(row: int) -> tuple[int, float, int, str]:
-            lift = 2 * (row in exact_rows) + (ids[row] in in_category)
+            score, pledge_id, in_category = hits[row]
             # Unscored exact hits after the scored ones, the most recent first.
-            return (-lift, scores.get(row, math.inf), -row if row not in scores else 0, ids[row])
+            return (
+                -(2 * (row in exact_rows) + in_category),
+                score,
+                0 if score < math.inf else -row,
+                pledge_id,
+            )
 
-        return [ids[r] for r in sorted((r for r in rows if r in ids), key=rank)[offset : offset + limit]]
+        return [hits[r][1] for r in sorted(hits, key=rank)[offset : offset + limit]]
 
     def _correct(self, units: list[_Unit], counts: list[int], text: str) -> list[_Unit] | None:
         """The units with each unknown word replaced by a close known one, or None when no safe correction
