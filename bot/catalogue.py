@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.database import Store
+
+# How many ids a near-miss is compared against, at most, from each index.
+_NEAR_CANDIDATES = 200
+_ID_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -176,11 +181,37 @@ class Catalogue:
         return row[0] if row else None
 
     def closest_ids(self, text: str, limit: int = 3) -> list[str]:
-        """Pledge ids close to `text` (a near-miss id, or a word of one), closest first."""
+        """Pledge ids close to `text` (a near-miss id, or a word of one), closest first.
+
+        Compared against a bounded set found through indexes, never every id: the ids that share the
+        first half of `text` (the id index, in order) and the most recent pledges whose id has one of its
+        words (the search index holds each id's words)."""
         key = text.strip().lower()
-        ids = [r[0] for r in self.store.db.execute("SELECT id FROM pledges ORDER BY id")]
+        if not key:
+            return []
+        db = self.store.db
+        stem = key[: max(3, len(key) // 2)]
+        candidates = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM pledges WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                [stem, stem + "\U0010ffff", _NEAR_CANDIDATES],
+            )
+        ]
+        parts = list(dict.fromkeys(_ID_WORD.findall(key)))
+        if parts:
+            expression = "{aliases} : (" + " OR ".join(f'"{p}"' for p in parts) + ")"
+            candidates += [
+                r[0]
+                for r in db.execute(
+                    "SELECT i.pledge_id FROM (SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts "
+                    "MATCH ? ORDER BY rowid DESC LIMIT ?) h JOIN pledge_index i ON i.rowid = h.rowid",
+                    [expression, _NEAR_CANDIDATES],
+                )
+            ]
+        ids = sorted(set(candidates))
         near = difflib.get_close_matches(key, ids, n=limit, cutoff=0.75)
-        if len(near) < limit and key:
+        if len(near) < limit:
             near += [i for i in ids if key in i.split("-") and i not in near][: limit - len(near)]
         return near
 

@@ -382,3 +382,27 @@ def test_an_exact_hit_older_than_the_ranked_candidates_still_leads(core, monkeyp
     result = core.searcher.search("alliance")
     assert result.total == 2 and result.ids[0] == "alliance-trust"
     assert set(core.searcher.search("martial law").ids) == {"alliance-trust", "armed-forces-reform"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("inter-korean-hotlin", "inter-korean-hotline"),  # the end mistyped
+        ("nter-korean-hotline", "inter-korean-hotline"),  # the beginning mistyped
+        ("hotline", "inter-korean-hotline"),  # a word of the id
+    ],
+)
+def test_near_miss_ids_are_found_through_indexes_not_a_scan(bot, typed, expected):
+    statements: list[str] = []
+    conn = bot.store.db.conn
+    conn.set_trace_callback(statements.append)
+    try:
+        assert bot.catalogue.closest_ids(typed)[0] == expected
+    finally:
+        conn.set_trace_callback(None)
+    # FTS5's own statements, traced as comments ("-- SELECT pgno ..."), are its index reads.
+    statements = [sql for sql in statements if not sql.startswith("--")]
+    assert statements
+    for sql in statements:
+        plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN pledges" not in plan and "SCAN pledge_index " not in plan + " ", plan
