@@ -327,3 +327,29 @@ def test_a_korean_title_the_editors_translated_says_so():
     assert "제목: 편집진 번역" in context
     plain = render(Reply(cards=[hotline_card()], language="ko"))
     assert "제목: 편집진 번역" not in str(plain)
+
+
+def test_a_clipped_quote_is_cut_between_words_and_never_inside_bold():
+    words = [f"word{i:04d}" for i in range(700)]
+    quote = " ".join(words)
+    # The query's word in bold every 7 words, so a cut falls near bold runs wherever it falls.
+    spans = tuple((quote.index(w), quote.index(w) + len(w)) for w in words[::7])
+    for shift in range(12):
+        card = hotline_card(
+            quote="x " * shift + quote, emphasis=tuple((a + 2 * shift, b + 2 * shift) for a, b in spans)
+        )
+        text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
+        assert len(text) <= MAX_SECTION_TEXT
+        body = text.split("\n", 1)[1].rsplit("\n— ", 1)[0]
+        assert body.startswith(">") and body.endswith("…")
+        # Balanced bold, and the last word shown is a whole word of the quote.
+        assert body.count("*") % 2 == 0
+        last = body[:-1].split()[-1].strip("*")
+        assert last in words, last
+        assert "**" not in body
+
+
+def test_a_quote_that_fits_is_shown_whole_with_its_bold_words():
+    card = hotline_card(quote="Restore the hotline & more", emphasis=((12, 19),))
+    text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
+    assert ">Restore the *hotline* &amp; more" in text

@@ -123,9 +123,7 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
     if card.has_quote:
-        # The query's words in bold; the speaker's own text escaped around them.
-        text = "".join(f"*{escape(t)}*" if bold and t.strip() else escape(t) for t, bold in card.segments())
-        body = _block_quote(text, room)
+        body = _quote(card.segments(), room)
     else:
         summary = f"{escape(card.summary)}\n" if card.summary else ""
         body = truncate(summary + f"_{escape(m.gettext(NO_QUOTE))}_", room)
@@ -135,10 +133,44 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     return [_section(head + body + byline), _context(lines)]
 
 
-def _block_quote(escaped: str, room: int) -> str:
-    lines = escaped.splitlines() or [""]
-    quoted = "\n".join(">" + line for line in lines)
-    return truncate(quoted, room)
+def _quote(segments: list[tuple[str, bool]], room: int) -> str:
+    """The quote as a block quote, the query's words in bold and the speaker's own text escaped around
+    them, in at most `room` characters. A quote too long for its room is cut at a space, after "…",
+    never inside a word, an &entity; or a bold run (which would leave a stray "*")."""
+    pieces = [_bold(escape(t)) if bold and t.strip() else escape(t) for t, bold in segments]
+    whole = ">" + _LINE_BREAK.sub("\n>", "".join(pieces))
+    if len(whole) <= room:
+        return whole
+    out = ">"
+    for (text, bold), piece in zip(segments, pieces, strict=True):
+        piece = _LINE_BREAK.sub("\n>", piece)
+        if len(out) + len(piece) + len(ELLIPSIS) <= room:
+            out += piece
+            continue
+        # The first segment that does not fit: as many of its whole words as fit, then stop.
+        budget = room - len(out) - len(ELLIPSIS) - (2 if bold else 0)
+        head, used = "", 0
+        for word in re.split(r"(\s+)", text):
+            size = len(_LINE_BREAK.sub("\n>", escape(word)))
+            if used + size > budget:
+                break
+            head, used = head + word, used + size
+        shown = _LINE_BREAK.sub("\n>", escape(head.rstrip()))
+        if shown.strip():
+            out += _bold(shown) if bold else shown
+        break
+    return (out.rstrip() + ELLIPSIS)[:room]
+
+
+# Every line of a quote starts with ">": the line breaks `str.splitlines` knows.
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _bold(text: str) -> str:
+    """Text in mrkdwn bold: its surrounding white space stays outside the asterisks, which Slack needs."""
+    stripped = text.strip()
+    start = text.index(stripped[0]) if stripped else 0
+    return f"{text[:start]}*{stripped}*{text[start + len(stripped) :]}" if stripped else text
 
 
 def _source_line(card: QuoteCard, m: Messages) -> str:
