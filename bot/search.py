@@ -556,20 +556,19 @@ class Searcher:
         indexed first (the highest rowids), plus the pledges whose title or alias is the query."""
         db = self.store.db
         try:
-            # One pass gives both the total (up to CANDIDATES + 1) and the bound: the rowid of the last
-            # candidate, the most recent first.
-            newest = db.execute(
-                "SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? "
-                "ORDER BY rowid DESC LIMIT ?",
+            # One pass gives both the total (up to CANDIDATES + 1) and the bound: one past the oldest hit
+            # beyond the candidates, which are the most recent first.
+            total, oldest = db.execute(
+                "SELECT count(*), min(rowid) FROM (SELECT rowid FROM pledge_index_fts "
+                "WHERE pledge_index_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
                 [expression, CANDIDATES + 1],
-            ).fetchall()
-            total = len(newest)
+            ).fetchone()
             if not total:
                 return [], 0
             ranked = min(total, CANDIDATES)
             if offset >= ranked:
                 return [], total
-            bound = newest[CANDIDATES - 1][0] if total > CANDIDATES else 0
+            bound = oldest + 1 if total > CANDIDATES else 0
             if not exact and not category:
                 # The common case, no exact or category hit to lift: bm25 over the bounded candidates.
                 rows = db.execute(
