@@ -192,8 +192,9 @@ KOREAN_ENDINGS = (
     "한",
 )
 # Ranking is bounded: bm25 scores at most this many hits; beyond it the total is shown as "250+". Measured at
-# 100,000 pledges on the frequency-weighted mix (bench/query_mix.py, CPU time, best of three): 250 gives
-# Searcher.search p50 0.75 ms / p99 2.9 ms; 1,000 gave p50 1.7 ms / p99 7.3 ms, past the 1 ms / 5 ms target.
+# 100,000 pledges on the frequency-weighted mix (bench/query_mix.py; CPU time, best of three, beside other
+# work): 250 gives core.handle p50 0.96 ms / p99 2.7 ms; 1,000 gave p50 1.9 ms / p99 7.4 ms (Searcher.search
+# alone 1.4 ms / 6.8 ms), past the 1 ms / 5 ms target.
 CANDIDATES = 250
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search" / "synonyms.yaml"
 
