@@ -353,3 +353,18 @@ def test_a_quote_that_fits_is_shown_whole_with_its_bold_words():
     card = hotline_card(quote="Restore the hotline & more", emphasis=((12, 19),))
     text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
     assert ">Restore the *hotline* &amp; more" in text
+
+
+def test_a_clipped_quote_never_ends_inside_a_word_whose_start_is_bold():
+    # Korean emphasis marks the query inside a longer word: 통신선 of 통신선이.
+    quote = "남북 통신선이 " * 600
+    spans = tuple((i + 3, i + 6) for i in range(0, len(quote), 8))
+    for shift in range(8):
+        card = hotline_card(
+            quote="가" * shift + quote, emphasis=tuple((a + shift, b + shift) for a, b in spans)
+        )
+        text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
+        assert len(text) <= MAX_SECTION_TEXT
+        body = text.split("\n", 1)[1].rsplit("\n— ", 1)[0]
+        assert body.endswith("…") and body.count("*") % 2 == 0
+        assert body[:-1].split()[-1] in ("남북", "*통신선*이"), body[-30:]

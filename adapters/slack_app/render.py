@@ -137,29 +137,38 @@ def _quote(segments: list[tuple[str, bool]], room: int) -> str:
     """The quote as a block quote, the query's words in bold and the speaker's own text escaped around
     them, in at most `room` characters. A quote too long for its room is cut at a space, after "…",
     never inside a word, an &entity; or a bold run (which would leave a stray "*")."""
-    pieces = [_bold(escape(t)) if bold and t.strip() else escape(t) for t, bold in segments]
-    whole = ">" + _LINE_BREAK.sub("\n>", "".join(pieces))
+    whole = _joined(segments)
     if len(whole) <= room:
         return whole
-    out = ">"
-    for (text, bold), piece in zip(segments, pieces, strict=True):
-        piece = _LINE_BREAK.sub("\n>", piece)
-        if len(out) + len(piece) + len(ELLIPSIS) <= room:
-            out += piece
+    # The quote's words and the spaces between them, each with its emphasis, taken while they fit.
+    pieces = [(p, bold) for text, bold in segments for p in re.split(r"(\s+)", text) if p]
+    budget = room - len(ELLIPSIS)
+    kept, used = [], 1
+    for index, (piece, bold) in enumerate(pieces):
+        # A bold run costs its two asterisks where it opens.
+        opens = bold and not (index and pieces[index - 1][1])
+        used += len(_LINE_BREAK.sub("\n>", escape(piece))) + 2 * opens
+        if used > budget:
+            # A word may span segments (bold 통신선 of 통신선이): one cut short goes whole.
+            if not piece.isspace() and kept and not kept[-1][0].isspace():
+                while kept and not kept[-1][0].isspace():
+                    kept.pop()
+            break
+        kept.append((piece, bold))
+    return _joined(kept).rstrip() + ELLIPSIS
+
+
+def _joined(segments: list[tuple[str, bool]]) -> str:
+    """Text and emphasis as a mrkdwn block quote: escaped, each bold run in one pair of asterisks with its
+    surrounding white space outside them (Slack shows "* word*" as it is), every line opened by ">"."""
+    out, run = "", ""
+    for text, bold in [*segments, ("", False)]:
+        if bold:
+            run += text
             continue
-        # The first segment that does not fit: as many of its whole words as fit, then stop.
-        budget = room - len(out) - len(ELLIPSIS) - (2 if bold else 0)
-        head, used = "", 0
-        for word in re.split(r"(\s+)", text):
-            size = len(_LINE_BREAK.sub("\n>", escape(word)))
-            if used + size > budget:
-                break
-            head, used = head + word, used + size
-        shown = _LINE_BREAK.sub("\n>", escape(head.rstrip()))
-        if shown.strip():
-            out += _bold(shown) if bold else shown
-        break
-    return (out.rstrip() + ELLIPSIS)[:room]
+        out += _bold(escape(run)) + escape(text)
+        run = ""
+    return ">" + _LINE_BREAK.sub("\n>", out)
 
 
 # Every line of a quote starts with ">": the line breaks `str.splitlines` knows.
