@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.database import Store
+
+# How many ids a near-miss is compared against, at most, from each index.
+_NEAR_CANDIDATES = 200
+_ID_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class PledgeRow:
     # The source of the latest status, as (headline, outlet, published_at, kind, url, headline_ko,
     # outlet_ko), when the status cites one: what a pledge without a quote shows as its source.
     status_source: tuple | None = None
+    # Who wrote the Korean title ("editors", "source"), when the data says.
+    title_ko_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,8 @@ class Catalogue:
             f"""
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
-                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko
+                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
+                   p.title_ko_by
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
@@ -139,6 +147,7 @@ class Catalogue:
                 category_ko=r[9],
                 speaker_ko=r[10],
                 status_source=tuple(r[11:18]) if r[11] is not None else None,
+                title_ko_by=r[18],
             )
             for r in rows
         }
@@ -193,11 +202,37 @@ class Catalogue:
         return row[0] if row else None
 
     def closest_ids(self, text: str, limit: int = 3) -> list[str]:
-        """Pledge ids close to `text` (a near-miss id, or a word of one), closest first."""
+        """Pledge ids close to `text` (a near-miss id, or a word of one), closest first.
+
+        Compared against a bounded set found through indexes, never every id: the ids that share the
+        first half of `text` (the id index, in order) and the most recent pledges whose id has one of its
+        words (the search index holds each id's words)."""
         key = text.strip().lower()
-        ids = [r[0] for r in self.store.db.execute("SELECT id FROM pledges ORDER BY id")]
+        if not key:
+            return []
+        db = self.store.db
+        stem = key[: max(3, len(key) // 2)]
+        candidates = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM pledges WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                [stem, stem + "\U0010ffff", _NEAR_CANDIDATES],
+            )
+        ]
+        parts = list(dict.fromkeys(_ID_WORD.findall(key)))
+        if parts:
+            expression = "{aliases} : (" + " OR ".join(f'"{p}"' for p in parts) + ")"
+            candidates += [
+                r[0]
+                for r in db.execute(
+                    "SELECT i.pledge_id FROM (SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts "
+                    "MATCH ? ORDER BY rowid DESC LIMIT ?) h JOIN pledge_index i ON i.rowid = h.rowid",
+                    [expression, _NEAR_CANDIDATES],
+                )
+            ]
+        ids = sorted(set(candidates))
         near = difflib.get_close_matches(key, ids, n=limit, cutoff=0.75)
-        if len(near) < limit and key:
+        if len(near) < limit:
             near += [i for i in ids if key in i.split("-") and i not in near][: limit - len(near)]
         return near
 
@@ -228,10 +263,10 @@ class Catalogue:
 
     def list_pledges(
         self, category: str | None, limit: int, offset: int, *, status: str | None = None
-    ) -> tuple[list[tuple[str, str, str | None]], int]:
-        """(id, title, Korean title) of pledges, optionally in one category (case-insensitive) and with one
-        latest status
-        (a pledge with no status is "not yet rated"), and the total."""
+    ) -> tuple[list[tuple[str, str, str | None, str | None]], int]:
+        """(id, title, Korean title, who wrote the Korean title) of pledges, optionally in one category
+        (case-insensitive) and with one latest status (a pledge with no status is "not yet rated"), and the
+        total."""
         conditions, params = [], []
         if category:
             conditions.append("category = ? COLLATE NOCASE")
@@ -245,7 +280,7 @@ class Catalogue:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
         rows = self.store.db.execute(
-            f"SELECT id, title, title_ko FROM pledges {where} "
+            f"SELECT id, title, title_ko, title_ko_by FROM pledges {where} "
             "ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()

@@ -20,6 +20,7 @@ from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
 from bot.occurrences import DUE, KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
+    EDITORS_TITLE,
     Action,
     ActionKind,
     Context,
@@ -31,7 +32,7 @@ from bot.replies import (
     SourceRef,
     Status,
 )
-from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quote
+from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quotes
 from bot.state import Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -330,6 +331,18 @@ class Core:
         by_pledge: dict[str, list[QuoteRow]] = {}
         for quote in self.catalogue.quotes(ids, lead_only=False):
             by_pledge.setdefault(quote.pledge, []).append(quote)
+        # The quote each card leads with, found for the whole page at once.
+        leads = (
+            dict(
+                zip(
+                    ids,
+                    best_quotes([[q.text for q in by_pledge.get(i, [])] for i in ids], terms or []),
+                    strict=True,
+                )
+            )
+            if lead_only
+            else {}
+        )
         cards = []
         for pledge_id in ids:
             pledge = pledges.get(pledge_id)
@@ -342,6 +355,7 @@ class Core:
                 status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
                 category=localized(m, pledge.category, pledge.category_ko),
                 summary=pledge.summary or "",
+                title_by=_title_by(m, pledge),
             )
             quotes = by_pledge.get(pledge_id, [])
             if not quotes:
@@ -350,7 +364,7 @@ class Core:
             spans: dict[int, tuple[tuple[int, int], ...]] = {}
             more = 0
             if lead_only:
-                index, found = best_quote([q.text for q in quotes], terms or [])
+                index, found = leads[pledge_id]
                 spans = {0: found}
                 more = len(quotes) - 1
                 quotes = [quotes[index]]
@@ -396,8 +410,11 @@ class Core:
             return Reply(notices=[Notice(text, Level.ERROR)])
         items = [
             ListItem(label=localized(m, title, title_ko), detail=pid, pledge_id=pid)
-            for pid, title, title_ko in rows
+            for pid, title, title_ko, _ in rows
         ]
+        # Korean titles the editors translated say so, as on a card.
+        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by in rows)
+        notices = [Notice(m.gettext(EDITORS_TITLE))] if editors else []
         actions = []
         if offset + len(rows) < total:
             base = " ".join(["list", *filter(None, (command.category, command.status))])
@@ -405,7 +422,7 @@ class Core:
                 Action(ActionKind.MORE, m.gettext("More pledges"), f"{base} page {command.page + 1}")
             )
         title = m.ngettext("{n} pledge{scope}", "{n} pledges{scope}", total).format(n=total, scope=scope)
-        return Reply(title=title, items=items, actions=actions, total=total)
+        return Reply(title=title, items=items, notices=notices, actions=actions, total=total)
 
     def _on(self, day: dt.date, m: Messages) -> Reply:
         rows = self.catalogue.milestones_on(day)
@@ -1036,6 +1053,11 @@ def _did_you_mean(m: Messages, ids: list[str]) -> str:
 
 def _title(m: Messages, pledge: PledgeRow) -> str:
     return localized(m, pledge.title, pledge.title_ko)
+
+
+def _title_by(m: Messages, pledge: PledgeRow) -> str:
+    """Who wrote the title shown, when it is the Korean one and the data says; else ""."""
+    return (pledge.title_ko_by or "") if m.language == "ko" and pledge.title_ko else ""
 
 
 def _error(text: str) -> Reply:

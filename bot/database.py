@@ -102,6 +102,29 @@ def m003_pledge_deadlines(db: Database) -> None:
     db.execute("ALTER TABLE pledges ADD COLUMN due_days INTEGER")
 
 
+@migrations()
+def m004_hangul_joins(db: Database) -> None:
+    """A search column for the Hangul pairs that span a space (`hangul_joins`), so 남북통신선 finds
+    남북 통신선. The data fingerprint is forgotten, so the next refresh rebuilds the catalogue and fills
+    it."""
+    db.execute("ALTER TABLE pledge_index ADD COLUMN joins TEXT")
+    db["pledge_index"].enable_fts(
+        ["title", "aliases", "summary", "quotes", "grams", "joins"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+        replace=True,
+    )
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
+@migrations()
+def m005_title_ko_by(db: Database) -> None:
+    """Who wrote a pledge's Korean title ("editors": an editorial translation, said where it is shown).
+    The data files are read again so their pledges get it."""
+    db.execute("ALTER TABLE pledges ADD COLUMN title_ko_by TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

@@ -33,6 +33,10 @@ SOURCE_KINDS = (
     "interview",
     "press release",
 )
+TITLE_KO_BY = ("editors", "source")
+# Fields a YAML or JSON file may set at its top level, beside the tables: each applies to every pledge of the
+# file that does not set its own.
+DATASET_FIELDS = ("title_ko_by",)
 MILESTONE_KINDS = ("pledged", "election", "inauguration", "deadline", "status change", "event")
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 
@@ -65,6 +69,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("speaker", True, "str"),
         ("title", True, "str"),
         ("title_ko", False, "str"),
+        # Who wrote the Korean title: "editors" (an editorial translation, said wherever it is shown) or
+        # "source" (the source's own words). A file may set it for all its pledges at the top.
+        ("title_ko_by", False, "str"),
         ("category", True, "str"),
         ("category_ko", False, "str"),
         ("summary", False, "str"),
@@ -220,11 +227,11 @@ def _parse(path: Path) -> Iterator[Record]:
         return
     if not isinstance(document, dict):
         raise DatasetError([Problem(str(path), "", f"expected a mapping with any of: {', '.join(TABLES)}")])
-    unknown = [k for k in document if k not in TABLES and k != "__line__"]
+    unknown = [k for k in document if k not in TABLES and k not in DATASET_FIELDS and k != "__line__"]
     if unknown:
-        raise DatasetError(
-            [Problem(str(path), unknown[0], f"unknown table; expected one of {', '.join(TABLES)}")]
-        )
+        expected = ", ".join((*TABLES, *DATASET_FIELDS))
+        problem = Problem(str(path), unknown[0], f"unknown table or field; expected one of {expected}")
+        raise DatasetError([problem])
     for table in TABLES:
         rows = document.get(table) or []
         if not isinstance(rows, list):
@@ -233,7 +240,12 @@ def _parse(path: Path) -> Iterator[Record]:
             where = _where(path, row, index, table)
             if not isinstance(row, dict):
                 raise DatasetError([Problem(where, "", "each entry must be a mapping of field: value")])
-            yield from _flatten(table, dict(row), where, path)
+            row = dict(row)
+            if table == "pledges":
+                for name in DATASET_FIELDS:
+                    if name in document:
+                        row.setdefault(name, document[name])
+            yield from _flatten(table, row, where, path)
 
 
 def _where(path: Path, row: Any, index: int, table: str) -> str:
@@ -447,6 +459,9 @@ def _check_vocabulary(record: Record) -> list[Problem]:
         name, allowed = checks[table]
         if v.get(name) not in allowed:
             return [Problem(record.where, name, f"'{v.get(name)}' is not one of: {', '.join(allowed)}")]
+    if table == "pledges" and v.get("title_ko_by") not in (None, "", *TITLE_KO_BY):
+        allowed = ", ".join(TITLE_KO_BY)
+        return [Problem(record.where, "title_ko_by", f"'{v.get('title_ko_by')}' is not one of: {allowed}")]
     return []
 
 

@@ -15,6 +15,8 @@ from bot.i18n import N_, Messages, messages
 
 TRANSLATION_NOTE = N_("English translation of the original")
 NO_QUOTE = N_("No quote on record yet.")
+# Shown beside a Korean title the data marks as the editors' translation (`title_ko_by: editors`).
+EDITORS_TITLE = N_("Korean title translated by the editors")
 # The status scale as stored (bot/words.py), marked so each catalogue names it in its trackers' words.
 STATUS_NAMES = (
     N_("not yet rated"),
@@ -125,6 +127,14 @@ class QuoteCard:
     more_quotes: int = 0
     # The query's words in `quote`, as (start, end) character offsets; renderers decide how to emphasise.
     emphasis: tuple[tuple[int, int], ...] = ()
+    # Who wrote `title` when it is the Korean title and the data says ("editors"), else "".
+    title_by: str = ""
+
+    def title_note(self, m: Messages | None = None) -> str:
+        """ "Korean title translated by the editors" when the title shown is theirs, else ""."""
+        if self.title_by != "editors":
+            return ""
+        return (m or messages()).gettext(EDITORS_TITLE)
 
     @property
     def has_quote(self) -> bool:

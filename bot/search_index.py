@@ -15,7 +15,8 @@ from collections import defaultdict
 from sqlite_utils import Database
 
 _INSERT_DOC = (
-    "INSERT INTO pledge_index (pledge_id, title, aliases, summary, quotes, grams) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO pledge_index (pledge_id, title, aliases, summary, quotes, grams, joins) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -29,6 +30,21 @@ def hangul_grams(text: str) -> str:
         else:
             grams.extend(run[i : i + 2] for i in range(len(run) - 1))
     return " ".join(grams)
+
+
+def hangul_joins(text: str) -> str:
+    """The pairs of syllables that span a single space between two Hangul runs ("사법 개혁" → 법개), so a
+    compound is found whether it is written with its spaces or without them. Indexed in a column of their
+    own: a one-syllable prefix query ("군"*) leaves it out, or it would match every word after a place
+    ending in 군."""
+    joins: list[str] = []
+    previous_end = -1
+    for match in _HANGUL_RUN.finditer(text):
+        start = match.start()
+        if start == previous_end + 1 and text[previous_end] == " ":
+            joins.append(text[previous_end - 1] + text[start])
+        previous_end = match.end()
+    return " ".join(joins)
 
 
 _HANGUL_RUN = re.compile("[\uac00-\ud7a3]+")
@@ -66,6 +82,7 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
                 "summary": summary or "",
                 "quotes": "\n".join(quotes[pid]),
                 "grams": hangul_grams(korean + " " + " ".join(quotes[pid])),
+                "joins": hangul_joins(korean + " " + " ".join(quotes[pid])),
             }
             docs.append(doc)
             names = [title, title_ko, *(aliases or "").split(" | "), *(aliases_ko or "").split(" | ")]

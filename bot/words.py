@@ -80,8 +80,11 @@ class Vocabulary:
     def prefix(self, kind: Kind, text: str) -> tuple[Word, str] | None:
         """The longest word of `kind` that begins `text` and ends where a typed word ends, and the rest."""
         tokens = text.split()
+        # Every search is parsed first: a form that does not begin the text is passed over at the cost of
+        # one comparison, not a loop over its tokens.
+        squashed = key(text)
         for form, word in self._forms:
-            if word.kind is not kind or not form:
+            if word.kind is not kind or not form or not squashed.startswith(form):
                 continue
             typed, used = "", 0
             while used < len(tokens) and len(typed) < len(form):

@@ -71,3 +71,21 @@ async def test_console_subscription_prints_its_digest(bot, core, console_ctx):
     assert len((await service.run_pass(now)).sent) == 1
     assert "[digest for the console, 09:00 Asia/Seoul]" in stdout.getvalue()
     assert HOTLINE_QUOTE in stdout.getvalue()
+
+
+def test_a_korean_card_and_list_say_the_editors_translated_the_titles(core):
+    from bot.replies import Context
+
+    korean = Context(platform="console", locale="ko")
+    card = core.handle("핫라인", korean).cards[0]
+    assert card.title == "남북 핫라인·통신선 복원" and card.title_by == "editors"
+    lines = render(core.handle("핫라인", korean)).splitlines()
+    assert (
+        lines[lines.index("남북 핫라인·통신선 복원  [inter-korean-hotline]") + 1] == "  (제목: 편집진 번역)"
+    )
+    assert "제목: 편집진 번역" in [n.text for n in core.handle("list 북한", korean).notices]
+    # English readers see the English title, which nobody translated.
+    english = Context(platform="console", locale="en")
+    assert core.handle("hotline", english).cards[0].title_by == ""
+    assert "translated by the editors" not in render(core.handle("hotline", english))
+    assert not core.handle("list north korea", english).notices

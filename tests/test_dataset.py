@@ -195,6 +195,8 @@ def test_duplicate_ids_and_unknown_fields_are_reported(tmp_path):
 
 def test_export_round_trips_through_import(bot, tmp_path):
     exported = bot.loader.export()
+    # The seed file's `title_ko_by: editors` travels with each pledge.
+    assert {p.get("title_ko_by") for p in exported["pledges"]} == {"editors"}
     path = tmp_path / "export.json"
     path.write_text(json.dumps(exported, ensure_ascii=False), encoding="utf-8")
     # A fresh database over an empty data folder: the import alone fills it.
@@ -212,3 +214,31 @@ def test_export_round_trips_through_import(bot, tmp_path):
 
 def test_unchanged_data_is_not_reloaded(bot):
     assert bot.loader.refresh() is False
+
+
+def test_a_dataset_level_title_ko_by_applies_to_its_pledges_unless_one_says_otherwise(tmp_path):
+    path = tmp_path / "more.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            title_ko_by: editors
+            speakers:
+              - {id: kim, name: Kim}
+            pledges:
+              - {id: one, speaker: kim, title: One, title_ko: 하나, category: Economy}
+              - {id: two, speaker: kim, title: Two, title_ko: 둘, category: Economy, title_ko_by: source}
+            """
+        ),
+        encoding="utf-8",
+    )
+    pledges = {p["id"]: p["title_ko_by"] for p in ds.load([path]).rows("pledges")}
+    assert pledges == {"one": "editors", "two": "source"}
+    path.write_text(path.read_text(encoding="utf-8").replace("editors", "a reader"), encoding="utf-8")
+    with pytest.raises(ds.DatasetError) as error:
+        ds.load([path])
+    assert [p.message for p in error.value.problems] == ["'a reader' is not one of: editors, source"]
+
+
+def test_the_seed_s_korean_titles_are_marked_as_the_editors_translations(bot):
+    rows = bot.catalogue.pledges(["inter-korean-hotline", "alliance-trust"])
+    assert {r.title_ko_by for r in rows.values()} == {"editors"}

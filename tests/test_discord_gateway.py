@@ -190,7 +190,10 @@ async def test_a_korean_client_is_answered_entirely_in_korean(fake, client):
     assert field(embed, "발언자") == "이재명"
     assert "2025년 5월 26일 11:09 (UTC+09:00) 게시" in field(embed, "출처")
     assert field(embed, "이행 상태").startswith("미평가")
-    assert embed["footer"]["text"] == "영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"
+    # The seed's Korean titles are the editors' translations, and the quote translates Lee's post.
+    assert (
+        embed["footer"]["text"] == "제목: 편집진 번역 · 영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"
+    )
     labels = [c["label"] for row in data["components"] for c in row["components"]]
     assert labels == ["채널에 공유"]
     english = (await fake.run_command("pledge", query="핫라인", locale="en-US"))["data"]

@@ -270,3 +270,13 @@ def test_huge_korean_reply_stays_within_every_limit_with_korean_labels():
     assert rendered.embeds[0].footer.text.startswith("영어 번역 · 원문: ")
     assert rendered.embeds[0].fields[0].value == "2025년 5월 26일"
     assert "그 밖에" in rendered.content
+
+
+def test_a_korean_title_the_editors_translated_says_so_in_the_footer():
+    card = hotline_card(
+        title="남북 핫라인·통신선 복원", title_by="editors", original="페이스북 게시글(한국어)"
+    )
+    embed = render(Reply(cards=[card], language="ko")).embeds[0]
+    assert embed.footer.text.startswith("제목: 편집진 번역 · 영어 번역")
+    untranslated = hotline_card(title="남북 핫라인·통신선 복원", title_by="editors", translated=False)
+    assert render(Reply(cards=[untranslated], language="ko")).embeds[0].footer.text == "제목: 편집진 번역"

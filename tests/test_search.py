@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_QUERY_CHARS, best_quote, load_synonyms
+from bot.search import MAX_QUERY_CHARS, best_quote, best_quotes, korean_stem, load_synonyms
 
 # Every pledge, with an English and a Korean word a reader would type.
 READER_WORDS = [
@@ -283,3 +285,124 @@ def test_the_next_page_keeps_the_case_that_makes_us_the_country(core):
     more = [a.command for a in reply.actions if a.label == "More results"]
     assert more == ["US page 2"]
     assert _search(core, more[0]).cards
+
+
+# Korean as readers type it: compounds with or without their spaces, whole questions.
+@pytest.mark.parametrize(
+    "query",
+    [
+        "남북통신선",  # indexed as 남북 통신선
+        "군통신선",  # indexed as 군 통신선 (a one-syllable word before the space)
+        "핫라인에 대한 정책은?",
+        "남북 통신선이 궁금해요",
+        "핫라인을",
+        "남북통신선에 대해 알려주세요",
+        "핫라인을 복원하는 공약은?",
+    ],
+)
+def test_korean_compounds_and_questions_find_the_pledge(core, query):
+    assert core.searcher.search(query).ids[0] == "inter-korean-hotline"
+    reply = _search(core, query)
+    assert reply.cards[0].pledge_id == "inter-korean-hotline"
+    assert not reply.notices
+
+
+def test_a_korean_compound_is_found_with_or_without_its_space(bot, tmp_path):
+    path = tmp_path / "judiciary.json"
+    pledge = {"id": "judicial-reform", "speaker": "lee-jae-myung", "title": "Judicial reform"}
+    pledge |= {"title_ko": "사법 개혁", "category": "Justice", "category_ko": "사법"}
+    path.write_text(json.dumps({"pledges": [pledge]}, ensure_ascii=False), encoding="utf-8")
+    bot.loader.import_files([path], author="test")
+    for query in ("사법개혁", "사법 개혁", "사법개혁을", "사법개혁에 대한 공약은?"):
+        assert bot.searcher.search(query).ids == ["judicial-reform"], query
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("사법개혁을", "사법개혁"),
+        ("통신선이", "통신선"),
+        ("일본과의", "일본"),
+        ("핫라인에서는", "핫라인"),
+        ("국가", "국가"),  # one syllable would be left: not a particle
+        ("회의", "회의"),
+        ("복원하는", "복원"),
+        ("실용외교란", "실용외교"),
+        ("hotline", "hotline"),
+    ],
+)
+def test_korean_stem_cuts_particles_but_keeps_two_syllables(word, stem):
+    assert korean_stem(word) == stem
+
+
+def test_a_korean_question_of_question_words_alone_asks_for_a_better_word(core):
+    reply = _search(core, "무엇이 궁금해요?")
+    assert reply.title == "No pledge found" and not reply.cards
+    assert "give a more specific word" in reply.notices[0].text
+
+
+def test_a_catalogue_indexed_before_the_joins_column_is_rebuilt(settings, clock):
+    from sqlite_utils import Database
+
+    from bot.cli import open_bot
+
+    open_bot(settings, clock=clock).close()
+    # As a release before m003 left it: no joins column, the index over five columns, its data current.
+    db = Database(settings.db_path)
+    db["pledge_index"].disable_fts()
+    db.execute("ALTER TABLE pledge_index DROP COLUMN joins")
+    db["pledge_index"].enable_fts(
+        ["title", "aliases", "summary", "quotes", "grams"],
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+    )
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_hangul_joins'")
+    db.conn.commit()
+    db.close()
+    bot = open_bot(settings, clock=clock)
+    try:
+        assert bot.searcher.search("남북통신선").ids == ["inter-korean-hotline"]
+        assert bot.searcher.search("hotline").ids == ["inter-korean-hotline"]
+    finally:
+        bot.close()
+
+
+def test_best_quotes_finds_each_pledge_s_quote_in_one_pass():
+    groups = [["No words here.", "Missiles again."], [], ["A hotline.", "Hotlines and missiles."]]
+    assert best_quotes(groups, ["hotline", "missile"]) == [(1, ((0, 8),)), (0, ()), (1, ((0, 8), (13, 21)))]
+    # The index is emptied after each page: the next page sees only its own quotes.
+    assert best_quotes([["Missiles."]], ["hotline"]) == [(0, ())]
+
+
+def test_an_exact_hit_older_than_the_ranked_candidates_still_leads(core, monkeypatch):
+    import bot.search
+
+    monkeypatch.setattr(bot.search, "CANDIDATES", 1)
+    # "alliance" is an alias of alliance-trust; the one candidate scored is a more recent pledge.
+    result = core.searcher.search("alliance")
+    assert result.total == 2 and result.ids[0] == "alliance-trust"
+    assert set(core.searcher.search("martial law").ids) == {"alliance-trust", "armed-forces-reform"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("inter-korean-hotlin", "inter-korean-hotline"),  # the end mistyped
+        ("nter-korean-hotline", "inter-korean-hotline"),  # the beginning mistyped
+        ("hotline", "inter-korean-hotline"),  # a word of the id
+    ],
+)
+def test_near_miss_ids_are_found_through_indexes_not_a_scan(bot, typed, expected):
+    statements: list[str] = []
+    conn = bot.store.db.conn
+    conn.set_trace_callback(statements.append)
+    try:
+        assert bot.catalogue.closest_ids(typed)[0] == expected
+    finally:
+        conn.set_trace_callback(None)
+    # FTS5's own statements, traced as comments ("-- SELECT pgno ..."), are its index reads.
+    statements = [sql for sql in statements if not sql.startswith("--")]
+    assert statements
+    for sql in statements:
+        plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN pledges" not in plan and "SCAN pledge_index " not in plan + " ", plan

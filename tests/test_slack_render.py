@@ -318,3 +318,53 @@ def test_any_korean_reply_renders_within_limits(quotes, labels):
         language="ko",
     )
     assert_valid(render(reply))
+
+
+def test_a_korean_title_the_editors_translated_says_so():
+    card = hotline_card(title="남북 핫라인·통신선 복원", title_by="editors")
+    payload = render(Reply(cards=[card], language="ko"))
+    context = [e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert "제목: 편집진 번역" in context
+    plain = render(Reply(cards=[hotline_card()], language="ko"))
+    assert "제목: 편집진 번역" not in str(plain)
+
+
+def test_a_clipped_quote_is_cut_between_words_and_never_inside_bold():
+    words = [f"word{i:04d}" for i in range(700)]
+    quote = " ".join(words)
+    # The query's word in bold every 7 words, so a cut falls near bold runs wherever it falls.
+    spans = tuple((quote.index(w), quote.index(w) + len(w)) for w in words[::7])
+    for shift in range(12):
+        card = hotline_card(
+            quote="x " * shift + quote, emphasis=tuple((a + 2 * shift, b + 2 * shift) for a, b in spans)
+        )
+        text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
+        assert len(text) <= MAX_SECTION_TEXT
+        body = text.split("\n", 1)[1].rsplit("\n— ", 1)[0]
+        assert body.startswith(">") and body.endswith("…")
+        # Balanced bold, and the last word shown is a whole word of the quote.
+        assert body.count("*") % 2 == 0
+        last = body[:-1].split()[-1].strip("*")
+        assert last in words, last
+        assert "**" not in body
+
+
+def test_a_quote_that_fits_is_shown_whole_with_its_bold_words():
+    card = hotline_card(quote="Restore the hotline & more", emphasis=((12, 19),))
+    text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
+    assert ">Restore the *hotline* &amp; more" in text
+
+
+def test_a_clipped_quote_never_ends_inside_a_word_whose_start_is_bold():
+    # Korean emphasis marks the query inside a longer word: 통신선 of 통신선이.
+    quote = "남북 통신선이 " * 600
+    spans = tuple((i + 3, i + 6) for i in range(0, len(quote), 8))
+    for shift in range(8):
+        card = hotline_card(
+            quote="가" * shift + quote, emphasis=tuple((a + shift, b + shift) for a, b in spans)
+        )
+        text = render(Reply(cards=[card]))["blocks"][0]["text"]["text"]
+        assert len(text) <= MAX_SECTION_TEXT
+        body = text.split("\n", 1)[1].rsplit("\n— ", 1)[0]
+        assert body.endswith("…") and body.count("*") % 2 == 0
+        assert body[:-1].split()[-1] in ("남북", "*통신선*이"), body[-30:]

@@ -22,6 +22,8 @@ def render(reply: Reply) -> str:
             lines.append(m.gettext(_MARKS[notice.level]) + notice.text)
     for card in reply.cards:
         lines += ["", f"{card.title}  [{card.pledge_id}]"]
+        if card.title_note(m):
+            lines.append(f"  ({card.title_note(m)})")
         if card.summary and not card.has_quote:
             lines.append(f"  {card.summary}")
         # The quote is printed on one line, exactly as stored, so it can be copied letter for letter.

@@ -158,8 +158,9 @@ def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
     ]
     for name, value, inline in fields:
         embed.add_field(name=m.gettext(name), value=clip(value, FIELD_VALUE_LIMIT), inline=inline)
-    if card.translated:
-        embed.set_footer(text=clip(card.translation_note(m), FOOTER_LIMIT))
+    footer = " · ".join(filter(None, (card.title_note(m), card.translation_note(m))))
+    if footer:
+        embed.set_footer(text=clip(footer, FOOTER_LIMIT))
     return embed
 
 

@@ -168,20 +168,63 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
     if card.has_quote:
-        # The query's words in bold; the speaker's own text escaped around them.
-        text = "".join(f"*{escape(t)}*" if bold and t.strip() else escape(t) for t, bold in card.segments())
-        body = _block_quote(text, room)
+        body = _quote(card.segments(), room)
     else:
         summary = f"{escape(card.summary)}\n" if card.summary else ""
         body = truncate(summary + f"_{escape(m.gettext(NO_QUOTE))}_", room)
     lines = ([_source_line(card, m)] if card.source is not None else []) + [_status_line(card, m)]
+    if card.title_note(m):
+        lines.append(escape(card.title_note(m)))
     return [_section(head + body + byline), _context(lines)]
 
 
-def _block_quote(escaped: str, room: int) -> str:
-    lines = escaped.splitlines() or [""]
-    quoted = "\n".join(">" + line for line in lines)
-    return truncate(quoted, room)
+def _quote(segments: list[tuple[str, bool]], room: int) -> str:
+    """The quote as a block quote, the query's words in bold and the speaker's own text escaped around
+    them, in at most `room` characters. A quote too long for its room is cut at a space, after "…",
+    never inside a word, an &entity; or a bold run (which would leave a stray "*")."""
+    whole = _joined(segments)
+    if len(whole) <= room:
+        return whole
+    # The quote's words and the spaces between them, each with its emphasis, taken while they fit.
+    pieces = [(p, bold) for text, bold in segments for p in re.split(r"(\s+)", text) if p]
+    budget = room - len(ELLIPSIS)
+    kept, used = [], 1
+    for index, (piece, bold) in enumerate(pieces):
+        # A bold run costs its two asterisks where it opens.
+        opens = bold and not (index and pieces[index - 1][1])
+        used += len(_LINE_BREAK.sub("\n>", escape(piece))) + 2 * opens
+        if used > budget:
+            # A word may span segments (bold 통신선 of 통신선이): one cut short goes whole.
+            if not piece.isspace() and kept and not kept[-1][0].isspace():
+                while kept and not kept[-1][0].isspace():
+                    kept.pop()
+            break
+        kept.append((piece, bold))
+    return _joined(kept).rstrip() + ELLIPSIS
+
+
+def _joined(segments: list[tuple[str, bool]]) -> str:
+    """Text and emphasis as a mrkdwn block quote: escaped, each bold run in one pair of asterisks with its
+    surrounding white space outside them (Slack shows "* word*" as it is), every line opened by ">"."""
+    out, run = "", ""
+    for text, bold in [*segments, ("", False)]:
+        if bold:
+            run += text
+            continue
+        out += _bold(escape(run)) + escape(text)
+        run = ""
+    return ">" + _LINE_BREAK.sub("\n>", out)
+
+
+# Every line of a quote starts with ">": the line breaks `str.splitlines` knows.
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _bold(text: str) -> str:
+    """Text in mrkdwn bold: its surrounding white space stays outside the asterisks, which Slack needs."""
+    stripped = text.strip()
+    start = text.index(stripped[0]) if stripped else 0
+    return f"{text[:start]}*{stripped}*{text[start + len(stripped) :]}" if stripped else text
 
 
 def _source_line(card: QuoteCard, m: Messages) -> str:
