@@ -76,6 +76,7 @@ class Core:
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
         health: Callable[[], bool] = lambda: True,
+        public_url: str | None = None,
     ):
         self.catalogue = catalogue
         self.searcher = searcher
@@ -84,6 +85,7 @@ class Core:
         self.clock = clock
         self.monotonic = monotonic
         self._health = health
+        self.public_url = public_url
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
         self._calendar_version = ""
@@ -137,6 +139,17 @@ class Core:
             log.exception("autocomplete failed")
             return []
         return [Suggestion(_clip(_title(m, rows[i]), 100), i) for i in result.ids if i in rows]
+
+    def cards(
+        self, pledge_id: str, language: str = "en", *, terms: list[str] | None = None
+    ) -> list[QuoteCard]:
+        """One pledge's cards in `language`: every quote, or (given search `terms`) the best match."""
+        m = messages(language_of(language))
+        return self._cards([pledge_id], m, lead_only=terms is not None, terms=terms)
+
+    def page_url(self, pledge_id: str) -> str:
+        """The pledge's page on the public site, or "" when PLEDGEBOT_PUBLIC_URL is not set."""
+        return f"{self.public_url}/pledges/{pledge_id}" if self.public_url else ""
 
     def calendar(self) -> Calendar:
         """Anniversaries and day counts of every milestone, indexed once and rebuilt after any import.
@@ -338,6 +351,7 @@ class Core:
                 status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
                 category=localized(m, pledge.category, pledge.category_ko),
                 summary=pledge.summary or "",
+                link=self.page_url(pledge.id),
             )
             quotes = by_pledge.get(pledge_id, [])
             if not quotes:

@@ -138,3 +138,46 @@ def test_a_deadline_is_reminded_on_its_day_and_ahead_of_it(tmp_path):
     unknown = run(tmp_path, "reminders", "--date", "2027-01-08", "--topic", "nonsense")
     assert unknown.returncode == 2 and "Defense, Diplomacy, North Korea" in unknown.stderr
     assert run(tmp_path, "reminders", "--ahead", "31").returncode == 2
+
+
+def test_site_serves_the_meter_and_prints_its_address_on_stderr(tmp_path):
+    """`pledgebot site --port N`: the address on stderr, the meter at it, a clean exit on SIGTERM."""
+    import selectors
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "PLEDGEBOT_"))}
+    base["PLEDGEBOT_DB"] = str(tmp_path / "cli.db")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "site", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=base,
+        cwd=tmp_path,
+    )
+    try:
+        announced = f"pledgebot: the tracker site is at http://127.0.0.1:{port}/\n"
+        said = ""
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stderr, selectors.EVENT_READ)
+            deadline = time.monotonic() + 30
+            # Raw reads: a buffered reader could hold the line while select() waits for more.
+            while announced not in said:
+                assert selector.select(deadline - time.monotonic()), f"no address on stderr: {said}"
+                chunk = os.read(process.stderr.fileno(), 4096)
+                assert chunk, f"the site exited: {said}"
+                said += chunk.decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert 'data-total="14"' in response.read().decode()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert process.stdout.read() == ""
+    finally:
+        process.kill()
+        process.wait(timeout=10)

@@ -178,6 +178,20 @@ async def test_healthz(running: Running):
         assert await response.json() == {"ok": True}
 
 
+async def test_the_site_shares_the_slack_port_for_pledgebot_web(core, settings, slack):
+    """`pledgebot web` on hosts where only one process receives HTTP: the site beside /slack/events."""
+    from adapters.site.app import Site
+
+    async for running in start(core, settings, slack, mount=Site(core).install):
+        async with running.session.get(f"{running.url}/pledges/inter-korean-hotline") as response:
+            assert response.status == 200 and HOTLINE_QUOTE in await response.text()
+        async with running.session.get(f"{running.url}/no-such-page") as response:
+            assert response.status == 404 and "Page not found" in await response.text()
+        async with running.session.get(f"{running.url}/healthz") as response:
+            assert await response.json() == {"ok": True}
+        assert "Restore inter-Korean hotlines" in text_of(await running.command("hotline"))
+
+
 async def assert_no_side_effect(running: Running, response_url: str) -> None:
     """A later good request is answered, and nothing ever reached the rejected request's response_url."""
     await running.command("help")

@@ -148,7 +148,8 @@ def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
         title=clip(card.title, TITLE_LIMIT),
         description=clip(description, DESCRIPTION_LIMIT),
         colour=CARD_COLOUR,
-        url=(card.source.url if card.source else None) or None,
+        # The title links to the pledge's page on the public site when there is one, else to the source.
+        url=card.link or (card.source.url if card.source else None) or None,
     )
     fields = [
         *([(SAID_ON, m.date(card.said_on), True)] if card.said_on else []),

@@ -130,6 +130,8 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
         summary = f"{escape(card.summary)}\n" if card.summary else ""
         body = truncate(summary + f"_{escape(m.gettext(NO_QUOTE))}_", room)
     lines = ([_source_line(card, m)] if card.source is not None else []) + [_status_line(card, m)]
+    if card.link:
+        lines.append(m.gettext("Page: {url}").format(url=f"<{_link(card.link)}>"))
     return [_section(head + body + byline), _context(lines)]
 
 
@@ -143,13 +145,16 @@ def _source_line(card: QuoteCard, m: Messages) -> str:
     source = card.source
     headline = escape(_one_line(source.headline))
     if source.url:
-        # In <url|label> links, "|" and ">" would end the URL early, so they are percent-encoded.
-        url = source.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-        headline = f"<{url}|{headline}>"
+        headline = f"<{_link(source.url)}|{headline}>"
     line = m.gettext("Source: {source}").format(source=f"{headline}, {escape(source.outlet)}")
     if source.published_at is not None:
         line += m.gettext(", published {date}").format(date=escape(source.published_text(m)))
     return line
+
+
+def _link(url: str) -> str:
+    # In <url|label> links, "|" and ">" would end the URL early, so they are percent-encoded.
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
 
 
 def _status_line(card: QuoteCard, m: Messages) -> str:

@@ -1,0 +1,163 @@
+"""Quote cards: one quote of a pledge as a PNG image, for chat uploads, the console and the site's Open Graph.
+
+Drawn with Pillow in Noto Sans CJK KR (OFL, subset to Latin and Hangul, kept in `bot/fonts/` with its
+licence), so Korean and English cards render the same on every host with no system fonts. Text is wrapped at
+spaces, never inside a word: the card grows to fit, and a quote too long even for the tallest card is cut at
+a word boundary, ends with "…" and the card says that it was shortened and where the whole quote is.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.i18n import N_, Messages
+from bot.replies import NO_QUOTE, QuoteCard
+
+FONTS = Path(__file__).parent / "fonts"
+REGULAR = FONTS / "NotoSansCJKkr-Regular-subset.otf"
+BOLD = FONTS / "NotoSansCJKkr-Bold-subset.otf"
+# The Open Graph image size sites and chat previews expect; the card only ever grows taller.
+WIDTH = 1200
+MIN_HEIGHT = 630
+MAX_HEIGHT = 1800
+MARGIN = 72
+INK = (17, 24, 39)
+MUTED = (55, 65, 81)
+PAPER = (255, 255, 255)
+# One colour per status, each dark enough for white text beside it (WCAG AA, 4.5:1 and above).
+STATUS_COLOURS = {
+    "not yet rated": (75, 85, 99),
+    "in the works": (29, 78, 216),
+    "stalled": (146, 64, 14),
+    "compromise": (107, 33, 168),
+    "kept": (21, 128, 61),
+    "broken": (185, 28, 28),
+}
+SHORTENED = N_("Quote shortened; the whole quote: {where}")
+MIME = "image/png"
+
+
+@dataclass(frozen=True)
+class _Style:
+    font: ImageFont.FreeTypeFont
+    fill: tuple[int, int, int]
+    leading: int
+
+
+def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(path), size)
+
+
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """`text` as lines no wider than `width`, broken only at spaces (and at its own line breaks).
+
+    A single word wider than a whole line (a long URL) is the one thing split between letters.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if font.getlength(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = word
+            while font.getlength(line) > width:
+                cut = max(1, _fits(line, font, width))
+                lines.append(line[:cut])
+                line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+def _fits(text: str, font: ImageFont.FreeTypeFont, width: int) -> int:
+    """How many leading characters of `text` fit in `width`."""
+    n = 0
+    while n < len(text) and font.getlength(text[: n + 1]) <= width:
+        n += 1
+    return n
+
+
+def _elide(lines: list[str], keep: int, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """The first `keep` lines, the last ending in "…" after a whole word."""
+    kept = lines[:keep]
+    last = kept[-1]
+    while last and font.getlength(last + " …") > width:
+        last = last.rsplit(" ", 1)[0] if " " in last else ""
+    kept[-1] = f"{last} …" if last else "…"
+    return kept
+
+
+def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
+    """The card as PNG bytes: title, the exact quote, speaker and date, source, status, in `m`'s language.
+
+    `where` names where the whole quote can be read (the pledge's page, or `/pledge show <id>`) when a quote
+    has to be shortened.
+    """
+    inner = WIDTH - 2 * MARGIN - 24
+    title = _Style(_font(BOLD, 38), INK, 52)
+    quote = _Style(_font(REGULAR, 44), INK, 64)
+    small = _Style(_font(REGULAR, 26), MUTED, 38)
+    byline = _Style(_font(BOLD, 30), INK, 44)
+
+    blocks: list[tuple[_Style, list[str], int]] = [(title, wrap(card.title, title.font, inner), 28)]
+    note = ""
+    if card.has_quote:
+        quote_lines = wrap(f"“{card.quote}”", quote.font, inner)
+    else:
+        quote_lines = wrap(card.summary or m.gettext(NO_QUOTE), quote.font, inner)
+    details = [f"— {card.attribution(m)}"]
+    below: list[tuple[_Style, list[str], int]] = [(byline, wrap(details[0], byline.font, inner), 20)]
+    if card.source is not None:
+        source = m.gettext("Source: {source}").format(source=card.source.describe(m))
+        below.append((small, wrap(source, small.font, inner), 8))
+    status = m.gettext("Status: {status}").format(status=card.status.describe(m))
+    below.append((small, wrap(status, small.font, inner), 8))
+    footer = f"pledgebot · {card.link or card.pledge_id}"
+    below.append((small, wrap(footer, small.font, inner), 0))
+
+    def height(quote_count: int, with_note: bool) -> int:
+        total = MARGIN * 2 + quote_count * quote.leading + 36
+        total += sum(len(lines) * style.leading + gap for style, lines, gap in [*blocks, *below])
+        return total + (small.leading * 2 if with_note else 0)
+
+    if height(len(quote_lines), False) > MAX_HEIGHT:
+        room = len(quote_lines)
+        while room > 1 and height(room, True) > MAX_HEIGHT:
+            room -= 1
+        quote_lines = _elide(quote_lines, room, quote.font, inner)
+        note = m.gettext(SHORTENED).format(where=where or f"/pledge show {card.pledge_id}")
+    if note:
+        below.insert(0, (small, wrap(note, small.font, inner), 12))
+    blocks.append((quote, quote_lines, 36))
+    blocks.extend(below)
+
+    image_height = max(MIN_HEIGHT, sum(len(ls) * st.leading + gap for st, ls, gap in blocks) + 2 * MARGIN)
+    image = Image.new("RGB", (WIDTH, image_height), PAPER)
+    draw = ImageDraw.Draw(image)
+    colour = STATUS_COLOURS.get(card.status.label, STATUS_COLOURS["not yet rated"])
+    draw.rectangle((0, 0, 16, image_height), fill=colour)
+    y = MARGIN
+    for style, lines, gap in blocks:
+        for line in lines:
+            draw.text((MARGIN + 24, y), line, font=style.font, fill=style.fill)
+            y += style.leading
+        y += gap
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def card_text(card: QuoteCard, m: Messages) -> str:
+    """Everything the card writes, for alt text and for checking that the font has every glyph."""
+    parts = [card.title, f"“{card.quote}”" if card.has_quote else card.summary, card.attribution(m)]
+    if card.source is not None:
+        parts.append(card.source.describe(m))
+    parts.append(card.status.describe(m))
+    return "\n".join(p for p in parts if p)
