@@ -94,26 +94,27 @@ def _elide(lines: list[str], keep: int, font: ImageFont.FreeTypeFont, width: int
     return kept
 
 
-def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
-    """The card as PNG bytes: title, the exact quote, speaker and date, source, status, in `m`'s language.
+Block = tuple[_Style, list[str], int]
 
-    `where` names where the whole quote can be read (the pledge's page, or `/pledge show <id>`) when a quote
-    has to be shortened.
-    """
+
+def layout(card: QuoteCard, m: Messages, *, where: str = "") -> list[Block]:
+    """The card's lines, top to bottom, as (style, lines, gap after) blocks: title, the quote, a note when the
+    quote was shortened (naming `where` the whole quote is: the pledge's page, or `/pledge show <id>`), the
+    speaker and date, source, status and the pledge's address."""
     inner = WIDTH - 2 * MARGIN - 24
     title = _Style(_font(BOLD, 38), INK, 52)
     quote = _Style(_font(REGULAR, 44), INK, 64)
     small = _Style(_font(REGULAR, 26), MUTED, 38)
     byline = _Style(_font(BOLD, 30), INK, 44)
 
-    blocks: list[tuple[_Style, list[str], int]] = [(title, wrap(card.title, title.font, inner), 28)]
+    blocks: list[Block] = [(title, wrap(card.title, title.font, inner), 28)]
     note = ""
     if card.has_quote:
         quote_lines = wrap(f"“{card.quote}”", quote.font, inner)
     else:
         quote_lines = wrap(card.summary or m.gettext(NO_QUOTE), quote.font, inner)
     details = [f"— {card.attribution(m)}"]
-    below: list[tuple[_Style, list[str], int]] = [(byline, wrap(details[0], byline.font, inner), 20)]
+    below: list[Block] = [(byline, wrap(details[0], byline.font, inner), 20)]
     if card.source is not None:
         source = m.gettext("Source: {source}").format(source=card.source.describe(m))
         below.append((small, wrap(source, small.font, inner), 8))
@@ -123,6 +124,7 @@ def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
     below.append((small, wrap(footer, small.font, inner), 0))
 
     def height(quote_count: int, with_note: bool) -> int:
+        # MARGIN above and below, the quote's lines and gap, every other block and the note when there is one.
         total = MARGIN * 2 + quote_count * quote.leading + 36
         total += sum(len(lines) * style.leading + gap for style, lines, gap in [*blocks, *below])
         return total + (small.leading * 2 if with_note else 0)
@@ -137,7 +139,12 @@ def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
         below.insert(0, (small, wrap(note, small.font, inner), 12))
     blocks.append((quote, quote_lines, 36))
     blocks.extend(below)
+    return blocks
 
+
+def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
+    """The card as PNG bytes: title, the exact quote, speaker and date, source, status, in `m`'s language."""
+    blocks = layout(card, m, where=where)
     image_height = max(MIN_HEIGHT, sum(len(ls) * st.leading + gap for st, ls, gap in blocks) + 2 * MARGIN)
     image = Image.new("RGB", (WIDTH, image_height), PAPER)
     draw = ImageDraw.Draw(image)

@@ -54,6 +54,10 @@ class QuoteRow:
     original_headline: str | None = None
     original_headline_ko: str | None = None
     original_language: str | None = None
+    # The original's outlet (Korean form too) and kind, for citations ("in a Facebook post").
+    original_outlet: str | None = None
+    original_outlet_ko: str | None = None
+    original_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,7 @@ class Catalogue:
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
                    s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
-                   o.headline, o.headline_ko, o.language
+                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind
             FROM quotes q JOIN sources s ON s.id = q.source
             LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
@@ -213,6 +217,14 @@ class Catalogue:
             ids,
         ).fetchall()
         return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
+
+    def speaker_of(self, pledge_id: str) -> tuple[str, str | None, str | None, str | None] | None:
+        """The name, Korean name, role and Korean role of the speaker of a pledge."""
+        return self.store.db.execute(
+            "SELECT s.name, s.name_ko, s.role, s.role_ko FROM pledges p JOIN speakers s ON s.id = p.speaker "
+            "WHERE p.id = ?",
+            [pledge_id],
+        ).fetchone()
 
     def find_id(self, text: str) -> str | None:
         """The pledge whose id is exactly `text`, if any."""

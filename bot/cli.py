@@ -256,7 +256,14 @@ def _console(bot: Bot, args: argparse.Namespace) -> int:
 
     if not sys.stdin.isatty():
         # A pipe is a batch: answer every line and exit at its end, with nothing scheduled in between.
-        shell.run(bot.core, sys.stdin, sys.stdout, interactive=False, locale=bot.settings.language)
+        shell.run(
+            bot.core,
+            sys.stdin,
+            sys.stdout,
+            interactive=False,
+            locale=bot.settings.language,
+            files=_files(bot.settings),
+        )
         return 0
     return _serve(bot, [_console_serve], scheduler=True)
 
@@ -264,7 +271,7 @@ def _console(bot: Bot, args: argparse.Namespace) -> int:
 def _ask(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console import shell
 
-    print(shell.answer(bot.core, " ".join(args.text), bot.settings.language))
+    print(shell.answer(bot.core, " ".join(args.text), bot.settings.language, _files(bot.settings)))
     return 0
 
 
@@ -357,7 +364,12 @@ def _discord_serve() -> Serve:
 async def _console_serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
     from adapters.console import shell
 
-    await shell.serve(core, sys.stdin, sys.stdout, stopping, settings.language)
+    await shell.serve(core, sys.stdin, sys.stdout, stopping, settings.language, _files(settings))
+
+
+def _files(settings: Settings) -> Path:
+    """Where the console writes the files of its answers (quote cards): `cards/` beside PLEDGEBOT_DB."""
+    return settings.db_path.parent / "cards"
 
 
 _ADAPTERS = {"slack": _slack_serve, "discord": _discord_serve}
