@@ -435,6 +435,7 @@ def _group(tally: Tally, widest: int, m: Messages) -> dict[str, Any]:
     return {
         "name": localized(m, tally.group, tally.group_ko),
         "total": tally.total,
+        "share": start,
         "counts": [tally.counts.get(s, 0) for s in STATUS_NAMES],
         "segments": segments,
     }
