@@ -311,6 +311,31 @@ async def test_share_posts_the_card_to_the_channel(running: Running, slack: Fake
     assert len(slack.messages[CHANNEL]) == 1
 
 
+async def test_a_shared_quote_card_is_posted_then_its_image_uploaded(running: Running, slack: FakeSlack):
+    """files upload v2: the upload URL, the PNG's bytes, then the completion naming the channel."""
+    answer = await running.command("card inter-korean-hotline")
+    assert "Share in channel to post the card's image there." in text_of(answer)
+    assert not slack.calls_to("files.getUploadURLExternal")  # a private answer uploads nothing
+    await running.click("pledge_share_0", "card inter-korean-hotline 1")
+    (message,) = await slack.wait_for_calls("chat.postMessage")
+    assert HOTLINE_QUOTE in text_of(message.body)
+    (asked,) = await slack.wait_for_calls("files.getUploadURLExternal")
+    assert asked.body["filename"] == "inter-korean-hotline-1-en.png"
+    assert HOTLINE_QUOTE in asked.body["alt_txt"]
+    (done,) = await slack.wait_for_calls("files.completeUploadExternal")
+    assert done.body["channel_id"] == CHANNEL
+    (uploaded,) = slack.uploads.values()
+    assert uploaded.startswith(b"\x89PNG") and int(asked.body["length"]) == len(uploaded)
+
+
+async def test_a_refused_upload_is_told_to_the_sharer(running: Running, slack: FakeSlack):
+    slack.fail_next("files.getUploadURLExternal", error="missing_scope")
+    response_url = await running.click("pledge_share_0", "card inter-korean-hotline 1")
+    answer = await running.answer_at(response_url)
+    assert "its image could not be uploaded (missing_scope)" in text_of(answer)
+    assert len(slack.messages[CHANNEL]) == 1  # the card itself was shared
+
+
 async def test_an_admin_sets_the_channel_language_and_shared_cards_follow_it(
     running: Running, slack: FakeSlack
 ):

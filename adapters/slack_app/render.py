@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.i18n import Messages, language_of, messages
+from bot.i18n import N_, Messages, language_of, messages
 from bot.replies import NO_QUOTE, Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
 
 # Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
@@ -25,6 +25,7 @@ MAX_FALLBACK_TEXT = 3000
 
 MORE_ACTION_ID = "pledge_more"
 SHARE_ACTION_ID = "pledge_share"
+IMAGE_ON_SHARE = N_("Share in channel to post the card's image there.")
 # Block Kit requires action_ids to be unique within a message, so buttons get a numeric suffix.
 ACTION_ID_PATTERN = re.compile(rf"^({MORE_ACTION_ID}|{SHARE_ACTION_ID})(_\d+)?$")
 
@@ -72,6 +73,9 @@ def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
         blocks.extend(_card(card, m))
     blocks.extend(_items(reply.items, m))
     blocks.extend(_notice(n) for n in reply.notices if n.text.strip())
+    if reply.files and not public:
+        # Uploads are public: a private answer's image reaches the channel only when the card is shared.
+        blocks.append(_context([escape(m.gettext(IMAGE_ON_SHARE))]))
     # A share button on a message everyone already sees would only post a duplicate.
     actions = [a for a in reply.actions if not (public and a.kind is ActionKind.SHARE)]
     tail = [_actions(actions, m)] if _buttons(actions, m) else []
