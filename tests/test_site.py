@@ -295,3 +295,26 @@ async def test_the_site_serves_its_stylesheet_and_font_and_nothing_else_from_dis
     assert response.status == 200 and (await response.read())[:4] == b"OTTO"
     for path in ("/fonts/..%2Fcards.py", "/fonts/missing.otf"):
         assert (await client.get(path)).status == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search?q=" + "a" * 5_000,
+        "/search?q=%00%01%02",
+        "/search?q=AND(%20*%20NEAR",
+        "/search?q=hotline&page=0",
+        "/search?q=hotline&page=-1",
+        "/search?q=hotline&page=99999",
+        "/search?q=hotline&page=%F0%90%A9%80",
+        "/?lang=xx",
+        "/pledges/%3Cscript%3E",
+        "/pledges/" + "x" * 2_000,
+        "/pledges/inter-korean-hotline/card.png?lang=%00",
+    ],
+)
+async def test_hostile_addresses_get_a_page_never_an_error(client, path):
+    response = await client.get(path, headers={"Accept-Language": "q=;;,,ko;q=nan"})
+    assert response.status in (200, 404)
+    body = await response.read()
+    assert b"Traceback" not in body and b"<script>" not in body
