@@ -123,6 +123,8 @@ async def test_search_ranks_as_the_bot_does_and_pages(client, bot):
         bot.searcher.search("korea", limit=10, offset=10).ids
     )
     assert 'rel="prev"' in second
+    # Switching language keeps the search.
+    assert 'href="/search?q=korea&amp;page=2&amp;lang=ko"' in second
     status, html = await get(client, "/search?q=zzzqqq&page=abc")
     assert status == 200 and "No pledge matches “zzzqqq”." in html
 

@@ -91,6 +91,8 @@ class Page:
     path: str
     public_url: str | None
     origin: str
+    # The address's other parameters (a search's words and page), kept by the language links.
+    query: dict[str, str]
 
     def href(self, path: str, **query: object) -> str:
         """A link within the site that keeps an explicitly chosen language."""
@@ -107,7 +109,7 @@ class Page:
         """(label, link) for each other language of the site, on this same page."""
         names = {"en": "English", "ko": "한국어"}
         return [
-            (names.get(lang, lang), f"{self.path}?lang={lang}")
+            (names.get(lang, lang), f"{self.path}?{urlencode({**self.query, 'lang': lang})}")
             for lang in languages()
             if lang != self.m.language
         ]
@@ -171,7 +173,8 @@ class Site:
     def _page(self, request: web.Request) -> Page:
         language, explicit = choose_language(request)
         origin = f"{request.scheme}://{request.host}"
-        return Page(messages(language), explicit, request.path, self.public_url, origin)
+        query = {k: v for k, v in request.query.items() if k in ("q", "page")}
+        return Page(messages(language), explicit, request.path, self.public_url, origin, query)
 
     async def _html(self, request: web.Request, build: Callable[[Page], str]) -> web.Response:
         page = self._page(request)
