@@ -28,7 +28,7 @@ import jinja2
 from aiohttp import web
 
 from bot.cards import FONTS, MIME, STATUS_COLOURS, card_text, render_card
-from bot.catalogue import StatusRow, Tally
+from bot.catalogue import MilestoneRow, StatusRow, Tally
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, languages, localized, messages
 from bot.replies import STATUS_NAMES, Context, QuoteCard
@@ -360,6 +360,7 @@ class Site:
                 feed_id=f"urn:pledgebot:feed:{m.language}",
                 self_link=page.absolute(page.href("/feed.atom")),
                 site=page.absolute(page.href("/")),
+                # Atom requires a feed's updated even before any rating: a fixed date, not each fetch's time.
                 updated=entries[0]["updated"] if entries else _atom_time(dt.date(2000, 1, 1)),
                 entries=entries,
             )
@@ -473,7 +474,7 @@ def _update(u: StatusRow, m: Messages) -> dict[str, Any]:
     }
 
 
-def _milestone_title(ms: Any, m: Messages) -> str:
+def _milestone_title(ms: MilestoneRow, m: Messages) -> str:
     if ms.kind == "pledged":
         return m.gettext("Pledged")
     return ms.title
@@ -518,7 +519,8 @@ async def serve(
                 if error.errno != errno.EADDRINUSE or candidate == port + tries - 1:
                     raise
                 continue
-            bound = site._server.sockets[0].getsockname()[1] if site._server else candidate  # type: ignore[union-attr]
+            # Port 0 asks the system for a free port: the one bound is the runner's newest address.
+            bound = runner.addresses[-1][1] if candidate == 0 else candidate
             address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound}/"
             log.info("site: serving on %s", address)
             if announce is not None:
