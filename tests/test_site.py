@@ -320,3 +320,16 @@ async def test_hostile_addresses_get_a_page_never_an_error(client, path):
     assert response.status in (200, 404)
     body = await response.read()
     assert b"Traceback" not in body and b"<script>" not in body
+
+
+@pytest.mark.parametrize("answer", [False, RuntimeError("disk gone")])
+async def test_healthz_is_503_when_the_catalogue_does_not_answer(core, monkeypatch, answer):
+    def healthy() -> bool:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(core, "healthy", healthy)
+    async with TestClient(TestServer(build_app(core))) as client:
+        response = await client.get("/healthz")
+        assert response.status == 503 and await response.json() == {"ok": False}

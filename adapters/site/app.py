@@ -139,7 +139,11 @@ class Site:
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 while the catalogue answers, 503 when it does not: for hosts' health checks."""
-        ok = await asyncio.to_thread(self.core.healthy)
+        try:
+            ok = bool(await asyncio.to_thread(self.core.healthy))
+        except Exception:
+            log.exception("the health check failed")
+            ok = False
         return web.json_response({"ok": ok}, status=200 if ok else 503)
 
     @web.middleware
