@@ -168,3 +168,30 @@ def card_text(card: QuoteCard, m: Messages) -> str:
         parts.append(card.source.describe(m))
     parts.append(card.status.describe(m))
     return "\n".join(p for p in parts if p)
+
+
+def render_meter(counts: dict[str, int], statuses: tuple[str, ...], m: Messages) -> bytes:
+    """The meter as a PNG (the site's Open Graph image beside the pledge cards): a bar per status of the
+    scale, in its order, with its name and count, in `m`'s language."""
+    total = sum(counts.values())
+    title, label = _font(BOLD, 44), _font(REGULAR, 30)
+    image = Image.new("RGB", (WIDTH, MIN_HEIGHT), PAPER)
+    draw = ImageDraw.Draw(image)
+    draw.text((MARGIN, MARGIN - 16), m.gettext("Pledge tracker"), font=title, fill=INK)
+    heading = m.ngettext("{n} pledge, counted by status", "{n} pledges, counted by status", total)
+    draw.text((MARGIN, MARGIN + 44), heading.format(n=total), font=label, fill=MUTED)
+    widest = max(counts.values(), default=0) or 1
+    names = [m.status(s) for s in statuses]
+    left = MARGIN + int(max(label.getlength(n) for n in names)) + 24
+    room = WIDTH - left - MARGIN - 80
+    for row, (status, name) in enumerate(zip(statuses, names, strict=True)):
+        y = MARGIN + 124 + row * 64
+        n = counts.get(status, 0)
+        draw.text((MARGIN, y), name, font=label, fill=INK)
+        width = round(room * n / widest)
+        if width:
+            draw.rectangle((left, y + 4, left + width, y + 40), fill=STATUS_COLOURS.get(status, MUTED))
+        draw.text((left + width + 12, y), f"{n:,}", font=label, fill=INK)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

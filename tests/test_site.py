@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
 
 from adapters.site.app import build_app, choose_language, serve
 from bot.cli import _follow, open_bot
@@ -107,6 +108,18 @@ async def test_the_card_image_is_a_png(client):
     response = await client.get(f"{HOTLINE}/card.png")
     assert response.status == 200 and response.content_type == "image/png"
     assert (await response.read()).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=hotline", "/no-such-page"])
+async def test_other_pages_share_as_the_meter_image(client, path):
+    _, html = await get(client, path)
+    meta = Meta(html).meta
+    assert meta["og:image"].endswith("/meter.png") and meta["og:title"] and meta["og:description"]
+    _, korean = await get(client, path + ("&" if "?" in path else "?") + "lang=ko")
+    assert Meta(korean).meta["og:image"].endswith("/meter.png?lang=ko")
+    response = await client.get("/meter.png")
+    picture = Image.open(io.BytesIO(await response.read()))
+    assert response.content_type == "image/png" and picture.size == (1200, 630)
 
 
 async def test_search_ranks_as_the_bot_does_and_pages(client, bot):

@@ -27,7 +27,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
-from bot.cards import FONTS, MIME, STATUS_COLOURS, card_text, render_card
+from bot.cards import FONTS, MIME, STATUS_COLOURS, card_text, render_card, render_meter
 from bot.catalogue import MilestoneRow, StatusRow, Tally
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, languages, localized, messages
@@ -129,6 +129,7 @@ class Site:
             web.get("/", self.meter),
             web.get("/pledges/{id}", self.pledge),
             web.get("/pledges/{id}/card.png", self.card),
+            web.get("/meter.png", self.meter_image),
             web.get("/search", self.search),
             web.get("/pledges.json", self.pledges_json),
             web.get("/pledges.csv", self.pledges_csv),
@@ -216,6 +217,16 @@ class Site:
             updates=[_update(u, m) for u in self.catalogue.updates(UPDATES_SHOWN)],
             upcoming=upcoming,
         )
+
+    async def meter_image(self, request: web.Request) -> web.Response:
+        page = self._page(request)
+
+        def draw() -> bytes:
+            tallies = self.catalogue.tallies()
+            return render_meter(tallies[0].counts if tallies else {}, STATUS_NAMES, page.m)
+
+        png = await asyncio.to_thread(draw)
+        return web.Response(body=png, content_type=MIME, headers={"Cache-Control": CACHE})
 
     # -- a pledge's page ----------------------------------------------------------------------------
 
