@@ -13,7 +13,7 @@ from bot import citations
 from bot.catalogue import QuoteRow
 from bot.cli import open_bot
 from bot.config import ConfigError, Settings, load_settings
-from bot.replies import Context
+from bot.replies import Context, Reply
 from tests.conftest import HOTLINE_QUOTE
 
 ENGLISH = (
@@ -66,21 +66,12 @@ def test_with_a_public_url_the_citation_gives_the_permalink(tmp_path, clock):
     finally:
         bot.close()
     assert reply.items[2].label == "Permanent address" and reply.items[2].detail == PAGE
-    # Every chat answer links the pledge to its page.
+    # Every chat answer links the pledge to its page: the console, Slack and Discord each show it.
     assert card.link == PAGE
-    assert f"  Page: {PAGE}" in render_card_reply(card)
-    assert f"Page: <{PAGE}>" in str(slack_render(reply_of(card)))
+    answer = Reply(title=card.title, cards=[card])
+    assert f"  Page: {PAGE}" in render(answer).splitlines()
+    assert f"Page: <{PAGE}>" in str(slack_render(answer))
     assert card_embed(card).url == PAGE
-
-
-def reply_of(card):
-    from bot.replies import Reply
-
-    return Reply(title=card.title, cards=[card])
-
-
-def render_card_reply(card) -> str:
-    return render(reply_of(card))
 
 
 def test_cite_refuses_what_it_cannot_quote(core):
