@@ -61,6 +61,10 @@ class QuoteRow:
     original_headline: str | None = None
     original_headline_ko: str | None = None
     original_language: str | None = None
+    # The original's outlet (Korean form too) and kind, for citations ("in a Facebook post").
+    original_outlet: str | None = None
+    original_outlet_ko: str | None = None
+    original_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,54 @@ class CalendarRow:
     speaker_name: str | None
     speaker_name_ko: str | None = None
     pledge_title_ko: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One dated rating of a pledge (the status history), with the source it cites when it cites one."""
+
+    id: str
+    pledge: str
+    status: str
+    date: dt.date
+    note: str | None
+    headline: str | None = None
+    outlet: str | None = None
+    url: str | None = None
+    headline_ko: str | None = None
+    outlet_ko: str | None = None
+    # The pledge's titles, for lists of updates across pledges (the meter, the feed).
+    title: str = ""
+    title_ko: str | None = None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many pledges of one group (a speaker, a category; "" for all) have each latest status."""
+
+    group: str
+    group_ko: str | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """Every pledge of the group."""
+        return sum(self.counts.values())
+
+
+# The latest status of each pledge (a pledge never rated is "not yet rated"), as the meter counts it.
+_LATEST_STATUS = (
+    "COALESCE((SELECT status FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1), "
+    "'not yet rated')"
+)
+_STATUS_COLUMNS = (
+    "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
+    "p.title, p.title_ko"
+)
+
+
+def _status_row(r: tuple) -> StatusRow:
+    return StatusRow(r[0], r[1], r[2], dt.date.fromisoformat(r[3]), *r[4:])
 
 
 class Catalogue:
@@ -186,7 +238,7 @@ class Catalogue:
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
                    s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
-                   o.headline, o.headline_ko, o.language
+                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind
             FROM quotes q JOIN sources s ON s.id = q.source
             LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
@@ -195,6 +247,14 @@ class Catalogue:
             ids,
         ).fetchall()
         return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
+
+    def speaker_of(self, pledge_id: str) -> tuple[str, str | None, str | None, str | None] | None:
+        """The name, Korean name, role and Korean role of the speaker of a pledge."""
+        return self.store.db.execute(
+            "SELECT s.name, s.name_ko, s.role, s.role_ko FROM pledges p JOIN speakers s ON s.id = p.speaker "
+            "WHERE p.id = ?",
+            [pledge_id],
+        ).fetchone()
 
     def find_id(self, text: str) -> str | None:
         """The pledge whose id is exactly `text`, if any."""
@@ -357,3 +417,83 @@ class Catalogue:
                 continue
             rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7]))
         return rows
+
+    # -- the public site: counts by status, status histories, updates across pledges ----------------
+
+    def tallies(self, by: str | None = None) -> list[Tally]:
+        """Pledges counted by latest status: overall (`by` None), per "speaker" or per "category"."""
+        if by is None:
+            group, group_ko, join = "''", "NULL", ""
+        elif by == "speaker":
+            group, group_ko, join = "s.name", "MAX(s.name_ko)", "JOIN speakers s ON s.id = p.speaker"
+        elif by == "category":
+            group, group_ko, join = "p.category", "MAX(p.category_ko)", ""
+        else:
+            raise ValueError(by)
+        rows = self.store.db.execute(
+            f"SELECT {group}, {group_ko}, {_LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} "
+            f"GROUP BY {group} COLLATE NOCASE, latest ORDER BY {group} COLLATE NOCASE"
+        ).fetchall()
+        tallies: dict[str, Tally] = {}
+        for name, name_ko, status, n in rows:
+            tally = tallies.setdefault(name.casefold(), Tally(name, name_ko, {}))
+            tally.counts[status] = tally.counts.get(status, 0) + n
+        return list(tallies.values())
+
+    def history(self, pledge_id: str) -> list[StatusRow]:
+        """A pledge's ratings, oldest first: its status timeline."""
+        return [
+            _status_row(r)
+            for r in self.store.db.execute(
+                f"SELECT {_STATUS_COLUMNS} FROM statuses st JOIN pledges p ON p.id = st.pledge "
+                "LEFT JOIN sources s ON s.id = st.source WHERE st.pledge = ? ORDER BY st.date, st.id",
+                [pledge_id],
+            )
+        ]
+
+    def updates(self, limit: int) -> list[StatusRow]:
+        """The latest ratings across pledges, newest first (the meter's updates and the Atom feed)."""
+        return [
+            _status_row(r)
+            for r in self.store.db.execute(
+                f"SELECT {_STATUS_COLUMNS} FROM statuses st JOIN pledges p ON p.id = st.pledge "
+                "LEFT JOIN sources s ON s.id = st.source ORDER BY st.date DESC, st.id DESC LIMIT ?",
+                [limit],
+            )
+        ]
+
+    def milestones_of(self, pledge_id: str) -> list[MilestoneRow]:
+        """The milestones of one pledge, oldest first."""
+        return [
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            for r in self.store.db.execute(
+                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE pledge = ? "
+                "ORDER BY date, id",
+                [pledge_id],
+            )
+        ]
+
+    def pledge_table(self) -> list[dict[str, object]]:
+        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""
+        rows = self.store.db.execute(
+            "SELECT p.id, p.title, p.title_ko, s.name, s.name_ko, p.category, p.category_ko, p.pledged_on, "
+            f"{_LATEST_STATUS}, "
+            "(SELECT date FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1), "
+            "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary "
+            "FROM pledges p JOIN speakers s ON s.id = p.speaker ORDER BY p.category COLLATE NOCASE, p.id"
+        ).fetchall()
+        fields = [
+            "id",
+            "title",
+            "title_ko",
+            "speaker",
+            "speaker_ko",
+            "category",
+            "category_ko",
+            "pledged_on",
+            "status",
+            "status_date",
+            "lead_quote",
+            "summary",
+        ]
+        return [dict(zip(fields, r, strict=True)) for r in rows]

@@ -40,6 +40,9 @@ log = logging.getLogger("pledgebot")
 Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
 # How often a serving process looks for edits made by other processes (the issue's bound is 2 s).
 FOLLOW_SECONDS = 1.0
+# Where `pledgebot run` serves the site: this port, or the next free one of the following few.
+SITE_PORT = 8080
+SITE_PORT_TRIES = 20
 
 
 @dataclass
@@ -110,6 +113,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
+        public_url=settings.public_url,
     )
     return Bot(settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core)
 
@@ -122,7 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="every configured adapter and the reminder scheduler, or the console when none is (default)",
     )
-    sub.add_parser("web", help="the Slack adapter alone, no scheduler (the Procfile's web process)")
+    sub.add_parser(
+        "web",
+        help="the public site on $PORT, beside Slack's HTTP endpoint when Slack is configured, no scheduler "
+        "(the Procfile's web process)",
+    )
+    site = sub.add_parser("site", help="the public tracker site alone, read-only")
+    site.add_argument("--port", type=int, default=8080, help="the port to listen on (default 8080)")
+    site.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1; 0.0.0.0 for all)"
+    )
     sub.add_parser(
         "worker", help="Discord, Slack Socket Mode and the reminder scheduler (the Procfile's worker process)"
     )
@@ -244,7 +257,14 @@ def _console(bot: Bot, args: argparse.Namespace) -> int:
 
     if not sys.stdin.isatty():
         # A pipe is a batch: answer every line and exit at its end, with nothing scheduled in between.
-        shell.run(bot.core, sys.stdin, sys.stdout, interactive=False, locale=bot.settings.language)
+        shell.run(
+            bot.core,
+            sys.stdin,
+            sys.stdout,
+            interactive=False,
+            locale=bot.settings.language,
+            files=_files(bot.settings),
+        )
         return 0
     return _serve(bot, [_console_serve], scheduler=True)
 
@@ -252,20 +272,53 @@ def _console(bot: Bot, args: argparse.Namespace) -> int:
 def _ask(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console import shell
 
-    print(shell.answer(bot.core, " ".join(args.text), bot.settings.language))
+    print(shell.answer(bot.core, " ".join(args.text), bot.settings.language, _files(bot.settings)))
     return 0
 
 
 def _run(bot: Bot, args: argparse.Namespace) -> int:
     servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
+    # The site on the first free port from 8080, its address on stderr so piped output stays the bot's.
+    site = _site_serve("127.0.0.1", SITE_PORT, tries=SITE_PORT_TRIES, announce=_announce)
     if not servers:
         log.info("no Slack or Discord credentials configured: running the console")
-        return _console(bot, args)
-    return _serve(bot, servers, scheduler=True, exclusive=True)
+        if not sys.stdin.isatty():
+            # A batch of piped lines ends as soon as it is answered: no site to serve in between.
+            return _console(bot, args)
+        return _serve(bot, [_console_serve, site], scheduler=True)
+    return _serve(bot, [*servers, site], scheduler=True, exclusive=True)
 
 
 def _web(bot: Bot, args: argparse.Namespace) -> int:
-    return _slack(bot, args)
+    settings = bot.settings
+    if settings.slack_enabled and not settings.slack_socket_mode:
+        # Only this process receives HTTP on hosts like Heroku: the site shares Slack's port.
+        return _serve(bot, [_slack_serve(mount_site=True)], scheduler=False)
+    servers = [_slack_serve()] if settings.slack_enabled else []
+    servers.append(_site_serve("0.0.0.0", settings.port))
+    return _serve(bot, servers, scheduler=False)
+
+
+def _site(bot: Bot, args: argparse.Namespace) -> int:
+    if not 1 <= args.port <= 65535:
+        print("pledgebot: --port must be from 1 to 65535", file=sys.stderr)
+        return 2
+    return _serve(bot, [_site_serve(args.host, args.port, announce=_announce)], scheduler=False)
+
+
+def _announce(address: str) -> None:
+    print(f"pledgebot: the tracker site is at {address}", file=sys.stderr, flush=True)
+
+
+def _site_serve(
+    host: str, port: int, *, tries: int = 1, announce: Callable[[str], None] | None = None
+) -> Serve:
+    from adapters.site.app import serve
+
+    async def site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
+        await serve(core, settings.public_url, stopping, host=host, port=port, tries=tries, announce=announce)
+
+    return site
 
 
 def _worker(bot: Bot, args: argparse.Namespace) -> int:
@@ -290,10 +343,17 @@ def _discord(bot: Bot, args: argparse.Namespace) -> int:
     return _serve(bot, [_discord_serve()], scheduler=False)
 
 
-def _slack_serve() -> Serve:
+def _slack_serve(*, mount_site: bool = False) -> Serve:
     from adapters.slack_app.app import serve
 
-    return serve
+    if not mount_site:
+        return serve
+    from adapters.site.app import Site
+
+    async def slack_and_site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
+        await serve(core, settings, stopping, mount=Site(core, settings.public_url).install)
+
+    return slack_and_site
 
 
 def _discord_serve() -> Serve:
@@ -305,7 +365,12 @@ def _discord_serve() -> Serve:
 async def _console_serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
     from adapters.console import shell
 
-    await shell.serve(core, sys.stdin, sys.stdout, stopping, settings.language)
+    await shell.serve(core, sys.stdin, sys.stdout, stopping, settings.language, _files(settings))
+
+
+def _files(settings: Settings) -> Path:
+    """Where the console writes the files of its answers (quote cards): `cards/` beside PLEDGEBOT_DB."""
+    return settings.db_path.parent / "cards"
 
 
 _ADAPTERS = {"slack": _slack_serve, "discord": _discord_serve}
@@ -598,6 +663,7 @@ def _validated(paths: list[Path], data: ds.Dataset) -> int:
 _COMMANDS: dict[str, Callable[[Core, Settings, argparse.Namespace], int]] = {
     "run": _run,
     "web": _web,
+    "site": _site,
     "worker": _worker,
     "reminders": _reminders,
     "deliver": _deliver,

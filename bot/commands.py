@@ -120,6 +120,20 @@ SPECS: dict[str, CommandSpec] = {
             "/pledge language ko",
             manages=True,
         ),
+        CommandSpec(
+            "card",
+            "/pledge card <pledge-id> [n]",
+            N_("Make a PNG quote card of a pledge's lead (or n-th) quote"),
+            "공약의 대표(또는 n번째) 인용을 PNG 카드로 만들기",
+            "/pledge card inter-korean-hotline",
+        ),
+        CommandSpec(
+            "cite",
+            "/pledge cite <pledge-id> [n]",
+            N_("Copy-ready citations of a pledge's lead (or n-th) quote, in two house styles"),
+            "공약의 대표(또는 n번째) 인용을 두 가지 기사 표기로",
+            "/pledge cite inter-korean-hotline",
+        ),
         CommandSpec("help", "/pledge help", N_("This help"), "도움말", "/pledge help"),
     )
 }
@@ -217,6 +231,22 @@ class Language:
 
 
 @dataclass(frozen=True)
+class Card:
+    """A PNG quote card of one quote of a pledge (`n` counts from 1, the lead quote)."""
+
+    pledge_id: str
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Cite:
+    """Copy-ready citations of one quote of a pledge (`n` counts from 1, the lead quote)."""
+
+    pledge_id: str
+    n: int = 1
+
+
+@dataclass(frozen=True)
 class Help:
     """Show help; `hint` says why, when help answers something that was not a request for it."""
 
@@ -252,6 +282,8 @@ Command = (
     | Subscriptions
     | History
     | Language
+    | Card
+    | Cite
     | Help
     | Usage
 )
@@ -318,6 +350,32 @@ def _list(rest: str, known: Known) -> Command | None:
         return ListPledges(None, status.en, page)
     category = known.category(before)
     return ListPledges(category, status.en, page) if category is not None else None
+
+
+def _quote_of(kind: type[Card] | type[Cite], name: str) -> Arguments:
+    """The arguments of `card` and `cite`: a pledge id, then perhaps which of its quotes (1 for the lead)."""
+
+    def parse(rest: str, known: Known) -> Command | None:
+        words = rest.split()
+        if not words or len(words) > 2:
+            return None
+        n = 1
+        if len(words) == 2:
+            number = _number(words[1])
+            if number is None:
+                return None  # "card games are fun": words, not an id and a number
+            if number < 1:
+                return Usage(N_("Which quote? Give its number, 1 for the lead quote."), SPECS[name])
+            n = number
+        if known.is_pledge_id(words[0]):
+            return kind(words[0].lower(), n)
+        if _ID_SHAPED.fullmatch(words[0]):
+            return Usage(
+                N_("There is no pledge with the id “{id}”."), SPECS[name], (("id", _short(words[0].lower())),)
+            )
+        return None
+
+    return parse
 
 
 def _language(rest: str, known: Known) -> Command | None:
@@ -477,6 +535,8 @@ _ARGUMENTS: dict[str, Arguments] = {
     "subscriptions": _subscriptions,
     "history": _history,
     "language": _language,
+    "card": _quote_of(Card, "card"),
+    "cite": _quote_of(Cite, "cite"),
 }
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.

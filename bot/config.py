@@ -65,6 +65,8 @@ class Settings:
     # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
     language: str = "en"
     log_level_set: bool = False
+    # Where the public site is reached (no trailing slash): chat answers link each pledge to its page there.
+    public_url: str | None = None
 
     @property
     def slack_enabled(self) -> bool:
@@ -100,6 +102,13 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     if not re.match(r"^https?://[^\s/]+", raw):
         raise ConfigError(f"{name} must be an http:// or https:// URL")
     return raw.rstrip("/") + "/"
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    url = _url(env, "PLEDGEBOT_PUBLIC_URL")
+    if url is not None and any(c.isspace() or c in '"<>' for c in url):
+        raise ConfigError("PLEDGEBOT_PUBLIC_URL must be an http:// or https:// URL")
+    return url.rstrip("/") if url is not None else None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -193,6 +202,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         log_level=log_level,
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
+        public_url=_public_url(env),
     )
     _check_slack(settings, env)
     if not settings.data_dir.is_dir():

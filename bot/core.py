@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 
+from bot import citations
 from bot import commands as cmd
+from bot.cards import MIME as CARD_MIME
+from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import Journal
@@ -23,6 +26,7 @@ from bot.replies import (
     EDITORS_TITLE,
     Action,
     ActionKind,
+    Attachment,
     Context,
     Level,
     ListItem,
@@ -78,6 +82,7 @@ class Core:
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
         health: Callable[[], bool] = lambda: True,
+        public_url: str | None = None,
     ):
         self.catalogue = catalogue
         self.searcher = searcher
@@ -86,6 +91,7 @@ class Core:
         self.clock = clock
         self.monotonic = monotonic
         self._health = health
+        self.public_url = public_url
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
         self._calendar_version = ""
@@ -142,6 +148,17 @@ class Core:
             log.exception("autocomplete failed")
             return []
         return [Suggestion(_clip(_title(m, rows[i]), 100), i) for i in result.ids if i in rows]
+
+    def cards(
+        self, pledge_id: str, language: str = "en", *, terms: list[str] | None = None
+    ) -> list[QuoteCard]:
+        """One pledge's cards in `language`: every quote, or (given search `terms`) the best match."""
+        m = messages(language_of(language))
+        return self._cards([pledge_id], m, lead_only=terms is not None, terms=terms)
+
+    def page_url(self, pledge_id: str) -> str:
+        """The pledge's page on the public site, or "" when PLEDGEBOT_PUBLIC_URL is not set."""
+        return f"{self.public_url}/pledges/{pledge_id}" if self.public_url else ""
 
     def calendar(self) -> Calendar:
         """Anniversaries and day counts of every milestone, indexed once and rebuilt after any import.
@@ -217,6 +234,10 @@ class Core:
                 return self.history(command.pledge_id, m)
             case cmd.Language():
                 return self._set_language(command.language, ctx, m)
+            case cmd.Card():
+                return self._card(command, m)
+            case cmd.Cite():
+                return self._cite(command, m)
             case cmd.Usage():
                 usage = m.gettext("Usage: {usage} (for example: {example})")
                 notices = [Notice(command.text(m), Level.ERROR)]
@@ -356,6 +377,7 @@ class Core:
                 category=localized(m, pledge.category, pledge.category_ko),
                 summary=pledge.summary or "",
                 title_by=_title_by(m, pledge),
+                link=self.page_url(pledge.id),
             )
             quotes = by_pledge.get(pledge_id, [])
             if not quotes:
@@ -389,6 +411,59 @@ class Core:
                     )
                 )
         return cards
+
+    def _nth_card(self, pledge_id: str, n: int, m: Messages) -> QuoteCard | Reply:
+        """The card of a pledge's n-th quote (a quoteless pledge's one card for n = 1), or the error reply."""
+        cards = self._cards([pledge_id], m, lead_only=False)
+        if not cards:
+            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
+        if n > len(cards):
+            return _error(_quote_count(m, pledge_id, len(cards)))
+        return cards[n - 1]
+
+    def _card(self, command: cmd.Card, m: Messages) -> Reply:
+        card = self._nth_card(command.pledge_id, command.n, m)
+        if isinstance(card, Reply):
+            return card
+        png = render_card(card, m, where=card.link)
+        name = f"{card.pledge_id}-{command.n}-{m.language}.png"
+        notices = []
+        if self.public_url:
+            url = f"{self.page_url(card.pledge_id)}/card.png" + (
+                f"?lang={m.language}" if m.language != "en" else ""
+            )
+            notices.append(Notice(m.gettext("Card image: {url}").format(url=url)))
+        return Reply(
+            title=m.gettext("Quote card: {title}").format(title=card.title),
+            cards=[card],
+            notices=notices,
+            files=[Attachment(name, png, CARD_MIME, description=card_text(card, m))],
+            actions=[
+                Action(ActionKind.SHARE, m.gettext("Share in channel"), f"card {card.pledge_id} {command.n}")
+            ],
+            total=1,
+        )
+
+    def _cite(self, command: cmd.Cite, m: Messages) -> Reply:
+        quotes = self.catalogue.quotes([command.pledge_id], lead_only=False)
+        if not quotes:
+            text = m.gettext("{id} has no quote on record yet, so there is nothing to cite.")
+            return _error(text.format(id=command.pledge_id))
+        if command.n > len(quotes):
+            return _error(_quote_count(m, command.pledge_id, len(quotes)))
+        quote = quotes[command.n - 1]
+        name, name_ko, _role, role_ko = self.catalogue.speaker_of(command.pledge_id)
+        speaker = citations.Speaker(name, name_ko, role_ko)
+        items = [
+            ListItem(label=m.gettext("English news style"), detail=citations.english(quote, speaker)),
+            ListItem(label=m.gettext("Korean press style"), detail=citations.korean(quote, speaker)),
+        ]
+        if self.public_url:
+            items.append(
+                ListItem(label=m.gettext("Permanent address"), detail=self.page_url(command.pledge_id))
+            )
+        title = m.gettext("Citations of {id}, quote {n}").format(id=command.pledge_id, n=command.n)
+        return Reply(title=title, items=items, total=len(items))
 
     def _list(self, command: cmd.ListPledges, m: Messages) -> Reply:
         offset = (command.page - 1) * LIST_PAGE_SIZE
@@ -1045,6 +1120,15 @@ def _status_source(m: Messages, pledge: PledgeRow) -> SourceRef | None:
         kind=kind,
         url=url,
     )
+
+
+def _quote_count(m: Messages, pledge_id: str, count: int) -> str:
+    text = m.ngettext(
+        "{id} has {count} quote: ask for quote 1.",
+        "{id} has {count} quotes; ask for one from 1 to {count}.",
+        count,
+    )
+    return text.format(id=pledge_id, count=count)
 
 
 def _did_you_mean(m: Messages, ids: list[str]) -> str:

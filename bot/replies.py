@@ -136,6 +136,9 @@ class QuoteCard:
             return ""
         return (m or messages()).gettext(EDITORS_TITLE)
 
+    # The pledge's page on the public site ("" unless PLEDGEBOT_PUBLIC_URL is set).
+    link: str = ""
+
     @property
     def has_quote(self) -> bool:
         """False for a pledge with no quote on record yet: the card then shows its summary and status."""
@@ -261,6 +264,17 @@ class Form:
     state: str = ""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (a quote card's PNG): each platform uploads, attaches or saves it."""
+
+    name: str
+    data: bytes = field(repr=False)
+    mime: str
+    # What the file shows, in words: its alt text where the platform takes one.
+    description: str = ""
+
+
 @dataclass
 class Reply:
     """Everything the core answers with; adapters decide how it looks."""
@@ -279,6 +293,8 @@ class Reply:
     form: Form | None = None
     # After a submission: a message per field name that was refused; the adapter shows each beside its field.
     field_errors: dict[str, str] = field(default_factory=dict)
+    # Files that go with the message (a quote card's image).
+    files: list[Attachment] = field(default_factory=list)
 
     @property
     def messages(self) -> Messages:
@@ -288,4 +304,9 @@ class Reply:
     @property
     def is_error(self) -> bool:
         """True when the reply only reports a problem."""
-        return not self.cards and not self.items and any(n.level is Level.ERROR for n in self.notices)
+        return (
+            not self.cards
+            and not self.items
+            and not self.files
+            and any(n.level is Level.ERROR for n in self.notices)
+        )

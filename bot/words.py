@@ -44,6 +44,8 @@ WORDS: tuple[Word, ...] = (
     Word(Kind.COMMAND, "subscriptions", "구독목록"),
     Word(Kind.COMMAND, "history", "이력"),
     Word(Kind.COMMAND, "language", "언어"),
+    Word(Kind.COMMAND, "card", "카드"),
+    Word(Kind.COMMAND, "cite", "인용"),
     Word(Kind.COMMAND, "help", "도움말"),
     # The status scale, in its order; the English forms are the values the dataset stores.
     Word(Kind.STATUS, "not yet rated", "미평가"),

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pty
+import re
+import selectors
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -138,3 +146,92 @@ def test_a_deadline_is_reminded_on_its_day_and_ahead_of_it(tmp_path):
     unknown = run(tmp_path, "reminders", "--date", "2027-01-08", "--topic", "nonsense")
     assert unknown.returncode == 2 and "Defense, Diplomacy, North Korea" in unknown.stderr
     assert run(tmp_path, "reminders", "--ahead", "31").returncode == 2
+
+
+def _read_until(process: subprocess.Popen, stream, pattern: str, seconds: float = 30) -> re.Match:
+    """Read `stream` (raw, so no buffer hides a line from select) until `pattern` matches what was read."""
+    said = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        deadline = time.monotonic() + seconds
+        while not (found := re.search(pattern, said)):
+            assert selector.select(max(deadline - time.monotonic(), 0)), f"{pattern!r} never came: {said!r}"
+            chunk = os.read(stream.fileno(), 4096)
+            assert chunk, f"the process ended: {said!r}"
+            said += chunk.decode(errors="replace")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def _serving(tmp_path: Path, *args: str, env: dict[str, str] | None = None, **streams) -> subprocess.Popen:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "PLEDGEBOT_"))}
+    base.update({"PLEDGEBOT_DB": str(tmp_path / "cli.db"), **(env or {})})
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **streams}
+    return subprocess.Popen([sys.executable, "-m", "bot", *args], env=base, cwd=tmp_path, **options)
+
+
+def _stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=20)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_site_serves_the_meter_and_prints_its_address_on_stderr(tmp_path):
+    """`pledgebot site --port N`: the address on stderr, the meter at it, a clean exit on SIGTERM."""
+    port = _free_port()
+    process = _serving(tmp_path, "site", "--port", str(port))
+    try:
+        _read_until(process, process.stderr, rf"the tracker site is at http://127\.0\.0\.1:{port}/\n")
+        assert 'data-total="14"' in _fetch(f"http://127.0.0.1:{port}/")
+    finally:
+        assert _stop(process) == 0
+    assert process.stdout.read() == b""
+
+
+def test_run_on_a_terminal_serves_the_site_beside_the_console(tmp_path):
+    """`make run` (pledgebot run, no credentials, a terminal): the console on stdout, the site's address on
+    stderr, the site answering at it."""
+    controller, terminal = pty.openpty()
+    process = _serving(tmp_path, "run", stdin=terminal, stdout=terminal)
+    os.close(terminal)
+    try:
+        _read_until(process, os.fdopen(os.dup(controller), "rb", buffering=0), r"pledge> ")
+        found = _read_until(process, process.stderr, r"the tracker site is at (http://127\.0\.0\.1:\d+/)\n")
+        assert 'data-total="14"' in _fetch(found[1])
+        os.write(controller, b"quit\n")
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        os.close(controller)
+
+
+def test_a_piped_run_prints_only_the_answers(tmp_path):
+    """`echo "/pledge hotline" | make run`: the answer on stdout and nothing else, no site for a batch."""
+    result = run(tmp_path, "run", stdin="/pledge hotline\n")
+    assert result.returncode == 0 and HOTLINE_QUOTE in result.stdout
+    assert result.stderr == "" and "tracker site" not in result.stdout
+
+
+def test_web_without_slack_serves_the_site_and_healthz_on_port(tmp_path):
+    port = _free_port()
+    process = _serving(tmp_path, "web", env={"PORT": str(port)})
+    try:
+        _read_until(process, process.stderr, rf"site: serving on http://127\.0\.0\.1:{port}/")
+        assert HOTLINE_QUOTE in _fetch(f"http://127.0.0.1:{port}/pledges/inter-korean-hotline")
+        assert json.loads(_fetch(f"http://127.0.0.1:{port}/healthz")) == {"ok": True}
+    finally:
+        assert _stop(process) == 0

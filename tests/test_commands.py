@@ -74,6 +74,16 @@ def parse(text: str) -> cmd.Command:
         ("/pledge History Inter-Korean-Hotline", cmd.History("inter-korean-hotline")),
         ("이력 china-relations", cmd.History("china-relations")),
         ("HELP", cmd.Help()),
+        ("card inter-korean-hotline", cmd.Card("inter-korean-hotline")),
+        ("card Inter-Korean-Hotline 2", cmd.Card("inter-korean-hotline", 2)),
+        ("카드 china-relations", cmd.Card("china-relations")),
+        ("cite inter-korean-hotline", cmd.Cite("inter-korean-hotline")),
+        ("/pledge cite inter-korean-hotline 3", cmd.Cite("inter-korean-hotline", 3)),
+        ("인용 china-relations 1", cmd.Cite("china-relations", 1)),
+        ("card games", cmd.Search("card games")),
+        ("cite the hotline", cmd.Search("cite the hotline")),
+        ("card inter-korean-hotline please", cmd.Search("card inter-korean-hotline please")),
+        ("인용 핫라인", cmd.Search("인용 핫라인")),
         ("", cmd.Help()),
         ("목록", cmd.ListPledges()),
         # Words that name a command but whose arguments do not parse are searched for, the whole text.
@@ -125,6 +135,8 @@ def test_parse(text, expected):
         "subscribe 08:00 soon",
         "show no-such-pledge",
         "show Old-Pledge-2024",
+        "card no-such-pledge",
+        "cite inter-korean-hotline 0",
     ],
 )
 def test_bad_arguments_are_usage_errors(text):

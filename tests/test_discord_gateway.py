@@ -302,6 +302,28 @@ async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, clie
     assert body["data"]["allowed_mentions"] == {"parse": []}
 
 
+async def test_a_quote_card_is_attached_and_shown_in_its_embed(fake, client):
+    """/pledges card: the PNG is sent with the answer (multipart) and the embed shows it as its image."""
+    body = await fake.run_command("pledges card", pledge_id="inter-korean-hotline")
+    data = body["data"]
+    assert data["flags"] == EPHEMERAL
+    assert list(data["files"]) == ["inter-korean-hotline-1-en.png"]
+    assert data["files"]["inter-korean-hotline-1-en.png"].startswith(b"\x89PNG")
+    assert data["embeds"][0]["image"]["url"] == "attachment://inter-korean-hotline-1-en.png"
+    assert HOTLINE_QUOTE in data["attachments"][0]["description"]
+    # Shared, the card and its image are posted publicly.
+    asked = fake.interaction(2, fake.command("pledge", query="card inter-korean-hotline"))
+    await fake.send_interaction(asked)
+    await fake.callback_for(asked)
+    message = fake.original(asked)
+    assert message["attachments"][0]["filename"] == "inter-korean-hotline-1-en.png"
+    [row] = message["components"]
+    share = next(b for b in row["components"] if b["custom_id"].startswith("pledgebot:share:"))
+    shared = (await fake.click(message, share["custom_id"], user_id=555))["data"]
+    assert shared["content"] == "Shared by <@555>" and not (shared.get("flags") or 0) & EPHEMERAL
+    assert list(shared["files"]) == ["inter-korean-hotline-1-en.png"]
+
+
 async def test_buttons_keep_working_after_a_restart(fake, core, settings):
     first = await start(fake, core, settings)
     asked = fake.interaction(2, fake.command("pledge", query="hotline"))

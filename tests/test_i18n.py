@@ -34,6 +34,13 @@ def _extracted() -> set[str]:
             ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
             ids.add(message[0] if isinstance(message, tuple) else message)
+    # The site's templates, as babel.cfg has pybabel read them.
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        ROOT / "adapters" / "site" / "templates",
+        method_map=[("**", "jinja2.ext:babel_extract")],
+        keywords=KEYWORDS,
+    ):
+        ids.add(message[0] if isinstance(message, tuple) else message)
     return ids
 
 

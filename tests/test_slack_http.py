@@ -178,6 +178,20 @@ async def test_healthz(running: Running):
         assert await response.json() == {"ok": True}
 
 
+async def test_the_site_shares_the_slack_port_for_pledgebot_web(core, settings, slack):
+    """`pledgebot web` on hosts where only one process receives HTTP: the site beside /slack/events."""
+    from adapters.site.app import Site
+
+    async for running in start(core, settings, slack, mount=Site(core).install):
+        async with running.session.get(f"{running.url}/pledges/inter-korean-hotline") as response:
+            assert response.status == 200 and HOTLINE_QUOTE in await response.text()
+        async with running.session.get(f"{running.url}/no-such-page") as response:
+            assert response.status == 404 and "Page not found" in await response.text()
+        async with running.session.get(f"{running.url}/healthz") as response:
+            assert await response.json() == {"ok": True}
+        assert "Restore inter-Korean hotlines" in text_of(await running.command("hotline"))
+
+
 async def assert_no_side_effect(running: Running, response_url: str) -> None:
     """A later good request is answered, and nothing ever reached the rejected request's response_url."""
     await running.command("help")
@@ -295,6 +309,31 @@ async def test_share_posts_the_card_to_the_channel(running: Running, slack: Fake
     # The public copy has no Share button of its own.
     assert "pledge_share" not in text_of(call.body)
     assert len(slack.messages[CHANNEL]) == 1
+
+
+async def test_a_shared_quote_card_is_posted_then_its_image_uploaded(running: Running, slack: FakeSlack):
+    """files upload v2: the upload URL, the PNG's bytes, then the completion naming the channel."""
+    answer = await running.command("card inter-korean-hotline")
+    assert "Share in channel to post the card's image there." in text_of(answer)
+    assert not slack.calls_to("files.getUploadURLExternal")  # a private answer uploads nothing
+    await running.click("pledge_share_0", "card inter-korean-hotline 1")
+    (message,) = await slack.wait_for_calls("chat.postMessage")
+    assert HOTLINE_QUOTE in text_of(message.body)
+    (asked,) = await slack.wait_for_calls("files.getUploadURLExternal")
+    assert asked.body["filename"] == "inter-korean-hotline-1-en.png"
+    assert HOTLINE_QUOTE in asked.body["alt_txt"]
+    (done,) = await slack.wait_for_calls("files.completeUploadExternal")
+    assert done.body["channel_id"] == CHANNEL
+    (uploaded,) = slack.uploads.values()
+    assert uploaded.startswith(b"\x89PNG") and int(asked.body["length"]) == len(uploaded)
+
+
+async def test_a_refused_upload_is_told_to_the_sharer(running: Running, slack: FakeSlack):
+    slack.fail_next("files.getUploadURLExternal", error="missing_scope")
+    response_url = await running.click("pledge_share_0", "card inter-korean-hotline 1")
+    answer = await running.answer_at(response_url)
+    assert "its image could not be uploaded (missing_scope)" in text_of(answer)
+    assert len(slack.messages[CHANNEL]) == 1  # the card itself was shared
 
 
 async def test_an_admin_sets_the_channel_language_and_shared_cards_follow_it(

@@ -28,6 +28,7 @@ def test_declares_pledge_command_scopes_interactivity_and_socket_mode():
         "channels:join",
         "channels:history",
         "groups:history",
+        "files:write",
     }
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True

@@ -36,6 +36,8 @@ def render(reply: Reply) -> str:
         lines.append("  " + m.gettext("Status: {status}").format(status=card.status.describe(m)))
         if card.source is not None and card.source.url:
             lines.append("  " + m.gettext("Link: {url}").format(url=card.source.url))
+        if card.link:
+            lines.append("  " + m.gettext("Page: {url}").format(url=card.link))
     if reply.items:
         lines.append("")
     for item in reply.items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from adapters.console.render import render
@@ -24,12 +25,35 @@ def context(locale: str = "en") -> Context:
     )
 
 
-def answer(core: Core, line: str, locale: str = "en") -> str:
-    """The rendered reply to one command line."""
-    return render(core.handle(line, context(locale)))
+def answer(core: Core, line: str, locale: str = "en", files: Path | None = None) -> str:
+    """The rendered reply to one command line; its files (a quote card) are written into `files`."""
+    return written(core.handle(line, context(locale)), files)
 
 
-def run(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool, locale: str = "en") -> None:
+def written(reply: Reply, files: Path | None) -> str:
+    """The reply as text, after writing its files into the folder `files`, each named with its path."""
+    text = render(reply)
+    if not reply.files or files is None:
+        return text
+    files.mkdir(parents=True, exist_ok=True)
+    m = reply.messages
+    for attachment in reply.files:
+        # The core names files after pledge ids; only the last part of a name is ever used.
+        path = files / Path(attachment.name).name
+        path.write_bytes(attachment.data)
+        text += "\n\n" + m.gettext("Image saved: {path}").format(path=path)
+    return text
+
+
+def run(
+    core: Core,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    interactive: bool,
+    locale: str = "en",
+    files: Path | None = None,
+) -> None:
     """Answer each line of `stdin` until end of input (or `quit`)."""
     if interactive:
         stdout.write(messages(language_of(locale)).gettext(WELCOME) + "\n")
@@ -38,22 +62,27 @@ def run(core: Core, stdin: TextIO, stdout: TextIO, *, interactive: bool, locale:
             stdout.write(PROMPT)
             stdout.flush()
         line = stdin.readline()
-        if not line or not _respond(core, line, stdout, locale):
+        if not line or not _respond(core, line, stdout, locale, files):
             break
 
 
-def _respond(core: Core, line: str, stdout: TextIO, locale: str) -> bool:
+def _respond(core: Core, line: str, stdout: TextIO, locale: str, files: Path | None) -> bool:
     line = line.strip()
     if line.lower() in QUIT:
         return False
     if line:
-        stdout.write(answer(core, line, locale) + "\n\n")
+        stdout.write(answer(core, line, locale, files) + "\n\n")
         stdout.flush()
     return True
 
 
 async def serve(
-    core: Core, stdin: TextIO, stdout: TextIO, stopping: asyncio.Event, locale: str = "en"
+    core: Core,
+    stdin: TextIO,
+    stdout: TextIO,
+    stopping: asyncio.Event,
+    locale: str = "en",
+    files: Path | None = None,
 ) -> None:
     """The interactive console inside the event loop, so scheduled digests can print between commands."""
     loop = asyncio.get_running_loop()
@@ -83,8 +112,8 @@ async def serve(
         if not getter.result() or line.lower() in QUIT:
             break
         if line:
-            reply = await asyncio.to_thread(core.handle, line, context(locale))
-            stdout.write(render(reply) + "\n\n")
+            text = await asyncio.to_thread(answer, core, line, locale, files)
+            stdout.write(text + "\n\n")
         stdout.write(PROMPT)
         stdout.flush()
 

@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import io
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,13 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord_app import commands
-from adapters.discord_app.render import CUSTOM_ID_PREFIX, Rendered, clip, render
+from adapters.discord_app.render import (
+    ATTACHMENT_DESCRIPTION_LIMIT,
+    CUSTOM_ID_PREFIX,
+    Rendered,
+    clip,
+    render,
+)
 from bot.config import Settings
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, messages
@@ -179,6 +186,13 @@ def _send_kwargs(rendered: Rendered) -> dict[str, Any]:
     view = view_for(rendered)
     if view is not None:
         kwargs["view"] = view
+    if rendered.files:
+        kwargs["files"] = [
+            discord.File(
+                io.BytesIO(f.data), filename=f.name, description=f.description[:ATTACHMENT_DESCRIPTION_LIMIT]
+            )
+            for f in rendered.files
+        ]
     return kwargs
 
 
@@ -266,6 +280,9 @@ class Responder:
             return
         kwargs = _send_kwargs(rendered)
         kwargs.setdefault("view", None)  # a last page has no "More" button left
+        if "files" in kwargs:
+            # An edited message takes its files as its whole list of attachments.
+            kwargs["attachments"] = kwargs.pop("files")
         kwargs["content"] = rendered.content  # replace, not keep, the old text
         if interaction.response.is_done():
             await interaction.edit_original_response(**kwargs)

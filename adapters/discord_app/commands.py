@@ -45,6 +45,7 @@ KO_NAMES = {
     "ahead": "미리",
     "language": "언어",
     "topics": "주제",
+    "quote": "인용번호",
 }
 KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
 
@@ -62,6 +63,7 @@ OPTIONS = {
     "language": ("The language of shared cards and digests here", "이 채널의 공유 카드와 알림 언어"),
     "topics": ("Only these categories, comma-separated (up to 5)", "이 분야만, 쉼표로 구분 (최대 5개)"),
     "pledges": ("Only these pledge ids, comma-separated (up to 10)", "이 공약 ID만, 쉼표로 구분 (최대 10개)"),
+    "quote": ("Which of its quotes, 1 for the lead quote (default)", "몇 번째 인용인지 (기본: 대표 인용 1)"),
 }
 # Suggested when the time-zone box is still empty.
 COMMON_ZONES = (
@@ -231,6 +233,28 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     ) -> None:
         await responder.answer(interaction, f"history {one_token(pledge_id)}" if pledge_id else "history")
 
+    @pledges.command(name=name("card"), description=describe_spec("card"))
+    @app_commands.rename(pledge_id=name("pledge_id"), quote=name("quote"))
+    @app_commands.describe(pledge_id=describe_option("pledge_id"), quote=describe_option("quote"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def card(
+        interaction: discord.Interaction,
+        pledge_id: app_commands.Range[str, 1, 100],
+        quote: app_commands.Range[int, 1, 9999] | None = None,
+    ) -> None:
+        await responder.answer(interaction, f"card {one_token(pledge_id)} {quote or 1}")
+
+    @pledges.command(name=name("cite"), description=describe_spec("cite"))
+    @app_commands.rename(pledge_id=name("pledge_id"), quote=name("quote"))
+    @app_commands.describe(pledge_id=describe_option("pledge_id"), quote=describe_option("quote"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def cite(
+        interaction: discord.Interaction,
+        pledge_id: app_commands.Range[str, 1, 100],
+        quote: app_commands.Range[int, 1, 9999] | None = None,
+    ) -> None:
+        await responder.answer(interaction, f"cite {one_token(pledge_id)} {quote or 1}")
+
     @pledges.command(name=name("help"), description=describe_spec("help"))
     async def help_(interaction: discord.Interaction) -> None:
         await responder.answer(interaction, "help")
@@ -331,6 +355,8 @@ SPEC_TO_COMMAND = {
     "upcoming": "pledges upcoming",
     "history": "pledges history",
     "help": "pledges help",
+    "card": "pledges card",
+    "cite": "pledges cite",
     "subscribe": "reminders subscribe",
     "unsubscribe": "reminders unsubscribe",
     "subscriptions": "reminders list",

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot.i18n import N_, Messages, messages
-from bot.replies import NO_QUOTE, Action, ActionKind, Level, ListItem, QuoteCard, Reply
+from bot.replies import NO_QUOTE, Action, ActionKind, Attachment, Level, ListItem, QuoteCard, Reply
 
 # Discord's documented limits (developers/resources/message.mdx).
 CONTENT_LIMIT = 2000
@@ -24,6 +24,8 @@ FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 FIELD_COUNT_LIMIT = 25
 FOOTER_LIMIT = 2048
+# An attachment's description (its alt text) holds at most this many characters.
+ATTACHMENT_DESCRIPTION_LIMIT = 1024
 EMBED_COUNT_LIMIT = 10
 EMBEDS_TOTAL_LIMIT = 6000
 BUTTON_LABEL_LIMIT = 80
@@ -68,6 +70,8 @@ class Rendered:
     embeds: list[discord.Embed] = field(default_factory=list)
     buttons: list[ButtonSpec] = field(default_factory=list)
     ephemeral: bool = True
+    # Files sent with the message (a quote card's image), shown in the first embed.
+    files: list[Attachment] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         """The message body as Discord receives it (embeds via `Embed.to_dict()`)."""
@@ -77,6 +81,11 @@ class Rendered:
             "embeds": [e.to_dict() for e in self.embeds],
             "components": [row] if self.buttons else [],
         }
+        if self.files:
+            body["attachments"] = [
+                {"id": n, "filename": f.name, "description": f.description[:ATTACHMENT_DESCRIPTION_LIMIT]}
+                for n, f in enumerate(self.files)
+            ]
         if self.ephemeral:
             body["flags"] = EPHEMERAL
         return body
@@ -148,7 +157,8 @@ def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
         title=clip(card.title, TITLE_LIMIT),
         description=clip(description, DESCRIPTION_LIMIT),
         colour=CARD_COLOUR,
-        url=(card.source.url if card.source else None) or None,
+        # The title links to the pledge's page on the public site when there is one, else to the source.
+        url=card.link or (card.source.url if card.source else None) or None,
     )
     fields = [
         *([(SAID_ON, m.date(card.said_on), True)] if card.said_on else []),
@@ -323,11 +333,17 @@ def render(reply: Reply, shared_by: int | None = None, key: str | None = None) -
         lines.append(m.gettext(MORE_NOT_SHOWN).format(n=dropped))
     content = clip("\n".join(lines), CONTENT_LIMIT)
 
+    files = list(reply.files)
+    if files and embeds:
+        # The card's image inside its embed, from the attachment sent with the message.
+        embeds[0].set_image(url=f"attachment://{files[0].name}")
     if shared_by is not None:
         # A shared card is a public copy: no further buttons, never ephemeral.
-        return Rendered(content=content, embeds=embeds, buttons=[], ephemeral=False)
+        return Rendered(content=content, embeds=embeds, buttons=[], ephemeral=False, files=files)
     ephemeral = reply.private or reply.is_error
     if reply.is_error:
         for embed in embeds:
             embed.colour = discord.Colour(ERROR_COLOUR)
-    return Rendered(content=content, embeds=embeds, buttons=buttons(reply.actions), ephemeral=ephemeral)
+    return Rendered(
+        content=content, embeds=embeds, buttons=buttons(reply.actions), ephemeral=ephemeral, files=files
+    )

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -56,6 +56,7 @@ CHANNEL_CHECK_FAILED = N_(
 )
 CORE_FAILED = N_("Sorry, something went wrong while answering that. Please try again in a moment.")
 CORE_SLOW = N_("Sorry, that took too long to answer. Please try again in a moment.")
+UPLOAD_FAILED = N_("The card was shared, but its image could not be uploaded ({error}).")
 SHARE_FAILED = N_(
     "I couldn't post in this channel ({error}). If it is private, invite me with `/invite @pledgebot` "
     "and try again."
@@ -205,6 +206,34 @@ class Listeners:
             error = str(e.response.get("error", "unknown error"))
             log.warning("chat.postMessage failed for a shared card: %s", error)
             await self.respond(response_url, render_error(SHARE_FAILED, ctx.locale, error=error))
+            return
+        await self._upload(reply, ctx, response_url)
+
+    async def _upload(self, reply: Reply, ctx: Context, response_url: str) -> None:
+        """Post a shared reply's files (a quote card's image) in the channel, after its message.
+
+        Uploads are public, so only a shared reply's files are uploaded (files upload v2, `files:write`); a
+        private answer names the image by its link on the site instead.
+        """
+        for attachment in reply.files:
+            try:
+                await self.client.files_upload_v2(
+                    channel=ctx.channel,
+                    file=attachment.data,
+                    filename=attachment.name,
+                    title=reply.title or attachment.name,
+                    # Slack's alt text holds at most 1,000 characters.
+                    alt_txt=attachment.description[:1000],
+                )
+            except (SlackApiError, SlackRequestError) as e:
+                error = (
+                    str(e.response.get("error", "unknown error"))
+                    if isinstance(e, SlackApiError)
+                    else "upload"
+                )
+                log.warning("uploading a shared card's image failed: %s", error)
+                await self.respond(response_url, render_error(UPLOAD_FAILED, ctx.locale, error=error))
+                return
 
     async def answer(self, text: str, ctx: Context) -> dict[str, Any]:
         """Run the core on `text` and render its reply, or a friendly error if it fails or is too slow."""

@@ -10,7 +10,7 @@ import dataclasses
 import re
 from typing import Any
 
-from bot.i18n import Messages, language_of, messages
+from bot.i18n import N_, Messages, language_of, messages
 from bot.replies import NO_QUOTE, Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
 
 # Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
@@ -29,6 +29,7 @@ MAX_PART_SECTIONS = 40
 
 MORE_ACTION_ID = "pledge_more"
 SHARE_ACTION_ID = "pledge_share"
+IMAGE_ON_SHARE = N_("Share in channel to post the card's image there.")
 # Block Kit requires action_ids to be unique within a message, so buttons get a numeric suffix.
 ACTION_ID_PATTERN = re.compile(rf"^({MORE_ACTION_ID}|{SHARE_ACTION_ID})(_\d+)?$")
 
@@ -76,6 +77,9 @@ def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
         blocks.extend(_card(card, m))
     blocks.extend(_items(reply.items, m))
     blocks.extend(_notice(n) for n in reply.notices if n.text.strip())
+    if reply.files and not public:
+        # Uploads are public: a private answer's image reaches the channel only when the card is shared.
+        blocks.append(_context([escape(m.gettext(IMAGE_ON_SHARE))]))
     # A share button on a message everyone already sees would only post a duplicate.
     actions = [a for a in reply.actions if not (public and a.kind is ActionKind.SHARE)]
     tail = [_actions(actions, m)] if _buttons(actions, m) else []
@@ -175,6 +179,8 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     lines = ([_source_line(card, m)] if card.source is not None else []) + [_status_line(card, m)]
     if card.title_note(m):
         lines.append(escape(card.title_note(m)))
+    if card.link:
+        lines.append(m.gettext("Page: {url}").format(url=f"<{_link(card.link)}>"))
     return [_section(head + body + byline), _context(lines)]
 
 
@@ -231,13 +237,16 @@ def _source_line(card: QuoteCard, m: Messages) -> str:
     source = card.source
     headline = escape(_one_line(source.headline))
     if source.url:
-        # In <url|label> links, "|" and ">" would end the URL early, so they are percent-encoded.
-        url = source.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-        headline = f"<{url}|{headline}>"
+        headline = f"<{_link(source.url)}|{headline}>"
     line = m.gettext("Source: {source}").format(source=f"{headline}, {escape(source.outlet)}")
     if source.published_at is not None:
         line += m.gettext(", published {date}").format(date=escape(source.published_text(m)))
     return line
+
+
+def _link(url: str) -> str:
+    # In <url|label> links, "|" and ">" would end the URL early, so they are percent-encoded.
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
 
 
 def _status_line(card: QuoteCard, m: Messages) -> str:

@@ -189,10 +189,12 @@ async def serve(
     core_timeout: float = CORE_TIMEOUT,
     health_timeout: float = HEALTH_TIMEOUT,
     limits: Limits | None = None,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode".
 
-    In HTTP mode, `limits` bound each connection and their number (defaults: `connections.Limits`).
+    In HTTP mode, `limits` bound each connection and their number (defaults: `connections.Limits`), and
+    `mount` may add other routes beside `/slack/events` and `/healthz` (the public site, for `pledgebot web`).
     """
     app, listeners = build(core, settings, client=client, core_timeout=core_timeout)
     await _check_token(app)
@@ -206,16 +208,19 @@ async def serve(
         )
     limits = limits or Limits()
     guard = ConnectionGuard(limits)
+    web_app = build_web_app(
+        app,
+        settings.slack_signing_secret.value,
+        stopping,
+        health=core.healthy,
+        health_timeout=health_timeout,
+        limits=limits,
+        guard=guard,
+    )
+    if mount is not None:
+        mount(web_app)
     runner = web.AppRunner(
-        build_web_app(
-            app,
-            settings.slack_signing_secret.value,
-            stopping,
-            health=core.healthy,
-            health_timeout=health_timeout,
-            limits=limits,
-            guard=guard,
-        ),
+        web_app,
         handle_signals=False,
         access_log=None,
         # aiohttp closes a kept-alive connection idle this long (its default is an hour).

@@ -231,7 +231,16 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
         body: Any = None
-        if request.can_read_body:
+        if request.content_type == "multipart/form-data":
+            # A message with files: its JSON in payload_json, each file a part named files[n].
+            form = await request.post()
+            body = json.loads(str(form["payload_json"]))
+            files = {
+                part.filename: part.file.read() for name, part in form.items() if name.startswith("files[")
+            }
+            # Kept beside the message they come with: an interaction callback's is under "data".
+            (body["data"] if isinstance(body.get("data"), dict) else body)["files"] = files
+        elif request.can_read_body:
             raw = await request.read()
             if request.content_type == "application/json":
                 body = json.loads(raw)
@@ -408,7 +417,17 @@ class FakeDiscord:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": [
+                # Addresses under .invalid, which never resolves: nothing ever fetches them.
+                {
+                    "id": str(n),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"https://cdn.invalid/{name}",
+                    "proxy_url": f"https://media.invalid/{name}",
+                }
+                for n, (name, data) in enumerate((body.get("files") or {}).items())
+            ],
             "embeds": body.get("embeds") or [],
             "components": body.get("components") or [],
             "pinned": False,

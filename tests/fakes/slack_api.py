@@ -84,7 +84,12 @@ class FakeSlack:
             "conversations.info": self._conversation_info,
             "conversations.join": self._join,
             "apps.connections.open": self._connections_open,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
+        # Files uploaded to an upload URL (files upload v2), by file id: their bytes.
+        self.uploads: dict[str, bytes] = {}
+        self._files = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -92,6 +97,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link/", self._socket)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -276,7 +282,23 @@ class FakeSlack:
         await self._record(Call("response_url", request.path, dict(request.headers), body))
         return web.Response(text="ok")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        self.uploads[file_id] = await request.read()
+        await self._record(Call("upload", request.path, dict(request.headers), {"file_id": file_id}))
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
     # -- Web API methods ---------------------------------------------------------------------------------
+
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._files):08d}"
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        files = body["files"] if isinstance(body["files"], list) else json.loads(body["files"])
+        if any(f["id"] not in self.uploads for f in files):
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
     def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
         return {

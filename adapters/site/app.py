@@ -1,0 +1,551 @@
+"""The public tracker site, an adapter like Slack's and Discord's: the same core, with HTML as its rendering.
+
+Server-rendered with Jinja2 (autoescaping every value, so a quote or a title can never become markup) and no
+JavaScript: the meter (`/`) counts pledges by status overall, per speaker and per category as SVG bars with a
+table beside each, lists the latest ratings and what falls due; `/pledges/<id>` is a pledge's stable page;
+`/search` runs the bot's own search and ranking; `/pledges.json`, `/pledges.csv` and `/feed.atom` are the
+downloads. Read-only: it asks the core and the catalogue queries (`bot/catalogue.py`), never a copy, and the
+serving process's journal follower (`bot.cli._follow`) keeps that catalogue current within about a second.
+English by default, Korean with `?lang=ko` or a browser asking for Korean first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import errno
+import io
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+from aiohttp import web
+
+from bot.cards import FONTS, MIME, STATUS_COLOURS, card_text, render_card, render_meter
+from bot.catalogue import MilestoneRow, StatusRow, Tally
+from bot.core import Core
+from bot.i18n import N_, Messages, language_of, languages, localized, messages
+from bot.replies import STATUS_NAMES, Context, QuoteCard
+from bot.search import CANDIDATES
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SEARCH_PAGE_SIZE = 10
+UPDATES_SHOWN = 10
+FEED_ENTRIES = 50
+UPCOMING_DAYS = 90
+# How many ports after the asked one `make run` tries when it is taken (another local run, another app).
+PORT_TRIES = 20
+DEFAULT_PORT = 8080
+# Pages change only when the catalogue does; a short cache keeps shared links cheap without going stale.
+CACHE = "public, max-age=30"
+
+NOT_FOUND = N_("There is no pledge with the id “{id}”.")
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "atom"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def choose_language(request: web.Request) -> tuple[str, bool]:
+    """The page's language and whether the address chose it (`?lang=`), else the browser's first supported
+    choice in Accept-Language, else English."""
+    asked = request.query.get("lang", "")
+    if asked in languages():
+        return asked, True
+    ranked = []
+    for n, part in enumerate(request.headers.get("Accept-Language", "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag and weight > 0:
+            ranked.append((-weight, n, tag))
+    for _, _, tag in sorted(ranked):
+        base = tag.split("-")[0].lower()
+        if base in languages():
+            return language_of(base), False
+    return "en", False
+
+
+@dataclass
+class Page:
+    """What every page's template gets: the language, links that keep it, and the Open Graph fields."""
+
+    m: Messages
+    explicit: bool
+    path: str
+    public_url: str | None
+    origin: str
+    # The address's other parameters (a search's words and page), kept by the language links.
+    query: dict[str, str]
+
+    def href(self, path: str, **query: object) -> str:
+        """A link within the site that keeps an explicitly chosen language."""
+        params = {k: v for k, v in query.items() if v not in (None, "")}
+        if self.explicit:
+            params["lang"] = self.m.language
+        return path + (f"?{urlencode(params)}" if params else "")
+
+    def absolute(self, path: str) -> str:
+        """`path` on the public address when it is set, else on the address this request came to."""
+        return (self.public_url or self.origin) + path
+
+    def other_languages(self) -> list[tuple[str, str]]:
+        """(label, link) for each other language of the site, on this same page."""
+        names = {"en": "English", "ko": "한국어"}
+        return [
+            (names.get(lang, lang), f"{self.path}?{urlencode({**self.query, 'lang': lang})}")
+            for lang in languages()
+            if lang != self.m.language
+        ]
+
+
+class Site:
+    """The site's handlers over one core."""
+
+    def __init__(self, core: Core, public_url: str | None = None):
+        self.core = core
+        self.catalogue = core.catalogue
+        self.public_url = public_url
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every route of the site, for its own application or beside Slack's `/slack/events`."""
+        return [
+            web.get("/", self.meter),
+            web.get("/pledges/{id}", self.pledge),
+            web.get("/pledges/{id}/card.png", self.card),
+            web.get("/meter.png", self.meter_image),
+            web.get("/search", self.search),
+            web.get("/pledges.json", self.pledges_json),
+            web.get("/pledges.csv", self.pledges_csv),
+            web.get("/feed.atom", self.feed),
+            web.get("/site.css", self.stylesheet),
+            web.get("/fonts/{name}", self.font),
+        ]
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 while the catalogue answers, 503 when it does not: for hosts' health checks."""
+        try:
+            ok = bool(await asyncio.to_thread(self.core.healthy))
+        except Exception:
+            log.exception("the health check failed")
+            ok = False
+        return web.json_response({"ok": ok}, status=200 if ok else 503)
+
+    @web.middleware
+    async def not_found(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        """Unknown addresses get the site's own 404 page, in the reader's language."""
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            if request.method not in ("GET", "HEAD") or request.path.startswith("/slack/"):
+                raise
+            return await self._missing(request, "")
+
+    async def _missing(self, request: web.Request, message: str) -> web.Response:
+        page = self._page(request)
+        m = page.m
+        body = await asyncio.to_thread(
+            _render,
+            "notfound.html",
+            page,
+            title=m.gettext("Page not found"),
+            description=m.gettext("There is no page at this address."),
+            message=message,
+        )
+        return web.Response(text=body, status=404, content_type="text/html")
+
+    def install(self, app: web.Application) -> None:
+        """Add the site's routes and its 404 page to `app` (before the app starts)."""
+        app.router.add_routes(self.routes())
+        app.middlewares.append(self.not_found)
+
+    def _page(self, request: web.Request) -> Page:
+        language, explicit = choose_language(request)
+        origin = f"{request.scheme}://{request.host}"
+        query = {k: v for k, v in request.query.items() if k in ("q", "page")}
+        return Page(messages(language), explicit, request.path, self.public_url, origin, query)
+
+    async def _html(self, request: web.Request, build: Callable[[Page], str]) -> web.Response:
+        page = self._page(request)
+        body = await asyncio.to_thread(build, page)
+        return web.Response(
+            text=body,
+            content_type="text/html",
+            headers={"Cache-Control": CACHE, "Vary": "Accept-Language", "Content-Language": page.m.language},
+        )
+
+    # -- the meter --------------------------------------------------------------------------------
+
+    async def meter(self, request: web.Request) -> web.Response:
+        return await self._html(request, self._meter)
+
+    def _meter(self, page: Page) -> str:
+        m = page.m
+        overall = self.catalogue.tallies()
+        total = overall[0].total if overall else 0
+        upcoming = self.core.handle(
+            f"upcoming {UPCOMING_DAYS}", Context(platform="site", locale=m.language)
+        ).items
+        return _render(
+            "meter.html",
+            page,
+            title=m.gettext("Pledge tracker"),
+            description=m.ngettext(
+                "{n} pledge, counted by status", "{n} pledges, counted by status", total
+            ).format(n=total),
+            total=total,
+            overall=_bars(overall[0] if overall else None, m),
+            speakers=_groups(self.catalogue.tallies("speaker"), m),
+            categories=_groups(self.catalogue.tallies("category"), m),
+            statuses=_statuses(m),
+            updates=[_update(u, m) for u in self.catalogue.updates(UPDATES_SHOWN)],
+            upcoming=upcoming,
+        )
+
+    async def meter_image(self, request: web.Request) -> web.Response:
+        page = self._page(request)
+
+        def draw() -> bytes:
+            tallies = self.catalogue.tallies()
+            return render_meter(tallies[0].counts if tallies else {}, STATUS_NAMES, page.m)
+
+        png = await asyncio.to_thread(draw)
+        return web.Response(body=png, content_type=MIME, headers={"Cache-Control": CACHE})
+
+    # -- a pledge's page ----------------------------------------------------------------------------
+
+    async def pledge(self, request: web.Request) -> web.Response:
+        pledge_id = await asyncio.to_thread(self.catalogue.find_id, request.match_info["id"])
+        if pledge_id is None or pledge_id != request.match_info["id"]:
+            if pledge_id is not None:
+                # One address per pledge: other spellings of the id lead to it.
+                raise web.HTTPMovedPermanently(self._page(request).href(f"/pledges/{pledge_id}"))
+            m = messages(choose_language(request)[0])
+            return await self._missing(request, m.gettext(NOT_FOUND).format(id=request.match_info["id"][:60]))
+        return await self._html(request, lambda page: self._pledge(page, pledge_id))
+
+    def _pledge(self, page: Page, pledge_id: str) -> str:
+        m = page.m
+        cards = self.core.cards(pledge_id, m.language)
+        row = self.catalogue.pledges([pledge_id])[pledge_id]
+        today = self.core.today()
+        ahead = [o for o in self.core.calendar().upcoming(today, 366) if o.milestone.pledge_id == pledge_id]
+        lead = cards[0]
+        description = f"“{lead.quote}” — {lead.attribution(m)}" if lead.has_quote else lead.summary
+        return _render(
+            "pledge.html",
+            page,
+            title=lead.title,
+            description=description,
+            image=page.absolute(
+                f"/pledges/{pledge_id}/card.png" + (f"?lang={m.language}" if m.language != "en" else "")
+            ),
+            image_alt=card_text(lead, m),
+            pledge=row,
+            title_en=row.title,
+            title_ko=row.title_ko or "",
+            category=localized(m, row.category, row.category_ko),
+            cards=cards,
+            status_name=m.status(row.status),
+            status_colour=_hex(row.status),
+            timeline=[_update(s, m) for s in reversed(self.catalogue.history(pledge_id))],
+            milestones=[
+                {"date": m.date(ms.date), "iso": ms.date.isoformat(), "title": _milestone_title(ms, m)}
+                for ms in self.catalogue.milestones_of(pledge_id)
+            ],
+            ahead=[
+                {"date": m.date(o.due), "iso": o.due.isoformat(), "headline": o.headline(m)} for o in ahead
+            ],
+        )
+
+    async def card(self, request: web.Request) -> web.Response:
+        pledge_id = await asyncio.to_thread(self.catalogue.find_id, request.match_info["id"])
+        if pledge_id is None:
+            raise web.HTTPNotFound()
+        page = self._page(request)
+
+        def draw() -> bytes:
+            lead = self.core.cards(pledge_id, page.m.language)[0]
+            return render_card(lead, page.m, where=page.absolute(f"/pledges/{pledge_id}"))
+
+        png = await asyncio.to_thread(draw)
+        return web.Response(body=png, content_type=MIME, headers={"Cache-Control": CACHE})
+
+    # -- search -------------------------------------------------------------------------------------
+
+    async def search(self, request: web.Request) -> web.Response:
+        query = request.query.get("q", "").strip()
+        page_number = _number(request.query.get("page", "1"))
+        return await self._html(request, lambda page: self._search(page, query, page_number))
+
+    def _search(self, page: Page, query: str, number: int) -> str:
+        m = page.m
+        notices: list[str] = []
+        results: list[QuoteCard] = []
+        total = 0
+        more = False
+        if query:
+            # The bot's own search and ranking, ten to a page.
+            found = self.core.searcher.search(
+                query, limit=SEARCH_PAGE_SIZE, offset=(number - 1) * SEARCH_PAGE_SIZE
+            )
+            total = found.total
+            if found.corrected:
+                text = m.gettext("No exact match; showing results for “{corrected}”.")
+                notices.append(text.format(corrected=found.corrected))
+            if found.missing:
+                text = m.gettext("No pledge mentions “{missing}”; showing pledges that mention “{matched}”.")
+                notices.append(text.format(missing=" ".join(found.missing), matched=" ".join(found.matched)))
+            for pledge_id in found.ids:
+                cards = self.core.cards(pledge_id, m.language, terms=found.terms)
+                if cards:
+                    results.append(cards[0])
+            more = number * SEARCH_PAGE_SIZE < min(total, CANDIDATES)
+        title = m.gettext("Search") if not query else m.gettext("Search: {query}").format(query=query[:60])
+        return _render(
+            "search.html",
+            page,
+            title=title,
+            description=m.gettext("Search the pledges by their words, in English or Korean."),
+            query=query,
+            results=results,
+            notices=notices,
+            total=total,
+            number=number,
+            previous=page.href("/search", q=query, page=number - 1) if number > 1 else "",
+            next=page.href("/search", q=query, page=number + 1) if more else "",
+        )
+
+    # -- downloads ----------------------------------------------------------------------------------
+
+    async def pledges_json(self, request: web.Request) -> web.Response:
+        rows = await asyncio.to_thread(self.catalogue.pledge_table)
+        body = json.dumps({"pledges": rows}, ensure_ascii=False, indent=2)
+        return web.Response(text=body, content_type="application/json", headers={"Cache-Control": CACHE})
+
+    async def pledges_csv(self, request: web.Request) -> web.Response:
+        rows = await asyncio.to_thread(self.catalogue.pledge_table)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+        return web.Response(
+            text=out.getvalue(),
+            content_type="text/csv",
+            headers={"Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="pledges.csv"'},
+        )
+
+    async def feed(self, request: web.Request) -> web.Response:
+        page = self._page(request)
+
+        def build() -> str:
+            m = page.m
+            updates = self.catalogue.updates(FEED_ENTRIES)
+            entries = [
+                {
+                    "id": f"urn:pledgebot:status:{quote(u.id, safe='')}",
+                    "title": m.gettext("{title}: {status}").format(
+                        title=localized(m, u.title, u.title_ko), status=m.status(u.status)
+                    ),
+                    "link": page.absolute(f"/pledges/{u.pledge}"),
+                    "updated": _atom_time(u.date),
+                    "summary": _update(u, m)["text"],
+                }
+                for u in updates
+            ]
+            return _env.get_template("feed.atom").render(
+                m=m,
+                gettext=m.gettext,
+                feed_id=f"urn:pledgebot:feed:{m.language}",
+                self_link=page.absolute(page.href("/feed.atom")),
+                site=page.absolute(page.href("/")),
+                # Atom requires a feed's updated even before any rating: a fixed date, not each fetch's time.
+                updated=entries[0]["updated"] if entries else _atom_time(dt.date(2000, 1, 1)),
+                entries=entries,
+            )
+
+        body = await asyncio.to_thread(build)
+        return web.Response(text=body, content_type="application/atom+xml", headers={"Cache-Control": CACHE})
+
+    async def stylesheet(self, request: web.Request) -> web.Response:
+        return web.FileResponse(
+            HERE / "static" / "site.css", headers={"Cache-Control": "public, max-age=3600"}
+        )
+
+    async def font(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = FONTS / name
+        if name not in _FONT_FILES:
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            path, headers={"Cache-Control": "public, max-age=86400", "Content-Type": "font/otf"}
+        )
+
+
+_FONT_FILES = frozenset(p.name for p in FONTS.glob("*.otf")) | {"OFL.txt"}
+
+
+def _render(template: str, page: Page, **values: Any) -> str:
+    m = page.m
+    return _env.get_template(template).render(
+        page=page,
+        m=m,
+        gettext=m.gettext,
+        ngettext=m.ngettext,
+        lang=m.language,
+        **values,
+    )
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdecimal() and 0 < len(text) <= 4 and int(text) > 0 else 1
+
+
+def _hex(status: str) -> str:
+    r, g, b = STATUS_COLOURS.get(status, STATUS_COLOURS["not yet rated"])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _statuses(m: Messages) -> list[dict[str, str]]:
+    return [{"key": s, "name": m.status(s), "colour": _hex(s)} for s in STATUS_NAMES]
+
+
+def _bars(tally: Tally | None, m: Messages) -> list[dict[str, Any]]:
+    """One bar per status of the scale, in its order, with its share of the widest."""
+    counts = tally.counts if tally else {}
+    widest = max(counts.values(), default=0) or 1
+    return [
+        {
+            "name": m.status(s),
+            "n": counts.get(s, 0),
+            "share": counts.get(s, 0) / widest,
+            "colour": _hex(s),
+        }
+        for s in STATUS_NAMES
+    ]
+
+
+def _group(tally: Tally, widest: int, m: Messages) -> dict[str, Any]:
+    """A speaker's or a category's stacked bar, as long as its share of the largest group, with a segment
+    per status."""
+    segments, start = [], 0.0
+    for s in STATUS_NAMES:
+        n = tally.counts.get(s, 0)
+        if n:
+            share = n / max(widest, 1)
+            segments.append({"name": m.status(s), "n": n, "start": start, "share": share, "colour": _hex(s)})
+            start += share
+    return {
+        "name": localized(m, tally.group, tally.group_ko),
+        "total": tally.total,
+        "share": start,
+        "counts": [tally.counts.get(s, 0) for s in STATUS_NAMES],
+        "segments": segments,
+    }
+
+
+def _groups(tallies: list[Tally], m: Messages) -> list[dict[str, Any]]:
+    widest = max((t.total for t in tallies), default=0)
+    return [_group(t, widest, m) for t in tallies]
+
+
+def _update(u: StatusRow, m: Messages) -> dict[str, Any]:
+    status = m.status(u.status)
+    text = m.gettext("Rated “{status}” on {date}").format(status=status, date=m.date(u.date))
+    if u.note:
+        text += f": {u.note}"
+    source = ""
+    if u.headline:
+        source = m.gettext("“{headline}”, {outlet}").format(
+            headline=localized(m, u.headline, u.headline_ko), outlet=localized(m, u.outlet, u.outlet_ko)
+        )
+    return {
+        "pledge": u.pledge,
+        "title": localized(m, u.title, u.title_ko),
+        "status": status,
+        "colour": _hex(u.status),
+        "date": m.date(u.date),
+        "iso": u.date.isoformat(),
+        "note": u.note or "",
+        "source": source,
+        "url": u.url or "",
+        "text": text,
+    }
+
+
+def _milestone_title(ms: MilestoneRow, m: Messages) -> str:
+    if ms.kind == "pledged":
+        return m.gettext("Pledged")
+    return ms.title
+
+
+def _atom_time(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def build_app(core: Core, public_url: str | None = None) -> web.Application:
+    """The site alone, as `pledgebot site` and `make run` serve it."""
+    app = web.Application()
+    site = Site(core, public_url)
+    site.install(app)
+    app.router.add_get("/healthz", site.healthz)
+    return app
+
+
+async def serve(
+    core: Core,
+    public_url: str | None,
+    stopping: asyncio.Event,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    tries: int = 1,
+    ready: asyncio.Future[str] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the site until `stopping` is set; with `tries` above 1, the next port when one is taken.
+
+    `ready` gets the site's address, and `announce` is called with it (the command line prints it on stderr).
+    """
+    runner = web.AppRunner(build_app(core, public_url), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        for candidate in range(port, port + tries):
+            site = web.TCPSite(runner, host, candidate)
+            try:
+                await site.start()
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or candidate == port + tries - 1:
+                    raise
+                continue
+            # Port 0 asks the system for a free port: the one bound is the runner's newest address.
+            bound = runner.addresses[-1][1] if candidate == 0 else candidate
+            address = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{bound}/"
+            log.info("site: serving on %s", address)
+            if announce is not None:
+                announce(address)
+            if ready is not None and not ready.done():
+                ready.set_result(address)
+            break
+        await stopping.wait()
+    finally:
+        await runner.cleanup()
+
+
+_env.globals["colour"] = _hex

@@ -1,0 +1,348 @@
+"""The public tracker site over HTTP: the real aiohttp application and core on 127.0.0.1, the seed catalogue.
+
+The browser tests (`tests/test_site_browser.py`) look at the same pages in Chromium; these check what the
+server sends: counts, pages, search, downloads, the feed, languages, escaping and the journal follower.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import re
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
+
+from adapters.site.app import build_app, choose_language, serve
+from bot.cli import _follow, open_bot
+from bot.config import Secret, Settings
+from tests.conftest import HEADLINE, HOTLINE_QUOTE, FixedClock
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+HOTLINE = "/pledges/inter-korean-hotline"
+
+
+@pytest.fixture
+async def client(core) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(build_app(core))) as client:
+        yield client
+
+
+async def get(client: TestClient, path: str, **headers: str) -> tuple[int, str]:
+    response = await client.get(path, headers=headers, allow_redirects=False)
+    return response.status, await response.text()
+
+
+class Meta(HTMLParser):
+    """The <meta property=…> tags and the <html lang> of a page."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.meta: dict[str, str] = {}
+        self.lang = ""
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang") or ""
+        if tag == "meta" and values.get("property"):
+            self.meta[values["property"] or ""] = values.get("content") or ""
+
+
+async def test_the_meter_counts_the_fourteen_pledges_by_status_speaker_and_category(client):
+    status, html = await get(client, "/")
+    assert status == 200
+    assert 'data-total="14"' in html
+    assert re.search(r"not yet rated</th><td data-count=\"14\">14</td>", html)
+    assert 'role="img"' in html and '<title id="overall-title">' in html
+    assert "Lee Jae-myung</th>" in html
+    for category, n in (("Defense", 2), ("Diplomacy", 6), ("North Korea", 6)):
+        assert re.search(rf"<th scope=\"row\">{category}</th>(<td>\d+</td>)+<td>{n}</td>", html), category
+    # The latest updates link to their pledges; what falls due in the next 90 days is listed.
+    assert 'href="/pledges/' in html and "Latest status updates" in html and "Coming up" in html
+
+
+async def test_a_pledge_page_has_both_titles_every_quote_with_its_source_and_the_timeline(client):
+    status, html = await get(client, HOTLINE)
+    assert status == 200
+    assert "Restore inter-Korean hotlines and communication channels" in html
+    assert "남북 핫라인·통신선 복원" in html
+    assert f"“{HOTLINE_QUOTE}”" in html
+    assert HEADLINE in html and "Korea JoongAng Daily" in html and "26 May 2025, 11:09 (UTC+09:00)" in html
+    assert "English translation of the original" in html
+    assert 'class="timeline"' in html and '<time datetime="2025-05-26">' in html
+    meta = Meta(html).meta
+    assert meta["og:title"] == "Restore inter-Korean hotlines and communication channels"
+    assert meta["og:image"].endswith(f"{HOTLINE}/card.png")
+    assert "og:url" not in meta  # only with PLEDGEBOT_PUBLIC_URL
+
+
+async def test_the_public_url_gives_og_url_and_canonical_links(core):
+    async with TestClient(TestServer(build_app(core, "https://tracker.example"))) as client:
+        _, html = await get(client, HOTLINE)
+    meta = Meta(html).meta
+    assert meta["og:url"] == f"https://tracker.example{HOTLINE}"
+    assert meta["og:image"] == f"https://tracker.example{HOTLINE}/card.png"
+
+
+async def test_an_unknown_pledge_gets_a_404_page_and_another_spelling_of_an_id_redirects(client):
+    status, html = await get(client, "/pledges/no-such-pledge")
+    assert status == 404 and "There is no pledge with the id “no-such-pledge”." in html
+    status, html = await get(client, "/no/such/page")
+    assert status == 404 and "Page not found" in html
+    response = await client.get("/pledges/Inter-Korean-Hotline", allow_redirects=False)
+    assert response.status == 301 and response.headers["Location"] == HOTLINE
+
+
+async def test_the_card_image_is_a_png(client):
+    response = await client.get(f"{HOTLINE}/card.png")
+    assert response.status == 200 and response.content_type == "image/png"
+    assert (await response.read()).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=hotline", "/no-such-page"])
+async def test_other_pages_share_as_the_meter_image(client, path):
+    _, html = await get(client, path)
+    meta = Meta(html).meta
+    assert meta["og:image"].endswith("/meter.png") and meta["og:title"] and meta["og:description"]
+    _, korean = await get(client, path + ("&" if "?" in path else "?") + "lang=ko")
+    assert Meta(korean).meta["og:image"].endswith("/meter.png?lang=ko")
+    response = await client.get("/meter.png")
+    picture = Image.open(io.BytesIO(await response.read()))
+    assert response.content_type == "image/png" and picture.size == (1200, 630)
+
+
+async def test_search_ranks_as_the_bot_does_and_pages(client, bot):
+    status, html = await get(client, "/search?q=hotline")
+    assert status == 200
+    ids = re.findall(r'<h3><a href="/pledges/([a-z0-9-]+)">', html)
+    assert ids == bot.searcher.search("hotline", limit=10).ids
+    assert "<mark>hotlines</mark>" in html
+    _, html = await get(client, "/search?q=korea")
+    total = bot.searcher.search("korea", limit=1).total
+    assert total > 10 and 'rel="next"' in html
+    _, second = await get(client, "/search?q=korea&page=2")
+    assert re.findall(r'<h3><a href="/pledges/([a-z0-9-]+)">', second) == (
+        bot.searcher.search("korea", limit=10, offset=10).ids
+    )
+    assert 'rel="prev"' in second
+    # Switching language keeps the search.
+    assert 'href="/search?q=korea&amp;page=2&amp;lang=ko"' in second
+    status, html = await get(client, "/search?q=zzzqqq&page=abc")
+    assert status == 200 and "No pledge matches “zzzqqq”." in html
+
+
+async def test_json_and_csv_downloads_hold_every_pledge(client):
+    response = await client.get("/pledges.json")
+    data = await response.json()
+    assert len(data["pledges"]) == 14
+    hotline = next(p for p in data["pledges"] if p["id"] == "inter-korean-hotline")
+    assert hotline["lead_quote"] == HOTLINE_QUOTE and hotline["status"] == "not yet rated"
+    response = await client.get("/pledges.csv")
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert len(rows) == 14 and {"id", "title", "title_ko", "status", "lead_quote"} <= set(rows[0])
+
+
+async def test_the_atom_feed_is_valid_with_ids_updated_and_links(client):
+    response = await client.get("/feed.atom")
+    assert response.content_type == "application/atom+xml"
+    feed = ET.fromstring(await response.read())
+    assert feed.tag == f"{ATOM}feed"
+    for name in ("id", "title", "updated"):
+        assert feed.find(f"{ATOM}{name}").text
+    assert {link.get("rel") for link in feed.findall(f"{ATOM}link")} == {"self", "alternate"}
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 14
+    ids = [e.find(f"{ATOM}id").text for e in entries]
+    assert len(set(ids)) == 14 and all(i.startswith("urn:pledgebot:status:") for i in ids)
+    for entry in entries:
+        dt.datetime.fromisoformat(entry.find(f"{ATOM}updated").text)
+        assert entry.find(f"{ATOM}link").get("href").startswith("http://")
+
+
+@pytest.mark.parametrize(
+    ("query", "header", "language"),
+    [
+        ("?lang=ko", "", "ko"),
+        ("", "ko-KR,ko;q=0.9,en;q=0.8", "ko"),
+        ("", "fr, en;q=0.5", "en"),
+        ("", "", "en"),
+    ],
+)
+async def test_korean_by_address_or_by_the_browsers_language(client, query, header, language):
+    headers = {"Accept-Language": header} if header else {}
+    _, html = await get(client, f"{HOTLINE}{query}", **headers)
+    assert Meta(html).lang == language
+    if language == "ko":
+        assert '<h1 lang="ko">남북 핫라인·통신선 복원</h1>' in html and "미평가" in html
+        if query:
+            # Links keep a language chosen in the address.
+            assert 'href="/?lang=ko"' in html
+
+
+def test_accept_language_weights_are_honoured():
+    class Request:
+        def __init__(self, header: str):
+            self.query: dict[str, str] = {}
+            self.headers = {"Accept-Language": header}
+
+    assert choose_language(Request("en;q=0.4, ko;q=0.8")) == ("ko", False)  # type: ignore[arg-type]
+    assert choose_language(Request("ko;q=0, en")) == ("en", False)  # type: ignore[arg-type]
+    assert choose_language(Request("ko;q=abc")) == ("en", False)  # type: ignore[arg-type]
+
+
+async def test_everything_the_data_holds_is_escaped(tmp_path, clock):
+    bot = open_bot(Settings(db_path=tmp_path / "x.db"), clock=clock)
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text(
+        "pledges:\n"
+        "  - id: hostile-title\n"
+        "    speaker: lee-jae-myung\n"
+        "    title: '<script>alert(1)</script> & \"quotes\"'\n"
+        "    category: Defense\n",
+        encoding="utf-8",
+    )
+    try:
+        bot.loader.import_files([hostile], author="test")
+        async with TestClient(TestServer(build_app(bot.core))) as client:
+            _, html = await get(client, "/pledges/hostile-title")
+            _, feed = await get(client, "/feed.atom")
+    finally:
+        bot.close()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
+    ET.fromstring(feed)
+
+
+def _rating(tmp_path: Path) -> Path:
+    path = tmp_path / "rating.yaml"
+    path.write_text(
+        "statuses:\n"
+        "  - pledge: inter-korean-hotline\n"
+        "    status: in the works\n"
+        "    date: 2026-05-20\n"
+        "    note: Military talks on the hotline resumed\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def test_a_rating_made_elsewhere_reaches_the_page_and_the_feed_within_two_seconds(
+    tmp_path, database_url
+):
+    """Another process (a chat rating on another host) appends to the journal; the serving process's
+    follower applies it and the site shows it, as `pledgebot site` and `web` run it."""
+    url = Secret(database_url)
+    now = FixedClock(dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC))
+    editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url), clock=now)
+    serving = open_bot(Settings(db_path=tmp_path / "b.db", database_url=url), clock=now)
+    stopping = asyncio.Event()
+    follower = asyncio.create_task(_follow(serving.loader, stopping))
+    try:
+        async with TestClient(TestServer(build_app(serving.core))) as client:
+            _, before = await get(client, HOTLINE)
+            assert "Military talks on the hotline resumed" not in before
+            await asyncio.to_thread(editor.loader.import_files, [_rating(tmp_path)], author="desk")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 2.0
+            while "Military talks on the hotline resumed" not in (await get(client, HOTLINE))[1]:
+                assert loop.time() < deadline, "the rating did not reach the page within 2 s"
+                await asyncio.sleep(0.05)
+            _, page = await get(client, HOTLINE)
+            _, feed = await get(client, "/feed.atom")
+            _, meter = await get(client, "/")
+    finally:
+        stopping.set()
+        await follower
+        editor.close()
+        serving.close()
+    assert "in the works</span>" in page
+    first = ET.fromstring(feed).find(f"{ATOM}entry")
+    assert first.find(f"{ATOM}title").text == (
+        "Restore inter-Korean hotlines and communication channels: in the works"
+    )
+    assert first.find(f"{ATOM}updated").text == "2026-05-20T00:00:00Z"
+    assert re.search(r"in the works</th><td data-count=\"1\">1</td>", meter)
+
+
+async def test_serve_takes_the_next_port_when_one_is_taken(core):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        stopping = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        said: list[str] = []
+        task = asyncio.create_task(
+            serve(core, None, stopping, port=port, tries=5, ready=ready, announce=said.append)
+        )
+        try:
+            address = await asyncio.wait_for(ready, 5)
+            assert address != f"http://127.0.0.1:{port}/" and said == [address]
+            async with aiohttp.ClientSession() as session, session.get(address) as response:
+                assert response.status == 200
+        finally:
+            stopping.set()
+            await asyncio.wait_for(task, 5)
+
+
+async def test_a_taken_port_without_tries_is_an_error(core):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            await asyncio.wait_for(serve(core, None, asyncio.Event(), port=taken.getsockname()[1]), 5)
+
+
+async def test_the_site_serves_its_stylesheet_and_font_and_nothing_else_from_disk(client):
+    response = await client.get("/site.css")
+    assert response.status == 200 and "@font-face" in await response.text()
+    response = await client.get("/fonts/NotoSansCJKkr-Regular-subset.otf")
+    assert response.status == 200 and (await response.read())[:4] == b"OTTO"
+    for path in ("/fonts/..%2Fcards.py", "/fonts/missing.otf"):
+        assert (await client.get(path)).status == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search?q=" + "a" * 5_000,
+        "/search?q=%00%01%02",
+        "/search?q=AND(%20*%20NEAR",
+        "/search?q=hotline&page=0",
+        "/search?q=hotline&page=-1",
+        "/search?q=hotline&page=99999",
+        "/search?q=hotline&page=%F0%90%A9%80",
+        "/?lang=xx",
+        "/pledges/%3Cscript%3E",
+        "/pledges/" + "x" * 2_000,
+        "/pledges/inter-korean-hotline/card.png?lang=%00",
+    ],
+)
+async def test_hostile_addresses_get_a_page_never_an_error(client, path):
+    response = await client.get(path, headers={"Accept-Language": "q=;;,,ko;q=nan"})
+    assert response.status in (200, 404)
+    body = await response.read()
+    assert b"Traceback" not in body and b"<script>" not in body
+
+
+@pytest.mark.parametrize("answer", [False, RuntimeError("disk gone")])
+async def test_healthz_is_503_when_the_catalogue_does_not_answer(core, monkeypatch, answer):
+    def healthy() -> bool:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(core, "healthy", healthy)
+    async with TestClient(TestServer(build_app(core))) as client:
+        response = await client.get("/healthz")
+        assert response.status == 503 and await response.json() == {"ok": False}
