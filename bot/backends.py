@@ -149,6 +149,16 @@ def s004_subscription_filters(db: Database) -> None:
     )
 
 
+@sqlite_migrations()
+def s005_desk_drafts(db: Database) -> None:
+    """A desk form between its steps: what the editor gave so far and the source fetched for it, by the
+    nonce the form carries (a Discord custom_id holds 100 characters, never a page)."""
+    db.execute(
+        "CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL, "
+        "created_at TEXT NOT NULL)"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -215,6 +225,13 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE subscription_filters (subscription_id INTEGER NOT NULL, kind TEXT NOT NULL,
             value TEXT NOT NULL, PRIMARY KEY (subscription_id, kind, value));
+        """,
+    ),
+    (
+        "s005_desk_drafts",
+        """
+        CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL,
+            created_at TEXT NOT NULL);
         """,
     ),
 )

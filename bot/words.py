@@ -45,6 +45,12 @@ WORDS: tuple[Word, ...] = (
     Word(Kind.COMMAND, "history", "이력"),
     Word(Kind.COMMAND, "language", "언어"),
     Word(Kind.COMMAND, "help", "도움말"),
+    # The newsroom desk's commands (editors only).
+    Word(Kind.COMMAND, "rate", "평가"),
+    Word(Kind.COMMAND, "quote", "인용"),
+    Word(Kind.COMMAND, "new", "새공약"),
+    Word(Kind.COMMAND, "milestone", "일정"),
+    Word(Kind.COMMAND, "undo", "되돌리기"),
     # The status scale, in its order; the English forms are the values the dataset stores.
     Word(Kind.STATUS, "not yet rated", "미평가"),
     Word(Kind.STATUS, "in the works", "추진 중"),
