@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import pytest
 import urllib3.util.connection
 
+from bot.config import ConfigError, load_settings
 from bot.provenance import (
     Fetcher,
     FetchError,
@@ -376,6 +377,13 @@ def test_parse_allow():
     for bad in ["10.0.0.1/8", "localhost", "10.0.0.0/33"]:
         with pytest.raises(ValueError):
             parse_allow(bad)
+
+
+def test_the_setting_is_validated_at_start_up():
+    assert load_settings({}).fetch_allow == ()
+    assert load_settings({"PLEDGEBOT_FETCH_ALLOW": "127.0.0.1/32"}).fetch_allow == ALLOW_SERVER
+    with pytest.raises(ConfigError, match="PLEDGEBOT_FETCH_ALLOW"):
+        load_settings({"PLEDGEBOT_FETCH_ALLOW": "10.0.0.0/8, intranet"})
 
 
 # --- Quotes and snapshots ----------------------------------------------------------------------------------
