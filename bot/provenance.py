@@ -23,6 +23,7 @@ import ipaddress
 import json
 import re
 import socket
+import ssl
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 import certifi
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -461,11 +462,11 @@ class Fetcher:
 
 
 def _connection_detail(error: BaseException) -> str:
-    text = str(error).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "certificate" in text or "ssl" in text:
+    # urllib3 wraps certificate and host name mismatches alike in its SSLError.
+    if isinstance(error, (SSLError, ssl.SSLError)):
         return "its secure connection could not be verified"
+    if "refused" in str(error).lower():
+        return "connection refused"
     return "connection failed"
 
 

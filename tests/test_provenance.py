@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+import certifi
 import pytest
 import urllib3.util.connection
 
@@ -30,7 +32,7 @@ from bot.provenance import (
     pasted,
     snapshot_ok,
 )
-from tests.conftest import ARTICLE, HEADLINE, HOTLINE_QUOTE
+from tests.conftest import ARTICLE, HEADLINE, HOTLINE_QUOTE, ROOT
 
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -206,6 +208,30 @@ def _resolve(host: str, port: int) -> list[str]:
     return HOSTS[host]
 
 
+# A test CA and a certificate for news.test signed by it (valid until 2126), made with openssl:
+#   req -x509 -newkey rsa:2048 -nodes -days 36500 (the CA), then req + x509 -req -extfile with
+#   subjectAltName=DNS:news.test (the leaf); tests/tls/news.test.pem holds the leaf and its key.
+TLS = ROOT / "tests" / "tls"
+
+
+@pytest.fixture(scope="module")
+def tls_server(page_server):
+    """The same pages over HTTPS, with news.test's certificate; records the SNI name each client sent."""
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS / "news.test.pem")
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(page_server))
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], names
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
 def fetcher(**kwargs) -> Fetcher:
     kwargs.setdefault("allow", ALLOW_SERVER)
     return Fetcher(clock=lambda: NOW, resolve=_resolve, **kwargs)
@@ -269,6 +295,24 @@ def test_a_redirect_chain_is_followed_to_the_final_page(pages, connections):
     assert page.url == url
     assert page.final_url == f"http://news.test:{pages.port}/english"
     assert page.headline == HEADLINE
+
+
+def test_https_connects_to_the_checked_address_but_verifies_the_host_name(
+    pages, connections, tls_server, monkeypatch
+):
+    port, names = tls_server
+    monkeypatch.setattr(certifi, "where", lambda: str(TLS / "ca.pem"))
+    page = fetcher().fetch(f"https://news.test:{port}/english")
+    assert page.headline == HEADLINE
+    assert names[-1] == "news.test"  # SNI carries the host name, though the connection went to 127.0.0.1
+    # Another name for the same address: the certificate (for news.test) must not be accepted for it.
+    error = _problem(fetcher(), f"https://sneaky.test:{port}/english")
+    assert error.problem is FetchProblem.UNREACHABLE
+    assert error.detail == "its secure connection could not be verified"
+    # And without the test CA, news.test's certificate is not trusted either.
+    monkeypatch.undo()
+    assert _problem(fetcher(), f"https://news.test:{port}/english").problem is FetchProblem.UNREACHABLE
+    assert set(connections) == {"127.0.0.1"}
 
 
 def test_every_fetch_problem(pages, connections):
