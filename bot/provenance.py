@@ -331,7 +331,13 @@ class Fetcher:
         deadline = time.monotonic() + self.timeout
         current = url
         for _hop in range(self.max_redirects + 1):
-            status, headers, body = self._get(current, deadline)
+            try:
+                status, headers, body = self._get(current, deadline)
+            except FetchError as error:
+                if current == url:
+                    raise
+                # The editor knows the address they gave, not the hop: name theirs; say a redirect led on.
+                raise FetchError(error.problem, url, f"{error.detail}, after a redirect") from None
             if status in _REDIRECTS:
                 location = headers.get("location")
                 if not location:

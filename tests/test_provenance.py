@@ -397,8 +397,10 @@ def test_loopback_is_refused_without_allow(pages, connections, url):
 )
 def test_allowing_the_page_server_lifts_only_that_address_even_after_a_redirect(pages, connections, host):
     fetch = fetcher(allow=ALLOW_SERVER)
-    error = _problem(fetch, f"http://news.test:{pages.port}/to/{host}")
+    url = f"http://news.test:{pages.port}/to/{host}"
+    error = _problem(fetch, url)
     assert error.problem is FetchProblem.REFUSED
+    assert error.url == url and error.detail.endswith("address, after a redirect")
     # The redirect came from the page server; the refused hop was never connected to.
     assert connections == ["127.0.0.1"]
     assert pages.requests == [(f"news.test:{pages.port}", f"/to/{host}")]
