@@ -128,6 +128,11 @@ def _handler(server: PageServer):
                 left = int(path.rsplit("/", 1)[1])
                 target = f"/hop/{left - 1}" if left else f"http://news.test:{port}/english"
                 self._send(302, {"Location": target, "Content-Length": "0"})
+            elif path.startswith("/slow/"):  # each hop answers within a fetch's timeout, all together not
+                left = int(path.rsplit("/", 1)[1])
+                server.release.wait(0.2)  # the server's pause; the test itself never sleeps
+                target = f"/slow/{left - 1}" if left else "/english"
+                self._send(302, {"Location": target, "Content-Length": "0"})
             elif path == "/loop":
                 self._send(301, {"Location": "/loop", "Content-Length": "0"})
             elif path.startswith("/to/"):
@@ -345,6 +350,12 @@ def test_every_fetch_problem(pages, connections):
         FetchProblem.TOO_MANY_REDIRECTS
     )
     assert set(connections) <= {"127.0.0.1"}
+
+
+def test_one_deadline_covers_every_hop(pages, connections):
+    error = _problem(fetcher(timeout=0.5), f"http://news.test:{pages.port}/slow/4")
+    assert error.problem is FetchProblem.TIMEOUT
+    assert 2 <= len(pages.requests) < 5  # each hop took 0.2 s of the 0.5 s
 
 
 def test_the_cap_is_enforced_while_streaming(pages, connections):
