@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from bot.provenance import parse_allow
 
 from adapters.console import shell
 from adapters.console.render import render
 from bot.cli import open_bot
 from bot.config import Secret, Settings
 from bot.journal import EditKind
+from bot.provenance import parse_allow
 from bot.replies import Context, FieldKind
 from tests.conftest import HOTLINE_QUOTE
 from tests.pages import EVIDENCE, KOREAN_EVIDENCE
@@ -197,9 +197,22 @@ def test_the_grammar_keeps_searches_and_answers_bad_arguments(desk, pages):
     assert "Rated inter-korean-hotline: In the works" in ask(
         desk, f"평가 {HOTLINE} 추진 중 {pages}/hotline-restored"
     )
-    missing = ask(desk, f"rate {HOTLINE} kept {pages}/no-such-page")
-    assert missing.startswith("Sorry:") and "Rated" not in missing
     assert "undo" in ask(desk, "undo")  # usage, not a search
+
+
+def test_every_fetch_problem_is_a_friendly_line_and_nothing_is_written(desk, pages):
+    from bot.desk import FETCH_PROBLEMS
+    from bot.provenance import FetchProblem
+
+    assert set(FETCH_PROBLEMS) == set(FetchProblem)
+    head = desk.journal.head()
+    missing = ask(desk, f"rate {HOTLINE} kept {pages}/no-such-page")
+    assert missing == "Sorry: The site answered with an error (HTTP 404); check the link."
+    refused = ask(desk, f"rate {HOTLINE} kept http://169.254.169.254/latest/meta-data")
+    assert refused == "Sorry: That address is not allowed: the bot fetches only public web pages."
+    korean = render(desk.core.handle(f"rate {HOTLINE} kept {pages}/gone", editor(locale="ko")))
+    assert "사이트가 오류로 응답했습니다 (HTTP 404)" in korean
+    assert desk.journal.head() == head
 
 
 def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
