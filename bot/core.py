@@ -271,8 +271,10 @@ class Core:
                 return desk.rate(
                     command.pledge_id, command.status, command.url, command.on, command.note, ctx, m, today
                 )
-            case cmd.AddQuote(pledge_id=""):
-                return desk.form("quote", m) if forms else self._usage(cmd.SPECS["quote"], m)
+            case cmd.AddQuote(words=""):
+                return (
+                    desk.form("quote", m, command.pledge_id) if forms else self._usage(cmd.SPECS["quote"], m)
+                )
             case cmd.AddQuote():
                 return desk.quote(
                     command.pledge_id, command.words, command.url, command.said_on, ctx, m, today
@@ -281,13 +283,15 @@ class Core:
                 return desk.form("new", m) if forms else self._usage(cmd.SPECS["new"], m)
             case cmd.NewPledge():
                 return desk.new_pledge(dict(command.values), ctx, m, today)
-            case cmd.AddMilestone(pledge_id=""):
-                return desk.form("milestone", m) if forms else self._usage(cmd.SPECS["milestone"], m)
+            case cmd.AddMilestone(day=None):
+                if not forms:
+                    return self._usage(cmd.SPECS["milestone"], m)
+                return desk.form("milestone", m, command.pledge_id)
             case cmd.AddMilestone():
                 values = {
                     "pledge": command.pledge_id,
                     "kind": command.kind,
-                    "date": command.day.isoformat() if command.day else "",
+                    "date": command.day.isoformat(),
                     "title": command.title,
                     "url": command.url,
                 }

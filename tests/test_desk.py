@@ -259,6 +259,10 @@ def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
 
 def test_new_pledge_and_milestone_forms(desk, pages):
     slack = editor("slack")
+    for command in (f"quote {HOTLINE}", f"milestone {HOTLINE}"):
+        prefilled = desk.core.handle(command, slack).form
+        assert {f.name: f.value for f in prefilled.fields}["pledge"] == HOTLINE
+    assert "Usage: /pledge quote" in ask(desk, f"quote {HOTLINE}")
     first = desk.core.handle("new", slack).form
     taken = desk.core.submit(first.form, first.state, {"id": HOTLINE, "title": "t", "category": "c"}, slack)
     assert "already a pledge" in taken.field_errors["id"]
@@ -309,3 +313,34 @@ def test_export_carries_desk_edits_and_since_writes_only_what_changed(desk, page
         assert ask(fresh, f"show {HOTLINE}") == answer
     finally:
         fresh.close()
+
+
+def test_verify_and_export_since_from_the_command_line(tmp_path, pages):
+    from tests.test_cli import run
+
+    env = {"PLEDGEBOT_FETCH_ALLOW": "127.0.0.1/32"}
+    rated = run(tmp_path, "ask", f"rate {HOTLINE} in the works {pages}/changing", env=env)
+    assert "Rated inter-korean-hotline" in rated.stdout, rated.stderr
+    mark = rated.stdout.split("Saved as edit #")[1].split(".")[0]
+    quoted = run(tmp_path, "ask", f'quote {HOTLINE} "military hotline on Friday" {pages}/once', env=env)
+    assert "Quote added" in quoted.stdout, quoted.stderr
+    since = run(tmp_path, "export", "--since", mark, env=env)
+    exported = json.loads(since.stdout)
+    assert [q["text"] for q in exported["quotes"]] == ["military hotline on Friday"] and not exported[
+        "statuses"
+    ]
+    verified = run(tmp_path, "verify", env=env)
+    assert verified.returncode == 0 and "Verified 24 quotes: 0 problem(s)." in verified.stdout, (
+        verified.stdout
+    )
+    refetched = run(tmp_path, "verify", "--refetch", env=env)
+    assert refetched.returncode == 1
+    assert f"{pages}/changing changed since it was stored" in refetched.stdout
+    assert f"{pages}/once vanished (http_error: HTTP 404)" in refetched.stdout
+    # A snapshot altered after it was stored no longer matches its hash.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("UPDATE sources SET text = text || ' (edited)' WHERE url = ?", [f"{pages}/once"])
+    tampered = run(tmp_path, "verify", env=env)
+    assert tampered.returncode == 1 and "no longer matches its SHA-256" in tampered.stdout
