@@ -186,13 +186,28 @@ class Desk:
         }
         if note:
             status_values["note"] = note
+        # A rating is a milestone too, so its anniversaries and day counts come round like any other's
+        # ("1 year since rated Kept: …"); the random part keeps two editors' ratings of one day apart.
+        pledge = self.catalogue.pledges([pledge_id])[pledge_id]
+        milestone = {
+            "id": f"{pledge_id[:50]}-rated-{date.isoformat()}-{secrets.token_hex(3)}",
+            "date": date.isoformat(),
+            "kind": "status change",
+            "title": f"rated {status[:1].upper()}{status[1:]}: {pledge.title}",
+            "pledge": pledge_id,
+            "source": evidence.source_id,
+        }
         edit = self._append(
             EditKind.RATE,
             ctx,
             reason=note,
             summary=f"rated {pledge_id} {status} on {date.isoformat()}",
             pledges=[pledge_id],
-            records=[*_source_records(evidence), {"table": "statuses", "values": status_values}],
+            records=[
+                *_source_records(evidence),
+                {"table": "statuses", "values": status_values},
+                {"table": "milestones", "values": milestone},
+            ],
             texts=_texts(evidence),
             desk={"status": status, "date": date.isoformat(), "url": evidence.url},
         )
@@ -860,7 +875,8 @@ class Desk:
             summary=summary,
             pledges=pledges,
             payload=payload,
-            at=self.clock(),
+            # In UTC, so that a day's edits are found by comparing times as text (`Journal.desk_between`).
+            at=self.clock().astimezone(dt.UTC),
             dedupe=dedupe,
         )
         if edit is None:

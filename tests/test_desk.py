@@ -344,3 +344,54 @@ def test_verify_and_export_since_from_the_command_line(tmp_path, pages):
         db.execute("UPDATE sources SET text = text || ' (edited)' WHERE url = ?", [f"{pages}/once"])
     tampered = run(tmp_path, "verify", env=env)
     assert tampered.returncode == 1 and "no longer matches its SHA-256" in tampered.stdout
+
+
+def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, pages, clock):
+    import asyncio
+    import datetime as dt
+    import io
+
+    ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")  # 2026-05-20, noon in Seoul
+    ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
+    assert desk.core.digest(dt.date(2026, 5, 20)) is None
+    digest = render(desk.core.digest(dt.date(2026, 5, 21)))
+    title = "Restore inter-Korean hotlines and communication channels"
+    assert f"Since yesterday: {title} → In the works" in digest
+    assert f"as of 2026-05-10 source: {pages}/hotline-restored" in digest
+    assert f"Since yesterday: new quote for {title}" in digest
+    korean = render(desk.core.digest(dt.date(2026, 5, 21), language="ko"))
+    assert "추진 중" in korean
+    # A channel following another topic does not hear of it.
+    assert desk.core.digest(dt.date(2026, 5, 21), topics=("Defense",)) is None
+    # Posted once through the ledger, like any digest.
+    ask(desk, "subscribe 09:00 Asia/Seoul", dataclasses.replace(editor(), can_manage=True))
+    with desk.backend.transaction() as db:
+        db.execute("UPDATE subscriptions SET created_at = '2025-01-01T00:00:00+00:00'")
+    stdout = io.StringIO()
+    service = desk.delivery({"console": shell.ConsoleDeliverer(stdout)})
+    at = dt.datetime(2026, 5, 21, 0, 1, tzinfo=dt.UTC)
+    assert len(asyncio.run(service.run_pass(at)).sent) == 1
+    assert not asyncio.run(service.run_pass(at)).sent
+    assert stdout.getvalue().count(f"{title} → In the works") == 1
+    # Undone the day after it was announced: the next digest corrects it.
+    rate = next(e for e in desk.journal.latest(5) if e.kind is EditKind.RATE)
+    clock.now = dt.datetime(2026, 5, 22, 3, 0, tzinfo=dt.UTC)
+    ask(desk, f"undo {rate.id}")
+    corrected = render(desk.core.digest(dt.date(2026, 5, 23)))
+    assert f"Correction: withdrawn — {title} → In the works" in corrected
+
+
+def test_an_edit_undone_the_day_it_was_made_is_never_announced(desk, pages):
+    import datetime as dt
+
+    ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
+    ask(desk, f"undo {desk.journal.head()}")
+    assert desk.core.digest(dt.date(2026, 5, 21)) is None
+
+
+def test_a_rating_has_anniversaries(desk, pages):
+    import datetime as dt
+
+    ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
+    digest = render(desk.core.digest(dt.date(2027, 5, 10)))
+    assert "1 year since rated Kept: Restore inter-Korean hotlines and communication channels" in digest
