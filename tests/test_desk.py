@@ -232,11 +232,18 @@ def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
     prefilled = {f.name: f.value for f in confirm.fields}
     assert prefilled["outlet"] == "The Daily Example" and prefilled["published"] == "2026-05-10"
     assert next(f for f in confirm.fields if f.name == "kind").kind is FieldKind.CHOICE
+    translates = next(f for f in confirm.fields if f.name == "translation_of")
+    assert prefilled["translation_of"] == "original" and "lee-facebook-2025-05-26" in dict(translates.choices)
+    prefilled["translation_of"] = "lee-facebook-2025-05-26"
     head = desk.journal.head()
     saved = desk.core.submit(confirm.form, confirm.state, prefilled, slack)
     again = desk.core.submit(confirm.form, confirm.state, prefilled, slack)
     assert "Quote added" in saved.title and "Already saved as edit" in again.notices[0].text
     assert desk.journal.head() == head + 1
+    row = desk.store.db.execute(
+        "SELECT text, translation_of FROM quotes WHERE text LIKE 'restored their military%'"
+    ).fetchone()
+    assert row == ("restored their military hotline on Friday", "lee-facebook-2025-05-26")
 
 
 def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
