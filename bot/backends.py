@@ -159,6 +159,18 @@ def s005_desk_drafts(db: Database) -> None:
     )
 
 
+@sqlite_migrations()
+def s007_announcements(db: Database) -> None:
+    """The announcements ledger: each desk edit posted to each `updates now` channel exactly once, claimed
+    and recorded as digests are in `deliveries`."""
+    db.execute(
+        "CREATE TABLE announcements (subscription_id INTEGER NOT NULL, edit_id TEXT NOT NULL, "
+        "state TEXT NOT NULL, token TEXT NOT NULL, lease_until TEXT NOT NULL, claimed_at TEXT NOT NULL, "
+        "finished_at TEXT, message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1, "
+        "PRIMARY KEY (subscription_id, edit_id))"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -232,6 +244,15 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL,
             created_at TEXT NOT NULL);
+        """,
+    ),
+    (
+        "s007_announcements",
+        """
+        CREATE TABLE announcements (subscription_id BIGINT NOT NULL, edit_id TEXT NOT NULL,
+            state TEXT NOT NULL, token TEXT NOT NULL, lease_until TEXT NOT NULL, claimed_at TEXT NOT NULL,
+            finished_at TEXT, message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (subscription_id, edit_id));
         """,
     ),
 )

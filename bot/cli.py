@@ -58,6 +58,8 @@ class Bot:
     ledger: Ledger
     core: Core
     fetcher: Fetcher
+    # The desk's posts to `updates now` channels, with the digests' guarantees.
+    announcements: Ledger
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
         """A delivery service over these parts and the given platforms' deliverers."""
@@ -67,6 +69,7 @@ class Bot:
             self.ledger,
             deliverers,
             grace=dt.timedelta(hours=self.settings.reminder_grace_hours),
+            announcements=self.announcements,
         )
 
     def close(self) -> None:
@@ -103,7 +106,9 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     catalogue = Catalogue(store)
     searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
     subscriptions = Subscriptions(backend)
-    ledger = Ledger(backend, lease=dt.timedelta(seconds=settings.claim_lease_seconds))
+    lease = dt.timedelta(seconds=settings.claim_lease_seconds)
+    ledger = Ledger(backend, lease=lease)
+    announcements = Ledger(backend, lease=lease, table="announcements", column="edit_id")
     fetcher = Fetcher(allow=settings.fetch_allow, clock=clock)
     desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
     core = Core(
@@ -117,7 +122,18 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         desk=desk,
     )
     return Bot(
-        settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core, fetcher
+        settings,
+        store,
+        backend,
+        journal,
+        loader,
+        catalogue,
+        searcher,
+        subscriptions,
+        ledger,
+        core,
+        fetcher,
+        announcements,
     )
 
 

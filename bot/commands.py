@@ -87,7 +87,8 @@ SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "subscribe",
-            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>]",
+            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>] "
+            "[updates now]",
             N_("Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)"),
             "이 채널에 매일 기념일 알림 게시 (기본 09:00 Asia/Seoul)",
             "/pledge subscribe 08:30 America/New_York",
@@ -233,6 +234,8 @@ class Subscribe:
     # As typed; the core checks them against the catalogue (with suggestions) before anything is written.
     topics: tuple[str, ...] = ()
     pledges: tuple[str, ...] = ()
+    # `updates now`: the desk's changes within a minute rather than in the next day's digest.
+    updates_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -496,6 +499,7 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     tokens = rest.split()
     topics: list[str] = []
     pledges: list[str] = []
+    updates_now = False
     if tokens and not (_numeric(tokens[0]) or tokens[0].lower() in _FILTER_WORDS or _zone_like(tokens[0])):
         return None  # "subscribe to newsletters": words, not a time, a zone or a lead time
     while tokens:
@@ -516,6 +520,10 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             value = " ".join(tokens[:take])
             del tokens[:take]
             (topics if token.lower() == "topic" else pledges).append(value)
+        elif token.lower() == "updates":
+            if not tokens or tokens[0].lower() not in ("now", "daily"):
+                return Usage(N_("After 'updates', say now or daily."), spec)
+            updates_now = tokens.pop(0).lower() == "now"
         elif token.lower() == "ahead":
             days = _number(tokens.pop(0)) if tokens else None
             if days is None or not 0 <= days <= MAX_LEAD_DAYS:
@@ -548,10 +556,10 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             zone = parsed_zone
         else:
             return Usage(N_("I did not understand '{text}'."), spec, (("text", _short(token)),))
-    return Subscribe(at, zone, lead, tuple(topics), tuple(pledges))
+    return Subscribe(at, zone, lead, tuple(topics), tuple(pledges), updates_now)
 
 
-_FILTER_WORDS = frozenset({"ahead", "topic", "pledge"})
+_FILTER_WORDS = frozenset({"ahead", "topic", "pledge", "updates"})
 
 
 def _time(token: str) -> dt.time | None:

@@ -562,11 +562,13 @@ class Core:
         *,
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
+        updates: bool = True,
     ) -> Reply | None:
         """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None.
 
         With `topics` (categories as stored) or `pledges` (ids), only items of those pledges are kept, plus
-        the items that belong to no pledge (elections, inaugurations), which reach every channel.
+        the items that belong to no pledge (elections, inaugurations), which reach every channel. Without
+        `updates` (a channel that gets the desk's changes as they happen), the desk's changes are left out.
         """
         m = messages(language_of(language))
         # A new calendar means the catalogue changed (an import), so every digest built before is stale.
@@ -586,18 +588,50 @@ class Core:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = cached
-        pairs, items, title, updates = cached
+        pairs, items, title, changes = cached
+        changes = changes if updates else []
         if topics or pledges:
             pairs = self._filtered(pairs, topics, pledges)
             items = _grouped(pairs, m)
-            updates = self._followed(updates, topics, pledges)
-        if not pairs and not updates:
+            changes = self._followed(changes, topics, pledges)
+        if not pairs and not changes:
             return None
         return Reply(
             title=title,
-            items=[*updates, *items],
+            items=[*changes, *items],
             private=False,
-            total=len(pairs) + len(updates),
+            total=len(pairs) + len(changes),
+            language=m.language,
+        )
+
+    def announcement(
+        self,
+        edit: Edit,
+        language: str = "en",
+        *,
+        correction: bool = False,
+        topics: tuple[str, ...] = (),
+        pledges: tuple[str, ...] = (),
+    ) -> Reply | None:
+        """A desk edit as a post of its own, for a channel that subscribed with `updates now`; with
+        `correction`, the correction of one posted before and undone since. None when it announces
+        nothing the channel follows."""
+        m = messages(language_of(language))
+        items = self._announced(edit, m)
+        if topics or pledges:
+            items = self._followed(items, topics, pledges)
+        if not items:
+            return None
+        if correction:
+            items = [
+                dataclasses.replace(i, label=m.gettext("Correction: withdrawn — {item}").format(item=i.label))
+                for i in items
+            ]
+        return Reply(
+            title=m.gettext("From the desk"),
+            items=items,
+            private=False,
+            total=len(items),
             language=m.language,
         )
 
@@ -804,19 +838,21 @@ class Core:
             ctx.now or self.clock(),
             topics=topics,
             pledges=pledges,
+            updates_now=command.updates_now,
         )
         title = (
             m.gettext("Subscribed: daily digest at {schedule}")
             if created
             else m.gettext("Updated: daily digest at {schedule}")
         )
-        return Reply(
-            title=title.format(schedule=_schedule(sub, m)),
-            notices=[
-                Notice(m.gettext("On days when an anniversary or milestone falls due, I will post it here."))
-            ],
-            private=True,
-        )
+        notices = [
+            Notice(m.gettext("On days when an anniversary or milestone falls due, I will post it here."))
+        ]
+        if sub.updates_now:
+            notices.append(
+                Notice(m.gettext("The desk's ratings and new quotes are posted here within a minute."))
+            )
+        return Reply(title=title.format(schedule=_schedule(sub, m)), notices=notices, private=True)
 
     def _filters(
         self, command: cmd.Subscribe, m: Messages

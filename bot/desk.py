@@ -36,6 +36,8 @@ from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Repl
 MAX_PASTED = 3000
 MAX_WORDS = 3000
 MAX_NOTE = 500
+# How long a form's draft waits between its steps.
+DRAFT_LIFE = dt.timedelta(days=1)
 # The translation choice meaning "these are the speaker's own words", not a translation of a source.
 ORIGINAL = "original"
 # The kinds of milestone an editor adds; the others (pledged, election, inauguration) come from the data.
@@ -93,8 +95,9 @@ class Drafts:
         self.backend = backend
 
     def save(self, nonce: str, form: str, body: dict[str, Any], at: dt.datetime) -> None:
-        """Keep (or replace) a form's draft."""
+        """Keep (or replace) a form's draft, forgetting drafts abandoned over a day ago."""
         with self.backend.transaction() as db:
+            db.execute("DELETE FROM desk_drafts WHERE created_at < ?", [(at - DRAFT_LIFE).isoformat()])
             db.execute(
                 "INSERT INTO desk_drafts (nonce, form, body, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (nonce) DO UPDATE SET form = excluded.form, body = excluded.body",
@@ -105,6 +108,11 @@ class Drafts:
         """A draft's body, or None."""
         rows = self.backend.read("SELECT body FROM desk_drafts WHERE nonce = ?", [nonce])
         return json.loads(rows[0][0]) if rows else None
+
+    def discard(self, nonce: str) -> None:
+        """Forget a draft whose edit is saved (its nonce, the edit's dedupe key, still answers repeats)."""
+        with self.backend.transaction() as db:
+            db.execute("DELETE FROM desk_drafts WHERE nonce = ?", [nonce])
 
 
 class Invalid(Exception):
@@ -565,6 +573,7 @@ class Desk:
             edit = self._append_quote(
                 draft["pledge"], draft["words"], said, evidence, original, ctx, dedupe=f"form:{nonce}"
             )
+            self.drafts.discard(nonce)
             return self._saved(edit, m.gettext("Quote added to {id}").format(id=draft["pledge"]), m)
         if self.catalogue.find_id(draft["new"]["id"]):
             raise Invalid(
@@ -577,6 +586,7 @@ class Desk:
         edit = self._append_pledge(
             draft["new"], draft["words"], said, evidence, original, ctx, dedupe=f"form:{nonce}"
         )
+        self.drafts.discard(nonce)
         return self._saved(edit, m.gettext("Pledge added: {id}").format(id=draft["new"]["id"]), m)
 
     # -- checks -----------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ class Subscription:
     # What the channel follows: categories (as stored) and pledge ids; both empty means everything.
     topics: tuple[str, ...] = ()
     pledges: tuple[str, ...] = ()
+    # `updates now`: the desk's changes are posted within a minute, each on its own, instead of in the
+    # next day's digest.
+    updates_now: bool = False
 
 
 _COLUMNS = "id, platform, workspace, channel, local_time, timezone, lead_days, created_by, created_at"
@@ -39,6 +42,7 @@ def _subscription(row: tuple, filters: dict[str, list[str]] | None = None) -> Su
     return Subscription(
         topics=tuple(filters.get("topic", ())),
         pledges=tuple(filters.get("pledge", ())),
+        updates_now="now" in filters.get("updates", ()),
         id=int(row[0]),
         platform=row[1],
         workspace=row[2],
@@ -69,6 +73,7 @@ class Subscriptions:
         now: dt.datetime,
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
+        updates_now: bool = False,
     ) -> tuple[Subscription, bool]:
         """Create or update the channel's whole subscription, filters included; True when it is new."""
         key = [platform, workspace, channel]
@@ -90,7 +95,8 @@ class Subscriptions:
             row = db.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE {_CHANNEL}", key).fetchone()
             # A subscribe command sets the whole subscription: without filters it follows everything again.
             db.execute("DELETE FROM subscription_filters WHERE subscription_id = ?", [row[0]])
-            for kind, values in (("topic", topics), ("pledge", pledges)):
+            updates = ("now",) if updates_now else ()
+            for kind, values in (("topic", topics), ("pledge", pledges), ("updates", updates)):
                 for value in dict.fromkeys(values):
                     db.execute(
                         "INSERT INTO subscription_filters (subscription_id, kind, value) VALUES (?, ?, ?)",

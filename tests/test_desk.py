@@ -402,3 +402,33 @@ def test_a_rating_has_anniversaries(desk, pages):
     ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
     digest = render(desk.core.digest(dt.date(2027, 5, 10)))
     assert "1 year since rated Kept: Restore inter-Korean hotlines and communication channels" in digest
+
+
+def test_an_updates_now_channel_hears_of_each_change_once_within_a_minute(desk, pages, clock):
+    import asyncio
+    import datetime as dt
+    import io
+
+    manager = dataclasses.replace(editor(), can_manage=True)
+    assert "within a minute" in ask(desk, "subscribe 09:00 Asia/Seoul updates now", manager)
+    assert "After 'updates', say now or daily" in ask(desk, "subscribe updates", manager)
+    stdout = io.StringIO()
+    service = desk.delivery({"console": shell.ConsoleDeliverer(stdout)})
+    ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")
+    rate = desk.journal.head()
+    ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2026-05-11")
+    ask(desk, f"undo {desk.journal.head()}")  # undone before any pass: never posted
+    clock.now += dt.timedelta(seconds=59)
+    first = asyncio.run(service.run_pass(clock.now))
+    again = asyncio.run(service.run_pass(clock.now))
+    assert len(first.announced) == 1 and first.announced[0][1] == rate and not again.announced
+    title = "Restore inter-Korean hotlines and communication channels"
+    assert stdout.getvalue().count(f"{title} → In the works") == 1 and "→ Kept" not in stdout.getvalue()
+    assert "From the desk" in stdout.getvalue()
+    # Undone after it was posted: a correction follows, once.
+    ask(desk, f"undo {rate}")
+    corrected = asyncio.run(service.run_pass(clock.now))
+    assert len(corrected.announced) == 1 and not asyncio.run(service.run_pass(clock.now)).announced
+    assert f"Correction: withdrawn — {title} → In the works" in stdout.getvalue()
+    # Its daily digest does not repeat what it was told as it happened.
+    assert desk.core.digest(dt.date(2026, 5, 21), updates=False) is None
