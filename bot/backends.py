@@ -1,8 +1,9 @@
 """Where user state lives: SQLite (the embedded default) or PostgreSQL (when `DATABASE_URL` is set).
 
-The state store (subscriptions, the delivery ledger, the edit journal: `bot/state.py`, `bot/ledger.py`,
-`bot/journal.py`) writes one dialect of SQL that both engines run: `?` placeholders, `ON CONFLICT`,
-`RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads, and migrates its own schema.
+The state store (subscriptions, editors, the delivery ledger, the edit journal: `bot/state.py`,
+`bot/ledger.py`, `bot/journal.py`) writes one dialect of SQL that both engines run: `?` placeholders,
+`ON CONFLICT`, `RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads, and migrates
+its own schema.
 
 - `SQLiteBackend` keeps the tables in the same file as the catalogue, so `make run` needs nothing else. That
   file then needs a disk that survives restarts.
@@ -149,6 +150,15 @@ def s004_subscription_filters(db: Database) -> None:
     )
 
 
+@sqlite_migrations()
+def s005_editors(db: Database) -> None:
+    """Who an admin chose to edit the catalogue, per workspace or server (`/pledge editors add`)."""
+    db.execute(
+        "CREATE TABLE editors (platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL, "
+        "added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (platform, workspace, user_id))"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -215,6 +225,13 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE subscription_filters (subscription_id INTEGER NOT NULL, kind TEXT NOT NULL,
             value TEXT NOT NULL, PRIMARY KEY (subscription_id, kind, value));
+        """,
+    ),
+    (
+        "s005_editors",
+        """
+        CREATE TABLE editors (platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,
+            added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (platform, workspace, user_id));
         """,
     ),
 )

@@ -33,7 +33,7 @@ from bot.ledger import Ledger
 from bot.loading import Loader, os_user
 from bot.schedule import Scheduler
 from bot.search import Searcher, load_synonyms
-from bot.state import Subscriptions
+from bot.state import Editors, Subscriptions
 
 log = logging.getLogger("pledgebot")
 Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
@@ -55,6 +55,7 @@ class Bot:
     subscriptions: Subscriptions
     ledger: Ledger
     core: Core
+    editors: Editors
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
         """A delivery service over these parts and the given platforms' deliverers."""
@@ -100,17 +101,21 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     catalogue = Catalogue(store)
     searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
     subscriptions = Subscriptions(backend)
+    editors = Editors(backend)
     ledger = Ledger(backend, lease=dt.timedelta(seconds=settings.claim_lease_seconds))
     core = Core(
         catalogue,
         searcher,
         subscriptions,
         journal,
+        editors=editors,
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
     )
-    return Bot(settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core)
+    return Bot(
+        settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core, editors
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

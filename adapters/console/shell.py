@@ -18,9 +18,19 @@ QUIT = {"quit", "exit", ":q"}
 
 
 def context(locale: str = "en") -> Context:
-    """The console's context: one local user who manages the one local channel, in the terminal's language."""
+    """The console's context: one local user who manages the one local channel, in the terminal's language.
+
+    Whoever runs the console has the database file itself, so they may edit and choose editors too.
+    """
     return Context(
-        platform="console", workspace="local", channel="console", user="you", locale=locale, can_manage=True
+        platform="console",
+        workspace="local",
+        channel="console",
+        user="you",
+        locale=locale,
+        can_manage=True,
+        can_edit=True,
+        can_choose_editors=True,
     )
 
 

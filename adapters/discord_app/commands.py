@@ -1,4 +1,5 @@
-"""The Discord command tree: `/pledge`, `/pledges …` and `/reminders …`, described from the core's specs.
+"""The Discord command tree: `/pledge`, `/pledges …`, `/reminders …` and `/desk …`, described from the core's
+specs.
 
 Every command turns its typed options into the one command text the core parses (`bot.commands`), so
 parsing, validation and wording live in the core. Descriptions and their Korean localisations come from
@@ -45,8 +46,11 @@ KO_NAMES = {
     "ahead": "미리",
     "language": "언어",
     "topics": "주제",
+    "desk": "데스크",
+    "user": "사용자",
 }
 KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
+KO_VERBS = {word.en: word.ko for word in VOCABULARY.of(Kind.VERB)}
 
 # Option descriptions are Discord's own words (the grammar has usage lines, not per-option text).
 OPTIONS = {
@@ -62,6 +66,8 @@ OPTIONS = {
     "language": ("The language of shared cards and digests here", "이 채널의 공유 카드와 알림 언어"),
     "topics": ("Only these categories, comma-separated (up to 5)", "이 분야만, 쉼표로 구분 (최대 5개)"),
     "pledges": ("Only these pledge ids, comma-separated (up to 10)", "이 공약 ID만, 쉼표로 구분 (최대 10개)"),
+    "add": ("Someone to add to the editors list", "편집자 목록에 추가할 사람"),
+    "remove": ("Someone to take off the editors list", "편집자 목록에서 삭제할 사람"),
 }
 # Suggested when the time-zone box is still empty.
 COMMON_ZONES = (
@@ -319,7 +325,32 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     async def language(interaction: discord.Interaction, language: str) -> None:
         await responder.answer(interaction, f"language {language}")
 
-    return [pledge, pledges, reminders]
+    # The desk: shown to Manage Server by default. Members with the editor role (or on the editors list) may
+    # be allowed them in Integrations; every command is checked again by the bot (Responder.context).
+    desk = app_commands.Group(
+        name=name("desk"),
+        description=describe_spec("editors"),
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+    )
+
+    @desk.command(name=name("editors"), description=describe_spec("editors"))
+    @app_commands.describe(add=describe_option("add"), remove=describe_option("remove"))
+    @app_commands.rename(add=name("add", KO_VERBS["add"]), remove=name("remove", KO_VERBS["remove"]))
+    async def editors(
+        interaction: discord.Interaction,
+        add: discord.User | None = None,
+        remove: discord.User | None = None,
+    ) -> None:
+        # Both at once is not a command the grammar knows: it answers how to write one.
+        words = ["editors"]
+        if add:
+            words += ["add", str(add.id)]
+        if remove:
+            words += ["remove", str(remove.id)]
+        await responder.answer(interaction, " ".join(words))
+
+    return [pledge, pledges, reminders, desk]
 
 
 # Which Discord command answers each grammar command; a test checks every spec is covered.
@@ -335,4 +366,5 @@ SPEC_TO_COMMAND = {
     "unsubscribe": "reminders unsubscribe",
     "subscriptions": "reminders list",
     "language": "reminders language",
+    "editors": "desk editors",
 }
