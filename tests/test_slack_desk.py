@@ -59,8 +59,8 @@ CONFIRM_FORM = Form(
 
 
 class DeskCore:
-    """The real core for commands, recording each command's context; `quote` opens QUOTE_FORM and forms are
-    answered from `answers`, in order, once `gate` opens (bounded)."""
+    """The real core for commands, recording each command's context; `quote` opens QUOTE_FORM (once `slow`
+    opens) and forms are answered from `answers`, in order, once `gate` opens (both bounded)."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -69,11 +69,15 @@ class DeskCore:
         self.answers: list[Reply] = []
         self.gate = threading.Event()
         self.gate.set()
+        # Holds `quote` (bounded), to stand in for a core slower than a platform waits.
+        self.slow = threading.Event()
+        self.slow.set()
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Record, then answer (a form for `quote`)."""
         self.contexts.append((text, ctx))
         if text == "quote":
+            self.slow.wait(WAIT)
             return Reply(form=QUOTE_FORM)
         return self.core.handle(text, ctx)
 
@@ -165,6 +169,7 @@ async def desk(desk_core: DeskCore, settings: Settings, slack: FakeSlack) -> Asy
     async with aiohttp.ClientSession() as session:
         yield Desk(url, session, slack)
     desk_core.gate.set()
+    desk_core.slow.set()
     stopping.set()
     await asyncio.wait_for(task, WAIT)
 

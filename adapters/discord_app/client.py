@@ -173,7 +173,11 @@ def view_for(rendered: Rendered) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     for spec in rendered.buttons:
-        view.add_item(ActionButton(spec.custom_id, spec.label, spec.style))
+        if ActionButton.__discord_ui_compiled_template__.fullmatch(spec.custom_id):
+            view.add_item(ActionButton(spec.custom_id, spec.label, spec.style))
+        else:
+            # A form's "Continue" button: answered by the client's on_interaction, which opens the form.
+            view.add_item(discord.ui.Button(label=spec.label, style=spec.style, custom_id=spec.custom_id))
     # Clicks reach ActionButton through the dynamic items registered in setup_hook, whatever message they are
     # on, so the view needs no listening copy in discord.py's view store. Stopped, it is only sent: an
     # ephemeral answer no longer leaves a 15-minute timeout task behind in the store for every answer.
