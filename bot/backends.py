@@ -151,7 +151,17 @@ def s004_subscription_filters(db: Database) -> None:
 
 
 @sqlite_migrations()
-def s005_editors(db: Database) -> None:
+def s005_desk_drafts(db: Database) -> None:
+    """A desk form between its steps: what the editor gave so far and the source fetched for it, by the
+    nonce the form carries (a Discord custom_id holds 100 characters, never a page)."""
+    db.execute(
+        "CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL, "
+        "created_at TEXT NOT NULL)"
+    )
+
+
+@sqlite_migrations()
+def s006_editors(db: Database) -> None:
     """Who an admin chose to edit the catalogue, per workspace or server (`/pledge editors add`)."""
     db.execute(
         "CREATE TABLE editors (platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL, "
@@ -228,7 +238,14 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
-        "s005_editors",
+        "s005_desk_drafts",
+        """
+        CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL,
+            created_at TEXT NOT NULL);
+        """,
+    ),
+    (
+        "s006_editors",
         """
         CREATE TABLE editors (platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,
             added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (platform, workspace, user_id));

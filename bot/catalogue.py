@@ -32,6 +32,8 @@ class PledgeRow:
     # The source of the latest status, as (headline, outlet, published_at, kind, url, headline_ko,
     # outlet_ko), when the status cites one: what a pledge without a quote shows as its source.
     status_source: tuple | None = None
+    # How many entries the pledge's status history has (what "3 updates" counts).
+    updates: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,13 @@ class Catalogue:
             f"""
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
-                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko
+                   ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
+                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id)
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
-                SELECT id FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1)
+                SELECT id FROM statuses WHERE pledge = p.id
+                ORDER BY date DESC, edit_id DESC, rowid DESC LIMIT 1)
             LEFT JOIN sources ss ON ss.id = st.source
             WHERE p.id IN ({marks})
             """,
@@ -139,6 +143,7 @@ class Catalogue:
                 category_ko=r[9],
                 speaker_ko=r[10],
                 status_source=tuple(r[11:18]) if r[11] is not None else None,
+                updates=r[18],
             )
             for r in rows
         }
@@ -165,6 +170,57 @@ class Catalogue:
             ids,
         ).fetchall()
         return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
+
+    def pledge_dates(self, pledge_id: str) -> tuple[dt.date | None, dt.date | None]:
+        """When a pledge was made: its `pledged_on`, and the date of its earliest quote (either may be None);
+        nothing about it may be dated before them."""
+        row = self.store.db.execute(
+            "SELECT p.pledged_on, (SELECT MIN(said_on) FROM quotes WHERE pledge = p.id) FROM pledges p "
+            "WHERE p.id = ?",
+            [pledge_id],
+        ).fetchone()
+        if row is None:
+            return None, None
+        return tuple(dt.date.fromisoformat(v) if v else None for v in row)  # type: ignore[return-value]
+
+    def source_by_hash(self, sha256: str) -> str | None:
+        """The id of a source whose snapshot has this SHA-256, if the catalogue holds one."""
+        row = self.store.db.execute("SELECT id FROM sources WHERE sha256 = ? LIMIT 1", [sha256]).fetchone()
+        return row[0] if row else None
+
+    def pledge_sources(self, pledge_id: str) -> list[tuple[str, str]]:
+        """(id, headline) of the sources a pledge's quotes cite, for "these words translate …"."""
+        return self.store.db.execute(
+            "SELECT DISTINCT s.id, s.headline FROM quotes q JOIN sources s ON s.id = q.source "
+            "WHERE q.pledge = ? ORDER BY s.id",
+            [pledge_id],
+        ).fetchall()
+
+    def source_exists(self, source_id: str) -> bool:
+        """True when the catalogue holds a source with this id."""
+        return self.store.db.execute("SELECT 1 FROM sources WHERE id = ?", [source_id]).fetchone() is not None
+
+    def milestone_exists(self, milestone_id: str) -> bool:
+        """True when the catalogue holds a milestone with this id."""
+        row = self.store.db.execute("SELECT 1 FROM milestones WHERE id = ?", [milestone_id]).fetchone()
+        return row is not None
+
+    def speakers(self) -> list[str]:
+        """Every speaker's id."""
+        return [r[0] for r in self.store.db.execute("SELECT id FROM speakers ORDER BY id")]
+
+    def snapshots(self) -> list[tuple[str, str | None, str | None, str | None]]:
+        """Every source with a snapshot as (id, url, text, sha256), for `pledgebot verify`."""
+        return self.store.db.execute(
+            "SELECT id, COALESCE(final_url, url), text, sha256 FROM sources WHERE text IS NOT NULL "
+            "ORDER BY id"
+        ).fetchall()
+
+    def quotes_of_source(self, source_id: str) -> list[tuple[str, str]]:
+        """(pledge, text) of every quote citing this source."""
+        return self.store.db.execute(
+            "SELECT pledge, text FROM quotes WHERE source = ? ORDER BY pledge, position", [source_id]
+        ).fetchall()
 
     def find_id(self, text: str) -> str | None:
         """The pledge whose id is exactly `text`, if any."""
@@ -217,8 +273,8 @@ class Catalogue:
             params.append(category)
         if status:
             conditions.append(
-                "COALESCE((SELECT status FROM statuses WHERE pledge = pledges.id ORDER BY date DESC, id DESC "
-                "LIMIT 1), 'not yet rated') = ?"
+                "COALESCE((SELECT status FROM statuses WHERE pledge = pledges.id "
+                "ORDER BY date DESC, edit_id DESC, rowid DESC LIMIT 1), 'not yet rated') = ?"
             )
             params.append(status)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import environment_language
+from bot.provenance import Network, parse_allow
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -69,6 +70,8 @@ class Settings:
     # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
     language: str = "en"
     log_level_set: bool = False
+    # Address ranges the source fetcher may reach despite the rule against private and loopback addresses.
+    fetch_allow: tuple[Network, ...] = ()
 
     @property
     def slack_enabled(self) -> bool:
@@ -155,6 +158,16 @@ def _ids(env: Mapping[str, str], name: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def _fetch_allow(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_allow(env.get("PLEDGEBOT_FETCH_ALLOW", ""))
+    except ValueError:
+        raise ConfigError(
+            "PLEDGEBOT_FETCH_ALLOW must be comma-separated CIDR ranges such as 10.20.0.0/16 "
+            "(no host bits after the slash)"
+        ) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
     """Read and validate settings from `env` (default: the process environment plus `.env`)."""
     if env is None:
@@ -199,6 +212,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         log_level=log_level,
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
+        fetch_allow=_fetch_allow(env),
     )
     _check_slack(settings, env)
     if not settings.data_dir.is_dir():

@@ -15,8 +15,9 @@ from babel import Locale
 
 from bot import commands as cmd
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
+from bot.desk import Desk
 from bot.i18n import N_, Messages, language_of, localized, messages
-from bot.journal import Journal
+from bot.journal import DESK_KINDS, Journal
 from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     Action,
@@ -77,6 +78,7 @@ class Core:
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
         health: Callable[[], bool] = lambda: True,
+        desk: Desk | None = None,
     ):
         self.catalogue = catalogue
         self.searcher = searcher
@@ -86,6 +88,8 @@ class Core:
         self.clock = clock
         self.monotonic = monotonic
         self._health = health
+        # The newsroom desk (rate, quote, new, milestone, undo); `open_bot` builds it with the fetcher.
+        self.desk = desk
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
         self._calendar_version = ""
@@ -125,6 +129,34 @@ class Core:
         """True when an admin put `user` on the workspace's editors list; adapters ask on every command, so a
         removal takes effect at once (`Context.can_edit` is theirs to decide from this and the platform)."""
         return bool(workspace and user) and self.editors.is_editor(platform, workspace, user)
+
+    def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
+        """Check one step of a desk form (a Slack or Discord modal): field errors, the next step's form,
+        or the result. Blocking (a step may fetch a page for up to 10 s): adapters call it in a thread."""
+        m = messages(language_of(ctx.locale))
+        try:
+            reply = self._desk_gate(ctx, m) or self._desk().submit(
+                form, state, values, ctx, m, self.today(ctx)
+            )
+        except Exception:
+            log.exception("form submission failed (platform=%s form=%s)", ctx.platform, form)
+            reply = _error(
+                m.gettext(
+                    "Something went wrong on our side while answering that. Please try again in a moment."
+                )
+            )
+        reply.language = m.language
+        return reply
+
+    def _desk(self) -> Desk:
+        assert self.desk is not None  # `_desk_gate` answered first
+        return self.desk
+
+    def _desk_gate(self, ctx: Context, m: Messages) -> Reply | None:
+        """The answer to a desk command that must not go on (no desk here, or not an editor), else None."""
+        if self.desk is None:
+            return _error(m.gettext("Editing is not set up on this bot."))
+        return Desk.refusal(ctx, m)
 
     def is_pledge_id(self, text: str) -> bool:
         """True when `text` is a pledge's id (any case): how the grammar tells `show <id>` from a search."""
@@ -223,6 +255,8 @@ class Core:
                 return self.editors_list(ctx, m)
             case cmd.Editors():
                 return self._change_editors(command, ctx, m)
+            case cmd.Rate() | cmd.AddQuote() | cmd.NewPledge() | cmd.AddMilestone() | cmd.Undo():
+                return self._desk_gate(ctx, m) or self._edit(command, ctx, m)
             case cmd.Usage():
                 usage = m.gettext("Usage: {usage} (for example: {example})")
                 notices = [Notice(command.text(m), Level.ERROR)]
@@ -236,8 +270,47 @@ class Core:
                     )
                 return Reply(notices=notices)
             case cmd.Help():
-                return help_reply(m.gettext(command.hint) if command.hint else "", m)
+                return help_reply(m.gettext(command.hint) if command.hint else "", m, editor=ctx.can_edit)
         raise AssertionError(command)
+
+    def _edit(self, command: cmd.Command, ctx: Context, m: Messages) -> Reply:
+        """A desk command from an editor: the form on Slack and Discord when it has no arguments."""
+        desk, today = self._desk(), self.today(ctx)
+        forms = ctx.platform != "console"
+        match command:
+            case cmd.Rate():
+                return desk.rate(
+                    command.pledge_id, command.status, command.url, command.on, command.note, ctx, m, today
+                )
+            case cmd.AddQuote(pledge_id=""):
+                return desk.form("quote", m) if forms else self._usage(cmd.SPECS["quote"], m)
+            case cmd.AddQuote():
+                return desk.quote(
+                    command.pledge_id, command.words, command.url, command.said_on, ctx, m, today
+                )
+            case cmd.NewPledge(values=()):
+                return desk.form("new", m) if forms else self._usage(cmd.SPECS["new"], m)
+            case cmd.NewPledge():
+                return desk.new_pledge(dict(command.values), ctx, m, today)
+            case cmd.AddMilestone(pledge_id=""):
+                return desk.form("milestone", m) if forms else self._usage(cmd.SPECS["milestone"], m)
+            case cmd.AddMilestone():
+                values = {
+                    "pledge": command.pledge_id,
+                    "kind": command.kind,
+                    "date": command.day.isoformat() if command.day else "",
+                    "title": command.title,
+                    "url": command.url,
+                }
+                return desk.milestone(values, ctx, m)
+            case cmd.Undo():
+                return desk.undo(command.edit_id, ctx, m)
+        raise AssertionError(command)
+
+    @staticmethod
+    def _usage(spec: cmd.CommandSpec, m: Messages) -> Reply:
+        usage = m.gettext("Usage: {usage} (for example: {example})")
+        return Reply(notices=[Notice(usage.format(usage=spec.usage, example=spec.example), Level.ERROR)])
 
     def _search(self, command: cmd.Search, m: Messages) -> Reply:
         if self.catalogue.find_id(command.query):
@@ -346,7 +419,14 @@ class Core:
                 pledge_id=pledge.id,
                 title=_title(m, pledge),
                 speaker=localized(m, pledge.speaker, pledge.speaker_ko),
-                status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
+                status=Status(
+                    pledge.status,
+                    pledge.status_date,
+                    pledge.status_note or "",
+                    source=_status_source(m, pledge),
+                    updates=pledge.updates,
+                    pledge_id=pledge.id,
+                ),
                 category=localized(m, pledge.category, pledge.category_ko),
                 summary=pledge.summary or "",
             )
@@ -587,23 +667,25 @@ class Core:
             edits, title = self.journal.latest(MAX_LIST_ITEMS), m.gettext("Latest edits")
         else:
             # Oldest first, like a timeline; a retracted pledge still has its history.
-            edits = self.journal.history(pledge_id, MAX_LIST_ITEMS)
+            edits = self.journal.pledge_edits(pledge_id, MAX_LIST_ITEMS)
             title = m.gettext("History of {id}").format(id=pledge_id)
             if not edits:
                 return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
         if not edits:
             return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
-        items = [
-            ListItem(
-                label=f"#{e.id} {e.summary}",
-                detail=m.gettext("{time} UTC, by {author}").format(
-                    time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
-                )
-                + (f": {e.reason}" if e.reason else ""),
-                date=e.at.date(),
-            )
-            for e in edits
-        ]
+        items = []
+        for e in edits:
+            label = f"#{e.id} {e.summary}"
+            undone = self.journal.by_dedupe(f"undo:{e.id}") if e.kind in DESK_KINDS else None
+            if undone is not None:
+                label += " " + m.gettext("(undone by #{id})").format(id=undone.id)
+            detail = m.gettext("{time} UTC, by {author}").format(
+                time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
+            ) + (f": {e.reason}" if e.reason else "")
+            url = ((e.payload or {}).get("desk") or {}).get("url")
+            if url:
+                detail += " — " + m.gettext("source: {url}").format(url=url)
+            items.append(ListItem(label=label, detail=detail, date=e.at.date()))
         return Reply(title=title, items=items, total=len(items))
 
     def _subscribe(self, command: cmd.Subscribe, ctx: Context, m: Messages) -> Reply:
@@ -880,21 +962,23 @@ def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
     return ahead(m, occurrence.lead_days, text.format(**words))
 
 
-def help_reply(hint: str = "", m: Messages | None = None) -> Reply:
-    """The command list, Korean command words and statuses, built from the grammar so they cannot drift."""
+def help_reply(hint: str = "", m: Messages | None = None, *, editor: bool = False) -> Reply:
+    """The command list, Korean command words and statuses, built from the grammar so they cannot drift;
+    the desk's commands for editors only."""
     m = m or messages()
     example = m.gettext("{summary} — e.g. {example}")
+    shown = [spec for spec in cmd.COMMANDS if editor or not spec.edits]
     items = [
         ListItem(
             label=spec.usage, detail=example.format(summary=m.gettext(spec.summary), example=spec.example)
         )
-        for spec in cmd.COMMANDS
+        for spec in shown
     ]
     notices = [Notice(hint)] if hint else []
     notices.append(
         Notice(m.gettext("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
     )
-    korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in cmd.COMMANDS if spec.word)
+    korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in shown if spec.word)
     notices.append(Notice(m.gettext("Command words in Korean: {words}.").format(words=korean)))
     statuses = ", ".join(f"{word.en} ({word.ko})" for word in cmd.STATUSES)
     notices.append(Notice(m.gettext("Statuses for /pledge list: {statuses}.").format(statuses=statuses)))

@@ -94,15 +94,30 @@ class Status:
     label: str
     as_of: dt.date | None
     note: str = ""
+    # The evidence of the latest rating, and how many entries the status history has; once editors have
+    # rated a pledge (more than one entry), the card names the source and points to the history.
+    source: SourceRef | None = None
+    updates: int = 0
+    pledge_id: str = ""
 
     def describe(self, m: Messages | None = None) -> str:
-        """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)"."""
+        """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)";
+        after the desk's updates also its source and "3 updates (/pledge history <id>)"."""
         m = m or messages()
         label = m.status(self.label)
         text = label[:1].upper() + label[1:]
         if self.as_of:
             text = m.gettext("{status} (last reviewed {date})").format(status=text, date=m.date(self.as_of))
-        return text + (f": {self.note}" if self.note else "")
+        text += f": {self.note}" if self.note else ""
+        if self.updates > 1:
+            if self.source is not None:
+                source = m.gettext("source: “{headline}”, {outlet}").format(
+                    headline=self.source.headline, outlet=self.source.outlet
+                )
+                text += f" — {source}" + (f" {self.source.url}" if self.source.url else "")
+            updates = m.ngettext("{n} update", "{n} updates", self.updates).format(n=self.updates)
+            text += f" · {updates} (/pledge history {self.pledge_id})"
+        return text
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,12 @@ WORDS: tuple[Word, ...] = (
     Word(Kind.COMMAND, "history", "이력"),
     Word(Kind.COMMAND, "language", "언어"),
     Word(Kind.COMMAND, "help", "도움말"),
+    # The newsroom desk's commands (editors only).
+    Word(Kind.COMMAND, "rate", "평가"),
+    Word(Kind.COMMAND, "quote", "인용"),
+    Word(Kind.COMMAND, "new", "새공약"),
+    Word(Kind.COMMAND, "milestone", "일정"),
+    Word(Kind.COMMAND, "undo", "되돌리기"),
     Word(Kind.COMMAND, "editors", "편집자"),
     Word(Kind.VERB, "add", "추가"),
     Word(Kind.VERB, "remove", "삭제"),

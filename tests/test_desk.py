@@ -1,0 +1,311 @@
+"""The newsroom desk in the console and the core: rate, quote, new, milestone, history, undo, forms, export.
+
+Each test runs on both state backends (the journal lives there), with the real fetcher allowed to reach
+only the page server of `tests/pages.py` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from adapters.console import shell
+from adapters.console.render import render
+from bot.cli import open_bot
+from bot.config import Secret, Settings
+from bot.journal import EditKind
+from bot.provenance import parse_allow
+from bot.replies import Context, FieldKind
+from tests.conftest import HOTLINE_QUOTE
+from tests.pages import EVIDENCE, KOREAN_EVIDENCE
+
+HOTLINE = "inter-korean-hotline"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def desk_settings(request, tmp_path: Path) -> Settings:
+    """Settings for a fresh bot on either state backend whose fetcher may reach 127.0.0.1 only."""
+    allow = parse_allow("127.0.0.1/32")
+    if request.param == "sqlite":
+        return Settings(db_path=tmp_path / "pledgebot.db", fetch_allow=allow)
+    url = request.getfixturevalue("database_url")
+    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url), fetch_allow=allow)
+
+
+@pytest.fixture
+def desk(desk_settings, clock):
+    bot = open_bot(desk_settings, clock=clock)
+    yield bot
+    bot.close()
+
+
+def editor(platform: str = "console", user: str = "editor-1", **changes) -> Context:
+    return Context(platform=platform, workspace="w", channel="c", user=user, can_edit=True, **changes)
+
+
+def ask(bot, line: str, ctx: Context | None = None) -> str:
+    return render(bot.core.handle(line, ctx or editor()))
+
+
+def test_an_editor_rates_a_pledge_and_the_card_shows_it_with_its_date_and_source(desk, pages):
+    out = shell.answer(
+        desk.core, f"rate {HOTLINE} in the works {pages}/hotline-restored military hotline back"
+    )
+    assert "Rated inter-korean-hotline: In the works" in out and "/pledge undo" in out
+    card = ask(desk, "hotline")
+    assert "Status: In the works (last reviewed 2026-05-10): military hotline back" in card
+    assert f"“Koreas restore military hotline”, The Daily Example {pages}/hotline-restored" in card
+    assert f"2 updates (/pledge history {HOTLINE})" in card
+    # The snapshot is stored with its hash, fetch time and the URL the fetch ended at.
+    row = desk.store.db.execute(
+        "SELECT text, sha256, fetched_at, final_url, kind FROM sources WHERE url = ?",
+        [f"{pages}/hotline-restored"],
+    ).fetchone()
+    assert (
+        EVIDENCE in row[0]
+        and len(row[1]) == 64
+        and row[2].startswith("2026-05-20")
+        and row[4] == "news report"
+    )
+    assert desk.catalogue.list_pledges(None, 5, 0, status="in the works")[1] == 1
+
+
+def test_the_rating_date_is_the_evidence_or_on_never_the_fetch_time(desk, pages):
+    undated = ask(desk, f"rate {HOTLINE} stalled {pages}/undated")
+    assert "no publication date" in undated and "on YYYY-MM-DD" in undated
+    assert desk.journal.latest(1)[0].kind is EditKind.LOAD
+    assert "Rated" in ask(desk, f"rate {HOTLINE} stalled {pages}/undated on 2026-05-12 talks stalled")
+    assert "Stalled (last reviewed 2026-05-12)" in ask(desk, "hotline")
+    future = ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2026-06-01")
+    before = ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2024-01-01")
+    assert "2026-06-01 is in the future" in future
+    assert "before the pledge was made (2025-05-26)" in before
+
+
+def test_same_day_ratings_the_later_edit_wins_and_two_editors_at_once_are_both_kept(desk, pages):
+    url = f"{pages}/hotline-restored"
+    results = []
+
+    def rate(user: str, status: str) -> None:
+        results.append(
+            render(
+                desk.core.handle(f"rate {HOTLINE} {status} {url} on 2026-05-15 by {user}", editor(user=user))
+            )
+        )
+
+    threads = [threading.Thread(target=rate, args=(u, s)) for u, s in (("a", "kept"), ("b", "compromise"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all("Rated" in r for r in results)
+    edits = [e for e in desk.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
+    assert len(edits) == 2
+    latest = edits[-1].payload["desk"]["status"]
+    assert f"{latest[:1].upper()}{latest[1:]} (last reviewed 2026-05-15)" in ask(desk, "hotline")
+    assert "3 updates" in ask(desk, "hotline")
+
+
+def test_a_quote_must_be_on_the_page_and_a_refusal_shows_the_closest_passage(desk, pages):
+    refused = ask(
+        desk,
+        f'quote {HOTLINE} "The two Koreas restored their naval hotline on Friday" {pages}/hotline-restored',
+    )
+    assert "not on the page" in refused and "Closest passage: “" in refused
+    assert "restored their military hotline on Friday" in refused.partition("Closest passage")[2]
+    head = desk.journal.head()
+    added = ask(
+        desk,
+        f'quote {HOTLINE} "The two Koreas restored their military hotline on Friday" '
+        f"{pages}/hotline-restored",
+    )
+    assert "Quote added to inter-korean-hotline" in added and desk.journal.head() == head + 1
+    shown = ask(desk, f"show {HOTLINE}")
+    assert HOTLINE_QUOTE in shown and "The two Koreas restored their military hotline on Friday" in shown
+    # The lead quote stays the lead; Korean is checked the same way.
+    assert HOTLINE_QUOTE in ask(desk, "hotline")
+    korean = ask(desk, f'quote {HOTLINE} "{KOREAN_EVIDENCE[:20]}" {pages}/korean 2026-05-11')
+    assert "Quote added" in korean
+
+
+def test_a_member_cannot_rate_and_nothing_is_written(desk, pages):
+    head = desk.journal.head()
+    for platform, who in (("slack", "editors list"), ("discord", "Manage Server")):
+        member = Context(platform=platform, workspace="w", channel="c", user="member", can_edit=False)
+        reply = desk.core.handle(f"rate {HOTLINE} kept {pages}/hotline-restored", member)
+        assert reply.is_error and who in reply.notices[0].text
+        assert desk.core.submit("quote", "0123456789abcdef", {}, member).is_error
+        help_text = render(desk.core.handle("help", member))
+        assert "/pledge rate" not in help_text
+    assert desk.journal.head() == head
+    assert "/pledge rate" in ask(desk, "help")
+
+
+def test_history_lists_the_edit_and_undo_reverses_it_once(desk, pages):
+    ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored the line is back")
+    rate = desk.journal.latest(1)[0]
+    history = ask(desk, f"history {HOTLINE}")
+    assert f"#{rate.id} rated inter-korean-hotline in the works on 2026-05-10" in history
+    assert f"by editor-1: the line is back — source: {pages}/hotline-restored" in history
+    undone = ask(desk, f"undo {rate.id}")
+    assert f"Undone: #{rate.id}" in undone
+    assert "Not yet rated (last reviewed 2025-05-26)" in ask(desk, "hotline")
+    assert "2 updates" not in ask(desk, "hotline")
+    assert f"already undone by edit #{rate.id + 1}" in ask(desk, f"undo {rate.id}")
+    assert f"(undone by #{rate.id + 1})" in ask(desk, f"history {HOTLINE}")
+    assert "not a desk edit" in ask(desk, "undo 1")
+    assert "There is no edit #999" in ask(desk, "undo 999")
+    # Nothing is erased: a rebuild from data/ and the journal gives the same answer.
+    desk.store.db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+    desk.loader.refresh()
+    assert "Not yet rated (last reviewed 2025-05-26)" in ask(desk, "hotline")
+
+
+def test_new_pledges_and_milestones_from_the_console(desk, pages):
+    out = ask(
+        desk,
+        'new hotline-tests title="Test the hotline twice a day" category="North Korea" '
+        f'words="Officials on both sides tested the line twice a day" url={pages}/hotline-restored '
+        'aliases="line tests; hotline checks"',
+    )
+    assert "Pledge added: hotline-tests" in out
+    assert "Test the hotline twice a day" in ask(desk, "hotline checks")
+    assert "There is already a pledge" in ask(
+        desk, f"new hotline-tests title=x category=y words=z url={pages}/seed"
+    )
+    milestone = ask(
+        desk, f"milestone {HOTLINE} deadline 2026-12-31 Hotline working by year end {pages}/hotline-restored"
+    )
+    assert "Milestone added to inter-korean-hotline" in milestone
+    assert "Hotline working by year end" in ask(desk, "on 2026-12-31")
+    assert "before the pledge was made" in ask(desk, f"milestone {HOTLINE} event 2020-01-01 Too early")
+
+
+def test_the_grammar_keeps_searches_and_answers_bad_arguments(desk, pages):
+    assert "pledges found" in ask(desk, "rate limits") or "No pledge" in ask(desk, "rate limits")
+    unknown = ask(desk, f"rate inter-korean-hotlin kept {pages}/seed")
+    assert (
+        "no pledge with the id “inter-korean-hotlin”" in unknown
+        and "/pledge show inter-korean-hotline" in unknown
+    )
+    status = ask(desk, f"rate {HOTLINE} done {pages}/seed")
+    assert "Give a status: one of not yet rated, in the works, stalled" in status
+    assert "Rated inter-korean-hotline: In the works" in ask(
+        desk, f"평가 {HOTLINE} 추진 중 {pages}/hotline-restored"
+    )
+    assert "undo" in ask(desk, "undo")  # usage, not a search
+
+
+def test_every_fetch_problem_is_a_friendly_line_and_nothing_is_written(desk, pages):
+    from bot.desk import FETCH_PROBLEMS
+    from bot.provenance import FetchProblem
+
+    assert set(FETCH_PROBLEMS) == set(FetchProblem)
+    head = desk.journal.head()
+    missing = ask(desk, f"rate {HOTLINE} kept {pages}/no-such-page")
+    assert missing == "Sorry: The site answered with an error (HTTP 404); check the link."
+    refused = ask(desk, f"rate {HOTLINE} kept http://169.254.169.254/latest/meta-data")
+    assert refused == "Sorry: That address is not allowed: the bot fetches only public web pages."
+    korean = render(desk.core.handle(f"rate {HOTLINE} kept {pages}/gone", editor(locale="ko")))
+    assert "사이트가 오류로 응답했습니다 (HTTP 404)" in korean
+    assert desk.journal.head() == head
+
+
+def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
+    slack = editor("slack")
+    opened = desk.core.handle("quote", slack)
+    form = opened.form
+    assert form is not None and len(form.fields) <= 5 and form.state
+    assert "quote" in [f.name for f in form.fields] or "words" in [f.name for f in form.fields]
+    values = {"pledge": HOTLINE, "words": "naval hotline", "url": f"{pages}/hotline-restored"}
+    refused = desk.core.submit(form.form, form.state, values, slack)
+    assert "Closest passage" in refused.field_errors["words"]
+    bad_id = desk.core.submit(form.form, form.state, dict(values, pledge="hotlin"), slack)
+    assert "no pledge" in bad_id.field_errors["pledge"]
+    values["words"] = "restored their military hotline on Friday"
+    confirm = desk.core.submit(form.form, form.state, values, slack).form
+    assert confirm is not None and len(confirm.fields) <= 5
+    prefilled = {f.name: f.value for f in confirm.fields}
+    assert prefilled["outlet"] == "The Daily Example" and prefilled["published"] == "2026-05-10"
+    assert next(f for f in confirm.fields if f.name == "kind").kind is FieldKind.CHOICE
+    head = desk.journal.head()
+    saved = desk.core.submit(confirm.form, confirm.state, prefilled, slack)
+    again = desk.core.submit(confirm.form, confirm.state, prefilled, slack)
+    assert "Quote added" in saved.title and "Already saved as edit" in again.notices[0].text
+    assert desk.journal.head() == head + 1
+
+
+def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
+    discord = editor("discord")
+    form = desk.core.handle("quote", discord).form
+    text = "At the briefing the minister said: the hotline will be tested every morning."
+    values = {"pledge": HOTLINE, "words": "the hotline will be tested every morning", "pasted": text}
+    too_long = desk.core.submit(form.form, form.state, dict(values, pasted="x" * 3001), discord)
+    assert "3000 characters" in too_long.field_errors["pasted"]
+    confirm = desk.core.submit(form.form, form.state, values, discord).form
+    assert {f.name: f.value for f in confirm.fields}["published"] == ""
+    answer = dict(
+        {f.name: f.value for f in confirm.fields}, outlet="Briefing", headline="Minister's briefing"
+    )
+    missing = desk.core.submit(confirm.form, confirm.state, answer, discord)
+    assert "published" in missing.field_errors
+    saved = desk.core.submit(confirm.form, confirm.state, dict(answer, published="2026-05-18"), discord)
+    assert "Quote added" in saved.title
+
+
+def test_new_pledge_and_milestone_forms(desk, pages):
+    slack = editor("slack")
+    first = desk.core.handle("new", slack).form
+    taken = desk.core.submit(first.form, first.state, {"id": HOTLINE, "title": "t", "category": "c"}, slack)
+    assert "already a pledge" in taken.field_errors["id"]
+    second = desk.core.submit(
+        first.form,
+        first.state,
+        {"id": "daily-tests", "title": "Daily hotline tests", "category": "North Korea"},
+        slack,
+    ).form
+    assert second is not None and len(second.fields) <= 5
+    third = desk.core.submit(
+        second.form,
+        second.state,
+        {
+            "words": "tested the line twice a day",
+            "url": f"{pages}/hotline-restored",
+            "aliases_ko": "통신선 점검",
+        },
+        slack,
+    ).form
+    saved = desk.core.submit(third.form, third.state, {f.name: f.value for f in third.fields}, slack)
+    assert "Pledge added: daily-tests" in saved.title
+    assert "daily-tests" in render(desk.core.handle("통신선 점검", slack))
+    milestone = desk.core.handle("milestone", slack).form
+    values = {"pledge": HOTLINE, "kind": "event", "date": "2026-07-01", "title": "Hotline review"}
+    assert "Milestone added" in desk.core.submit(milestone.form, milestone.state, values, slack).title
+    assert "Already saved" in desk.core.submit(milestone.form, milestone.state, values, slack).notices[0].text
+
+
+def test_export_carries_desk_edits_and_since_writes_only_what_changed(desk, pages, tmp_path, clock):
+    ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")
+    mark = desk.journal.head()
+    ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
+    everything = desk.loader.export()
+    since = desk.loader.export(since=mark)
+    answer = ask(desk, f"show {HOTLINE}")
+    assert [q["text"] for q in since["quotes"]] == ["military hotline on Friday"] and not since["statuses"]
+    assert [s["sha256"] for s in since["sources"]] and EVIDENCE in since["sources"][0]["text"]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(everything, ensure_ascii=False), encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fresh = open_bot(
+        dataclasses.replace(Settings(db_path=tmp_path / "fresh.db", data_dir=empty)), clock=clock
+    )
+    try:
+        fresh.loader.import_files([path], author="test")
+        assert ask(fresh, f"show {HOTLINE}") == answer
+    finally:
+        fresh.close()
