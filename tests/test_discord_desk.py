@@ -16,7 +16,10 @@ from discord.http import Route
 from adapters.discord_app.client import PledgeClient
 from bot.config import Settings
 from bot.core import Core
+from bot.journal import EditKind
+from bot.provenance import parse_allow
 from bot.replies import FieldKind, Form, FormField, Notice, Reply
+from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.discord_api import MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord, UserOption
 from tests.test_discord_gateway import start
 from tests.test_slack_desk import CONFIRM_FORM, QUOTE_FORM, DeskCore
@@ -51,7 +54,10 @@ def desk_role(fake: FakeDiscord) -> int:
 
 @pytest.fixture
 def settings(tmp_path, fake: FakeDiscord, desk_role: int) -> Settings:
-    return fake.settings(tmp_path / "pledgebot.db", discord_editor_role="Desk")
+    # The desk's fetcher may reach the page server on 127.0.0.1 (tests/pages.py) and nothing else.
+    return fake.settings(
+        tmp_path / "pledgebot.db", discord_editor_role="Desk", fetch_allow=parse_allow("127.0.0.1/32")
+    )
 
 
 @pytest.fixture
@@ -232,3 +238,92 @@ def test_a_long_form_is_cut_to_discords_five_inputs():
     assert len(data["components"]) == 5
     assert all(len(row["components"][0]["label"]) <= 45 for row in data["components"])
     assert not modal(Form("x", "t", (), "s"), "token").to_dict()["components"]
+
+
+# -- the real desk through Discord -----------------------------------------------------------------------
+
+HOTLINE = "inter-korean-hotline"
+
+
+@pytest.fixture
+async def real(fake: FakeDiscord, core: Core, settings: Settings) -> AsyncIterator[PledgeClient]:
+    """A client over the real core, its desk and fetcher."""
+    running = await start(fake, core, settings)
+    yield running.client
+    await running.stop()
+
+
+def content(body: dict) -> str:
+    return json.dumps(body, ensure_ascii=False)
+
+
+async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(
+    fake: FakeDiscord, real: PledgeClient, core: Core, pages: str, desk_role: int
+):
+    rate = dict(pledge_id=HOTLINE, status="in the works", url=f"{pages}/hotline-restored")
+    head = core.journal.head()
+    _, refused = await command(fake, "desk rate", **rate, user_id=MEMBER)
+    assert "Manage Server permission or the editor role can edit" in content(refused)
+    assert core.journal.head() == head
+
+    # A member with the editor role rates (the core fetches the page: a slow one is deferred, then followed).
+    payload, first = await command(fake, "desk rate", **rate, user_id=REPORTER, roles=(desk_role,))
+    rated = await fake.followup_for(payload) if first["type"] == 5 else first
+    assert "Rated inter-korean-hotline: In the works" in content(rated)
+    _, card = await command(fake, "pledge", query="hotline", user_id=MEMBER)
+    assert "In the works (last reviewed 2026-05-10)" in content(card)
+    [edit] = [e for e in core.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
+    _, history = await command(fake, "pledges history", pledge_id=HOTLINE, user_id=MEMBER)
+    assert f"#{edit.id}" in content(history)
+
+    _, undone = await command(fake, "desk undo", edit_id=edit.id, user_id=ADMIN, permissions=SERVER_ADMIN)
+    assert f"Edit #{edit.id}" in content(undone)
+    _, card = await command(fake, "pledge", query="hotline", user_id=MEMBER)
+    assert "Not yet rated" in content(card)
+
+
+async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
+    fake: FakeDiscord, real: PledgeClient, core: Core, pages: str
+):
+    admin = dict(user_id=ADMIN, permissions=SERVER_ADMIN)
+    _, opened = await command(fake, "desk quote", **admin)
+    assert opened["type"] == 9
+    modal = opened["data"]
+    assert [c["custom_id"] for row in modal["components"] for c in row["components"]] == [
+        "pledge",
+        "words",
+        "url",
+        "pasted",
+        "said_on",
+    ]
+    wrong = {
+        "pledge": HOTLINE,
+        "words": "I will work to restore inter-Korean communication lines, such as hotlines",
+        "url": f"{pages}/seed",
+    }
+    submission = await fake.submit_modal(modal, wrong, **admin)
+    assert (await fake.callback_for(submission))["type"] == 5
+    refused = await fake.followup_for(submission)
+    assert "These words are not on the page." in content(refused) and "Closest passage: “" in content(refused)
+    head = core.journal.head()
+
+    [correct] = refused["components"][0]["components"]
+    message = fake.followups[submission["token"]][0]
+    reopened = await fake.click(message, correct["custom_id"], **admin)
+    assert reopened["type"] == 9
+    submission = await fake.submit_modal(reopened["data"], {**wrong, "words": HOTLINE_QUOTE}, **admin)
+    step = await fake.followup_for(submission)
+    [go_on] = step["components"][0]["components"]
+    assert go_on["label"] == "Continue"
+    opened = await fake.click(fake.followups[submission["token"]][0], go_on["custom_id"], **admin)
+    confirm = opened["data"]
+    inputs = {c["custom_id"]: c for row in confirm["components"] for c in row["components"]}
+    assert list(inputs) == ["outlet", "headline", "published", "kind", "translation_of"]
+    assert (
+        inputs["outlet"]["value"] == "Korea JoongAng Daily" and inputs["published"]["value"] == "2025-05-26"
+    )
+    values = {name: c.get("value", "") for name, c in inputs.items()}
+    submission = await fake.submit_modal(confirm, values, **admin)
+    saved = await fake.followup_for(submission)
+    assert "Quote added to inter-korean-hotline" in content(saved)
+    assert core.journal.head() == head + 1

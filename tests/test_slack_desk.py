@@ -17,7 +17,10 @@ import pytest
 from adapters.slack_app.app import serve
 from bot.config import Settings
 from bot.core import Core
+from bot.journal import EditKind
+from bot.provenance import parse_allow
 from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Reply
+from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import (
     FakeSlack,
     block_actions,
@@ -115,10 +118,13 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def settings(tmp_path: Path, slack: FakeSlack) -> Settings:
+    # The desk's fetcher may reach the page server on 127.0.0.1 (tests/pages.py), as
+    # PLEDGEBOT_FETCH_ALLOW=127.0.0.1/32 would allow, and nothing else.
     return slack.settings(
         tmp_path / "pledgebot.db",
         slack_admins=frozenset({DESK_CHIEF}),
         slack_editors=frozenset({STRINGER}),
+        fetch_allow=parse_allow("127.0.0.1/32"),
     )
 
 
@@ -352,3 +358,94 @@ async def test_a_form_whose_state_is_too_large_for_slack_is_refused_plainly(desk
     answer = await desk.command("quote", user=EDITOR)
     assert "too large to open in Slack" in text_of(answer)
     assert desk.slack.calls_to("views.open") == []
+
+
+# -- the real desk through Slack -------------------------------------------------------------------------
+
+HOTLINE = "inter-korean-hotline"
+
+
+@pytest.fixture
+async def real(core: Core, settings: Settings, slack: FakeSlack) -> AsyncIterator[Desk]:
+    """The app over the real core, its desk and fetcher."""
+    stopping = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(core, settings, stopping, host="127.0.0.1", ready=ready))
+    url = await asyncio.wait_for(ready, WAIT)
+    async with aiohttp.ClientSession() as session:
+        yield Desk(url, session, slack)
+    stopping.set()
+    await asyncio.wait_for(task, WAIT)
+
+
+async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(real: Desk, core: Core, pages: str):
+    rate = f"rate {HOTLINE} in the works {pages}/hotline-restored"
+    head = core.journal.head()
+    refused = await real.command(rate, user=REPORTER)
+    assert "Only workspace admins and owners and the editors list (/pledge editors) can edit" in text_of(
+        refused
+    )
+    assert core.journal.head() == head
+
+    rated = await real.command(rate, user=EDITOR)
+    assert "Rated inter-korean-hotline: In the works" in text_of(rated)
+    card = text_of(await real.command("hotline", user=REPORTER))
+    assert "In the works (last reviewed 2026-05-10)" in card and f"{pages}/hotline-restored" in card
+    [edit] = [e for e in core.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
+    history = text_of(await real.command(f"history {HOTLINE}", user=REPORTER))
+    assert f"#{edit.id}" in history
+
+    # An editor chosen with the picker rates too; SLACK_EDITORS rates without being chosen.
+    await real.pick("pledge_pick:editors add", "pledge_pick_0", REPORTER, user=EDITOR)
+    undone = await real.command(f"undo {edit.id}", user=REPORTER)
+    assert f"Edit #{edit.id}" in text_of(undone)
+    assert "Not yet rated" in text_of(await real.command("hotline", user=STRINGER))
+
+
+async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
+    real: Desk, core: Core, slack: FakeSlack, pages: str
+):
+    view = await real.open_quote_form(user=EDITOR)
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "pledge",
+        "words",
+        "url",
+        "pasted",
+        "said_on",
+    ]
+    wrong = {
+        "pledge": HOTLINE,
+        "words": "I will work to restore inter-Korean communication lines, such as hotlines",
+        "url": f"{pages}/seed",
+    }
+    ack = await real.submit(view, wrong, user=EDITOR)
+    assert "Checking the source…" in text_of(ack)
+    [update] = await slack.wait_for_calls("views.update")
+    blocks = update.body["view"]["blocks"]
+    [error] = [b for b in blocks if b.get("block_id") == "error:words"]
+    assert "These words are not on the page." in text_of(error) and "Closest passage: “" in text_of(error)
+    assert "restore inter-Korean communication channels" in text_of(error)
+    head = core.journal.head()
+
+    # The refused form, as shown again, is corrected and submitted: the next step confirms the source.
+    again = slack.views[view["id"]]
+    await real.submit(again, {**wrong, "words": HOTLINE_QUOTE}, user=EDITOR)
+    await slack.wait_for_calls("views.update", 2)
+    confirm = slack.views[view["id"]]
+    inputs = {b["block_id"]: b["element"] for b in confirm["blocks"] if b["type"] == "input"}
+    assert inputs["outlet"]["initial_value"] == "Korea JoongAng Daily"
+    assert inputs["published"]["initial_date"] == "2025-05-26"
+    assert all(o["value"] for o in inputs["translation_of"]["options"])
+    values = {
+        "outlet": "Korea JoongAng Daily",
+        "headline": inputs["headline"]["initial_value"],
+        "published": "2025-05-26",
+        "kind": "news report",
+    }
+    # Submitted twice (a double click): one edit.
+    first = await real.submit(confirm, values, user=EDITOR)
+    second = await real.submit(confirm, values, user=EDITOR)
+    assert first["response_action"] == second["response_action"] == "update"
+    calls = await slack.wait_for_calls("views.update", 3)
+    assert "Quote added to inter-korean-hotline" in text_of(calls[2].body["view"])
+    assert core.journal.head() == head + 1

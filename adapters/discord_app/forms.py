@@ -76,7 +76,7 @@ def modal(form: Form, token: str) -> discord.ui.Modal:
     for f in form.fields[:MAX_INPUTS]:
         placeholder = f.hint
         if f.kind is FieldKind.CHOICE and f.choices:
-            placeholder = ", ".join(value for value, _ in f.choices)
+            placeholder = ", ".join(value for value, _ in f.choices if value)
         elif f.kind is FieldKind.DATE and not placeholder:
             placeholder = "YYYY-MM-DD"
         limit = min(f.max_length or INPUT_VALUE_LIMIT, INPUT_VALUE_LIMIT)

@@ -404,8 +404,11 @@ def _input(f: FormField) -> dict[str, Any]:
         element["type"] = "datepicker"
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", f.value):
             element["initial_date"] = f.value
-    elif f.kind is FieldKind.CHOICE:
-        options = [_option(value, label) for value, label in f.choices[:MAX_OPTIONS]]
+    elif f.kind is FieldKind.CHOICE and any(value for value, _ in f.choices):
+        # Slack's option values are 1 to 150 characters: the empty choice ("none of these") is an optional
+        # select left empty, which submits nothing, as the core expects. (A choice of nothing else is a
+        # text input, below: a select needs an option.)
+        options = [_option(value, label) for value, label in f.choices if value][:MAX_OPTIONS]
         element.update(type="static_select", options=options)
         chosen = [o for o in options if o["value"] == f.value]
         if chosen:

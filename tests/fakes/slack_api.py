@@ -451,6 +451,9 @@ def view_problems(view: dict[str, Any]) -> list[str]:
             problems.append("initial_value over 3000")
         if element.get("type") == "static_select" and not 1 <= len(element.get("options") or []) <= 100:
             problems.append("static_select needs 1 to 100 options")
+        for option in element.get("options") or []:
+            if not 1 <= len(option.get("value") or "") <= 150:
+                problems.append("option value must be 1 to 150 characters")
     return problems
 
 
