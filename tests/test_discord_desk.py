@@ -94,6 +94,24 @@ async def test_manage_server_the_editor_role_and_the_list_grant_editing(
     assert len(fake.requests.matching(lambda r: r.path == f"/guilds/{fake.guild_id}/roles")) == 1
 
 
+async def test_the_editor_role_is_asked_of_discord_again_after_a_minute(
+    fake: FakeDiscord, client: PledgeClient, desk_core: DeskCore, desk_role: int
+):
+    now = [0.0]
+    client.responder.clock = lambda: now[0]
+
+    async def can_edit() -> bool:
+        await command(fake, "pledge", query="hotline", user_id=REPORTER, roles=(desk_role,))
+        return desk_core.context_of("hotline").can_edit
+
+    assert await can_edit()
+    fake.roles[0]["name"] = "Interns"  # the server renames the role DISCORD_EDITOR_ROLE names
+    now[0] += 59
+    assert await can_edit()
+    now[0] += 2
+    assert not await can_edit()
+
+
 async def test_desk_commands_are_shown_to_manage_server_by_default(fake: FakeDiscord, client: PledgeClient):
     [(_, payload)] = fake.command_puts
     desk = next(c for c in payload if c["name"] == "desk")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.slack_app.app import serve
+from adapters.slack_app.app import Listeners, make_client, serve
 from bot.config import Settings
 from bot.core import Core
 from bot.journal import EditKind
@@ -22,6 +23,7 @@ from bot.provenance import parse_allow
 from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Reply
 from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.slack_api import (
+    TEAM_ID,
     FakeSlack,
     block_actions,
     form_body,
@@ -198,6 +200,29 @@ async def test_who_may_edit_comes_from_slack_the_setting_and_the_list(desk: Desk
         DESK_CHIEF: (False, True, True),  # SLACK_ADMINS chooses editors but is not one
         STRINGER: (True, False, False),  # SLACK_EDITORS
     }
+
+
+async def test_admin_rights_follow_slack_within_a_minute_and_the_list_at_once(
+    core: Core, settings: Settings, slack: FakeSlack
+):
+    now = [1000.0]
+    listeners = Listeners(core, settings, make_client(settings), clock=lambda: now[0])
+
+    async def can_edit() -> bool:
+        return (await listeners.context(TEAM_ID, CHANNEL, REPORTER)).can_edit
+
+    assert not await can_edit()
+    slack.add_user(REPORTER, admin=True)  # made a workspace admin in Slack
+    now[0] += 59
+    assert not await can_edit()  # Slack's answer of 59 s ago still stands
+    now[0] += 2
+    assert await can_edit()
+    slack.add_user(REPORTER)
+    core.editors.add("slack", TEAM_ID, REPORTER, EDITOR, dt.datetime(2026, 5, 20, tzinfo=dt.UTC))
+    now[0] += 61
+    assert await can_edit()  # no longer an admin, but on the list
+    core.editors.remove("slack", TEAM_ID, REPORTER)
+    assert not await can_edit()  # taken off the list: at once, whatever the cache holds
 
 
 async def test_an_admin_adds_an_editor_with_the_picker_and_removing_them_counts_at_once(

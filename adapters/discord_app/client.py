@@ -44,6 +44,10 @@ UNKNOWN_BUTTON = N_("This button no longer does anything. Run the command again 
 SUBMIT_TIMEOUT = 30.0
 # The editor role's id is looked up by name at most this often per server (the desk promises 60 s).
 ROLE_CACHE_SECONDS = 60.0
+# Deciding who may edit (the role's ids, the editors list) comes out of the DEFER_AFTER budget, so each
+# lookup is bounded well inside it; one that takes longer grants nothing (fail closed).
+ROLES_TIMEOUT = 1.0
+EDITORS_TIMEOUT = 0.5
 FORM_EXPIRED = N_("This form has expired. Please run the command again.")
 CONTINUE = N_("Continue")
 TRY_AGAIN = N_("Correct the form")
@@ -221,7 +225,7 @@ class Responder:
         self.defer_after = defer_after
         self.editor_role = editor_role
         self.forms = forms.FormStore(clock)
-        self._clock = clock
+        self.clock = clock
         # The editor role's ids by server: (when looked up, ids).
         self._roles: dict[int, tuple[float, frozenset[int]]] = {}
 
@@ -233,7 +237,7 @@ class Responder:
         if not can_edit and interaction.guild_id:
             try:
                 can_edit = await asyncio.wait_for(
-                    _in_thread(self.core.is_editor, ctx.platform, ctx.workspace, ctx.user), self.defer_after
+                    _in_thread(self.core.is_editor, ctx.platform, ctx.workspace, ctx.user), EDITORS_TIMEOUT
                 )
             except Exception as error:
                 # Fail closed: someone whose rights cannot be read may not edit.
@@ -248,13 +252,16 @@ class Responder:
         if not self.editor_role or not interaction.guild_id or not isinstance(member, discord.Member):
             return False
         cached = self._roles.get(interaction.guild_id)
-        now = self._clock()
+        now = self.clock()
         if cached is None or now - cached[0] >= ROLE_CACHE_SECONDS:
             try:
-                roles = await asyncio.wait_for(interaction.client.http.get_roles(interaction.guild_id), 2.0)
-            except (discord.HTTPException, TimeoutError) as error:
+                roles = await asyncio.wait_for(
+                    interaction.client.http.get_roles(interaction.guild_id), ROLES_TIMEOUT
+                )
+            except Exception as error:
                 log.warning(
-                    "listing the server's roles failed; the editor role grants nothing now: %s", error
+                    "listing the server's roles failed; the editor role grants nothing now: %s",
+                    type(error).__name__,
                 )
                 return False
             ids = frozenset(int(r["id"]) for r in roles if r.get("name") == self.editor_role)
@@ -283,9 +290,13 @@ class Responder:
 
         A `public` reply (a shared card) is written in the channel's language, not the sharer's.
         """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         ctx = await self.context(interaction)
         job = _in_thread(self._handle, text, ctx, public)
-        done, _ = await asyncio.wait({job}, timeout=self.defer_after)
+        # Discord's 3 s run from the interaction, so the time spent deciding rights counts too.
+        remaining = max(0.0, self.defer_after - (loop.time() - started))
+        done, _ = await asyncio.wait({job}, timeout=remaining)
         if not done:
             await defer()
         return await job

@@ -163,9 +163,16 @@ class Listeners:
     """The app's listeners and the little state they share (member cache, pacing, work in flight)."""
 
     def __init__(
-        self, core: Handler, settings: Settings, client: AsyncWebClient, *, core_timeout: float = CORE_TIMEOUT
+        self,
+        core: Handler,
+        settings: Settings,
+        client: AsyncWebClient,
+        *,
+        core_timeout: float = CORE_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.core = core
+        self.clock = clock
         self.settings = settings
         self.client = client
         self.core_timeout = core_timeout
@@ -194,7 +201,7 @@ class Listeners:
         await ack()
         with self._tracked(), self._contained("command"):
             user = body.get("user_id", "")
-            ctx = await self._context(body.get("team_id", ""), body.get("channel_id", ""), user)
+            ctx = await self.context(body.get("team_id", ""), body.get("channel_id", ""), user)
             # Slack escapes &, < and > in what the user typed; the core gets the text as typed, and the
             # renderer escapes it again on the way out, so the user sees it once, as typed.
             reply = await self._handle(unescape(body.get("text") or ""), ctx)
@@ -213,7 +220,7 @@ class Listeners:
             team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
             container = body.get("container") or {}
             channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-            ctx = await self._context(team, channel, user)
+            ctx = await self.context(team, channel, user)
             command = str(action.get("value", ""))
             if str(action.get("action_id", "")).startswith(PICK_ACTION_ID):
                 # A picker completes the command its block names with the chosen person. Only the command
@@ -279,7 +286,7 @@ class Listeners:
         except ValueError:
             meta = {}
         # Rights are decided again, from Slack and the editors list, never from what the view carries.
-        ctx = await self._context(team, str(meta.get("channel", "")), user)
+        ctx = await self.context(team, str(meta.get("channel", "")), user)
         reply = await self._handle_submit(
             str(meta.get("form", "")), str(meta.get("state", "")), submitted_values(view), ctx
         )
@@ -415,7 +422,7 @@ class Listeners:
 
     async def _member(self, user: str) -> tuple[bool, str]:
         cached = self._members.get(user)
-        now = time.monotonic()
+        now = self.clock()
         if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
             return cached[1], cached[2]
         try:
@@ -432,7 +439,9 @@ class Listeners:
         self._members[user] = (now, admin, locale)
         return admin, locale
 
-    async def _context(self, workspace: str, channel: str, user: str) -> Context:
+    async def context(self, workspace: str, channel: str, user: str) -> Context:
+        """Who asked, where, and what they may do: Slack's answer on admins (at most 60 s old), the settings'
+        lists, and the editors list as stored now."""
         workspace_admin, locale = await self._member(user)
         admin = workspace_admin or user in self.settings.slack_admins
         can_edit = workspace_admin or user in self.settings.slack_editors
