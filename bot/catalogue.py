@@ -189,10 +189,10 @@ class Catalogue:
         return row[0] if row else None
 
     def pledge_sources(self, pledge_id: str) -> list[tuple[str, str]]:
-        """(id, headline) of the sources a pledge's quotes cite, for "these words translate …"."""
+        """(id, headline) of the sources a pledge's quotes cite or translate, for a quote form."""
         return self.store.db.execute(
-            "SELECT DISTINCT s.id, s.headline FROM quotes q JOIN sources s ON s.id = q.source "
-            "WHERE q.pledge = ? ORDER BY s.id",
+            "SELECT DISTINCT s.id, s.headline FROM quotes q JOIN sources s "
+            "ON s.id = q.source OR s.id = q.translation_of WHERE q.pledge = ? ORDER BY s.id",
             [pledge_id],
         ).fetchall()
 

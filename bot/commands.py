@@ -290,7 +290,8 @@ class Rate:
 
 @dataclass(frozen=True)
 class AddQuote:
-    """Add a quote checked against the page at `url`; with no pledge id, open the form."""
+    """Add a quote checked against the page at `url`; with no words, open the form (for the pledge, if
+    given)."""
 
     pledge_id: str = ""
     words: str = ""
@@ -307,7 +308,8 @@ class NewPledge:
 
 @dataclass(frozen=True)
 class AddMilestone:
-    """Add a deadline or scheduled event to a pledge; with no pledge id, open the form."""
+    """Add a deadline or scheduled event to a pledge; with no date, open the form (for the pledge, if
+    given)."""
 
     pledge_id: str = ""
     kind: str = ""
@@ -677,6 +679,8 @@ def _quote(rest: str, known: Known) -> Command | None:
     if not isinstance(found, tuple):
         return found
     pledge_id, rest = found
+    if not rest:
+        return AddQuote(pledge_id)  # the form, for that pledge
     match = _QUOTED.match(rest)
     if match is None:
         return Usage(N_("Give the exact words in double quotes, then the source's link."), spec)
@@ -736,6 +740,8 @@ def _milestone(rest: str, known: Known) -> Command | None:
     if not isinstance(found, tuple):
         return found
     pledge_id, rest = found
+    if not rest:
+        return AddMilestone(pledge_id)  # the form, for that pledge
     words = rest.split()
     if len(words) < 3 or words[0].lower() not in _MILESTONE_KINDS:
         return Usage(N_("Give the kind (deadline or event), the date and a title."), spec)

@@ -17,7 +17,7 @@ from bot import commands as cmd
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
 from bot.desk import Desk
 from bot.i18n import N_, Messages, language_of, localized, messages
-from bot.journal import DESK_KINDS, Journal
+from bot.journal import DESK_KINDS, Edit, EditKind, Journal
 from bot.occurrences import KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     Action,
@@ -99,7 +99,10 @@ class Core:
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
         # Each entry: the (occurrence, item) pairs, and the unfiltered digest's grouped items and title.
-        self._digests: dict[tuple[dt.date, int, str], tuple[tuple[Pair, ...], list[ListItem], str]] = {}
+        # Each entry also holds the desk's changes announced that day ("Since yesterday: …").
+        self._digests: dict[
+            tuple[dt.date, int, str], tuple[tuple[Pair, ...], list[ListItem], str, list[ListItem]]
+        ] = {}
         self._digests_of: Calendar | None = None
         self._digests_lock = threading.Lock()
 
@@ -282,8 +285,10 @@ class Core:
                 return desk.rate(
                     command.pledge_id, command.status, command.url, command.on, command.note, ctx, m, today
                 )
-            case cmd.AddQuote(pledge_id=""):
-                return desk.form("quote", m) if forms else self._usage(cmd.SPECS["quote"], m)
+            case cmd.AddQuote(words=""):
+                return (
+                    desk.form("quote", m, command.pledge_id) if forms else self._usage(cmd.SPECS["quote"], m)
+                )
             case cmd.AddQuote():
                 return desk.quote(
                     command.pledge_id, command.words, command.url, command.said_on, ctx, m, today
@@ -292,13 +297,15 @@ class Core:
                 return desk.form("new", m) if forms else self._usage(cmd.SPECS["new"], m)
             case cmd.NewPledge():
                 return desk.new_pledge(dict(command.values), ctx, m, today)
-            case cmd.AddMilestone(pledge_id=""):
-                return desk.form("milestone", m) if forms else self._usage(cmd.SPECS["milestone"], m)
+            case cmd.AddMilestone(day=None):
+                if not forms:
+                    return self._usage(cmd.SPECS["milestone"], m)
+                return desk.form("milestone", m, command.pledge_id)
             case cmd.AddMilestone():
                 values = {
                     "pledge": command.pledge_id,
                     "kind": command.kind,
-                    "date": command.day.isoformat() if command.day else "",
+                    "date": command.day.isoformat(),
                     "title": command.title,
                     "url": command.url,
                 }
@@ -584,19 +591,104 @@ class Core:
             pairs = tuple(zip(occurrences, self._occurrence_items(occurrences, m), strict=True))
             # Grouped and titled once per day: a pass asks for the same day once per subscription.
             title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
-            cached = (pairs, _grouped(pairs, m), title)
+            cached = (pairs, _grouped(pairs, m), title, self._updates(day, m))
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = cached
-        pairs, items, title = cached
+        pairs, items, title, updates = cached
         if topics or pledges:
             pairs = self._filtered(pairs, topics, pledges)
             items = _grouped(pairs, m)
-        if not pairs:
+            updates = self._followed(updates, topics, pledges)
+        if not pairs and not updates:
             return None
-        return Reply(title=title, items=list(items), private=False, total=len(pairs), language=m.language)
+        return Reply(
+            title=title,
+            items=[*updates, *items],
+            private=False,
+            total=len(pairs) + len(updates),
+            language=m.language,
+        )
+
+    def _followed(
+        self, updates: list[ListItem], topics: tuple[str, ...], pledges: tuple[str, ...]
+    ) -> list[ListItem]:
+        """The desk's announcements a channel following `topics` and `pledges` gets."""
+        wanted = {t.casefold() for t in topics}
+        rows = self.catalogue.pledges({i.pledge_id for i in updates if i.pledge_id})
+        return [
+            item
+            for item in updates
+            if item.pledge_id in pledges
+            or (item.pledge_id in rows and rows[item.pledge_id].category.casefold() in wanted)
+        ]
+
+    def _updates(self, day: dt.date, m: Messages) -> list[ListItem]:
+        """The desk's changes made the day before `day` (in the bot's time zone), for that day's digest:
+        "Since yesterday: Restore inter-Korean hotlines → In the works", a new quote or pledge; and a
+        correction for an edit announced on an earlier day and undone then. An edit undone on the day it
+        was made was never announced, so it needs no correction."""
+        start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), self.zone)
+        end = dt.datetime.combine(day, dt.time(), self.zone)
+        edits = self.journal.desk_between(start, end)
+        undone = {int(e.payload["undoes"]) for e in edits if e.kind is EditKind.UNDO and e.payload}
+        items = []
+        for edit in edits:
+            if edit.kind is EditKind.UNDO:
+                target = self.journal.get(int((edit.payload or {})["undoes"]))
+                if target is not None and target.at < start:
+                    items += [
+                        dataclasses.replace(
+                            item, label=m.gettext("Correction: withdrawn — {item}").format(item=item.label)
+                        )
+                        for item in self._announced(target, m)
+                    ]
+            elif edit.id not in undone:
+                items += [
+                    dataclasses.replace(
+                        item, label=m.gettext("Since yesterday: {item}").format(item=item.label)
+                    )
+                    for item in self._announced(edit, m)
+                ]
+        return items
+
+    def _announced(self, edit: Edit, m: Messages) -> list[ListItem]:
+        """What a desk edit announces: a status change, a new quote or a new pledge (milestones fall due
+        on their own dates)."""
+        payload = edit.payload or {}
+        desk = payload.get("desk") or {}
+        records = payload.get("records") or []
+        url = desk.get("url") or ""
+        source = " " + m.gettext("source: {url}").format(url=url) if url else ""
+        titles = {r["values"]["id"]: r["values"] for r in records if r["table"] == "pledges"}
+        items = []
+        for record in records:
+            values = record["values"]
+            pledge_id = values.get("pledge") if record["table"] in ("statuses", "quotes") else None
+            if pledge_id is None:
+                continue
+            row = self.catalogue.pledges([pledge_id]).get(pledge_id)
+            title = (
+                _title(m, row)
+                if row is not None
+                else localized(m, titles.get(pledge_id, {}).get("title", pledge_id), None)
+            )
+            if record["table"] == "statuses":
+                status = m.status(values["status"])
+                label = m.gettext("{title} → {status}").format(
+                    title=title, status=status[:1].upper() + status[1:]
+                )
+                detail = m.gettext("as of {date}").format(date=m.date(dt.date.fromisoformat(values["date"])))
+            elif edit.kind is EditKind.PLEDGE:
+                label = m.gettext("new pledge: {title}").format(title=title)
+                detail = f"“{values['text']}”"
+            else:
+                label = m.gettext("new quote for {title}").format(title=title)
+                detail = f"“{values['text']}”"
+            items.append(ListItem(label=label, detail=detail + source, pledge_id=pledge_id))
+        return items
 
     def _filtered(
         self, pairs: tuple[Pair, ...], topics: tuple[str, ...], pledges: tuple[str, ...]

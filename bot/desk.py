@@ -36,6 +36,8 @@ from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Repl
 MAX_PASTED = 3000
 MAX_WORDS = 3000
 MAX_NOTE = 500
+# The translation choice meaning "these are the speaker's own words", not a translation of a source.
+ORIGINAL = "original"
 # The kinds of milestone an editor adds; the others (pledged, election, inauguration) come from the data.
 DESK_MILESTONE_KINDS = ("deadline", "event")
 # The kinds of source, as the form's choice names them.
@@ -186,13 +188,28 @@ class Desk:
         }
         if note:
             status_values["note"] = note
+        # A rating is a milestone too, so its anniversaries and day counts come round like any other's
+        # ("1 year since rated Kept: …"); the random part keeps two editors' ratings of one day apart.
+        pledge = self.catalogue.pledges([pledge_id])[pledge_id]
+        milestone = {
+            "id": f"{pledge_id[:50]}-rated-{date.isoformat()}-{secrets.token_hex(3)}",
+            "date": date.isoformat(),
+            "kind": "status change",
+            "title": f"rated {status[:1].upper()}{status[1:]}: {pledge.title}",
+            "pledge": pledge_id,
+            "source": evidence.source_id,
+        }
         edit = self._append(
             EditKind.RATE,
             ctx,
             reason=note,
             summary=f"rated {pledge_id} {status} on {date.isoformat()}",
             pledges=[pledge_id],
-            records=[*_source_records(evidence), {"table": "statuses", "values": status_values}],
+            records=[
+                *_source_records(evidence),
+                {"table": "statuses", "values": status_values},
+                {"table": "milestones", "values": milestone},
+            ],
             texts=_texts(evidence),
             desk={"status": status, "date": date.isoformat(), "url": evidence.url},
         )
@@ -385,7 +402,8 @@ class Desk:
     def _source_form(self, name: str, nonce: str, draft: dict[str, Any], m: Messages) -> Form:
         page = draft["page"]
         kinds = tuple((kind, m.gettext(SOURCE_KIND_NAMES[kind])) for kind in ds.SOURCE_KINDS)
-        originals = [("", m.gettext("The original words"))]
+        # Select menus need a non-empty value for every option (Slack and Discord alike).
+        originals = [(ORIGINAL, m.gettext("The original words"))]
         pledge = draft.get("pledge")
         if pledge:
             originals += [(sid, headline) for sid, headline in self.catalogue.pledge_sources(pledge)]
@@ -419,7 +437,7 @@ class Desk:
                     FieldKind.CHOICE,
                     required=False,
                     choices=tuple(originals[:25]),
-                    value="",
+                    value=ORIGINAL,
                 ),
             ),
             m.gettext("Save"),
@@ -518,7 +536,8 @@ class Desk:
         kind = values.get("kind") or "news report"
         if kind not in ds.SOURCE_KINDS:
             errors["kind"] = m.gettext("Choose one of the kinds listed.")
-        original = values.get("translation_of") or None
+        original = values.get("translation_of") or ORIGINAL
+        original = None if original == ORIGINAL else original
         if original and not self.catalogue.source_exists(original):
             errors["translation_of"] = m.gettext("Choose one of the sources listed.")
         if errors:
@@ -860,7 +879,8 @@ class Desk:
             summary=summary,
             pledges=pledges,
             payload=payload,
-            at=self.clock(),
+            # In UTC, so that a day's edits are found by comparing times as text (`Journal.desk_between`).
+            at=self.clock().astimezone(dt.UTC),
             dedupe=dedupe,
         )
         if edit is None:

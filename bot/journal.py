@@ -212,6 +212,15 @@ class Journal:
         )
         return [_edit(r, r[6]) for r in reversed(rows)]
 
+    def desk_between(self, start: dt.datetime, end: dt.datetime) -> list[Edit]:
+        """The desk's edits and undos made from `start` to before `end`, oldest first, with payloads."""
+        rows = self.backend.read(
+            f"SELECT {_FIELDS}, payload FROM edits WHERE kind IN ({', '.join('?' * len(_DESK_VALUES))}) "
+            "AND at >= ? AND at < ? ORDER BY id",
+            [*_DESK_VALUES, _utc(start), _utc(end)],
+        )
+        return [_edit(r, r[6]) for r in rows]
+
     def get(self, edit_id: int) -> Edit | None:
         """One edit with its payload, or None."""
         rows = self.backend.read(f"SELECT {_FIELDS}, payload FROM edits WHERE id = ?", [edit_id])
@@ -225,6 +234,11 @@ class Journal:
 
 class _NothingToAppend(Exception):
     """Raised inside the append's transaction to roll back an edit that turned out empty."""
+
+
+def _utc(moment: dt.datetime) -> str:
+    # Desk edits are stamped in UTC (bot/desk.py), so their times compare as text in both backends.
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _json_default(value: Any) -> Any:

@@ -85,9 +85,24 @@ def _pages() -> dict[str, bytes]:
 
 class _Handler(BaseHTTPRequestHandler):
     pages: ClassVar[dict[str, bytes]] = {}
+    # For `pledgebot verify --refetch`: a page whose text changes on every visit, and one that is there once.
+    visits: ClassVar[dict[str, int]] = {}
 
     def do_GET(self) -> None:
+        visit = self.visits[self.path] = self.visits.get(self.path, 0) + 1
         body = self.pages.get(self.path)
+        if self.path == "/changing":
+            body = article(
+                "Hotline log",
+                "The Daily Example",
+                [
+                    EVIDENCE,
+                    f"This log was updated {visit} times since the line was restored, officials said.",
+                ],
+                published="2026-05-12T09:00:00+09:00",
+            )
+        elif self.path == "/once" and visit == 1:
+            body = self.pages["/hotline-restored"]
         if body is None:
             self.send_error(404)
             return
@@ -104,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def pages() -> Iterator[str]:
     """The base URL of a page server on 127.0.0.1 (an ephemeral port), stopped after the test."""
-    handler = type("Handler", (_Handler,), {"pages": _pages()})
+    handler = type("Handler", (_Handler,), {"pages": _pages(), "visits": {}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

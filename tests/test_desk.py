@@ -232,11 +232,18 @@ def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
     prefilled = {f.name: f.value for f in confirm.fields}
     assert prefilled["outlet"] == "The Daily Example" and prefilled["published"] == "2026-05-10"
     assert next(f for f in confirm.fields if f.name == "kind").kind is FieldKind.CHOICE
+    translates = next(f for f in confirm.fields if f.name == "translation_of")
+    assert prefilled["translation_of"] == "original" and "lee-facebook-2025-05-26" in dict(translates.choices)
+    prefilled["translation_of"] = "lee-facebook-2025-05-26"
     head = desk.journal.head()
     saved = desk.core.submit(confirm.form, confirm.state, prefilled, slack)
     again = desk.core.submit(confirm.form, confirm.state, prefilled, slack)
     assert "Quote added" in saved.title and "Already saved as edit" in again.notices[0].text
     assert desk.journal.head() == head + 1
+    row = desk.store.db.execute(
+        "SELECT text, translation_of FROM quotes WHERE text LIKE 'restored their military%'"
+    ).fetchone()
+    assert row == ("restored their military hotline on Friday", "lee-facebook-2025-05-26")
 
 
 def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
@@ -259,6 +266,10 @@ def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
 
 def test_new_pledge_and_milestone_forms(desk, pages):
     slack = editor("slack")
+    for command in (f"quote {HOTLINE}", f"milestone {HOTLINE}"):
+        prefilled = desk.core.handle(command, slack).form
+        assert {f.name: f.value for f in prefilled.fields}["pledge"] == HOTLINE
+    assert "Usage: /pledge quote" in ask(desk, f"quote {HOTLINE}")
     first = desk.core.handle("new", slack).form
     taken = desk.core.submit(first.form, first.state, {"id": HOTLINE, "title": "t", "category": "c"}, slack)
     assert "already a pledge" in taken.field_errors["id"]
@@ -309,3 +320,85 @@ def test_export_carries_desk_edits_and_since_writes_only_what_changed(desk, page
         assert ask(fresh, f"show {HOTLINE}") == answer
     finally:
         fresh.close()
+
+
+def test_verify_and_export_since_from_the_command_line(tmp_path, pages):
+    from tests.test_cli import run
+
+    env = {"PLEDGEBOT_FETCH_ALLOW": "127.0.0.1/32"}
+    rated = run(tmp_path, "ask", f"rate {HOTLINE} in the works {pages}/changing", env=env)
+    assert "Rated inter-korean-hotline" in rated.stdout, rated.stderr
+    mark = rated.stdout.split("Saved as edit #")[1].split(".")[0]
+    quoted = run(tmp_path, "ask", f'quote {HOTLINE} "military hotline on Friday" {pages}/once', env=env)
+    assert "Quote added" in quoted.stdout, quoted.stderr
+    since = run(tmp_path, "export", "--since", mark, env=env)
+    exported = json.loads(since.stdout)
+    assert [q["text"] for q in exported["quotes"]] == ["military hotline on Friday"] and not exported[
+        "statuses"
+    ]
+    verified = run(tmp_path, "verify", env=env)
+    assert verified.returncode == 0 and "Verified 24 quotes: 0 problem(s)." in verified.stdout, (
+        verified.stdout
+    )
+    refetched = run(tmp_path, "verify", "--refetch", env=env)
+    assert refetched.returncode == 1
+    assert f"{pages}/changing changed since it was stored" in refetched.stdout
+    assert f"{pages}/once vanished (http_error: HTTP 404)" in refetched.stdout
+    # A snapshot altered after it was stored no longer matches its hash.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("UPDATE sources SET text = text || ' (edited)' WHERE url = ?", [f"{pages}/once"])
+    tampered = run(tmp_path, "verify", env=env)
+    assert tampered.returncode == 1 and "no longer matches its SHA-256" in tampered.stdout
+
+
+def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, pages, clock):
+    import asyncio
+    import datetime as dt
+    import io
+
+    ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")  # 2026-05-20, noon in Seoul
+    ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
+    assert desk.core.digest(dt.date(2026, 5, 20)) is None
+    digest = render(desk.core.digest(dt.date(2026, 5, 21)))
+    title = "Restore inter-Korean hotlines and communication channels"
+    assert f"Since yesterday: {title} → In the works" in digest
+    assert f"as of 2026-05-10 source: {pages}/hotline-restored" in digest
+    assert f"Since yesterday: new quote for {title}" in digest
+    korean = render(desk.core.digest(dt.date(2026, 5, 21), language="ko"))
+    assert "추진 중" in korean
+    # A channel following another topic does not hear of it.
+    assert desk.core.digest(dt.date(2026, 5, 21), topics=("Defense",)) is None
+    # Posted once through the ledger, like any digest.
+    ask(desk, "subscribe 09:00 Asia/Seoul", dataclasses.replace(editor(), can_manage=True))
+    with desk.backend.transaction() as db:
+        db.execute("UPDATE subscriptions SET created_at = '2025-01-01T00:00:00+00:00'")
+    stdout = io.StringIO()
+    service = desk.delivery({"console": shell.ConsoleDeliverer(stdout)})
+    at = dt.datetime(2026, 5, 21, 0, 1, tzinfo=dt.UTC)
+    assert len(asyncio.run(service.run_pass(at)).sent) == 1
+    assert not asyncio.run(service.run_pass(at)).sent
+    assert stdout.getvalue().count(f"{title} → In the works") == 1
+    # Undone the day after it was announced: the next digest corrects it.
+    rate = next(e for e in desk.journal.latest(5) if e.kind is EditKind.RATE)
+    clock.now = dt.datetime(2026, 5, 22, 3, 0, tzinfo=dt.UTC)
+    ask(desk, f"undo {rate.id}")
+    corrected = render(desk.core.digest(dt.date(2026, 5, 23)))
+    assert f"Correction: withdrawn — {title} → In the works" in corrected
+
+
+def test_an_edit_undone_the_day_it_was_made_is_never_announced(desk, pages):
+    import datetime as dt
+
+    ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
+    ask(desk, f"undo {desk.journal.head()}")
+    assert desk.core.digest(dt.date(2026, 5, 21)) is None
+
+
+def test_a_rating_has_anniversaries(desk, pages):
+    import datetime as dt
+
+    ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
+    digest = render(desk.core.digest(dt.date(2027, 5, 10)))
+    assert "1 year since rated Kept: Restore inter-Korean hotlines and communication channels" in digest
