@@ -304,6 +304,8 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     fake: FakeDiscord, real: PledgeClient, core: Core, pages: str
 ):
     admin = dict(user_id=ADMIN, permissions=SERVER_ADMIN)
+    _, given = await command(fake, "desk quote", pledge_id=HOTLINE, **admin)
+    assert given["data"]["components"][0]["components"][0]["value"] == HOTLINE
     _, opened = await command(fake, "desk quote", **admin)
     assert opened["type"] == 9
     modal = opened["data"]

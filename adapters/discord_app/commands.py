@@ -78,6 +78,10 @@ OPTIONS = {
         "평가 날짜 YYYY-MM-DD (기본값: 페이지 게시일)",
     ),
     "note": ("A short note shown with the status", "이행 상태와 함께 보일 짧은 메모"),
+    "form_pledge": (
+        "The pledge (start typing to pick one), or leave it to the form",
+        "공약 (입력하면 추천), 비우면 양식에서 입력",
+    ),
     "edit_id": ("The edit's number, as /pledges history shows it", "/pledges history에 나오는 편집 번호"),
     "add": ("Someone to add to the editors list", "편집자 목록에 추가할 사람"),
     "remove": ("Someone to take off the editors list", "편집자 목록에서 삭제할 사람"),
@@ -379,18 +383,28 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
             words.append(" ".join(note.split()))
         await responder.answer(interaction, " ".join(words))
 
-    # The forms: each opens a modal (the command's first and only response).
+    # The forms: each opens a modal (the command's first and only response), for a pledge when one is given.
     @desk.command(name=name("quote"), description=describe_spec("quote"))
-    async def quote(interaction: discord.Interaction) -> None:
-        await responder.answer(interaction, "quote")
+    @app_commands.rename(pledge_id=name("pledge_id"))
+    @app_commands.describe(pledge_id=describe_option("form_pledge"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def quote(
+        interaction: discord.Interaction, pledge_id: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        await responder.answer(interaction, f"quote {one_token(pledge_id)}" if pledge_id else "quote")
 
     @desk.command(name=name("new"), description=describe_spec("new"))
     async def new(interaction: discord.Interaction) -> None:
         await responder.answer(interaction, "new")
 
     @desk.command(name=name("milestone"), description=describe_spec("milestone"))
-    async def milestone(interaction: discord.Interaction) -> None:
-        await responder.answer(interaction, "milestone")
+    @app_commands.rename(pledge_id=name("pledge_id"))
+    @app_commands.describe(pledge_id=describe_option("form_pledge"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def milestone(
+        interaction: discord.Interaction, pledge_id: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        await responder.answer(interaction, f"milestone {one_token(pledge_id)}" if pledge_id else "milestone")
 
     @desk.command(name=name("undo"), description=describe_spec("undo"))
     @app_commands.describe(edit_id=describe_option("edit_id"))
