@@ -35,7 +35,7 @@ from bot.loading import Loader, os_user
 from bot.provenance import Fetcher, FetchError, check_quote, snapshot_ok
 from bot.schedule import Scheduler
 from bot.search import Searcher, load_synonyms
-from bot.state import Subscriptions
+from bot.state import Editors, Subscriptions
 
 log = logging.getLogger("pledgebot")
 Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
@@ -57,6 +57,7 @@ class Bot:
     subscriptions: Subscriptions
     ledger: Ledger
     core: Core
+    editors: Editors
     fetcher: Fetcher
     # The desk's posts to `updates now` channels, with the digests' guarantees.
     announcements: Ledger
@@ -106,6 +107,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     catalogue = Catalogue(store)
     searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
     subscriptions = Subscriptions(backend)
+    editors = Editors(backend)
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
     ledger = Ledger(backend, lease=lease)
     announcements = Ledger(backend, lease=lease, table="announcements", column="edit_id")
@@ -116,6 +118,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         searcher,
         subscriptions,
         journal,
+        editors=editors,
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
@@ -132,8 +135,9 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         subscriptions,
         ledger,
         core,
-        fetcher,
-        announcements,
+        editors=editors,
+        fetcher=fetcher,
+        announcements=announcements,
     )
 
 

@@ -166,6 +166,14 @@ SPECS: dict[str, CommandSpec] = {
             "/pledge undo 42",
             edits=True,
         ),
+        CommandSpec(
+            "editors",
+            "/pledge editors [add/remove <user>]",
+            N_("Who may edit the catalogue; admins add and remove editors"),
+            "카탈로그를 수정할 수 있는 사람; 관리자가 편집자를 추가·삭제",
+            "/pledge editors add @reporter",
+            manages=True,
+        ),
         CommandSpec("help", "/pledge help", N_("This help"), "도움말", "/pledge help"),
     )
 }
@@ -265,6 +273,14 @@ class Language:
 
 
 @dataclass(frozen=True)
+class Editors:
+    """List who may edit the catalogue, or (`verb` "add"/"remove", admins only) change the editors list."""
+
+    verb: str = ""
+    user: str = ""
+
+
+@dataclass(frozen=True)
 class Rate:
     """Add a status history entry: the evidence at `url`, dated `on` or by the page."""
 
@@ -348,6 +364,7 @@ Command = (
     | Subscriptions
     | History
     | Language
+    | Editors
     | Rate
     | AddQuote
     | NewPledge
@@ -429,6 +446,27 @@ def _language(rest: str, known: Known) -> Command | None:
 
 # Names users may type for a language besides its code.
 _LANGUAGE_NAMES = {"english": "en", "영어": "en", "korean": "ko", "한국어": "ko", "한국말": "ko"}
+
+
+# A person as typed: a Slack or Discord mention (<@U0123>, <@U0123|name>, <@!1234>), or a bare user id
+# (Slack's capitals and digits, Discord's digits), always with a digit, so a name such as "kim" is not one.
+_MENTION = re.compile(r"<@!?(?P<id>[A-Z0-9]{2,32})(?:\|[^>]*)?>", re.ASCII)
+_USER_ID = re.compile(r"(?=[A-Z]*[0-9])[A-Z0-9]{2,32}", re.ASCII)
+
+
+def _editors(rest: str, known: Known) -> Command | None:
+    if not rest:
+        return Editors()
+    match = VOCABULARY.prefix(Kind.VERB, rest)
+    if match is None:
+        return None  # "editors of the times": words, not a change to the list
+    verb, who = match[0].en, match[1].strip()
+    mention = _MENTION.fullmatch(who)
+    if mention:
+        return Editors(verb, mention["id"])
+    if _USER_ID.fullmatch(who):
+        return Editors(verb, who)
+    return Usage(N_("Name one person: mention them (@name) or give their user id."), SPECS["editors"])
 
 
 def _unsubscribe(rest: str, known: Known) -> Command | None:
@@ -750,6 +788,7 @@ _ARGUMENTS: dict[str, Arguments] = {
     "subscriptions": _subscriptions,
     "history": _history,
     "language": _language,
+    "editors": _editors,
 }
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.

@@ -32,7 +32,7 @@ from bot.replies import (
     Status,
 )
 from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quote
-from bot.state import Subscription, Subscriptions
+from bot.state import Editors, Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class Core:
         subscriptions: Subscriptions,
         journal: Journal,
         *,
+        editors: Editors,
         clock: Clock = utc_now,
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
@@ -83,6 +84,7 @@ class Core:
         self.searcher = searcher
         self.subscriptions = subscriptions
         self.journal = journal
+        self.editors = editors
         self.clock = clock
         self.monotonic = monotonic
         self._health = health
@@ -125,6 +127,11 @@ class Core:
             )
         reply.language = m.language
         return reply
+
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """True when an admin put `user` on the workspace's editors list; adapters ask on every command, so a
+        removal takes effect at once (`Context.can_edit` is theirs to decide from this and the platform)."""
+        return bool(workspace and user) and self.editors.is_editor(platform, workspace, user)
 
     def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
         """Check one step of a desk form (a Slack or Discord modal): field errors, the next step's form,
@@ -247,6 +254,10 @@ class Core:
                 return self.history(command.pledge_id, m)
             case cmd.Language():
                 return self._set_language(command.language, ctx, m)
+            case cmd.Editors(verb=""):
+                return self.editors_list(ctx, m)
+            case cmd.Editors():
+                return self._change_editors(command, ctx, m)
             case cmd.Rate() | cmd.AddQuote() | cmd.NewPledge() | cmd.AddMilestone() | cmd.Undo():
                 return self._desk_gate(ctx, m) or self._edit(command, ctx, m)
             case cmd.Usage():
@@ -908,6 +919,59 @@ class Core:
             language=language,
         )
 
+    def editors_list(self, ctx: Context, m: Messages, notice: Notice | None = None) -> Reply:
+        """Who may edit here: the editors list, then who else may by the platform's rules. Those who may
+        choose editors get a way to add one and, beside each editor, to remove them."""
+        editors = self.editors.all(ctx.platform, ctx.workspace) if ctx.workspace else []
+        items = [
+            ListItem(
+                label=e.user,
+                user=e.user,
+                detail=m.gettext("added by {user} on {date}").format(
+                    user=e.added_by, date=m.date(e.added_at.astimezone(self.zone).date())
+                ),
+                action=Action(ActionKind.RUN, m.gettext("Remove"), f"editors remove {e.user}")
+                if ctx.can_choose_editors
+                else None,
+            )
+            for e in editors[:MAX_LIST_ITEMS]
+        ]
+        notices = [notice] if notice else []
+        if not editors:
+            notices.append(Notice(m.gettext("No one has been added to the editors list yet.")))
+        notices.append(Notice(who_may_edit(ctx.platform, m)))
+        actions = (
+            [Action(ActionKind.PICK_USER, m.gettext("Add an editor"), "editors add")]
+            if ctx.can_choose_editors and ctx.workspace
+            else []
+        )
+        return Reply(
+            title=m.gettext("Editors"), items=items, notices=notices, actions=actions, total=len(editors)
+        )
+
+    def _change_editors(self, command: cmd.Editors, ctx: Context, m: Messages) -> Reply:
+        if not ctx.can_choose_editors:
+            return _error(m.gettext(_EDITOR_CHOOSERS.get(ctx.platform, _EDITOR_CHOOSERS[""])))
+        if not ctx.workspace:
+            return _error(m.gettext("Editors belong to a workspace or server; run this command there."))
+        if command.verb == "add":
+            added = self.editors.add(
+                ctx.platform, ctx.workspace, command.user, ctx.user, ctx.now or self.clock()
+            )
+            text = (
+                m.gettext("{user} may now edit the catalogue.")
+                if added
+                else m.gettext("{user} is already an editor.")
+            )
+        else:
+            removed = self.editors.remove(ctx.platform, ctx.workspace, command.user)
+            text = (
+                m.gettext("{user} is no longer an editor.")
+                if removed
+                else m.gettext("{user} is not on the editors list.")
+            )
+        return self.editors_list(ctx, m, Notice(text.format(user=command.user)))
+
     def _unsubscribe(self, ctx: Context, m: Messages) -> Reply:
         if not ctx.can_manage:
             return _not_allowed(ctx, m)
@@ -1078,6 +1142,28 @@ _LANGUAGE_MANAGERS = {
     "discord": N_("Only a member with the Manage Channels permission can change this channel's language."),
     "": N_("Only a channel manager can change this channel's language."),
 }
+
+
+# Who may edit besides the editors list, by platform: said with the list and with every refusal.
+_OTHER_EDITORS = {
+    "slack": N_("Workspace admins and owners may edit too, and anyone on the bot's SLACK_EDITORS list."),
+    "discord": N_(
+        "Members with the Manage Server permission may edit too, and members with the role named by "
+        "the bot's DISCORD_EDITOR_ROLE setting."
+    ),
+    "console": N_("In the console, the local operator may always edit."),
+    "": N_("Ask an admin to add you to the editors list."),
+}
+_EDITOR_CHOOSERS = {
+    "slack": N_("Only a workspace admin or someone on the bot's admin list can choose editors."),
+    "discord": N_("Only a member with the Manage Server permission can choose editors."),
+    "": N_("Only an admin can choose editors."),
+}
+
+
+def who_may_edit(platform: str, m: Messages) -> str:
+    """Who may edit the catalogue on `platform` besides the editors list, in a sentence for the reader."""
+    return m.gettext(_OTHER_EDITORS.get(platform, _OTHER_EDITORS[""]))
 
 
 def _not_allowed(ctx: Context, m: Messages) -> Reply:

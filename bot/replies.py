@@ -49,6 +49,9 @@ class Context:
     # from platform answers no older than 60 s (Slack admins and the editors list, Discord Manage Server or
     # the editor role, console: always); the core refuses desk commands when it is False.
     can_edit: bool = False
+    # May this user choose who edits (`editors add`/`remove`)? Slack: whoever may manage subscriptions
+    # (workspace admins and SLACK_ADMINS), Discord: Manage Server, console: always.
+    can_choose_editors: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,16 +188,6 @@ class QuoteCard:
         return f"{said} ({self.translation_note(m)})" if self.translated else said
 
 
-@dataclass(frozen=True)
-class ListItem:
-    """A line in a list reply (a pledge, a milestone, a subscription)."""
-
-    label: str
-    detail: str = ""
-    date: dt.date | None = None
-    pledge_id: str | None = None
-
-
 class Level(StrEnum):
     """How a notice should be presented."""
 
@@ -216,6 +209,10 @@ class ActionKind(StrEnum):
 
     MORE = "more"
     SHARE = "share"
+    # Run the command and put its answer in place of this one (e.g. remove an editor from the list shown).
+    RUN = "run"
+    # Pick a person: the command is run with their user id appended (e.g. "editors add").
+    PICK_USER = "pick"
 
 
 @dataclass(frozen=True)
@@ -225,6 +222,20 @@ class Action:
     kind: ActionKind
     label: str
     command: str
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """A line in a list reply (a pledge, a milestone, a subscription)."""
+
+    label: str
+    detail: str = ""
+    date: dt.date | None = None
+    pledge_id: str | None = None
+    # A person the line is about, by platform user id: renderers show a mention.
+    user: str = ""
+    # A button beside the line (e.g. "Remove" beside an editor).
+    action: Action | None = None
 
 
 class FieldKind(StrEnum):

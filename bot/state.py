@@ -1,4 +1,5 @@
-"""Channel subscriptions: the state users write, kept by the state store's backend (SQLite or PostgreSQL).
+"""Channel subscriptions and the desk's editors: the state users write, kept by the state store's backend
+(SQLite or PostgreSQL).
 
 Subscription ids come from an AUTOINCREMENT (SQLite) or IDENTITY (PostgreSQL) column, so an id is never
 reused: the ledger rows of a channel that unsubscribed can never be taken for a new subscription's.
@@ -185,3 +186,63 @@ def _grouped_filters(rows) -> dict[str, list[str]]:
     for kind, value in rows:
         found.setdefault(kind, []).append(value)
     return found
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Someone an admin chose to edit the catalogue in a workspace or server, and who chose them when."""
+
+    platform: str
+    workspace: str
+    user: str
+    added_by: str
+    added_at: dt.datetime
+
+
+class Editors:
+    """The editors list, keyed by (platform, workspace, user). Read on every use, never cached, so that a
+    removal takes effect on the next command."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def add(self, platform: str, workspace: str, user: str, added_by: str, now: dt.datetime) -> bool:
+        """Add `user` to the list; True when they were not on it (an existing entry keeps who added it)."""
+        with self.backend.transaction() as db:
+            return (
+                db.execute(
+                    "INSERT INTO editors (platform, workspace, user_id, added_by, added_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, workspace, user_id) DO NOTHING",
+                    [platform, workspace, user, added_by, now.isoformat()],
+                ).rowcount
+                > 0
+            )
+
+    def remove(self, platform: str, workspace: str, user: str) -> bool:
+        """Take `user` off the list; True when they were on it."""
+        with self.backend.transaction() as db:
+            return (
+                db.execute(
+                    "DELETE FROM editors WHERE platform = ? AND workspace = ? AND user_id = ?",
+                    [platform, workspace, user],
+                ).rowcount
+                > 0
+            )
+
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """True when `user` is on the workspace's list."""
+        return bool(
+            self.backend.read(
+                "SELECT 1 FROM editors WHERE platform = ? AND workspace = ? AND user_id = ?",
+                [platform, workspace, user],
+            )
+        )
+
+    def all(self, platform: str, workspace: str) -> list[Editor]:
+        """The workspace's editors, in the order they were added."""
+        rows = self.backend.read(
+            "SELECT platform, workspace, user_id, added_by, added_at FROM editors "
+            "WHERE platform = ? AND workspace = ? ORDER BY added_at, user_id",
+            [platform, workspace],
+        )
+        return [Editor(r[0], r[1], r[2], r[3], dt.datetime.fromisoformat(r[4])) for r in rows]

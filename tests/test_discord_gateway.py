@@ -117,7 +117,7 @@ async def test_syncs_to_the_guild_with_korean_localisations(fake, client):
     [(scope, payload)] = fake.command_puts
     assert scope == fake.guild_id
     by_name = {c["name"]: c for c in payload}
-    assert set(by_name) == {"pledge", "pledges", "reminders"}
+    assert set(by_name) == {"pledge", "pledges", "reminders", "desk"}
     assert by_name["pledge"]["name_localizations"] == {"ko": "공약"}
     search = grammar.SPECS["search"]
     assert by_name["pledge"]["description"] == search.summary

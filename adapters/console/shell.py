@@ -19,8 +19,8 @@ QUIT = {"quit", "exit", ":q"}
 
 
 def context(locale: str = "en") -> Context:
-    """The console's context: the local operator, who manages the one local channel and edits the catalogue,
-    in the terminal's language."""
+    """The console's context: the local operator, who manages the one local channel, edits the catalogue and
+    chooses editors (they hold the database file itself), in the terminal's language."""
     return Context(
         platform="console",
         workspace="local",
@@ -29,6 +29,7 @@ def context(locale: str = "en") -> Context:
         locale=locale,
         can_manage=True,
         can_edit=True,
+        can_choose_editors=True,
     )
 
 
