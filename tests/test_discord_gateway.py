@@ -255,6 +255,11 @@ async def test_subscribe_needs_manage_channels(fake, client, bot):
     listed = await fake.run_command("reminders list", permissions=manager)
     assert "08:30 Asia/Seoul" in str(listed["data"])
 
+    # Desk changes within a minute instead of in the next digest (`subscribe … updates now`).
+    await fake.run_command("reminders subscribe", time="08:30", updates="now", permissions=manager)
+    sub = bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id))
+    assert sub is not None and sub.updates_now
+
     gone = await fake.run_command("reminders unsubscribe", permissions=manager)
     assert "Unsubscribed" in gone["data"]["content"]
     assert bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id)) is None

@@ -51,6 +51,7 @@ KO_NAMES = {
     "url": "출처",
     "note": "메모",
     "edit_id": "편집번호",
+    "updates": "업데이트",
 }
 KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
 KO_VERBS = {word.en: word.ko for word in VOCABULARY.of(Kind.VERB)}
@@ -83,6 +84,10 @@ OPTIONS = {
         "공약 (입력하면 추천), 비우면 양식에서 입력",
     ),
     "edit_id": ("The edit's number, as /pledges history shows it", "/pledges history에 나오는 편집 번호"),
+    "updates": (
+        "Desk changes (ratings, quotes): within a minute, or in the daily digest (default)",
+        "편집 변경(평가, 인용): 1분 안에, 또는 매일 알림에 (기본값)",
+    ),
     "add": ("Someone to add to the editors list", "편집자 목록에 추가할 사람"),
     "remove": ("Someone to take off the editors list", "편집자 목록에서 삭제할 사람"),
 }
@@ -274,6 +279,7 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         ahead=describe_option("ahead"),
         topics=describe_option("topics"),
         pledges=describe_option("pledges"),
+        updates=describe_option("updates"),
     )
     @app_commands.rename(
         time=name("time"),
@@ -281,6 +287,13 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         ahead=name("ahead"),
         topics=name("topics"),
         pledges=name("pledges"),
+        updates=name("updates"),
+    )
+    @app_commands.choices(
+        updates=[
+            app_commands.Choice(name=locale_str("within a minute", ko="1분 안에"), value="now"),
+            app_commands.Choice(name=locale_str("in the daily digest", ko="매일 알림에"), value="daily"),
+        ]
     )
     async def subscribe(
         interaction: discord.Interaction,
@@ -289,6 +302,7 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         ahead: app_commands.Range[int, 0, grammar.MAX_LEAD_DAYS] | None = None,
         topics: app_commands.Range[str, 1, 200] | None = None,
         pledges: app_commands.Range[str, 1, 400] | None = None,
+        updates: app_commands.Choice[str] | None = None,
     ) -> None:
         words = ["subscribe"]
         if time:
@@ -298,6 +312,8 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         if ahead:
             words.append(f"ahead {ahead}")
         words += filter_words("topic", topics) + filter_words("pledge", pledges)
+        if updates:
+            words += ["updates", updates.value]
         await responder.answer(interaction, " ".join(words))
 
     @subscribe.autocomplete("topics")
