@@ -6,6 +6,7 @@ button)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 
@@ -14,13 +15,14 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord_app.client import PledgeClient
+from adapters.discord_app.delivery import DiscordDeliverer
 from bot.config import Settings
 from bot.core import Core
 from bot.journal import EditKind
 from bot.provenance import parse_allow
 from bot.replies import FieldKind, Form, FormField, Notice, Reply
 from tests.conftest import HOTLINE_QUOTE
-from tests.fakes.discord_api import MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord, UserOption
+from tests.fakes.discord_api import MANAGE_CHANNELS, MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord, UserOption
 from tests.test_discord_gateway import start
 from tests.test_slack_desk import CONFIRM_FORM, QUOTE_FORM, DeskCore
 
@@ -347,3 +349,21 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     saved = await fake.followup_for(submission)
     assert "Quote added to inter-korean-hotline" in content(saved)
     assert core.journal.head() == head + 1
+
+
+async def test_an_updates_now_channel_hears_of_a_rating_once(
+    fake: FakeDiscord, real: PledgeClient, bot, clock, pages: str
+):
+    manager = MEMBER_PERMISSIONS | MANAGE_CHANNELS
+    await fake.run_command("reminders subscribe", time="09:00", updates="now", permissions=manager)
+    rate = dict(pledge_id=HOTLINE, status="in the works", url=f"{pages}/hotline-restored")
+    payload, first = await command(fake, "desk rate", **rate, user_id=ADMIN, permissions=SERVER_ADMIN)
+    rated = await fake.followup_for(payload) if first["type"] == 5 else first
+    assert "Rated" in content(rated)
+    service = bot.delivery({"discord": DiscordDeliverer(real)})
+    soon = clock.now + dt.timedelta(seconds=59)
+    announced = await service.run_pass(soon)
+    again = await service.run_pass(soon)
+    assert len(announced.announced) == 1 and not again.announced
+    [post] = fake.channel_messages[fake.channel_id]
+    assert "Restore inter-Korean hotlines and communication channels → In the works" in content(post)

@@ -16,12 +16,13 @@ import aiohttp
 import pytest
 
 from adapters.slack_app.app import Listeners, make_client, serve
+from adapters.slack_app.delivery import SlackDeliverer
 from bot.config import Settings
 from bot.core import Core
 from bot.journal import EditKind
 from bot.provenance import parse_allow
 from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Reply
-from tests.conftest import HOTLINE_QUOTE
+from tests.conftest import HOTLINE_QUOTE, FixedClock
 from tests.fakes.slack_api import (
     TEAM_ID,
     FakeSlack,
@@ -474,3 +475,19 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     calls = await slack.wait_for_calls("views.update", 3)
     assert "Quote added to inter-korean-hotline" in text_of(calls[2].body["view"])
     assert core.journal.head() == head + 1
+
+
+async def test_an_updates_now_channel_hears_of_a_rating_once(
+    real: Desk, bot, clock: FixedClock, settings: Settings, slack: FakeSlack, pages: str
+):
+    subscribed = await real.command("subscribe 09:00 Asia/Seoul updates now", user=EDITOR)
+    assert "within a minute" in text_of(subscribed)
+    await real.command(f"rate {HOTLINE} in the works {pages}/hotline-restored", user=STRINGER)
+    service = bot.delivery({"slack": SlackDeliverer(make_client(settings))})
+    soon = clock.now + dt.timedelta(seconds=59)
+    first = await service.run_pass(soon)
+    again = await service.run_pass(soon)
+    assert len(first.announced) == 1 and not again.announced
+    [post] = slack.calls_to("chat.postMessage")
+    assert post.body["channel"] == CHANNEL
+    assert "Restore inter-Korean hotlines and communication channels → In the works" in text_of(post.body)
