@@ -71,10 +71,12 @@ FETCH_PROBLEMS: dict[FetchProblem, str] = {
 
 _EDITORS = {
     "slack": N_(
-        "Only workspace admins and owners and the editors list (/pledge editors) can edit the catalogue."
+        "Only workspace admins and owners, the people in SLACK_EDITORS and the editors list "
+        "(/pledge editors) can edit the catalogue."
     ),
     "discord": N_(
-        "Only members with the Manage Server permission or the editor role can edit the catalogue."
+        "Only members with the Manage Server permission or the editor role, and the editors list "
+        "(/desk editors), can edit the catalogue."
     ),
     "": N_("Only the catalogue's editors can do that."),
 }

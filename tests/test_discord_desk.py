@@ -283,7 +283,9 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(
     rate = dict(pledge_id=HOTLINE, status="in the works", url=f"{pages}/hotline-restored")
     head = core.journal.head()
     _, refused = await command(fake, "desk rate", **rate, user_id=MEMBER)
-    assert "Manage Server permission or the editor role can edit" in content(refused)
+    assert "Manage Server permission or the editor role, and the editors list (/desk editors)" in content(
+        refused
+    )
     assert core.journal.head() == head
 
     # A member with the editor role rates (the core fetches the page: a slow one is deferred, then followed).

@@ -408,7 +408,7 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(real: Desk, c
     rate = f"rate {HOTLINE} in the works {pages}/hotline-restored"
     head = core.journal.head()
     refused = await real.command(rate, user=REPORTER)
-    assert "Only workspace admins and owners and the editors list (/pledge editors) can edit" in text_of(
+    assert "Only workspace admins and owners, the people in SLACK_EDITORS and the editors list" in text_of(
         refused
     )
     assert core.journal.head() == head
