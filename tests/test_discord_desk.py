@@ -304,6 +304,22 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(
     assert "Not yet rated" in content(card)
 
 
+async def test_a_listed_editor_rates_and_loses_the_right_when_removed(
+    fake: FakeDiscord, real: PledgeClient, core: Core, pages: str
+):
+    rate = dict(pledge_id=HOTLINE, status="in the works", url=f"{pages}/hotline-restored")
+    admin = dict(user_id=ADMIN, permissions=SERVER_ADMIN)
+    payload, _ = await command(fake, "desk editors", add=UserOption(MEMBER), **admin)
+    asked, first = await command(fake, "desk rate", **rate, user_id=MEMBER)
+    rated = await fake.followup_for(asked) if first["type"] == 5 else first
+    assert "Rated inter-korean-hotline: In the works" in content(rated)
+    [remove] = fake.original(payload)["components"][0]["components"]
+    await fake.click(fake.original(payload), remove["custom_id"], **admin)
+    head = core.journal.head()
+    _, refused = await command(fake, "desk rate", **rate, user_id=MEMBER)
+    assert "can edit the catalogue" in content(refused) and core.journal.head() == head
+
+
 async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     fake: FakeDiscord, real: PledgeClient, core: Core, pages: str
 ):

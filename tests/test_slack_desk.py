@@ -428,6 +428,19 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(real: Desk, c
     assert "Not yet rated" in text_of(await real.command("hotline", user=STRINGER))
 
 
+async def test_a_picked_editor_rates_and_loses_the_right_when_removed(real: Desk, core: Core, pages: str):
+    rate = f"rate {HOTLINE} in the works {pages}/hotline-restored"
+    listed = await real.command("editors", user=EDITOR)
+    [picker] = [b for b in listed["blocks"] if b.get("block_id", "").startswith("pledge_pick:")]
+    added = await real.pick(picker["block_id"], picker["elements"][0]["action_id"], REPORTER, user=EDITOR)
+    assert "Rated inter-korean-hotline: In the works" in text_of(await real.command(rate, user=REPORTER))
+    [remove] = [b["accessory"] for b in added["blocks"] if "accessory" in b]
+    await real.press(remove["action_id"], remove["value"], user=EDITOR)
+    head = core.journal.head()
+    refused = await real.command(rate, user=REPORTER)
+    assert "can edit the catalogue" in text_of(refused) and core.journal.head() == head
+
+
 async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     real: Desk, core: Core, slack: FakeSlack, pages: str
 ):
