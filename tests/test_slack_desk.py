@@ -345,6 +345,17 @@ async def test_a_next_step_replaces_the_modal(desk: Desk, desk_core: DeskCore, s
     assert json.loads(step["private_metadata"])["form"] == "confirm"
 
 
+async def test_a_next_step_too_large_for_slack_is_refused_in_the_modal(
+    desk: Desk, desk_core: DeskCore, slack: FakeSlack
+):
+    view = await desk.open_quote_form()
+    desk_core.answers.append(Reply(form=dataclasses.replace(CONFIRM_FORM, state="x" * 3000)))
+    await desk.submit(view, {"words": "w", "url": "http://x/", "language": "en"}, user=EDITOR)
+    [update] = await slack.wait_for_calls("views.update")
+    assert "too large to open in Slack" in text_of(update.body["view"])
+    assert "submit" not in update.body["view"]
+
+
 async def test_a_modal_submitted_twice_is_answered_once(desk: Desk, desk_core: DeskCore, slack: FakeSlack):
     view = await desk.open_quote_form()
     desk_core.gate.clear()

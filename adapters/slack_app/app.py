@@ -245,12 +245,11 @@ class Listeners:
         """Open the core's form as a modal (views.open, within the 3 s the trigger lives); on failure, say so
         where the command was typed."""
         m = messages(language_of(ctx.locale))
-        if not fits_metadata(form):
+        if not fits_metadata(form, ctx.channel):
             log.warning("a form's state is longer than a Slack modal carries; not opened")
             await self.respond(response_url, render_error(FORM_TOO_LARGE, ctx.locale))
             return
-        view = render_form(form, m)
-        view["private_metadata"] = _with_channel(view["private_metadata"], ctx.channel)
+        view = render_form(form, m, channel=ctx.channel)
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as e:
@@ -293,10 +292,12 @@ class Listeners:
         m = messages(language_of(ctx.locale))
         if reply is None:
             reply = Reply(notices=[Notice(m.gettext(CORE_FAILED), Level.ERROR)], language=m.language)
-        if reply.form is not None and fits_metadata(reply.form):
+        if reply.form is not None and not fits_metadata(reply.form, ctx.channel):
+            log.warning("a form's next step is longer than a Slack modal carries; not shown")
+            reply = Reply(notices=[Notice(m.gettext(FORM_TOO_LARGE), Level.ERROR)], language=m.language)
+        if reply.form is not None:
             # The next step, or the same form again with its errors beside the fields.
-            next_view = render_form(reply.form, reply.messages, reply.field_errors)
-            next_view["private_metadata"] = _with_channel(next_view["private_metadata"], ctx.channel)
+            next_view = render_form(reply.form, reply.messages, reply.field_errors, channel=ctx.channel)
         elif reply.field_errors:
             next_view = view_with_errors(view, reply.field_errors)
         else:
@@ -545,11 +546,6 @@ class Listeners:
                 log.warning("%d answer(s) still in flight at shutdown were abandoned", len(pending))
                 return
             await asyncio.wait(pending, timeout=remaining)
-
-
-def _with_channel(metadata: str, channel: str) -> str:
-    """A form's metadata with the channel it was opened from, where an answer goes if its modal is gone."""
-    return json.dumps({**json.loads(metadata), "channel": channel}, ensure_ascii=False, separators=(",", ":"))
 
 
 class _Contained:

@@ -326,17 +326,24 @@ def _one_line(text: str) -> str:
 # -- modals ----------------------------------------------------------------------------------------------
 
 
-def form_metadata(form: Form) -> str:
-    """What a modal carries back to the app on submission: the form's name and the core's state."""
-    return json.dumps({"form": form.form, "state": form.state}, ensure_ascii=False, separators=(",", ":"))
+def form_metadata(form: Form, channel: str) -> str:
+    """What a modal carries back to the app on submission: the form's name, the core's state, and the
+    channel it was opened from (where its answer goes if the modal is closed meanwhile)."""
+    return json.dumps(
+        {"form": form.form, "state": form.state, "channel": channel},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
-def fits_metadata(form: Form) -> bool:
-    """True when the form's name and state fit a modal's private_metadata (3,000 characters)."""
-    return len(form_metadata(form)) <= MAX_PRIVATE_METADATA
+def fits_metadata(form: Form, channel: str) -> bool:
+    """True when the form's metadata fits a modal's private_metadata (3,000 characters)."""
+    return len(form_metadata(form, channel)) <= MAX_PRIVATE_METADATA
 
 
-def render_form(form: Form, m: Messages, errors: dict[str, str] | None = None) -> dict[str, Any]:
+def render_form(
+    form: Form, m: Messages, errors: dict[str, str] | None = None, *, channel: str = ""
+) -> dict[str, Any]:
     """A modal view of `form`: one input block per field (block_id = the field's name), each refused field
     followed by its error. The caller checks `fits_metadata` first: a state cut short would resume wrongly."""
     errors = errors or {}
@@ -354,7 +361,7 @@ def render_form(form: Form, m: Messages, errors: dict[str, str] | None = None) -
         "title": _plain(form.title, MAX_VIEW_TITLE),
         "submit": _plain(form.submit, MAX_VIEW_BUTTON),
         "close": _plain(m.gettext(CLOSE), MAX_VIEW_BUTTON),
-        "private_metadata": form_metadata(form),
+        "private_metadata": form_metadata(form, channel),
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }
 
