@@ -186,7 +186,16 @@ def test_new_pledges_and_milestones_from_the_console(desk, pages):
 
 
 def test_the_grammar_keeps_searches_and_answers_bad_arguments(desk, pages):
-    assert "pledges found" in ask(desk, "rate limits") or "No pledge" in ask(desk, "rate limits")
+    from bot import commands as cmd
+
+    for words in (
+        "rate limits",
+        "new policies",
+        "undo changes",
+        "quote of the day",
+        "milestone achievements",
+    ):
+        assert isinstance(cmd.parse(words, desk.core), cmd.Search), words
     unknown = ask(desk, f"rate inter-korean-hotlin kept {pages}/seed")
     assert (
         "no pledge with the id “inter-korean-hotlin”" in unknown
