@@ -1,7 +1,8 @@
 """The edit journal: every change to the catalogue, appended and never rewritten.
 
 The catalogue is a read model of `data/` plus this journal. An edit says who made it, when, why, what kind of
-change it is (a data file loaded, an import, a replace, a retraction), which pledges it touches, and carries
+change it is (a data file loaded, an import, a replace, a retraction, the desk's ratings, quotes, pledges,
+milestones and undos), which pledges it touches, and carries
 what it changes (`payload`, JSON), so any process can rebuild its local catalogue from the data folder and
 the journal, and `pledgebot history` can tell a pledge's story. Edits live in the state store's backend, so
 with PostgreSQL they survive the loss of every local disk.
