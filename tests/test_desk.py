@@ -373,7 +373,7 @@ def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, 
     digest = render(desk.core.digest(dt.date(2026, 5, 21)))
     title = "Restore inter-Korean hotlines and communication channels"
     assert f"Since yesterday: {title} → In the works" in digest
-    assert f"as of 2026-05-10 source: {pages}/hotline-restored" in digest
+    assert f"as of 2026-05-10; source: {pages}/hotline-restored" in digest
     assert f"Since yesterday: new quote for {title}" in digest
     korean = render(desk.core.digest(dt.date(2026, 5, 21), language="ko"))
     assert "추진 중" in korean
