@@ -695,7 +695,7 @@ class Core:
         desk = payload.get("desk") or {}
         records = payload.get("records") or []
         url = desk.get("url") or ""
-        source = " " + m.gettext("source: {url}").format(url=url) if url else ""
+        source = "; " + m.gettext("source: {url}").format(url=url) if url else ""
         titles = {r["values"]["id"]: r["values"] for r in records if r["table"] == "pledges"}
         items = []
         for record in records:

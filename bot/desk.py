@@ -891,7 +891,7 @@ class Desk:
             summary=summary,
             pledges=pledges,
             payload=payload,
-            # In UTC, so that a day's edits are found by comparing times as text (`Journal.desk_between`).
+            # In UTC, so that a day's edits are found by the date their time begins with (`desk_between`).
             at=self.clock().astimezone(dt.UTC),
             dedupe=dedupe,
         )

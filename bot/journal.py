@@ -1,7 +1,8 @@
 """The edit journal: every change to the catalogue, appended and never rewritten.
 
 The catalogue is a read model of `data/` plus this journal. An edit says who made it, when, why, what kind of
-change it is (a data file loaded, an import, a replace, a retraction), which pledges it touches, and carries
+change it is (a data file loaded, an import, a replace, a retraction, the desk's ratings, quotes, pledges,
+milestones and undos), which pledges it touches, and carries
 what it changes (`payload`, JSON), so any process can rebuild its local catalogue from the data folder and
 the journal, and `pledgebot history` can tell a pledge's story. Edits live in the state store's backend, so
 with PostgreSQL they survive the loss of every local disk.
@@ -213,13 +214,19 @@ class Journal:
         return [_edit(r, r[6]) for r in reversed(rows)]
 
     def desk_between(self, start: dt.datetime, end: dt.datetime) -> list[Edit]:
-        """The desk's edits and undos made from `start` to before `end`, oldest first, with payloads."""
+        """The desk's edits and undos made from `start` to before `end`, oldest first, with payloads.
+
+        Desk edits are stamped in UTC (bot/desk.py), so the days of the window select them by the date their
+        time begins with, an equality PostgreSQL's collations cannot reorder; the times are then compared."""
+        first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
+        days = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
         rows = self.backend.read(
             f"SELECT {_FIELDS}, payload FROM edits WHERE kind IN ({', '.join('?' * len(_DESK_VALUES))}) "
-            "AND at >= ? AND at < ? ORDER BY id",
-            [*_DESK_VALUES, _utc(start), _utc(end)],
+            f"AND substr(at, 1, 10) IN ({', '.join('?' * len(days))}) ORDER BY id",
+            [*_DESK_VALUES, *days],
         )
-        return [_edit(r, r[6]) for r in rows]
+        edits = (_edit(r, r[6]) for r in rows)
+        return [e for e in edits if start <= e.at < end]
 
     def get(self, edit_id: int) -> Edit | None:
         """One edit with its payload, or None."""
@@ -234,11 +241,6 @@ class Journal:
 
 class _NothingToAppend(Exception):
     """Raised inside the append's transaction to roll back an edit that turned out empty."""
-
-
-def _utc(moment: dt.datetime) -> str:
-    # Desk edits are stamped in UTC (bot/desk.py), so their times compare as text in both backends.
-    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _json_default(value: Any) -> Any:

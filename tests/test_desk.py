@@ -186,7 +186,16 @@ def test_new_pledges_and_milestones_from_the_console(desk, pages):
 
 
 def test_the_grammar_keeps_searches_and_answers_bad_arguments(desk, pages):
-    assert "pledges found" in ask(desk, "rate limits") or "No pledge" in ask(desk, "rate limits")
+    from bot import commands as cmd
+
+    for words in (
+        "rate limits",
+        "new policies",
+        "undo changes",
+        "quote of the day",
+        "milestone achievements",
+    ):
+        assert isinstance(cmd.parse(words, desk.core), cmd.Search), words
     unknown = ask(desk, f"rate inter-korean-hotlin kept {pages}/seed")
     assert (
         "no pledge with the id “inter-korean-hotlin”" in unknown
@@ -364,7 +373,7 @@ def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, 
     digest = render(desk.core.digest(dt.date(2026, 5, 21)))
     title = "Restore inter-Korean hotlines and communication channels"
     assert f"Since yesterday: {title} → In the works" in digest
-    assert f"as of 2026-05-10 source: {pages}/hotline-restored" in digest
+    assert f"as of 2026-05-10; source: {pages}/hotline-restored" in digest
     assert f"Since yesterday: new quote for {title}" in digest
     korean = render(desk.core.digest(dt.date(2026, 5, 21), language="ko"))
     assert "추진 중" in korean
@@ -432,3 +441,46 @@ def test_an_updates_now_channel_hears_of_each_change_once_within_a_minute(desk, 
     assert f"Correction: withdrawn — {title} → In the works" in stdout.getvalue()
     # Its daily digest does not repeat what it was told as it happened.
     assert desk.core.digest(dt.date(2026, 5, 21), updates=False) is None
+
+
+async def test_updates_now_through_slack_post_each_change_once_across_failures_and_workers(
+    desk_settings, pages, clock
+):
+    import asyncio
+    import datetime as dt
+
+    from adapters.slack_app.delivery import deliverer as slack_deliverer
+    from tests.fakes.slack_api import FakeSlack
+
+    async with FakeSlack() as slack:
+        settings = dataclasses.replace(
+            desk_settings,
+            slack_bot_token=Secret("xoxb-test"),
+            slack_signing_secret=Secret("secret"),
+            slack_api_url=slack.api_url,
+        )
+        first, second = open_bot(settings, clock=clock), open_bot(settings, clock=clock)
+        try:
+            long_ago = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+            sub, _ = first.subscriptions.subscribe(
+                "slack", "W1", "C0NEWS", dt.time(9), "Asia/Seoul", 0, "U1", long_ago, updates_now=True
+            )
+            assert "Rated" in ask(first, f"rate {HOTLINE} in the works {pages}/hotline-restored")
+            edit = first.journal.head()
+            async with slack_deliverer(settings) as one, slack_deliverer(settings) as two:
+                # The post fails in a way that may have reached the channel: uncertain, looked for next time.
+                slack.fail_next("chat.postMessage", 1, status=500)
+                failed = await first.delivery({"slack": one}).run_pass(clock.now)
+                assert failed.failed == [(sub.id, edit)] and not failed.announced
+                # Two workers' passes at once: one post between them, and none after.
+                reports = await asyncio.gather(
+                    first.delivery({"slack": one}).run_pass(clock.now),
+                    second.delivery({"slack": two}).run_pass(clock.now),
+                )
+                assert sorted(reports[0].announced + reports[1].announced) == [(sub.id, edit)]
+                assert not (await second.delivery({"slack": two}).run_pass(clock.now)).announced
+        finally:
+            first.close()
+            second.close()
+        keys = [m["metadata"]["event_payload"]["key"] for m in slack.messages["C0NEWS"]]
+        assert [k for k in keys if "-e" in k] == [f"pb-{sub.id}-e{edit}"]
