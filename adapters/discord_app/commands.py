@@ -362,7 +362,10 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     # be allowed them in Integrations; every command is checked again by the bot (Responder.context).
     desk = app_commands.Group(
         name=name("desk"),
-        description=describe_spec("editors"),
+        description=locale_str(
+            "The newsroom desk: rate, quote, add pledges and milestones, undo, choose editors",
+            ko="편집 데스크: 평가, 인용, 공약·일정 추가, 되돌리기, 편집자 지정",
+        ),
         default_permissions=discord.Permissions(manage_guild=True),
         guild_only=True,
     )
