@@ -1,8 +1,9 @@
 """Where user state lives: SQLite (the embedded default) or PostgreSQL (when `DATABASE_URL` is set).
 
-The state store (subscriptions, the delivery ledger, the edit journal: `bot/state.py`, `bot/ledger.py`,
-`bot/journal.py`) writes one dialect of SQL that both engines run: `?` placeholders, `ON CONFLICT`,
-`RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads, and migrates its own schema.
+The state store (subscriptions, editors, the delivery ledger, the edit journal: `bot/state.py`,
+`bot/ledger.py`, `bot/journal.py`) writes one dialect of SQL that both engines run: `?` placeholders,
+`ON CONFLICT`, `RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads, and migrates
+its own schema.
 
 - `SQLiteBackend` keeps the tables in the same file as the catalogue, so `make run` needs nothing else. That
   file then needs a disk that survives restarts.
@@ -149,6 +150,37 @@ def s004_subscription_filters(db: Database) -> None:
     )
 
 
+@sqlite_migrations()
+def s005_desk_drafts(db: Database) -> None:
+    """A desk form between its steps: what the editor gave so far and the source fetched for it, by the
+    nonce the form carries (a Discord custom_id holds 100 characters, never a page)."""
+    db.execute(
+        "CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL, "
+        "created_at TEXT NOT NULL)"
+    )
+
+
+@sqlite_migrations()
+def s006_editors(db: Database) -> None:
+    """Who an admin chose to edit the catalogue, per workspace or server (`/pledge editors add`)."""
+    db.execute(
+        "CREATE TABLE editors (platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL, "
+        "added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (platform, workspace, user_id))"
+    )
+
+
+@sqlite_migrations()
+def s007_announcements(db: Database) -> None:
+    """The announcements ledger: each desk edit posted to each `updates now` channel exactly once, claimed
+    and recorded as digests are in `deliveries`."""
+    db.execute(
+        "CREATE TABLE announcements (subscription_id INTEGER NOT NULL, edit_id TEXT NOT NULL, "
+        "state TEXT NOT NULL, token TEXT NOT NULL, lease_until TEXT NOT NULL, claimed_at TEXT NOT NULL, "
+        "finished_at TEXT, message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1, "
+        "PRIMARY KEY (subscription_id, edit_id))"
+    )
+
+
 class SQLiteBackend:
     """The state tables in the catalogue's own SQLite file."""
 
@@ -215,6 +247,29 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, str], ...] = (
         """
         CREATE TABLE subscription_filters (subscription_id INTEGER NOT NULL, kind TEXT NOT NULL,
             value TEXT NOT NULL, PRIMARY KEY (subscription_id, kind, value));
+        """,
+    ),
+    (
+        "s005_desk_drafts",
+        """
+        CREATE TABLE desk_drafts (nonce TEXT PRIMARY KEY, form TEXT NOT NULL, body TEXT NOT NULL,
+            created_at TEXT NOT NULL);
+        """,
+    ),
+    (
+        "s006_editors",
+        """
+        CREATE TABLE editors (platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,
+            added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (platform, workspace, user_id));
+        """,
+    ),
+    (
+        "s007_announcements",
+        """
+        CREATE TABLE announcements (subscription_id BIGINT NOT NULL, edit_id TEXT NOT NULL,
+            state TEXT NOT NULL, token TEXT NOT NULL, lease_until TEXT NOT NULL, claimed_at TEXT NOT NULL,
+            finished_at TEXT, message_ref TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (subscription_id, edit_id));
         """,
     ),
 )

@@ -39,6 +39,8 @@ class PledgeRow:
     status_source: tuple | None = None
     # Who wrote the Korean title ("editors", "source"), when the data says.
     title_ko_by: str | None = None
+    # How many entries the pledge's status history has (what "3 updates" counts).
+    updates: int = 0
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,8 @@ class Tally:
 
 # The latest status of each pledge (a pledge never rated is "not yet rated"), as the meter counts it.
 _LATEST_STATUS = (
-    "COALESCE((SELECT status FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1), "
-    "'not yet rated')"
+    "COALESCE((SELECT status FROM statuses WHERE pledge = p.id "
+    "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), 'not yet rated')"
 )
 _STATUS_COLUMNS = (
     "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
@@ -175,11 +177,13 @@ class Catalogue:
             SELECT p.id, p.title, p.title_ko, p.category, p.summary, s.name,
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
                    ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
-                   p.title_ko_by
+                   p.title_ko_by,
+                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id)
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
-                SELECT id FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1)
+                SELECT id FROM statuses WHERE pledge = p.id
+                ORDER BY date DESC, edit_id DESC, rowid DESC LIMIT 1)
             LEFT JOIN sources ss ON ss.id = st.source
             WHERE p.id IN ({marks})
             """,
@@ -200,6 +204,7 @@ class Catalogue:
                 speaker_ko=r[10],
                 status_source=tuple(r[11:18]) if r[11] is not None else None,
                 title_ko_by=r[18],
+                updates=r[19],
             )
             for r in rows
         }
@@ -255,6 +260,57 @@ class Catalogue:
             "WHERE p.id = ?",
             [pledge_id],
         ).fetchone()
+
+    def pledge_dates(self, pledge_id: str) -> tuple[dt.date | None, dt.date | None]:
+        """When a pledge was made: its `pledged_on`, and the date of its earliest quote (either may be None);
+        nothing about it may be dated before them."""
+        row = self.store.db.execute(
+            "SELECT p.pledged_on, (SELECT MIN(said_on) FROM quotes WHERE pledge = p.id) FROM pledges p "
+            "WHERE p.id = ?",
+            [pledge_id],
+        ).fetchone()
+        if row is None:
+            return None, None
+        return tuple(dt.date.fromisoformat(v) if v else None for v in row)  # type: ignore[return-value]
+
+    def source_by_hash(self, sha256: str) -> str | None:
+        """The id of a source whose snapshot has this SHA-256, if the catalogue holds one."""
+        row = self.store.db.execute("SELECT id FROM sources WHERE sha256 = ? LIMIT 1", [sha256]).fetchone()
+        return row[0] if row else None
+
+    def pledge_sources(self, pledge_id: str) -> list[tuple[str, str]]:
+        """(id, headline) of the sources a pledge's quotes cite or translate, for a quote form."""
+        return self.store.db.execute(
+            "SELECT DISTINCT s.id, s.headline FROM quotes q JOIN sources s "
+            "ON s.id = q.source OR s.id = q.translation_of WHERE q.pledge = ? ORDER BY s.id",
+            [pledge_id],
+        ).fetchall()
+
+    def source_exists(self, source_id: str) -> bool:
+        """True when the catalogue holds a source with this id."""
+        return self.store.db.execute("SELECT 1 FROM sources WHERE id = ?", [source_id]).fetchone() is not None
+
+    def milestone_exists(self, milestone_id: str) -> bool:
+        """True when the catalogue holds a milestone with this id."""
+        row = self.store.db.execute("SELECT 1 FROM milestones WHERE id = ?", [milestone_id]).fetchone()
+        return row is not None
+
+    def speakers(self) -> list[str]:
+        """Every speaker's id."""
+        return [r[0] for r in self.store.db.execute("SELECT id FROM speakers ORDER BY id")]
+
+    def snapshots(self) -> list[tuple[str, str | None, str | None, str | None]]:
+        """Every source with a snapshot as (id, url, text, sha256), for `pledgebot verify`."""
+        return self.store.db.execute(
+            "SELECT id, COALESCE(final_url, url), text, sha256 FROM sources WHERE text IS NOT NULL "
+            "ORDER BY id"
+        ).fetchall()
+
+    def quotes_of_source(self, source_id: str) -> list[tuple[str, str]]:
+        """(pledge, text) of every quote citing this source."""
+        return self.store.db.execute(
+            "SELECT pledge, text FROM quotes WHERE source = ? ORDER BY pledge, position", [source_id]
+        ).fetchall()
 
     def find_id(self, text: str) -> str | None:
         """The pledge whose id is exactly `text`, if any."""
@@ -333,8 +389,8 @@ class Catalogue:
             params.append(category)
         if status:
             conditions.append(
-                "COALESCE((SELECT status FROM statuses WHERE pledge = pledges.id ORDER BY date DESC, id DESC "
-                "LIMIT 1), 'not yet rated') = ?"
+                "COALESCE((SELECT status FROM statuses WHERE pledge = pledges.id "
+                "ORDER BY date DESC, edit_id DESC, rowid DESC LIMIT 1), 'not yet rated') = ?"
             )
             params.append(status)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
@@ -446,7 +502,8 @@ class Catalogue:
             _status_row(r)
             for r in self.store.db.execute(
                 f"SELECT {_STATUS_COLUMNS} FROM statuses st JOIN pledges p ON p.id = st.pledge "
-                "LEFT JOIN sources s ON s.id = st.source WHERE st.pledge = ? ORDER BY st.date, st.id",
+                "LEFT JOIN sources s ON s.id = st.source WHERE st.pledge = ? "
+                "ORDER BY st.date, st.edit_id, st.id",
                 [pledge_id],
             )
         ]
@@ -457,7 +514,8 @@ class Catalogue:
             _status_row(r)
             for r in self.store.db.execute(
                 f"SELECT {_STATUS_COLUMNS} FROM statuses st JOIN pledges p ON p.id = st.pledge "
-                "LEFT JOIN sources s ON s.id = st.source ORDER BY st.date DESC, st.id DESC LIMIT ?",
+                "LEFT JOIN sources s ON s.id = st.source "
+                "ORDER BY st.date DESC, st.edit_id DESC, st.id DESC LIMIT ?",
                 [limit],
             )
         ]
@@ -478,7 +536,8 @@ class Catalogue:
         rows = self.store.db.execute(
             "SELECT p.id, p.title, p.title_ko, s.name, s.name_ko, p.category, p.category_ko, p.pledged_on, "
             f"{_LATEST_STATUS}, "
-            "(SELECT date FROM statuses WHERE pledge = p.id ORDER BY date DESC, id DESC LIMIT 1), "
+            "(SELECT date FROM statuses WHERE pledge = p.id "
+            "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), "
             "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary "
             "FROM pledges p JOIN speakers s ON s.id = p.speaker ORDER BY p.category COLLATE NOCASE, p.id"
         ).fetchall()

@@ -28,13 +28,15 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.core import Clock, Core, utc_now
 from bot.database import DatabaseFileError, Store
 from bot.delivery import Deliverer, DeliveryService, PassReport
+from bot.desk import Desk, Drafts
 from bot.i18n import messages
 from bot.journal import Journal
 from bot.ledger import Ledger
 from bot.loading import Loader, os_user
+from bot.provenance import Fetcher, FetchError, check_quote, snapshot_ok
 from bot.schedule import Scheduler
 from bot.search import Searcher, load_synonyms
-from bot.state import Subscriptions
+from bot.state import Editors, Subscriptions
 
 log = logging.getLogger("pledgebot")
 Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
@@ -59,6 +61,10 @@ class Bot:
     subscriptions: Subscriptions
     ledger: Ledger
     core: Core
+    editors: Editors
+    fetcher: Fetcher
+    # The desk's posts to `updates now` channels, with the digests' guarantees.
+    announcements: Ledger
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
         """A delivery service over these parts and the given platforms' deliverers."""
@@ -68,6 +74,7 @@ class Bot:
             self.ledger,
             deliverers,
             grace=dt.timedelta(hours=self.settings.reminder_grace_hours),
+            announcements=self.announcements,
         )
 
     def close(self) -> None:
@@ -104,18 +111,39 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     catalogue = Catalogue(store)
     searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
     subscriptions = Subscriptions(backend)
-    ledger = Ledger(backend, lease=dt.timedelta(seconds=settings.claim_lease_seconds))
+    editors = Editors(backend)
+    lease = dt.timedelta(seconds=settings.claim_lease_seconds)
+    ledger = Ledger(backend, lease=lease)
+    announcements = Ledger(backend, lease=lease, table="announcements", column="edit_id")
+    fetcher = Fetcher(allow=settings.fetch_allow, clock=clock)
+    desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
     core = Core(
         catalogue,
         searcher,
         subscriptions,
         journal,
+        editors=editors,
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
         public_url=settings.public_url,
+        desk=desk,
     )
-    return Bot(settings, store, backend, journal, loader, catalogue, searcher, subscriptions, ledger, core)
+    return Bot(
+        settings,
+        store,
+        backend,
+        journal,
+        loader,
+        catalogue,
+        searcher,
+        subscriptions,
+        ledger,
+        core,
+        editors=editors,
+        fetcher=fetcher,
+        announcements=announcements,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +206,21 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write the catalogue as JSON (to stdout or a file) or CSV (a folder)")
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output", "-o", type=Path, help="file (JSON) or folder (CSV); JSON defaults to stdout")
+    exp.add_argument(
+        "--since",
+        type=int,
+        metavar="EDIT-ID",
+        help="only what edits after this one added (history shows ids)",
+    )
+    ver = sub.add_parser(
+        "verify",
+        help="re-check every quote against its source's stored snapshot, and each snapshot's SHA-256",
+    )
+    ver.add_argument(
+        "--refetch",
+        action="store_true",
+        help="also fetch each source again and report pages that changed or vanished",
+    )
     val = sub.add_parser(
         "validate", help="check dataset files (default: the data folder) without loading them"
     )
@@ -219,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command = args.command or "run"
     # In a terminal the replies are the output; progress logs only matter for long-running servers.
-    tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history")
+    tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history", "verify")
     quiet = command in tools or (command == "run" and not _configured_names(settings))
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
     logging.basicConfig(
@@ -595,7 +638,7 @@ def _progress_bar() -> Callable[[int, int], None]:
 
 
 def _export(bot: Bot, args: argparse.Namespace) -> int:
-    tables = bot.loader.export()
+    tables = bot.loader.export(since=args.since)
     if args.format == "json":
         text = json.dumps(tables, ensure_ascii=False, indent=2) + "\n"
         if args.output:
@@ -625,6 +668,42 @@ def _cell(value: Any) -> Any:
     if isinstance(value, dict):
         return ds.due_text(value)
     return value
+
+
+def _verify(bot: Bot, args: argparse.Namespace) -> int:
+    """Every quote against its source's snapshot, each snapshot against its SHA-256, and with `--refetch`
+    each page against what it says now; 1 when anything failed."""
+    failures = changed = checked = 0
+    for source_id, url, text, sha256 in bot.catalogue.snapshots():
+        if sha256 and not snapshot_ok(text, sha256):
+            print(f"{source_id}: the stored snapshot no longer matches its SHA-256")
+            failures += 1
+        for pledge, quote in bot.catalogue.quotes_of_source(source_id):
+            checked += 1
+            if not check_quote(quote, text).found:
+                print(f"{source_id}: a quote of {pledge} is not in the snapshot: “{quote[:80]}”")
+                failures += 1
+        if args.refetch and url:
+            try:
+                page = bot.fetcher.fetch(url)
+            except FetchError as error:
+                print(f"{source_id}: {url} vanished ({error.problem.name.lower()}: {error.detail})")
+                changed += 1
+                continue
+            if sha256 and page.sha256 != sha256:
+                lost = [
+                    q
+                    for _, q in bot.catalogue.quotes_of_source(source_id)
+                    if not check_quote(q, page.text).found
+                ]
+                note = f"; {len(lost)} quote(s) no longer on it" if lost else "; every quote is still on it"
+                print(f"{source_id}: {url} changed since it was stored{note}")
+                changed += 1
+    print(
+        f"Verified {checked} quotes: {failures} problem(s)"
+        + (f", {changed} page(s) changed or vanished." if args.refetch else ".")
+    )
+    return 1 if failures or changed else 0
 
 
 def _validate(settings: Settings, files: list[Path], *, replace: bool = False) -> int:
@@ -675,4 +754,5 @@ _COMMANDS: dict[str, Callable[[Core, Settings, argparse.Namespace], int]] = {
     "retract": _retract,
     "history": _history,
     "export": _export,
+    "verify": _verify,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,6 +37,8 @@ class CommandSpec:
     summary_ko: str
     example: str
     manages: bool = False
+    # A desk command: shown in help to editors only, and refused to everyone else.
+    edits: bool = False
 
     @property
     def word(self) -> Word | None:
@@ -84,7 +87,8 @@ SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "subscribe",
-            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>]",
+            "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>] "
+            "[updates now]",
             N_("Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)"),
             "이 채널에 매일 기념일 알림 게시 (기본 09:00 Asia/Seoul)",
             "/pledge subscribe 08:30 America/New_York",
@@ -133,6 +137,56 @@ SPECS: dict[str, CommandSpec] = {
             N_("Copy-ready citations of a pledge's lead (or n-th) quote, in two house styles"),
             "공약의 대표(또는 n번째) 인용을 두 가지 기사 표기로",
             "/pledge cite inter-korean-hotline",
+        ),
+        CommandSpec(
+            "rate",
+            "/pledge rate <pledge-id> <status> <source-url> [on YYYY-MM-DD] [note]",
+            N_("Editors: add a dated, sourced status to a pledge"),
+            "편집자: 공약에 날짜와 출처가 있는 이행 상태 추가",
+            "/pledge rate inter-korean-hotline in the works https://example.com/news on 2026-05-10",
+            edits=True,
+        ),
+        CommandSpec(
+            "quote",
+            '/pledge quote <pledge-id> "<words>" <source-url> [YYYY-MM-DD]',
+            N_("Editors: add a quote, checked word for word against its source"),
+            "편집자: 출처와 한 글자씩 대조한 인용 추가",
+            '/pledge quote inter-korean-hotline "military hotlines" https://example.com/news',
+            edits=True,
+        ),
+        CommandSpec(
+            "new",
+            '/pledge new <pledge-id> title="…" category="…" words="…" url=<source-url> [summary="…"] '
+            '[aliases="…; …"] [aliases_ko="…"] [said_on=YYYY-MM-DD]',
+            N_("Editors: add a pledge with its first quote"),
+            "편집자: 첫 인용과 함께 새 공약 추가",
+            '/pledge new build-a-bridge title="Build a bridge" category=Infrastructure words="a bridge" '
+            "url=https://example.com/news",
+            edits=True,
+        ),
+        CommandSpec(
+            "milestone",
+            "/pledge milestone <pledge-id> <kind> <YYYY-MM-DD> <title> [source-url]",
+            N_("Editors: add a deadline or a scheduled event to a pledge"),
+            "편집자: 공약에 기한이나 예정된 행사 추가",
+            "/pledge milestone inter-korean-hotline deadline 2026-12-31 Hotline restored by year end",
+            edits=True,
+        ),
+        CommandSpec(
+            "undo",
+            "/pledge undo <edit-id>",
+            N_("Editors: reverse one desk edit (the history keeps both)"),
+            "편집자: 편집 하나 되돌리기 (이력에는 둘 다 남음)",
+            "/pledge undo 42",
+            edits=True,
+        ),
+        CommandSpec(
+            "editors",
+            "/pledge editors [add/remove <user>]",
+            N_("Who may edit the catalogue; admins add and remove editors"),
+            "카탈로그를 수정할 수 있는 사람; 관리자가 편집자를 추가·삭제",
+            "/pledge editors add @reporter",
+            manages=True,
         ),
         CommandSpec("help", "/pledge help", N_("This help"), "도움말", "/pledge help"),
     )
@@ -202,6 +256,8 @@ class Subscribe:
     # As typed; the core checks them against the catalogue (with suggestions) before anything is written.
     topics: tuple[str, ...] = ()
     pledges: tuple[str, ...] = ()
+    # `updates now`: the desk's changes within a minute rather than in the next day's digest.
+    updates_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +303,62 @@ class Cite:
 
 
 @dataclass(frozen=True)
+class Editors:
+    """List who may edit the catalogue, or (`verb` "add"/"remove", admins only) change the editors list."""
+
+    verb: str = ""
+    user: str = ""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Add a status history entry: the evidence at `url`, dated `on` or by the page."""
+
+    pledge_id: str
+    status: str
+    url: str
+    on: dt.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AddQuote:
+    """Add a quote checked against the page at `url`; with no words, open the form (for the pledge, if
+    given)."""
+
+    pledge_id: str = ""
+    words: str = ""
+    url: str = ""
+    said_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class NewPledge:
+    """Add a pledge with its first quote, from `key=value` fields; with none, open the form."""
+
+    values: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class AddMilestone:
+    """Add a deadline or scheduled event to a pledge; with no date, open the form (for the pledge, if
+    given)."""
+
+    pledge_id: str = ""
+    kind: str = ""
+    day: dt.date | None = None
+    title: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Undo:
+    """Reverse one desk edit by its id."""
+
+    edit_id: int
+
+
+@dataclass(frozen=True)
 class Help:
     """Show help; `hint` says why, when help answers something that was not a request for it."""
 
@@ -284,6 +396,12 @@ Command = (
     | Language
     | Card
     | Cite
+    | Editors
+    | Rate
+    | AddQuote
+    | NewPledge
+    | AddMilestone
+    | Undo
     | Help
     | Usage
 )
@@ -388,6 +506,27 @@ def _language(rest: str, known: Known) -> Command | None:
 _LANGUAGE_NAMES = {"english": "en", "영어": "en", "korean": "ko", "한국어": "ko", "한국말": "ko"}
 
 
+# A person as typed: a Slack or Discord mention (<@U0123>, <@U0123|name>, <@!1234>), or a bare user id
+# (Slack's capitals and digits, Discord's digits), always with a digit, so a name such as "kim" is not one.
+_MENTION = re.compile(r"<@!?(?P<id>[A-Z0-9]{2,32})(?:\|[^>]*)?>", re.ASCII)
+_USER_ID = re.compile(r"(?=[A-Z]*[0-9])[A-Z0-9]{2,32}", re.ASCII)
+
+
+def _editors(rest: str, known: Known) -> Command | None:
+    if not rest:
+        return Editors()
+    match = VOCABULARY.prefix(Kind.VERB, rest)
+    if match is None:
+        return None  # "editors of the times": words, not a change to the list
+    verb, who = match[0].en, match[1].strip()
+    mention = _MENTION.fullmatch(who)
+    if mention:
+        return Editors(verb, mention["id"])
+    if _USER_ID.fullmatch(who):
+        return Editors(verb, who)
+    return Usage(N_("Name one person: mention them (@name) or give their user id."), SPECS["editors"])
+
+
 def _unsubscribe(rest: str, known: Known) -> Command | None:
     return None if rest else Unsubscribe()
 
@@ -456,6 +595,7 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     tokens = rest.split()
     topics: list[str] = []
     pledges: list[str] = []
+    updates_now = False
     if tokens and not (_numeric(tokens[0]) or tokens[0].lower() in _FILTER_WORDS or _zone_like(tokens[0])):
         return None  # "subscribe to newsletters": words, not a time, a zone or a lead time
     while tokens:
@@ -476,6 +616,10 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             value = " ".join(tokens[:take])
             del tokens[:take]
             (topics if token.lower() == "topic" else pledges).append(value)
+        elif token.lower() == "updates":
+            if not tokens or tokens[0].lower() not in ("now", "daily"):
+                return Usage(N_("After 'updates', say now or daily."), spec)
+            updates_now = tokens.pop(0).lower() == "now"
         elif token.lower() == "ahead":
             days = _number(tokens.pop(0)) if tokens else None
             if days is None or not 0 <= days <= MAX_LEAD_DAYS:
@@ -508,10 +652,10 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             zone = parsed_zone
         else:
             return Usage(N_("I did not understand '{text}'."), spec, (("text", _short(token)),))
-    return Subscribe(at, zone, lead, tuple(topics), tuple(pledges))
+    return Subscribe(at, zone, lead, tuple(topics), tuple(pledges), updates_now)
 
 
-_FILTER_WORDS = frozenset({"ahead", "topic", "pledge"})
+_FILTER_WORDS = frozenset({"ahead", "topic", "pledge", "updates"})
 
 
 def _time(token: str) -> dt.time | None:
@@ -524,7 +668,174 @@ def _time(token: str) -> dt.time | None:
     return dt.time(hour, minute)
 
 
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A quote's words between straight or curly double quotes, then the link, then perhaps a date.
+_QUOTED = re.compile(r'^["“](?P<words>.+)["”]\s+(?P<url>\S+)(?:\s+(?P<date>\S+))?$', re.DOTALL)
+# Field names the console's `new` takes (the form's field names).
+NEW_FIELDS = frozenset(
+    {
+        "title",
+        "title_ko",
+        "category",
+        "summary",
+        "aliases",
+        "aliases_ko",
+        "speaker",
+        "words",
+        "url",
+        "said_on",
+    }
+)
+
+
+def _pledge_argument(rest: str, known: Known, name: str) -> tuple[str, str] | Command | None:
+    """The pledge id a desk command begins with and what follows; a `Usage` for an id-shaped word that
+    is no pledge's; None for words, which are a search ("rate limits")."""
+    first, _, after = rest.partition(" ")
+    if known.is_pledge_id(first):
+        return first.lower(), after.strip()
+    if _ID_SHAPED.fullmatch(first):
+        return Usage(
+            N_("There is no pledge with the id “{id}”."), SPECS[name], (("id", _short(first.lower())),)
+        )
+    return None
+
+
+def _calendar_date(text: str, spec: CommandSpec) -> dt.date | Usage:
+    if not _DATE.fullmatch(text):
+        return Usage(N_("'{text}' is not a date in the form YYYY-MM-DD."), spec, (("text", _short(text)),))
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return Usage(N_("{text} is not a real calendar date."), spec, (("text", text),))
+
+
+def _rate(rest: str, known: Known) -> Command | None:
+    spec = SPECS["rate"]
+    found = _pledge_argument(rest, known, "rate")
+    if not isinstance(found, tuple):
+        return found
+    pledge_id, rest = found
+    match = VOCABULARY.prefix(Kind.STATUS, rest)
+    if match is None:
+        statuses = ", ".join(w.en for w in STATUSES)
+        return Usage(N_("Give a status: one of {statuses}."), spec, (("statuses", statuses),))
+    status, rest = match
+    url, _, rest = rest.partition(" ")
+    if not _URL.fullmatch(url):
+        return Usage(N_("After the status, give the source's link (http:// or https://)."), spec)
+    on = None
+    words = rest.split()
+    if words and words[0].lower() in ("on", "날짜"):
+        if len(words) < 2:
+            return Usage(N_("Which date? Give it as YYYY-MM-DD."), spec)
+        parsed = _calendar_date(words[1], spec)
+        if isinstance(parsed, Usage):
+            return parsed
+        on, words = parsed, words[2:]
+    return Rate(pledge_id, status.en, url, on, " ".join(words))
+
+
+def _quote(rest: str, known: Known) -> Command | None:
+    spec = SPECS["quote"]
+    if not rest:
+        return AddQuote()
+    found = _pledge_argument(rest, known, "quote")
+    if not isinstance(found, tuple):
+        return found
+    pledge_id, rest = found
+    if not rest:
+        return AddQuote(pledge_id)  # the form, for that pledge
+    match = _QUOTED.match(rest)
+    if match is None:
+        return Usage(N_("Give the exact words in double quotes, then the source's link."), spec)
+    if not _URL.fullmatch(match["url"]):
+        return Usage(N_("After the words, give the source's link (http:// or https://)."), spec)
+    said_on = None
+    if match["date"]:
+        parsed = _calendar_date(match["date"], spec)
+        if isinstance(parsed, Usage):
+            return parsed
+        said_on = parsed
+    return AddQuote(pledge_id, match["words"].strip(), match["url"], said_on)
+
+
+def _new(rest: str, known: Known) -> Command | None:
+    if not rest:
+        return NewPledge()
+    first, _, after = rest.partition(" ")
+    if not _ID_SHAPED.fullmatch(first) or "=" not in after:
+        return None  # "new policies": words, not a pledge's fields
+    pairs = _pairs(after)
+    if pairs is None:
+        return Usage(N_("Give each field as name=value, in double quotes when it has spaces."), SPECS["new"])
+    unknown = sorted(set(pairs) - NEW_FIELDS)
+    if unknown:
+        return Usage(
+            N_("Unknown field '{name}'; the fields are: {fields}."),
+            SPECS["new"],
+            (("name", _short(unknown[0])), ("fields", ", ".join(sorted(NEW_FIELDS)))),
+        )
+    return NewPledge((("id", first.lower()), *sorted(pairs.items())))
+
+
+def _pairs(text: str) -> dict[str, str] | None:
+    """`name=value` fields, a value in double quotes when it has spaces; None when they do not parse."""
+    try:
+        tokens = shlex.split(text.replace("“", '"').replace("”", '"'))
+    except ValueError:
+        return None
+    pairs = {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if not sep:
+            return None
+        pairs[key.strip().lower()] = value.strip()
+    return pairs
+
+
+_MILESTONE_KINDS = {"deadline": "deadline", "기한": "deadline", "event": "event", "행사": "event"}
+
+
+def _milestone(rest: str, known: Known) -> Command | None:
+    spec = SPECS["milestone"]
+    if not rest:
+        return AddMilestone()
+    found = _pledge_argument(rest, known, "milestone")
+    if not isinstance(found, tuple):
+        return found
+    pledge_id, rest = found
+    if not rest:
+        return AddMilestone(pledge_id)  # the form, for that pledge
+    words = rest.split()
+    if len(words) < 3 or words[0].lower() not in _MILESTONE_KINDS:
+        return Usage(N_("Give the kind (deadline or event), the date and a title."), spec)
+    day = _calendar_date(words[1], spec)
+    if isinstance(day, Usage):
+        return day
+    url = words.pop() if _URL.fullmatch(words[-1]) else ""
+    title = " ".join(words[2:])
+    if not title:
+        return Usage(N_("Give the kind (deadline or event), the date and a title."), spec)
+    return AddMilestone(pledge_id, _MILESTONE_KINDS[words[0].lower()], day, title, url)
+
+
+def _undo(rest: str, known: Known) -> Command | None:
+    match = re.fullmatch(r"#?(\d{1,12})", rest)
+    if match:
+        return Undo(int(match[1]))
+    if not rest:
+        return Usage(N_("Which edit? Give its number, as /pledge history shows it."), SPECS["undo"])
+    return None
+
+
 _ARGUMENTS: dict[str, Arguments] = {
+    "rate": _rate,
+    "quote": _quote,
+    "new": _new,
+    "milestone": _milestone,
+    "undo": _undo,
     "help": _help,
     "show": _show,
     "list": _list,
@@ -537,6 +848,7 @@ _ARGUMENTS: dict[str, Arguments] = {
     "language": _language,
     "card": _quote_of(Card, "card"),
     "cite": _quote_of(Cite, "cite"),
+    "editors": _editors,
 }
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.

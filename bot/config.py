@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import environment_language
+from bot.provenance import Network, parse_allow
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -51,10 +52,14 @@ class Settings:
     slack_app_token: Secret | None = None
     slack_api_url: str | None = None
     slack_admins: frozenset[str] = field(default_factory=frozenset)
+    # Slack user ids who may edit the catalogue besides workspace admins and the stored editors list.
+    slack_editors: frozenset[str] = field(default_factory=frozenset)
     port: int = 3000
     discord_token: Secret | None = None
     discord_api_base: str | None = None
     discord_guild_ids: tuple[int, ...] = ()
+    # The name of the Discord role whose members may edit the catalogue (besides Manage Server).
+    discord_editor_role: str | None = None
     reminder_grace_hours: float = 6.0
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
@@ -67,6 +72,8 @@ class Settings:
     log_level_set: bool = False
     # Where the public site is reached (no trailing slash): chat answers link each pledge to its page there.
     public_url: str | None = None
+    # Address ranges the source fetcher may reach despite the rule against private and loopback addresses.
+    fetch_allow: tuple[Network, ...] = ()
 
     @property
     def slack_enabled(self) -> bool:
@@ -160,6 +167,16 @@ def _ids(env: Mapping[str, str], name: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def _fetch_allow(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_allow(env.get("PLEDGEBOT_FETCH_ALLOW", ""))
+    except ValueError:
+        raise ConfigError(
+            "PLEDGEBOT_FETCH_ALLOW must be comma-separated CIDR ranges such as 10.20.0.0/16 "
+            "(no host bits after the slash)"
+        ) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
     """Read and validate settings from `env` (default: the process environment plus `.env`)."""
     if env is None:
@@ -191,10 +208,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         slack_app_token=_secret(env, "SLACK_APP_TOKEN", "xapp-"),
         slack_api_url=_url(env, "SLACK_API_URL"),
         slack_admins=frozenset(_words(env.get("SLACK_ADMINS", ""))),
+        slack_editors=_slack_users(env, "SLACK_EDITORS"),
         port=_int(env, "PORT", 3000, 1, 65535),
         discord_token=_secret(env, "DISCORD_TOKEN"),
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
+        discord_editor_role=_role(env, "DISCORD_EDITOR_ROLE"),
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
@@ -203,6 +222,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
         public_url=_public_url(env),
+        fetch_allow=_fetch_allow(env),
     )
     _check_slack(settings, env)
     if not settings.data_dir.is_dir():
@@ -212,6 +232,29 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
 
 def _words(raw: str) -> list[str]:
     return [w for w in re.split(r"[\s,]+", raw.strip()) if w]
+
+
+def _slack_users(env: Mapping[str, str], name: str) -> frozenset[str]:
+    users = _words(env.get(name, ""))
+    # A name or an @handle would never match anyone, so that editor would silently have no rights.
+    if not all(re.fullmatch(r"[UW][A-Z0-9]{2,31}", u) for u in users):
+        raise ConfigError(
+            f"{name} must be Slack user ids such as U0123ABCD (a member's profile → ⋮ → Copy member ID), "
+            "separated by commas or spaces"
+        )
+    return frozenset(users)
+
+
+def _role(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    # Discord role names are 1 to 100 characters; a longer one could never match a role.
+    if len(raw) > 100 or raw.startswith("@"):
+        raise ConfigError(
+            f"{name} must be a role's name as the server shows it, without @, at most 100 characters"
+        )
+    return raw
 
 
 def _check_slack(s: Settings, env: Mapping[str, str]) -> None:

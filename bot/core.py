@@ -19,8 +19,9 @@ from bot import commands as cmd
 from bot.cards import MIME as CARD_MIME
 from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
+from bot.desk import Desk
 from bot.i18n import N_, Messages, language_of, localized, messages
-from bot.journal import Journal
+from bot.journal import DESK_KINDS, Edit, EditKind, Journal
 from bot.occurrences import DUE, KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     EDITORS_TITLE,
@@ -37,7 +38,7 @@ from bot.replies import (
     Status,
 )
 from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quotes
-from bot.state import Subscription, Subscriptions
+from bot.state import Editors, Subscription, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +79,25 @@ class Core:
         subscriptions: Subscriptions,
         journal: Journal,
         *,
+        editors: Editors,
         clock: Clock = utc_now,
         timezone: str = "Asia/Seoul",
         monotonic: Callable[[], float] = time.monotonic,
         health: Callable[[], bool] = lambda: True,
         public_url: str | None = None,
+        desk: Desk | None = None,
     ):
         self.catalogue = catalogue
         self.searcher = searcher
         self.subscriptions = subscriptions
         self.journal = journal
+        self.editors = editors
         self.clock = clock
         self.monotonic = monotonic
         self._health = health
         self.public_url = public_url
+        # The newsroom desk (rate, quote, new, milestone, undo); `open_bot` builds it with the fetcher.
+        self.desk = desk
         self.zone = ZoneInfo(timezone)
         self._calendar: Calendar | None = None
         self._calendar_version = ""
@@ -100,7 +106,8 @@ class Core:
         self._calendar_lock = threading.Lock()
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
-        self._digests: dict[tuple[dt.date, int, str], _Day] = {}
+        # Each entry: the day's items, and the desk's changes announced that day ("Since yesterday: …").
+        self._digests: dict[tuple[dt.date, int, str], tuple[_Day, list[ListItem]]] = {}
         self._digests_of: Calendar | None = None
         # The (occurrence, item) pairs a digest is made of, by (day, lead days, language): what is due on a
         # day (lead 0) is shared by the digests of every lead time.
@@ -129,6 +136,39 @@ class Core:
             )
         reply.language = m.language
         return reply
+
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """True when an admin put `user` on the workspace's editors list; adapters ask on every command, so a
+        removal takes effect at once (`Context.can_edit` is theirs to decide from this and the platform)."""
+        return bool(workspace and user) and self.editors.is_editor(platform, workspace, user)
+
+    def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
+        """Check one step of a desk form (a Slack or Discord modal): field errors, the next step's form,
+        or the result. Blocking (a step may fetch a page for up to 10 s): adapters call it in a thread."""
+        m = messages(language_of(ctx.locale))
+        try:
+            reply = self._desk_gate(ctx, m) or self._desk().submit(
+                form, state, values, ctx, m, self.today(ctx)
+            )
+        except Exception:
+            log.exception("form submission failed (platform=%s form=%s)", ctx.platform, form)
+            reply = _error(
+                m.gettext(
+                    "Something went wrong on our side while answering that. Please try again in a moment."
+                )
+            )
+        reply.language = m.language
+        return reply
+
+    def _desk(self) -> Desk:
+        assert self.desk is not None  # `_desk_gate` answered first
+        return self.desk
+
+    def _desk_gate(self, ctx: Context, m: Messages) -> Reply | None:
+        """The answer to a desk command that must not go on (no desk here, or not an editor), else None."""
+        if self.desk is None:
+            return _error(m.gettext("Editing is not set up on this bot."))
+        return Desk.refusal(ctx, m)
 
     def is_pledge_id(self, text: str) -> bool:
         """True when `text` is a pledge's id (any case): how the grammar tells `show <id>` from a search."""
@@ -238,6 +278,12 @@ class Core:
                 return self._card(command, m)
             case cmd.Cite():
                 return self._cite(command, m)
+            case cmd.Editors(verb=""):
+                return self.editors_list(ctx, m)
+            case cmd.Editors():
+                return self._change_editors(command, ctx, m)
+            case cmd.Rate() | cmd.AddQuote() | cmd.NewPledge() | cmd.AddMilestone() | cmd.Undo():
+                return self._desk_gate(ctx, m) or self._edit(command, ctx, m)
             case cmd.Usage():
                 usage = m.gettext("Usage: {usage} (for example: {example})")
                 notices = [Notice(command.text(m), Level.ERROR)]
@@ -251,8 +297,51 @@ class Core:
                     )
                 return Reply(notices=notices)
             case cmd.Help():
-                return help_reply(m.gettext(command.hint) if command.hint else "", m)
+                return help_reply(m.gettext(command.hint) if command.hint else "", m, editor=ctx.can_edit)
         raise AssertionError(command)
+
+    def _edit(self, command: cmd.Command, ctx: Context, m: Messages) -> Reply:
+        """A desk command from an editor: the form on Slack and Discord when it has no arguments."""
+        desk, today = self._desk(), self.today(ctx)
+        forms = ctx.platform != "console"
+        match command:
+            case cmd.Rate():
+                return desk.rate(
+                    command.pledge_id, command.status, command.url, command.on, command.note, ctx, m, today
+                )
+            case cmd.AddQuote(words=""):
+                return (
+                    desk.form("quote", m, command.pledge_id) if forms else self._usage(cmd.SPECS["quote"], m)
+                )
+            case cmd.AddQuote():
+                return desk.quote(
+                    command.pledge_id, command.words, command.url, command.said_on, ctx, m, today
+                )
+            case cmd.NewPledge(values=()):
+                return desk.form("new", m) if forms else self._usage(cmd.SPECS["new"], m)
+            case cmd.NewPledge():
+                return desk.new_pledge(dict(command.values), ctx, m, today)
+            case cmd.AddMilestone(day=None):
+                if not forms:
+                    return self._usage(cmd.SPECS["milestone"], m)
+                return desk.form("milestone", m, command.pledge_id)
+            case cmd.AddMilestone():
+                values = {
+                    "pledge": command.pledge_id,
+                    "kind": command.kind,
+                    "date": command.day.isoformat(),
+                    "title": command.title,
+                    "url": command.url,
+                }
+                return desk.milestone(values, ctx, m)
+            case cmd.Undo():
+                return desk.undo(command.edit_id, ctx, m)
+        raise AssertionError(command)
+
+    @staticmethod
+    def _usage(spec: cmd.CommandSpec, m: Messages) -> Reply:
+        usage = m.gettext("Usage: {usage} (for example: {example})")
+        return Reply(notices=[Notice(usage.format(usage=spec.usage, example=spec.example), Level.ERROR)])
 
     def _search(self, command: cmd.Search, m: Messages) -> Reply:
         if self.catalogue.find_id(command.query):
@@ -373,7 +462,14 @@ class Core:
                 pledge_id=pledge.id,
                 title=_title(m, pledge),
                 speaker=localized(m, pledge.speaker, pledge.speaker_ko),
-                status=Status(pledge.status, pledge.status_date, pledge.status_note or ""),
+                status=Status(
+                    pledge.status,
+                    pledge.status_date,
+                    pledge.status_note or "",
+                    source=_status_source(m, pledge),
+                    updates=pledge.updates,
+                    pledge_id=pledge.id,
+                ),
                 category=localized(m, pledge.category, pledge.category_ko),
                 summary=pledge.summary or "",
                 title_by=_title_by(m, pledge),
@@ -571,11 +667,13 @@ class Core:
         *,
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
+        updates: bool = True,
     ) -> Reply | None:
         """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None.
 
         With `topics` (categories as stored) or `pledges` (ids), only items of those pledges are kept, plus
-        the items that belong to no pledge (elections, inaugurations), which reach every channel.
+        the items that belong to no pledge (elections, inaugurations), which reach every channel. Without
+        `updates` (a channel that gets the desk's changes as they happen), the desk's changes are left out.
         """
         m = messages(language_of(language))
         # A new calendar means the catalogue changed (an import), so every digest built before is stale.
@@ -592,16 +690,135 @@ class Core:
             # Grouped and titled once per day: a pass asks for the same day once per subscription.
             title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
             categories = self.catalogue.categories_of({i.pledge_id for _, i in pairs if i.pledge_id})
-            cached = _Day(pairs, title, categories, m)
+            cached = (_Day(pairs, title, categories, m), self._updates(day, m))
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = cached
-        total, items = cached.following(topics, pledges)
-        if not total:
+        day_items, changes = cached
+        total, items = day_items.following(topics, pledges)
+        changes = changes if updates else []
+        if changes and (topics or pledges):
+            changes = self._followed(changes, topics, pledges)
+        if not total and not changes:
             return None
-        return Reply(title=cached.title, items=list(items), private=False, total=total, language=m.language)
+        return Reply(
+            title=day_items.title,
+            items=[*changes, *items],
+            private=False,
+            total=total + len(changes),
+            language=m.language,
+        )
+
+    def announcement(
+        self,
+        edit: Edit,
+        language: str = "en",
+        *,
+        correction: bool = False,
+        topics: tuple[str, ...] = (),
+        pledges: tuple[str, ...] = (),
+    ) -> Reply | None:
+        """A desk edit as a post of its own, for a channel that subscribed with `updates now`; with
+        `correction`, the correction of one posted before and undone since. None when it announces
+        nothing the channel follows."""
+        m = messages(language_of(language))
+        items = self._announced(edit, m)
+        if topics or pledges:
+            items = self._followed(items, topics, pledges)
+        if not items:
+            return None
+        if correction:
+            items = [
+                dataclasses.replace(i, label=m.gettext("Correction: withdrawn — {item}").format(item=i.label))
+                for i in items
+            ]
+        return Reply(
+            title=m.gettext("From the desk"),
+            items=items,
+            private=False,
+            total=len(items),
+            language=m.language,
+        )
+
+    def _followed(
+        self, updates: list[ListItem], topics: tuple[str, ...], pledges: tuple[str, ...]
+    ) -> list[ListItem]:
+        """The desk's announcements a channel following `topics` and `pledges` gets."""
+        wanted = {t.casefold() for t in topics}
+        rows = self.catalogue.pledges({i.pledge_id for i in updates if i.pledge_id})
+        return [
+            item
+            for item in updates
+            if item.pledge_id in pledges
+            or (item.pledge_id in rows and rows[item.pledge_id].category.casefold() in wanted)
+        ]
+
+    def _updates(self, day: dt.date, m: Messages) -> list[ListItem]:
+        """The desk's changes made the day before `day` (in the bot's time zone), for that day's digest:
+        "Since yesterday: Restore inter-Korean hotlines → In the works", a new quote or pledge; and a
+        correction for an edit announced on an earlier day and undone then. An edit undone on the day it
+        was made was never announced, so it needs no correction."""
+        start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), self.zone)
+        end = dt.datetime.combine(day, dt.time(), self.zone)
+        edits = self.journal.desk_between(start, end)
+        undone = {int(e.payload["undoes"]) for e in edits if e.kind is EditKind.UNDO and e.payload}
+        items = []
+        for edit in edits:
+            if edit.kind is EditKind.UNDO:
+                target = self.journal.get(int((edit.payload or {})["undoes"]))
+                if target is not None and target.at < start:
+                    items += [
+                        dataclasses.replace(
+                            item, label=m.gettext("Correction: withdrawn — {item}").format(item=item.label)
+                        )
+                        for item in self._announced(target, m)
+                    ]
+            elif edit.id not in undone:
+                items += [
+                    dataclasses.replace(
+                        item, label=m.gettext("Since yesterday: {item}").format(item=item.label)
+                    )
+                    for item in self._announced(edit, m)
+                ]
+        return items
+
+    def _announced(self, edit: Edit, m: Messages) -> list[ListItem]:
+        """What a desk edit announces: a status change, a new quote or a new pledge (milestones fall due
+        on their own dates)."""
+        payload = edit.payload or {}
+        desk = payload.get("desk") or {}
+        records = payload.get("records") or []
+        url = desk.get("url") or ""
+        source = "; " + m.gettext("source: {url}").format(url=url) if url else ""
+        titles = {r["values"]["id"]: r["values"] for r in records if r["table"] == "pledges"}
+        items = []
+        for record in records:
+            values = record["values"]
+            pledge_id = values.get("pledge") if record["table"] in ("statuses", "quotes") else None
+            if pledge_id is None:
+                continue
+            row = self.catalogue.pledges([pledge_id]).get(pledge_id)
+            title = (
+                _title(m, row)
+                if row is not None
+                else localized(m, titles.get(pledge_id, {}).get("title", pledge_id), None)
+            )
+            if record["table"] == "statuses":
+                status = m.status(values["status"])
+                label = m.gettext("{title} → {status}").format(
+                    title=title, status=status[:1].upper() + status[1:]
+                )
+                detail = m.gettext("as of {date}").format(date=m.date(dt.date.fromisoformat(values["date"])))
+            elif edit.kind is EditKind.PLEDGE:
+                label = m.gettext("new pledge: {title}").format(title=title)
+                detail = f"“{values['text']}”"
+            else:
+                label = m.gettext("new quote for {title}").format(title=title)
+                detail = f"“{values['text']}”"
+            items.append(ListItem(label=label, detail=detail + source, pledge_id=pledge_id))
+        return items
 
     def _pairs(self, calendar: Calendar, day: dt.date, lead_days: int, m: Messages) -> tuple[Pair, ...]:
         """The items due on `day` (lead 0), or its heads-ups `lead_days` ahead, with their occurrences;
@@ -696,23 +913,25 @@ class Core:
             edits, title = self.journal.latest(MAX_LIST_ITEMS), m.gettext("Latest edits")
         else:
             # Oldest first, like a timeline; a retracted pledge still has its history.
-            edits = self.journal.history(pledge_id, MAX_LIST_ITEMS)
+            edits = self.journal.pledge_edits(pledge_id, MAX_LIST_ITEMS)
             title = m.gettext("History of {id}").format(id=pledge_id)
             if not edits:
                 return _error(m.gettext(NO_SUCH_PLEDGE).format(id=_clip(pledge_id, 60)))
         if not edits:
             return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
-        items = [
-            ListItem(
-                label=f"#{e.id} {e.summary}",
-                detail=m.gettext("{time} UTC, by {author}").format(
-                    time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
-                )
-                + (f": {e.reason}" if e.reason else ""),
-                date=e.at.date(),
-            )
-            for e in edits
-        ]
+        items = []
+        for e in edits:
+            label = f"#{e.id} {e.summary}"
+            undone = self.journal.by_dedupe(f"undo:{e.id}") if e.kind in DESK_KINDS else None
+            if undone is not None:
+                label += " " + m.gettext("(undone by #{id})").format(id=undone.id)
+            detail = m.gettext("{time} UTC, by {author}").format(
+                time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
+            ) + (f": {e.reason}" if e.reason else "")
+            url = ((e.payload or {}).get("desk") or {}).get("url")
+            if url:
+                detail += " — " + m.gettext("source: {url}").format(url=url)
+            items.append(ListItem(label=label, detail=detail, date=e.at.date()))
         return Reply(title=title, items=items, total=len(items))
 
     def _subscribe(self, command: cmd.Subscribe, ctx: Context, m: Messages) -> Reply:
@@ -750,19 +969,21 @@ class Core:
             ctx.now or self.clock(),
             topics=topics,
             pledges=pledges,
+            updates_now=command.updates_now,
         )
         title = (
             m.gettext("Subscribed: daily digest at {schedule}")
             if created
             else m.gettext("Updated: daily digest at {schedule}")
         )
-        return Reply(
-            title=title.format(schedule=_schedule(sub, m)),
-            notices=[
-                Notice(m.gettext("On days when an anniversary or milestone falls due, I will post it here."))
-            ],
-            private=True,
-        )
+        notices = [
+            Notice(m.gettext("On days when an anniversary or milestone falls due, I will post it here."))
+        ]
+        if sub.updates_now:
+            notices.append(
+                Notice(m.gettext("The desk's ratings and new quotes are posted here within a minute."))
+            )
+        return Reply(title=title.format(schedule=_schedule(sub, m)), notices=notices, private=True)
 
     def _filters(
         self, command: cmd.Subscribe, m: Messages
@@ -817,6 +1038,59 @@ class Core:
             ],
             language=language,
         )
+
+    def editors_list(self, ctx: Context, m: Messages, notice: Notice | None = None) -> Reply:
+        """Who may edit here: the editors list, then who else may by the platform's rules. Those who may
+        choose editors get a way to add one and, beside each editor, to remove them."""
+        editors = self.editors.all(ctx.platform, ctx.workspace) if ctx.workspace else []
+        items = [
+            ListItem(
+                label=e.user,
+                user=e.user,
+                detail=m.gettext("added by {user} on {date}").format(
+                    user=e.added_by, date=m.date(e.added_at.astimezone(self.zone).date())
+                ),
+                action=Action(ActionKind.RUN, m.gettext("Remove"), f"editors remove {e.user}")
+                if ctx.can_choose_editors
+                else None,
+            )
+            for e in editors[:MAX_LIST_ITEMS]
+        ]
+        notices = [notice] if notice else []
+        if not editors:
+            notices.append(Notice(m.gettext("No one has been added to the editors list yet.")))
+        notices.append(Notice(who_may_edit(ctx.platform, m)))
+        actions = (
+            [Action(ActionKind.PICK_USER, m.gettext("Add an editor"), "editors add")]
+            if ctx.can_choose_editors and ctx.workspace
+            else []
+        )
+        return Reply(
+            title=m.gettext("Editors"), items=items, notices=notices, actions=actions, total=len(editors)
+        )
+
+    def _change_editors(self, command: cmd.Editors, ctx: Context, m: Messages) -> Reply:
+        if not ctx.can_choose_editors:
+            return _error(m.gettext(_EDITOR_CHOOSERS.get(ctx.platform, _EDITOR_CHOOSERS[""])))
+        if not ctx.workspace:
+            return _error(m.gettext("Editors belong to a workspace or server; run this command there."))
+        if command.verb == "add":
+            added = self.editors.add(
+                ctx.platform, ctx.workspace, command.user, ctx.user, ctx.now or self.clock()
+            )
+            text = (
+                m.gettext("{user} may now edit the catalogue.")
+                if added
+                else m.gettext("{user} is already an editor.")
+            )
+        else:
+            removed = self.editors.remove(ctx.platform, ctx.workspace, command.user)
+            text = (
+                m.gettext("{user} is no longer an editor.")
+                if removed
+                else m.gettext("{user} is not on the editors list.")
+            )
+        return self.editors_list(ctx, m, Notice(text.format(user=command.user)))
 
     def _unsubscribe(self, ctx: Context, m: Messages) -> Reply:
         if not ctx.can_manage:
@@ -1019,21 +1293,23 @@ def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
     return ahead(m, occurrence.lead_days, text.format(**words))
 
 
-def help_reply(hint: str = "", m: Messages | None = None) -> Reply:
-    """The command list, Korean command words and statuses, built from the grammar so they cannot drift."""
+def help_reply(hint: str = "", m: Messages | None = None, *, editor: bool = False) -> Reply:
+    """The command list, Korean command words and statuses, built from the grammar so they cannot drift;
+    the desk's commands for editors only."""
     m = m or messages()
     example = m.gettext("{summary} — e.g. {example}")
+    shown = [spec for spec in cmd.COMMANDS if editor or not spec.edits]
     items = [
         ListItem(
             label=spec.usage, detail=example.format(summary=m.gettext(spec.summary), example=spec.example)
         )
-        for spec in cmd.COMMANDS
+        for spec in shown
     ]
     notices = [Notice(hint)] if hint else []
     notices.append(
         Notice(m.gettext("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
     )
-    korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in cmd.COMMANDS if spec.word)
+    korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in shown if spec.word)
     notices.append(Notice(m.gettext("Command words in Korean: {words}.").format(words=korean)))
     statuses = ", ".join(f"{word.en} ({word.ko})" for word in cmd.STATUSES)
     notices.append(Notice(m.gettext("Statuses for /pledge list: {statuses}.").format(statuses=statuses)))
@@ -1069,6 +1345,28 @@ _LANGUAGE_MANAGERS = {
     "discord": N_("Only a member with the Manage Channels permission can change this channel's language."),
     "": N_("Only a channel manager can change this channel's language."),
 }
+
+
+# Who may edit besides the editors list, by platform: said with the list and with every refusal.
+_OTHER_EDITORS = {
+    "slack": N_("Workspace admins and owners may edit too, and anyone on the bot's SLACK_EDITORS list."),
+    "discord": N_(
+        "Members with the Manage Server permission may edit too, and members with the role named by "
+        "the bot's DISCORD_EDITOR_ROLE setting."
+    ),
+    "console": N_("In the console, the local operator may always edit."),
+    "": N_("Ask an admin to add you to the editors list."),
+}
+_EDITOR_CHOOSERS = {
+    "slack": N_("Only a workspace admin or someone on the bot's admin list can choose editors."),
+    "discord": N_("Only a member with the Manage Server permission can choose editors."),
+    "": N_("Only an admin can choose editors."),
+}
+
+
+def who_may_edit(platform: str, m: Messages) -> str:
+    """Who may edit the catalogue on `platform` besides the editors list, in a sentence for the reader."""
+    return m.gettext(_OTHER_EDITORS.get(platform, _OTHER_EDITORS[""]))
 
 
 def _not_allowed(ctx: Context, m: Messages) -> Reply:

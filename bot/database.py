@@ -125,6 +125,26 @@ def m005_title_ko_by(db: Database) -> None:
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m006_desk(db: Database) -> None:
+    """What the newsroom desk's edits need: a source's snapshot (its SHA-256, fetch time and the URL the
+    fetch ended at) so quotes can be re-verified, and on every row the journal edit that added it, for a
+    pledge's history, for undo and for the order of statuses of one date (the later edit wins).
+
+    Rows loaded before this migration have no edit id: forgetting the data fingerprint makes the next start
+    rebuild the catalogue from `data/` and the journal, which fills them in.
+    """
+    db.execute("ALTER TABLE sources ADD COLUMN sha256 TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN fetched_at TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN final_url TEXT")
+    for table in ("speakers", "sources", "pledges", "quotes", "statuses", "milestones"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN edit_id INTEGER")
+    db.execute("CREATE INDEX statuses_latest ON statuses (pledge, date, edit_id)")
+    for table in ("quotes", "statuses", "milestones", "pledges"):
+        db.execute(f"CREATE INDEX {table}_edit ON {table} (edit_id)")
+    db.execute("DELETE FROM meta WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

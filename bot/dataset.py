@@ -63,6 +63,11 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         # The full text inline, as `pledgebot export` writes it: a text_file path means nothing elsewhere.
         ("text", False, "str"),
         ("note", False, "str"),
+        # A snapshot's provenance, as the desk stores it: the text's SHA-256, when it was fetched, and the
+        # URL the fetch ended at after redirects (`pledgebot verify` re-checks quotes against them).
+        ("sha256", False, "str"),
+        ("fetched_at", False, "datetime"),
+        ("final_url", False, "str"),
     ),
     "pledges": (
         ("id", True, "id"),

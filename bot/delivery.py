@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Core
 from bot.i18n import language_of, messages
+from bot.journal import EditKind
 from bot.ledger import Claim, Ledger, Outcome
 from bot.replies import Reply
 from bot.state import Subscription, Subscriptions
@@ -55,14 +56,23 @@ class PassReport:
     sent: list[tuple[int, dt.date]] = field(default_factory=list)
     empty: list[tuple[int, dt.date]] = field(default_factory=list)
     skipped: list[tuple[int, dt.date]] = field(default_factory=list)
-    failed: list[tuple[int, dt.date]] = field(default_factory=list)
+    # (subscription, local date) of a digest, or (subscription, edit id) of an announcement.
+    failed: list[tuple[int, dt.date | int]] = field(default_factory=list)
     # Days an outage left unclaimed, posted late under "Missed while we were offline" (also in `sent`).
     missed: list[tuple[int, dt.date]] = field(default_factory=list)
+    # The desk's edits posted to `updates now` channels, as (subscription, edit id).
+    announced: list[tuple[int, int]] = field(default_factory=list)
 
 
 def digest_key(subscription_id: int, local_date: dt.date) -> str:
     """The platform-side idempotency key of one digest (a Discord nonce allows at most 25 characters)."""
     return f"pb-{subscription_id}-{local_date:%Y%m%d}"
+
+
+def announcement_key(subscription_id: int, edit_id: int) -> str:
+    """The platform-side idempotency key of one desk edit's post: "pb-<sub>-e<edit>" (≤ 25 characters for
+    ids up to 10 digits each)."""
+    return f"pb-{subscription_id}-e{edit_id}"
 
 
 def part_key(key: str, part: int) -> str:
@@ -96,10 +106,13 @@ class DeliveryService:
         *,
         grace: dt.timedelta = dt.timedelta(hours=6),
         clock: Callable[[], dt.datetime] | None = None,
+        announcements: Ledger | None = None,
     ):
         self.core = core
         self.subscriptions = subscriptions
         self.ledger = ledger
+        # The ledger of the desk's posts to `updates now` channels; without it they get none.
+        self.announcements = announcements
         self.deliverers = deliverers
         self.grace = grace
         self.clock = clock or core.clock
@@ -156,7 +169,60 @@ class DeliveryService:
                     report.skipped.append((subscription.id, local_date))
                 continue
             await self._deliver(subscription, local_date, now, report)
+        if only is None and not self.stopping:
+            # Every minute's catch-up pass: `updates now` channels get the desk's changes within a minute.
+            await self._announce(subscriptions, now, report)
         return report
+
+    async def _announce(
+        self, subscriptions: list[Subscription], now: dt.datetime, report: PassReport
+    ) -> None:
+        """Post each recent desk edit once to each `updates now` channel that follows it, and a correction
+        for one posted there and undone since; an edit undone before it was posted is never posted."""
+        following = [s for s in subscriptions if s.updates_now]
+        if self.announcements is None or not following:
+            return
+        # Up to and including `now` (the end is exclusive); older than the grace period is too late to post.
+        edits = self.core.journal.desk_between(now - self.grace, now + dt.timedelta(microseconds=1))
+        undone = {int(e.payload["undoes"]): e for e in edits if e.kind is EditKind.UNDO and e.payload}
+        for subscription in following:
+            language = self.subscriptions.language(
+                subscription.platform, subscription.workspace, subscription.channel
+            )
+            for edit in edits:
+                if self.stopping:
+                    return
+                if edit.at < subscription.created_at or edit.id in undone:
+                    continue
+                if edit.kind is EditKind.UNDO:
+                    target = self.core.journal.get(int((edit.payload or {})["undoes"]))
+                    if target is None or self.announcements.state(subscription.id, target.id) != "sent":
+                        continue
+                    post = self.core.announcement(
+                        target,
+                        language or "en",
+                        correction=True,
+                        topics=subscription.topics,
+                        pledges=subscription.pledges,
+                    )
+                else:
+                    post = self.core.announcement(
+                        edit, language or "en", topics=subscription.topics, pledges=subscription.pledges
+                    )
+                if post is None:
+                    continue
+                claim = self.announcements.claim(subscription.id, edit.id)
+                if claim is None:
+                    continue
+                await self._post(
+                    self.deliverers[subscription.platform],
+                    subscription,
+                    claim,
+                    post,
+                    report,
+                    ledger=self.announcements,
+                    key=announcement_key(subscription.id, edit.id),
+                )
 
     def _dates(self, subscription: Subscription, now: dt.datetime, rerun: bool) -> list[dt.date]:
         """Local dates whose scheduled time has passed (and came after subscribing): the last week's, so that
@@ -196,6 +262,7 @@ class DeliveryService:
             language or "en",
             topics=subscription.topics,
             pledges=subscription.pledges,
+            updates=not subscription.updates_now,
         )
         if digest is not None and missed:
             m = messages(language_of(language or "en"))
@@ -213,42 +280,58 @@ class DeliveryService:
         await self._post(self.deliverers[subscription.platform], subscription, claim, digest, report)
 
     async def _post(
-        self, deliverer: Deliverer, subscription: Subscription, claim: Claim, digest: Reply, report
+        self,
+        deliverer: Deliverer,
+        subscription: Subscription,
+        claim: Claim,
+        digest: Reply,
+        report: PassReport,
+        *,
+        ledger: Ledger | None = None,
+        key: str | None = None,
     ):
-        key = digest_key(subscription.id, claim.local_date)
-        renewing = asyncio.create_task(self._renew(claim, key))
+        """Post a digest (or, with `ledger` and `key`, a desk announcement) under its claim, and record how
+        it ended."""
+        ledger = ledger or self.ledger
+        if key is None:
+            assert isinstance(claim.local_date, dt.date)
+            key = digest_key(subscription.id, claim.local_date)
+        renewing = asyncio.create_task(self._renew(claim, key, ledger))
         try:
             ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
         except CannotCheck as error:
-            log.warning("digest %s: cannot tell whether it was posted (%s); will look again", key, error)
-            self.ledger.uncertain(claim)
+            log.warning("post %s: cannot tell whether it was posted (%s); will look again", key, error)
+            ledger.uncertain(claim)
             report.failed.append((subscription.id, claim.local_date))
             return
         except Exception:
             # The post may have reached the channel before failing (a timeout, a dropped connection), so the
             # next attempt looks for it first.
-            log.exception("posting digest %s failed; the next pass looks for it before posting", key)
-            self.ledger.uncertain(claim)
+            log.exception("post %s failed; the next pass looks for it before posting", key)
+            ledger.uncertain(claim)
             report.failed.append((subscription.id, claim.local_date))
             return
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
-        if not self.ledger.record(claim, Outcome.SENT, ref):
-            log.warning("digest %s was posted but its claim had been retaken meanwhile", key)
-        report.sent.append((subscription.id, claim.local_date))
+        if not ledger.record(claim, Outcome.SENT, ref):
+            log.warning("post %s was made but its claim had been retaken meanwhile", key)
+        if ledger is self.ledger:
+            report.sent.append((subscription.id, claim.local_date))
+        else:
+            report.announced.append((subscription.id, int(claim.local_date)))
 
-    async def _renew(self, claim: Claim, key: str) -> None:
+    async def _renew(self, claim: Claim, key: str, ledger: Ledger) -> None:
         """Keep the claim's lease alive while its post is in flight (rate-limit waits can take minutes)."""
-        interval = max(self.ledger.lease.total_seconds() / 3, 0.05)
+        interval = max(ledger.lease.total_seconds() / 3, 0.05)
         while True:
             await asyncio.sleep(interval)
             try:
-                live = await asyncio.to_thread(self.ledger.renew, claim)
+                live = await asyncio.to_thread(ledger.renew, claim)
             except Exception:
-                log.exception("renewing the claim of digest %s failed; trying again", key)
+                log.exception("renewing the claim of post %s failed; trying again", key)
                 continue
             if not live:
-                log.warning("digest %s: the claim was lost while posting", key)
+                log.warning("post %s: the claim was lost while posting", key)
                 return

@@ -1,7 +1,8 @@
 """The edit journal: every change to the catalogue, appended and never rewritten.
 
 The catalogue is a read model of `data/` plus this journal. An edit says who made it, when, why, what kind of
-change it is (a data file loaded, an import, a replace, a retraction), which pledges it touches, and carries
+change it is (a data file loaded, an import, a replace, a retraction, the desk's ratings, quotes, pledges,
+milestones and undos), which pledges it touches, and carries
 what it changes (`payload`, JSON), so any process can rebuild its local catalogue from the data folder and
 the journal, and `pledgebot history` can tell a pledge's story. Edits live in the state store's backend, so
 with PostgreSQL they survive the loss of every local disk.
@@ -26,6 +27,17 @@ class EditKind(StrEnum):
     IMPORT = "import"  # records added by `pledgebot import`
     REPLACE = "replace"  # records that replaced existing ones (`import --replace`); payload keeps the old
     RETRACT = "retract"  # a pledge withdrawn from answers; payload keeps what it was
+    # The newsroom desk's edits (bot/desk.py): payload {"records": [...], "desk": {...}}, records in the
+    # import format, so they reach the catalogue, other hosts and exports as imported records do.
+    RATE = "rate"  # a status history entry
+    QUOTE = "quote"  # a quote with its source's snapshot
+    PLEDGE = "pledge"  # a new pledge with its first quote
+    MILESTONE = "milestone"  # a deadline or scheduled event
+    UNDO = "undo"  # reverses one desk edit (payload {"undoes": id}); nothing is erased
+
+
+# The edits an editor makes in chat, which `undo` may reverse.
+DESK_KINDS = frozenset({EditKind.RATE, EditKind.QUOTE, EditKind.PLEDGE, EditKind.MILESTONE})
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class Edit:
 
 
 _FIELDS = "id, at, author, kind, reason, summary"
+# The payload of desk edits and undos (a record or a few); not of the others (an import's may be large).
+_DESK_VALUES = sorted(k.value for k in (*DESK_KINDS, EditKind.UNDO))
+_DESK_PAYLOAD = f"CASE WHEN kind IN ({', '.join('?' * len(_DESK_VALUES))}) THEN payload END"
 
 
 def _edit(row: tuple, payload: str | None = None) -> Edit:
@@ -182,11 +197,46 @@ class Journal:
         return [_edit(r) for r in reversed(rows)]
 
     def latest(self, limit: int = 20) -> list[Edit]:
-        """The newest edits across all pledges, newest first (without payloads)."""
-        return [
-            _edit(r)
-            for r in self.backend.read(f"SELECT {_FIELDS} FROM edits ORDER BY id DESC LIMIT ?", [limit])
-        ]
+        """The newest edits across all pledges, newest first; the desk's with their payloads."""
+        rows = self.backend.read(
+            f"SELECT {_FIELDS}, {_DESK_PAYLOAD} FROM edits ORDER BY id DESC LIMIT ?", [*_DESK_VALUES, limit]
+        )
+        return [_edit(r, r[6]) for r in rows]
+
+    def pledge_edits(self, pledge_id: str, limit: int = 50) -> list[Edit]:
+        """A pledge's edits, oldest first; the desk's with their payloads (small: one record or a few), the
+        others without (an import's may be large)."""
+        rows = self.backend.read(
+            f"SELECT {_FIELDS}, {_DESK_PAYLOAD} FROM edits "
+            "WHERE id IN (SELECT edit_id FROM edit_pledges WHERE pledge_id = ?) ORDER BY id DESC LIMIT ?",
+            [*_DESK_VALUES, pledge_id, limit],
+        )
+        return [_edit(r, r[6]) for r in reversed(rows)]
+
+    def desk_between(self, start: dt.datetime, end: dt.datetime) -> list[Edit]:
+        """The desk's edits and undos made from `start` to before `end`, oldest first, with payloads.
+
+        Desk edits are stamped in UTC (bot/desk.py), so the days of the window select them by the date their
+        time begins with, an equality PostgreSQL's collations cannot reorder; the times are then compared."""
+        first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
+        days = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+        rows = self.backend.read(
+            f"SELECT {_FIELDS}, payload FROM edits WHERE kind IN ({', '.join('?' * len(_DESK_VALUES))}) "
+            f"AND substr(at, 1, 10) IN ({', '.join('?' * len(days))}) ORDER BY id",
+            [*_DESK_VALUES, *days],
+        )
+        edits = (_edit(r, r[6]) for r in rows)
+        return [e for e in edits if start <= e.at < end]
+
+    def get(self, edit_id: int) -> Edit | None:
+        """One edit with its payload, or None."""
+        rows = self.backend.read(f"SELECT {_FIELDS}, payload FROM edits WHERE id = ?", [edit_id])
+        return _edit(rows[0], rows[0][6]) if rows else None
+
+    def by_dedupe(self, key: str) -> Edit | None:
+        """The edit appended with this dedupe key, or None."""
+        rows = self.backend.read(f"SELECT {_FIELDS}, payload FROM edits WHERE dedupe = ?", [key])
+        return _edit(rows[0], rows[0][6]) if rows else None
 
 
 class _NothingToAppend(Exception):

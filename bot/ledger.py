@@ -22,7 +22,6 @@ from enum import StrEnum
 from bot.backends import Backend
 
 DEFAULT_LEASE = dt.timedelta(minutes=2)
-_KEY = "subscription_id = ? AND local_date = ?"
 
 
 def utc_now() -> dt.datetime:
@@ -51,7 +50,8 @@ class Claim:
     """The right to deliver one subscription's digest for one local date."""
 
     subscription_id: int
-    local_date: dt.date
+    # The day of a digest; in the announcements ledger, the id of the desk edit announced.
+    local_date: dt.date | int
     token: str
     # True when an earlier attempt may have posted already: the deliverer must look before posting.
     retry: bool
@@ -65,19 +65,28 @@ class Ledger:
         backend: Backend,
         lease: dt.timedelta = DEFAULT_LEASE,
         clock: Callable[[], dt.datetime] = utc_now,
+        *,
+        table: str = "deliveries",
+        column: str = "local_date",
     ):
         self.backend = backend
         self.lease = lease
         self.clock = clock
+        # Digests by (subscription, local date) in `deliveries`; the desk's announcements to `updates now`
+        # channels by (subscription, edit id) in `announcements`, with the same guarantees.
+        self.table = table
+        self.column = column
+        self._where = f"subscription_id = ? AND {column} = ?"
 
-    def claim(self, subscription_id: int, local_date: dt.date) -> Claim | None:
+    def claim(self, subscription_id: int, local_date: dt.date | int) -> Claim | None:
         """Claim the delivery, or None when it is finished or another owner's lease is still live."""
         token = secrets.token_hex(8)
         now = self.clock()
-        key = [subscription_id, local_date.isoformat()]
+        key = [subscription_id, _text(local_date)]
         with self.backend.transaction() as db:
             fresh = db.execute(
-                "INSERT INTO deliveries (subscription_id, local_date, state, token, lease_until, claimed_at) "
+                f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
+                "claimed_at) "
                 "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT DO NOTHING",
                 [*key, token, _stamp(now + self.lease), _stamp(now)],
             ).rowcount
@@ -85,8 +94,8 @@ class Ledger:
                 return Claim(subscription_id, local_date, token, retry=False)
             # One statement, so of two processes retaking the same stale claim exactly one succeeds.
             retaken = db.execute(
-                "UPDATE deliveries SET state = 'claimed', token = ?, lease_until = ?, claimed_at = ?, "
-                f"attempts = attempts + 1 WHERE {_KEY} AND (state = 'uncertain' OR "
+                f"UPDATE {self.table} SET state = 'claimed', token = ?, lease_until = ?, claimed_at = ?, "
+                f"attempts = attempts + 1 WHERE {self._where} AND (state = 'uncertain' OR "
                 "(state = 'claimed' AND lease_until < ?))",
                 [token, _stamp(now + self.lease), _stamp(now), *key, _stamp(now)],
             ).rowcount
@@ -97,7 +106,8 @@ class Ledger:
         with self.backend.transaction() as db:
             return (
                 db.execute(
-                    f"UPDATE deliveries SET lease_until = ? WHERE {_KEY} AND token = ? AND state = 'claimed'",
+                    f"UPDATE {self.table} SET lease_until = ? WHERE {self._where} AND token = ? "
+                    "AND state = 'claimed'",
                     [_stamp(self.clock() + self.lease), *self._key(claim), claim.token],
                 ).rowcount
                 == 1
@@ -108,8 +118,8 @@ class Ledger:
         with self.backend.transaction() as db:
             return (
                 db.execute(
-                    f"UPDATE deliveries SET state = ?, finished_at = ?, message_ref = ? WHERE {_KEY} "
-                    "AND token = ? AND state = 'claimed'",
+                    f"UPDATE {self.table} SET state = ?, finished_at = ?, message_ref = ? "
+                    f"WHERE {self._where} AND token = ? AND state = 'claimed'",
                     [outcome.value, _stamp(self.clock()), message_ref, *self._key(claim), claim.token],
                 ).rowcount
                 == 1
@@ -119,34 +129,42 @@ class Ledger:
         """Give up a claim whose post may or may not have happened: the next pass looks before posting."""
         with self.backend.transaction() as db:
             db.execute(
-                f"UPDATE deliveries SET state = 'uncertain', lease_until = ? WHERE {_KEY} AND token = ? "
+                f"UPDATE {self.table} SET state = 'uncertain', lease_until = ? WHERE {self._where} "
+                "AND token = ? "
                 "AND state = 'claimed'",
                 [_stamp(self.clock()), *self._key(claim), claim.token],
             )
 
-    def skip(self, subscription_id: int, local_date: dt.date) -> bool:
+    def skip(self, subscription_id: int, local_date: dt.date | int) -> bool:
         """Record a day past its grace period as skipped; True the first time, so it is logged once.
 
         An uncertain day, or one whose owner's lease ran out, is skipped too; a live claim is left alone.
         """
         now = _stamp(self.clock())
-        key = [subscription_id, local_date.isoformat()]
+        key = [subscription_id, _text(local_date)]
         with self.backend.transaction() as db:
             inserted = db.execute(
-                "INSERT INTO deliveries (subscription_id, local_date, state, token, lease_until, claimed_at, "
-                "finished_at) VALUES (?, ?, 'skipped', '', ?, ?, ?) ON CONFLICT DO NOTHING",
+                f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
+                "claimed_at, finished_at) VALUES (?, ?, 'skipped', '', ?, ?, ?) ON CONFLICT DO NOTHING",
                 [*key, now, now, now],
             ).rowcount
             if inserted:
                 return True
             return (
                 db.execute(
-                    f"UPDATE deliveries SET state = 'skipped', finished_at = ? WHERE {_KEY} AND "
+                    f"UPDATE {self.table} SET state = 'skipped', finished_at = ? WHERE {self._where} AND "
                     "(state = 'uncertain' OR (state = 'claimed' AND lease_until < ?))",
                     [now, *key, now],
                 ).rowcount
                 == 1
             )
+
+    def state(self, subscription_id: int, key: dt.date | int) -> str | None:
+        """The state of one delivery (claimed, uncertain, sent, ...), or None when it has no row."""
+        rows = self.backend.read(
+            f"SELECT state FROM {self.table} WHERE {self._where}", [subscription_id, _text(key)]
+        )
+        return rows[0][0] if rows else None
 
     def entries(self, subscription_id: int) -> list[tuple[str, str, int]]:
         """(local date, state, attempts) of one subscription's deliveries, oldest first."""
@@ -186,4 +204,8 @@ class Ledger:
 
     @staticmethod
     def _key(claim: Claim) -> list[object]:
-        return [claim.subscription_id, claim.local_date.isoformat()]
+        return [claim.subscription_id, _text(claim.local_date)]
+
+
+def _text(key: dt.date | int) -> str:
+    return key.isoformat() if isinstance(key, dt.date) else str(key)

@@ -4,7 +4,8 @@ The catalogue is derived, never the truth: it is the files of the data folder, t
 journal in order. A process rebuilds it when the data folder changed or when it was built from another
 journal (a new PostgreSQL database), and otherwise applies only the edits it has not seen (`refresh`), so a
 deleted local file costs a rebuild, never data. `pledgebot import` and `retract` validate, append an edit to
-the journal, and apply it like any other.
+the journal, and apply it like any other; so does the desk (`bot/desk.py`), whose edits carry their records
+in the import format, and whose undo takes out the rows the undone edit added (each row keeps its edit id).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import getpass
 import hashlib
 import logging
 import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from bot import dataset as ds
 from bot import search_index
 from bot.database import Store
 from bot.dataset import Dataset
-from bot.journal import Edit, EditKind, Journal
+from bot.journal import DESK_KINDS, Edit, EditKind, Journal
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class _RowBuilder:
         table = record.table
         row = {k: _iso(v) for k, v in record.values.items()}
         row["origin"] = origin
+        # The journal edit that added the row, for history, undo and the order of same-day statuses.
+        row["edit_id"] = int(origin[len(EDIT_ORIGIN) :]) if origin.startswith(EDIT_ORIGIN) else None
         if table == "pledges":
             row["aliases"] = " | ".join(row.get("aliases", []))
             row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
@@ -88,6 +92,7 @@ class _RowBuilder:
                         "speaker": row["speaker"],
                         "source": None,
                         "origin": origin,
+                        "edit_id": row["edit_id"],
                     },
                 )
         elif table in ("quotes", "statuses"):
@@ -248,6 +253,9 @@ class Loader:
         self.journal = journal
         self.data_dir = data_dir
         self.clock = clock
+        # A desk edit applies itself at once while the follower thread may be applying the same edit:
+        # one at a time, so no edit is applied twice (a quote's position would move).
+        self._following = threading.RLock()
 
     # -- keeping the read model current ----------------------------------------------------------------
 
@@ -310,6 +318,10 @@ class Loader:
 
     def follow(self, progress: Callable[[int, int], None] | None = None) -> bool:
         """Apply the journal's edits this catalogue has not seen; True when there were any."""
+        with self._following:
+            return self._follow(progress)
+
+    def _follow(self, progress: Callable[[int, int], None] | None) -> bool:
         position = int(self.store.get_meta("journal_position") or 0)
         head = self.journal.head()
         if head == position:
@@ -342,6 +354,20 @@ class Loader:
                 position=edit.id,
                 progress=progress,
             )
+        elif edit.kind in DESK_KINDS:
+            records = [ds.Record(r["table"], r["values"], "", "") for r in payload["records"]]
+            self._write(
+                records,
+                payload.get("texts", {}),
+                lambda r: origin,
+                position=edit.id,
+                after_existing=True,
+            )
+        elif edit.kind is EditKind.UNDO:
+            with self.store.transaction() as db:
+                _undo_rows(db, int(payload["undoes"]))
+                _bump_version(db)
+                _set_meta(db, "journal_position", str(edit.id))
         elif edit.kind is EditKind.RETRACT:
             with self.store.transaction() as db:
                 _drop_pledges(db, [payload["pledge"]])
@@ -470,8 +496,12 @@ class Loader:
         replacing: set[str] | frozenset[str] = frozenset(),
         position: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        after_existing: bool = False,
     ) -> None:
-        """Write records in one transaction: all of them or, on any error, none of them."""
+        """Write records in one transaction: all of them or, on any error, none of them.
+
+        `after_existing` (a desk edit): quotes follow the pledge's quotes already in the catalogue, so the
+        lead quote stays the lead."""
         tables = _rows_for_tables(Dataset(records=records, source_texts=texts), origin)
         touched = {row["id"] for row in tables["pledges"]} | {
             row["pledge"] for table in ("quotes", "statuses") for row in tables[table]
@@ -486,6 +516,10 @@ class Loader:
                 replacing,
                 {child: {row["pledge"] for row in tables[child]} for child in ("quotes", "statuses")},
             )
+            if after_existing:
+                for quote in tables["quotes"]:
+                    last = _one(db, "SELECT MAX(position) FROM quotes WHERE pledge = ?", quote["pledge"])
+                    quote["position"] += 0 if last is None else last + 1
             for table in ds.TABLES:
                 rows = tables.get(table, [])
                 for start in range(0, len(rows), 1000):
@@ -760,17 +794,35 @@ class Loader:
         """The full texts held for sources, by source id."""
         return dict(self.store.db.execute("SELECT id, text FROM sources WHERE text IS NOT NULL").fetchall())
 
-    def export(self) -> dict[str, list[dict[str, Any]]]:
-        """Every catalogue table as flat records in the import format."""
+    def export(self, since: int | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Every catalogue table as flat records in the import format; with `since` (an edit id), only the
+        records edits after it added, with the sources they cite, so the file imports on its own."""
         db = self.store.db
         out: dict[str, list[dict[str, Any]]] = {}
         # The text travels inline: a text_file path means nothing beside the exported file.
-        drop = {"origin", "position", "text_file"}
+        drop = {"origin", "position", "text_file", "edit_id"}
         for table in ds.TABLES:
             order = "pledge, position" if table == "quotes" else "rowid"
-            where = "WHERE kind != 'pledged'" if table == "milestones" else ""
+            conditions = ["kind != 'pledged'"] if table == "milestones" else []
+            params: list[Any] = []
+            if since is not None and table == "sources":
+                cited = " UNION ".join(
+                    f"SELECT {column} FROM {child} WHERE edit_id > ?"
+                    for child, column in (
+                        ("quotes", "source"),
+                        ("quotes", "translation_of"),
+                        ("statuses", "source"),
+                        ("milestones", "source"),
+                    )
+                )
+                conditions.append(f"(edit_id > ? OR id IN ({cited}))")
+                params += [since] * 5
+            elif since is not None:
+                conditions.append("edit_id > ?")
+                params.append(since)
+            where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
             rows = []
-            for row in db.execute_returning_dicts(f"SELECT * FROM {table} {where} ORDER BY {order}"):
+            for row in db.execute_returning_dicts(f"SELECT * FROM {table} {where} ORDER BY {order}", params):
                 row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
                 if table in ("quotes", "statuses"):
                     row.pop("id", None)
@@ -831,6 +883,29 @@ def _drop_replaced(db: Database, keys: set[str] | frozenset[str], children: dict
                     db.execute(f"DELETE FROM {child} WHERE pledge = ?", [key_id])
 
 
+def _undo_rows(db: Database, edit_id: int) -> None:
+    """Take out of the catalogue what one desk edit added (the journal keeps it): its statuses, quotes and
+    milestones, a pledge it created with everything since attached to it, and its sources that nothing
+    cites any more."""
+    touched = {
+        r[0]
+        for table in ("quotes", "statuses")
+        for r in db.execute(f"SELECT pledge FROM {table} WHERE edit_id = ?", [edit_id])
+    }
+    for table in ("quotes", "statuses", "milestones"):
+        db.execute(f"DELETE FROM {table} WHERE edit_id = ?", [edit_id])
+    created = [r[0] for r in db.execute("SELECT id FROM pledges WHERE edit_id = ?", [edit_id])]
+    _drop_pledges(db, created)
+    db.execute(
+        "DELETE FROM sources WHERE edit_id = ? AND id NOT IN (SELECT source FROM quotes) "
+        "AND id NOT IN (SELECT translation_of FROM quotes WHERE translation_of IS NOT NULL) "
+        "AND id NOT IN (SELECT source FROM statuses WHERE source IS NOT NULL) "
+        "AND id NOT IN (SELECT source FROM milestones WHERE source IS NOT NULL)",
+        [edit_id],
+    )
+    search_index.write(db, sorted(touched - set(created)))
+
+
 def _norm(value: Any) -> Any:
     return None if value in (None, "", []) else value
 
@@ -847,9 +922,12 @@ def _same(table: str, new: dict[str, Any], old: dict[str, Any]) -> bool:
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in ("origin", "position")}
+    return {k: v for k, v in row.items() if k not in ("origin", "position", "edit_id")}
 
 
 def _digest(row: dict[str, Any]) -> str:
     key = "\0".join(str(row.get(k, "")) for k in ("text", "source", "status", "date"))
+    # Two ratings that differ only in their note are two entries of the history, not one.
+    if row.get("note"):
+        key += "\0" + str(row["note"])
     return hashlib.sha1(key.encode()).hexdigest()[:12]

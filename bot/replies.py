@@ -51,6 +51,9 @@ class Context:
     # from platform answers no older than 60 s (Slack admins and the editors list, Discord Manage Server or
     # the editor role, console: always); the core refuses desk commands when it is False.
     can_edit: bool = False
+    # May this user choose who edits (`editors add`/`remove`)? Slack: whoever may manage subscriptions
+    # (workspace admins and SLACK_ADMINS), Discord: Manage Server, console: always.
+    can_choose_editors: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,30 @@ class Status:
     label: str
     as_of: dt.date | None
     note: str = ""
+    # The evidence of the latest rating, and how many entries the status history has; once editors have
+    # rated a pledge (more than one entry), the card names the source and points to the history.
+    source: SourceRef | None = None
+    updates: int = 0
+    pledge_id: str = ""
 
     def describe(self, m: Messages | None = None) -> str:
-        """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)"."""
+        """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)";
+        after the desk's updates also its source and "3 updates (/pledge history <id>)"."""
         m = m or messages()
         label = m.status(self.label)
         text = label[:1].upper() + label[1:]
         if self.as_of:
             text = m.gettext("{status} (last reviewed {date})").format(status=text, date=m.date(self.as_of))
-        return text + (f": {self.note}" if self.note else "")
+        text += f": {self.note}" if self.note else ""
+        if self.updates > 1:
+            if self.source is not None:
+                source = m.gettext("source: “{headline}”, {outlet}").format(
+                    headline=self.source.headline, outlet=self.source.outlet
+                )
+                text += f" — {source}" + (f" {self.source.url}" if self.source.url else "")
+            updates = m.ngettext("{n} update", "{n} updates", self.updates).format(n=self.updates)
+            text += f" · {updates} (/pledge history {self.pledge_id})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -183,16 +201,6 @@ class QuoteCard:
         return f"{said} ({self.translation_note(m)})" if self.translated else said
 
 
-@dataclass(frozen=True)
-class ListItem:
-    """A line in a list reply (a pledge, a milestone, a subscription)."""
-
-    label: str
-    detail: str = ""
-    date: dt.date | None = None
-    pledge_id: str | None = None
-
-
 class Level(StrEnum):
     """How a notice should be presented."""
 
@@ -214,6 +222,10 @@ class ActionKind(StrEnum):
 
     MORE = "more"
     SHARE = "share"
+    # Run the command and put its answer in place of this one (e.g. remove an editor from the list shown).
+    RUN = "run"
+    # Pick a person: the command is run with their user id appended (e.g. "editors add").
+    PICK_USER = "pick"
 
 
 @dataclass(frozen=True)
@@ -223,6 +235,20 @@ class Action:
     kind: ActionKind
     label: str
     command: str
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """A line in a list reply (a pledge, a milestone, a subscription)."""
+
+    label: str
+    detail: str = ""
+    date: dt.date | None = None
+    pledge_id: str | None = None
+    # A person the line is about, by platform user id: renderers show a mention.
+    user: str = ""
+    # A button beside the line (e.g. "Remove" beside an editor).
+    action: Action | None = None
 
 
 class FieldKind(StrEnum):

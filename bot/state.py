@@ -1,4 +1,5 @@
-"""Channel subscriptions: the state users write, kept by the state store's backend (SQLite or PostgreSQL).
+"""Channel subscriptions and the desk's editors: the state users write, kept by the state store's backend
+(SQLite or PostgreSQL).
 
 Subscription ids come from an AUTOINCREMENT (SQLite) or IDENTITY (PostgreSQL) column, so an id is never
 reused: the ledger rows of a channel that unsubscribed can never be taken for a new subscription's.
@@ -28,6 +29,9 @@ class Subscription:
     # What the channel follows: categories (as stored) and pledge ids; both empty means everything.
     topics: tuple[str, ...] = ()
     pledges: tuple[str, ...] = ()
+    # `updates now`: the desk's changes are posted within a minute, each on its own, instead of in the
+    # next day's digest.
+    updates_now: bool = False
 
 
 _COLUMNS = "id, platform, workspace, channel, local_time, timezone, lead_days, created_by, created_at"
@@ -39,6 +43,7 @@ def _subscription(row: tuple, filters: dict[str, list[str]] | None = None) -> Su
     return Subscription(
         topics=tuple(filters.get("topic", ())),
         pledges=tuple(filters.get("pledge", ())),
+        updates_now="now" in filters.get("updates", ()),
         id=int(row[0]),
         platform=row[1],
         workspace=row[2],
@@ -69,6 +74,7 @@ class Subscriptions:
         now: dt.datetime,
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
+        updates_now: bool = False,
     ) -> tuple[Subscription, bool]:
         """Create or update the channel's whole subscription, filters included; True when it is new."""
         key = [platform, workspace, channel]
@@ -90,7 +96,8 @@ class Subscriptions:
             row = db.execute(f"SELECT {_COLUMNS} FROM subscriptions WHERE {_CHANNEL}", key).fetchone()
             # A subscribe command sets the whole subscription: without filters it follows everything again.
             db.execute("DELETE FROM subscription_filters WHERE subscription_id = ?", [row[0]])
-            for kind, values in (("topic", topics), ("pledge", pledges)):
+            updates = ("now",) if updates_now else ()
+            for kind, values in (("topic", topics), ("pledge", pledges), ("updates", updates)):
                 for value in dict.fromkeys(values):
                     db.execute(
                         "INSERT INTO subscription_filters (subscription_id, kind, value) VALUES (?, ?, ?)",
@@ -179,3 +186,63 @@ def _grouped_filters(rows) -> dict[str, list[str]]:
     for kind, value in rows:
         found.setdefault(kind, []).append(value)
     return found
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Someone an admin chose to edit the catalogue in a workspace or server, and who chose them when."""
+
+    platform: str
+    workspace: str
+    user: str
+    added_by: str
+    added_at: dt.datetime
+
+
+class Editors:
+    """The editors list, keyed by (platform, workspace, user). Read on every use, never cached, so that a
+    removal takes effect on the next command."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def add(self, platform: str, workspace: str, user: str, added_by: str, now: dt.datetime) -> bool:
+        """Add `user` to the list; True when they were not on it (an existing entry keeps who added it)."""
+        with self.backend.transaction() as db:
+            return (
+                db.execute(
+                    "INSERT INTO editors (platform, workspace, user_id, added_by, added_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, workspace, user_id) DO NOTHING",
+                    [platform, workspace, user, added_by, now.isoformat()],
+                ).rowcount
+                > 0
+            )
+
+    def remove(self, platform: str, workspace: str, user: str) -> bool:
+        """Take `user` off the list; True when they were on it."""
+        with self.backend.transaction() as db:
+            return (
+                db.execute(
+                    "DELETE FROM editors WHERE platform = ? AND workspace = ? AND user_id = ?",
+                    [platform, workspace, user],
+                ).rowcount
+                > 0
+            )
+
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """True when `user` is on the workspace's list."""
+        return bool(
+            self.backend.read(
+                "SELECT 1 FROM editors WHERE platform = ? AND workspace = ? AND user_id = ?",
+                [platform, workspace, user],
+            )
+        )
+
+    def all(self, platform: str, workspace: str) -> list[Editor]:
+        """The workspace's editors, in the order they were added."""
+        rows = self.backend.read(
+            "SELECT platform, workspace, user_id, added_by, added_at FROM editors "
+            "WHERE platform = ? AND workspace = ? ORDER BY added_at, user_id",
+            [platform, workspace],
+        )
+        return [Editor(r[0], r[1], r[2], r[3], dt.datetime.fromisoformat(r[4])) for r in rows]

@@ -1,4 +1,5 @@
-"""The words of the command grammar, in English and Korean, in one table: command words and the status scale.
+"""The words of the command grammar, in English and Korean, in one table: command words, the verbs inside a
+command, and the status scale.
 
 Matching is longest first, so a word that begins another ("구독" and "구독목록") never shadows it, and
 case-insensitive with white space ignored, so "In  the Works", "추진중" and "구독 목록" are understood as
@@ -18,6 +19,8 @@ class Kind(enum.Enum):
 
     COMMAND = "command"
     STATUS = "status"
+    # A word inside a command that says what it does ("editors add <user>").
+    VERB = "verb"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,15 @@ WORDS: tuple[Word, ...] = (
     Word(Kind.COMMAND, "card", "카드"),
     Word(Kind.COMMAND, "cite", "인용"),
     Word(Kind.COMMAND, "help", "도움말"),
+    # The newsroom desk's commands (editors only).
+    Word(Kind.COMMAND, "rate", "평가"),
+    Word(Kind.COMMAND, "quote", "인용추가"),
+    Word(Kind.COMMAND, "new", "새공약"),
+    Word(Kind.COMMAND, "milestone", "일정"),
+    Word(Kind.COMMAND, "undo", "되돌리기"),
+    Word(Kind.COMMAND, "editors", "편집자"),
+    Word(Kind.VERB, "add", "추가"),
+    Word(Kind.VERB, "remove", "삭제"),
     # The status scale, in its order; the English forms are the values the dataset stores.
     Word(Kind.STATUS, "not yet rated", "미평가"),
     Word(Kind.STATUS, "in the works", "추진 중"),

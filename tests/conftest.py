@@ -11,8 +11,9 @@ from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Settings
 from bot.replies import Context, QuoteCard, SourceRef, Status
 
-# A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures.
-pytest_plugins = ["tests.postgres"]
+# A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures; a page server on
+# 127.0.0.1 for the desk's fetches: the `pages` fixture.
+pytest_plugins = ["tests.postgres", "tests.pages"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = DEFAULT_DATA_DIR / "sources" / "2025-05-26-lee-jae-myung-pledges.txt"
@@ -87,5 +88,7 @@ def core(bot: Bot):
 
 @pytest.fixture
 def console_ctx() -> Context:
-    """The console's context: a local user who may manage the channel."""
-    return Context(platform="console", workspace="local", channel="console", user="you", can_manage=True)
+    """The console's context: a local user who may manage the channel and edit the catalogue."""
+    return Context(
+        platform="console", workspace="local", channel="console", user="you", can_manage=True, can_edit=True
+    )

@@ -231,5 +231,5 @@ def test_core_is_unhealthy_once_its_file_is_deleted(tmp_path):
 def test_core_health_defaults_to_healthy(bot):
     from bot.core import Core
 
-    core = Core(bot.catalogue, bot.searcher, bot.subscriptions, bot.journal)
+    core = Core(bot.catalogue, bot.searcher, bot.subscriptions, bot.journal, editors=bot.editors)
     assert core.healthy()

@@ -315,12 +315,12 @@ async def test_slack_subscribe_is_refused_in_a_private_channel_and_joins_a_publi
         slack.add_channel("G0SECRET", private=True, member=False)
         slack.add_channel("C0PUBLIC", private=False, member=False)
         refused = await asyncio.to_thread(
-            bot.core.handle, "subscribe 09:00", await listeners._context("W1", "G0SECRET", "U1")
+            bot.core.handle, "subscribe 09:00", await listeners.context("W1", "G0SECRET", "U1")
         )
         assert refused.is_error and "/invite @pledgebot" in refused.notices[0].text
         assert bot.subscriptions.subscription("slack", "W1", "G0SECRET") is None
         stored = await asyncio.to_thread(
-            bot.core.handle, "subscribe 09:00", await listeners._context("W1", "C0PUBLIC", "U1")
+            bot.core.handle, "subscribe 09:00", await listeners.context("W1", "C0PUBLIC", "U1")
         )
         assert not stored.is_error and bot.subscriptions.subscription("slack", "W1", "C0PUBLIC") is not None
         assert [c.body["channel"] for c in slack.calls_to("conversations.join")] == ["C0PUBLIC"]
@@ -328,7 +328,7 @@ async def test_slack_subscribe_is_refused_in_a_private_channel_and_joins_a_publi
         slack.add_channel("C0NOSCOPE", member=True)
         slack.fail_next("conversations.history", 1, error="missing_scope")
         refused = await asyncio.to_thread(
-            bot.core.handle, "subscribe 09:00", await listeners._context("W1", "C0NOSCOPE", "U1")
+            bot.core.handle, "subscribe 09:00", await listeners.context("W1", "C0NOSCOPE", "U1")
         )
         assert refused.is_error and "channels:history" in refused.notices[0].text
     finally:

@@ -57,7 +57,9 @@ async def test_descriptions_come_from_the_grammar(core):
 async def test_korean_names_and_status_choices_come_from_the_word_table(core):
     by_name = {p["name"]: p for p in await payloads(core)}
     options = {
-        f"{group} {o['name']}": o for group in ("pledges", "reminders") for o in by_name[group]["options"]
+        f"{group} {o['name']}": o
+        for group in ("pledges", "reminders", "desk")
+        for o in by_name[group]["options"]
     }
     for spec in grammar.COMMANDS:
         if spec.word:

@@ -117,7 +117,7 @@ async def test_syncs_to_the_guild_with_korean_localisations(fake, client):
     [(scope, payload)] = fake.command_puts
     assert scope == fake.guild_id
     by_name = {c["name"]: c for c in payload}
-    assert set(by_name) == {"pledge", "pledges", "reminders"}
+    assert set(by_name) == {"pledge", "pledges", "reminders", "desk"}
     assert by_name["pledge"]["name_localizations"] == {"ko": "공약"}
     search = grammar.SPECS["search"]
     assert by_name["pledge"]["description"] == search.summary
@@ -257,6 +257,11 @@ async def test_subscribe_needs_manage_channels(fake, client, bot):
 
     listed = await fake.run_command("reminders list", permissions=manager)
     assert "08:30 Asia/Seoul" in str(listed["data"])
+
+    # Desk changes within a minute instead of in the next digest (`subscribe … updates now`).
+    await fake.run_command("reminders subscribe", time="08:30", updates="now", permissions=manager)
+    sub = bot.subscriptions.subscription("discord", str(fake.guild_id), str(fake.channel_id))
+    assert sub is not None and sub.updates_now
 
     gone = await fake.run_command("reminders unsubscribe", permissions=manager)
     assert "Unsubscribed" in gone["data"]["content"]

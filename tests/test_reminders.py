@@ -475,7 +475,14 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
 def test_an_import_by_another_process_reaches_the_next_digest(settings, tmp_path):
     ticks = [0.0]
     bot = open_bot(settings)
-    core = Core(bot.catalogue, bot.searcher, bot.subscriptions, bot.journal, monotonic=lambda: ticks[0])
+    core = Core(
+        bot.catalogue,
+        bot.searcher,
+        bot.subscriptions,
+        bot.journal,
+        editors=bot.editors,
+        monotonic=lambda: ticks[0],
+    )
     day = dt.date(2026, 7, 1)
     assert core.digest(day) is None
     other = open_bot(settings)

@@ -14,7 +14,14 @@ from adapters.slack_app.server import serve
 from bot.cli import open_bot
 from bot.config import Settings
 from tests.conftest import HOTLINE_QUOTE
-from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack, block_actions, slash_command
+from tests.fakes.slack_api import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    FakeSlack,
+    block_actions,
+    slash_command,
+    view_submission,
+)
 
 WAIT = 5.0
 
@@ -23,6 +30,7 @@ WAIT = 5.0
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
         fake.add_user("U0REPORTER")
+        fake.add_user("U0EDITOR", admin=True)
         yield fake
 
 
@@ -76,6 +84,23 @@ async def test_share_button_posts_to_the_channel(connected: FakeSlack):
     assert call.body["channel"] == "C0POLITICS"
     assert "Shared by <@U0REPORTER>" in call.body["text"]
     assert HOTLINE_QUOTE in json.dumps(call.body, ensure_ascii=False)
+
+
+async def test_a_form_submission_is_acked_with_a_checking_view_then_updated(connected: FakeSlack):
+    await connected.push(
+        "slash_commands", slash_command("quote", user_id="U0EDITOR", response_url=connected.response_url())
+    )
+    await connected.wait_for_calls("views.open")
+    [view] = connected.views.values()
+    # A link the fetcher may not reach (no PLEDGEBOT_FETCH_ALLOW here): refused beside its field.
+    values = {"pledge": "inter-korean-hotline", "words": "hotlines", "url": "http://127.0.0.1:9/page"}
+    envelope_id = await connected.push("interactive", view_submission(view, values, user_id="U0EDITOR"))
+    ack = await connected.wait_for_ack(envelope_id)
+    assert ack["payload"]["response_action"] == "update"
+    assert "Checking the source…" in json.dumps(ack["payload"]["view"], ensure_ascii=False)
+    [update] = await connected.wait_for_calls("views.update")
+    errors = [b for b in update.body["view"]["blocks"] if b.get("block_id") == "error:url"]
+    assert len(errors) == 1
 
 
 async def test_stopping_closes_the_websocket(settings: Settings, slack: FakeSlack):

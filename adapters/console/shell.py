@@ -10,6 +10,7 @@ from typing import TextIO
 from adapters.console.render import render
 from bot.core import Core
 from bot.i18n import N_, language_of, messages
+from bot.loading import os_user
 from bot.replies import Context, Reply
 from bot.state import Subscription
 
@@ -19,9 +20,17 @@ QUIT = {"quit", "exit", ":q"}
 
 
 def context(locale: str = "en") -> Context:
-    """The console's context: one local user who manages the one local channel, in the terminal's language."""
+    """The console's context: the local operator, who manages the one local channel, edits the catalogue and
+    chooses editors (they hold the database file itself), in the terminal's language."""
     return Context(
-        platform="console", workspace="local", channel="console", user="you", locale=locale, can_manage=True
+        platform="console",
+        workspace="local",
+        channel="console",
+        user=os_user(),
+        locale=locale,
+        can_manage=True,
+        can_edit=True,
+        can_choose_editors=True,
     )
 
 

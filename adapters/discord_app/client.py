@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import io
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,10 +22,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord_app import commands
+from adapters.discord_app import commands, forms
 from adapters.discord_app.render import (
     ATTACHMENT_DESCRIPTION_LIMIT,
     CUSTOM_ID_PREFIX,
+    ButtonSpec,
     Rendered,
     clip,
     render,
@@ -32,7 +34,7 @@ from adapters.discord_app.render import (
 from bot.config import Settings
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, messages
-from bot.replies import ActionKind, Context, Reply
+from bot.replies import ActionKind, Context, Form, Level, Notice, Reply
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,20 @@ CLOSE_TIMEOUT = 10.0
 # Autocomplete must be answered within 3 s and cannot be deferred.
 AUTOCOMPLETE_BUDGET = 2.0
 UNKNOWN_BUTTON = N_("This button no longer does anything. Run the command again to get fresh results.")
+# A submission may fetch a page (10 s timeout, redirects); it is deferred, so it may take this long.
+SUBMIT_TIMEOUT = 30.0
+# The editor role's id is looked up by name at most this often per server (the desk promises 60 s).
+ROLE_CACHE_SECONDS = 60.0
+# Deciding who may edit (the role's ids, the editors list) comes out of the DEFER_AFTER budget, so each
+# lookup is bounded well inside it; one that takes longer grants nothing (fail closed).
+ROLES_TIMEOUT = 1.0
+EDITORS_TIMEOUT = 0.5
+FORM_EXPIRED = N_("This form has expired. Please run the command again.")
+CONTINUE = N_("Continue")
+TRY_AGAIN = N_("Correct the form")
+CONTINUE_HINT = N_("Press the button to fill in the next part.")
+FORM_FAILED = N_("Sorry, something went wrong while checking that. Please try again in a moment.")
+FORM_SLOW = N_("Sorry, checking that took too long. Please try again in a moment.")
 
 # Keys of a command (and of an option) that we define; anything else Discord returns (ids, versions) is
 # bookkeeping. `contexts` and `integration_types` are compared only when we set them.
@@ -169,7 +185,11 @@ def view_for(rendered: Rendered) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     for spec in rendered.buttons:
-        view.add_item(ActionButton(spec.custom_id, spec.label, spec.style))
+        if ActionButton.__discord_ui_compiled_template__.fullmatch(spec.custom_id):
+            view.add_item(ActionButton(spec.custom_id, spec.label, spec.style))
+        else:
+            # A form's "Continue" button: answered by the client's on_interaction, which opens the form.
+            view.add_item(discord.ui.Button(label=spec.label, style=spec.style, custom_id=spec.custom_id))
     # Clicks reach ActionButton through the dynamic items registered in setup_hook, whatever message they are
     # on, so the view needs no listening copy in discord.py's view store. Stopped, it is only sent: an
     # ephemeral answer no longer leaves a 15-minute timeout task behind in the store for every answer.
@@ -208,12 +228,62 @@ def _in_thread(function: Any, /, *args: Any) -> asyncio.Future[Any]:
 class Responder:
     """Turns interactions into core calls and core replies into interaction responses."""
 
-    def __init__(self, core: Core, defer_after: float = DEFER_AFTER) -> None:
+    def __init__(
+        self,
+        core: Core,
+        defer_after: float = DEFER_AFTER,
+        *,
+        editor_role: str | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
         self.core = core
         self.defer_after = defer_after
+        self.editor_role = editor_role
+        self.forms = forms.FormStore(clock)
+        self.clock = clock
+        # The editor role's ids by server: (when looked up, ids).
+        self._roles: dict[int, tuple[float, frozenset[int]]] = {}
 
-    def context(self, interaction: discord.Interaction) -> Context:
-        """The neutral context of an interaction: who, where, and whether they may manage the channel."""
+    async def context(self, interaction: discord.Interaction) -> Context:
+        """The neutral context of an interaction: who, where, and what they may do there."""
+        ctx = self._platform_context(interaction)
+        manage_server = bool(interaction.guild_id) and interaction.permissions.manage_guild
+        can_edit = manage_server or await self._has_editor_role(interaction)
+        if not can_edit and interaction.guild_id:
+            try:
+                can_edit = await asyncio.wait_for(
+                    _in_thread(self.core.is_editor, ctx.platform, ctx.workspace, ctx.user), EDITORS_TIMEOUT
+                )
+            except Exception as error:
+                # Fail closed: someone whose rights cannot be read may not edit.
+                log.warning(
+                    "reading the editors list failed; treating as a non-editor: %s", type(error).__name__
+                )
+        return dataclasses.replace(ctx, can_edit=can_edit, can_choose_editors=manage_server)
+
+    async def _has_editor_role(self, interaction: discord.Interaction) -> bool:
+        """True when the member has the role DISCORD_EDITOR_ROLE names (its ids asked of Discord, ≤ 60 s)."""
+        member = interaction.user
+        if not self.editor_role or not interaction.guild_id or not isinstance(member, discord.Member):
+            return False
+        cached = self._roles.get(interaction.guild_id)
+        now = self.clock()
+        if cached is None or now - cached[0] >= ROLE_CACHE_SECONDS:
+            try:
+                roles = await asyncio.wait_for(
+                    interaction.client.http.get_roles(interaction.guild_id), ROLES_TIMEOUT
+                )
+            except Exception as error:
+                log.warning(
+                    "listing the server's roles failed; the editor role grants nothing now: %s",
+                    type(error).__name__,
+                )
+                return False
+            ids = frozenset(int(r["id"]) for r in roles if r.get("name") == self.editor_role)
+            cached = self._roles[interaction.guild_id] = (now, ids)
+        return any(member.get_role(role_id) is not None for role_id in cached[1])
+
+    def _platform_context(self, interaction: discord.Interaction) -> Context:
         locale = str(interaction.locale.value if interaction.locale else "en")
         return Context(
             platform="discord",
@@ -235,9 +305,13 @@ class Responder:
 
         A `public` reply (a shared card) is written in the channel's language, not the sharer's.
         """
-        ctx = self.context(interaction)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ctx = await self.context(interaction)
         job = _in_thread(self._handle, text, ctx, public)
-        done, _ = await asyncio.wait({job}, timeout=self.defer_after)
+        # Discord's 3 s run from the interaction, so the time spent deciding rights counts too.
+        remaining = max(0.0, self.defer_after - (loop.time() - started))
+        done, _ = await asyncio.wait({job}, timeout=remaining)
         if not done:
             await defer()
         return await job
@@ -248,11 +322,76 @@ class Responder:
         return self.core.handle(text, ctx)
 
     async def answer(self, interaction: discord.Interaction, text: str) -> None:
-        """Answer a slash command with the core's reply to `text`."""
+        """Answer a slash command with the core's reply to `text`; a form opens as a modal, which must be the
+        interaction's first response (a deferred one can no longer be a modal)."""
         reply = await self._reply(
             interaction, text, lambda: interaction.response.defer(ephemeral=True, thinking=True)
         )
+        if reply.form is not None:
+            await self.show_form(interaction, reply.form, reply)
+            return
         await self.send(interaction, render(reply))
+
+    async def show_form(self, interaction: discord.Interaction, form: Form, reply: Reply) -> None:
+        """Open `form` as a modal when the interaction can still answer with one; otherwise (a modal
+        submission, or an answer deferred because the core was slow) send a button that opens it."""
+        token = self.forms.keep(form)
+        can_open = not interaction.response.is_done() and interaction.type is not (
+            discord.InteractionType.modal_submit
+        )
+        if can_open:
+            await interaction.response.send_modal(forms.modal(form, token))
+            return
+        m = reply.messages
+        label = TRY_AGAIN if reply.field_errors else CONTINUE
+        notices = [Notice(text, Level.ERROR) for text in reply.field_errors.values()] or [
+            Notice(m.gettext(CONTINUE_HINT))
+        ]
+        rendered = render(dataclasses.replace(reply, form=None, notices=[*reply.notices, *notices]))
+        rendered.buttons = [ButtonSpec(label=clip(m.gettext(label), 80), custom_id=forms.OPEN_PREFIX + token)]
+        await self.send(interaction, rendered)
+
+    async def open_form(self, interaction: discord.Interaction, token: str) -> None:
+        """A "Continue" button: open the form it was sent with (a button may answer with a modal)."""
+        form = self.forms.get(token)
+        if form is None:
+            await self._expired(interaction)
+            return
+        await interaction.response.send_modal(forms.modal(form, token))
+
+    async def submitted(self, interaction: discord.Interaction, token: str) -> None:
+        """A modal submission: deferred at once (the core may fetch a page), then answered by a followup."""
+        form = self.forms.get(token)
+        if form is None:
+            await self._expired(interaction)
+            return
+        # Answered once: a second submission of the same modal finds nothing to act on.
+        self.forms.drop(token)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        values = forms.submitted_values(dict(interaction.data or {}))
+        ctx = await self.context(interaction)
+        m = messages(language_of(ctx.locale))
+        try:
+            reply = await asyncio.wait_for(
+                _in_thread(self.core.submit, form.form, form.state, values, ctx), SUBMIT_TIMEOUT
+            )
+        except TimeoutError:
+            log.warning("the core took longer than %.1f s on a Discord form", SUBMIT_TIMEOUT)
+            reply = Reply(notices=[Notice(m.gettext(FORM_SLOW), Level.ERROR)], language=m.language)
+        except Exception:
+            log.exception("the core failed on a Discord form")
+            reply = Reply(notices=[Notice(m.gettext(FORM_FAILED), Level.ERROR)], language=m.language)
+        if reply.form is not None:
+            await self.show_form(interaction, reply.form, reply)
+        elif reply.field_errors:
+            await self.show_form(interaction, forms.refilled(form, values), reply)
+        else:
+            await self.send(interaction, render(reply))
+
+    async def _expired(self, interaction: discord.Interaction) -> None:
+        locale = str(interaction.locale.value) if interaction.locale else "en"
+        text = messages(language_of(locale)).gettext(FORM_EXPIRED)
+        await interaction.response.send_message(text, ephemeral=True)
 
     async def send(self, interaction: discord.Interaction, rendered: Rendered) -> None:
         """Respond, or follow up when the interaction was already deferred."""
@@ -336,16 +475,25 @@ class PledgeClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.core = core
         self.settings = settings
-        self.responder = Responder(core)
+        self.responder = Responder(core, editor_role=settings.discord_editor_role)
         self.tree = PledgeTree(self)
         # Which scopes the last start pushed command definitions to (None is global); for logs and tests.
         self.synced: list[int | None] = []
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Answer a click on a button no handler matches, which Discord would otherwise show as failed."""
+        """Answer form submissions and "Continue" buttons, and a click on a button no handler matches, which
+        Discord would otherwise show as failed."""
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(
+            forms.MODAL_PREFIX
+        ):
+            await self.responder.submitted(interaction, custom_id.removeprefix(forms.MODAL_PREFIX))
+            return
         if interaction.type is not discord.InteractionType.component:
             return
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if custom_id.startswith(forms.OPEN_PREFIX):
+            await self.responder.open_form(interaction, custom_id.removeprefix(forms.OPEN_PREFIX))
+            return
         if ActionButton.__discord_ui_compiled_template__.fullmatch(custom_id):
             return  # ActionButton answers it
         with contextlib.suppress(discord.HTTPException):

@@ -1,4 +1,5 @@
-"""The Discord command tree: `/pledge`, `/pledges …` and `/reminders …`, described from the core's specs.
+"""The Discord command tree: `/pledge`, `/pledges …`, `/reminders …` and `/desk …`, described from the core's
+specs.
 
 Every command turns its typed options into the one command text the core parses (`bot.commands`), so
 parsing, validation and wording live in the core. Descriptions and their Korean localisations come from
@@ -45,9 +46,15 @@ KO_NAMES = {
     "ahead": "미리",
     "language": "언어",
     "topics": "주제",
-    "quote": "인용번호",
+    "desk": "데스크",
+    "user": "사용자",
+    "url": "출처",
+    "note": "메모",
+    "edit_id": "편집번호",
+    "updates": "업데이트",
 }
 KO_SUBCOMMANDS = {word.en: word.ko for word in VOCABULARY.of(Kind.COMMAND)}
+KO_VERBS = {word.en: word.ko for word in VOCABULARY.of(Kind.VERB)}
 
 # Option descriptions are Discord's own words (the grammar has usage lines, not per-option text).
 OPTIONS = {
@@ -64,6 +71,26 @@ OPTIONS = {
     "topics": ("Only these categories, comma-separated (up to 5)", "이 분야만, 쉼표로 구분 (최대 5개)"),
     "pledges": ("Only these pledge ids, comma-separated (up to 10)", "이 공약 ID만, 쉼표로 구분 (최대 10개)"),
     "quote": ("Which of its quotes, 1 for the lead quote (default)", "몇 번째 인용인지 (기본: 대표 인용 1)"),
+    "url": (
+        "The source's link (http:// or https://), checked by the bot",
+        "출처 링크 (http:// 또는 https://), 봇이 확인",
+    ),
+    "rating_date": (
+        "The rating's date as YYYY-MM-DD (default: the page's publication date)",
+        "평가 날짜 YYYY-MM-DD (기본값: 페이지 게시일)",
+    ),
+    "note": ("A short note shown with the status", "이행 상태와 함께 보일 짧은 메모"),
+    "form_pledge": (
+        "The pledge (start typing to pick one), or leave it to the form",
+        "공약 (입력하면 추천), 비우면 양식에서 입력",
+    ),
+    "edit_id": ("The edit's number, as /pledges history shows it", "/pledges history에 나오는 편집 번호"),
+    "updates": (
+        "Desk changes (ratings, quotes): within a minute, or in the daily digest (default)",
+        "편집 변경(평가, 인용): 1분 안에, 또는 매일 알림에 (기본값)",
+    ),
+    "add": ("Someone to add to the editors list", "편집자 목록에 추가할 사람"),
+    "remove": ("Someone to take off the editors list", "편집자 목록에서 삭제할 사람"),
 }
 # Suggested when the time-zone box is still empty.
 COMMON_ZONES = (
@@ -234,7 +261,7 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         await responder.answer(interaction, f"history {one_token(pledge_id)}" if pledge_id else "history")
 
     @pledges.command(name=name("card"), description=describe_spec("card"))
-    @app_commands.rename(pledge_id=name("pledge_id"), quote=name("quote"))
+    @app_commands.rename(pledge_id=name("pledge_id"), quote=name("quote", "인용번호"))
     @app_commands.describe(pledge_id=describe_option("pledge_id"), quote=describe_option("quote"))
     @app_commands.autocomplete(pledge_id=suggest)
     async def card(
@@ -245,7 +272,7 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         await responder.answer(interaction, f"card {one_token(pledge_id)} {quote or 1}")
 
     @pledges.command(name=name("cite"), description=describe_spec("cite"))
-    @app_commands.rename(pledge_id=name("pledge_id"), quote=name("quote"))
+    @app_commands.rename(pledge_id=name("pledge_id"), quote=name("quote", "인용번호"))
     @app_commands.describe(pledge_id=describe_option("pledge_id"), quote=describe_option("quote"))
     @app_commands.autocomplete(pledge_id=suggest)
     async def cite(
@@ -275,6 +302,7 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         ahead=describe_option("ahead"),
         topics=describe_option("topics"),
         pledges=describe_option("pledges"),
+        updates=describe_option("updates"),
     )
     @app_commands.rename(
         time=name("time"),
@@ -282,6 +310,13 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         ahead=name("ahead"),
         topics=name("topics"),
         pledges=name("pledges"),
+        updates=name("updates"),
+    )
+    @app_commands.choices(
+        updates=[
+            app_commands.Choice(name=locale_str("within a minute", ko="1분 안에"), value="now"),
+            app_commands.Choice(name=locale_str("in the daily digest", ko="매일 알림에"), value="daily"),
+        ]
     )
     async def subscribe(
         interaction: discord.Interaction,
@@ -290,6 +325,7 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         ahead: app_commands.Range[int, 0, grammar.MAX_LEAD_DAYS] | None = None,
         topics: app_commands.Range[str, 1, 200] | None = None,
         pledges: app_commands.Range[str, 1, 400] | None = None,
+        updates: app_commands.Choice[str] | None = None,
     ) -> None:
         words = ["subscribe"]
         if time:
@@ -299,6 +335,8 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         if ahead:
             words.append(f"ahead {ahead}")
         words += filter_words("topic", topics) + filter_words("pledge", pledges)
+        if updates:
+            words += ["updates", updates.value]
         await responder.answer(interaction, " ".join(words))
 
     @subscribe.autocomplete("topics")
@@ -343,7 +381,98 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
     async def language(interaction: discord.Interaction, language: str) -> None:
         await responder.answer(interaction, f"language {language}")
 
-    return [pledge, pledges, reminders]
+    # The desk: shown to Manage Server by default. Members with the editor role (or on the editors list) may
+    # be allowed them in Integrations; every command is checked again by the bot (Responder.context).
+    desk = app_commands.Group(
+        name=name("desk"),
+        description=locale_str(
+            "The newsroom desk: rate, quote, add pledges and milestones, undo, choose editors",
+            ko="편집 데스크: 평가, 인용, 공약·일정 추가, 되돌리기, 편집자 지정",
+        ),
+        default_permissions=discord.Permissions(manage_guild=True),
+        guild_only=True,
+    )
+
+    @desk.command(name=name("rate"), description=describe_spec("rate"))
+    @app_commands.describe(
+        pledge_id=describe_option("pledge_id"),
+        status=describe_option("status"),
+        url=describe_option("url"),
+        date=describe_option("rating_date"),
+        note=describe_option("note"),
+    )
+    @app_commands.rename(
+        pledge_id=name("pledge_id"),
+        status=name("status"),
+        url=name("url"),
+        date=name("date"),
+        note=name("note"),
+    )
+    @app_commands.choices(status=status_choices())
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def rate(
+        interaction: discord.Interaction,
+        pledge_id: app_commands.Range[str, 1, 100],
+        status: app_commands.Choice[str],
+        url: app_commands.Range[str, 1, 2000],
+        date: app_commands.Range[str, 1, 20] | None = None,
+        note: app_commands.Range[str, 1, 500] | None = None,
+    ) -> None:
+        words = ["rate", one_token(pledge_id), status.value, one_token(url)]
+        if date:
+            words += ["on", one_token(date)]
+        if note:
+            words.append(" ".join(note.split()))
+        await responder.answer(interaction, " ".join(words))
+
+    # The forms: each opens a modal (the command's first and only response), for a pledge when one is given.
+    @desk.command(name=name("quote"), description=describe_spec("quote"))
+    @app_commands.rename(pledge_id=name("pledge_id"))
+    @app_commands.describe(pledge_id=describe_option("form_pledge"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def quote(
+        interaction: discord.Interaction, pledge_id: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        await responder.answer(interaction, f"quote {one_token(pledge_id)}" if pledge_id else "quote")
+
+    @desk.command(name=name("new"), description=describe_spec("new"))
+    async def new(interaction: discord.Interaction) -> None:
+        await responder.answer(interaction, "new")
+
+    @desk.command(name=name("milestone"), description=describe_spec("milestone"))
+    @app_commands.rename(pledge_id=name("pledge_id"))
+    @app_commands.describe(pledge_id=describe_option("form_pledge"))
+    @app_commands.autocomplete(pledge_id=suggest)
+    async def milestone(
+        interaction: discord.Interaction, pledge_id: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        await responder.answer(interaction, f"milestone {one_token(pledge_id)}" if pledge_id else "milestone")
+
+    @desk.command(name=name("undo"), description=describe_spec("undo"))
+    @app_commands.describe(edit_id=describe_option("edit_id"))
+    @app_commands.rename(edit_id=name("edit_id"))
+    async def undo(
+        interaction: discord.Interaction, edit_id: app_commands.Range[int, 1, 999_999_999_999]
+    ) -> None:
+        await responder.answer(interaction, f"undo {edit_id}")
+
+    @desk.command(name=name("editors"), description=describe_spec("editors"))
+    @app_commands.describe(add=describe_option("add"), remove=describe_option("remove"))
+    @app_commands.rename(add=name("add", KO_VERBS["add"]), remove=name("remove", KO_VERBS["remove"]))
+    async def editors(
+        interaction: discord.Interaction,
+        add: discord.User | None = None,
+        remove: discord.User | None = None,
+    ) -> None:
+        # Both at once is not a command the grammar knows: it answers how to write one.
+        words = ["editors"]
+        if add:
+            words += ["add", str(add.id)]
+        if remove:
+            words += ["remove", str(remove.id)]
+        await responder.answer(interaction, " ".join(words))
+
+    return [pledge, pledges, reminders, desk]
 
 
 # Which Discord command answers each grammar command; a test checks every spec is covered.
@@ -361,4 +490,10 @@ SPEC_TO_COMMAND = {
     "unsubscribe": "reminders unsubscribe",
     "subscriptions": "reminders list",
     "language": "reminders language",
+    "editors": "desk editors",
+    "rate": "desk rate",
+    "quote": "desk quote",
+    "new": "desk new",
+    "milestone": "desk milestone",
+    "undo": "desk undo",
 }

@@ -179,7 +179,8 @@ def item_line(item: ListItem, m: Messages | None = None) -> str:
     parts = []
     if item.date:
         parts.append(f"`{(m or messages()).date(item.date)}`")
-    parts.append(f"**{_escape(item.label)}**")
+    # A person is a mention, which Discord shows as their name (messages are sent with no pings).
+    parts.append(f"<@{item.user}>" if item.user else f"**{_escape(item.label)}**")
     if item.detail:
         parts.append(f"— {_escape(item.detail)}")
     return "• " + " ".join(parts)
@@ -256,9 +257,15 @@ def parse_custom_id(value: str) -> tuple[ActionKind, str] | None:
 
 
 def buttons(actions: list[Action]) -> list[ButtonSpec]:
-    """Buttons for the reply's actions (at most five, Discord's action-row width)."""
+    """Buttons for the reply's actions (at most five, Discord's action-row width).
+
+    A user picker is left out: Discord commands that take a person (`/desk editors add:`) have Discord's own
+    member picker as an option, so the command is where people are picked.
+    """
     out = []
     for action in actions:
+        if action.kind is ActionKind.PICK_USER:
+            continue
         cid = custom_id(action)
         if cid is None:
             continue
@@ -344,6 +351,14 @@ def render(reply: Reply, shared_by: int | None = None, key: str | None = None) -
     if reply.is_error:
         for embed in embeds:
             embed.colour = discord.Colour(ERROR_COLOUR)
+    # A line's own button (e.g. "Remove" beside an editor) joins the reply's buttons, named after its line.
+    line_actions = [
+        dataclasses.replace(i.action, label=f"{i.action.label} {i.label}") for i in reply.items if i.action
+    ]
     return Rendered(
-        content=content, embeds=embeds, buttons=buttons(reply.actions), ephemeral=ephemeral, files=files
+        content=content,
+        embeds=embeds,
+        buttons=buttons(reply.actions + line_actions),
+        ephemeral=ephemeral,
+        files=files,
     )

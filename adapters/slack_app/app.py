@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,18 +25,34 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack_app.render import ACTION_ID_PATTERN, SHARE_ACTION_ID, render, render_error, unescape
+from adapters.slack_app.render import (
+    ACTION_ID_PATTERN,
+    FORM_CALLBACK_ID,
+    PICK_ACTION_ID,
+    PICK_BLOCK_PREFIX,
+    SHARE_ACTION_ID,
+    checking_view,
+    fits_metadata,
+    render,
+    render_error,
+    render_form,
+    result_view,
+    submitted_values,
+    unescape,
+    view_with_errors,
+)
 from bot.config import Settings
 from bot.i18n import N_, Messages, language_of, messages
-from bot.replies import Context, Level, Notice, Reply
+from bot.replies import Context, Form, Level, Notice, Reply
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 # Longer than any sane lookup; the thread cannot be killed, but the user gets an answer instead of silence.
 CORE_TIMEOUT = 10.0
-# Workspace admin status changes rarely; caching it keeps users.info off the path of most commands.
-MEMBER_CACHE_SECONDS = 300.0
+# Caching admin status keeps users.info off the path of most commands; editing rights may rest on it, and the
+# desk promises they follow Slack within a minute.
+MEMBER_CACHE_SECONDS = 60.0
 USERS_INFO_TIMEOUT = 3.0
 # What AsyncWebhookClient allows a response_url post when it opens its own session (slack_sdk's default).
 RESPONSE_URL_TIMEOUT = 30.0
@@ -57,6 +74,13 @@ CHANNEL_CHECK_FAILED = N_(
 CORE_FAILED = N_("Sorry, something went wrong while answering that. Please try again in a moment.")
 CORE_SLOW = N_("Sorry, that took too long to answer. Please try again in a moment.")
 UPLOAD_FAILED = N_("The card was shared, but its image could not be uploaded ({error}).")
+# A submission may fetch a page (10 s timeout, redirects): it gets longer than a command.
+SUBMIT_TIMEOUT = 30.0
+FORM_TOO_LARGE = N_("Sorry, this form is too large to open in Slack. Please use the command form instead.")
+FORM_EXPIRED = N_(
+    "Slack no longer lets me open this form (it waited too long). Please run the command again."
+)
+VIEW_GONE = N_("The form was closed before the answer came; here it is.")
 SHARE_FAILED = N_(
     "I couldn't post in this channel ({error}). If it is private, invite me with `/invite @pledgebot` "
     "and try again."
@@ -72,6 +96,14 @@ class Handler(Protocol):
 
     def healthy(self) -> bool:
         """True if the core can answer (its database responds); `/healthz` reports it."""
+        ...
+
+    def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
+        """Answer a filled-in form: its next step, errors per field, or the outcome."""
+        ...
+
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """True when `user` is on the workspace's stored editors list."""
         ...
 
 
@@ -132,15 +164,25 @@ class Listeners:
     """The app's listeners and the little state they share (member cache, pacing, work in flight)."""
 
     def __init__(
-        self, core: Handler, settings: Settings, client: AsyncWebClient, *, core_timeout: float = CORE_TIMEOUT
+        self,
+        core: Handler,
+        settings: Settings,
+        client: AsyncWebClient,
+        *,
+        core_timeout: float = CORE_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.core = core
+        self.clock = clock
         self.settings = settings
         self.client = client
         self.core_timeout = core_timeout
         self.pacer = ChannelPacer()
         self._members: dict[str, tuple[float, bool, str]] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
+        # Views whose submission is being answered: a second submission of one (a double click, Slack's
+        # retry) is acknowledged and left alone, so it can never make a second edit.
+        self._submitting: set[str] = set()
         # Stateless (the retry count lives in each request's RetryState), so one list serves every post.
         self._retry_handlers = [
             AsyncConnectionErrorRetryHandler(max_retry_count=3),
@@ -153,17 +195,23 @@ class Listeners:
         """Attach the listeners to `app`."""
         app.command("/pledge")(self.on_command)
         app.action(ACTION_ID_PATTERN)(self.on_action)
+        app.view_submission(FORM_CALLBACK_ID)(self.on_submission)
 
     async def on_command(self, ack: Any, body: dict[str, Any]) -> None:
         """Answer `/pledge <text>` privately (or publicly, if the core says so) through response_url."""
         await ack()
         with self._tracked(), self._contained("command"):
             user = body.get("user_id", "")
-            ctx = await self._context(body.get("team_id", ""), body.get("channel_id", ""), user)
+            ctx = await self.context(body.get("team_id", ""), body.get("channel_id", ""), user)
             # Slack escapes &, < and > in what the user typed; the core gets the text as typed, and the
             # renderer escapes it again on the way out, so the user sees it once, as typed.
-            payload = await self.answer(unescape(body.get("text") or ""), ctx)
-            await self.respond(body.get("response_url", ""), payload)
+            reply = await self._handle(unescape(body.get("text") or ""), ctx)
+            response_url = body.get("response_url", "")
+            if reply is not None and reply.form is not None:
+                await self.open_form(reply.form, body.get("trigger_id", ""), ctx, response_url)
+                return
+            payload = render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
+            await self.respond(response_url, payload)
 
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Run a button's command: Share posts the card to the channel, More answers privately."""
@@ -173,17 +221,125 @@ class Listeners:
             team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
             container = body.get("container") or {}
             channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-            ctx = await self._context(team, channel, user)
+            ctx = await self.context(team, channel, user)
             command = str(action.get("value", ""))
+            if str(action.get("action_id", "")).startswith(PICK_ACTION_ID):
+                # A picker completes the command its block names with the chosen person. Only the command
+                # and the person come from the payload; who may run it is decided above, from Slack.
+                command = f"{str(action.get('block_id', '')).removeprefix(PICK_BLOCK_PREFIX)} "
+                command += str(action.get("selected_user") or "")
             response_url = body.get("response_url", "")
             if str(action.get("action_id", "")).startswith(SHARE_ACTION_ID):
                 await self._share(command, ctx, response_url)
                 return
-            payload = await self.answer(command, ctx)
+            reply = await self._handle(command, ctx)
+            if reply is not None and reply.form is not None:
+                await self.open_form(reply.form, body.get("trigger_id", ""), ctx, response_url)
+                return
+            payload = render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
             # Paging through a private answer replaces it instead of stacking copies.
             if container.get("is_ephemeral"):
                 payload["replace_original"] = True
             await self.respond(response_url, payload)
+
+    async def open_form(self, form: Form, trigger_id: str, ctx: Context, response_url: str) -> None:
+        """Open the core's form as a modal (views.open, within the 3 s the trigger lives); on failure, say so
+        where the command was typed."""
+        m = messages(language_of(ctx.locale))
+        if not fits_metadata(form, ctx.channel):
+            log.warning("a form's state is longer than a Slack modal carries; not opened")
+            await self.respond(response_url, render_error(FORM_TOO_LARGE, ctx.locale))
+            return
+        view = render_form(form, m, channel=ctx.channel)
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as e:
+            error = str(e.response.get("error", "unknown error"))
+            log.warning("views.open failed: %s", error)
+            text = FORM_EXPIRED if error in ("expired_trigger_id", "invalid_trigger_id") else CORE_FAILED
+            await self.respond(response_url, render_error(text, ctx.locale))
+
+    async def on_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A submitted form: answered at once with a "checking" view (Slack waits 3 s, a fetch takes longer),
+        then `Core.submit` runs and its answer replaces that view through views.update."""
+        user = (body.get("user") or {}).get("id", "")
+        locale = self._members.get(user, (0.0, False, "en"))[2]
+        m = messages(language_of(locale))
+        title = str((view.get("title") or {}).get("text") or "pledgebot")
+        await ack(response_action="update", view=checking_view(title, m))
+        view_id = str(view.get("id", ""))
+        if view_id in self._submitting:
+            log.info("a form was submitted again while its first submission was being answered; ignored")
+            return
+        self._submitting.add(view_id)
+        with self._tracked(), self._contained("form"):
+            try:
+                await self._submit(body, view, view_id, title)
+            finally:
+                self._submitting.discard(view_id)
+
+    async def _submit(self, body: dict[str, Any], view: dict[str, Any], view_id: str, title: str) -> None:
+        user = (body.get("user") or {}).get("id", "")
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        # Rights are decided again, from Slack and the editors list, never from what the view carries.
+        ctx = await self.context(team, str(meta.get("channel", "")), user)
+        reply = await self._handle_submit(
+            str(meta.get("form", "")), str(meta.get("state", "")), submitted_values(view), ctx
+        )
+        m = messages(language_of(ctx.locale))
+        if reply is None:
+            reply = Reply(notices=[Notice(m.gettext(CORE_FAILED), Level.ERROR)], language=m.language)
+        if reply.form is not None and not fits_metadata(reply.form, ctx.channel):
+            log.warning("a form's next step is longer than a Slack modal carries; not shown")
+            reply = Reply(notices=[Notice(m.gettext(FORM_TOO_LARGE), Level.ERROR)], language=m.language)
+        if reply.form is not None:
+            # The next step, or the same form again with its errors beside the fields.
+            next_view = render_form(reply.form, reply.messages, reply.field_errors, channel=ctx.channel)
+        elif reply.field_errors:
+            next_view = view_with_errors(view, reply.field_errors)
+        else:
+            next_view = result_view(title, reply)
+        try:
+            await self.client.views_update(view_id=view_id, view=next_view)
+        except SlackApiError as e:
+            log.warning("views.update failed: %s", e.response.get("error", "unknown error"))
+            await self._post_privately(ctx, reply, m)
+
+    async def _post_privately(self, ctx: Context, reply: Reply, m: Messages) -> None:
+        """The answer to a form whose modal is gone (closed by the user), as a private message in the channel
+        the form was opened from."""
+        if not ctx.channel or reply.form is not None:
+            return
+        payload = render(reply)
+        try:
+            await self.client.chat_postEphemeral(
+                channel=ctx.channel,
+                user=ctx.user,
+                text=f"{m.gettext(VIEW_GONE)} {payload['text']}",
+                blocks=payload["blocks"],
+            )
+        except SlackApiError as e:
+            log.warning("chat.postEphemeral failed: %s", e.response.get("error", "unknown error"))
+
+    async def _handle_submit(
+        self, form: str, state: str, values: dict[str, str], ctx: Context
+    ) -> Reply | None:
+        try:
+            async with asyncio.timeout(SUBMIT_TIMEOUT):
+                return await asyncio.to_thread(self.core.submit, form, state, values, ctx)
+        except TimeoutError:
+            log.warning("the core took longer than %.1f s on a Slack form", SUBMIT_TIMEOUT)
+            language = language_of(ctx.locale)
+            return Reply(
+                notices=[Notice(messages(language).gettext(CORE_SLOW), Level.ERROR)], language=language
+            )
+        except Exception:
+            log.exception("the core failed on a Slack form")
+            return None
 
     async def _share(self, command: str, ctx: Context, response_url: str) -> None:
         # A shared card is public: written in the channel's language, not the sharer's.
@@ -234,11 +390,6 @@ class Listeners:
                 log.warning("uploading a shared card's image failed: %s", error)
                 await self.respond(response_url, render_error(UPLOAD_FAILED, ctx.locale, error=error))
                 return
-
-    async def answer(self, text: str, ctx: Context) -> dict[str, Any]:
-        """Run the core on `text` and render its reply, or a friendly error if it fails or is too slow."""
-        reply = await self._handle(text, ctx)
-        return render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
 
     async def _handle(self, text: str, ctx: Context) -> Reply | None:
         try:
@@ -301,7 +452,7 @@ class Listeners:
 
     async def _member(self, user: str) -> tuple[bool, str]:
         cached = self._members.get(user)
-        now = time.monotonic()
+        now = self.clock()
         if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
             return cached[1], cached[2]
         try:
@@ -318,11 +469,14 @@ class Listeners:
         self._members[user] = (now, admin, locale)
         return admin, locale
 
-    async def _context(self, workspace: str, channel: str, user: str) -> Context:
-        if user in self.settings.slack_admins:
-            admin, locale = True, (await self._member(user))[1]
-        else:
-            admin, locale = await self._member(user)
+    async def context(self, workspace: str, channel: str, user: str) -> Context:
+        """Who asked, where, and what they may do: Slack's answer on admins (at most 60 s old), the settings'
+        lists, and the editors list as stored now."""
+        workspace_admin, locale = await self._member(user)
+        admin = workspace_admin or user in self.settings.slack_admins
+        can_edit = workspace_admin or user in self.settings.slack_editors
+        if not can_edit:
+            can_edit = await self._on_editors_list(workspace, user)
         loop = asyncio.get_running_loop()
         m = messages(language_of(locale))
 
@@ -343,7 +497,21 @@ class Listeners:
             locale=locale,
             can_manage=admin,
             channel_access=channel_access,
+            can_edit=can_edit,
+            can_choose_editors=admin,
         )
+
+    async def _on_editors_list(self, workspace: str, user: str) -> bool:
+        """Whether the stored editors list names `user`, read on every command so a removal counts at once."""
+        try:
+            async with asyncio.timeout(self.core_timeout):
+                return await asyncio.to_thread(self.core.is_editor, PLATFORM, workspace, user)
+        except Exception as e:
+            # Fail closed, as for users.info: someone whose rights cannot be read may not edit.
+            log.warning(
+                "reading the editors list failed; treating the user as a non-editor: %s", type(e).__name__
+            )
+            return False
 
     async def channel_access(self, channel: str, m: Messages | None = None) -> str | None:
         """None when the bot can read and post in `channel` (joined if public), else a reason for the user.

@@ -7,11 +7,24 @@ exceeded, so text is cut with "…" and surplus blocks are dropped with a note r
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 
 from bot.i18n import N_, Messages, language_of, messages
-from bot.replies import NO_QUOTE, Action, ActionKind, Level, ListItem, Notice, QuoteCard, Reply
+from bot.replies import (
+    NO_QUOTE,
+    Action,
+    ActionKind,
+    FieldKind,
+    Form,
+    FormField,
+    Level,
+    ListItem,
+    Notice,
+    QuoteCard,
+    Reply,
+)
 
 # Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
 MAX_BLOCKS = 50
@@ -27,11 +40,36 @@ MAX_FALLBACK_TEXT = 3000
 # few) and an actions block, a part stays well within MAX_BLOCKS.
 MAX_PART_SECTIONS = 40
 
+# Modals (docs.slack.dev/reference/views/modal-views, .../block-kit/block-elements).
+MAX_VIEW_TITLE = 24
+MAX_VIEW_BUTTON = 24
+MAX_VIEW_BLOCKS = 100
+MAX_PRIVATE_METADATA = 3000
+MAX_INPUT_LABEL = 2000
+MAX_INPUT_HINT = 2000
+MAX_PLAIN_TEXT_INPUT = 3000
+MAX_OPTIONS = 100
+MAX_OPTION_TEXT = 75
+MAX_BLOCK_ID = 255
+
 MORE_ACTION_ID = "pledge_more"
 SHARE_ACTION_ID = "pledge_share"
 IMAGE_ON_SHARE = N_("Share in channel to post the card's image there.")
+RUN_ACTION_ID = "pledge_run"
+PICK_ACTION_ID = "pledge_pick"
 # Block Kit requires action_ids to be unique within a message, so buttons get a numeric suffix.
-ACTION_ID_PATTERN = re.compile(rf"^({MORE_ACTION_ID}|{SHARE_ACTION_ID})(_\d+)?$")
+ACTION_ID_PATTERN = re.compile(
+    rf"^({MORE_ACTION_ID}|{SHARE_ACTION_ID}|{RUN_ACTION_ID}|{PICK_ACTION_ID})(_\d+)?$"
+)
+# A user picker has no value of its own: the command it completes travels in its block's id.
+PICK_BLOCK_PREFIX = "pledge_pick:"
+# The callback_id of every form the core asks for; its form name and state travel in private_metadata.
+FORM_CALLBACK_ID = "pledge_form"
+# The one input element of each input block; its block_id is the field's name.
+INPUT_ACTION_ID = "value"
+CHECKING = N_("Checking the source…")
+CHECKING_DETAIL = N_("Fetching the page and looking for the words; this can take a few seconds.")
+CLOSE = N_("Close")
 
 ELLIPSIS = "…"
 _LEVEL_PREFIX = {Level.INFO: "", Level.WARNING: ":warning: ", Level.ERROR: ":x: "}
@@ -82,7 +120,8 @@ def render(reply: Reply, *, shared_by: str | None = None) -> dict[str, Any]:
         blocks.append(_context([escape(m.gettext(IMAGE_ON_SHARE))]))
     # A share button on a message everyone already sees would only post a duplicate.
     actions = [a for a in reply.actions if not (public and a.kind is ActionKind.SHARE)]
-    tail = [_actions(actions, m)] if _buttons(actions, m) else []
+    tail = [_picker(a, n) for n, a in enumerate(actions) if a.kind is ActionKind.PICK_USER]
+    tail += [_actions(actions, m)] if _buttons(actions, m) else []
     fallback = _fallback(reply, shared_by, m)
     if not blocks and not tail:
         blocks.append(_section(fallback))
@@ -256,8 +295,17 @@ def _status_line(card: QuoteCard, m: Messages) -> str:
 def _items(items: list[ListItem], m: Messages) -> list[dict[str, Any]]:
     sections: list[dict[str, Any]] = []
     chunk = ""
-    for item in items:
+    for index, item in enumerate(items):
         line = _item_line(item, m)
+        if item.action is not None and len(item.action.command) <= MAX_BUTTON_VALUE:
+            # A line with its own button is a section of its own, the button beside it.
+            if chunk:
+                sections.append(_section(chunk))
+                chunk = ""
+            section = _section(line)
+            section["accessory"] = _button(item.action, f"{RUN_ACTION_ID}_{index}", m)
+            sections.append(section)
+            continue
         if chunk and len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
             sections.append(_section(chunk))
             chunk = ""
@@ -268,7 +316,9 @@ def _items(items: list[ListItem], m: Messages) -> list[dict[str, Any]]:
 
 
 def _item_line(item: ListItem, m: Messages) -> str:
-    line = f"• *{escape(_one_line(item.label))}*"
+    # A person is a mention, which Slack shows as their name; ids are capitals and digits, nothing to escape.
+    label = f"<@{escape(item.user)}>" if item.user else f"*{escape(_one_line(item.label))}*"
+    line = f"• {label}"
     if item.detail:
         line += f" — {escape(_one_line(item.detail))}"
     if item.date is not None:
@@ -280,29 +330,53 @@ def _notice(notice: Notice) -> dict[str, Any]:
     return _section(_LEVEL_PREFIX[notice.level] + escape(notice.text))
 
 
+_BUTTON_IDS = {
+    ActionKind.MORE: MORE_ACTION_ID,
+    ActionKind.SHARE: SHARE_ACTION_ID,
+    ActionKind.RUN: RUN_ACTION_ID,
+}
+
+
 def _buttons(actions: list[Action], m: Messages) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for index, action in enumerate(actions):
         # A command cut short would run a different command; a button that cannot carry it is left out.
-        if len(action.command) > MAX_BUTTON_VALUE or len(buttons) == MAX_BUTTONS:
+        if (
+            action.kind not in _BUTTON_IDS
+            or len(action.command) > MAX_BUTTON_VALUE
+            or len(buttons) == MAX_BUTTONS
+        ):
             continue
-        base = MORE_ACTION_ID if action.kind is ActionKind.MORE else SHARE_ACTION_ID
-        default = (
-            m.gettext("More results") if action.kind is ActionKind.MORE else m.gettext("Share in channel")
-        )
-        button: dict[str, Any] = {
-            "type": "button",
-            "action_id": f"{base}_{index}",
-            "text": {
-                "type": "plain_text",
-                "text": truncate(_one_line(action.label) or default, MAX_BUTTON_TEXT),
-            },
-            "value": action.command,
-        }
-        if action.kind is ActionKind.SHARE:
-            button["style"] = "primary"
-        buttons.append(button)
+        buttons.append(_button(action, f"{_BUTTON_IDS[action.kind]}_{index}", m))
     return buttons
+
+
+def _button(action: Action, action_id: str, m: Messages) -> dict[str, Any]:
+    default = m.gettext("Share in channel") if action.kind is ActionKind.SHARE else m.gettext("More results")
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": truncate(_one_line(action.label) or default, MAX_BUTTON_TEXT)},
+        "value": action.command,
+    }
+    if action.kind is ActionKind.SHARE:
+        button["style"] = "primary"
+    return button
+
+
+def _picker(action: Action, index: int) -> dict[str, Any]:
+    """A user picker: choosing someone runs the action's command with their user id appended."""
+    return {
+        "type": "actions",
+        "block_id": truncate(PICK_BLOCK_PREFIX + action.command, MAX_BLOCK_ID),
+        "elements": [
+            {
+                "type": "users_select",
+                "action_id": f"{PICK_ACTION_ID}_{index}",
+                "placeholder": {"type": "plain_text", "text": truncate(_one_line(action.label), 150)},
+            }
+        ],
+    }
 
 
 def _actions(actions: list[Action], m: Messages) -> dict[str, Any]:
@@ -310,11 +384,11 @@ def _actions(actions: list[Action], m: Messages) -> dict[str, Any]:
 
 
 def _fit_blocks(
-    blocks: list[dict[str, Any]], tail: list[dict[str, Any]], m: Messages
+    blocks: list[dict[str, Any]], tail: list[dict[str, Any]], m: Messages, limit: int = MAX_BLOCKS
 ) -> list[dict[str, Any]]:
-    if len(blocks) + len(tail) <= MAX_BLOCKS:
+    if len(blocks) + len(tail) <= limit:
         return blocks + tail
-    keep = MAX_BLOCKS - len(tail) - 1
+    keep = limit - len(tail) - 1
     shown = blocks[:keep]
     while shown and shown[-1]["type"] == "divider":
         shown.pop()
@@ -344,3 +418,177 @@ def _fallback(reply: Reply, shared_by: str | None, m: Messages) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# -- modals ----------------------------------------------------------------------------------------------
+
+
+def form_metadata(form: Form, channel: str) -> str:
+    """What a modal carries back to the app on submission: the form's name, the core's state, and the
+    channel it was opened from (where its answer goes if the modal is closed meanwhile)."""
+    return json.dumps(
+        {"form": form.form, "state": form.state, "channel": channel},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def fits_metadata(form: Form, channel: str) -> bool:
+    """True when the form's metadata fits a modal's private_metadata (3,000 characters)."""
+    return len(form_metadata(form, channel)) <= MAX_PRIVATE_METADATA
+
+
+def render_form(
+    form: Form, m: Messages, errors: dict[str, str] | None = None, *, channel: str = ""
+) -> dict[str, Any]:
+    """A modal view of `form`: one input block per field (block_id = the field's name), each refused field
+    followed by its error. The caller checks `fits_metadata` first: a state cut short would resume wrongly."""
+    errors = errors or {}
+    blocks: list[dict[str, Any]] = []
+    for f in form.fields:
+        blocks.append(_input(f))
+        if errors.get(f.name):
+            blocks.append(_field_error(f.name, errors[f.name]))
+    # An error for no field of this form (the core's own) is shown above the inputs.
+    general = [text for name, text in errors.items() if name not in {f.name for f in form.fields}]
+    blocks[:0] = [_notice(Notice(text, Level.ERROR)) for text in general]
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK_ID,
+        "title": _plain(form.title, MAX_VIEW_TITLE),
+        "submit": _plain(form.submit, MAX_VIEW_BUTTON),
+        "close": _plain(m.gettext(CLOSE), MAX_VIEW_BUTTON),
+        "private_metadata": form_metadata(form, channel),
+        "blocks": blocks[:MAX_VIEW_BLOCKS],
+    }
+
+
+def checking_view(title: str, m: Messages) -> dict[str, Any]:
+    """The view a submission is answered with at once, while the core checks the source."""
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK_ID,
+        "title": _plain(title, MAX_VIEW_TITLE),
+        "close": _plain(m.gettext(CLOSE), MAX_VIEW_BUTTON),
+        "blocks": [
+            _section(f"*{escape(m.gettext(CHECKING))}*"),
+            _context([escape(m.gettext(CHECKING_DETAIL))]),
+        ],
+    }
+
+
+def result_view(title: str, reply: Reply) -> dict[str, Any]:
+    """The outcome of a submission as a modal: the reply's blocks without its buttons, which in a modal would
+    have no message to answer in."""
+    m = reply.messages
+    blocks = [b for b in render(reply)["blocks"] if b["type"] != "actions" and "accessory" not in b]
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK_ID,
+        "title": _plain(title, MAX_VIEW_TITLE),
+        "close": _plain(m.gettext(CLOSE), MAX_VIEW_BUTTON),
+        "blocks": _fit_blocks(blocks, [], m, MAX_VIEW_BLOCKS),
+    }
+
+
+def submitted_values(view: dict[str, Any]) -> dict[str, str]:
+    """The values of a submitted view's inputs by field name, as text ("" for an empty optional field)."""
+    values: dict[str, str] = {}
+    for name, actions in ((view.get("state") or {}).get("values") or {}).items():
+        element = (actions or {}).get(INPUT_ACTION_ID) or {}
+        option = element.get("selected_option") or {}
+        value = element.get("value") or element.get("selected_date") or option.get("value") or ""
+        values[str(name)] = str(value)
+    return values
+
+
+def _input(f: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"action_id": INPUT_ACTION_ID}
+    if f.kind is FieldKind.DATE:
+        element["type"] = "datepicker"
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", f.value):
+            element["initial_date"] = f.value
+    elif f.kind is FieldKind.CHOICE and any(value for value, _ in f.choices):
+        # Slack's option values are 1 to 150 characters: the empty choice ("none of these") is an optional
+        # select left empty, which submits nothing, as the core expects. (A choice of nothing else is a
+        # text input, below: a select needs an option.)
+        options = [_option(value, label) for value, label in f.choices if value][:MAX_OPTIONS]
+        element.update(type="static_select", options=options)
+        chosen = [o for o in options if o["value"] == f.value]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    else:
+        element["type"] = "url_text_input" if f.kind is FieldKind.URL else "plain_text_input"
+        if f.kind is not FieldKind.URL:
+            element["multiline"] = f.kind is FieldKind.LONG
+            element["max_length"] = min(f.max_length or MAX_PLAIN_TEXT_INPUT, MAX_PLAIN_TEXT_INPUT)
+        if f.value:
+            element["initial_value"] = f.value[:MAX_PLAIN_TEXT_INPUT]
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": f.name,
+        "label": _plain(f.label, MAX_INPUT_LABEL),
+        "element": element,
+        "optional": not f.required,
+    }
+    if f.hint:
+        block["hint"] = _plain(f.hint, MAX_INPUT_HINT)
+    return block
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": _plain(label, MAX_OPTION_TEXT), "value": value}
+
+
+def _field_error(name: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "block_id": f"error:{name}"[:MAX_BLOCK_ID],
+        "elements": [{"type": "mrkdwn", "text": truncate(":x: " + escape(text), MAX_SECTION_TEXT)}],
+    }
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(_one_line(text) or "pledgebot", limit), "emoji": True}
+
+
+def view_with_errors(view: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The submitted modal shown again, as the user filled it in, each refused field followed by its error.
+
+    For a refusal that comes without a new form: the submitted view is the form as rendered, so nothing
+    needs to be rebuilt. Its earlier errors are dropped first.
+    """
+    values = submitted_values(view)
+    blocks: list[dict[str, Any]] = []
+    names = {b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"}
+    general = [text for name, text in errors.items() if name not in names]
+    blocks += [_notice(Notice(text, Level.ERROR)) for text in general]
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            if not str(block.get("block_id", "")).startswith("error:") and block.get("type") != "section":
+                blocks.append(block)
+            continue
+        name = str(block.get("block_id", ""))
+        block = {**block, "element": _refilled(block.get("element") or {}, values.get(name, ""))}
+        blocks.append(block)
+        if errors.get(name):
+            blocks.append(_field_error(name, errors[name]))
+    kept = ("type", "callback_id", "title", "submit", "close", "private_metadata")
+    return {**{k: view[k] for k in kept if k in view}, "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+
+def _refilled(element: dict[str, Any], value: str) -> dict[str, Any]:
+    element = {
+        k: v for k, v in element.items() if k not in ("initial_value", "initial_date", "initial_option")
+    }
+    if not value:
+        return element
+    if element.get("type") == "datepicker":
+        element["initial_date"] = value
+    elif element.get("type") == "static_select":
+        chosen = [o for o in element.get("options") or [] if o.get("value") == value]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    else:
+        element["initial_value"] = value
+    return element

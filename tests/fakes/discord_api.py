@@ -38,6 +38,7 @@ LOADING = 128
 T = TypeVar("T")
 
 MANAGE_CHANNELS = 1 << 4
+MANAGE_GUILD = 1 << 5
 # What a plain member usually has: view channel, send messages, read history, use application commands.
 MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 16) | (1 << 31)
 
@@ -85,6 +86,13 @@ class Request:
     query: dict[str, str]
     body: Any
     authorization: str | None
+
+
+@dataclass(frozen=True)
+class UserOption:
+    """A user picked for a command's user option (type 6): sent as its id, with the user in `resolved`."""
+
+    id: int
 
 
 @dataclass
@@ -165,6 +173,8 @@ class FakeDiscord:
         self.followups: dict[str, list[dict[str, Any]]] = {}
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
         self._injected: list[Injected] = []
+        # The guild's roles besides @everyone (GUILD_CREATE and GET /guilds/{id}/roles).
+        self.roles: list[dict[str, Any]] = []
 
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -295,6 +305,8 @@ class FakeDiscord:
                 return self._original(token, None)
             case "PATCH", ["webhooks", _, token, "messages", "@original"]:
                 return self._original(token, body)
+            case "GET", ["guilds", guild, "roles"] if int(guild) == self.guild_id:
+                return _json(self._roles())
             case "POST", ["channels", channel, "messages"]:
                 return self._create_message(int(channel), body)
             case "GET", ["channels", channel, "messages"]:
@@ -444,6 +456,10 @@ class FakeDiscord:
         if asyncio.get_running_loop().time() - state["sent_at"] > INTERACTION_DEADLINE:
             return _error(404, 10062, "Unknown interaction")
         problems = message_problems(body.get("data") or {})
+        if body["type"] == 9:
+            problems += modal_problems(body.get("data") or {})
+            if state["payload"]["type"] == 5:
+                problems.append("a modal submission cannot be answered with a modal")
         if problems:
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
         state["responded"] = True
@@ -462,6 +478,8 @@ class FakeDiscord:
         elif kind == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: a "thinking…" message
             message = self._message(self.channel_id, {}, flags=LOADING | int(data.get("flags") or 0), type=20)
             state["original"] = message
+        elif kind == 9:  # MODAL: the form opens; no message
+            state["modal"] = data
         elif kind == 7:  # UPDATE_MESSAGE: edit the message the component was on
             message = dict(interaction["message"]) | {
                 k: v for k, v in data.items() if k in ("content", "embeds", "components")
@@ -640,19 +658,7 @@ class FakeDiscord:
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": [
-                {
-                    "id": guild,
-                    "name": "@everyone",
-                    "color": 0,
-                    "hoist": False,
-                    "position": 0,
-                    "permissions": str(MEMBER_PERMISSIONS),
-                    "managed": False,
-                    "mentionable": False,
-                    "flags": 0,
-                }
-            ],
+            "roles": self._roles(),
             "emojis": [],
             "stickers": [],
             "features": [],
@@ -683,6 +689,27 @@ class FakeDiscord:
             "soundboard_sounds": [],
         }
 
+    def _roles(self) -> list[dict[str, Any]]:
+        everyone = {"id": str(self.guild_id), "name": "@everyone", "permissions": str(MEMBER_PERMISSIONS)}
+        return [
+            {
+                "color": 0,
+                "hoist": False,
+                "position": n,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+                **role,
+            }
+            for n, role in enumerate([everyone, *self.roles])
+        ]
+
+    def add_role(self, name: str) -> int:
+        """Give the guild a role named `name` (no permissions of its own); return its id."""
+        role_id = self.next_id()
+        self.roles.append({"id": str(role_id), "name": name, "permissions": "0"})
+        return role_id
+
     def channel_payload(self) -> dict[str, Any]:
         """The guild's text channel."""
         return {
@@ -702,7 +729,7 @@ class FakeDiscord:
 
     # -- building and sending INTERACTION_CREATE -------------------------------------------------------
 
-    def _member(self, user_id: int, permissions: int) -> dict[str, Any]:
+    def _member(self, user_id: int, permissions: int, roles: tuple[int, ...] = ()) -> dict[str, Any]:
         return {
             "user": {
                 "id": str(user_id),
@@ -712,7 +739,7 @@ class FakeDiscord:
                 "avatar": None,
                 "public_flags": 0,
             },
-            "roles": [],
+            "roles": [str(r) for r in roles],
             "nick": None,
             "avatar": None,
             "premium_since": None,
@@ -735,6 +762,7 @@ class FakeDiscord:
         locale: str = "en-US",
         message: dict[str, Any] | None = None,
         app_permissions: int = MEMBER_PERMISSIONS | (1 << 14) | (1 << 15),
+        roles: tuple[int, ...] = (),
     ) -> dict[str, Any]:
         """An INTERACTION_CREATE payload as Discord sends it for a guild text channel."""
         payload: dict[str, Any] = {
@@ -746,7 +774,7 @@ class FakeDiscord:
             "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
             "channel_id": str(self.channel_id),
             "channel": self.channel_payload(),
-            "member": self._member(user_id, permissions),
+            "member": self._member(user_id, permissions, roles),
             "token": "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(24),
             "version": 1,
             "locale": locale,
@@ -777,13 +805,20 @@ class FakeDiscord:
     def command(self, command: str, *, focused: str | None = None, **options: Any) -> dict[str, Any]:
         """Interaction data for a slash command, e.g. `command("reminders subscribe", time="09:00")`."""
         leaf = []
+        users: dict[str, Any] = {}
         for name, value in options.items():
             kind = 4 if isinstance(value, int) and not isinstance(value, bool) else 3
+            if isinstance(value, UserOption):
+                kind, value = 6, str(value.id)
+                users[value] = self._member(int(value), MEMBER_PERMISSIONS)["user"]
             option: dict[str, Any] = {"type": kind, "name": name, "value": value}
             if name == focused:
                 option["focused"] = True
             leaf.append(option)
-        return self._command_data(command.split(), leaf)
+        data = self._command_data(command.split(), leaf)
+        if users:
+            data["resolved"] = {"users": users}
+        return data
 
     async def send_interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Dispatch INTERACTION_CREATE; the interaction's deadline starts now. Returns the payload."""
@@ -799,7 +834,9 @@ class FakeDiscord:
     async def run_command(self, command: str, *, timeout: float = 5.0, **kwargs: Any) -> dict[str, Any]:
         """Send a slash command interaction and return the body of the bot's callback for it."""
         interaction_options = {
-            k: kwargs.pop(k) for k in ("user_id", "permissions", "locale", "app_permissions") if k in kwargs
+            k: kwargs.pop(k)
+            for k in ("user_id", "permissions", "locale", "app_permissions", "roles")
+            if k in kwargs
         }
         payload = self.interaction(2, self.command(command, **kwargs), **interaction_options)
         await self.send_interaction(payload)
@@ -813,13 +850,48 @@ class FakeDiscord:
         return await self.callback_for(payload, timeout)
 
     async def click(
-        self, message: dict[str, Any], custom_id: str, *, user_id: int = 444_000_000_000_000_005, timeout=5.0
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        user_id: int = 444_000_000_000_000_005,
+        timeout=5.0,
+        **options: Any,
     ) -> dict[str, Any]:
         """Click a button on `message` (a message object the fake created); return the callback body."""
         data = {"custom_id": custom_id, "component_type": 2}
-        payload = self.interaction(3, data, user_id=user_id, message=message)
+        payload = self.interaction(3, data, user_id=user_id, message=message, **options)
         await self.send_interaction(payload)
         return await self.callback_for(payload, timeout)
+
+    async def submit_modal(
+        self,
+        modal: dict[str, Any],
+        values: Mapping[str, str],
+        *,
+        user_id: int = 444_000_000_000_000_005,
+        **options,
+    ) -> dict[str, Any]:
+        """Submit a modal the bot opened (its callback data) with `values` by input custom_id; return the
+        interaction payload (type 5, MODAL_SUBMIT), as Discord sends it: one text input per action row."""
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 4, "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
+                    for c in row["components"]
+                ],
+            }
+            for row in modal["components"]
+        ]
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        return await self.send_interaction(self.interaction(5, data, user_id=user_id, **options))
+
+    async def followup_for(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+        """The body of the bot's first followup message for this interaction."""
+        path = f"/webhooks/{self.application_id}/{payload['token']}"
+        request = await self.requests.wait_for(lambda r: r.method == "POST" and r.path == path, timeout)
+        return request.body
 
     async def callback_for(self, payload: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
         """The JSON body of the bot's POST /interactions/{id}/{token}/callback for this interaction."""
@@ -876,6 +948,29 @@ def command_problems(command: dict[str, Any], depth: int = 0) -> list[str]:
         problems.extend(command_problems(option, depth + 1))
     if depth == 0 and len(json.dumps(command, ensure_ascii=False)) > 8000:
         problems.append(f"{command['name']!r} is over 8000 characters")
+    return problems
+
+
+def modal_problems(data: dict[str, Any]) -> list[str]:
+    """Why Discord would reject this modal (a MODAL callback's data); empty when it is valid."""
+    problems = []
+    if not 1 <= len(data.get("title") or "") <= 45:
+        problems.append("modal title must be 1 to 45 characters")
+    if not 1 <= len(data.get("custom_id") or "") <= 100:
+        problems.append("modal custom_id must be 1 to 100 characters")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= 5:
+        problems.append("a modal has 1 to 5 components")
+    for row in rows:
+        for c in row.get("components") or []:
+            if c.get("type") != 4:
+                problems.append("only text inputs in a modal's action rows")
+            if not 1 <= len(c.get("label") or "") <= 45:
+                problems.append("text input label must be 1 to 45 characters")
+            if not 0 <= int(c.get("max_length") or 4000) <= 4000 or len(c.get("value") or "") > 4000:
+                problems.append("text input over 4000")
+            if len(c.get("placeholder") or "") > 100:
+                problems.append("placeholder over 100")
     return problems
 
 

@@ -86,10 +86,16 @@ class FakeSlack:
             "apps.connections.open": self._connections_open,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
         }
         # Files uploaded to an upload URL (files upload v2), by file id: their bytes.
         self.uploads: dict[str, bytes] = {}
         self._files = itertools.count(1)
+        # Modals open, by view id; a trigger_id opens one view at most (Slack's triggers are single-use).
+        self.views: dict[str, dict[str, Any]] = {}
+        self._used_triggers: set[str] = set()
+        self._view_ids = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -254,7 +260,7 @@ class FakeSlack:
             body.update(json.loads(raw))
         elif raw:
             body.update(dict(urllib.parse.parse_qsl(raw)))
-        for key in ("blocks", "metadata"):
+        for key in ("blocks", "metadata", "view"):
             # Form-encoded calls carry structured arguments as JSON strings.
             if isinstance(body.get(key), str):
                 body[key] = json.loads(body[key])
@@ -373,6 +379,32 @@ class FakeSlack:
         info["is_member"] = True
         return {"ok": True, "channel": dict(info)}
 
+    def _views_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        trigger = str(body.get("trigger_id") or "")
+        if not trigger or trigger in self._used_triggers:
+            return {"ok": False, "error": "invalid_trigger_id" if not trigger else "expired_trigger_id"}
+        problems = view_problems(body.get("view") or {})
+        if problems:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+        self._used_triggers.add(trigger)
+        view_id = f"V{next(self._view_ids):010d}"
+        self.views[view_id] = {**body["view"], "id": view_id, "hash": f"hash-{view_id}-1"}
+        return {"ok": True, "view": self.views[view_id]}
+
+    def _views_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        view_id = str(body.get("view_id") or "")
+        if view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        problems = view_problems(body.get("view") or {})
+        if problems:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+        self.views[view_id] = {**body["view"], "id": view_id, "hash": f"hash-{view_id}-2"}
+        return {"ok": True, "view": self.views[view_id]}
+
+    def close_view(self, view_id: str) -> None:
+        """The user closes a modal: later views.update calls for it fail with not_found."""
+        self.views.pop(view_id, None)
+
     def _connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=fake-ticket"}
 
@@ -409,6 +441,47 @@ class FakeSlack:
         return ws
 
 
+# -- Block Kit views, as Slack checks them ---------------------------------------------------------------
+
+
+def view_problems(view: dict[str, Any]) -> list[str]:
+    """Why Slack would refuse this modal view (docs.slack.dev/reference/views): empty when it is valid."""
+    problems = []
+    if view.get("type") != "modal":
+        problems.append("type must be modal")
+    for key in ("title", "submit", "close"):
+        text = (view.get(key) or {}).get("text")
+        if key == "title" and not text:
+            problems.append("a title is required")
+        if text is not None and not 1 <= len(text) <= 24:
+            problems.append(f"{key} must be 1 to 24 characters")
+    if len(view.get("private_metadata") or "") > 3000:
+        problems.append("private_metadata over 3000")
+    blocks = view.get("blocks") or []
+    if len(blocks) > 100:
+        problems.append("more than 100 blocks")
+    inputs = [b for b in blocks if b.get("type") == "input"]
+    if inputs and not view.get("submit"):
+        problems.append("a view with inputs needs a submit button")
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(block_ids) != len(set(block_ids)):
+        problems.append("duplicate block_id")
+    for block in inputs:
+        element = block.get("element") or {}
+        if not 1 <= len((block.get("label") or {}).get("text") or "") <= 2000:
+            problems.append("input label")
+        if element.get("type") == "plain_text_input" and not 1 <= element.get("max_length", 3000) <= 3000:
+            problems.append("plain_text_input max_length over 3000")
+        if len(element.get("initial_value") or "") > 3000:
+            problems.append("initial_value over 3000")
+        if element.get("type") == "static_select" and not 1 <= len(element.get("options") or []) <= 100:
+            problems.append("static_select needs 1 to 100 options")
+        for option in element.get("options") or []:
+            if not 1 <= len(option.get("value") or "") <= 150:
+                problems.append("option value must be 1 to 150 characters")
+    return problems
+
+
 # -- requests built exactly as Slack sends them ----------------------------------------------------------
 
 
@@ -426,14 +499,18 @@ def _block_kit_problem(blocks: list[dict[str, Any]]) -> str | None:
     return None
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def slash_command(
     text: str,
     *,
     response_url: str,
     user_id: str = "U0REPORTER",
     channel_id: str = "C0POLITICS",
+    trigger_id: str | None = None,
 ) -> dict[str, str]:
-    """The fields of a `/pledge` slash command, in the order Slack posts them."""
+    """The fields of a `/pledge` slash command, in the order Slack posts them (each with its own trigger)."""
     return {
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
         "team_id": TEAM_ID,
@@ -447,7 +524,7 @@ def slash_command(
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "trigger_id": trigger_id or f"13345224609.738474920.{next(_TRIGGERS):012x}",
     }
 
 
@@ -517,4 +594,63 @@ def signed_headers(
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature or "",
         "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+    }
+
+
+def users_select(
+    block_id: str,
+    action_id: str,
+    selected_user: str,
+    *,
+    response_url: str,
+    user_id: str = "U0REPORTER",
+    channel_id: str = "C0POLITICS",
+) -> dict[str, Any]:
+    """A `block_actions` payload for a person picked in a users_select on an ephemeral message."""
+    payload = block_actions(
+        action_id, "", response_url=response_url, user_id=user_id, channel_id=channel_id, ephemeral=True
+    )
+    payload["actions"] = [
+        {
+            "type": "users_select",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_user": selected_user,
+            "action_ts": "1748225345.000400",
+        }
+    ]
+    return payload
+
+
+def view_submission(
+    view: dict[str, Any], values: Mapping[str, str], *, user_id: str = "U0REPORTER"
+) -> dict[str, Any]:
+    """A `view_submission` payload for `view` (as views.open returned it) filled in with `values`, by block
+    id: text inputs give `value`, date pickers `selected_date`, selects `selected_option`."""
+    state: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        value = values.get(block["block_id"])
+        entry: dict[str, Any] = {"type": element["type"]}
+        if element["type"] == "datepicker":
+            entry["selected_date"] = value
+        elif element["type"] == "static_select":
+            chosen = [o for o in element["options"] if o["value"] == value]
+            entry["selected_option"] = chosen[0] if chosen else None
+        else:
+            entry["value"] = value
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "trigger_id": "13345224609.738474920.submission",
+        "view": {**view, "state": {"values": state}, "team_id": TEAM_ID, "app_id": APP_ID},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }

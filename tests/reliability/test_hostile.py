@@ -39,6 +39,8 @@ pytestmark = pytest.mark.fuzz
 # The core's own apology for a failure on its side: no user input should ever be answered with it.
 INTERNAL_ERROR = "Something went wrong on our side"
 STATE_TABLES = {"subscriptions"}
+# What choosing editors writes (`editors add`/`remove`, by those who may choose them).
+EDITOR_TABLES = {"editors"}
 
 # -- strategies ------------------------------------------------------------------------------------------
 
@@ -53,6 +55,13 @@ COMMAND_WORDS = [
     "/pledge",
     "page",
     "ahead",
+    # `editors add|remove <user>`, in both languages, with a mention and a bare id.
+    "add",
+    "remove",
+    "추가",
+    "삭제",
+    "<@U0AB12|kim>",
+    "1234",
 ]
 # FTS5 syntax, SQL, quoting, and Unicode that normalisation, segmentation or the database might trip on.
 NASTY = [
@@ -158,6 +167,7 @@ def contexts() -> st.SearchStrategy[Context]:
         user=ident,
         locale=st.sampled_from(["en", "ko", "", "xx"]),
         can_manage=st.booleans(),
+        can_choose_editors=st.booleans(),
     )
 
 
@@ -203,6 +213,9 @@ def assert_answered(reply: Reply) -> None:
 @example(text="page 99999999999999999999 hotline", ctx=Context("slack", "T", "C", "U"))
 @example(text="subscribe ahead " + "9" * 5000, ctx=Context("slack", "T", "C", "U", can_manage=True))
 @example(text='"hotline" NEAR(korea) *', ctx=Context("slack", "T", "C", "U"))
+@example(text="editors add <@U0AB12|kim>", ctx=Context("slack", "T", "C", "U", can_choose_editors=True))
+@example(text="편집자 삭제 <@!1234>", ctx=Context("discord", "1", "2", "3", can_choose_editors=True))
+@example(text="editors add U0AB12", ctx=Context("slack", "T", "C", "U", can_manage=True))
 def test_every_command_is_answered_and_writes_nothing_unless_a_manager_subscribes(
     shared: Bot, figures: Figures, text: str, ctx: Context
 ):
@@ -213,8 +226,13 @@ def test_every_command_is_answered_and_writes_nothing_unless_a_manager_subscribe
     after = snapshot(shared.store.path)
     changed = {t for t in before if before[t] != after[t]}
     command = grammar.parse(text, shared.core)
-    if changed:
-        # The only writes a command may make: a manager's subscribe or unsubscribe, in a channel.
+    if changed and changed <= EDITOR_TABLES:
+        # Choosing editors: only by those who may, in a workspace, with one person named.
+        assert ctx.can_choose_editors and ctx.workspace and isinstance(command, grammar.Editors)
+        assert command.verb in ("add", "remove") and command.user
+        figures.add("hostile.core.editor_changes_by_choosers")
+    elif changed:
+        # The only other writes a command may make: a manager's subscribe or unsubscribe, in a channel.
         assert changed <= STATE_TABLES, f"a command wrote to {sorted(changed - STATE_TABLES)}"
         assert ctx.can_manage and isinstance(command, grammar.Subscribe | grammar.Unsubscribe)
         figures.add("hostile.core.state_changes_by_managers")

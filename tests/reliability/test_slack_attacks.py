@@ -381,6 +381,10 @@ class RecordingCore:
         self.texts.append(text)
         return self.core.handle(text, ctx)
 
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """The real core's editors list."""
+        return self.core.is_editor(platform, workspace, user)
+
     def healthy(self) -> bool:
         """The real core's health."""
         return self.core.healthy()

@@ -70,6 +70,10 @@ class SwitchableCore:
         """Answer with the real core."""
         return self.core.handle(text, ctx)
 
+    def is_editor(self, platform: str, workspace: str, user: str) -> bool:
+        """The real core's editors list."""
+        return self.core.is_editor(platform, workspace, user)
+
     def healthy(self) -> bool:
         """What the test set: the real core's answer, False, an exception, or a wait for `release`."""
         if self.state == "false":
