@@ -21,7 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # The full benchmark at 100,000 pledges; writes BENCHMARKS.md. (The test suite runs a tiny smoke of it.)
 bench: $(STAMP)
