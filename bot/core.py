@@ -1236,26 +1236,43 @@ class _Day:
 
     def _grouped(self, indices: Sequence[int]) -> list[ListItem]:
         """The items of these pairs (in order), many pledges of one event under one heading."""
+        items = self._items
         if not self._grouping:
             # The usual day: nothing to group, every item as it is.
-            return [self._items[n] for n in indices]
-        groups: dict[tuple, list[int]] = {}
+            return [items[n] for n in indices]
+        keys = self._keys
+        # One pass in order: a pair listed alone is its index, a group its key at its first member's place.
+        # (An index is an int and a key a tuple, so the two never meet; no tuple is made per lone pair.)
+        order: list[int | tuple] = []
+        members_of: dict[tuple, list[int]] = {}
         for n in indices:
-            key = self._keys[n]
-            groups.setdefault(("alone", n) if key is None else key, []).append(n)
-        items: list[ListItem] = []
-        for key, members in groups.items():
-            if len(members) < GROUP_MIN:
-                items.extend(self._items[n] for n in members)
+            key = keys[n]
+            if key is None:
+                order.append(n)
                 continue
-            heading = self._headings.get((key, len(members)))
+            members = members_of.get(key)
+            if members is None:
+                members_of[key] = [n]
+                order.append(key)
+            else:
+                members.append(n)
+        out: list[ListItem] = []
+        for entry in order:
+            if type(entry) is int:
+                out.append(items[entry])
+                continue
+            members = members_of[entry]
+            if len(members) < GROUP_MIN:
+                out.extend([items[n] for n in members])
+                continue
+            heading = self._headings.get((entry, len(members)))
             if heading is None:
                 first = self.pairs[members[0]][0]
                 heading = ListItem(label=group_headline(first, len(members), self._m), date=first.due)
-                self._headings[(key, len(members))] = heading
-            items.append(heading)
-            items.extend(self._member(n) for n in members)
-        return items
+                self._headings[(entry, len(members))] = heading
+            out.append(heading)
+            out.extend([self._member(n) for n in members])
+        return out
 
     def _member(self, n: int) -> ListItem:
         """Pair `n`'s item under a group's heading: the pledge's own title, the date given by the heading."""

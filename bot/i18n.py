@@ -92,6 +92,7 @@ def messages(language: str = DEFAULT) -> Messages:
     return Messages(language, translations)
 
 
+@functools.lru_cache(maxsize=256)
 def language_of(tag: str | None) -> str:
     """The supported language a locale tag names ("ko", "ko-KR", "ko_KR.UTF-8"), else English."""
     if not tag:
