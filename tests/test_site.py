@@ -15,7 +15,6 @@ import socket
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -25,6 +24,8 @@ from PIL import Image
 from adapters.site.app import build_app, choose_language, serve
 from bot.cli import _follow, open_bot
 from bot.config import Secret, Settings
+from bot.provenance import parse_allow
+from bot.replies import Context
 from tests.conftest import HEADLINE, HOTLINE_QUOTE, FixedClock
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -223,38 +224,31 @@ async def test_everything_the_data_holds_is_escaped(tmp_path, clock):
     ET.fromstring(feed)
 
 
-def _rating(tmp_path: Path) -> Path:
-    path = tmp_path / "rating.yaml"
-    path.write_text(
-        "statuses:\n"
-        "  - pledge: inter-korean-hotline\n"
-        "    status: in the works\n"
-        "    date: 2026-05-20\n"
-        "    note: Military talks on the hotline resumed\n",
-        encoding="utf-8",
-    )
-    return path
-
-
-async def test_a_rating_made_elsewhere_reaches_the_page_and_the_feed_within_two_seconds(
-    tmp_path, database_url
+async def test_a_rating_made_in_chat_elsewhere_reaches_the_page_and_the_feed_within_two_seconds(
+    tmp_path, database_url, pages
 ):
-    """Another process (a chat rating on another host) appends to the journal; the serving process's
-    follower applies it and the site shows it, as `pledgebot site` and `web` run it."""
+    """An editor rates a pledge in chat on another host (the desk fetches the evidence from the page server
+    and appends the edit to the shared journal); the serving process's follower applies it and the site
+    shows it, as `pledgebot site` and `web` run it."""
     url = Secret(database_url)
+    allow = parse_allow("127.0.0.1/32")
     now = FixedClock(dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.UTC))
-    editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url), clock=now)
+    editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url, fetch_allow=allow), clock=now)
     serving = open_bot(Settings(db_path=tmp_path / "b.db", database_url=url), clock=now)
     stopping = asyncio.Event()
     follower = asyncio.create_task(_follow(serving.loader, stopping))
+    ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_edit=True)
     try:
         async with TestClient(TestServer(build_app(serving.core))) as client:
             _, before = await get(client, HOTLINE)
-            assert "Military talks on the hotline resumed" not in before
-            await asyncio.to_thread(editor.loader.import_files, [_rating(tmp_path)], author="desk")
+            assert "Koreas restore military hotline" not in before
+            rated = await asyncio.to_thread(
+                editor.core.handle, f"rate inter-korean-hotline in the works {pages}/hotline-restored", ctx
+            )
+            assert not rated.is_error, rated
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 2.0
-            while "Military talks on the hotline resumed" not in (await get(client, HOTLINE))[1]:
+            while "Koreas restore military hotline" not in (await get(client, HOTLINE))[1]:
                 assert loop.time() < deadline, "the rating did not reach the page within 2 s"
                 await asyncio.sleep(0.05)
             _, page = await get(client, HOTLINE)
@@ -270,7 +264,8 @@ async def test_a_rating_made_elsewhere_reaches_the_page_and_the_feed_within_two_
     assert first.find(f"{ATOM}title").text == (
         "Restore inter-Korean hotlines and communication channels: in the works"
     )
-    assert first.find(f"{ATOM}updated").text == "2026-05-20T00:00:00Z"
+    # The rating is dated by the evidence's publication (2026-05-10, 09:00 in Seoul), not by the fetch.
+    assert first.find(f"{ATOM}updated").text == "2026-05-10T00:00:00Z"
     assert re.search(r"in the works</th><td data-count=\"1\">1</td>", meter)
 
 
