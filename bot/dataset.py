@@ -293,6 +293,10 @@ def _parse_csv(path: Path, text: str) -> Iterator[Record]:
     lists = {name for name, _, kind in SCHEMA[table] if kind == "list"}
     for row in reader:
         values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if table == "sources" and (row.get("text") or "").strip():
+            # A source's text is its snapshot, kept exactly as written (its final line break too): stripped,
+            # an exported catalogue would no longer match the one it came from.
+            values["text"] = row["text"]
         for name in lists:
             if name in values:
                 values[name] = [part.strip() for part in values[name].split(";") if part.strip()]
