@@ -630,6 +630,8 @@ class QuoteCheck:
 # Bounds on the closest-passage search, whatever the text's size: windows kept after the cheap scoring,
 # and the steps beyond the quote's word count that difflib's refinement may take.
 _CANDIDATES = 8
+# How far a closest passage may grow to whole sentences beyond the quote's length, in words.
+_SENTENCE_SLACK = 25
 _SLACK = 4
 
 
@@ -680,7 +682,8 @@ def check_quote(words: str, text: str) -> QuoteCheck:
         sums[lo:hi] = [-1] * (hi - lo)
     # Fine pass, bounded: from each candidate window, move either edge one word at a time while difflib's
     # similarity improves (at most as many steps as the quote has words, plus a few).
-    best, best_ratio = "", -1.0
+    best_window: tuple[int, int] | None = None
+    best_ratio = -1.0
     for start in picked:
         window = (start, start + size)
         ratio = _similarity(quote, tokens, window)
@@ -693,8 +696,26 @@ def check_quote(words: str, text: str) -> QuoteCheck:
                 break
             ratio, window = top, move
         if ratio > best_ratio:
-            best, best_ratio = " ".join(tokens[window[0] : window[1]]), ratio
-    return QuoteCheck(False, best)
+            best_window, best_ratio = window, ratio
+    if best_window is None:
+        return QuoteCheck(False, "")
+    start, end = _whole_sentences(tokens, *best_window, limit=size + _SENTENCE_SLACK)
+    return QuoteCheck(False, " ".join(tokens[start:end]))
+
+
+# Words that end a sentence, as pages write them (a closing quote or bracket may follow the stop).
+_SENTENCE_END = re.compile(r"[.!?。？！…]['\"”’)\]]*$")
+
+
+def _whole_sentences(tokens: list[str], start: int, end: int, *, limit: int) -> tuple[int, int]:
+    """The window widened to the sentences it touches, at most `limit` words: the editor reads the passage
+    as the page has it ("the military hotline on Friday, the ministry said."), not a cut like "hotline The
+    two" across a full stop."""
+    while start > 0 and end - start < limit and not _SENTENCE_END.search(tokens[start - 1]):
+        start -= 1
+    while end < len(tokens) and end - start < limit and not _SENTENCE_END.search(tokens[end - 1]):
+        end += 1
+    return start, end
 
 
 __all__ = [

@@ -474,8 +474,21 @@ def test_korean_quotes_both_ways():
     altered = KOREAN_QUOTE.replace("복원에 힘쓰겠습니다", "복원을 약속합니다")
     result = check_quote(altered, KOREAN_BODY)
     assert not result.found
-    assert result.passage.startswith('"남북 간 긴장 유발 행위를')
-    assert "군 통신선 등 남북 소통 채널" in result.passage
+    # The closest passage is the whole sentence the quote sits in, as the page writes it.
+    assert result.passage == (
+        '이 후보는 "남북 간 긴장 유발 행위를 상호 중단하고 상황을 안정적으로 관리하기 위해 '
+        '군 통신선 등 남북 소통 채널 복원에 힘쓰겠습니다."라고 밝혔다.'
+    )
+
+
+def test_a_short_quote_s_closest_passage_is_a_whole_sentence_never_cut_across_a_full_stop():
+    text = (
+        "The ministry gave no date. The two Koreas restored their military hotline on Friday, the ministry "
+        "said. Officials tested the line twice a day."
+    )
+    result = check_quote("naval hotline restored", text)
+    assert not result.found
+    assert result.passage == "The two Koreas restored their military hotline on Friday, the ministry said."
 
 
 def test_the_closest_passage_search_is_bounded_on_a_large_text():
