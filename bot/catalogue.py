@@ -273,6 +273,15 @@ class Catalogue:
             return None, None
         return tuple(dt.date.fromisoformat(v) if v else None for v in row)  # type: ignore[return-value]
 
+    def source_facts(self, source_id: str) -> dict[str, str]:
+        """A source's outlet, headline, publication (ISO text) and kind as the catalogue holds them."""
+        row = self.store.db.execute(
+            "SELECT outlet, headline, published_at, kind FROM sources WHERE id = ?", [source_id]
+        ).fetchone()
+        if row is None:
+            return {}
+        return dict(zip(("outlet", "headline", "published", "kind"), (v or "" for v in row), strict=True))
+
     def source_by_hash(self, sha256: str) -> str | None:
         """The id of a source whose snapshot has this SHA-256, if the catalogue holds one."""
         row = self.store.db.execute("SELECT id FROM sources WHERE sha256 = ? LIMIT 1", [sha256]).fetchone()

@@ -411,6 +411,10 @@ class Desk:
 
     def _source_form(self, name: str, nonce: str, draft: dict[str, Any], m: Messages) -> Form:
         page = draft["page"]
+        # A page whose text is already on record is that source: the form shows it as recorded.
+        known = self.catalogue.source_by_hash(page["sha256"]) if page.get("sha256") else None
+        if known is not None:
+            page = dict(page, **self.catalogue.source_facts(known))
         kinds = tuple((kind, m.gettext(SOURCE_KIND_NAMES[kind])) for kind in ds.SOURCE_KINDS)
         # Select menus need a non-empty value for every option (Slack and Discord alike).
         originals = [(ORIGINAL, m.gettext("The original words"))]
@@ -439,7 +443,7 @@ class Desk:
                     m.gettext("Kind of source"),
                     FieldKind.CHOICE,
                     choices=kinds,
-                    value="news report" if page.get("url") else "speech",
+                    value=page.get("kind") or ("news report" if page.get("url") else "speech"),
                 ),
                 FormField(
                     "translation_of",
@@ -569,6 +573,7 @@ class Desk:
             published=published.isoformat(),
             kind=kind,
         )
+        self._check_recorded(page, m)
         evidence = self._evidence_of(page)
         if form == "quote:source":
             self._check_date(draft["pledge"], said, today, m, field="published")
@@ -673,6 +678,27 @@ class Desk:
         if not url:
             raise Invalid({"url": m.gettext("Give the source's link.")})
         return self._fetched(url, published, m, field="url")
+
+    def _check_recorded(self, page: dict[str, Any], m: Messages) -> None:
+        """Refuse, field by field, a correction of a source already on record (the same text): the edit
+        would reuse the recorded source, so a changed outlet, headline, date or kind would be lost unsaid."""
+        known = self.catalogue.source_by_hash(page["sha256"])
+        if known is None:
+            return
+        stored = self.catalogue.source_facts(known)
+        given = dict(page, published=(page.get("published") or "")[:10])
+        stored["published"] = stored.get("published", "")[:10]
+        message = m.gettext(
+            "This page is already on record as “{value}”; a recorded source is corrected with "
+            "pledgebot import --replace."
+        )
+        errors = {
+            name: message.format(value=stored[name])
+            for name in ("outlet", "headline", "published", "kind")
+            if stored.get(name) and given.get(name) and given[name] != stored[name]
+        }
+        if errors:
+            raise Invalid(errors)
 
     def _evidence_of(self, page: dict[str, Any]) -> Evidence:
         """The source record for a snapshot (None when the catalogue already holds the same text)."""

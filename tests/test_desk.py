@@ -255,6 +255,30 @@ def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
     assert row == ("restored their military hotline on Friday", "lee-facebook-2025-05-26")
 
 
+def test_a_page_already_on_record_is_shown_as_recorded_and_a_correction_is_refused(desk, pages):
+    """The second quote from one page reuses its recorded source: the form shows what is on record, and a
+    changed headline is refused at its field (nothing written) rather than dropped unsaid."""
+    slack = editor("slack")
+    url = f"{pages}/hotline-restored"
+    first = desk.core.handle("quote", slack).form
+    values = {"pledge": HOTLINE, "words": "restored their military hotline on Friday", "url": url}
+    confirm = desk.core.submit(first.form, first.state, values, slack).form
+    answer = dict({f.name: f.value for f in confirm.fields}, headline="Hotline back on, says ministry")
+    assert "Quote added" in desk.core.submit(confirm.form, confirm.state, answer, slack).title
+    second = desk.core.handle("quote", slack).form
+    values = dict(values, words="the first working channel between the militaries since 2023")
+    confirm = desk.core.submit(second.form, second.state, values, slack).form
+    shown = {f.name: f.value for f in confirm.fields}
+    assert shown["headline"] == "Hotline back on, says ministry"
+    head = desk.journal.head()
+    refused = desk.core.submit(
+        confirm.form, confirm.state, dict(shown, headline="Koreas restore military hotline"), slack
+    )
+    assert "already on record as “Hotline back on, says ministry”" in refused.field_errors["headline"]
+    assert desk.journal.head() == head
+    assert "Quote added" in desk.core.submit(confirm.form, confirm.state, shown, slack).title
+
+
 def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
     discord = editor("discord")
     form = desk.core.handle("quote", discord).form
