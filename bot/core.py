@@ -394,7 +394,10 @@ class Core:
             notices.append(Notice(text.format(shown=_clip(" ".join(result.matched), 60))))
         cards = self._cards(result.ids, m, lead_only=True, terms=result.terms)
         actions = (
-            [Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {cards[0].pledge_id}")]
+            [
+                Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {cards[0].pledge_id}"),
+                *_card_action(cards[0], m),
+            ]
             if cards
             else []
         )
@@ -427,7 +430,10 @@ class Core:
         return Reply(
             title=cards[0].title,
             cards=cards,
-            actions=[Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {pledge_id}")],
+            actions=[
+                Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {pledge_id}"),
+                *_card_action(cards[0], m),
+            ],
             total=1,
         )
 
@@ -1283,6 +1289,13 @@ class _Day:
             title = localized(self._m, milestone.topic, milestone.topic_ko) or item.label
             member = self._members[n] = dataclasses.replace(item, label=title, date=None)
         return member
+
+
+def _card_action(card: QuoteCard, m: Messages) -> list[Action]:
+    """The "Quote card" button of an answer whose lead card has a quote: it answers with the card image."""
+    if not card.has_quote:
+        return []
+    return [Action(ActionKind.RUN, m.gettext("Quote card"), f"card {card.pledge_id}")]
 
 
 def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:

@@ -26,7 +26,8 @@ def test_hotline_lookup_answers_with_quote_date_source_and_status(core, console_
     assert card.status.describe() == "Not yet rated (last reviewed 2025-05-26)"
     assert card.translated
     assert reply.private
-    assert [a.kind for a in reply.actions] == [ActionKind.SHARE]
+    assert [a.kind for a in reply.actions] == [ActionKind.SHARE, ActionKind.RUN]
+    assert reply.actions[1].command == "card inter-korean-hotline"
     assert reply.actions[0].command == "show inter-korean-hotline"
 
 

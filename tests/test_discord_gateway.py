@@ -195,7 +195,7 @@ async def test_a_korean_client_is_answered_entirely_in_korean(fake, client):
         embed["footer"]["text"] == "제목: 편집진 번역 · 영어 번역 · 원문: 이재명 후보 페이스북 게시글(한국어)"
     )
     labels = [c["label"] for row in data["components"] for c in row["components"]]
-    assert labels == ["채널에 공유"]
+    assert labels == ["채널에 공유", "인용 카드"]
     english = (await fake.run_command("pledge", query="핫라인", locale="en-US"))["data"]
     assert english["embeds"][0]["title"] == "Restore inter-Korean hotlines and communication channels"
     assert [c["label"] for row in english["components"] for c in row["components"]] == ["Share in channel"]
@@ -305,6 +305,20 @@ async def test_share_button_posts_the_card_publicly_naming_the_sharer(fake, clie
     assert body["data"]["content"] == "Shared by <@555>"
     assert body["data"]["embeds"][0]["description"] == "> " + HOTLINE_QUOTE
     assert body["data"]["allowed_mentions"] == {"parse": []}
+
+
+async def test_the_quote_card_button_of_an_answer_replaces_it_with_the_card_image(fake, client):
+    asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+    await fake.send_interaction(asked)
+    await fake.callback_for(asked)
+    message = fake.original(asked)
+    [row] = message["components"]
+    card = next(b for b in row["components"] if b["custom_id"].startswith("pledgebot:run:"))
+    assert (card["label"], card["custom_id"]) == ("Quote card", "pledgebot:run:card inter-korean-hotline")
+    body = await fake.click(message, card["custom_id"])
+    assert body["type"] == 7  # the private answer is replaced in place by the card
+    assert list(body["data"]["files"]) == ["inter-korean-hotline-1-en.png"]
+    assert body["data"]["files"]["inter-korean-hotline-1-en.png"].startswith(b"\x89PNG")
 
 
 async def test_a_quote_card_is_attached_and_shown_in_its_embed(fake, client):

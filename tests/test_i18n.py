@@ -179,7 +179,7 @@ def test_the_core_answers_a_korean_user_in_korean(core, console_ctx):
     card = reply.cards[0]
     assert card.title == "남북 핫라인·통신선 복원" and card.speaker == "이재명" and card.category == "북한"
     assert card.status.describe(reply.messages) == "미평가 (2025년 5월 26일 확인)"
-    assert [a.label for a in reply.actions] == ["채널에 공유"]
+    assert [a.label for a in reply.actions] == ["채널에 공유", "인용 카드"]
     english = core.handle("hotline", console_ctx)
     assert english.language == "en" and english.title == "1 pledge found"
     assert english.cards[0].title == "Restore inter-Korean hotlines and communication channels"
