@@ -198,7 +198,10 @@ async def test_a_korean_client_is_answered_entirely_in_korean(fake, client):
     assert labels == ["채널에 공유", "인용 카드"]
     english = (await fake.run_command("pledge", query="핫라인", locale="en-US"))["data"]
     assert english["embeds"][0]["title"] == "Restore inter-Korean hotlines and communication channels"
-    assert [c["label"] for row in english["components"] for c in row["components"]] == ["Share in channel"]
+    assert [c["label"] for row in english["components"] for c in row["components"]] == [
+        "Share in channel",
+        "Quote card",
+    ]
 
 
 async def test_korean_autocomplete_shows_korean_titles(fake, client):

@@ -334,7 +334,11 @@ async def test_discord_flows_leak_no_secret(tmp_path: Path, caplog, capfd, figur
         asked = fake.interaction(2, fake.command("pledge", query="hotline"))
         await fake.send_interaction(asked)
         await fake.callback_for(asked)
-        share = fake.original(asked)["components"][0]["components"][-1]["custom_id"]
+        share = next(
+            b["custom_id"]
+            for b in fake.original(asked)["components"][0]["components"]
+            if b["custom_id"].startswith("pledgebot:share:")
+        )
         replies.append(json.dumps(await fake.click(fake.original(asked), share), ensure_ascii=False))
         # The core failing: the user gets an apology, the log a traceback, neither the token.
         original = core.handle
