@@ -82,6 +82,11 @@ class Vocabulary:
         self._forms = sorted(
             ((key(form), word) for word in self.words for form in word.forms), key=lambda kw: -len(kw[0])
         )
+        # Every search is parsed first: `prefix` looks only at the forms of the kind asked for.
+        self._forms_of: dict[Kind, list[tuple[str, Word]]] = {}
+        for form, word in self._forms:
+            if form:
+                self._forms_of.setdefault(word.kind, []).append((form, word))
 
     def of(self, kind: Kind) -> tuple[Word, ...]:
         """The words of one kind, in table order."""
@@ -97,8 +102,8 @@ class Vocabulary:
         # Every search is parsed first: a form that does not begin the text is passed over at the cost of
         # one comparison, not a loop over its tokens.
         squashed = key(text)
-        for form, word in self._forms:
-            if word.kind is not kind or not form or not squashed.startswith(form):
+        for form, word in self._forms_of.get(kind, ()):
+            if not squashed.startswith(form):
                 continue
             typed, used = "", 0
             while used < len(tokens) and len(typed) < len(form):
