@@ -81,6 +81,10 @@ def test_bulk_load_writes_the_rows_and_index_of_the_exact_path(folder, tmp_path)
     # The triggers are back, so a later import indexes its rows.
     triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
     assert bulk.db.execute(triggers).fetchall() == exact.db.execute(triggers).fetchall()
+    # So are the indexes the load dropped while it wrote (and the unique ones it kept).
+    indexes = "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    assert bulk.db.execute(indexes).fetchall() == exact.db.execute(indexes).fetchall()
+    assert ("statuses_latest",) in bulk.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
 
 
 @pytest.mark.parametrize("keys", [("pledges", "quotes", "statuses"), ("statuses", "quotes", "pledges")])
@@ -97,6 +101,13 @@ def test_duplicate_quotes_and_json_out_of_table_order_load_as_before(folder, tmp
     assert _rows(store) == _rows(_exact(data, tmp_path / "exact.db"))
 
 
+def _deadline(pledge: dict, **due) -> None:
+    """Give a pledge made in 2020 this deadline (and no other)."""
+    pledge.pop("due", None)
+    pledge.pop("due_on", None)
+    pledge.update(pledged_on="2020-01-01", **due)
+
+
 @pytest.mark.parametrize(
     "edit",
     [
@@ -105,6 +116,11 @@ def test_duplicate_quotes_and_json_out_of_table_order_load_as_before(folder, tmp
         lambda d: d["quotes"][-1].update(pledge="no-such-pledge"),
         lambda d: d["statuses"][-1].update(date="2025-02-30"),
         lambda d: d["pledges"].append(dict(d["pledges"][0])),
+        # Deadlines: a date before the pledge; a rule after a milestone read earlier (another pledge's
+        # `pledged-<id>`) that falls before the pledge; a rule after no milestone (checked at the end).
+        lambda d: _deadline(d["pledges"][-1], due_on="2016-01-01"),
+        lambda d: _deadline(d["pledges"][-1], due={"after": f"pledged-{d['pledges'][0]['id']}", "days": 1}),
+        lambda d: _deadline(d["pledges"][-1], due={"after": "no-such-milestone", "days": 1}),
     ],
 )
 def test_a_bad_row_late_in_a_large_file_leaves_the_catalogue_as_it_was(folder, tmp_path, edit):
