@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import Bot, open_bot
-from bot.config import DEFAULT_DATA_DIR, Settings
+from bot.config import DEFAULT_DATA_DIR, Secret, Settings
 from bot.replies import Context, QuoteCard, SourceRef, Status
 
 # A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures; a page server on
@@ -92,3 +92,13 @@ def console_ctx() -> Context:
     return Context(
         platform="console", workspace="local", channel="console", user="you", can_manage=True, can_edit=True
     )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_settings(request, tmp_path: Path) -> Settings:
+    """Settings for a fresh bot on either state backend (the journal, subscriptions and ledger live there):
+    a test taking it runs once on SQLite and once on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        return Settings(db_path=tmp_path / "pledgebot.db")
+    url = request.getfixturevalue("database_url")
+    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))

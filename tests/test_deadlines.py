@@ -17,7 +17,7 @@ import pytest
 
 from bot import dataset as ds
 from bot.cli import open_bot
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.occurrences import DUE, Calendar, Milestone
 from bot.replies import Context
 from tests.conftest import ROOT
@@ -72,15 +72,6 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def state_settings(request, tmp_path: Path) -> Settings:
-    """Settings for a fresh bot on either state backend (the journal and subscriptions live there)."""
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db")
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
 
 
 @pytest.fixture

@@ -24,15 +24,6 @@ from tests.conftest import FixedClock
 NOW = dt.datetime(2026, 5, 26, 0, 5, tzinfo=dt.UTC)  # 09:05 in Seoul
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def state_settings(request, tmp_path: Path) -> Settings:
-    """Settings for a fresh bot on either state backend."""
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db")
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
-
-
 def _pledge_file(tmp_path: Path, title: str = "Build a bridge", name: str = "bridge.yaml") -> Path:
     path = tmp_path / name
     path.write_text(

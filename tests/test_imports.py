@@ -14,15 +14,7 @@ import pytest
 from bot import cli
 from bot import dataset as ds
 from bot.cli import open_bot
-from bot.config import Secret, Settings
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def state_settings(request, tmp_path: Path) -> Settings:
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db")
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
+from bot.config import Settings
 
 
 def _write(path: Path, text: str) -> Path:

@@ -4,26 +4,16 @@ applied to the digests a channel gets."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import commands as cmd
 from bot.cli import open_bot
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.replies import Context, Level
 
 SEOUL = ZoneInfo("Asia/Seoul")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def state_settings(request, tmp_path: Path) -> Settings:
-    """Settings for a fresh bot on either state backend."""
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db")
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
 
 
 def manager(channel: str = "C1") -> Context:
