@@ -16,6 +16,7 @@ import logging
 import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,8 +327,10 @@ def _run(bot: Bot, args: argparse.Namespace) -> int:
     if not servers:
         log.info("no Slack or Discord credentials configured: running the console")
         if not sys.stdin.isatty():
-            # A batch of piped lines ends as soon as it is answered: no site to serve in between.
-            return _console(bot, args)
+            # A batch of piped lines: the answers on stdout and nothing scheduled in between; the site is
+            # served while the batch lasts (its address on stderr) and stops with it, so an open pipe
+            # (`sleep 3600 | make run`) serves the site without a terminal.
+            return _serve(bot, [_batch_serve, site], scheduler=False)
         return _serve(bot, [_console_serve, site], scheduler=True)
     return _serve(bot, [*servers, site], scheduler=True, exclusive=True)
 
@@ -409,6 +412,42 @@ async def _console_serve(core: Core, settings: Settings, stopping: asyncio.Event
     from adapters.console import shell
 
     await shell.serve(core, sys.stdin, sys.stdout, stopping, settings.language, _files(settings))
+
+
+async def _batch_serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
+    """Piped lines answered one by one until their end (or until told to stop)."""
+    from adapters.console import shell
+
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if not finished.done():
+            finished.set_exception(error) if error else finished.set_result(None)
+
+    def answer() -> None:
+        error = None
+        try:
+            shell.run(
+                core,
+                sys.stdin,
+                sys.stdout,
+                interactive=False,
+                locale=settings.language,
+                files=_files(settings),
+            )
+        except Exception as exc:  # handed to the loop, which raises it as the batch's result
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed first: the process is stopping anyway
+            loop.call_soon_threadsafe(settle, error)
+
+    # A daemon thread, as for the interactive console: a read blocked on the pipe must not hold up SIGTERM.
+    threading.Thread(target=answer, name="console-batch", daemon=True).start()
+    stopper = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({finished, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if finished.done():
+        finished.result()
 
 
 def _files(settings: Settings) -> Path:

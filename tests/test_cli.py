@@ -220,10 +220,26 @@ def test_run_on_a_terminal_serves_the_site_beside_the_console(tmp_path):
 
 
 def test_a_piped_run_prints_only_the_answers(tmp_path):
-    """`echo "/pledge hotline" | make run`: the answer on stdout and nothing else, no site for a batch."""
+    """`echo "/pledge hotline" | make run`: the answer on stdout and nothing else (the site's address, if
+    it was up before the batch ended, goes to stderr)."""
     result = run(tmp_path, "run", stdin="/pledge hotline\n")
     assert result.returncode == 0 and HOTLINE_QUOTE in result.stdout
-    assert result.stderr == "" and "tracker site" not in result.stdout
+    assert "tracker site" not in result.stdout and "site:" not in result.stdout
+    assert all("tracker site is at http://127.0.0.1:" in line for line in result.stderr.splitlines())
+
+
+def test_a_run_on_an_open_pipe_serves_the_site_until_the_pipe_ends(tmp_path):
+    """Without a terminal (a host's log, `sleep 3600 | make run`) the site is served too, its address on
+    stderr, while stdout carries only the answers; the end of the pipe ends the process."""
+    process = _serving(tmp_path, "run", stdin=subprocess.PIPE)
+    try:
+        address = _read_until(process, process.stderr, r"tracker site is at (http://127\.0\.0\.1:\d+/)")[1]
+        assert HOTLINE_QUOTE in _fetch(f"{address}pledges/inter-korean-hotline")
+        out = process.communicate(b"/pledge hotline\n", timeout=20)[0].decode()
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    assert process.returncode == 0 and HOTLINE_QUOTE in out and "tracker site" not in out
 
 
 def test_web_without_slack_serves_the_site_and_healthz_on_port(tmp_path):
