@@ -107,7 +107,7 @@ class Core:
         # A day's digest items by (day, lead days), for the calendar they were built from: a delivery pass
         # asks for the same few days once per subscription, and each costs a quote per occurrence.
         # Each entry: the day's items, and the desk's changes announced that day ("Since yesterday: …").
-        self._digests: dict[tuple[dt.date, int, str], tuple[_Day, list[ListItem]]] = {}
+        self._digests: dict[tuple[dt.date, int, str], tuple[_Day, list[ListItem], dict[str, str]]] = {}
         self._digests_of: Calendar | None = None
         # The (occurrence, item) pairs a digest is made of, by (day, lead days, language): what is due on a
         # day (lead 0) is shared by the digests of every lead time.
@@ -696,17 +696,20 @@ class Core:
             # Grouped and titled once per day: a pass asks for the same day once per subscription.
             title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
             categories = self.catalogue.categories_of({i.pledge_id for _, i in pairs if i.pledge_id})
-            cached = (_Day(pairs, title, categories, m), self._updates(day, m))
+            changes = self._updates(day, m)
+            # The changes' categories, read once a day for every channel's topic filters.
+            changed = self.catalogue.categories_of({i.pledge_id for i in changes if i.pledge_id})
+            cached = (_Day(pairs, title, categories, m), changes, changed)
             with self._digests_lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = cached
-        day_items, changes = cached
+        day_items, changes, changed = cached
         total, items = day_items.following(topics, pledges)
         changes = changes if updates else []
         if changes and (topics or pledges):
-            changes = self._followed(changes, topics, pledges)
+            changes = self._followed(changes, topics, pledges, changed)
         if not total and not changes:
             return None
         return Reply(
@@ -749,16 +752,22 @@ class Core:
         )
 
     def _followed(
-        self, updates: list[ListItem], topics: tuple[str, ...], pledges: tuple[str, ...]
+        self,
+        updates: list[ListItem],
+        topics: tuple[str, ...],
+        pledges: tuple[str, ...],
+        categories: dict[str, str] | None = None,
     ) -> list[ListItem]:
-        """The desk's announcements a channel following `topics` and `pledges` gets."""
+        """The desk's announcements a channel following `topics` and `pledges` gets; `categories` (by pledge
+        id) when the caller has read them already."""
         wanted = {t.casefold() for t in topics}
-        rows = self.catalogue.pledges({i.pledge_id for i in updates if i.pledge_id})
+        if categories is None:
+            categories = self.catalogue.categories_of({i.pledge_id for i in updates if i.pledge_id})
         return [
             item
             for item in updates
             if item.pledge_id in pledges
-            or (item.pledge_id in rows and rows[item.pledge_id].category.casefold() in wanted)
+            or (item.pledge_id in categories and categories[item.pledge_id].casefold() in wanted)
         ]
 
     def _updates(self, day: dt.date, m: Messages) -> list[ListItem]:
