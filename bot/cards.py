@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot import statuses
 from bot.i18n import N_, Messages
 from bot.replies import NO_QUOTE, QuoteCard
 
@@ -28,15 +29,6 @@ MARGIN = 72
 INK = (17, 24, 39)
 MUTED = (55, 65, 81)
 PAPER = (255, 255, 255)
-# One colour per status, each dark enough for white text beside it (WCAG AA, 4.5:1 and above).
-STATUS_COLOURS = {
-    "not yet rated": (75, 85, 99),
-    "in the works": (29, 78, 216),
-    "stalled": (146, 64, 14),
-    "compromise": (107, 33, 168),
-    "kept": (21, 128, 61),
-    "broken": (185, 28, 28),
-}
 SHORTENED = N_("Quote shortened; the whole quote: {where}")
 MIME = "image/png"
 
@@ -148,7 +140,7 @@ def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
     image_height = max(MIN_HEIGHT, sum(len(ls) * st.leading + gap for st, ls, gap in blocks) + 2 * MARGIN)
     image = Image.new("RGB", (WIDTH, image_height), PAPER)
     draw = ImageDraw.Draw(image)
-    colour = STATUS_COLOURS.get(card.status.label, STATUS_COLOURS["not yet rated"])
+    colour = statuses.COLOURS.get(card.status.label, statuses.COLOURS[statuses.UNRATED])
     draw.rectangle((0, 0, 16, image_height), fill=colour)
     y = MARGIN
     for style, lines, gap in blocks:
@@ -170,7 +162,7 @@ def card_text(card: QuoteCard, m: Messages) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def render_meter(counts: dict[str, int], statuses: tuple[str, ...], m: Messages) -> bytes:
+def render_meter(counts: dict[str, int], m: Messages) -> bytes:
     """The meter as a PNG (the site's Open Graph image beside the pledge cards): a bar per status of the
     scale, in its order, with its name and count, in `m`'s language."""
     total = sum(counts.values())
@@ -181,16 +173,16 @@ def render_meter(counts: dict[str, int], statuses: tuple[str, ...], m: Messages)
     heading = m.ngettext("{n} pledge, counted by status", "{n} pledges, counted by status", total)
     draw.text((MARGIN, MARGIN + 44), heading.format(n=total), font=label, fill=MUTED)
     widest = max(counts.values(), default=0) or 1
-    names = [m.status(s) for s in statuses]
+    names = [m.status(s) for s in statuses.VALUES]
     left = MARGIN + int(max(label.getlength(n) for n in names)) + 24
     room = WIDTH - left - MARGIN - 80
-    for row, (status, name) in enumerate(zip(statuses, names, strict=True)):
+    for row, (status, name) in enumerate(zip(statuses.VALUES, names, strict=True)):
         y = MARGIN + 124 + row * 64
         n = counts.get(status, 0)
         draw.text((MARGIN, y), name, font=label, fill=INK)
         width = round(room * n / widest)
         if width:
-            draw.rectangle((left, y + 4, left + width, y + 40), fill=STATUS_COLOURS.get(status, MUTED))
+            draw.rectangle((left, y + 4, left + width, y + 40), fill=statuses.COLOURS.get(status, MUTED))
         draw.text((left + width + 12, y), f"{n:,}", font=label, fill=INK)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

@@ -25,8 +25,9 @@ from typing import Any
 from bot import dataset as ds
 from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
 from bot.catalogue import Catalogue
+from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import Clock, Core, utc_now
+from bot.core import Core
 from bot.database import DatabaseFileError, Store
 from bot.delivery import Deliverer, DeliveryService, PassReport
 from bot.desk import Desk, Drafts

@@ -19,6 +19,7 @@ from bot import commands as cmd
 from bot.cards import MIME as CARD_MIME
 from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
+from bot.clock import Clock, utc_now
 from bot.desk import Desk
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import DESK_KINDS, Edit, EditKind, Journal
@@ -39,6 +40,7 @@ from bot.replies import (
 )
 from bot.search import CANDIDATES, MAX_QUERY_CHARS, Searcher, best_quotes
 from bot.state import Editors, Subscription, Subscriptions
+from bot.statuses import SETTLED
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +53,8 @@ MAX_LIST_ITEMS = 25
 VERSION_CHECK_SECONDS = 1.0
 # Digests kept: a pass needs a few (days x lead days); more than this means the days moved on.
 DIGEST_CACHE_SIZE = 64
-Clock = Callable[[], dt.datetime]
 # An occurrence and its digest item.
 Pair = tuple[Occurrence, ListItem]
-
-
-def utc_now() -> dt.datetime:
-    """The current time, in UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -1168,8 +1164,6 @@ class Core:
         return Reply(title=m.gettext("This channel's subscription"), items=items)
 
 
-# The statuses that settle a pledge: past its deadline, it is no longer announced as overdue.
-SETTLED = frozenset({"kept", "broken", "compromise"})
 # Pledges made together (one speaker, one day) that fall due together are listed under one heading once
 # there are this many of them.
 GROUP_MIN = 3

@@ -22,8 +22,10 @@ from typing import Any
 
 import yaml
 
+from bot import statuses
+
 TABLES = ("speakers", "sources", "pledges", "quotes", "statuses", "milestones")
-STATUSES = ("not yet rated", "in the works", "stalled", "compromise", "kept", "broken")
+STATUSES = statuses.VALUES
 SOURCE_KINDS = (
     "platform document",
     "speech",

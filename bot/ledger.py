@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.backends import Backend
+from bot.clock import Clock, utc_now
 
 DEFAULT_LEASE = dt.timedelta(minutes=2)
-
-
-def utc_now() -> dt.datetime:
-    """The real time, in UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -64,7 +59,7 @@ class Ledger:
         self,
         backend: Backend,
         lease: dt.timedelta = DEFAULT_LEASE,
-        clock: Callable[[], dt.datetime] = utc_now,
+        clock: Clock = utc_now,
         *,
         table: str = "deliveries",
         column: str = "local_date",

@@ -37,6 +37,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
+from bot.clock import Clock, utc_now
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -96,10 +98,6 @@ class Page:
     language: str | None = None
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -109,7 +107,7 @@ def snapshot_ok(text: str, sha256: str) -> bool:
     return _sha256(text) == sha256.strip().lower()
 
 
-def pasted(text: str, *, url: str | None, clock: Callable[[], dt.datetime]) -> Page:
+def pasted(text: str, *, url: str | None, clock: Clock) -> Page:
     """A source without a page (print, broadcast, a press conference): the pasted text is the snapshot.
 
     `url` is optional (a programme page, say); without one, `url` and `final_url` are empty strings.
@@ -316,7 +314,7 @@ class Fetcher:
         timeout: float = 10.0,
         max_bytes: int = 5 * 1024 * 1024,
         max_redirects: int = 5,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Clock = utc_now,
         resolve: Callable[[str, int], list[str]] | None = None,
     ):
         self.allow = tuple(allow)

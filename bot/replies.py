@@ -17,15 +17,6 @@ TRANSLATION_NOTE = N_("English translation of the original")
 NO_QUOTE = N_("No quote on record yet.")
 # Shown beside a Korean title the data marks as the editors' translation (`title_ko_by: editors`).
 EDITORS_TITLE = N_("Korean title translated by the editors")
-# The status scale as stored (bot/words.py), marked so each catalogue names it in its trackers' words.
-STATUS_NAMES = (
-    N_("not yet rated"),
-    N_("in the works"),
-    N_("stalled"),
-    N_("compromise"),
-    N_("kept"),
-    N_("broken"),
-)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot import statuses
+from bot.i18n import messages
+
 
 class Kind(enum.Enum):
     """What a word is in the grammar."""
@@ -59,13 +62,8 @@ WORDS: tuple[Word, ...] = (
     Word(Kind.COMMAND, "editors", "편집자"),
     Word(Kind.VERB, "add", "추가"),
     Word(Kind.VERB, "remove", "삭제"),
-    # The status scale, in its order; the English forms are the values the dataset stores.
-    Word(Kind.STATUS, "not yet rated", "미평가"),
-    Word(Kind.STATUS, "in the works", "추진 중"),
-    Word(Kind.STATUS, "stalled", "보류"),
-    Word(Kind.STATUS, "compromise", "일부 이행"),
-    Word(Kind.STATUS, "kept", "이행 완료"),
-    Word(Kind.STATUS, "broken", "파기"),
+    # The status scale, in its order, as the dataset stores it; its Korean forms are the catalogue's names.
+    *(Word(Kind.STATUS, value, messages("ko").status(value)) for value in statuses.VALUES),
 )
 
 

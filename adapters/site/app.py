@@ -27,11 +27,12 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
-from bot.cards import FONTS, MIME, STATUS_COLOURS, card_text, render_card, render_meter
+from bot import statuses
+from bot.cards import FONTS, MIME, card_text, render_card, render_meter
 from bot.catalogue import MilestoneRow, StatusRow, Tally
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, languages, localized, messages
-from bot.replies import STATUS_NAMES, Context, QuoteCard
+from bot.replies import Context, QuoteCard
 from bot.search import CANDIDATES
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class Site:
 
         def draw() -> bytes:
             tallies = self.catalogue.tallies()
-            return render_meter(tallies[0].counts if tallies else {}, STATUS_NAMES, page.m)
+            return render_meter(tallies[0].counts if tallies else {}, page.m)
 
         png = await asyncio.to_thread(draw)
         return web.Response(body=png, content_type=MIME, headers={"Cache-Control": CACHE})
@@ -418,12 +419,12 @@ def _number(text: str) -> int:
 
 
 def _hex(status: str) -> str:
-    r, g, b = STATUS_COLOURS.get(status, STATUS_COLOURS["not yet rated"])
+    r, g, b = statuses.COLOURS.get(status, statuses.COLOURS[statuses.UNRATED])
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def _statuses(m: Messages) -> list[dict[str, str]]:
-    return [{"key": s, "name": m.status(s), "colour": _hex(s)} for s in STATUS_NAMES]
+    return [{"key": s, "name": m.status(s), "colour": _hex(s)} for s in statuses.VALUES]
 
 
 def _bars(tally: Tally | None, m: Messages) -> list[dict[str, Any]]:
@@ -437,7 +438,7 @@ def _bars(tally: Tally | None, m: Messages) -> list[dict[str, Any]]:
             "share": counts.get(s, 0) / widest,
             "colour": _hex(s),
         }
-        for s in STATUS_NAMES
+        for s in statuses.VALUES
     ]
 
 
@@ -445,7 +446,7 @@ def _group(tally: Tally, widest: int, m: Messages) -> dict[str, Any]:
     """A speaker's or a category's stacked bar, as long as its share of the largest group, with a segment
     per status."""
     segments, start = [], 0.0
-    for s in STATUS_NAMES:
+    for s in statuses.VALUES:
         n = tally.counts.get(s, 0)
         if n:
             share = n / max(widest, 1)
@@ -455,7 +456,7 @@ def _group(tally: Tally, widest: int, m: Messages) -> dict[str, Any]:
         "name": localized(m, tally.group, tally.group_ko),
         "total": tally.total,
         "share": start,
-        "counts": [tally.counts.get(s, 0) for s in STATUS_NAMES],
+        "counts": [tally.counts.get(s, 0) for s in statuses.VALUES],
         "segments": segments,
     }
 
