@@ -61,12 +61,12 @@ class Bot:
     catalogue: Catalogue
     searcher: Searcher
     subscriptions: Subscriptions
-    ledger: Ledger
+    ledger: Ledger[dt.date]
     core: Core
     editors: Editors
     fetcher: Fetcher
     # The desk's posts to `updates now` channels, with the digests' guarantees.
-    announcements: Ledger
+    announcements: Ledger[int]
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
         """A delivery service over these parts and the given platforms' deliverers."""
@@ -115,8 +115,8 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     subscriptions = Subscriptions(backend)
     editors = Editors(backend)
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
-    ledger = Ledger(backend, lease=lease)
-    announcements = Ledger(backend, lease=lease, table="announcements", column="edit_id")
+    ledger = Ledger.digests(backend, lease)
+    announcements = Ledger.announcements(backend, lease)
     fetcher = Fetcher(allow=settings.fetch_allow, clock=clock)
     desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
     core = Core(

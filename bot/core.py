@@ -774,11 +774,11 @@ class Core:
         start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), self.zone)
         end = dt.datetime.combine(day, dt.time(), self.zone)
         edits = self.journal.desk_between(start, end)
-        undone = {int(e.payload["undoes"]) for e in edits if e.kind is EditKind.UNDO and e.payload}
+        undone = {e.undoes for e in edits if e.undoes is not None}
         items = []
         for edit in edits:
-            if edit.kind is EditKind.UNDO:
-                target = self.journal.get(int((edit.payload or {})["undoes"]))
+            if edit.undoes is not None:
+                target = self.journal.get(edit.undoes)
                 if target is not None and target.at < start:
                     items += [
                         dataclasses.replace(
@@ -798,10 +798,8 @@ class Core:
     def _announced(self, edit: Edit, m: Messages) -> list[ListItem]:
         """What a desk edit announces: a status change, a new quote or a new pledge (milestones fall due
         on their own dates)."""
-        payload = edit.payload or {}
-        desk = payload.get("desk") or {}
-        records = payload.get("records") or []
-        url = desk.get("url") or ""
+        records = edit.records
+        url = edit.desk.get("url") or ""
         source = "; " + m.gettext("source: {url}").format(url=url) if url else ""
         titles = {r["values"]["id"]: r["values"] for r in records if r["table"] == "pledges"}
         items = []
@@ -939,7 +937,7 @@ class Core:
             detail = m.gettext("{time} UTC, by {author}").format(
                 time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
             ) + (f": {e.reason}" if e.reason else "")
-            url = ((e.payload or {}).get("desk") or {}).get("url")
+            url = e.desk.get("url")
             if url:
                 detail += " — " + m.gettext("source: {url}").format(url=url)
             items.append(ListItem(label=label, detail=detail, date=e.at.date()))

@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Core
 from bot.i18n import language_of, messages
-from bot.journal import EditKind
-from bot.ledger import Claim, Ledger, Outcome
+from bot.ledger import Claim, Key, Ledger, Outcome
 from bot.replies import Reply
 from bot.state import Subscription, Subscriptions
 
@@ -101,12 +100,12 @@ class DeliveryService:
         self,
         core: Core,
         subscriptions: Subscriptions,
-        ledger: Ledger,
+        ledger: Ledger[dt.date],
         deliverers: dict[str, Deliverer],
         *,
         grace: dt.timedelta = dt.timedelta(hours=6),
         clock: Callable[[], dt.datetime] | None = None,
-        announcements: Ledger | None = None,
+        announcements: Ledger[int] | None = None,
     ):
         self.core = core
         self.subscriptions = subscriptions
@@ -184,7 +183,7 @@ class DeliveryService:
             return
         # Up to and including `now` (the end is exclusive); older than the grace period is too late to post.
         edits = self.core.journal.desk_between(now - self.grace, now + dt.timedelta(microseconds=1))
-        undone = {int(e.payload["undoes"]): e for e in edits if e.kind is EditKind.UNDO and e.payload}
+        undone = {e.undoes for e in edits if e.undoes is not None}
         for subscription in following:
             language = self.subscriptions.language(
                 subscription.platform, subscription.workspace, subscription.channel
@@ -194,8 +193,8 @@ class DeliveryService:
                     return
                 if edit.at < subscription.created_at or edit.id in undone:
                     continue
-                if edit.kind is EditKind.UNDO:
-                    target = self.core.journal.get(int((edit.payload or {})["undoes"]))
+                if edit.undoes is not None:
+                    target = self.core.journal.get(edit.undoes)
                     if target is None or self.announcements.state(subscription.id, target.id) != "sent":
                         continue
                     post = self.core.announcement(
@@ -214,7 +213,7 @@ class DeliveryService:
                 claim = self.announcements.claim(subscription.id, edit.id)
                 if claim is None:
                     continue
-                await self._post(
+                posted = await self._post(
                     self.deliverers[subscription.platform],
                     subscription,
                     claim,
@@ -223,6 +222,8 @@ class DeliveryService:
                     ledger=self.announcements,
                     key=announcement_key(subscription.id, edit.id),
                 )
+                if posted:
+                    report.announced.append((subscription.id, edit.id))
 
     def _dates(self, subscription: Subscription, now: dt.datetime, rerun: bool) -> list[dt.date]:
         """Local dates whose scheduled time has passed (and came after subscribing): the last week's, so that
@@ -277,52 +278,55 @@ class DeliveryService:
             self.ledger.record(claim, Outcome.EMPTY)
             report.empty.append((subscription.id, local_date))
             return
-        await self._post(self.deliverers[subscription.platform], subscription, claim, digest, report)
+        posted = await self._post(
+            self.deliverers[subscription.platform],
+            subscription,
+            claim,
+            digest,
+            report,
+            ledger=self.ledger,
+            key=digest_key(subscription.id, local_date),
+        )
+        if posted:
+            report.sent.append((subscription.id, local_date))
 
     async def _post(
         self,
         deliverer: Deliverer,
         subscription: Subscription,
-        claim: Claim,
+        claim: Claim[Key],
         digest: Reply,
         report: PassReport,
         *,
-        ledger: Ledger | None = None,
-        key: str | None = None,
-    ):
-        """Post a digest (or, with `ledger` and `key`, a desk announcement) under its claim, and record how
-        it ended."""
-        ledger = ledger or self.ledger
-        if key is None:
-            assert isinstance(claim.local_date, dt.date)
-            key = digest_key(subscription.id, claim.local_date)
+        ledger: Ledger[Key],
+        key: str,
+    ) -> bool:
+        """Post a digest or a desk announcement under its claim in `ledger`, tagged `key`, and record how
+        it ended; True when it was posted."""
         renewing = asyncio.create_task(self._renew(claim, key, ledger))
         try:
             ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
         except CannotCheck as error:
             log.warning("post %s: cannot tell whether it was posted (%s); will look again", key, error)
             ledger.uncertain(claim)
-            report.failed.append((subscription.id, claim.local_date))
-            return
+            report.failed.append((subscription.id, claim.key))
+            return False
         except Exception:
             # The post may have reached the channel before failing (a timeout, a dropped connection), so the
             # next attempt looks for it first.
             log.exception("post %s failed; the next pass looks for it before posting", key)
             ledger.uncertain(claim)
-            report.failed.append((subscription.id, claim.local_date))
-            return
+            report.failed.append((subscription.id, claim.key))
+            return False
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
         if not ledger.record(claim, Outcome.SENT, ref):
             log.warning("post %s was made but its claim had been retaken meanwhile", key)
-        if ledger is self.ledger:
-            report.sent.append((subscription.id, claim.local_date))
-        else:
-            report.announced.append((subscription.id, int(claim.local_date)))
+        return True
 
-    async def _renew(self, claim: Claim, key: str, ledger: Ledger) -> None:
+    async def _renew(self, claim: Claim[Key], key: str, ledger: Ledger[Key]) -> None:
         """Keep the claim's lease alive while its post is in flight (rate-limit waits can take minutes)."""
         interval = max(ledger.lease.total_seconds() / 3, 0.05)
         while True:

@@ -26,7 +26,7 @@ from bot import dataset as ds
 from bot.backends import Backend
 from bot.catalogue import Catalogue
 from bot.i18n import N_, Messages
-from bot.journal import DESK_KINDS, Edit, EditKind, Journal
+from bot.journal import DESK_KINDS, Edit, EditKind, Journal, undo_payload
 from bot.loading import Loader
 from bot.occurrences import KIND_NAMES
 from bot.provenance import FetchError, FetchProblem, Page, check_quote, pasted
@@ -298,11 +298,11 @@ class Desk:
             ctx,
             reason="",
             summary=f"undid #{edit_id}: {target.summary}",
-            pledges=_pledges_of(target),
+            pledges=target.pledge_ids,
             records=None,
             texts=None,
             desk=None,
-            payload={"undoes": edit_id},
+            payload=undo_payload(edit_id),
             dedupe=f"undo:{edit_id}",
         )
         if not fresh:
@@ -989,14 +989,6 @@ def _source_records(evidence: Evidence) -> list[dict[str, Any]]:
 
 def _texts(evidence: Evidence) -> dict[str, str]:
     return {evidence.source_id: evidence.text} if evidence.record is not None else {}
-
-
-def _pledges_of(edit: Edit) -> list[str]:
-    records = (edit.payload or {}).get("records") or []
-    return sorted(
-        {r["values"]["pledge"] for r in records if r["values"].get("pledge")}
-        | {r["values"]["id"] for r in records if r["table"] == "pledges"}
-    )
 
 
 def _date(text: str, m: Messages, field: str) -> dt.date | None:

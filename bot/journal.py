@@ -33,7 +33,7 @@ class EditKind(StrEnum):
     QUOTE = "quote"  # a quote with its source's snapshot
     PLEDGE = "pledge"  # a new pledge with its first quote
     MILESTONE = "milestone"  # a deadline or scheduled event
-    UNDO = "undo"  # reverses one desk edit (payload {"undoes": id}); nothing is erased
+    UNDO = "undo"  # reverses one desk edit (`Edit.undoes`); nothing is erased
 
 
 # The edits an editor makes in chat, which `undo` may reverse.
@@ -51,6 +51,41 @@ class Edit:
     reason: str
     summary: str
     payload: dict[str, Any] | None = None
+
+    @property
+    def undoes(self) -> int | None:
+        """The id of the edit an undo reverses; None for every other kind."""
+        if self.kind is not EditKind.UNDO or not self.payload:
+            return None
+        return int(self.payload[_UNDOES])
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The records an edit carries inline (`{"table", "values", …}` in the import format), or []."""
+        return list((self.payload or {}).get("records") or [])
+
+    @property
+    def desk(self) -> dict[str, Any]:
+        """What the desk recorded beside a desk edit's records (its source's `url`, the `words`, a rating's
+        `status` and `date`), or {}."""
+        return dict((self.payload or {}).get("desk") or {})
+
+    @property
+    def pledge_ids(self) -> list[str]:
+        """The pledges an edit's records add or belong to, sorted."""
+        return sorted(
+            {r["values"]["pledge"] for r in self.records if r["values"].get("pledge")}
+            | {r["values"]["id"] for r in self.records if r["table"] == "pledges"}
+        )
+
+
+# The payload key of an undo: the only place it is spelled.
+_UNDOES = "undoes"
+
+
+def undo_payload(edit_id: int) -> dict[str, Any]:
+    """The payload of an edit that undoes edit `edit_id` (read back as `Edit.undoes`)."""
+    return {_UNDOES: edit_id}
 
 
 _FIELDS = "id, at, author, kind, reason, summary"

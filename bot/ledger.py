@@ -17,6 +17,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from bot.backends import Backend
 from bot.clock import Clock, utc_now
@@ -40,20 +41,28 @@ class Outcome(StrEnum):
 FINISHED = frozenset(o.value for o in Outcome)
 
 
+# What a post is keyed by besides its subscription: a digest's local date, or an announced edit's id.
+Key = TypeVar("Key", dt.date, int)
+
+
 @dataclass(frozen=True)
-class Claim:
-    """The right to deliver one subscription's digest for one local date."""
+class Claim(Generic[Key]):
+    """The right to make one post to one subscription's channel: a day's digest, or an edit's announcement."""
 
     subscription_id: int
-    # The day of a digest; in the announcements ledger, the id of the desk edit announced.
-    local_date: dt.date | int
+    key: Key
     token: str
     # True when an earlier attempt may have posted already: the deliverer must look before posting.
     retry: bool
 
 
-class Ledger:
-    """Claims with renewable leases and recorded outcomes, keyed by (subscription, local date)."""
+class Ledger(Generic[Key]):
+    """Claims with renewable leases and recorded outcomes, keyed by (subscription, key).
+
+    Digests by (subscription, local date) in `deliveries` (`Ledger.digests`); the desk's announcements to
+    `updates now` channels by (subscription, edit id) in `announcements` (`Ledger.announcements`), with the
+    same guarantees.
+    """
 
     def __init__(
         self,
@@ -61,42 +70,54 @@ class Ledger:
         lease: dt.timedelta = DEFAULT_LEASE,
         clock: Clock = utc_now,
         *,
-        table: str = "deliveries",
-        column: str = "local_date",
+        table: str,
+        column: str,
     ):
         self.backend = backend
         self.lease = lease
         self.clock = clock
-        # Digests by (subscription, local date) in `deliveries`; the desk's announcements to `updates now`
-        # channels by (subscription, edit id) in `announcements`, with the same guarantees.
         self.table = table
         self.column = column
         self._where = f"subscription_id = ? AND {column} = ?"
 
-    def claim(self, subscription_id: int, local_date: dt.date | int) -> Claim | None:
-        """Claim the delivery, or None when it is finished or another owner's lease is still live."""
+    @staticmethod
+    def digests(
+        backend: Backend, lease: dt.timedelta = DEFAULT_LEASE, clock: Clock = utc_now
+    ) -> Ledger[dt.date]:
+        """The ledger of daily digests, by (subscription, local date)."""
+        return Ledger[dt.date](backend, lease, clock, table="deliveries", column="local_date")
+
+    @staticmethod
+    def announcements(
+        backend: Backend, lease: dt.timedelta = DEFAULT_LEASE, clock: Clock = utc_now
+    ) -> Ledger[int]:
+        """The ledger of the desk's posts to `updates now` channels, by (subscription, edit id)."""
+        return Ledger[int](backend, lease, clock, table="announcements", column="edit_id")
+
+    def claim(self, subscription_id: int, key: Key) -> Claim[Key] | None:
+        """Claim the post, or None when it is finished or another owner's lease is still live."""
         token = secrets.token_hex(8)
         now = self.clock()
-        key = [subscription_id, _text(local_date)]
+        where = [subscription_id, _text(key)]
         with self.backend.transaction() as db:
             fresh = db.execute(
                 f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
                 "claimed_at) "
                 "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT DO NOTHING",
-                [*key, token, _stamp(now + self.lease), _stamp(now)],
+                [*where, token, _stamp(now + self.lease), _stamp(now)],
             ).rowcount
             if fresh == 1:
-                return Claim(subscription_id, local_date, token, retry=False)
+                return Claim(subscription_id, key, token, retry=False)
             # One statement, so of two processes retaking the same stale claim exactly one succeeds.
             retaken = db.execute(
                 f"UPDATE {self.table} SET state = 'claimed', token = ?, lease_until = ?, claimed_at = ?, "
                 f"attempts = attempts + 1 WHERE {self._where} AND (state = 'uncertain' OR "
                 "(state = 'claimed' AND lease_until < ?))",
-                [token, _stamp(now + self.lease), _stamp(now), *key, _stamp(now)],
+                [token, _stamp(now + self.lease), _stamp(now), *where, _stamp(now)],
             ).rowcount
-        return Claim(subscription_id, local_date, token, retry=True) if retaken == 1 else None
+        return Claim(subscription_id, key, token, retry=True) if retaken == 1 else None
 
-    def renew(self, claim: Claim) -> bool:
+    def renew(self, claim: Claim[Key]) -> bool:
         """Extend a live claim's lease; False when it is no longer this owner's."""
         with self.backend.transaction() as db:
             return (
@@ -108,7 +129,7 @@ class Ledger:
                 == 1
             )
 
-    def record(self, claim: Claim, outcome: Outcome, message_ref: str | None = None) -> bool:
+    def record(self, claim: Claim[Key], outcome: Outcome, message_ref: str | None = None) -> bool:
         """Record how a claimed delivery ended; False when the claim was lost to another owner meanwhile."""
         with self.backend.transaction() as db:
             return (
@@ -120,7 +141,7 @@ class Ledger:
                 == 1
             )
 
-    def uncertain(self, claim: Claim) -> None:
+    def uncertain(self, claim: Claim[Key]) -> None:
         """Give up a claim whose post may or may not have happened: the next pass looks before posting."""
         with self.backend.transaction() as db:
             db.execute(
@@ -130,18 +151,18 @@ class Ledger:
                 [_stamp(self.clock()), *self._key(claim), claim.token],
             )
 
-    def skip(self, subscription_id: int, local_date: dt.date | int) -> bool:
+    def skip(self, subscription_id: int, key: Key) -> bool:
         """Record a day past its grace period as skipped; True the first time, so it is logged once.
 
         An uncertain day, or one whose owner's lease ran out, is skipped too; a live claim is left alone.
         """
         now = _stamp(self.clock())
-        key = [subscription_id, _text(local_date)]
+        where = [subscription_id, _text(key)]
         with self.backend.transaction() as db:
             inserted = db.execute(
                 f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
                 "claimed_at, finished_at) VALUES (?, ?, 'skipped', '', ?, ?, ?) ON CONFLICT DO NOTHING",
-                [*key, now, now, now],
+                [*where, now, now, now],
             ).rowcount
             if inserted:
                 return True
@@ -149,12 +170,12 @@ class Ledger:
                 db.execute(
                     f"UPDATE {self.table} SET state = 'skipped', finished_at = ? WHERE {self._where} AND "
                     "(state = 'uncertain' OR (state = 'claimed' AND lease_until < ?))",
-                    [now, *key, now],
+                    [now, *where, now],
                 ).rowcount
                 == 1
             )
 
-    def state(self, subscription_id: int, key: dt.date | int) -> str | None:
+    def state(self, subscription_id: int, key: Key) -> str | None:
         """The state of one delivery (claimed, uncertain, sent, ...), or None when it has no row."""
         rows = self.backend.read(
             f"SELECT state FROM {self.table} WHERE {self._where}", [subscription_id, _text(key)]
@@ -198,8 +219,8 @@ class Ledger:
         return found
 
     @staticmethod
-    def _key(claim: Claim) -> list[object]:
-        return [claim.subscription_id, _text(claim.local_date)]
+    def _key(claim: Claim[Key]) -> list[object]:
+        return [claim.subscription_id, _text(claim.key)]
 
 
 def _text(key: dt.date | int) -> str:

@@ -386,9 +386,9 @@ class Loader:
                 position=edit.id,
                 after_existing=True,
             )
-        elif edit.kind is EditKind.UNDO:
+        elif edit.undoes is not None:
             with self.store.transaction() as db:
-                _undo_rows(db, int(payload["undoes"]))
+                _undo_rows(db, edit.undoes)
                 _bump_version(db)
                 _set_meta(db, "journal_position", str(edit.id))
         elif edit.kind is EditKind.RETRACT:
