@@ -247,7 +247,7 @@ def postgres_findings(p: dict[str, Any]) -> list[str]:
         f"- **Delivery pass, SQLite:** {per_claim(lite)}.",
         f"- **Delivery pass, PostgreSQL:** {per_claim(post)}. Pool checkout, BEGIN, the statement and",
         "  COMMIT are round trips to the server, and COMMIT also waits for the WAL flush.",
-        "- **Cause:** the ledger (`bot/ledger.py`) runs one transaction per claim and one per record: 2",
+        "- **Cause:** the ledger (`ledger.py`) runs one transaction per claim and one per record: 2",
         f"  durable commits per subscription, {2 * post['claims']:,} in this pass, nothing batched. They are "
         f"{ledger_share:.0%} of",
         f"  the PostgreSQL pass ({lite_share:.0%} on SQLite). As many one-row write transactions alone (the "

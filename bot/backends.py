@@ -1,9 +1,9 @@
 """Where user state lives: SQLite (the embedded default) or PostgreSQL (when `DATABASE_URL` is set).
 
 The state store (subscriptions, editors, the delivery ledger, the edit journal: `bot/state.py`,
-`bot/ledger.py`, `bot/journal.py`) writes one dialect of SQL that both engines run: `?` placeholders,
-`ON CONFLICT`, `RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads, and migrates
-its own schema.
+`bot/reminders/ledger.py`, `bot/journal.py`) writes one dialect of SQL that both engines run: `?`
+placeholders, `ON CONFLICT`, `RETURNING`, ISO 8601 text for times. A backend gives it transactions and reads,
+and migrates its own schema.
 
 - `SQLiteBackend` keeps the tables in the same file as the catalogue, so `make run` needs nothing else. That
   file then needs a disk that survives restarts.

@@ -29,14 +29,14 @@ from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core
 from bot.database import DatabaseFileError, Store
-from bot.delivery import Deliverer, DeliveryService, PassReport
-from bot.desk import Desk, Drafts
+from bot.desk.edits import Desk, Drafts
+from bot.desk.provenance import Fetcher, FetchError, check_quote, snapshot_ok
 from bot.i18n import messages
 from bot.journal import Journal
-from bot.ledger import Ledger
 from bot.loading import Loader, os_user
-from bot.provenance import Fetcher, FetchError, check_quote, snapshot_ok
-from bot.schedule import Scheduler
+from bot.reminders.delivery import Deliverer, DeliveryService, PassReport
+from bot.reminders.ledger import Ledger
+from bot.reminders.schedule import Scheduler
 from bot.search import Searcher, load_synonyms
 from bot.state import Editors, Subscriptions
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.desk.provenance import Network, parse_allow
 from bot.i18n import environment_language
-from bot.provenance import Network, parse_allow
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"

@@ -20,10 +20,10 @@ from bot.cards import MIME as CARD_MIME
 from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow, SourceRow
 from bot.clock import Clock, utc_now
-from bot.desk import Desk
+from bot.desk.edits import Desk
 from bot.i18n import N_, Messages, language_of, localized, messages
 from bot.journal import DESK_KINDS, Edit, EditKind, Journal
-from bot.occurrences import DUE, KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
+from bot.reminders.occurrences import DUE, KIND_NAMES, Calendar, Milestone, Occurrence, OccurrenceKind, ahead
 from bot.replies import (
     EDITORS_TITLE,
     Action,

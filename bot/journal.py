@@ -27,7 +27,7 @@ class EditKind(StrEnum):
     IMPORT = "import"  # records added by `pledgebot import`
     REPLACE = "replace"  # records that replaced existing ones (`import --replace`); payload keeps the old
     RETRACT = "retract"  # a pledge withdrawn from answers; payload keeps what it was
-    # The newsroom desk's edits (bot/desk.py): payload {"records": [...], "desk": {...}}, records in the
+    # The newsroom desk's edits (bot/desk/): payload {"records": [...], "desk": {...}}, records in the
     # import format, so they reach the catalogue, other hosts and exports as imported records do.
     RATE = "rate"  # a status history entry
     QUOTE = "quote"  # a quote with its source's snapshot
@@ -251,7 +251,7 @@ class Journal:
     def desk_between(self, start: dt.datetime, end: dt.datetime) -> list[Edit]:
         """The desk's edits and undos made from `start` to before `end`, oldest first, with payloads.
 
-        Desk edits are stamped in UTC (bot/desk.py), so the days of the window select them by the date their
+        Desk edits are stamped in UTC (bot/desk/), so the days of the window select them by the date their
         time begins with, an equality PostgreSQL's collations cannot reorder; the times are then compared."""
         first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
         days = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]

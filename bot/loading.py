@@ -4,7 +4,7 @@ The catalogue is derived, never the truth: it is the files of the data folder, t
 journal in order. A process rebuilds it when the data folder changed or when it was built from another
 journal (a new PostgreSQL database), and otherwise applies only the edits it has not seen (`refresh`), so a
 deleted local file costs a rebuild, never data. `pledgebot import` and `retract` validate, append an edit to
-the journal, and apply it like any other; so does the desk (`bot/desk.py`), whose edits carry their records
+the journal, and apply it like any other; so does the desk (`bot/desk/`), whose edits carry their records
 in the import format, and whose undo takes out the rows the undone edit added (each row keeps its edit id).
 """
 

@@ -18,7 +18,7 @@ import pytest
 from bot import dataset as ds
 from bot.cli import open_bot
 from bot.config import Settings
-from bot.occurrences import DUE, Calendar, Milestone
+from bot.reminders.occurrences import DUE, Calendar, Milestone
 from bot.replies import Context
 from tests.conftest import ROOT
 

@@ -23,7 +23,7 @@ from adapters.slack_app.app import Listeners, make_client
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.cli import Bot, open_bot
 from bot.config import Secret, Settings
-from bot.delivery import digest_key, part_key
+from bot.reminders.delivery import digest_key, part_key
 from bot.replies import Context
 from bot.state import Subscription
 from tests.fakes.discord_api import FakeDiscord

@@ -17,8 +17,8 @@ from adapters.console import shell
 from adapters.console.render import render
 from bot.cli import open_bot
 from bot.config import Secret, Settings
+from bot.desk.provenance import parse_allow
 from bot.journal import EditKind
-from bot.provenance import parse_allow
 from bot.replies import Context, FieldKind
 from tests.conftest import HOTLINE_QUOTE
 from tests.pages import EVIDENCE, KOREAN_EVIDENCE
@@ -210,8 +210,8 @@ def test_the_grammar_keeps_searches_and_answers_bad_arguments(desk, pages):
 
 
 def test_every_fetch_problem_is_a_friendly_line_and_nothing_is_written(desk, pages):
-    from bot.desk import FETCH_PROBLEMS
-    from bot.provenance import FetchProblem
+    from bot.desk.edits import FETCH_PROBLEMS
+    from bot.desk.provenance import FetchProblem
 
     assert set(FETCH_PROBLEMS) == set(FetchProblem)
     head = desk.journal.head()

@@ -18,8 +18,8 @@ from adapters.discord_app.client import PledgeClient
 from adapters.discord_app.delivery import DiscordDeliverer
 from bot.config import Settings
 from bot.core import Core
+from bot.desk.provenance import parse_allow
 from bot.journal import EditKind
-from bot.provenance import parse_allow
 from bot.replies import FieldKind, Form, FormField, Notice, Reply
 from tests.conftest import HOTLINE_QUOTE
 from tests.fakes.discord_api import MANAGE_CHANNELS, MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord, UserOption

@@ -17,8 +17,8 @@ import pytest
 from bot import dataset as ds
 from bot.cli import open_bot
 from bot.config import Secret, Settings
-from bot.delivery import digest_key
 from bot.journal import EditKind
+from bot.reminders.delivery import digest_key
 from tests.conftest import FixedClock
 
 NOW = dt.datetime(2026, 5, 26, 0, 5, tzinfo=dt.UTC)  # 09:05 in Seoul

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 
 from bot import i18n
 from bot.i18n import environment_language, language_of, messages
-from bot.occurrences import Milestone, Occurrence, OccurrenceKind
+from bot.reminders.occurrences import Milestone, Occurrence, OccurrenceKind
 from bot.words import VOCABULARY, Kind
 
 ROOT = Path(__file__).resolve().parent.parent

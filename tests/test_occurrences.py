@@ -1,4 +1,4 @@
-"""Tests for bot.occurrences: anniversaries, day counts, 29 February, heads-ups, ordering and scale."""
+"""Tests for bot.reminders.occurrences: anniversaries, day counts, 29 February, heads-ups, order, scale."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.occurrences import (
+from bot.reminders.occurrences import (
     DEFAULT_DAY_MARKS,
     FORWARD_KINDS,
     Calendar,

@@ -20,7 +20,7 @@ import pytest
 import urllib3.util.connection
 
 from bot.config import ConfigError, load_settings
-from bot.provenance import (
+from bot.desk.provenance import (
     Fetcher,
     FetchError,
     FetchProblem,

@@ -22,8 +22,8 @@ from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.cli import Bot, open_bot
 from bot.config import Secret, Settings
 from bot.core import Core
-from bot.delivery import digest_key, scheduled_at
-from bot.schedule import Scheduler
+from bot.reminders.delivery import digest_key, scheduled_at
+from bot.reminders.schedule import Scheduler
 from bot.state import Subscription
 from tests.conftest import HOTLINE_QUOTE, ROOT
 from tests.fakes.discord_api import FakeDiscord

@@ -24,7 +24,7 @@ from PIL import Image
 from adapters.site.app import build_app, choose_language, serve
 from bot.cli import _follow, open_bot
 from bot.config import Secret, Settings
-from bot.provenance import parse_allow
+from bot.desk.provenance import parse_allow
 from bot.replies import Context
 from tests.conftest import HEADLINE, HOTLINE_QUOTE, FixedClock
 

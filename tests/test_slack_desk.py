@@ -19,8 +19,8 @@ from adapters.slack_app.app import Listeners, make_client, serve
 from adapters.slack_app.delivery import SlackDeliverer
 from bot.config import Settings
 from bot.core import Core
+from bot.desk.provenance import parse_allow
 from bot.journal import EditKind
-from bot.provenance import parse_allow
 from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Reply
 from tests.conftest import HOTLINE_QUOTE, FixedClock
 from tests.fakes.slack_api import (

@@ -17,8 +17,8 @@ from adapters.slack_app.delivery import deliverer as slack_deliverer
 from adapters.slack_app.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT, render, split_digest
 from bot.cli import open_bot
 from bot.config import Secret, Settings
-from bot.delivery import digest_key, part_key
 from bot.i18n import messages
+from bot.reminders.delivery import digest_key, part_key
 from bot.replies import ListItem, Reply
 from tests.fakes.slack_api import FakeSlack
 

@@ -12,7 +12,7 @@ import discord
 from adapters.discord_app.client import endpoints, post_to_channel
 from adapters.discord_app.render import key_footer, split_digest
 from bot.config import Settings
-from bot.delivery import CannotCheck, part_key
+from bot.reminders.delivery import CannotCheck, part_key
 from bot.replies import Reply
 from bot.state import Subscription
 

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_app.app import ChannelPacer, make_client, post_message
 from adapters.slack_app.render import render, split_digest
 from bot.config import Settings
-from bot.delivery import CannotCheck, part_key
+from bot.reminders.delivery import CannotCheck, part_key
 from bot.replies import Reply
 from bot.state import Subscription
 

@@ -38,7 +38,7 @@ import pytest
 from aiohttp import web
 
 from adapters.slack_app.delivery import EVENT_TYPE
-from bot.delivery import digest_key
+from bot.reminders.delivery import digest_key
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.postgres import PostgresServer
 from tests.reliability.processes import Bot, StateDB, prepare_db, profile

@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.delivery import DeliveryService
+from bot.reminders.delivery import DeliveryService
 from bot.state import Subscription
 
 log = logging.getLogger(__name__)

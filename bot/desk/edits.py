@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 from bot import dataset as ds
 from bot.backends import Backend
 from bot.catalogue import Catalogue
+from bot.desk.provenance import FetchError, FetchProblem, Page, check_quote, pasted
 from bot.i18n import N_, Messages
 from bot.journal import DESK_KINDS, Edit, EditKind, Journal, undo_payload
 from bot.loading import Loader
-from bot.occurrences import KIND_NAMES
-from bot.provenance import FetchError, FetchProblem, Page, check_quote, pasted
+from bot.reminders.occurrences import KIND_NAMES
 from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Reply
 
 # What Slack's multi-line input holds: a pasted source text longer than this goes through `pledgebot import`.
@@ -83,7 +83,7 @@ _EDITORS = {
 
 
 class Fetcher(Protocol):
-    """Fetches a source page (bot/provenance.py's Fetcher, built by `open_bot` from PLEDGEBOT_FETCH_ALLOW)."""
+    """Fetches a source page (`provenance.Fetcher`, built by `open_bot` from PLEDGEBOT_FETCH_ALLOW)."""
 
     def fetch(self, url: str) -> Page:
         """The page at `url`, or raises FetchError."""

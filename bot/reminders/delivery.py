@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import Core
 from bot.i18n import language_of, messages
-from bot.ledger import Claim, Key, Ledger, Outcome
+from bot.reminders.ledger import Claim, Key, Ledger, Outcome
 from bot.replies import Reply
 from bot.state import Subscription, Subscriptions
 
