@@ -60,7 +60,7 @@ def test_every_language_has_a_catalogue_and_korean_is_one():
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_the_catalogue_holds_exactly_the_messages_the_code_uses(language):
     code, catalogue = _extracted(), _ids(_catalog(language))
-    assert code - catalogue == set(), "run pybabel extract and update (README, Languages)"
+    assert code - catalogue == set(), "run pybabel extract and update (docs/languages.md)"
     assert catalogue - code == set(), "messages no longer used: run pybabel update"
     with open(LOCALES / "pledgebot.pot", "rb") as f:
         assert code == _ids(read_po(f))
