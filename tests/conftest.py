@@ -1,8 +1,10 @@
-"""Shared fixtures: a fresh database built from the real data folder, and contexts per platform."""
+"""Shared fixtures: a fresh database built from the real data folder, contexts per platform, and the fake
+Slack a test talks to."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Secret, Settings
 from bot.replies import Context, QuoteCard, SourceRef, Status
+from tests.fakes.slack_api import FakeSlack
 
 # A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures; a page server on
 # 127.0.0.1 for the desk's fetches: the `pages` fixture.
@@ -102,3 +105,26 @@ def state_settings(request, tmp_path: Path) -> Settings:
         return Settings(db_path=tmp_path / "pledgebot.db")
     url = request.getfixturevalue("database_url")
     return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
+
+
+@pytest.fixture
+def slack_users() -> dict[str, dict]:
+    """The users the fake Slack's users.info knows, by id, with `FakeSlack.add_user`'s flags (admin, owner,
+    locale): none here; a test file that needs its cast of users overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def slack_class() -> type[FakeSlack]:
+    """The fake Slack's class; a test file needing a fake that behaves differently overrides this fixture
+    with a subclass (tests/reliability/test_sigterm.py holds requests at a gate)."""
+    return FakeSlack
+
+
+@pytest.fixture
+async def slack(slack_class: type[FakeSlack], slack_users: dict[str, dict]) -> AsyncIterator[FakeSlack]:
+    """A fake Slack Web API on 127.0.0.1 (tests/fakes/slack_api.py) knowing `slack_users`."""
+    async with slack_class() as fake:
+        for user, flags in slack_users.items():
+            fake.add_user(user, **flags)
+        yield fake

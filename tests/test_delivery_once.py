@@ -49,12 +49,6 @@ def backend(request, tmp_path: Path) -> dict:
     }
 
 
-@pytest.fixture
-async def slack():
-    async with FakeSlack() as fake:
-        yield fake
-
-
 def slack_settings(backend: dict, slack: FakeSlack, **extra) -> Settings:
     return Settings(
         **backend,

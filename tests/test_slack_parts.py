@@ -20,7 +20,6 @@ from bot.config import Secret, Settings
 from bot.delivery import digest_key, part_key
 from bot.i18n import messages
 from bot.replies import ListItem, Reply
-from tests.fakes.slack_api import FakeSlack
 
 SEOUL = ZoneInfo("Asia/Seoul")
 LONG_AGO = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -79,12 +78,6 @@ def backend(request, tmp_path: Path) -> dict:
         "db_path": tmp_path / "pledgebot.db",
         "database_url": Secret(request.getfixturevalue("database_url")),
     }
-
-
-@pytest.fixture
-async def slack():
-    async with FakeSlack() as fake:
-        yield fake
 
 
 def many_pledges(folder: Path, n: int) -> Path:
