@@ -1,5 +1,5 @@
 """Shared fixtures: a fresh database built from the real data folder, contexts per platform, and the fake
-Slack a test talks to."""
+Slack and Discord a test talks to."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Secret, Settings
 from bot.replies import Context, QuoteCard, SourceRef, Status
+from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import FakeSlack
 
 # A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures; a page server on
@@ -128,3 +129,19 @@ async def slack(slack_class: type[FakeSlack], slack_users: dict[str, dict]) -> A
         for user, flags in slack_users.items():
             fake.add_user(user, **flags)
         yield fake
+
+
+@pytest.fixture
+def discord_token() -> str:
+    """The bot token the fake Discord accepts; a test file that needs a token of its own overrides this."""
+    return "test-token"
+
+
+@pytest.fixture
+async def fake(discord_token: str) -> AsyncIterator[FakeDiscord]:
+    """A fake Discord (REST and gateway) on 127.0.0.1 (tests/fakes/discord_api.py). Named `fake`, as the
+    Discord tests have always called it."""
+    server = FakeDiscord(token=discord_token)
+    await server.start()
+    yield server
+    await server.close()
