@@ -99,13 +99,23 @@ def console_ctx() -> Context:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def state_settings(request, tmp_path: Path) -> Settings:
-    """Settings for a fresh bot on either state backend (the journal, subscriptions and ledger live there):
-    a test taking it runs once on SQLite and once on a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db")
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
+def state_backend(request) -> str:
+    """The state backend (the journal, subscriptions and ledger live there): a test taking this fixture, or
+    one built on it (`state_url`, `state_settings`), runs once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def state_url(request, state_backend: str) -> str | None:
+    """On PostgreSQL, the URL of a database of this test's own; on SQLite, None."""
+    # Asked for only on PostgreSQL, so that the SQLite run starts no server.
+    return request.getfixturevalue("database_url") if state_backend == "postgres" else None
+
+
+@pytest.fixture
+def state_settings(tmp_path: Path, state_url: str | None) -> Settings:
+    """Settings for a fresh bot on either state backend."""
+    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(state_url) if state_url else None)
 
 
 @pytest.fixture
