@@ -1,8 +1,10 @@
-"""Shared fixtures: a fresh database built from the real data folder, and contexts per platform."""
+"""Shared fixtures: a fresh database built from the real data folder, contexts per platform, and the fake
+Slack and Discord a test talks to."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Secret, Settings
 from bot.replies import Context, QuoteCard, SourceRef, Status
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.slack_api import FakeSlack
 
 # A real PostgreSQL server on demand: the `postgres_server` and `database_url` fixtures; a page server on
 # 127.0.0.1 for the desk's fetches: the `pages` fixture.
@@ -95,10 +99,59 @@ def console_ctx() -> Context:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def state_settings(request, tmp_path: Path) -> Settings:
-    """Settings for a fresh bot on either state backend (the journal, subscriptions and ledger live there):
-    a test taking it runs once on SQLite and once on a PostgreSQL database of its own."""
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db")
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url))
+def state_backend(request) -> str:
+    """The state backend (the journal, subscriptions and ledger live there): a test taking this fixture, or
+    one built on it (`state_url`, `state_settings`), runs once on SQLite and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def state_url(request, state_backend: str) -> str | None:
+    """On PostgreSQL, the URL of a database of this test's own; on SQLite, None."""
+    # Asked for only on PostgreSQL, so that the SQLite run starts no server.
+    return request.getfixturevalue("database_url") if state_backend == "postgres" else None
+
+
+@pytest.fixture
+def state_settings(tmp_path: Path, state_url: str | None) -> Settings:
+    """Settings for a fresh bot on either state backend."""
+    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(state_url) if state_url else None)
+
+
+@pytest.fixture
+def slack_users() -> dict[str, dict]:
+    """The users the fake Slack's users.info knows, by id, with `FakeSlack.add_user`'s flags (admin, owner,
+    locale): none here; a test file that needs its cast of users overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def slack_class() -> type[FakeSlack]:
+    """The fake Slack's class; a test file needing a fake that behaves differently overrides this fixture
+    with a subclass (tests/reliability/test_sigterm.py holds requests at a gate)."""
+    return FakeSlack
+
+
+@pytest.fixture
+async def slack(slack_class: type[FakeSlack], slack_users: dict[str, dict]) -> AsyncIterator[FakeSlack]:
+    """A fake Slack Web API on 127.0.0.1 (tests/fakes/slack_api.py) knowing `slack_users`."""
+    async with slack_class() as fake:
+        for user, flags in slack_users.items():
+            fake.add_user(user, **flags)
+        yield fake
+
+
+@pytest.fixture
+def discord_token() -> str:
+    """The bot token the fake Discord accepts; a test file that needs a token of its own overrides this."""
+    return "test-token"
+
+
+@pytest.fixture
+async def fake(discord_token: str) -> AsyncIterator[FakeDiscord]:
+    """A fake Discord (REST and gateway) on 127.0.0.1 (tests/fakes/discord_api.py). Named `fake`, as the
+    Discord tests have always called it."""
+    server = FakeDiscord(token=discord_token)
+    await server.start()
+    yield server
+    await server.close()

@@ -26,23 +26,30 @@ UNPRIVILEGED = "nobody"
 PAGE = 4096
 
 
-def run(
-    db: Path, *, env: dict[str, str] | None = None, user: list[str] | None = None, cwd: Path | None = None
-):
-    """`python -m bot ask "/pledge hotline"` with PLEDGEBOT_DB set, a clean environment and a timeout."""
+def python(
+    args: list[str], *, env: dict[str, str] | None = None, user: list[str] | None = None, cwd: Path
+) -> subprocess.CompletedProcess:
+    """`python *args` with a clean environment, the checkout on PYTHONPATH, and a timeout."""
     base = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SLACK_", "DISCORD_", "PLEDGEBOT_")) and k != "DATABASE_URL"
     }
-    base.update({"PLEDGEBOT_DB": str(db), "PYTHONPATH": str(ROOT), **(env or {})})
+    base.update({"PYTHONPATH": str(ROOT), **(env or {})})
     return subprocess.run(
-        [*(user or []), sys.executable, "-m", "bot", "ask", "/pledge hotline"],
-        capture_output=True,
-        text=True,
-        env=base,
+        [*(user or []), sys.executable, *args], capture_output=True, text=True, env=base, cwd=cwd, timeout=60
+    )
+
+
+def run(
+    db: Path, *, env: dict[str, str] | None = None, user: list[str] | None = None, cwd: Path | None = None
+):
+    """`python -m bot ask "/pledge hotline"` with PLEDGEBOT_DB set, a clean environment and a timeout."""
+    return python(
+        ["-m", "bot", "ask", "/pledge hotline"],
+        env={"PLEDGEBOT_DB": str(db), **(env or {})},
+        user=user,
         cwd=cwd or db.parent,
-        timeout=60,
     )
 
 
@@ -189,6 +196,15 @@ def test_read_only_folder_is_refused(readonly_folder, real_db, existing):
         pytest.skip(f"the interpreter cannot be run as the unprivileged user: {probe.stderr.strip()[-200:]}")
     if probe.stdout.strip() == "0" or "PermissionError" not in probe.stderr:
         pytest.skip("this process can write the read-only folder: the check would prove nothing")
+    # The child must import the project as that user, as the command below does: from a checkout under a
+    # folder closed to it (a root user's home, `mktemp -d`), it cannot, and would fail for that reason.
+    imported = python(["-c", "import bot.cli"], user=user, cwd=readonly_folder)
+    if imported.returncode != 0:
+        reason = (imported.stderr.strip().splitlines() or ["no error output"])[-1][-200:]
+        pytest.skip(
+            f"the unprivileged user cannot import the project from {ROOT} "
+            f"(is a folder above it closed to that user?): {reason}"
+        )
     before = digest(db) if existing else None
     line = assert_refused(run(db, user=user, cwd=readonly_folder), "PLEDGEBOT_DB")
     assert "cannot write" in line

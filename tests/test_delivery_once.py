@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import discord
-import pytest
 import time_machine
 
 from adapters.discord_app.client import channel_access as discord_channel_access
@@ -38,26 +36,9 @@ def at(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
     return dt.datetime(2026, 5, 26, hour, minute, second, tzinfo=SEOUL)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request, tmp_path: Path) -> dict:
-    """Settings fields for either state backend."""
-    if request.param == "sqlite":
-        return {"db_path": tmp_path / "pledgebot.db"}
-    return {
-        "db_path": tmp_path / "pledgebot.db",
-        "database_url": Secret(request.getfixturevalue("database_url")),
-    }
-
-
-@pytest.fixture
-async def slack():
-    async with FakeSlack() as fake:
-        yield fake
-
-
-def slack_settings(backend: dict, slack: FakeSlack, **extra) -> Settings:
-    return Settings(
-        **backend,
+def slack_settings(settings: Settings, slack: FakeSlack, **extra) -> Settings:
+    return dataclasses.replace(
+        settings,
         slack_bot_token=Secret("xoxb-test"),
         slack_signing_secret=Secret("secret"),
         slack_api_url=slack.api_url,
@@ -71,13 +52,13 @@ def subscribe(bot: Bot, platform: str, channel: str) -> Subscription:
 
 
 async def test_slack_429s_past_the_client_retries_and_a_concurrent_pass_post_once(
-    backend, slack, clock, monkeypatch
+    state_settings, slack, clock, monkeypatch
 ):
     """Ten 429s in a row outlast the lease and the client's 5 retries; a second pass runs meanwhile."""
     # slack_sdk waits Retry-After plus random() seconds; pin the random part so the test is quick and fixed.
     monkeypatch.setattr("slack_sdk.http_retry.builtin_async_handlers.random.random", lambda: 0.3)
     # Long enough that a loaded machine still renews in time (every lease/3), short enough to be outlasted.
-    settings = slack_settings(backend, slack, claim_lease_seconds=0.6)
+    settings = slack_settings(state_settings, slack, claim_lease_seconds=0.6)
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "slack", "C0NEWS")
@@ -103,9 +84,11 @@ async def test_slack_429s_past_the_client_retries_and_a_concurrent_pass_post_onc
         bot.close()
 
 
-async def test_slack_crash_with_history_unreadable_waits_then_posts_once_or_skips(backend, slack, clock):
+async def test_slack_crash_with_history_unreadable_waits_then_posts_once_or_skips(
+    state_settings, slack, clock
+):
     """After a crash the retry must look; while it cannot (missing_scope), nothing is posted blind."""
-    settings = slack_settings(backend, slack)
+    settings = slack_settings(state_settings, slack)
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "slack", "C0NEWS")
@@ -139,8 +122,8 @@ async def test_slack_crash_with_history_unreadable_waits_then_posts_once_or_skip
         bot.close()
 
 
-async def test_two_workers_on_one_state_store_post_once(backend, slack, clock):
-    settings = slack_settings(backend, slack)
+async def test_two_workers_on_one_state_store_post_once(state_settings, slack, clock):
+    settings = slack_settings(state_settings, slack)
     setup = open_bot(settings, clock=clock)
     subs = [subscribe(setup, "slack", f"C{i}") for i in range(5)]
     setup.close()
@@ -159,9 +142,9 @@ async def test_two_workers_on_one_state_store_post_once(backend, slack, clock):
     assert all(len(messages) == 1 for messages in slack.messages.values())
 
 
-async def test_deliver_at_earlier_today_beside_a_live_pass_posts_once(backend, slack, clock):
+async def test_deliver_at_earlier_today_beside_a_live_pass_posts_once(state_settings, slack, clock):
     """An operator's `deliver --at 09:05` replay and the scheduler's pass at 09:30 race for one digest."""
-    settings = slack_settings(backend, slack)
+    settings = slack_settings(state_settings, slack)
     live, operator = open_bot(settings, clock=clock), open_bot(settings, clock=clock)
     try:
         sub = subscribe(live, "slack", "C0NEWS")
@@ -178,10 +161,12 @@ async def test_deliver_at_earlier_today_beside_a_live_pass_posts_once(backend, s
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
-async def test_discord_retry_after_the_nonce_window_finds_the_footer_key(backend, clock):
+async def test_discord_retry_after_the_nonce_window_finds_the_footer_key(state_settings, clock):
     fake = FakeDiscord(token="test-token")
     await fake.start()
-    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    settings = dataclasses.replace(
+        state_settings, discord_token=Secret("test-token"), discord_api_base=fake.base_url
+    )
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "discord", str(fake.channel_id))
@@ -212,10 +197,12 @@ async def test_discord_retry_after_the_nonce_window_finds_the_footer_key(backend
         await fake.close()
 
 
-async def test_discord_retry_that_cannot_read_the_channel_posts_nothing(backend, clock):
+async def test_discord_retry_that_cannot_read_the_channel_posts_nothing(state_settings, clock):
     fake = FakeDiscord(token="test-token")
     await fake.start()
-    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    settings = dataclasses.replace(
+        state_settings, discord_token=Secret("test-token"), discord_api_base=fake.base_url
+    )
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "discord", str(fake.channel_id))
@@ -236,10 +223,12 @@ async def test_discord_retry_that_cannot_read_the_channel_posts_nothing(backend,
         await fake.close()
 
 
-async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(backend, clock):
+async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(state_settings, clock):
     fake = FakeDiscord(token="test-token")
     await fake.start()
-    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    settings = dataclasses.replace(
+        state_settings, discord_token=Secret("test-token"), discord_api_base=fake.base_url
+    )
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "discord", str(fake.channel_id))
@@ -279,10 +268,12 @@ async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(ba
         await fake.close()
 
 
-async def test_discord_digest_missed_by_a_10_hour_outage_is_posted_once_after_it(backend, clock):
+async def test_discord_digest_missed_by_a_10_hour_outage_is_posted_once_after_it(state_settings, clock):
     fake = FakeDiscord(token="test-token")
     await fake.start()
-    settings = Settings(**backend, discord_token=Secret("test-token"), discord_api_base=fake.base_url)
+    settings = dataclasses.replace(
+        state_settings, discord_token=Secret("test-token"), discord_api_base=fake.base_url
+    )
     bot = open_bot(settings, clock=clock)
     try:
         sub = subscribe(bot, "discord", str(fake.channel_id))
@@ -306,8 +297,10 @@ async def test_discord_digest_missed_by_a_10_hour_outage_is_posted_once_after_it
 # -- subscribing checks the bot can read the channel ------------------------------------------------------
 
 
-async def test_slack_subscribe_is_refused_in_a_private_channel_and_joins_a_public_one(backend, slack, clock):
-    settings = slack_settings(backend, slack, slack_admins=frozenset({"U1"}))
+async def test_slack_subscribe_is_refused_in_a_private_channel_and_joins_a_public_one(
+    state_settings, slack, clock
+):
+    settings = slack_settings(state_settings, slack, slack_admins=frozenset({"U1"}))
     bot = open_bot(settings, clock=clock)
     client = make_client(settings)
     try:
@@ -337,9 +330,8 @@ async def test_slack_subscribe_is_refused_in_a_private_channel_and_joins_a_publi
         bot.close()
 
 
-def test_discord_subscribe_is_refused_without_read_message_history(backend, clock):
-    settings = Settings(**backend)
-    bot = open_bot(settings, clock=clock)
+def test_discord_subscribe_is_refused_without_read_message_history(state_settings, clock):
+    bot = open_bot(state_settings, clock=clock)
     try:
         without = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
         ctx = Context(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -26,14 +25,10 @@ from tests.pages import EVIDENCE, KOREAN_EVIDENCE
 HOTLINE = "inter-korean-hotline"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def desk_settings(request, tmp_path: Path) -> Settings:
+@pytest.fixture
+def desk_settings(state_settings: Settings) -> Settings:
     """Settings for a fresh bot on either state backend whose fetcher may reach 127.0.0.1 only."""
-    allow = parse_allow("127.0.0.1/32")
-    if request.param == "sqlite":
-        return Settings(db_path=tmp_path / "pledgebot.db", fetch_allow=allow)
-    url = request.getfixturevalue("database_url")
-    return Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(url), fetch_allow=allow)
+    return dataclasses.replace(state_settings, fetch_allow=parse_allow("127.0.0.1/32"))
 
 
 @pytest.fixture

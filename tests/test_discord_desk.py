@@ -42,14 +42,6 @@ def discord_defaults() -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord(token="test-token")
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 def desk_role(fake: FakeDiscord) -> int:
     return fake.add_role("Desk")
 

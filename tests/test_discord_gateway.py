@@ -45,15 +45,6 @@ def discord_defaults() -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    """A fake Discord listening on 127.0.0.1."""
-    server = FakeDiscord(token="test-token")
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 def settings(tmp_path, fake: FakeDiscord) -> Settings:
     """Settings pointing the bot at the fake, syncing to the fake's guild."""
     return fake.settings(tmp_path / "pledgebot.db")

@@ -9,7 +9,7 @@ import pytest
 
 from bot import commands as grammar
 from bot.cli import open_bot
-from bot.config import ConfigError, Secret, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.replies import ActionKind, Context, Level
 from tests.conftest import FixedClock
 
@@ -18,13 +18,10 @@ CHOOSER = dataclasses.replace(ADMIN, can_choose_editors=True)
 MEMBER = Context(platform="slack", workspace="T1", channel="C1", user="U0MEMBER")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def state_bot(request, tmp_path: Path, clock: FixedClock):
+@pytest.fixture
+def state_bot(state_settings: Settings, clock: FixedClock):
     """A bot on either state backend."""
-    settings = Settings(db_path=tmp_path / "pledgebot.db")
-    if request.param == "postgres":
-        settings = dataclasses.replace(settings, database_url=Secret(request.getfixturevalue("database_url")))
-    bot = open_bot(settings, clock=clock)
+    bot = open_bot(state_settings, clock=clock)
     yield bot
     bot.close()
 

@@ -27,7 +27,6 @@ from bot.reminders.schedule import Scheduler
 from bot.state import Subscription
 from tests.conftest import HOTLINE_QUOTE, ROOT
 from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.slack_api import FakeSlack
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -348,12 +347,6 @@ async def test_a_crash_after_claiming_loses_nothing(bot):
 
 
 # -- through the real platforms' protocols ----------------------------------------------------------
-
-
-@pytest.fixture
-async def slack():
-    async with FakeSlack() as fake:
-        yield fake
 
 
 def slack_settings(tmp_path, slack) -> Settings:

@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -31,10 +30,8 @@ START_TIMEOUT = 30.0
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        fake.add_user("U0REPORTER")
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {"U0REPORTER": {}}
 
 
 def free_port() -> int:

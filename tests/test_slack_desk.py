@@ -111,12 +111,8 @@ class DeskCore:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        for user in (REPORTER, DESK_CHIEF, STRINGER):
-            fake.add_user(user)
-        fake.add_user(EDITOR, admin=True)
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {REPORTER: {}, DESK_CHIEF: {}, STRINGER: {}, EDITOR: {"admin": True}}
 
 
 @pytest.fixture

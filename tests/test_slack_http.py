@@ -43,13 +43,8 @@ WAIT = 5.0
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        fake.add_user(REPORTER)
-        fake.add_user(EDITOR, admin=True)
-        fake.add_user(DESK_CHIEF)
-        fake.add_user(SEOUL_READER, locale="ko-KR")
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {REPORTER: {}, EDITOR: {"admin": True}, DESK_CHIEF: {}, SEOUL_READER: {"locale": "ko-KR"}}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ part posted once under its own metadata key, through the real slack-sdk against 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -16,11 +17,10 @@ from adapters.slack_app.delivery import EVENT_TYPE
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from adapters.slack_app.render import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT, render, split_digest
 from bot.cli import open_bot
-from bot.config import Secret, Settings
+from bot.config import Secret
 from bot.i18n import messages
 from bot.reminders.delivery import digest_key, part_key
 from bot.replies import ListItem, Reply
-from tests.fakes.slack_api import FakeSlack
 
 SEOUL = ZoneInfo("Asia/Seoul")
 LONG_AGO = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -70,23 +70,6 @@ def test_every_item_of_a_long_digest_is_in_one_part_within_slacks_limits(n):
     assert (len(parts) > 1) == (n == 300)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request, tmp_path: Path) -> dict:
-    """Settings fields for either state backend."""
-    if request.param == "sqlite":
-        return {"db_path": tmp_path / "pledgebot.db"}
-    return {
-        "db_path": tmp_path / "pledgebot.db",
-        "database_url": Secret(request.getfixturevalue("database_url")),
-    }
-
-
-@pytest.fixture
-async def slack():
-    async with FakeSlack() as fake:
-        yield fake
-
-
 def many_pledges(folder: Path, n: int) -> Path:
     """`n` pledges made on 2025-05-27 with long titles and quotes: an anniversary needing several parts."""
     path = folder / "many.json"
@@ -119,17 +102,17 @@ def many_pledges(folder: Path, n: int) -> Path:
 
 
 async def test_a_long_slack_digest_reaches_the_channel_whole_once_per_part_after_a_crash(
-    backend, slack, clock
+    state_settings, slack, clock
 ):
-    settings = Settings(
-        **backend,
+    settings = dataclasses.replace(
+        state_settings,
         slack_bot_token=Secret("xoxb-test"),
         slack_signing_secret=Secret("secret"),
         slack_api_url=slack.api_url,
     )
     bot = open_bot(settings, clock=clock)
     try:
-        bot.loader.import_files([many_pledges(backend["db_path"].parent, 300)], author="test")
+        bot.loader.import_files([many_pledges(state_settings.db_path.parent, 300)], author="test")
         sub, _ = bot.subscriptions.subscribe(
             "slack", "W1", "C0NEWS", dt.time(9), "Asia/Seoul", 0, "U1", LONG_AGO
         )
@@ -166,9 +149,9 @@ async def test_a_long_slack_digest_reaches_the_channel_whole_once_per_part_after
         bot.close()
 
 
-async def test_a_14_item_digest_reaches_slack_whole_in_one_message(backend, slack, clock):
-    settings = Settings(
-        **backend,
+async def test_a_14_item_digest_reaches_slack_whole_in_one_message(state_settings, slack, clock):
+    settings = dataclasses.replace(
+        state_settings,
         slack_bot_token=Secret("xoxb-test"),
         slack_signing_secret=Secret("secret"),
         slack_api_url=slack.api_url,

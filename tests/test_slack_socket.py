@@ -27,11 +27,8 @@ WAIT = 5.0
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        fake.add_user("U0REPORTER")
-        fake.add_user("U0EDITOR", admin=True)
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {"U0REPORTER": {}, "U0EDITOR": {"admin": True}}
 
 
 @pytest.fixture

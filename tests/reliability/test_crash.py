@@ -297,15 +297,14 @@ async def crash_run(
     return figures
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_kill_9_at_every_step_of_a_delivery_loses_and_duplicates_nothing(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+    state_backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
 ):
     server: PostgresServer | None = None
-    if backend == "postgres":
+    if state_backend == "postgres":
         server = request.getfixturevalue("postgres_server")
     rng = random.Random(SEED)
-    runs = RUNS[backend]
+    runs = RUNS[state_backend]
     totals: Counter[str] = Counter()
     for run in range(runs):
         # A fresh PostgreSQL database per run, as each run has a fresh SQLite file.
@@ -320,10 +319,10 @@ async def test_kill_9_at_every_step_of_a_delivery_loses_and_duplicates_nothing(
             if server is not None and name is not None:
                 server.drop_database(name)
     totals["runs"] = runs
-    prefix = "crash" if backend == "sqlite" else "crash.postgres"
+    prefix = "crash" if state_backend == "sqlite" else "crash.postgres"
     for name, count in totals.items():
         figures.add(f"{prefix}.{name.replace(' ', '_')}", count)
-    print(f"\ncrash figures ({backend}, seed {SEED}): {json.dumps(dict(sorted(totals.items())))}")
+    print(f"\ncrash figures ({state_backend}, seed {SEED}): {json.dumps(dict(sorted(totals.items())))}")
     for kind in KINDS:
         assert totals[f"killed after {kind}"] > 0, f"no kill after {kind} in {runs} runs: {totals}"
 

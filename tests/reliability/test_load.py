@@ -155,9 +155,8 @@ def ledger_counts(db: StateDB) -> Counter[str]:
     return Counter(dict(db.rows("SELECT state, COUNT(*) FROM deliveries GROUP BY state")))
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lock_errors(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+    state_backend: str, state_url: str | None, tmp_path: Path, figures
 ):
     slack_commands = profile(fast=240, long=3000)
     discord_commands = profile(fast=40, long=400)
@@ -165,13 +164,12 @@ async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lo
     passes = profile(fast=4, long=40)
     in_flight = 16
     rng = random.Random(5)
-    url = request.getfixturevalue("database_url") if backend == "postgres" else None
-    db = StateDB(tmp_path / "p.db", url)
+    db = StateDB(tmp_path / "p.db", state_url)
     data = data_due_today(tmp_path / "data")
     # Due a minute ago (UTC): the worker's scheduler delivers these at start-up, while the load runs.
     due = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).strftime("%H:%M")
     channels = [f"C0DUE{i:02d}" for i in range(10)]
-    prepare_db(db.path, channels, at=due, zone="UTC", data_dir=data, database_url=url)
+    prepare_db(db.path, channels, at=due, zone="UTC", data_dir=data, database_url=state_url)
     fake_discord = FakeDiscord(token=DISCORD_TOKEN)
     await fake_discord.start()
     bots: list[Bot] = []
@@ -313,25 +311,26 @@ async def test_web_worker_scheduler_and_deliveries_share_one_database_without_lo
     assert ledger["claimed"] == 0, ledger
     assert ledger["sent"] >= 10, ledger  # at least the scheduler's digests due at start-up
     total = counts["slack.http"] + counts["slack.socket"] + counts["discord"]
-    name = "load.shared_db" if backend == "sqlite" else "load.shared_postgres"
+    name = "load.shared_db" if state_backend == "sqlite" else "load.shared_postgres"
     figures.add(f"{name}.requests", total)
     figures.add(f"{name}.writes", counts["slack.writes"] + counts["slack.socket"] + counts["discord.writes"])
     figures.add(f"{name}.delivery_passes", counts["deliver.passes"] + 1)
     figures.add(f"{name}.ledger_rows", sum(ledger.values()))
     figures.add(f"{name}.processes", len(bots))
     figures.add(f"{name}.lock_errors", 0)
-    print(f"\nshared {backend}: {total} requests, {dict(counts)}, ledger {dict(ledger)}, {elapsed:.1f} s")
+    print(
+        f"\nshared {state_backend}: {total} requests, {dict(counts)}, ledger {dict(ledger)}, {elapsed:.1f} s"
+    )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_processes_started_together_on_a_fresh_database_all_start(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+    state_backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
 ):
     """A first deploy starts web, worker (and a release task) at once on an empty database: none may fail.
 
     On PostgreSQL they race to migrate the same empty database (each with a local file of its own)."""
     server: PostgresServer | None = None
-    if backend == "postgres":
+    if state_backend == "postgres":
         server = request.getfixturevalue("postgres_server")
     rounds = profile(fast=2 if server else 3, long=60)
     together = 4
@@ -352,5 +351,5 @@ async def test_processes_started_together_on_a_fresh_database_all_start(
         for bot, code in zip(bots, codes, strict=True):
             assert code == 0 and "Traceback" not in bot.log, f"round {round_}: exit {code}\n{bot.log}"
             assert bot.stdout.startswith("Delivery pass: 0 sent"), bot.stdout
-    name = "load.fresh_db" if backend == "sqlite" else "load.fresh_postgres"
+    name = "load.fresh_db" if state_backend == "sqlite" else "load.fresh_postgres"
     figures.add(f"{name}.processes_started_together", rounds * together)

@@ -12,7 +12,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -149,11 +149,8 @@ def test_cli_prints_config_errors_without_the_value(monkeypatch, tmp_path: Path,
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        fake.add_user(ADMIN, admin=True)
-        fake.add_user(MEMBER)
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {ADMIN: {"admin": True}, MEMBER: {}}
 
 
 def slack_settings(tmp_path: Path, slack: FakeSlack, **extra) -> Settings:

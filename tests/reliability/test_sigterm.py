@@ -105,10 +105,13 @@ async def refused(port: int) -> bool:
 
 
 @pytest.fixture
-async def slack():
-    async with GatedSlack() as fake:
-        fake.add_user("U0REPORTER")
-        yield fake
+def slack_class() -> type[FakeSlack]:
+    return GatedSlack
+
+
+@pytest.fixture
+def slack_users() -> dict[str, dict]:
+    return {"U0REPORTER": {}}
 
 
 async def start_http(slack: FakeSlack, tmp_path: Path) -> tuple[Bot, int]:

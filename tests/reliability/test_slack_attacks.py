@@ -46,13 +46,8 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        for user in (REPORTER, ATTACKER, DESK_CHIEF):
-            fake.add_user(user)
-        fake.add_user(EDITOR, admin=True)
-        fake.add_user(OWNER, owner=True)
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {REPORTER: {}, ATTACKER: {}, DESK_CHIEF: {}, EDITOR: {"admin": True}, OWNER: {"owner": True}}
 
 
 @pytest.fixture

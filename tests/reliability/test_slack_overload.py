@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -38,10 +37,8 @@ WAIT = 5.0
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        fake.add_user(REPORTER)
-        yield fake
+def slack_users() -> dict[str, dict]:
+    return {REPORTER: {}}
 
 
 @pytest.fixture

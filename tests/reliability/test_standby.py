@@ -91,17 +91,15 @@ async def start_pair(fake: FakeDiscord, slack: FakeSlack, folder: Path, url: str
     return first, second
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_a_standby_worker_connects_nothing_and_takes_over_within_the_retry_interval(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest, figures
+    state_backend: str, state_url: str | None, tmp_path: Path, figures
 ):
-    url = request.getfixturevalue("database_url") if backend == "postgres" else None
     fake = FakeDiscord(token=DISCORD_TOKEN)
     await fake.start()
     bots: list[Bot] = []
     try:
         async with FakeSlack() as slack:
-            first, second = await start_pair(fake, slack, tmp_path, url)
+            first, second = await start_pair(fake, slack, tmp_path, state_url)
             bots += [first, second]
             seen = len(fake.gateway_received)
             killed = time.monotonic()
@@ -127,9 +125,9 @@ async def test_a_standby_worker_connects_nothing_and_takes_over_within_the_retry
     # The lock is free the moment the process dies (its connection or file closes with it), so the standby
     # holds it at its next ask: within one retry interval, plus a little for the ask itself.
     assert took_lock < RETRY + 1.0, f"took the lock {took_lock:.2f} s after the kill"
-    figures.add(f"standby.{backend}.takeover_lock_ms", int(took_lock * 1000))
-    figures.add(f"standby.{backend}.takeover_connected_ms", int(connected * 1000))
-    print(f"\n{backend}: lock taken {took_lock:.2f} s, connected {connected:.2f} s after kill -9")
+    figures.add(f"standby.{state_backend}.takeover_lock_ms", int(took_lock * 1000))
+    figures.add(f"standby.{state_backend}.takeover_connected_ms", int(connected * 1000))
+    print(f"\n{state_backend}: lock taken {took_lock:.2f} s, connected {connected:.2f} s after kill -9")
 
 
 async def test_a_worker_whose_lock_connection_is_killed_exits_1_and_the_standby_takes_over(
