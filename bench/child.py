@@ -122,7 +122,7 @@ def cmd_open(args: argparse.Namespace) -> None:
     core.handle("hotlines", Context(platform="console"))
     first = time.perf_counter() - start
     start = time.perf_counter()
-    milestones = len(core.calendar())
+    milestones = len(bot.calendars.current())
     calendar = time.perf_counter() - start
     start = time.perf_counter()
     import adapters.discord_app.client
@@ -173,7 +173,7 @@ def _time_pairs(core_call, floor_call, items, rounds: int) -> tuple[dict, dict]:
 def cmd_lookup(args: argparse.Namespace) -> None:
     """Lookup and autocomplete latency through the core, each beside the raw FTS5 MATCH on the same file."""
     from bot.cli import open_bot
-    from bot.core import PAGE_SIZE
+    from bot.lookups.answers import PAGE_SIZE
     from bot.replies import Context
 
     bot = open_bot(_settings(args))

@@ -127,7 +127,6 @@ def run(profile: Profile, work: Path, command: str) -> Report:
 
     settings = Settings(db_path=db, data_dir=data)
     bot = open_bot(settings)
-    core = bot.core
     # Setup only, not measured: one transaction per subscription without waiting for the disk each time.
     bot.store.db.execute("PRAGMA synchronous = NORMAL")
     generate.insert_subscriptions(
@@ -261,7 +260,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     _say("planning a day's reminders")
     from bench import planning
 
-    times, subs, due = planning.measure(core, PLANNING_DAY, profile.planning_days)
+    times, subs, due = planning.measure(bot, PLANNING_DAY, profile.planning_days)
     plan = statistics.median(times)
     report.add(
         Row(
@@ -483,14 +482,14 @@ def _postgres(
             # Days neither core has planned, alternating stores day by day, so both run in the same process
             # state (this process now holds two catalogues' calendars, which makes every collection dearer).
             pg_times, lite_times = [], []
-            bot.core.calendar()
+            bot.calendars.current()
             for offset in range(profile.planning_days):
                 day = PLANNING_DAY + dt.timedelta(days=PLANNING_GAP + offset)
-                lite_times += planning.measure(sqlite_bot.core, day, 1)[0]
-                times, _, due = planning.measure(bot.core, day, 1)
+                lite_times += planning.measure(sqlite_bot, day, 1)[0]
+                times, _, due = planning.measure(bot, day, 1)
                 pg_times += times
             # Untimed: the days the delivery pass falls in, planned as the SQLite core planned them above.
-            planning.measure(bot.core, PLANNING_DAY, profile.planning_days)
+            planning.measure(bot, PLANNING_DAY, profile.planning_days)
             plan, lite_plan = statistics.median(pg_times), statistics.median(lite_times)
             report.add(
                 Row(

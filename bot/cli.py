@@ -21,20 +21,32 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot import commands
 from bot import dataset as ds
 from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
 from bot.catalogue import Catalogue
+from bot.channels.answers import Channels
 from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core
 from bot.database import DatabaseFileError, Store
+from bot.desk.answers import DeskAnswers
 from bot.desk.edits import Desk, Drafts
 from bot.desk.provenance import Fetcher, FetchError, check_quote, snapshot_ok
+from bot.help import HelpAnswers
 from bot.i18n import messages
 from bot.journal import Journal
 from bot.loading import Loader, os_user
+from bot.lookups.answers import Lookups, Timeline
+from bot.lookups.quotes import QuoteCards
+from bot.registry import handlers_of
+from bot.reminders.answers import Subscribing
+from bot.reminders.calendar import Calendars
 from bot.reminders.delivery import Deliverer, DeliveryService, PassReport
+from bot.reminders.digests import Digests
+from bot.reminders.items import OccurrenceItems
 from bot.reminders.ledger import Ledger
 from bot.reminders.schedule import Scheduler
 from bot.search import Searcher, load_synonyms
@@ -61,21 +73,29 @@ class Bot:
     catalogue: Catalogue
     searcher: Searcher
     subscriptions: Subscriptions
-    ledger: Ledger[dt.date]
-    core: Core
     editors: Editors
     fetcher: Fetcher
-    # The desk's posts to `updates now` channels, with the digests' guarantees.
+    calendars: Calendars
+    quote_cards: QuoteCards
+    lookups: Lookups
+    timeline: Timeline
+    digests: Digests
+    core: Core
+    # The digests' ledger, and the one of the desk's posts to `updates now` channels (the same guarantees).
+    ledger: Ledger[dt.date]
     announcements: Ledger[int]
+    clock: Clock = utc_now
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
         """A delivery service over these parts and the given platforms' deliverers."""
         return DeliveryService(
-            self.core,
+            self.digests,
+            self.journal,
             self.subscriptions,
             self.ledger,
             deliverers,
             grace=dt.timedelta(hours=self.settings.reminder_grace_hours),
+            clock=self.clock,
             announcements=self.announcements,
         )
 
@@ -115,21 +135,32 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     subscriptions = Subscriptions(backend)
     editors = Editors(backend)
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
-    ledger = Ledger.digests(backend, lease)
-    announcements = Ledger.announcements(backend, lease)
     fetcher = Fetcher(allow=settings.fetch_allow, clock=clock)
-    desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
-    core = Core(
-        catalogue,
-        searcher,
+    zone = ZoneInfo(settings.timezone)
+    # Each feature's service, then the dispatcher over their handlers.
+    registry = commands.REGISTRY
+    calendars = Calendars(catalogue)
+    items = OccurrenceItems(catalogue)
+    quote_cards = QuoteCards(catalogue, settings.public_url)
+    lookups = Lookups(catalogue, searcher, quote_cards, registry)
+    timeline = Timeline(catalogue, calendars, items, journal)
+    channels = Channels(subscriptions, editors, zone)
+    subscribing = Subscribing(
         subscriptions,
-        journal,
-        editors=editors,
+        catalogue,
+        lambda text, limit, language: [s.value for s in lookups.suggest(text, limit, language)],
+    )
+    desk = DeskAnswers(Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock), registry)
+    core = Core(
+        registry,
+        handlers_of(lookups, timeline, subscribing, channels, desk, HelpAnswers(registry)),
+        catalogue,
+        lookups,
+        channels,
+        desk=desk,
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
-        public_url=settings.public_url,
-        desk=desk,
     )
     return Bot(
         settings,
@@ -140,11 +171,17 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         catalogue,
         searcher,
         subscriptions,
-        ledger,
+        editors,
+        fetcher,
+        calendars,
+        quote_cards,
+        lookups,
+        timeline,
+        Digests(catalogue, calendars, items, journal, zone),
         core,
-        editors=editors,
-        fetcher=fetcher,
-        announcements=announcements,
+        Ledger.digests(backend, lease),
+        Ledger.announcements(backend, lease),
+        clock,
     )
 
 
@@ -324,7 +361,7 @@ def _ask(bot: Bot, args: argparse.Namespace) -> int:
 def _run(bot: Bot, args: argparse.Namespace) -> int:
     servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
     # The site on the first free port from 8080, its address on stderr so piped output stays the bot's.
-    site = _site_serve("127.0.0.1", SITE_PORT, tries=SITE_PORT_TRIES, announce=_announce)
+    site = _site_serve(bot, "127.0.0.1", SITE_PORT, tries=SITE_PORT_TRIES, announce=_announce)
     if not servers:
         log.info("no Slack or Discord credentials configured: running the console")
         if not sys.stdin.isatty():
@@ -340,9 +377,9 @@ def _web(bot: Bot, args: argparse.Namespace) -> int:
     settings = bot.settings
     if settings.slack_enabled and not settings.slack_socket_mode:
         # Only this process receives HTTP on hosts like Heroku: the site shares Slack's port.
-        return _serve(bot, [_slack_serve(mount_site=True)], scheduler=False)
+        return _serve(bot, [_slack_serve(site_of=bot)], scheduler=False)
     servers = [_slack_serve()] if settings.slack_enabled else []
-    servers.append(_site_serve("0.0.0.0", settings.port))
+    servers.append(_site_serve(bot, "0.0.0.0", settings.port))
     return _serve(bot, servers, scheduler=False)
 
 
@@ -350,20 +387,31 @@ def _site(bot: Bot, args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         print("pledgebot: --port must be from 1 to 65535", file=sys.stderr)
         return 2
-    return _serve(bot, [_site_serve(args.host, args.port, announce=_announce)], scheduler=False)
+    return _serve(bot, [_site_serve(bot, args.host, args.port, announce=_announce)], scheduler=False)
 
 
 def _announce(address: str) -> None:
     print(f"pledgebot: the tracker site is at {address}", file=sys.stderr, flush=True)
 
 
+def site_sources(bot: Bot) -> Any:
+    """What the site reads, from the bot's parts (`adapters.site.app.Sources`)."""
+    from adapters.site.app import Sources
+
+    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars)
+
+
 def _site_serve(
-    host: str, port: int, *, tries: int = 1, announce: Callable[[str], None] | None = None
+    bot: Bot, host: str, port: int, *, tries: int = 1, announce: Callable[[str], None] | None = None
 ) -> Serve:
     from adapters.site.app import serve
 
+    sources = site_sources(bot)
+
     async def site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
-        await serve(core, settings.public_url, stopping, host=host, port=port, tries=tries, announce=announce)
+        await serve(
+            sources, settings.public_url, stopping, host=host, port=port, tries=tries, announce=announce
+        )
 
     return site
 
@@ -390,15 +438,18 @@ def _discord(bot: Bot, args: argparse.Namespace) -> int:
     return _serve(bot, [_discord_serve()], scheduler=False)
 
 
-def _slack_serve(*, mount_site: bool = False) -> Serve:
+def _slack_serve(*, site_of: Bot | None = None) -> Serve:
+    """Slack's adapter; with `site_of`, that bot's site on the same port (a web process)."""
     from adapters.slack_app.app import serve
 
-    if not mount_site:
+    if site_of is None:
         return serve
     from adapters.site.app import Site
 
+    site = Site(site_sources(site_of), site_of.settings.public_url)
+
     async def slack_and_site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
-        await serve(core, settings, stopping, mount=Site(core, settings.public_url).install)
+        await serve(core, settings, stopping, mount=site.install)
 
     return slack_and_site
 
@@ -597,9 +648,9 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
         return 2
     topics = []
     for name in args.topic:
-        category = bot.core.category(name)
+        category = bot.catalogue.category(name)
         if category is None:
-            known = ", ".join(name for name, _ in bot.core.catalogue.categories())
+            known = ", ".join(name for name, _ in bot.catalogue.categories())
             print(f"pledgebot: no category called {name!r}; the categories are: {known}", file=sys.stderr)
             return 2
         topics.append(category)
@@ -607,7 +658,7 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
     printed = False
     for offset in range(args.days):
         day = start + dt.timedelta(days=offset)
-        digest = bot.core.digest(day, args.ahead, language=bot.settings.language, topics=tuple(topics))
+        digest = bot.digests.digest(day, args.ahead, language=bot.settings.language, topics=tuple(topics))
         if digest is not None:
             print(render(digest) + "\n")
             printed = True
@@ -661,7 +712,7 @@ def _retract(bot: Bot, args: argparse.Namespace) -> int:
 def _history(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console.render import render
 
-    print(render(bot.core.history(args.pledge_id)))
+    print(render(bot.timeline.edits(args.pledge_id)))
     return 0
 
 

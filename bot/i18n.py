@@ -26,6 +26,12 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> str:
+    """Mark `message` for extraction in `context` (`Messages.pgettext` translates it), e.g. a command word
+    ("command", "show"), which must not share a translation with the same English word elsewhere."""
+    return message
+
+
 class Messages:
     """One language's messages: gettext, ngettext and dates as that language writes them."""
 
@@ -36,6 +42,10 @@ class Messages:
     def gettext(self, message: str) -> str:
         """`message` in this language (the English msgid when it has no translation)."""
         return self._translations.gettext(message)
+
+    def pgettext(self, context: str, message: str) -> str:
+        """`message` of `context` in this language (the English msgid when it has no translation)."""
+        return self._translations.pgettext(context, message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """The form of a message that fits the count `n`, by this language's plural rules."""

@@ -7,7 +7,7 @@ knows any platform's markup: text is plain, dates are dates, mentions are ids.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -17,6 +17,40 @@ TRANSLATION_NOTE = N_("English translation of the original")
 NO_QUOTE = N_("No quote on record yet.")
 # Shown beside a Korean title the data marks as the editors' translation (`title_ko_by: editors`).
 EDITORS_TITLE = N_("Korean title translated by the editors")
+
+
+class Refusal(StrEnum):
+    """What a refused user may not do, so that their platform can say who may."""
+
+    SUBSCRIPTION = "subscription"
+    LANGUAGE = "language"
+    CHOOSE_EDITORS = "choose editors"
+    EDIT = "edit"
+
+
+# What a refusal says when the platform has no words of its own for it.
+REFUSALS: dict[Refusal, str] = {
+    Refusal.SUBSCRIPTION: N_("Only a channel manager can change this channel's subscription."),
+    Refusal.LANGUAGE: N_("Only a channel manager can change this channel's language."),
+    Refusal.CHOOSE_EDITORS: N_("Only an admin can choose editors."),
+    Refusal.EDIT: N_("Only the catalogue's editors can do that."),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What an adapter tells the core about its platform: who may do what, in the platform's own words
+    (msgids), and which interactions it has."""
+
+    refusals: Mapping[Refusal, str] = field(default_factory=dict)
+    # Who may edit besides the editors list: said with the list and with every refusal.
+    other_editors: str = N_("Ask an admin to add you to the editors list.")
+    # Does the platform show forms (modals)? Without them a desk command needs its arguments.
+    forms: bool = False
+
+    def refusal(self, about: Refusal, m: Messages) -> str:
+        """The sentence refusing `about`, in `m`'s language."""
+        return m.gettext(self.refusals.get(about, REFUSALS[about]))
 
 
 @dataclass(frozen=True)
@@ -45,6 +79,8 @@ class Context:
     # May this user choose who edits (`editors add`/`remove`)? Slack: whoever may manage subscriptions
     # (workspace admins and SLACK_ADMINS), Discord: Manage Server, console: always.
     can_choose_editors: bool = False
+    # The platform's words for refusals and what it can show (forms): each adapter passes its own.
+    policy: Policy = field(default_factory=Policy, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

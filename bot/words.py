@@ -1,10 +1,10 @@
-"""The words of the command grammar, in English and Korean, in one table: command words, the verbs inside a
-command, and the status scale.
+"""The words of the command grammar, in English and Korean: how they are matched as typed, and the words
+inside commands (the verbs of `editors`, the status scale).
 
 Matching is longest first, so a word that begins another ("구독" and "구독목록") never shadows it, and
 case-insensitive with white space ignored, so "In  the Works", "추진중" and "구독 목록" are understood as
 typed. Categories are words of the grammar too, but they are data: the parser asks the catalogue for them
-(`bot.commands.Known`).
+(`bot.grammar.Known`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot import statuses
-from bot.i18n import messages
+from bot.i18n import NP_, messages
 
 
 class Kind(enum.Enum):
@@ -40,29 +40,14 @@ class Word:
         return (self.en, self.ko)
 
 
+# The words inside commands: the verbs of `editors` and the status scale, in its order, as the dataset stores
+# it. Each Korean form is the catalogue's translation. Command words are declared with their commands (the
+# registry, `bot.commands`).
 WORDS: tuple[Word, ...] = (
-    Word(Kind.COMMAND, "show", "보기"),
-    Word(Kind.COMMAND, "list", "목록"),
-    Word(Kind.COMMAND, "on", "날짜"),
-    Word(Kind.COMMAND, "upcoming", "다가오는"),
-    Word(Kind.COMMAND, "subscribe", "구독"),
-    Word(Kind.COMMAND, "unsubscribe", "구독취소"),
-    Word(Kind.COMMAND, "subscriptions", "구독목록"),
-    Word(Kind.COMMAND, "history", "이력"),
-    Word(Kind.COMMAND, "language", "언어"),
-    Word(Kind.COMMAND, "card", "카드"),
-    Word(Kind.COMMAND, "cite", "인용"),
-    Word(Kind.COMMAND, "help", "도움말"),
-    # The newsroom desk's commands (editors only).
-    Word(Kind.COMMAND, "rate", "평가"),
-    Word(Kind.COMMAND, "quote", "인용추가"),
-    Word(Kind.COMMAND, "new", "새공약"),
-    Word(Kind.COMMAND, "milestone", "일정"),
-    Word(Kind.COMMAND, "undo", "되돌리기"),
-    Word(Kind.COMMAND, "editors", "편집자"),
-    Word(Kind.VERB, "add", "추가"),
-    Word(Kind.VERB, "remove", "삭제"),
-    # The status scale, in its order, as the dataset stores it; its Korean forms are the catalogue's names.
+    *(
+        Word(Kind.VERB, verb, messages("ko").pgettext("verb", verb))
+        for verb in (NP_("verb", "add"), NP_("verb", "remove"))
+    ),
     *(Word(Kind.STATUS, value, messages("ko").status(value)) for value in statuses.VALUES),
 )
 
@@ -132,3 +117,4 @@ class Vocabulary:
 
 
 VOCABULARY = Vocabulary(WORDS)
+"""The words inside commands; `bot.commands.VOCABULARY` adds the command words."""

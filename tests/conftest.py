@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.console.shell import POLICY as CONSOLE_POLICY
+from adapters.discord_app.client import POLICY as DISCORD_POLICY
+from adapters.slack_app.app import POLICY as SLACK_POLICY
 from bot.cli import Bot, open_bot
 from bot.config import DEFAULT_DATA_DIR, Secret, Settings
 from bot.replies import Context, QuoteCard, SourceRef, Status
@@ -20,6 +23,8 @@ from tests.fakes.slack_api import FakeSlack
 pytest_plugins = ["tests.postgres", "tests.pages"]
 
 ROOT = Path(__file__).resolve().parent.parent
+# Each adapter's policy (its refusal wording, whether it has forms), for contexts a test builds by hand.
+POLICIES = {"slack": SLACK_POLICY, "discord": DISCORD_POLICY, "console": CONSOLE_POLICY}
 ARTICLE = DEFAULT_DATA_DIR / "sources" / "2025-05-26-lee-jae-myung-pledges.txt"
 HOTLINE_QUOTE = (
     "I will work to restore inter-Korean communication channels, such as military hotlines, to mutually stop "

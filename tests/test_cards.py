@@ -58,9 +58,9 @@ def test_the_card_matches_the_reference_image(core):
 
 
 @pytest.mark.parametrize("language", ["en", "ko"])
-def test_every_character_of_a_card_has_a_glyph_in_the_shipped_font(core, language):
+def test_every_character_of_a_card_has_a_glyph_in_the_shipped_font(core, bot, language):
     """No tofu: each character the card draws is in the font's cmap (else FreeType draws .notdef)."""
-    card = core.cards("inter-korean-hotline", language)[0]
+    card = bot.quote_cards.of_pledge("inter-korean-hotline", language)[0]
     text = card_text(card, messages(language)) + "pledgebot · …" + "0123456789"
     for path in (REGULAR, BOLD):
         cmap = TTFont(path).getBestCmap()

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from bot import commands as cmd
-from bot.words import VOCABULARY, Kind
+from bot.commands import VOCABULARY
+from bot.words import Kind
 
 IDS = frozenset({"inter-korean-hotline", "china-relations"})
 CATEGORIES = {"defense": "Defense", "국방": "Defense", "north korea": "North Korea", "북한": "North Korea"}

@@ -8,7 +8,7 @@ import pytest
 
 from bot import commands as cmd
 from bot.replies import ActionKind, Context
-from tests.conftest import HEADLINE, HOTLINE_QUOTE
+from tests.conftest import HEADLINE, HOTLINE_QUOTE, POLICIES
 
 
 def test_hotline_lookup_answers_with_quote_date_source_and_status(core, console_ctx):
@@ -108,7 +108,7 @@ def test_not_yet_rated_includes_pledges_with_no_status_at_all(bot, console_ctx, 
 
 
 def test_more_pledges_action_keeps_the_category_and_status(core, console_ctx, monkeypatch):
-    monkeypatch.setattr("bot.core.LIST_PAGE_SIZE", 4)
+    monkeypatch.setattr("bot.lookups.answers.LIST_PAGE_SIZE", 4)
     first = core.handle("list north korea not yet rated", console_ctx)
     [more] = [a for a in first.actions if a.kind is ActionKind.MORE]
     assert more.command == "list North Korea not yet rated page 2"
@@ -159,29 +159,36 @@ def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
     assert reply.notices[1].text.startswith("Usage: /pledge")
 
 
-def test_subscribe_stores_and_lists_per_channel(core, console_ctx):
+def test_subscribe_stores_and_lists_per_channel(core, bot, console_ctx):
     reply = core.handle("subscribe 08:30 america/new_york ahead 7", console_ctx)
     assert reply.title == "Subscribed: daily digest at 08:30 America/New_York, with 7 days' notice"
     listed = core.handle("subscriptions", console_ctx)
     assert listed.items[0].label == "Daily digest at 08:30 America/New_York, with 7 days' notice"
     again = core.handle("subscribe", console_ctx)
     assert again.title == "Updated: daily digest at 09:00 Asia/Seoul"
-    assert len(core.subscriptions.all()) == 1
+    assert len(bot.subscriptions.all()) == 1
     assert core.handle("unsubscribe", console_ctx).title == "Unsubscribed"
-    assert core.subscriptions.all() == []
+    assert bot.subscriptions.all() == []
 
 
-def test_bad_subscription_stores_nothing(core, console_ctx):
+def test_bad_subscription_stores_nothing(core, bot, console_ctx):
     core.handle("subscribe 25:00 Mars/Olympus", console_ctx)
-    assert core.subscriptions.all() == []
+    assert bot.subscriptions.all() == []
 
 
-def test_subscribing_needs_permission(core):
-    member = Context(platform="discord", workspace="g1", channel="c1", user="u1", can_manage=False)
+def test_subscribing_needs_permission(core, bot):
+    member = Context(
+        platform="discord",
+        workspace="g1",
+        channel="c1",
+        user="u1",
+        can_manage=False,
+        policy=POLICIES["discord"],
+    )
     reply = core.handle("subscribe 09:00 Asia/Seoul", member)
     assert reply.is_error and "Manage Channels" in reply.notices[0].text
     assert core.handle("unsubscribe", member).is_error
-    assert core.subscriptions.all() == []
+    assert bot.subscriptions.all() == []
 
 
 def test_help_lists_every_command(core, console_ctx):
@@ -257,16 +264,16 @@ def test_upcoming_lists_the_election_ahead_nearest_first(core, console_ctx, cloc
     assert [item.date for item in reply.items][:2] == [dt.date(2025, 6, 3), dt.date(2025, 6, 4)]
 
 
-def test_a_topic_keeps_its_pledges_and_the_items_of_no_pledge(core):
-    everything = core.digest(dt.date(2026, 5, 26))
+def test_a_topic_keeps_its_pledges_and_the_items_of_no_pledge(core, bot):
+    everything = bot.digests.digest(dt.date(2026, 5, 26))
     assert everything is not None and everything.total == 14
-    defense = core.digest(dt.date(2026, 5, 26), topics=("Defense",))
+    defense = bot.digests.digest(dt.date(2026, 5, 26), topics=("Defense",))
     assert defense is not None
     ids = [i.pledge_id for i in defense.items if i.pledge_id]
-    categories = {core.catalogue.pledges([i])[i].category for i in ids}
+    categories = {bot.catalogue.pledges([i])[i].category for i in ids}
     assert categories == {"Defense"} and 0 < defense.total == len(ids) < 14
     # Elections and inaugurations belong to no topic, so every channel gets them.
-    election = core.digest(dt.date(2025, 6, 3), topics=("Defense",))
+    election = bot.digests.digest(dt.date(2025, 6, 3), topics=("Defense",))
     assert election is not None
     assert [i.label for i in election.items] == ["Today: Lee Jae-myung was elected president"]
 
@@ -283,15 +290,15 @@ def test_on_a_pledge_day_each_pledge_shows_its_quote_and_source(core, console_ct
     assert HOTLINE_QUOTE in hotline.detail and HEADLINE in hotline.detail
 
 
-def test_election_and_inauguration_items_name_their_source(core, console_ctx):
-    [inauguration] = core.digest(dt.date(2026, 6, 4)).items
+def test_election_and_inauguration_items_name_their_source(core, bot, console_ctx):
+    [inauguration] = bot.digests.digest(dt.date(2026, 6, 4)).items
     assert inauguration.detail == (
         "Inauguration on 2025-06-04 (“Inauguration of President Lee Jae-myung, 4 June 2025”, "
         "Office of the President)"
     )
-    [election] = core.digest(dt.date(2025, 6, 3)).items
+    [election] = bot.digests.digest(dt.date(2025, 6, 3)).items
     assert "National Election Commission" in election.detail
     on = core.handle("on 2025-06-03", console_ctx)
     assert "“21st presidential election, held on 3 June 2025”" in on.items[0].detail
-    korean = core.digest(dt.date(2026, 6, 4), language="ko").items[0]
+    korean = bot.digests.digest(dt.date(2026, 6, 4), language="ko").items[0]
     assert "대통령실" in korean.detail

@@ -245,7 +245,12 @@ def test_core_is_unhealthy_once_its_file_is_deleted(tmp_path):
 
 
 def test_core_health_defaults_to_healthy(bot):
+    from zoneinfo import ZoneInfo
+
+    from bot.channels.answers import Channels
+    from bot.commands import REGISTRY
     from bot.core import Core
 
-    core = Core(bot.catalogue, bot.searcher, bot.subscriptions, bot.journal, editors=bot.editors)
+    channels = Channels(bot.subscriptions, bot.editors, ZoneInfo("Asia/Seoul"))
+    core = Core(REGISTRY, {}, bot.catalogue, bot.lookups, channels)
     assert core.healthy()

@@ -319,13 +319,13 @@ def test_upcoming_lists_deadlines_nearest_first(deadlines_bot, clock):
 def test_a_due_rule_counts_from_its_milestone(deadlines_bot):
     # Day 100 after the 2025-06-04 inauguration, counting its day as day 1.
     assert "Due today: Reopen the hotline within 100 days" in labels(
-        deadlines_bot.core.digest(dt.date(2025, 9, 11))
+        deadlines_bot.digests.digest(dt.date(2025, 9, 11))
     )
 
 
 def test_overdue_stops_once_the_pledge_is_kept(deadlines_bot, tmp_path):
     day = DUE_DAY + dt.timedelta(days=100)
-    digest = deadlines_bot.core.digest(day)
+    digest = deadlines_bot.digests.digest(day)
     [item] = [i for i in digest.items if i.pledge_id == "defense-white-paper"]
     assert item.label == "Overdue by 100 days: Publish a defense white paper"
     assert item.detail.endswith("— status: In the works")
@@ -333,18 +333,21 @@ def test_overdue_stops_once_the_pledge_is_kept(deadlines_bot, tmp_path):
     kept = "statuses:\n  - pledge: defense-white-paper\n    status: kept\n    date: 2027-03-01\n"
     deadlines_bot.loader.import_files([write(tmp_path, "kept.yaml", kept)], author="test")
     # The catalogue changed: the digest cached for this day is planned again with the new status.
-    deadlines_bot.core._version_checked_at = -10.0
-    digest = deadlines_bot.core.digest(day)
+    deadlines_bot.calendars._version_checked_at = -10.0
+    digest = deadlines_bot.digests.digest(day)
     assert digest is None or "defense-white-paper" not in {i.pledge_id for i in digest.items}
 
 
 def test_korean_deadline_headlines(deadlines_bot):
-    core = deadlines_bot.core
-    assert "오늘 마감: 국방백서 발간" in labels(core.digest(DUE_DAY, language="ko"))
+    assert "오늘 마감: 국방백서 발간" in labels(deadlines_bot.digests.digest(DUE_DAY, language="ko"))
     assert "마감 7일 전: 국방백서 발간" in labels(
-        core.digest(DUE_DAY - dt.timedelta(days=7), 7, language="ko")
+        deadlines_bot.digests.digest(DUE_DAY - dt.timedelta(days=7), 7, language="ko")
     )
-    [item] = [i for i in core.digest(DUE_DAY + dt.timedelta(days=100), language="ko").items if i.pledge_id]
+    [item] = [
+        i
+        for i in deadlines_bot.digests.digest(DUE_DAY + dt.timedelta(days=100), language="ko").items
+        if i.pledge_id
+    ]
     assert item.label == "마감 100일 경과: 국방백서 발간"
     assert item.detail.endswith("현재 상태: 추진 중")
 

@@ -177,14 +177,14 @@ async def test_discord_retry_after_the_nonce_window_finds_the_footer_key(state_s
                 # Claimed and posted, then the process died before recording; long enough ago that Discord
                 # no longer remembers the nonce.
                 assert bot.ledger.claim(sub.id, DAY) is not None
-                await deliverer.deliver(sub, bot.core.digest(DAY), key, retry=False)
+                await deliverer.deliver(sub, bot.digests.digest(DAY), key, retry=False)
                 fake.forget_nonces()
                 traveller.shift(dt.timedelta(minutes=10))
                 report = await service.run_pass(at(9, 10))
         assert report.sent == [(sub.id, DAY)]
         # The 14-pledge digest of 2026-05-26 goes out in two parts, each tagged with its own key.
         messages = fake.channel_messages[fake.channel_id]
-        assert len(messages) == len(split_digest(bot.core.digest(DAY))) == 2
+        assert len(messages) == len(split_digest(bot.digests.digest(DAY))) == 2
         for n, message in enumerate(messages, start=1):
             assert message["embeds"][-1]["footer"]["text"].endswith(f"pledgebot · {part_key(key, n)}")
         assert [r.method for r in fake.requests.items if r.path.endswith("/messages")] == [
@@ -233,7 +233,7 @@ async def test_discord_14_item_digest_reaches_the_channel_whole_once_per_part(st
     try:
         sub = subscribe(bot, "discord", str(fake.channel_id))
         key = digest_key(sub.id, DAY)
-        digest = bot.core.digest(DAY)
+        digest = bot.digests.digest(DAY)
         # One heading ("1 year since Lee Jae-myung's 14 pledges of 26 May 2025") and the 14 pledges.
         assert digest is not None and digest.total == 14 and len(digest.items) == 15
         parts = split_digest(digest)

@@ -19,7 +19,7 @@ from bot.config import Secret, Settings
 from bot.desk.provenance import parse_allow
 from bot.journal import EditKind
 from bot.replies import Context, FieldKind
-from tests.conftest import HOTLINE_QUOTE
+from tests.conftest import HOTLINE_QUOTE, POLICIES
 from tests.pages import EVIDENCE, KOREAN_EVIDENCE
 
 HOTLINE = "inter-korean-hotline"
@@ -39,7 +39,14 @@ def desk(desk_settings, clock):
 
 
 def editor(platform: str = "console", user: str = "editor-1", **changes) -> Context:
-    return Context(platform=platform, workspace="w", channel="c", user=user, can_edit=True, **changes)
+    return Context(
+        platform=platform,
+        workspace="w",
+        channel="c",
+        user=user,
+        can_edit=True,
+        **{"policy": POLICIES[platform], **changes},
+    )
 
 
 def ask(bot, line: str, ctx: Context | None = None) -> str:
@@ -130,7 +137,14 @@ def test_a_quote_must_be_on_the_page_and_a_refusal_shows_the_closest_passage(des
 def test_a_member_cannot_rate_and_nothing_is_written(desk, pages):
     head = desk.journal.head()
     for platform, who in (("slack", "editors list"), ("discord", "Manage Server")):
-        member = Context(platform=platform, workspace="w", channel="c", user="member", can_edit=False)
+        member = Context(
+            platform=platform,
+            workspace="w",
+            channel="c",
+            user="member",
+            can_edit=False,
+            policy=POLICIES[platform],
+        )
         reply = desk.core.handle(f"rate {HOTLINE} kept {pages}/hotline-restored", member)
         assert reply.is_error and who in reply.notices[0].text
         assert desk.core.submit("quote", "0123456789abcdef", {}, member).is_error
@@ -388,16 +402,16 @@ def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, 
 
     ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")  # 2026-05-20, noon in Seoul
     ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
-    assert desk.core.digest(dt.date(2026, 5, 20)) is None
-    digest = render(desk.core.digest(dt.date(2026, 5, 21)))
+    assert desk.digests.digest(dt.date(2026, 5, 20)) is None
+    digest = render(desk.digests.digest(dt.date(2026, 5, 21)))
     title = "Restore inter-Korean hotlines and communication channels"
     assert f"Since yesterday: {title} → In the works" in digest
     assert f"as of 2026-05-10; source: {pages}/hotline-restored" in digest
     assert f"Since yesterday: new quote for {title}" in digest
-    korean = render(desk.core.digest(dt.date(2026, 5, 21), language="ko"))
+    korean = render(desk.digests.digest(dt.date(2026, 5, 21), language="ko"))
     assert "추진 중" in korean
     # A channel following another topic does not hear of it.
-    assert desk.core.digest(dt.date(2026, 5, 21), topics=("Defense",)) is None
+    assert desk.digests.digest(dt.date(2026, 5, 21), topics=("Defense",)) is None
     # Posted once through the ledger, like any digest.
     ask(desk, "subscribe 09:00 Asia/Seoul", dataclasses.replace(editor(), can_manage=True))
     with desk.backend.transaction() as db:
@@ -412,7 +426,7 @@ def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, 
     rate = next(e for e in desk.journal.latest(5) if e.kind is EditKind.RATE)
     clock.now = dt.datetime(2026, 5, 22, 3, 0, tzinfo=dt.UTC)
     ask(desk, f"undo {rate.id}")
-    corrected = render(desk.core.digest(dt.date(2026, 5, 23)))
+    corrected = render(desk.digests.digest(dt.date(2026, 5, 23)))
     assert f"Correction: withdrawn — {title} → In the works" in corrected
 
 
@@ -421,14 +435,14 @@ def test_an_edit_undone_the_day_it_was_made_is_never_announced(desk, pages):
 
     ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
     ask(desk, f"undo {desk.journal.head()}")
-    assert desk.core.digest(dt.date(2026, 5, 21)) is None
+    assert desk.digests.digest(dt.date(2026, 5, 21)) is None
 
 
 def test_a_rating_has_anniversaries(desk, pages):
     import datetime as dt
 
     ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored")
-    digest = render(desk.core.digest(dt.date(2027, 5, 10)))
+    digest = render(desk.digests.digest(dt.date(2027, 5, 10)))
     assert "1 year since rated Kept: Restore inter-Korean hotlines and communication channels" in digest
 
 
@@ -459,7 +473,7 @@ def test_an_updates_now_channel_hears_of_each_change_once_within_a_minute(desk, 
     assert len(corrected.announced) == 1 and not asyncio.run(service.run_pass(clock.now)).announced
     assert f"Correction: withdrawn — {title} → In the works" in stdout.getvalue()
     # Its daily digest does not repeat what it was told as it happened.
-    assert desk.core.digest(dt.date(2026, 5, 21), updates=False) is None
+    assert desk.digests.digest(dt.date(2026, 5, 21), updates=False) is None
 
 
 async def test_updates_now_through_slack_post_each_change_once_across_failures_and_workers(

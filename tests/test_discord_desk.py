@@ -270,15 +270,15 @@ def content(body: dict) -> str:
 
 
 async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(
-    fake: FakeDiscord, real: PledgeClient, core: Core, pages: str, desk_role: int
+    fake: FakeDiscord, real: PledgeClient, core: Core, bot, pages: str, desk_role: int
 ):
     rate = dict(pledge_id=HOTLINE, status="in the works", url=f"{pages}/hotline-restored")
-    head = core.journal.head()
+    head = bot.journal.head()
     _, refused = await command(fake, "desk rate", **rate, user_id=MEMBER)
     assert "Manage Server permission or the editor role, and the editors list (/desk editors)" in content(
         refused
     )
-    assert core.journal.head() == head
+    assert bot.journal.head() == head
 
     # A member with the editor role rates (the core fetches the page: a slow one is deferred, then followed).
     payload, first = await command(fake, "desk rate", **rate, user_id=REPORTER, roles=(desk_role,))
@@ -286,7 +286,7 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(
     assert "Rated inter-korean-hotline: In the works" in content(rated)
     _, card = await command(fake, "pledge", query="hotline", user_id=MEMBER)
     assert "In the works (last reviewed 2026-05-10)" in content(card)
-    [edit] = [e for e in core.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
+    [edit] = [e for e in bot.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
     _, history = await command(fake, "pledges history", pledge_id=HOTLINE, user_id=MEMBER)
     assert f"#{edit.id}" in content(history)
 
@@ -297,7 +297,7 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(
 
 
 async def test_a_listed_editor_rates_and_loses_the_right_when_removed(
-    fake: FakeDiscord, real: PledgeClient, core: Core, pages: str
+    fake: FakeDiscord, real: PledgeClient, core: Core, bot, pages: str
 ):
     rate = dict(pledge_id=HOTLINE, status="in the works", url=f"{pages}/hotline-restored")
     admin = dict(user_id=ADMIN, permissions=SERVER_ADMIN)
@@ -307,13 +307,13 @@ async def test_a_listed_editor_rates_and_loses_the_right_when_removed(
     assert "Rated inter-korean-hotline: In the works" in content(rated)
     [remove] = fake.original(payload)["components"][0]["components"]
     await fake.click(fake.original(payload), remove["custom_id"], **admin)
-    head = core.journal.head()
+    head = bot.journal.head()
     _, refused = await command(fake, "desk rate", **rate, user_id=MEMBER)
-    assert "can edit the catalogue" in content(refused) and core.journal.head() == head
+    assert "can edit the catalogue" in content(refused) and bot.journal.head() == head
 
 
 async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
-    fake: FakeDiscord, real: PledgeClient, core: Core, pages: str
+    fake: FakeDiscord, real: PledgeClient, core: Core, bot, pages: str
 ):
     admin = dict(user_id=ADMIN, permissions=SERVER_ADMIN)
     _, given = await command(fake, "desk quote", pledge_id=HOTLINE, **admin)
@@ -337,7 +337,7 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     assert (await fake.callback_for(submission))["type"] == 5
     refused = await fake.followup_for(submission)
     assert "These words are not on the page." in content(refused) and "Closest passage: “" in content(refused)
-    head = core.journal.head()
+    head = bot.journal.head()
 
     [correct] = refused["components"][0]["components"]
     message = fake.followups[submission["token"]][0]
@@ -358,7 +358,7 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     submission = await fake.submit_modal(confirm, values, **admin)
     saved = await fake.followup_for(submission)
     assert "Quote added to inter-korean-hotline" in content(saved)
-    assert core.journal.head() == head + 1
+    assert bot.journal.head() == head + 1
 
 
 async def test_an_updates_now_channel_hears_of_a_rating_once(

@@ -16,8 +16,9 @@ import pytest
 
 from bot import commands as cmd
 from bot.cli import build_parser
+from bot.commands import VOCABULARY
 from bot.config import load_settings
-from bot.words import VOCABULARY, Kind
+from bot.words import Kind
 from tests.conftest import ROOT
 
 README_PATH = ROOT / "README.md"

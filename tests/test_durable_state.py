@@ -65,7 +65,7 @@ def test_load_import_and_history_are_journalled(state_settings, tmp_path, clock)
         # Every seed pledge's history starts with the load of its data file.
         [load] = bot.journal.history("inter-korean-hotline")
         assert load.kind is EditKind.LOAD and load.summary == "loaded from data/lee-jae-myung-2025-05-26.yaml"
-        reply = bot.core.history("build-a-bridge")
+        reply = bot.timeline.edits("build-a-bridge")
         assert "imported 1 records from bridge.yaml" in reply.items[0].label
         assert "editor: from the desk" in reply.items[0].detail
     finally:

@@ -11,11 +11,13 @@ from bot import commands as grammar
 from bot.cli import open_bot
 from bot.config import ConfigError, Settings, load_settings
 from bot.replies import ActionKind, Context, Level
-from tests.conftest import FixedClock
+from tests.conftest import POLICIES, FixedClock
 
-ADMIN = Context(platform="slack", workspace="T1", channel="C1", user="U0ADMIN", can_manage=True)
+ADMIN = Context(
+    platform="slack", workspace="T1", channel="C1", user="U0ADMIN", can_manage=True, policy=POLICIES["slack"]
+)
 CHOOSER = dataclasses.replace(ADMIN, can_choose_editors=True)
-MEMBER = Context(platform="slack", workspace="T1", channel="C1", user="U0MEMBER")
+MEMBER = Context(platform="slack", workspace="T1", channel="C1", user="U0MEMBER", policy=POLICIES["slack"])
 
 
 @pytest.fixture
@@ -76,12 +78,16 @@ def test_anyone_sees_the_list_and_who_else_may_edit_but_only_a_chooser_changes_i
 
 def test_the_refusal_and_the_list_name_each_platforms_editors_in_its_language(state_bot):
     core = state_bot.core
-    discord = Context(platform="discord", workspace="G1", channel="C1", user="1", locale="ko")
+    discord = Context(
+        platform="discord", workspace="G1", channel="C1", user="1", locale="ko", policy=POLICIES["discord"]
+    )
     assert "서버 관리 권한이 있는 멤버만" in text(core.handle("editors add <@!123456>", discord))
     assert "DISCORD_EDITOR_ROLE" in text(core.handle("편집자", discord))
     empty = core.handle("editors", MEMBER)
     assert "No one has been added to the editors list yet." in text(empty)
-    console = Context(platform="console", workspace="local", channel="console", user="you")
+    console = Context(
+        platform="console", workspace="local", channel="console", user="you", policy=POLICIES["console"]
+    )
     assert "the local operator may always edit" in text(core.handle("editors", console))
 
 

@@ -12,13 +12,15 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 from bot import i18n
+from bot.commands import VOCABULARY
 from bot.i18n import environment_language, language_of, messages
 from bot.reminders.occurrences import Milestone, Occurrence, OccurrenceKind
-from bot.words import VOCABULARY, Kind
+from bot.words import Kind
+from tests.conftest import POLICIES
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "bot" / "locales"
-KEYWORDS = {"gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"gettext": None, "ngettext": (1, 2), "N_": None, "NP_": ((1, "c"), 2)}
 
 
 def _catalog(language: str):
@@ -197,7 +199,12 @@ def test_korean_lists_counts_errors_and_help(core, console_ctx):
     assert core.handle("on 2025-02-30", ctx).notices[1].text.startswith("사용법: /pledge on")
     assert core.handle("도움말", ctx).title == "pledgebot: 정치인의 말 그대로"
     assert core.handle("zzzzqqq", ctx).title == "공약을 찾지 못했습니다"
-    member = core.handle("구독", __import__("dataclasses").replace(ctx, platform="discord", can_manage=False))
+    member = core.handle(
+        "구독",
+        __import__("dataclasses").replace(
+            ctx, platform="discord", can_manage=False, policy=POLICIES["discord"]
+        ),
+    )
     assert member.notices[0].text == "채널 관리 권한이 있는 멤버만 이 채널의 구독을 바꿀 수 있습니다."
 
 
@@ -206,12 +213,12 @@ def test_autocomplete_labels_follow_the_users_language(core):
     assert core.suggest("hotline")[0].label == "Restore inter-Korean hotlines and communication channels"
 
 
-def test_the_digest_in_korean_reads_day_100_of_the_inauguration(core):
-    digest = core.digest(dt.date(2025, 9, 11), language="ko")
+def test_the_digest_in_korean_reads_day_100_of_the_inauguration(core, bot):
+    digest = bot.digests.digest(dt.date(2025, 9, 11), language="ko")
     assert digest is not None and digest.language == "ko"
     assert digest.title == "오늘의 공약 기록, 2025년 9월 11일 목요일"
     assert [item.label for item in digest.items] == ["이재명 취임 100일"]
-    english = core.digest(dt.date(2025, 9, 11))
+    english = bot.digests.digest(dt.date(2025, 9, 11))
     assert english.items[0].label == "100 days since Lee Jae-myung was inaugurated as president"
 
 
@@ -253,7 +260,14 @@ def test_a_manager_sets_the_channel_language_and_a_member_is_refused(core, bot):
 
     from bot.replies import Context
 
-    manager = Context(platform="discord", workspace="G1", channel="C1", user="U1", can_manage=True)
+    manager = Context(
+        platform="discord",
+        workspace="G1",
+        channel="C1",
+        user="U1",
+        can_manage=True,
+        policy=POLICIES["discord"],
+    )
     member = dataclasses.replace(manager, user="U2", can_manage=False)
     refused = core.handle("language ko", member)
     assert refused.is_error and "Manage Channels" in refused.notices[0].text
@@ -270,7 +284,14 @@ def test_a_manager_sets_the_channel_language_and_a_member_is_refused(core, bot):
 def test_an_unset_discord_channel_speaks_its_servers_language(core, bot):
     from bot.replies import Context
 
-    ctx = Context(platform="discord", workspace="G1", channel="C9", user="U1", can_manage=True)
+    ctx = Context(
+        platform="discord",
+        workspace="G1",
+        channel="C9",
+        user="U1",
+        can_manage=True,
+        policy=POLICIES["discord"],
+    )
     import dataclasses
 
     assert core.channel_language(dataclasses.replace(ctx, place_locale="ko")) == "ko"
@@ -317,11 +338,11 @@ def test_the_korean_fields_migration_adds_nullable_columns(bot):
     assert {"outlet_ko", "headline_ko"} <= set(db["sources"].columns_dict)
 
 
-def test_korean_dates_lists_and_digest_details_use_the_korean_data(core, console_ctx):
+def test_korean_dates_lists_and_digest_details_use_the_korean_data(core, bot, console_ctx):
     on = core.handle("날짜 2025-05-26", korean(console_ctx))
     assert on.title == "2025년 5월 26일"
     assert "공약 발표: 남북 핫라인·통신선 복원" in [item.label for item in on.items]
-    digest = core.digest(dt.date(2026, 5, 26), language="ko")
+    digest = bot.digests.digest(dt.date(2026, 5, 26), language="ko")
     assert digest.items[0].label == "이재명 공약 14개 발표 1주년 (2025년 5월 26일)"
     hotline = next(i for i in digest.items if i.pledge_id == "inter-korean-hotline")
     assert hotline.label == "남북 핫라인·통신선 복원"

@@ -21,8 +21,10 @@ from adapters.slack_app.delivery import EVENT_TYPE
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from bot.cli import Bot, open_bot
 from bot.config import Secret, Settings
-from bot.core import Core
+from bot.reminders.calendar import Calendars
 from bot.reminders.delivery import digest_key, scheduled_at
+from bot.reminders.digests import Digests
+from bot.reminders.items import OccurrenceItems
 from bot.reminders.schedule import Scheduler
 from bot.state import Subscription
 from tests.conftest import HOTLINE_QUOTE, ROOT
@@ -69,8 +71,8 @@ def local(zone: ZoneInfo, *args: int) -> dt.datetime:
 # -- the plan -------------------------------------------------------------------------------------------
 
 
-def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core):
-    digest = core.digest(dt.date(2026, 5, 26))
+def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core, bot):
+    digest = bot.digests.digest(dt.date(2026, 5, 26))
     labels = [i.label for i in digest.items]
     # The 14 pledges of one day fall due together: one heading, then each pledge with its quote.
     assert len(labels) == 15 and digest.total == 14
@@ -83,18 +85,18 @@ def test_first_anniversary_of_the_pledges_lists_the_hotline_with_its_quote(core)
     assert not digest.private
 
 
-def test_day_counts_and_inauguration_anniversary(core):
-    assert [i.label for i in core.digest(dt.date(2025, 9, 11)).items] == [
+def test_day_counts_and_inauguration_anniversary(core, bot):
+    assert [i.label for i in bot.digests.digest(dt.date(2025, 9, 11)).items] == [
         "100 days since Lee Jae-myung was inaugurated as president"
     ]
-    assert [i.label for i in core.digest(dt.date(2026, 6, 4)).items] == [
+    assert [i.label for i in bot.digests.digest(dt.date(2026, 6, 4)).items] == [
         "1 year since Lee Jae-myung was inaugurated as president"
     ]
-    assert core.digest(dt.date(2026, 6, 5)) is None
+    assert bot.digests.digest(dt.date(2026, 6, 5)) is None
 
 
-def test_heads_up_days_ahead(core):
-    digest = core.digest(dt.date(2026, 5, 19), lead_days=7)
+def test_heads_up_days_ahead(core, bot):
+    digest = bot.digests.digest(dt.date(2026, 5, 19), lead_days=7)
     assert digest.items[0].label == "In 7 days: 1 year since Lee Jae-myung's 14 pledges of 26 May 2025"
 
 
@@ -391,7 +393,7 @@ async def test_slack_crash_between_posting_and_recording_is_not_posted_again(sla
     # A process claimed and posted the digest, then died before recording it; its lease ran out.
     with time_machine.travel(local(SEOUL, 2026, 5, 26, 9, 0), tick=False) as traveller:
         bot.ledger.claim(sub.id, day)
-        await deliverer.deliver(sub, bot.core.digest(day), digest_key(sub.id, day), retry=False)
+        await deliverer.deliver(sub, bot.digests.digest(day), digest_key(sub.id, day), retry=False)
         traveller.shift(dt.timedelta(minutes=10))
         report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 10))
     assert report.sent == [(sub.id, day)]
@@ -455,11 +457,11 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
             service = bot.delivery({"discord": deliverer})
             day = dt.date(2026, 5, 26)
             # The first attempt posts, then the ledger forgets (a crash): the retry reuses the nonce.
-            await deliverer.deliver(sub, bot.core.digest(day), digest_key(sub.id, day), retry=False)
+            await deliverer.deliver(sub, bot.digests.digest(day), digest_key(sub.id, day), retry=False)
             report = await service.run_pass(local(SEOUL, 2026, 5, 26, 9, 5))
         assert report.sent == [(sub.id, day)]
         # One message per part of the digest (two for the 14 pledges of 26 May), never a duplicate.
-        assert len(fake.channel_messages[fake.channel_id]) == len(split_digest(bot.core.digest(day))) == 2
+        assert len(fake.channel_messages[fake.channel_id]) == len(split_digest(bot.digests.digest(day))) == 2
     finally:
         bot.close()
         await fake.close()
@@ -468,16 +470,10 @@ async def test_discord_digest_with_the_same_nonce_is_one_message(tmp_path, clock
 def test_an_import_by_another_process_reaches_the_next_digest(settings, tmp_path):
     ticks = [0.0]
     bot = open_bot(settings)
-    core = Core(
-        bot.catalogue,
-        bot.searcher,
-        bot.subscriptions,
-        bot.journal,
-        editors=bot.editors,
-        monotonic=lambda: ticks[0],
-    )
+    calendars = Calendars(bot.catalogue, monotonic=lambda: ticks[0])
+    digests = Digests(bot.catalogue, calendars, OccurrenceItems(bot.catalogue), bot.journal, SEOUL)
     day = dt.date(2026, 7, 1)
-    assert core.digest(day) is None
+    assert digests.digest(day) is None
     other = open_bot(settings)
     path = tmp_path / "more.json"
     path.write_text(
@@ -486,9 +482,9 @@ def test_an_import_by_another_process_reaches_the_next_digest(settings, tmp_path
     other.loader.import_files([path], author="test")
     other.close()
     # The catalogue version is read at most once a second, not once per digest of a pass.
-    assert core.digest(day) is None
+    assert digests.digest(day) is None
     ticks[0] += 1.0
-    assert [i.label for i in core.digest(day).items] == ["1 year since X"]
+    assert [i.label for i in digests.digest(day).items] == ["1 year since X"]
     bot.close()
 
 

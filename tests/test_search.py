@@ -31,9 +31,9 @@ READER_WORDS = [
 
 
 @pytest.mark.parametrize(("pledge", "english", "korean"), READER_WORDS)
-def test_every_pledge_is_found_first_by_an_english_and_a_korean_word(core, pledge, english, korean):
-    assert core.searcher.search(english).ids[0] == pledge
-    assert core.searcher.search(korean).ids[0] == pledge
+def test_every_pledge_is_found_first_by_an_english_and_a_korean_word(core, bot, pledge, english, korean):
+    assert bot.searcher.search(english).ids[0] == pledge
+    assert bot.searcher.search(korean).ids[0] == pledge
 
 
 @pytest.mark.parametrize(
@@ -108,8 +108,8 @@ def test_long_query_is_cut_with_a_notice(core):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=300))
-def test_any_text_searches_without_error(core, text):
-    result = core.searcher.search(text)
+def test_any_text_searches_without_error(core, bot, text):
+    result = bot.searcher.search(text)
     assert len(result.ids) <= 3
     core.suggest(text)
 
@@ -179,20 +179,20 @@ def test_a_correction_keeps_the_first_letter_and_stays_within_its_edits(core):
 
 
 @pytest.mark.parametrize("query", ["Lee Jae-myung", "lee", "Jae-myung", "이재명"])
-def test_a_speaker_name_alone_lists_the_speaker_s_pledges(core, query):
+def test_a_speaker_name_alone_lists_the_speaker_s_pledges(core, bot, query):
     reply = _search(core, query)
-    assert reply.total == len(core.catalogue.list_pledges(None, 100, 0)[0])
+    assert reply.total == len(bot.catalogue.list_pledges(None, 100, 0)[0])
 
 
 @pytest.mark.parametrize("query", ["DPRK", "North Korea", "북한"])
-def test_names_of_north_korea_meet(core, query):
-    ids = set(core.searcher.search(query, limit=50).ids)
+def test_names_of_north_korea_meet(core, bot, query):
+    ids = set(bot.searcher.search(query, limit=50).ids)
     assert {"inter-korean-hotline", "peace-denuclearization"} <= ids
 
 
 @pytest.mark.parametrize("query", ["US", "U.S.", "United States", "America", "미국"])
-def test_names_of_the_united_states_meet(core, query):
-    ids = set(core.searcher.search(query, limit=50).ids)
+def test_names_of_the_united_states_meet(core, bot, query):
+    ids = set(bot.searcher.search(query, limit=50).ids)
     assert {"pragmatic-diplomacy", "alliance-trust", "defense-deterrence"} <= ids
 
 
@@ -201,14 +201,14 @@ def test_the_pronoun_us_is_not_the_country(core):
 
 
 @pytest.mark.parametrize("query", ["martial law", "계엄"])
-def test_martial_law_finds_both_pledges_in_either_language(core, query):
-    ids = set(core.searcher.search(query, limit=50).ids)
+def test_martial_law_finds_both_pledges_in_either_language(core, bot, query):
+    ids = set(bot.searcher.search(query, limit=50).ids)
     assert {"alliance-trust", "armed-forces-reform"} <= ids
 
 
-def test_north_korea_lists_the_north_korea_category_first(core):
-    ids = core.searcher.search("north korea", limit=6).ids
-    assert {core.catalogue.pledges([i])[i].category for i in ids} == {"North Korea"}
+def test_north_korea_lists_the_north_korea_category_first(core, bot):
+    ids = bot.searcher.search("north korea", limit=6).ids
+    assert {bot.catalogue.pledges([i])[i].category for i in ids} == {"North Korea"}
 
 
 def test_missile_finds_the_quote_about_missiles(core):
@@ -249,13 +249,9 @@ def test_best_quote_picks_the_quote_with_most_query_words_and_marks_them():
     ]
 
 
-def test_ranking_is_bounded_and_a_larger_total_is_shown_with_a_plus(core, monkeypatch):
-    import bot.core
-    import bot.search
-
-    monkeypatch.setattr(bot.search, "CANDIDATES", 2)
-    monkeypatch.setattr(bot.core, "CANDIDATES", 2)
-    result = core.searcher.search("korea", limit=3)
+def test_ranking_is_bounded_and_a_larger_total_is_shown_with_a_plus(core, bot, monkeypatch):
+    monkeypatch.setattr("bot.search.CANDIDATES", 2)
+    result = bot.searcher.search("korea", limit=3)
     assert result.total == 3 and len(result.ids) == 2
     reply = _search(core, "korea")
     assert reply.title == "2+ pledges found"
@@ -300,8 +296,8 @@ def test_the_next_page_keeps_the_case_that_makes_us_the_country(core):
         "핫라인을 복원하는 공약은?",
     ],
 )
-def test_korean_compounds_and_questions_find_the_pledge(core, query):
-    assert core.searcher.search(query).ids[0] == "inter-korean-hotline"
+def test_korean_compounds_and_questions_find_the_pledge(core, bot, query):
+    assert bot.searcher.search(query).ids[0] == "inter-korean-hotline"
     reply = _search(core, query)
     assert reply.cards[0].pledge_id == "inter-korean-hotline"
     assert not reply.notices
@@ -374,14 +370,12 @@ def test_best_quotes_finds_each_pledge_s_quote_in_one_pass():
     assert best_quotes([["Missiles."]], ["hotline"]) == [(0, ())]
 
 
-def test_an_exact_hit_older_than_the_ranked_candidates_still_leads(core, monkeypatch):
-    import bot.search
-
-    monkeypatch.setattr(bot.search, "CANDIDATES", 1)
+def test_an_exact_hit_older_than_the_ranked_candidates_still_leads(core, bot, monkeypatch):
+    monkeypatch.setattr("bot.search.CANDIDATES", 1)
     # "alliance" is an alias of alliance-trust; the one candidate scored is a more recent pledge.
-    result = core.searcher.search("alliance")
+    result = bot.searcher.search("alliance")
     assert result.total == 2 and result.ids[0] == "alliance-trust"
-    assert set(core.searcher.search("martial law").ids) == {"alliance-trust", "armed-forces-reform"}
+    assert set(bot.searcher.search("martial law").ids) == {"alliance-trust", "armed-forces-reform"}
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
 from adapters.site.app import build_app, choose_language, serve
-from bot.cli import _follow, open_bot
+from bot.cli import _follow, open_bot, site_sources
 from bot.config import Secret, Settings
 from bot.desk.provenance import parse_allow
 from bot.replies import Context
@@ -33,8 +33,8 @@ HOTLINE = "/pledges/inter-korean-hotline"
 
 
 @pytest.fixture
-async def client(core) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(build_app(core))) as client:
+async def client(core, bot) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(build_app(site_sources(bot)))) as client:
         yield client
 
 
@@ -88,8 +88,8 @@ async def test_a_pledge_page_has_both_titles_every_quote_with_its_source_and_the
     assert "og:url" not in meta  # only with PLEDGEBOT_PUBLIC_URL
 
 
-async def test_the_public_url_gives_og_url_and_canonical_links(core):
-    async with TestClient(TestServer(build_app(core, "https://tracker.example"))) as client:
+async def test_the_public_url_gives_og_url_and_canonical_links(core, bot):
+    async with TestClient(TestServer(build_app(site_sources(bot), "https://tracker.example"))) as client:
         _, html = await get(client, HOTLINE)
     meta = Meta(html).meta
     assert meta["og:url"] == f"https://tracker.example{HOTLINE}"
@@ -215,7 +215,7 @@ async def test_everything_the_data_holds_is_escaped(tmp_path, clock):
     )
     try:
         bot.loader.import_files([hostile], author="test")
-        async with TestClient(TestServer(build_app(bot.core))) as client:
+        async with TestClient(TestServer(build_app(site_sources(bot)))) as client:
             _, html = await get(client, "/pledges/hostile-title")
             _, feed = await get(client, "/feed.atom")
     finally:
@@ -239,7 +239,7 @@ async def test_a_rating_made_in_chat_elsewhere_reaches_the_page_and_the_feed_wit
     follower = asyncio.create_task(_follow(serving.loader, stopping))
     ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_edit=True)
     try:
-        async with TestClient(TestServer(build_app(serving.core))) as client:
+        async with TestClient(TestServer(build_app(site_sources(serving)))) as client:
             _, before = await get(client, HOTLINE)
             assert "Koreas restore military hotline" not in before
             rated = await asyncio.to_thread(
@@ -269,7 +269,7 @@ async def test_a_rating_made_in_chat_elsewhere_reaches_the_page_and_the_feed_wit
     assert re.search(r"in the works</th><td data-count=\"1\">1</td>", meter)
 
 
-async def test_serve_takes_the_next_port_when_one_is_taken(core):
+async def test_serve_takes_the_next_port_when_one_is_taken(core, bot):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -278,7 +278,7 @@ async def test_serve_takes_the_next_port_when_one_is_taken(core):
         ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         said: list[str] = []
         task = asyncio.create_task(
-            serve(core, None, stopping, port=port, tries=5, ready=ready, announce=said.append)
+            serve(site_sources(bot), None, stopping, port=port, tries=5, ready=ready, announce=said.append)
         )
         try:
             address = await asyncio.wait_for(ready, 5)
@@ -290,12 +290,14 @@ async def test_serve_takes_the_next_port_when_one_is_taken(core):
             await asyncio.wait_for(task, 5)
 
 
-async def test_a_taken_port_without_tries_is_an_error(core):
+async def test_a_taken_port_without_tries_is_an_error(core, bot):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(OSError):
-            await asyncio.wait_for(serve(core, None, asyncio.Event(), port=taken.getsockname()[1]), 5)
+            await asyncio.wait_for(
+                serve(site_sources(bot), None, asyncio.Event(), port=taken.getsockname()[1]), 5
+            )
 
 
 async def test_the_site_serves_its_stylesheet_and_font_and_nothing_else_from_disk(client):
@@ -331,13 +333,13 @@ async def test_hostile_addresses_get_a_page_never_an_error(client, path):
 
 
 @pytest.mark.parametrize("answer", [False, RuntimeError("disk gone")])
-async def test_healthz_is_503_when_the_catalogue_does_not_answer(core, monkeypatch, answer):
+async def test_healthz_is_503_when_the_catalogue_does_not_answer(core, bot, monkeypatch, answer):
     def healthy() -> bool:
         if isinstance(answer, Exception):
             raise answer
         return answer
 
     monkeypatch.setattr(core, "healthy", healthy)
-    async with TestClient(TestServer(build_app(core))) as client:
+    async with TestClient(TestServer(build_app(site_sources(bot)))) as client:
         response = await client.get("/healthz")
         assert response.status == 503 and await response.json() == {"ok": False}

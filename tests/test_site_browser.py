@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.site.app import serve
-from bot.cli import Bot, open_bot
+from bot.cli import Bot, open_bot, site_sources
 from bot.config import Settings
 from tests.conftest import ROOT, FixedClock
 
@@ -69,7 +69,9 @@ class SiteServer:
         self.thread = threading.Thread(target=self._run, name="site", daemon=True)
 
     def _run(self) -> None:
-        self.loop.run_until_complete(serve(self.bot.core, None, self.stopping, port=0, ready=self.ready))
+        self.loop.run_until_complete(
+            serve(site_sources(self.bot), None, self.stopping, port=0, ready=self.ready)
+        )
 
     def start(self) -> str:
         self.thread.start()

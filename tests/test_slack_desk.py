@@ -200,7 +200,7 @@ async def test_who_may_edit_comes_from_slack_the_setting_and_the_list(desk: Desk
 
 
 async def test_admin_rights_follow_slack_within_a_minute_and_the_list_at_once(
-    core: Core, settings: Settings, slack: FakeSlack
+    core: Core, bot, settings: Settings, slack: FakeSlack
 ):
     now = [1000.0]
     listeners = Listeners(core, settings, make_client(settings), clock=lambda: now[0])
@@ -215,10 +215,10 @@ async def test_admin_rights_follow_slack_within_a_minute_and_the_list_at_once(
     now[0] += 2
     assert await can_edit()
     slack.add_user(REPORTER)
-    core.editors.add("slack", TEAM_ID, REPORTER, EDITOR, dt.datetime(2026, 5, 20, tzinfo=dt.UTC))
+    bot.editors.add("slack", TEAM_ID, REPORTER, EDITOR, dt.datetime(2026, 5, 20, tzinfo=dt.UTC))
     now[0] += 61
     assert await can_edit()  # no longer an admin, but on the list
-    core.editors.remove("slack", TEAM_ID, REPORTER)
+    bot.editors.remove("slack", TEAM_ID, REPORTER)
     assert not await can_edit()  # taken off the list: at once, whatever the cache holds
 
 
@@ -411,20 +411,20 @@ async def real(core: Core, settings: Settings, slack: FakeSlack) -> AsyncIterato
     await asyncio.wait_for(task, WAIT)
 
 
-async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(real: Desk, core: Core, pages: str):
+async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(real: Desk, core: Core, bot, pages: str):
     rate = f"rate {HOTLINE} in the works {pages}/hotline-restored"
-    head = core.journal.head()
+    head = bot.journal.head()
     refused = await real.command(rate, user=REPORTER)
     assert "Only workspace admins and owners, the people in SLACK_EDITORS and the editors list" in text_of(
         refused
     )
-    assert core.journal.head() == head
+    assert bot.journal.head() == head
 
     rated = await real.command(rate, user=EDITOR)
     assert "Rated inter-korean-hotline: In the works" in text_of(rated)
     card = text_of(await real.command("hotline", user=REPORTER))
     assert "In the works (last reviewed 2026-05-10)" in card and f"{pages}/hotline-restored" in card
-    [edit] = [e for e in core.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
+    [edit] = [e for e in bot.journal.pledge_edits(HOTLINE) if e.kind is EditKind.RATE]
     history = text_of(await real.command(f"history {HOTLINE}", user=REPORTER))
     assert f"#{edit.id}" in history
 
@@ -435,7 +435,9 @@ async def test_an_editor_rates_and_undoes_and_a_member_cannot_rate(real: Desk, c
     assert "Not yet rated" in text_of(await real.command("hotline", user=STRINGER))
 
 
-async def test_a_picked_editor_rates_and_loses_the_right_when_removed(real: Desk, core: Core, pages: str):
+async def test_a_picked_editor_rates_and_loses_the_right_when_removed(
+    real: Desk, core: Core, bot, pages: str
+):
     rate = f"rate {HOTLINE} in the works {pages}/hotline-restored"
     listed = await real.command("editors", user=EDITOR)
     [picker] = [b for b in listed["blocks"] if b.get("block_id", "").startswith("pledge_pick:")]
@@ -443,13 +445,13 @@ async def test_a_picked_editor_rates_and_loses_the_right_when_removed(real: Desk
     assert "Rated inter-korean-hotline: In the works" in text_of(await real.command(rate, user=REPORTER))
     [remove] = [b["accessory"] for b in added["blocks"] if "accessory" in b]
     await real.press(remove["action_id"], remove["value"], user=EDITOR)
-    head = core.journal.head()
+    head = bot.journal.head()
     refused = await real.command(rate, user=REPORTER)
-    assert "can edit the catalogue" in text_of(refused) and core.journal.head() == head
+    assert "can edit the catalogue" in text_of(refused) and bot.journal.head() == head
 
 
 async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
-    real: Desk, core: Core, slack: FakeSlack, pages: str
+    real: Desk, core: Core, bot, slack: FakeSlack, pages: str
 ):
     view = await real.open_quote_form(user=EDITOR)
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
@@ -471,7 +473,7 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     [error] = [b for b in blocks if b.get("block_id") == "error:words"]
     assert "These words are not on the page." in text_of(error) and "Closest passage: “" in text_of(error)
     assert "restore inter-Korean communication channels" in text_of(error)
-    head = core.journal.head()
+    head = bot.journal.head()
 
     # The refused form, as shown again, is corrected and submitted: the next step confirms the source.
     again = slack.views[view["id"]]
@@ -494,7 +496,7 @@ async def test_the_quote_modal_checks_the_page_then_confirms_the_source(
     assert first["response_action"] == second["response_action"] == "update"
     calls = await slack.wait_for_calls("views.update", 3)
     assert "Quote added to inter-korean-hotline" in text_of(calls[2].body["view"])
-    assert core.journal.head() == head + 1
+    assert bot.journal.head() == head + 1
 
 
 async def test_an_updates_now_channel_hears_of_a_rating_once(

@@ -173,11 +173,12 @@ async def test_healthz(running: Running):
         assert await response.json() == {"ok": True}
 
 
-async def test_the_site_shares_the_slack_port_for_pledgebot_web(core, settings, slack):
+async def test_the_site_shares_the_slack_port_for_pledgebot_web(core, bot, settings, slack):
     """`pledgebot web` on hosts where only one process receives HTTP: the site beside /slack/events."""
     from adapters.site.app import Site
+    from bot.cli import site_sources
 
-    async for running in start(core, settings, slack, mount=Site(core).install):
+    async for running in start(core, settings, slack, mount=Site(site_sources(bot)).install):
         async with running.session.get(f"{running.url}/pledges/inter-korean-hotline") as response:
             assert response.status == 200 and HOTLINE_QUOTE in await response.text()
         async with running.session.get(f"{running.url}/no-such-page") as response:

@@ -117,7 +117,7 @@ async def test_a_long_slack_digest_reaches_the_channel_whole_once_per_part_after
             "slack", "W1", "C0NEWS", dt.time(9), "Asia/Seoul", 0, "U1", LONG_AGO
         )
         key = digest_key(sub.id, DAY)
-        reply = bot.core.digest(DAY)
+        reply = bot.digests.digest(DAY)
         assert reply is not None and reply.total == 300
         parts = split_digest(reply)
         assert len(parts) >= 3
@@ -161,7 +161,7 @@ async def test_a_14_item_digest_reaches_slack_whole_in_one_message(state_setting
         sub, _ = bot.subscriptions.subscribe(
             "slack", "W1", "C0NEWS", dt.time(9), "Asia/Seoul", 0, "U1", LONG_AGO
         )
-        reply = bot.core.digest(dt.date(2026, 5, 26))
+        reply = bot.digests.digest(dt.date(2026, 5, 26))
         assert reply is not None and reply.total == 14
         async with slack_deliverer(settings) as deliverer:
             service = bot.delivery({"slack": deliverer})

@@ -151,13 +151,13 @@ def test_a_filtered_digest_groups_what_the_channel_follows(clock, tmp_path):
     bot = open_bot(Settings(db_path=tmp_path / "p.db"), clock=clock)
     try:
         day = dt.date(2026, 5, 26)
-        north = bot.core.digest(day, topics=("north korea",))
+        north = bot.digests.digest(day, topics=("north korea",))
         assert north.total == 6 and len(north.items) == 7
         assert north.items[0].label == "1 year since Lee Jae-myung's 6 pledges of 26 May 2025"
-        defense = bot.core.digest(day, topics=("Defense",))
+        defense = bot.digests.digest(day, topics=("Defense",))
         assert defense.total == len(defense.items) == 2
         assert all(i.label.startswith("1 year since Lee Jae-myung pledged: ") for i in defense.items)
-        both = bot.core.digest(
+        both = bot.digests.digest(
             dt.date(2026, 5, 19), 7, topics=("Defense",), pledges=("inter-korean-hotline",)
         )
         heading = "In 7 days: 1 year since Lee Jae-myung's 3 pledges of 26 May 2025"
@@ -168,6 +168,6 @@ def test_a_filtered_digest_groups_what_the_channel_follows(clock, tmp_path):
             "defense-deterrence",
         }
         # The unfiltered digest is unchanged by the filtered ones built from the same day.
-        assert bot.core.digest(day).total == 14
+        assert bot.digests.digest(day).total == 14
     finally:
         bot.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import dataset as ds
-from bot.words import VOCABULARY, WORDS, Kind, Vocabulary, Word, key
+from bot.commands import VOCABULARY
+from bot.words import Kind, Vocabulary, Word, key
 
 
 def test_every_command_word_has_a_korean_form():
@@ -24,7 +25,7 @@ def test_every_status_has_a_korean_form_and_the_scale_is_the_datasets():
 
 def test_no_two_words_of_a_kind_can_be_typed_the_same_way():
     for kind in Kind:
-        forms = [key(form) for word in WORDS if word.kind is kind for form in word.forms]
+        forms = [key(form) for word in VOCABULARY.words if word.kind is kind for form in word.forms]
         assert len(forms) == len(set(forms)), kind
 
 

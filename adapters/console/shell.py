@@ -11,12 +11,14 @@ from adapters.console.render import render
 from bot.core import Core
 from bot.i18n import N_, language_of, messages
 from bot.loading import os_user
-from bot.replies import Context, Reply
+from bot.replies import Context, Policy, Reply
 from bot.state import Subscription
 
 PROMPT = "pledge> "
 WELCOME = N_("pledgebot console. Type /pledge help, or quit to leave.")
 QUIT = {"quit", "exit", ":q"}
+# The console has no forms: a desk command there needs its arguments.
+POLICY = Policy(other_editors=N_("In the console, the local operator may always edit."))
 
 
 def context(locale: str = "en") -> Context:
@@ -31,6 +33,7 @@ def context(locale: str = "en") -> Context:
         can_manage=True,
         can_edit=True,
         can_choose_editors=True,
+        policy=POLICY,
     )
 
 

@@ -34,7 +34,7 @@ from adapters.discord_app.render import (
 from bot.config import Settings
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, messages
-from bot.replies import ActionKind, Context, Form, Level, Notice, Reply
+from bot.replies import ActionKind, Context, Form, Level, Notice, Policy, Refusal, Reply
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,27 @@ ROLES_TIMEOUT = 1.0
 EDITORS_TIMEOUT = 0.5
 FORM_EXPIRED = N_("This form has expired. Please run the command again.")
 CONTINUE = N_("Continue")
+# Who may do what on Discord, in the words the core's refusals and the editors list use; Discord has modals.
+POLICY = Policy(
+    refusals={
+        Refusal.SUBSCRIPTION: N_(
+            "Only a member with the Manage Channels permission can change this channel's subscription."
+        ),
+        Refusal.LANGUAGE: N_(
+            "Only a member with the Manage Channels permission can change this channel's language."
+        ),
+        Refusal.CHOOSE_EDITORS: N_("Only a member with the Manage Server permission can choose editors."),
+        Refusal.EDIT: N_(
+            "Only members with the Manage Server permission or the editor role, and the editors list "
+            "(/desk editors), can edit the catalogue."
+        ),
+    },
+    other_editors=N_(
+        "Members with the Manage Server permission may edit too, and members with the role named by "
+        "the bot's DISCORD_EDITOR_ROLE setting."
+    ),
+    forms=True,
+)
 TRY_AGAIN = N_("Correct the form")
 CONTINUE_HINT = N_("Press the button to fill in the next part.")
 FORM_FAILED = N_("Sorry, something went wrong while checking that. Please try again in a moment.")
@@ -296,6 +317,7 @@ class Responder:
             # admin can override per role or channel.
             can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
             channel_access=lambda: channel_access(interaction.app_permissions, messages(language_of(locale))),
+            policy=POLICY,
         )
 
     async def _reply(

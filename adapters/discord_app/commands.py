@@ -19,8 +19,9 @@ from discord.app_commands import locale_str
 
 from adapters.discord_app.render import clip
 from bot import commands as grammar
+from bot.commands import VOCABULARY
 from bot.i18n import languages
-from bot.words import VOCABULARY, Kind
+from bot.words import Kind
 
 if TYPE_CHECKING:
     from adapters.discord_app.client import Responder
@@ -344,10 +345,10 @@ def build(responder: Responder) -> list[app_commands.Command | app_commands.Grou
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         try:
-            categories = responder.core.catalogue.categories()
+            categories = responder.core.categories()
         except Exception:
             return []
-        return last_item_choices(current, [(c, c) for c, _ in categories])
+        return last_item_choices(current, [(c, c) for c in categories])
 
     @subscribe.autocomplete("pledges")
     async def subscribe_pledges(

@@ -29,11 +29,14 @@ from aiohttp import web
 
 from bot import statuses
 from bot.cards import FONTS, MIME, card_text, render_card, render_meter
-from bot.catalogue import MilestoneRow, StatusRow, Tally
+from bot.catalogue import Catalogue, MilestoneRow, StatusRow, Tally
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, languages, localized, messages
+from bot.lookups.quotes import QuoteCards
+from bot.lookups.searching import search_page
+from bot.reminders.calendar import Calendars
 from bot.replies import Context, QuoteCard
-from bot.search import CANDIDATES
+from bot.search import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +119,27 @@ class Page:
         ]
 
 
-class Site:
-    """The site's handlers over one core."""
+@dataclass(frozen=True)
+class Sources:
+    """What the site reads, built by the composition root: the core's answers, the catalogue's tallies and
+    pages, the bot's own search and quote cards, and the calendar of what falls due."""
 
-    def __init__(self, core: Core, public_url: str | None = None):
-        self.core = core
-        self.catalogue = core.catalogue
+    core: Core
+    catalogue: Catalogue
+    searcher: Searcher
+    quote_cards: QuoteCards
+    calendars: Calendars
+
+
+class Site:
+    """The site's handlers over the bot's parts."""
+
+    def __init__(self, sources: Sources, public_url: str | None = None):
+        self.core = sources.core
+        self.catalogue = sources.catalogue
+        self.searcher = sources.searcher
+        self.quote_cards = sources.quote_cards
+        self.calendars = sources.calendars
         self.public_url = public_url
 
     def routes(self) -> list[web.RouteDef]:
@@ -243,10 +261,12 @@ class Site:
 
     def _pledge(self, page: Page, pledge_id: str) -> str:
         m = page.m
-        cards = self.core.cards(pledge_id, m.language)
+        cards = self.quote_cards.of_pledge(pledge_id, m.language)
         row = self.catalogue.pledges([pledge_id])[pledge_id]
         today = self.core.today()
-        ahead = [o for o in self.core.calendar().upcoming(today, 366) if o.milestone.pledge_id == pledge_id]
+        ahead = [
+            o for o in self.calendars.current().upcoming(today, 366) if o.milestone.pledge_id == pledge_id
+        ]
         lead = cards[0]
         description = f"“{lead.quote}” — {lead.attribution(m)}" if lead.has_quote else lead.summary
         return _render(
@@ -282,7 +302,7 @@ class Site:
         page = self._page(request)
 
         def draw() -> bytes:
-            lead = self.core.cards(pledge_id, page.m.language)[0]
+            lead = self.quote_cards.of_pledge(pledge_id, page.m.language)[0]
             return render_card(lead, page.m, where=page.absolute(f"/pledges/{pledge_id}"))
 
         png = await asyncio.to_thread(draw)
@@ -302,22 +322,10 @@ class Site:
         total = 0
         more = False
         if query:
-            # The bot's own search and ranking, ten to a page.
-            found = self.core.searcher.search(
-                query, limit=SEARCH_PAGE_SIZE, offset=(number - 1) * SEARCH_PAGE_SIZE
-            )
-            total = found.total
-            if found.corrected:
-                text = m.gettext("No exact match; showing results for “{corrected}”.")
-                notices.append(text.format(corrected=found.corrected))
-            if found.missing:
-                text = m.gettext("No pledge mentions “{missing}”; showing pledges that mention “{matched}”.")
-                notices.append(text.format(missing=" ".join(found.missing), matched=" ".join(found.matched)))
-            for pledge_id in found.ids:
-                cards = self.core.cards(pledge_id, m.language, terms=found.terms)
-                if cards:
-                    results.append(cards[0])
-            more = number * SEARCH_PAGE_SIZE < min(total, CANDIDATES)
+            # The bot's own search, ranking and notices, ten to a page.
+            found = search_page(self.searcher, self.quote_cards, query, number, m, SEARCH_PAGE_SIZE)
+            notices = [n.text for n in found.notices]
+            results, total, more = found.cards, found.result.total, found.has_more
         title = m.gettext("Search") if not query else m.gettext("Search: {query}").format(query=query[:60])
         return _render(
             "search.html",
@@ -500,17 +508,17 @@ def _atom_time(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def build_app(core: Core, public_url: str | None = None) -> web.Application:
+def build_app(sources: Sources, public_url: str | None = None) -> web.Application:
     """The site alone, as `pledgebot site` and `make run` serve it."""
     app = web.Application()
-    site = Site(core, public_url)
+    site = Site(sources, public_url)
     site.install(app)
     app.router.add_get("/healthz", site.healthz)
     return app
 
 
 async def serve(
-    core: Core,
+    sources: Sources,
     public_url: str | None,
     stopping: asyncio.Event,
     *,
@@ -524,7 +532,7 @@ async def serve(
 
     `ready` gets the site's address, and `announce` is called with it (the command line prints it on stderr).
     """
-    runner = web.AppRunner(build_app(core, public_url), handle_signals=False, access_log=None)
+    runner = web.AppRunner(build_app(sources, public_url), handle_signals=False, access_log=None)
     await runner.setup()
     try:
         for candidate in range(port, port + tries):

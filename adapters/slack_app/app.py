@@ -43,11 +43,32 @@ from adapters.slack_app.render import (
 )
 from bot.config import Settings
 from bot.i18n import N_, Messages, language_of, messages
-from bot.replies import Context, Form, Level, Notice, Reply
+from bot.replies import Context, Form, Level, Notice, Policy, Refusal, Reply
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+# Who may do what on Slack, in the words the core's refusals and the editors list use; Slack has modals.
+POLICY = Policy(
+    refusals={
+        Refusal.SUBSCRIPTION: N_(
+            "Only a workspace admin or someone on the bot's admin list can change this channel's "
+            "subscription."
+        ),
+        Refusal.LANGUAGE: N_(
+            "Only a workspace admin or someone on the bot's admin list can change this channel's language."
+        ),
+        Refusal.CHOOSE_EDITORS: N_(
+            "Only a workspace admin or someone on the bot's admin list can choose editors."
+        ),
+        Refusal.EDIT: N_(
+            "Only workspace admins and owners, the people in SLACK_EDITORS and the editors list "
+            "(/pledge editors) can edit the catalogue."
+        ),
+    },
+    other_editors=N_("Workspace admins and owners may edit too, and anyone on the bot's SLACK_EDITORS list."),
+    forms=True,
+)
 # Longer than any sane lookup; the thread cannot be killed, but the user gets an answer instead of silence.
 CORE_TIMEOUT = 10.0
 # Caching admin status keeps users.info off the path of most commands; editing rights may rest on it, and the
@@ -499,6 +520,7 @@ class Listeners:
             channel_access=channel_access,
             can_edit=can_edit,
             can_choose_editors=admin,
+            policy=POLICY,
         )
 
     async def _on_editors_list(self, workspace: str, user: str) -> bool:

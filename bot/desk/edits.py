@@ -69,18 +69,6 @@ FETCH_PROBLEMS: dict[FetchProblem, str] = {
     FetchProblem.TOO_MANY_REDIRECTS: N_("The link redirects too many times."),
 }
 
-_EDITORS = {
-    "slack": N_(
-        "Only workspace admins and owners, the people in SLACK_EDITORS and the editors list "
-        "(/pledge editors) can edit the catalogue."
-    ),
-    "discord": N_(
-        "Only members with the Manage Server permission or the editor role, and the editors list "
-        "(/desk editors), can edit the catalogue."
-    ),
-    "": N_("Only the catalogue's editors can do that."),
-}
-
 
 class Fetcher(Protocol):
     """Fetches a source page (`provenance.Fetcher`, built by `open_bot` from PLEDGEBOT_FETCH_ALLOW)."""
@@ -154,15 +142,6 @@ class Desk:
         self.fetcher = fetcher
         self.drafts = drafts
         self.clock = clock
-
-    # -- permission -------------------------------------------------------------------------------
-
-    @staticmethod
-    def refusal(ctx: Context, m: Messages) -> Reply | None:
-        """The refusal for someone who may not edit (saying who can), or None for an editor."""
-        if ctx.can_edit:
-            return None
-        return Reply(notices=[Notice(m.gettext(_EDITORS.get(ctx.platform, _EDITORS[""])), Level.ERROR)])
 
     # -- commands ---------------------------------------------------------------------------------
 

@@ -14,13 +14,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.core import Core
+from bot.clock import Clock, utc_now
 from bot.i18n import language_of, messages
+from bot.journal import Journal
+from bot.reminders.digests import Digests
 from bot.reminders.ledger import Claim, Key, Ledger, Outcome
 from bot.replies import Reply
 from bot.state import Subscription, Subscriptions
@@ -98,23 +100,25 @@ class DeliveryService:
 
     def __init__(
         self,
-        core: Core,
+        digests: Digests,
+        journal: Journal,
         subscriptions: Subscriptions,
         ledger: Ledger[dt.date],
         deliverers: dict[str, Deliverer],
         *,
         grace: dt.timedelta = dt.timedelta(hours=6),
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: Clock = utc_now,
         announcements: Ledger[int] | None = None,
     ):
-        self.core = core
+        self.digests = digests
+        self.journal = journal
         self.subscriptions = subscriptions
         self.ledger = ledger
         # The ledger of the desk's posts to `updates now` channels; without it they get none.
         self.announcements = announcements
         self.deliverers = deliverers
         self.grace = grace
-        self.clock = clock or core.clock
+        self.clock = clock
         # Set at shutdown: a running pass finishes the digest in hand and starts no other.
         self.stopping = False
 
@@ -182,7 +186,7 @@ class DeliveryService:
         if self.announcements is None or not following:
             return
         # Up to and including `now` (the end is exclusive); older than the grace period is too late to post.
-        edits = self.core.journal.desk_between(now - self.grace, now + dt.timedelta(microseconds=1))
+        edits = self.journal.desk_between(now - self.grace, now + dt.timedelta(microseconds=1))
         undone = {e.undoes for e in edits if e.undoes is not None}
         for subscription in following:
             language = self.subscriptions.language(
@@ -194,10 +198,10 @@ class DeliveryService:
                 if edit.at < subscription.created_at or edit.id in undone:
                     continue
                 if edit.undoes is not None:
-                    target = self.core.journal.get(edit.undoes)
+                    target = self.journal.get(edit.undoes)
                     if target is None or self.announcements.state(subscription.id, target.id) != "sent":
                         continue
-                    post = self.core.announcement(
+                    post = self.digests.announcement(
                         target,
                         language or "en",
                         correction=True,
@@ -205,7 +209,7 @@ class DeliveryService:
                         pledges=subscription.pledges,
                     )
                 else:
-                    post = self.core.announcement(
+                    post = self.digests.announcement(
                         edit, language or "en", topics=subscription.topics, pledges=subscription.pledges
                     )
                 if post is None:
@@ -257,7 +261,7 @@ class DeliveryService:
         language = self.subscriptions.language(
             subscription.platform, subscription.workspace, subscription.channel
         )
-        digest = self.core.digest(
+        digest = self.digests.digest(
             local_date,
             subscription.lead_days,
             language or "en",

@@ -1,0 +1,363 @@
+"""The answers to the lookup commands: search, show, list, card and cite (`Lookups`), and what happened or
+falls due on dates, and the edit history (`Timeline`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from bot import citations
+from bot.cards import MIME as CARD_MIME
+from bot.cards import card_text, render_card
+from bot.catalogue import Catalogue, QuoteRow
+from bot.grammar import NO_SUCH_PLEDGE, short
+from bot.help import help_reply
+from bot.i18n import Messages, language_of, localized, messages
+from bot.journal import DESK_KINDS, Journal
+from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, Show, Upcoming
+from bot.lookups.quotes import QuoteCards, title_of
+from bot.lookups.searching import Outcome, search_page
+from bot.registry import Registry, Request, handles
+from bot.reminders.calendar import Calendars
+from bot.reminders.items import OccurrenceItems, quote_detail, with_source
+from bot.reminders.occurrences import KIND_NAMES, OccurrenceKind
+from bot.replies import (
+    EDITORS_TITLE,
+    Action,
+    ActionKind,
+    Attachment,
+    Level,
+    ListItem,
+    Notice,
+    QuoteCard,
+    Reply,
+)
+from bot.search import Searcher
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 3
+LIST_PAGE_SIZE = 20
+MAX_LIST_ITEMS = 25
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An autocomplete choice: what to show, and the command text it stands for."""
+
+    label: str
+    value: str
+
+
+class Lookups:
+    """Answers search, show, list, card and cite from the catalogue."""
+
+    def __init__(self, catalogue: Catalogue, searcher: Searcher, cards: QuoteCards, registry: Registry):
+        self.catalogue = catalogue
+        self.searcher = searcher
+        self.quote_cards = cards
+        # For the help a search with nothing to search for answers with.
+        self.registry = registry
+
+    @handles(Search)
+    def search(self, command: Search, request: Request) -> Reply:
+        """The best-matching pledges, a page at a time; a pledge id typed alone shows that pledge."""
+        m = request.m
+        if self.catalogue.find_id(command.query):
+            return self._show(command.query.strip().lower(), m)
+        found = search_page(self.searcher, self.quote_cards, command.query, command.page, m, PAGE_SIZE)
+        if found.outcome is Outcome.NO_WORDS:
+            hint = m.gettext("Type some words to search for, such as /pledge hotline or /pledge 핫라인.")
+            return help_reply(self.registry, hint, m)
+        if found.outcome is Outcome.NO_PAGE:
+            return Reply(notices=found.notices)
+        if found.outcome is Outcome.STOP_ONLY:
+            return Reply(title=m.gettext("No pledge found"), notices=found.notices)
+        if found.outcome is Outcome.NOTHING:
+            hint = m.gettext("Try another word, a Korean term (e.g. 핫라인), or /pledge list to browse.")
+            return Reply(title=m.gettext("No pledge found"), notices=[*found.notices, Notice(hint)])
+        cards = found.cards
+        actions = (
+            [
+                Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {cards[0].pledge_id}"),
+                *_card_action(cards[0], m),
+            ]
+            if cards
+            else []
+        )
+        if found.has_more:
+            more = f"{found.next_query()} page {command.page + 1}"
+            actions.append(Action(ActionKind.MORE, m.gettext("More results"), more))
+        return Reply(
+            title=found.title(m),
+            cards=cards,
+            notices=found.notices,
+            actions=actions,
+            total=found.result.total,
+        )
+
+    @handles(Show)
+    def show(self, command: Show, request: Request) -> Reply:
+        """Every quote of one pledge."""
+        return self._show(command.pledge_id, request.m)
+
+    def _show(self, pledge_id: str, m: Messages) -> Reply:
+        cards = self.quote_cards.cards([pledge_id], m, lead_only=False)
+        if not cards:
+            reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
+            near = self.catalogue.closest_ids(pledge_id)
+            if near:
+                reply.notices.append(Notice(did_you_mean(m, near)))
+            return reply
+        return Reply(
+            title=cards[0].title,
+            cards=cards,
+            actions=[
+                Action(ActionKind.SHARE, m.gettext("Share in channel"), f"show {pledge_id}"),
+                *_card_action(cards[0], m),
+            ],
+            total=1,
+        )
+
+    def _nth_card(self, pledge_id: str, n: int, m: Messages) -> QuoteCard | Reply:
+        """The card of a pledge's n-th quote (a quoteless pledge's one card for n = 1), or the error reply."""
+        cards = self.quote_cards.cards([pledge_id], m, lead_only=False)
+        if not cards:
+            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
+        if n > len(cards):
+            return _error(_quote_count(m, pledge_id, len(cards)))
+        return cards[n - 1]
+
+    @handles(Card)
+    def card(self, command: Card, request: Request) -> Reply:
+        """A PNG card of one quote, with its alt text and a link to the site's copy."""
+        m = request.m
+        card = self._nth_card(command.pledge_id, command.n, m)
+        if isinstance(card, Reply):
+            return card
+        png = render_card(card, m, where=card.link)
+        name = f"{card.pledge_id}-{command.n}-{m.language}.png"
+        notices = []
+        if self.quote_cards.public_url:
+            url = f"{self.quote_cards.page_url(card.pledge_id)}/card.png" + (
+                f"?lang={m.language}" if m.language != "en" else ""
+            )
+            notices.append(Notice(m.gettext("Card image: {url}").format(url=url)))
+        return Reply(
+            title=m.gettext("Quote card: {title}").format(title=card.title),
+            cards=[card],
+            notices=notices,
+            files=[Attachment(name, png, CARD_MIME, description=card_text(card, m))],
+            actions=[
+                Action(ActionKind.SHARE, m.gettext("Share in channel"), f"card {card.pledge_id} {command.n}")
+            ],
+            total=1,
+        )
+
+    @handles(Cite)
+    def cite(self, command: Cite, request: Request) -> Reply:
+        """One quote as copy-ready citations in two house styles."""
+        m = request.m
+        quotes = self.catalogue.quotes([command.pledge_id], lead_only=False)
+        if not quotes:
+            text = m.gettext("{id} has no quote on record yet, so there is nothing to cite.")
+            return _error(text.format(id=command.pledge_id))
+        if command.n > len(quotes):
+            return _error(_quote_count(m, command.pledge_id, len(quotes)))
+        quote = quotes[command.n - 1]
+        name, name_ko, _role, role_ko = self.catalogue.speaker_of(command.pledge_id)
+        speaker = citations.Speaker(name, name_ko, role_ko)
+        items = [
+            ListItem(label=m.gettext("English news style"), detail=citations.english(quote, speaker)),
+            ListItem(label=m.gettext("Korean press style"), detail=citations.korean(quote, speaker)),
+        ]
+        if self.quote_cards.public_url:
+            items.append(
+                ListItem(
+                    label=m.gettext("Permanent address"), detail=self.quote_cards.page_url(command.pledge_id)
+                )
+            )
+        title = m.gettext("Citations of {id}, quote {n}").format(id=command.pledge_id, n=command.n)
+        return Reply(title=title, items=items, total=len(items))
+
+    @handles(ListPledges)
+    def list(self, command: ListPledges, request: Request) -> Reply:
+        """Pledges by title, in a category and with a status when asked, a page at a time."""
+        m = request.m
+        offset = (command.page - 1) * LIST_PAGE_SIZE
+        rows, total = self.catalogue.list_pledges(
+            command.category, LIST_PAGE_SIZE, offset, status=command.status
+        )
+        category = command.category and localized(
+            m, command.category, self.catalogue.category_ko(command.category)
+        )
+        scope = (m.gettext(" in {category}").format(category=category) if category else "") + (
+            m.gettext(" with status “{status}”").format(status=m.status(command.status))
+            if command.status
+            else ""
+        )
+        if not total:
+            return Reply(notices=[Notice(m.gettext("There are no pledges{scope}.").format(scope=scope))])
+        if not rows:
+            text = m.gettext("There is no page {page} of this list.").format(page=command.page)
+            return Reply(notices=[Notice(text, Level.ERROR)])
+        items = [
+            ListItem(label=localized(m, title, title_ko), detail=pid, pledge_id=pid)
+            for pid, title, title_ko, _ in rows
+        ]
+        # Korean titles the editors translated say so, as on a card.
+        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by in rows)
+        notices = [Notice(m.gettext(EDITORS_TITLE))] if editors else []
+        actions = []
+        if offset + len(rows) < total:
+            base = " ".join(["list", *filter(None, (command.category, command.status))])
+            actions.append(
+                Action(ActionKind.MORE, m.gettext("More pledges"), f"{base} page {command.page + 1}")
+            )
+        title = m.ngettext("{n} pledge{scope}", "{n} pledges{scope}", total).format(n=total, scope=scope)
+        return Reply(title=title, items=items, notices=notices, actions=actions, total=total)
+
+    def suggest(self, prefix: str, limit: int = 25, locale: str = "en") -> list[Suggestion]:
+        """Pledges matching what the user has typed so far, for autocomplete, titled in their language."""
+        m = messages(language_of(locale))
+        try:
+            result = self.searcher.search(prefix, limit=min(limit, 25), prefix=True)
+            rows = self.catalogue.pledges(result.ids)
+        except Exception:
+            log.exception("autocomplete failed")
+            return []
+        return [Suggestion(short(title_of(m, rows[i]), 100), i) for i in result.ids if i in rows]
+
+
+class Timeline:
+    """Answers on, upcoming and history: what happened and falls due on dates, and who changed what."""
+
+    def __init__(self, catalogue: Catalogue, calendars: Calendars, items: OccurrenceItems, journal: Journal):
+        self.catalogue = catalogue
+        self.calendars = calendars
+        self.items = items
+        self.journal = journal
+
+    @handles(On)
+    def on(self, command: On, request: Request) -> Reply:
+        """What was pledged or happened on a date, and what fell due that day."""
+        m, day = request.m, command.day
+        rows = self.catalogue.milestones_on(day)
+        # Each pledge with its quote and source, each other milestone with the record it comes from.
+        leads: dict[str, QuoteRow] = {}
+        for quote in self.catalogue.quotes([r.pledge for r in rows if r.pledge], lead_only=True):
+            leads.setdefault(quote.pledge, quote)
+        sources = self.catalogue.milestone_sources(r.id for r in rows)
+        items = []
+        for row in rows:
+            detail = m.gettext(KIND_NAMES.get(row.kind, row.kind))
+            lead = leads.get(row.pledge) if row.pledge else None
+            if lead is not None:
+                detail = quote_detail(m, lead)
+            elif row.id in sources:
+                detail = with_source(m, detail[:1].upper() + detail[1:], sources[row.id])
+            items.append(
+                ListItem(
+                    label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
+                    if row.kind == "pledged"
+                    else row.title,
+                    detail=detail,
+                    date=row.date,
+                    pledge_id=row.pledge,
+                )
+            )
+        items += self.items.of(self.items.open(self.calendars.current().on(day)), m)
+        if not items:
+            return Reply(
+                title=m.date(day),
+                notices=[Notice(m.gettext("Nothing on record for {date}.").format(date=m.date(day)))],
+            )
+        title = m.gettext("On {date}").format(date=m.date(day))
+        return Reply(title=title, items=items[:MAX_LIST_ITEMS], total=len(items))
+
+    @handles(Upcoming)
+    def upcoming(self, command: Upcoming, request: Request) -> Reply:
+        """Anniversaries and milestones in the next days, each named from today."""
+        m, today, days = request.m, request.today, command.days
+        # A milestone ahead is named from today ("In 7 days: …"), not as "Today: …" on its own date.
+        found = [
+            dataclasses.replace(o, day=today, lead_days=(o.due - today).days)
+            if o.kind == OccurrenceKind.ON_THE_DAY
+            else o
+            for o in self.items.open(self.calendars.current().upcoming(today, days))
+        ]
+        end = today + dt.timedelta(days=days - 1)
+        title = m.gettext("Coming up, {start} to {end}").format(start=m.date(today), end=m.date(end))
+        if not found:
+            text = m.ngettext(
+                "No anniversaries or milestones in the next {n} day.",
+                "No anniversaries or milestones in the next {n} days.",
+                days,
+            )
+            return Reply(title=title, notices=[Notice(text.format(n=days))])
+        items = self.items.of(found[:MAX_LIST_ITEMS], m)
+        notices = []
+        if len(found) > MAX_LIST_ITEMS:
+            text = m.gettext("Showing the first {shown} of {total}; ask for fewer days.")
+            notices.append(Notice(text.format(shown=MAX_LIST_ITEMS, total=len(found))))
+        return Reply(title=title, items=items, notices=notices, total=len(found))
+
+    @handles(History)
+    def history(self, command: History, request: Request) -> Reply:
+        """A pledge's edits, or the latest edits across pledges."""
+        return self.edits(command.pledge_id, request.m)
+
+    def edits(self, pledge_id: str | None, m: Messages | None = None) -> Reply:
+        """A pledge's edits (when, who, what, why), or the latest edits across pledges when no id is given."""
+        m = m or messages()
+        if pledge_id is None:
+            edits, title = self.journal.latest(MAX_LIST_ITEMS), m.gettext("Latest edits")
+        else:
+            # Oldest first, like a timeline; a retracted pledge still has its history.
+            edits = self.journal.pledge_edits(pledge_id, MAX_LIST_ITEMS)
+            title = m.gettext("History of {id}").format(id=pledge_id)
+            if not edits:
+                return _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
+        if not edits:
+            return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
+        items = []
+        for e in edits:
+            label = f"#{e.id} {e.summary}"
+            undone = self.journal.by_dedupe(f"undo:{e.id}") if e.kind in DESK_KINDS else None
+            if undone is not None:
+                label += " " + m.gettext("(undone by #{id})").format(id=undone.id)
+            detail = m.gettext("{time} UTC, by {author}").format(
+                time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
+            ) + (f": {e.reason}" if e.reason else "")
+            url = e.desk.get("url")
+            if url:
+                detail += " — " + m.gettext("source: {url}").format(url=url)
+            items.append(ListItem(label=label, detail=detail, date=e.at.date()))
+        return Reply(title=title, items=items, total=len(items))
+
+
+def _card_action(card: QuoteCard, m: Messages) -> list[Action]:
+    """The "Quote card" button of an answer whose lead card has a quote: it answers with the card image."""
+    if not card.has_quote:
+        return []
+    return [Action(ActionKind.RUN, m.gettext("Quote card"), f"card {card.pledge_id}")]
+
+
+def _quote_count(m: Messages, pledge_id: str, count: int) -> str:
+    text = m.ngettext(
+        "{id} has {count} quote: ask for quote 1.",
+        "{id} has {count} quotes; ask for one from 1 to {count}.",
+        count,
+    )
+    return text.format(id=pledge_id, count=count)
+
+
+def did_you_mean(m: Messages, ids: list[str]) -> str:
+    """ "Did you mean /pledge show …?" for ids close to one that is not there."""
+    return m.gettext("Did you mean {ids}?").format(ids=", ".join(f"/pledge show {i}" for i in ids))
+
+
+def _error(text: str) -> Reply:
+    return Reply(notices=[Notice(text, Level.ERROR)])
