@@ -29,7 +29,8 @@ from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core
 from bot.database import DatabaseFileError, Store
-from bot.desk.edits import Desk, Drafts
+from bot.desk.drafts import Drafts
+from bot.desk.edits import Desk
 from bot.desk.provenance import Fetcher, FetchError, check_quote, snapshot_ok
 from bot.i18n import messages
 from bot.journal import Journal

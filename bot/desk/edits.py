@@ -14,7 +14,6 @@ form carries; the nonce is also the edit's dedupe key, so a form submitted twice
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 from collections.abc import Callable
@@ -23,8 +22,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot import dataset as ds
-from bot.backends import Backend
 from bot.catalogue import Catalogue
+from bot.desk.drafts import Drafts
 from bot.desk.provenance import FetchError, FetchProblem, Page, check_quote, pasted
 from bot.i18n import N_, Messages
 from bot.journal import DESK_KINDS, Edit, EditKind, Journal, undo_payload
@@ -36,8 +35,6 @@ from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Repl
 MAX_PASTED = 3000
 MAX_WORDS = 3000
 MAX_NOTE = 500
-# How long a form's draft waits between its steps.
-DRAFT_LIFE = dt.timedelta(days=1)
 # The translation choice meaning "these are the speaker's own words", not a translation of a source.
 ORIGINAL = "original"
 # The kinds of milestone an editor adds; the others (pledged, election, inauguration) come from the data.
@@ -88,33 +85,6 @@ class Fetcher(Protocol):
     def fetch(self, url: str) -> Page:
         """The page at `url`, or raises FetchError."""
         ...
-
-
-class Drafts:
-    """A form's values between its steps, in the state store, by the nonce the form carries."""
-
-    def __init__(self, backend: Backend):
-        self.backend = backend
-
-    def save(self, nonce: str, form: str, body: dict[str, Any], at: dt.datetime) -> None:
-        """Keep (or replace) a form's draft, forgetting drafts abandoned over a day ago."""
-        with self.backend.transaction() as db:
-            db.execute("DELETE FROM desk_drafts WHERE created_at < ?", [(at - DRAFT_LIFE).isoformat()])
-            db.execute(
-                "INSERT INTO desk_drafts (nonce, form, body, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (nonce) DO UPDATE SET form = excluded.form, body = excluded.body",
-                [nonce, form, json.dumps(body, ensure_ascii=False), at.isoformat()],
-            )
-
-    def load(self, nonce: str) -> dict[str, Any] | None:
-        """A draft's body, or None."""
-        rows = self.backend.read("SELECT body FROM desk_drafts WHERE nonce = ?", [nonce])
-        return json.loads(rows[0][0]) if rows else None
-
-    def discard(self, nonce: str) -> None:
-        """Forget a draft whose edit is saved (its nonce, the edit's dedupe key, still answers repeats)."""
-        with self.backend.transaction() as db:
-            db.execute("DELETE FROM desk_drafts WHERE nonce = ?", [nonce])
 
 
 class Invalid(Exception):
