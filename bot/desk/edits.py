@@ -17,28 +17,31 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any
 
 from bot import dataset as ds
 from bot.catalogue import Catalogue
+from bot.desk.checks import (
+    DESK_MILESTONE_KINDS,
+    MAX_PASTED,
+    MAX_WORDS,
+    Checks,
+    Evidence,
+    Fetcher,
+    Invalid,
+    read_date,
+    split_list,
+)
 from bot.desk.drafts import Drafts
-from bot.desk.provenance import FetchError, FetchProblem, Page, check_quote, pasted
 from bot.i18n import N_, Messages
 from bot.journal import DESK_KINDS, Edit, EditKind, Journal, undo_payload
 from bot.loading import Loader
 from bot.reminders.occurrences import KIND_NAMES
 from bot.replies import Context, FieldKind, Form, FormField, Level, Notice, Reply
 
-# What Slack's multi-line input holds: a pasted source text longer than this goes through `pledgebot import`.
-MAX_PASTED = 3000
-MAX_WORDS = 3000
 MAX_NOTE = 500
 # The translation choice meaning "these are the speaker's own words", not a translation of a source.
 ORIGINAL = "original"
-# The kinds of milestone an editor adds; the others (pledged, election, inauguration) come from the data.
-DESK_MILESTONE_KINDS = ("deadline", "event")
 # The kinds of source, as the form's choice names them.
 SOURCE_KIND_NAMES = {
     "platform document": N_("platform document"),
@@ -48,22 +51,6 @@ SOURCE_KIND_NAMES = {
     "official record": N_("official record"),
     "interview": N_("interview"),
     "press release": N_("press release"),
-}
-
-# A friendly line for each reason a source could not be fetched.
-FETCH_PROBLEMS: dict[FetchProblem, str] = {
-    FetchProblem.BAD_URL: N_("Only http:// and https:// links to a web page can be fetched."),
-    FetchProblem.REFUSED: N_("That address is not allowed: the bot fetches only public web pages."),
-    FetchProblem.UNREACHABLE: N_(
-        "The page did not answer; check the link, or paste the source's text instead."
-    ),
-    FetchProblem.TIMEOUT: N_(
-        "The page took longer than 10 seconds to answer; try again, or paste the source's text."
-    ),
-    FetchProblem.TOO_LARGE: N_("The page is larger than 5 MB; paste the relevant text instead."),
-    FetchProblem.NOT_A_PAGE: N_("That link is not a web page or plain text (it may be an image or a PDF)."),
-    FetchProblem.HTTP_ERROR: N_("The site answered with an error ({detail}); check the link."),
-    FetchProblem.TOO_MANY_REDIRECTS: N_("The link redirects too many times."),
 }
 
 _EDITORS = {
@@ -77,33 +64,6 @@ _EDITORS = {
     ),
     "": N_("Only the catalogue's editors can do that."),
 }
-
-
-class Fetcher(Protocol):
-    """Fetches a source page (`provenance.Fetcher`, built by `open_bot` from PLEDGEBOT_FETCH_ALLOW)."""
-
-    def fetch(self, url: str) -> Page:
-        """The page at `url`, or raises FetchError."""
-        ...
-
-
-class Invalid(Exception):
-    """Values refused: a message per field name (the form shows each beside its field)."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A source ready for an edit: its id, its record (None when the catalogue holds it already), its text."""
-
-    source_id: str
-    record: dict[str, Any] | None
-    text: str
-    published: dt.date | None
-    url: str
 
 
 class Desk:
@@ -121,9 +81,9 @@ class Desk:
         self.catalogue = catalogue
         self.loader = loader
         self.journal = journal
-        self.fetcher = fetcher
         self.drafts = drafts
         self.clock = clock
+        self.checks = Checks(catalogue, fetcher, clock)
 
     # -- permission -------------------------------------------------------------------------------
 
@@ -149,13 +109,13 @@ class Desk:
     ) -> Reply:
         """Add a status history entry, dated by the evidence (or `on`), with its fetched source."""
         try:
-            evidence = self._fetched(url, on, m, field="url")
+            evidence = self.checks.fetch_evidence(url, on, m, field="url")
             date = on or evidence.published
             if date is None:
                 raise Invalid(
                     {"on": m.gettext("The page gives no publication date: add on YYYY-MM-DD to say when.")}
                 )
-            self._check_date(pledge_id, date, today, m, field="on")
+            self.checks.check_date(pledge_id, date, today, m, field="on")
             if len(note) > MAX_NOTE:
                 raise Invalid({"note": m.gettext("Keep the note under {n} characters.").format(n=MAX_NOTE)})
         except Invalid as error:
@@ -209,14 +169,14 @@ class Desk:
     ) -> Reply:
         """Add a quote that is verbatim on the page at `url` (the console's command form)."""
         try:
-            evidence = self._fetched(url, said_on, m, field="url")
-            text = self._verbatim(words, evidence.text, m)
+            evidence = self.checks.fetch_evidence(url, said_on, m, field="url")
+            text = self.checks.match_words(words, evidence.text, m)
             said = said_on or evidence.published
             if said is None:
                 raise Invalid(
                     {"said_on": m.gettext("The page gives no publication date: add the date it was said.")}
                 )
-            self._check_date(pledge_id, said, today, m, field="said_on")
+            self.checks.check_date(pledge_id, said, today, m, field="said_on")
         except Invalid as error:
             return _refused(error, m)
         edit = self._append_quote(pledge_id, text, said, evidence, None, ctx)
@@ -225,10 +185,12 @@ class Desk:
     def new_pledge(self, values: dict[str, str], ctx: Context, m: Messages, today: dt.date) -> Reply:
         """Add a pledge with its first quote (the console's `new id key=value …`)."""
         try:
-            pledge = self._pledge_values(values, m)
-            evidence = self._evidence(values, m, published=_date(values.get("said_on", ""), m, "said_on"))
-            text = self._verbatim(values.get("words", ""), evidence.text, m)
-            said = _date(values.get("said_on", ""), m, "said_on") or evidence.published
+            pledge = self.checks.check_pledge(values, m)
+            evidence = self.checks.fetch_link(
+                values, m, published=read_date(values.get("said_on", ""), m, "said_on")
+            )
+            text = self.checks.match_words(values.get("words", ""), evidence.text, m)
+            said = read_date(values.get("said_on", ""), m, "said_on") or evidence.published
             if said is None:
                 raise Invalid(
                     {"said_on": m.gettext("The page gives no publication date: add the date it was said.")}
@@ -243,9 +205,10 @@ class Desk:
     def milestone(self, values: dict[str, str], ctx: Context, m: Messages) -> Reply:
         """Add a deadline or a scheduled event to a pledge, with its source when a link is given."""
         try:
-            edit = self._milestone(values, ctx, m)
+            row, evidence = self.checks.check_milestone(values, m)
         except Invalid as error:
             return _refused(error, m)
+        edit = self._append_milestone(row, evidence, ctx)
         return self._saved(edit, m.gettext("Milestone added to {id}").format(id=values["pledge"]), m)
 
     def undo(self, edit_id: int, ctx: Context, m: Messages) -> Reply:
@@ -453,7 +416,8 @@ class Desk:
             if form in ("quote:source", "new:source"):
                 return self._source_step(form, nonce, values, ctx, m, today)
             if form == "milestone":
-                edit = self._milestone(values, ctx, m, dedupe=f"form:{nonce}")
+                row, evidence = self.checks.check_milestone(values, m)
+                edit = self._append_milestone(row, evidence, ctx, dedupe=f"form:{nonce}")
                 return self._saved(edit, m.gettext("Milestone added to {id}").format(id=values["pledge"]), m)
         except Invalid as error:
             return Reply(
@@ -463,12 +427,12 @@ class Desk:
         return _error(m.gettext("This form has expired; open it again."))
 
     def _quote_step(self, nonce: str, values: dict[str, str], m: Messages, today: dt.date) -> Reply:
-        pledge_id = self._known_pledge(values.get("pledge", ""), m)
-        said = _date(values.get("said_on", ""), m, "said_on")
+        pledge_id = self.checks.find_pledge(values.get("pledge", ""), m)
+        said = read_date(values.get("said_on", ""), m, "said_on")
         if said is not None:
-            self._check_date(pledge_id, said, today, m, field="said_on")
-        evidence, page = self._draft_evidence(values, m, said)
-        text = self._verbatim(values.get("words", ""), evidence.text, m)
+            self.checks.check_date(pledge_id, said, today, m, field="said_on")
+        evidence, page = self.checks.gather_evidence(values, m, said)
+        text = self.checks.match_words(values.get("words", ""), evidence.text, m)
         draft = {
             "pledge": pledge_id,
             "words": text,
@@ -479,7 +443,7 @@ class Desk:
         return Reply(form=self._source_form("quote:source", nonce, draft, m))
 
     def _new_step(self, nonce: str, values: dict[str, str], m: Messages) -> Reply:
-        pledge = self._pledge_values(values, m)
+        pledge = self.checks.check_pledge(values, m)
         self.drafts.save(nonce, "new:quote", {"new": pledge}, self.clock())
         return Reply(form=self._quote_form("new:quote", nonce, m))
 
@@ -487,15 +451,15 @@ class Desk:
         draft = self.drafts.load(nonce)
         if draft is None or "new" not in draft:
             raise Invalid({"words": m.gettext("This form has expired; open it again.")})
-        aliases_ko = _list(values.get("aliases_ko", ""))
+        aliases_ko = split_list(values.get("aliases_ko", ""))
         if aliases_ko:
             draft["new"]["aliases_ko"] = aliases_ko
-        said = _date(values.get("said_on", ""), m, "said_on")
+        said = read_date(values.get("said_on", ""), m, "said_on")
         if said is not None and said > today:
             raise Invalid({"said_on": m.gettext("That date is in the future.")})
-        evidence, page = self._draft_evidence(values, m, said)
+        evidence, page = self.checks.gather_evidence(values, m, said)
         draft.update(
-            words=self._verbatim(values.get("words", ""), evidence.text, m),
+            words=self.checks.match_words(values.get("words", ""), evidence.text, m),
             said_on=said.isoformat() if said else "",
             page=page,
         )
@@ -512,7 +476,7 @@ class Desk:
         for name in ("outlet", "headline"):
             if not values.get(name):
                 errors[name] = m.gettext("Required.")
-        published = _date(values.get("published", ""), m, "published")
+        published = read_date(values.get("published", ""), m, "published")
         if published is None:
             errors["published"] = m.gettext("Say when the source was published, as YYYY-MM-DD.")
         elif published > today:
@@ -543,10 +507,10 @@ class Desk:
             published=published.isoformat(),
             kind=kind,
         )
-        self._check_recorded(page, m)
-        evidence = self._evidence_of(page)
+        self.checks.check_recorded(page, m)
+        evidence = self.checks.prepare_evidence(page)
         if form == "quote:source":
-            self._check_date(draft["pledge"], said, today, m, field="published")
+            self.checks.check_date(draft["pledge"], said, today, m, field="published")
             edit = self._append_quote(
                 draft["pledge"], draft["words"], said, evidence, original, ctx, dedupe=f"form:{nonce}"
             )
@@ -565,241 +529,6 @@ class Desk:
         )
         self.drafts.discard(nonce)
         return self._saved(edit, m.gettext("Pledge added: {id}").format(id=draft["new"]["id"]), m)
-
-    # -- checks -----------------------------------------------------------------------------------
-
-    def _known_pledge(self, text: str, m: Messages, field: str = "pledge") -> str:
-        pledge_id = self.catalogue.find_id(text) if text else None
-        if pledge_id is None:
-            message = m.gettext("There is no pledge with the id “{id}”.").format(id=text[:60])
-            near = self.catalogue.closest_ids(text) if text else []
-            if near:
-                message += " " + m.gettext("Did you mean: {ids}?").format(ids=", ".join(near))
-            raise Invalid({field: message})
-        return pledge_id
-
-    def _check_date(self, pledge_id: str, date: dt.date, today: dt.date, m: Messages, *, field: str) -> None:
-        """Refuse a date in the future or before the pledge was made."""
-        if date > today:
-            raise Invalid({field: m.gettext("{date} is in the future.").format(date=m.date(date))})
-        pledged, first_quote = self.catalogue.pledge_dates(pledge_id)
-        start = min((d for d in (pledged, first_quote) if d is not None), default=None)
-        if start is not None and date < start:
-            raise Invalid(
-                {
-                    field: m.gettext("{date} is before the pledge was made ({start}).").format(
-                        date=m.date(date), start=m.date(start)
-                    )
-                }
-            )
-
-    def _verbatim(self, words: str, text: str, m: Messages) -> str:
-        """The quote as the page has it, or Invalid with the page's closest passage."""
-        if not words:
-            raise Invalid({"words": m.gettext("Give the exact words.")})
-        if len(words) > MAX_WORDS:
-            raise Invalid({"words": m.gettext("A quote is at most {n} characters.").format(n=MAX_WORDS)})
-        check = check_quote(words, text)
-        if not check.found:
-            message = m.gettext("These words are not on the page.")
-            if check.passage:
-                message += " " + m.gettext("Closest passage: “{passage}”").format(passage=check.passage)
-            raise Invalid({"words": message})
-        # Stored as the page writes it, so the verbatim check of every later import and export holds.
-        return verbatim_span(words, text) or words
-
-    def _fetched(self, url: str, published: dt.date | None, m: Messages, *, field: str) -> Evidence:
-        page = self._fetch(url, m, field)
-        return self._evidence_of(_page_dict(page, published))
-
-    def _fetch(self, url: str, m: Messages, field: str) -> Page:
-        try:
-            return self.fetcher.fetch(url)
-        except FetchError as error:
-            raise Invalid({field: fetch_problem(error, m)}) from None
-
-    def _draft_evidence(
-        self, values: dict[str, str], m: Messages, said: dt.date | None
-    ) -> tuple[Evidence, dict[str, Any]]:
-        """The source of a form's quote (fetched or pasted) and its snapshot as the draft keeps it."""
-        url, text = values.get("url", ""), values.get("pasted", "")
-        if url and text:
-            raise Invalid({"pasted": m.gettext("Give a link or paste the text, not both.")})
-        if text:
-            if len(text) > MAX_PASTED:
-                raise Invalid(
-                    {
-                        "pasted": m.gettext(
-                            "Paste at most {n} characters; longer texts go through pledgebot import."
-                        ).format(n=MAX_PASTED)
-                    }
-                )
-            page = _page_dict(pasted(text, url=None, clock=self.clock), None)
-        elif url:
-            page = _page_dict(self._fetch(url, m, "url"), None)
-        else:
-            raise Invalid({"url": m.gettext("Give the source's link, or paste its text.")})
-        return self._evidence_of(
-            dict(page, published=page.get("published") or (said.isoformat() if said else None))
-        ), page
-
-    def _evidence(self, values: dict[str, str], m: Messages, *, published: dt.date | None) -> Evidence:
-        url = values.get("url", "")
-        if not url:
-            raise Invalid({"url": m.gettext("Give the source's link.")})
-        return self._fetched(url, published, m, field="url")
-
-    def _check_recorded(self, page: dict[str, Any], m: Messages) -> None:
-        """Refuse, field by field, a correction of a source already on record (the same text): the edit
-        would reuse the recorded source, so a changed outlet, headline, date or kind would be lost unsaid."""
-        known = self.catalogue.source_by_hash(page["sha256"])
-        if known is None:
-            return
-        stored = self.catalogue.source_facts(known)
-        given = dict(page, published=(page.get("published") or "")[:10])
-        stored["published"] = stored.get("published", "")[:10]
-        message = m.gettext(
-            "This page is already on record as “{value}”; a recorded source is corrected with "
-            "pledgebot import --replace."
-        )
-        errors = {
-            name: message.format(value=stored[name])
-            for name in ("outlet", "headline", "published", "kind")
-            if stored.get(name) and given.get(name) and given[name] != stored[name]
-        }
-        if errors:
-            raise Invalid(errors)
-
-    def _evidence_of(self, page: dict[str, Any]) -> Evidence:
-        """The source record for a snapshot (None when the catalogue already holds the same text)."""
-        sha = page["sha256"]
-        known = self.catalogue.source_by_hash(sha)
-        published = ds.parse_datetime(page["published"]) if page.get("published") else None
-        day = published.date() if isinstance(published, dt.datetime) else published
-        if known is not None:
-            return Evidence(known, None, page["text"], day, page.get("url") or "")
-        source_id = f"{'web' if page.get('url') else 'pasted'}-{sha[:16]}"
-        record = {
-            "id": source_id,
-            "kind": page.get("kind") or ("news report" if page.get("url") else "speech"),
-            "outlet": page.get("outlet") or _host(page.get("final_url") or page.get("url") or "") or "—",
-            "headline": page.get("headline") or page.get("final_url") or page.get("url") or "—",
-            "published_at": page.get("published"),
-            "url": page.get("url"),
-            "final_url": page.get("final_url"),
-            "language": page.get("language"),
-            "sha256": sha,
-            "fetched_at": page.get("fetched_at"),
-        }
-        return Evidence(
-            source_id, {k: v for k, v in record.items() if v}, page["text"], day, page.get("url") or ""
-        )
-
-    def _pledge_values(self, values: dict[str, str], m: Messages) -> dict[str, Any]:
-        errors = {}
-        pledge_id = values.get("id", "").lower()
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", pledge_id):
-            errors["id"] = m.gettext(
-                "An id is lowercase letters, digits and '-', up to 80 (e.g. build-a-bridge)."
-            )
-        elif self.catalogue.find_id(pledge_id):
-            errors["id"] = m.gettext("There is already a pledge with the id “{id}”.").format(id=pledge_id)
-        for name in ("title", "category"):
-            if not values.get(name):
-                errors[name] = m.gettext("Required.")
-        speakers = self.catalogue.speakers()
-        speaker = values.get("speaker") or (speakers[0] if len(speakers) == 1 else "")
-        if speaker not in speakers:
-            errors["speaker" if "speaker" in values else "id"] = m.gettext(
-                "Name the speaker: one of {ids}."
-            ).format(ids=", ".join(speakers))
-        if errors:
-            raise Invalid(errors)
-        pledge: dict[str, Any] = {
-            "id": pledge_id,
-            "speaker": speaker,
-            "title": values["title"],
-            "category": self.catalogue.category(values["category"]) or values["category"],
-        }
-        for name in ("title_ko", "category_ko", "summary"):
-            if values.get(name):
-                pledge[name] = values[name]
-        for name in ("aliases", "aliases_ko"):
-            if _list(values.get(name, "")):
-                pledge[name] = _list(values[name])
-        return pledge
-
-    def _milestone(
-        self, values: dict[str, str], ctx: Context, m: Messages, dedupe: str | None = None
-    ) -> tuple[Edit, bool]:
-        errors: dict[str, str] = {}
-        pledge_id = ""
-        try:
-            pledge_id = self._known_pledge(values.get("pledge", ""), m)
-        except Invalid as error:
-            errors.update(error.errors)
-        kind = values.get("kind", "")
-        if kind not in DESK_MILESTONE_KINDS:
-            errors["kind"] = m.gettext("The kind is one of: {kinds}.").format(
-                kinds=", ".join(DESK_MILESTONE_KINDS)
-            )
-        try:
-            day = _date(values.get("date", ""), m, "date")
-            if day is None:
-                errors["date"] = m.gettext("Give the date as YYYY-MM-DD.")
-        except Invalid as error:
-            errors.update(error.errors)
-            day = None
-        if not values.get("title"):
-            errors["title"] = m.gettext("Required.")
-        if errors:
-            raise Invalid(errors)
-        assert day is not None
-        pledged, first = self.catalogue.pledge_dates(pledge_id)
-        start = min((d for d in (pledged, first) if d is not None), default=None)
-        if start is not None and day < start:
-            raise Invalid(
-                {
-                    "date": m.gettext("{date} is before the pledge was made ({start}).").format(
-                        date=m.date(day), start=m.date(start)
-                    )
-                }
-            )
-        evidence = None
-        if values.get("url"):
-            evidence = self._fetched(values["url"], None, m, field="url")
-            if evidence.published is None and evidence.record is not None:
-                raise Invalid(
-                    {"url": m.gettext("The page gives no publication date; link to one that does.")}
-                )
-        base = f"{pledge_id}-{kind}-{day.isoformat()}"[:76]
-        milestone_id, n = base, 1
-        while self.catalogue.milestone_exists(milestone_id):
-            n += 1
-            milestone_id = f"{base}-{n}"
-        row = {
-            "id": milestone_id,
-            "date": day.isoformat(),
-            "kind": kind,
-            "title": values["title"],
-            "pledge": pledge_id,
-        }
-        if evidence is not None:
-            row["source"] = evidence.source_id
-        return self._append(
-            EditKind.MILESTONE,
-            ctx,
-            reason="",
-            summary=f"added the {kind} {milestone_id} on {day.isoformat()}",
-            pledges=[pledge_id],
-            records=[
-                *(_source_records(evidence) if evidence else []),
-                {"table": "milestones", "values": row},
-            ],
-            texts=_texts(evidence) if evidence else {},
-            desk={"url": evidence.url if evidence else ""},
-            dedupe=dedupe,
-        )
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -862,6 +591,24 @@ class Desk:
             dedupe=dedupe,
         )
 
+    def _append_milestone(
+        self, row: dict[str, Any], evidence: Evidence | None, ctx: Context, dedupe: str | None = None
+    ) -> tuple[Edit, bool]:
+        return self._append(
+            EditKind.MILESTONE,
+            ctx,
+            reason="",
+            summary=f"added the {row['kind']} {row['id']} on {row['date']}",
+            pledges=[row["pledge"]],
+            records=[
+                *(_source_records(evidence) if evidence else []),
+                {"table": "milestones", "values": row},
+            ],
+            texts=_texts(evidence) if evidence else {},
+            desk={"url": evidence.url if evidence else ""},
+            dedupe=dedupe,
+        )
+
     def _append(
         self,
         kind: EditKind,
@@ -910,74 +657,12 @@ class Desk:
         )
 
 
-def fetch_problem(error: FetchError, m: Messages) -> str:
-    """A friendly line for a page that could not be fetched."""
-    return m.gettext(FETCH_PROBLEMS[error.problem]).format(detail=error.detail)
-
-
-_QUOTE_MARKS = {
-    '"': '["“”„‟″]',
-    "“": '["“”„‟″]',
-    "”": '["“”„‟″]',
-    "'": "['‘’‚‛′]",
-    "‘": "['‘’‚‛′]",
-    "’": "['‘’‚‛′]",
-}
-
-
-def verbatim_span(words: str, text: str) -> str | None:
-    """The stretch of `text` that `words` match as `check_quote` compares them (white space and quote marks
-    aside), exactly as the text writes it; None when there is none."""
-    parts = []
-    for token in words.split():
-        parts.append("".join(_QUOTE_MARKS.get(c) or re.escape(c) for c in token))
-    if not parts:
-        return None
-    match = re.search(r"\s+".join(parts), text)
-    return match[0] if match else None
-
-
-def _page_dict(page: Page, published: dt.date | None) -> dict[str, Any]:
-    """A page as a draft keeps it; `published` (the editor's date) when the page gives none."""
-    when = page.published or published
-    return {
-        "url": page.url,
-        "final_url": page.final_url,
-        "fetched_at": page.fetched_at.isoformat() if page.fetched_at else None,
-        "text": page.text,
-        "sha256": page.sha256,
-        "outlet": page.outlet,
-        "headline": page.headline,
-        "published": when.isoformat() if when else None,
-        "language": page.language,
-    }
-
-
 def _source_records(evidence: Evidence) -> list[dict[str, Any]]:
     return [{"table": "sources", "values": evidence.record}] if evidence.record is not None else []
 
 
 def _texts(evidence: Evidence) -> dict[str, str]:
     return {evidence.source_id: evidence.text} if evidence.record is not None else {}
-
-
-def _date(text: str, m: Messages, field: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return ds.parse_date(text)
-    except ValueError:
-        raise Invalid(
-            {field: m.gettext("'{text}' is not a date in the form YYYY-MM-DD.").format(text=text[:40])}
-        ) from None
-
-
-def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(";") if part.strip()]
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or ""
 
 
 def _refused(error: Invalid, m: Messages) -> Reply:
