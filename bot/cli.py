@@ -33,7 +33,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.core import Core
 from bot.database import DatabaseFileError, Store
 from bot.desk.answers import DeskAnswers
-from bot.desk.edits import Desk, Drafts
+from bot.desk.drafts import Drafts
+from bot.desk.edits import Desk
 from bot.desk.provenance import Fetcher, FetchError, check_quote, snapshot_ok
 from bot.help import HelpAnswers
 from bot.i18n import messages
@@ -80,6 +81,7 @@ class Bot:
     lookups: Lookups
     timeline: Timeline
     digests: Digests
+    desk: Desk
     core: Core
     # The digests' ledger, and the one of the desk's posts to `updates now` channels (the same guarantees).
     ledger: Ledger[dt.date]
@@ -150,14 +152,15 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         catalogue,
         lambda text, limit, language: [s.value for s in lookups.suggest(text, limit, language)],
     )
-    desk = DeskAnswers(Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock), registry)
+    desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
+    desk_answers = DeskAnswers(desk, registry)
     core = Core(
         registry,
-        handlers_of(lookups, timeline, subscribing, channels, desk, HelpAnswers(registry)),
+        handlers_of(lookups, timeline, subscribing, channels, desk_answers, HelpAnswers(registry)),
         catalogue,
         lookups,
         channels,
-        desk=desk,
+        desk=desk_answers,
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
@@ -178,6 +181,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         lookups,
         timeline,
         Digests(catalogue, calendars, items, journal, zone),
+        desk,
         core,
         Ledger.digests(backend, lease),
         Ledger.announcements(backend, lease),

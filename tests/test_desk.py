@@ -219,7 +219,7 @@ def test_the_grammar_keeps_searches_and_answers_bad_arguments(desk, pages):
 
 
 def test_every_fetch_problem_is_a_friendly_line_and_nothing_is_written(desk, pages):
-    from bot.desk.edits import FETCH_PROBLEMS
+    from bot.desk.checks import FETCH_PROBLEMS
     from bot.desk.provenance import FetchProblem
 
     assert set(FETCH_PROBLEMS) == set(FetchProblem)
