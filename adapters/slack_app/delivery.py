@@ -13,43 +13,28 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_app.app import ChannelPacer, make_client, post_message
 from adapters.slack_app.render import render, split_digest
 from bot.config import Settings
-from bot.reminders.delivery import CannotCheck, part_key
+from bot.reminders.delivery import CannotCheck
+from bot.reminders.posting import PartedDeliverer
 from bot.replies import Reply
-from bot.state import Subscription
 
 EVENT_TYPE = "pledgebot_digest"
 # How far back a retry looks for a copy already posted: a claim goes stale after minutes, not hours.
 HISTORY_LIMIT = 100
 
 
-class SlackDeliverer:
-    """Posts digests with the bot token; never through response_url, which is for answering commands."""
+class SlackDeliverer(PartedDeliverer):
+    """Slack's part operations, posted with the bot token (never through response_url, which is for
+    answering commands); `PartedDeliverer` makes them a deliverer that posts each part once."""
 
     def __init__(self, client: AsyncWebClient, pacer: ChannelPacer | None = None):
         self.client = client
         self.pacer = pacer or ChannelPacer()
 
-    async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
-        """Post the digest tagged with `key` in its metadata; on a retry, first look for that tag.
+    def split(self, digest: Reply) -> list[Reply]:
+        """The digest in as many messages as Block Kit's 50 blocks need."""
+        return split_digest(digest)
 
-        A digest too long for one message (50 blocks) goes out in parts, each tagged with its own key
-        (`part_key`): a retry looks for every part in one history read and posts only the missing ones, so
-        each part reaches the channel once and no item is dropped.
-        """
-        parts = split_digest(digest)
-        keys = [key] if len(parts) == 1 else [part_key(key, n) for n in range(1, len(parts) + 1)]
-        found = await self.find_all(subscription.channel, keys) if retry else {}
-        refs = []
-        for part, part_id in zip(parts, keys, strict=True):
-            ref = found.get(part_id)
-            if ref is None:
-                await self.pacer.wait(subscription.channel)
-                metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": part_id}}
-                ref = await post_message(self.client, subscription.channel, render(part), metadata=metadata)
-            refs.append(ref)
-        return ",".join(refs)
-
-    async def find_all(self, channel: str, keys: list[str]) -> dict[str, str]:
+    async def find(self, channel: str, keys: list[str]) -> dict[str, str]:
         """The ts of each message already posted to `channel` under one of `keys`, by key.
 
         Any failure to look (`missing_scope` without channels:history / groups:history, `not_in_channel`,
@@ -72,6 +57,12 @@ class SlackDeliverer:
             if metadata.get("event_type") == EVENT_TYPE and tag in wanted:
                 found.setdefault(tag, str(message["ts"]))
         return found
+
+    async def post(self, channel: str, part: Reply, key: str) -> str:
+        """Post one part with chat.postMessage, `key` in its metadata, paced to Slack's 1 per second."""
+        await self.pacer.wait(channel)
+        metadata = {"event_type": EVENT_TYPE, "event_payload": {"key": key}}
+        return await post_message(self.client, channel, render(part), metadata=metadata)
 
 
 @contextlib.asynccontextmanager

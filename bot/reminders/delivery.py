@@ -1,6 +1,7 @@
 """Delivery: which subscriptions are due, the digest each gets, and posting it exactly once.
 
-Each adapter implements `Deliverer` for its platform. A pass looks at every subscription, finds the local
+Each adapter implements `Deliverer` for its platform (Slack and Discord through `bot.reminders.posting`,
+which posts a long digest in parts, each once). A pass looks at every subscription, finds the local
 dates whose scheduled time has passed within the grace period, claims each in the ledger, posts through the
 platform's deliverer and records the outcome. The claim, renewed while the post is in flight, makes two
 schedulers (or a retrying client) safe; the deliverer's `retry` check (the digest's key looked up in the
