@@ -203,7 +203,7 @@ def three_part_keys(sub: Subscription) -> list[str]:
 async def test_a_long_digest_is_posted_once_in_parts(platform: Platform, clock: Clock):
     with bot_with(platform, platform.three_parts, clock) as (bot, sub):
         async with platform.opened() as deliverer:
-            assert len(deliverer.split(bot.core.digest(DAY))) == 3
+            assert len(deliverer.split(bot.digests.digest(DAY))) == 3
             service = bot.delivery({platform.name: deliverer})
             assert (await service.run_pass(at(9, 5))).sent == [(sub.id, DAY)]
             assert (await service.run_pass(at(9, 6))).sent == []
@@ -223,7 +223,7 @@ async def test_a_crash_between_parts_then_a_retry_posts_only_the_missing_parts(
         keys = three_part_keys(sub)
         async with platform.opened() as deliverer:
             service = bot.delivery({platform.name: deliverer})
-            parts = deliverer.split(bot.core.digest(DAY))
+            parts = deliverer.split(bot.digests.digest(DAY))
             with time_machine.travel(at(9), tick=False) as traveller:
                 # A process claimed the day, posted two of the three parts and died before the third and the
                 # record; long enough ago that the claim ran out and Discord forgot the nonces.
@@ -249,7 +249,7 @@ async def test_a_retry_that_cannot_read_the_channel_posts_nothing_until_it_can(
         keys = three_part_keys(sub)
         async with platform.opened() as deliverer:
             service = bot.delivery({platform.name: deliverer})
-            parts = deliverer.split(bot.core.digest(DAY))
+            parts = deliverer.split(bot.digests.digest(DAY))
             with time_machine.travel(at(9), tick=False) as traveller:
                 assert bot.ledger.claim(sub.id, DAY) is not None
                 await deliverer.post(platform.channel, parts[0], keys[0])
@@ -274,7 +274,7 @@ async def test_a_digest_that_fits_one_message_goes_under_the_plain_key_and_a_ret
         key = digest_key(sub.id, DAY)
         async with platform.opened() as deliverer:
             service = bot.delivery({platform.name: deliverer})
-            digest = bot.core.digest(DAY)
+            digest = bot.digests.digest(DAY)
             assert len(deliverer.split(digest)) == 1
             with time_machine.travel(at(9), tick=False) as traveller:
                 # Posted whole, then the process died before recording it.
