@@ -62,7 +62,7 @@ class Core:
             reply = self._dispatch(self.registry.parse(text, self), self._request(ctx, m))
         except Exception:
             log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)
-            reply = _error(m.gettext(SORRY))
+            reply = Reply.error(m.gettext(SORRY))
         reply.language = m.language
         return reply
 
@@ -72,14 +72,14 @@ class Core:
         m = messages(language_of(ctx.locale))
         try:
             if self._desk is None:
-                reply = _error(m.gettext("Editing is not set up on this bot."))
+                reply = Reply.error(m.gettext("Editing is not set up on this bot."))
             elif not Permission.EDITORS.allows(ctx):
-                reply = _error(ctx.policy.refusal(Refusal.EDIT, m))
+                reply = Reply.error(ctx.policy.refusal(Refusal.EDIT, m))
             else:
                 reply = self._desk.submit(form, state, values, self._request(ctx, m))
         except Exception:
             log.exception("form submission failed (platform=%s form=%s)", ctx.platform, form)
-            reply = _error(m.gettext(SORRY))
+            reply = Reply.error(m.gettext(SORRY))
         reply.language = m.language
         return reply
 
@@ -133,10 +133,10 @@ class Core:
         if handler is None:
             # Only the desk is optional (`open_bot` always builds it; a test's core may not).
             assert spec.edits, spec.name
-            return _error(request.m.gettext("Editing is not set up on this bot."))
+            return Reply.error(request.m.gettext("Editing is not set up on this bot."))
         if not spec.permission_for(command).allows(request.ctx):
             assert spec.refusal is not None, spec.name
-            return _error(request.ctx.policy.refusal(spec.refusal, request.m))
+            return Reply.error(request.ctx.policy.refusal(spec.refusal, request.m))
         return handler(command, request)
 
     def _usage(self, usage: Usage, m: Messages) -> Reply:
@@ -149,7 +149,3 @@ class Core:
         else:
             notices.append(Notice(self.registry[usage.command].usage_line(m)))
         return Reply(notices=notices)
-
-
-def _error(text: str) -> Reply:
-    return Reply(notices=[Notice(text, Level.ERROR)])

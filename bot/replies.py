@@ -349,6 +349,11 @@ class Reply:
     # Files that go with the message (a quote card's image).
     files: list[Attachment] = field(default_factory=list)
 
+    @classmethod
+    def error(cls, text: str) -> Reply:
+        """A reply that only reports a problem, in a sentence for the user."""
+        return cls(notices=[Notice(text, Level.ERROR)])
+
     @property
     def messages(self) -> Messages:
         """The reply's language's messages, for the renderer's labels."""

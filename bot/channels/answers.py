@@ -9,7 +9,7 @@ from babel import Locale
 from bot.channels.commands import Editors, Language
 from bot.i18n import language_of, messages
 from bot.registry import Request, handles
-from bot.replies import Action, ActionKind, Context, Level, ListItem, Notice, Reply
+from bot.replies import Action, ActionKind, Context, ListItem, Notice, Reply
 from bot.state import Editors as EditorStore
 from bot.state import Subscriptions as SubscriptionStore
 
@@ -42,7 +42,7 @@ class Channels:
         """Set the channel's language, answered in the language just chosen."""
         ctx, m = request.ctx, request.m
         if not ctx.channel:
-            return _error(m.gettext("A language belongs to a channel; run this command in the channel."))
+            return Reply.error(m.gettext("A language belongs to a channel; run this command in the channel."))
         self.subscriptions.set_language(
             ctx.platform, ctx.workspace, ctx.channel, command.language, ctx.user, request.now
         )
@@ -68,7 +68,7 @@ class Channels:
             return self.editors_list(request)
         ctx, m = request.ctx, request.m
         if not ctx.workspace:
-            return _error(m.gettext("Editors belong to a workspace or server; run this command there."))
+            return Reply.error(m.gettext("Editors belong to a workspace or server; run this command there."))
         if command.verb == "add":
             added = self.editors.add(ctx.platform, ctx.workspace, command.user, ctx.user, request.now)
             text = (
@@ -115,7 +115,3 @@ class Channels:
         return Reply(
             title=m.gettext("Editors"), items=items, notices=notices, actions=actions, total=len(editors)
         )
-
-
-def _error(text: str) -> Reply:
-    return Reply(notices=[Notice(text, Level.ERROR)])

@@ -172,9 +172,9 @@ class Desk:
         """Reverse one desk edit as a new edit; the journal keeps both."""
         target = self.journal.get(edit_id)
         if target is None:
-            return _error(m.gettext("There is no edit #{id}.").format(id=edit_id))
+            return Reply.error(m.gettext("There is no edit #{id}.").format(id=edit_id))
         if target.kind not in DESK_KINDS:
-            return _error(
+            return Reply.error(
                 m.gettext(
                     "Edit #{id} is not a desk edit (a rating, quote, pledge or milestone), so it cannot be "
                     "undone here."
@@ -230,7 +230,7 @@ class Desk:
         values = {k: (v or "").strip() for k, v in values.items()}
         nonce = state if re.fullmatch(r"[0-9a-f]{16}", state or "") else ""
         if not nonce:
-            return _error(m.gettext("This form has expired; open it again."))
+            return Reply.error(m.gettext("This form has expired; open it again."))
         done = self.journal.by_dedupe(f"form:{nonce}")
         if done is not None:
             return Reply(
@@ -238,7 +238,7 @@ class Desk:
             )
         step = STEPS.get(form)
         if step is None:
-            return _error(m.gettext("This form has expired; open it again."))
+            return Reply.error(m.gettext("This form has expired; open it again."))
         try:
             checked = step.check(self, nonce, values, ctx, m, today)
         except Invalid as error:
@@ -395,9 +395,7 @@ def _refused(error: Invalid, m: Messages) -> Reply:
     return Reply(notices=notices, field_errors=error.errors)
 
 
-def _error(text: str) -> Reply:
-    return Reply(notices=[Notice(text, Level.ERROR)])
-
-
 def _already_undone(edit_id: int, by: Edit, m: Messages) -> Reply:
-    return _error(m.gettext("Edit #{id} was already undone by edit #{undo}.").format(id=edit_id, undo=by.id))
+    return Reply.error(
+        m.gettext("Edit #{id} was already undone by edit #{undo}.").format(id=edit_id, undo=by.id)
+    )

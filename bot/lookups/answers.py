@@ -106,7 +106,7 @@ class Lookups:
     def _show(self, pledge_id: str, m: Messages) -> Reply:
         cards = self.quote_cards.cards([pledge_id], m, lead_only=False)
         if not cards:
-            reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
+            reply = Reply.error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
             near = self.catalogue.closest_ids(pledge_id)
             if near:
                 reply.notices.append(Notice(did_you_mean(m, near)))
@@ -125,9 +125,9 @@ class Lookups:
         """The card of a pledge's n-th quote (a quoteless pledge's one card for n = 1), or the error reply."""
         cards = self.quote_cards.cards([pledge_id], m, lead_only=False)
         if not cards:
-            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
+            return Reply.error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
         if n > len(cards):
-            return _error(_quote_count(m, pledge_id, len(cards)))
+            return Reply.error(_quote_count(m, pledge_id, len(cards)))
         return cards[n - 1]
 
     @handles(Card)
@@ -163,9 +163,9 @@ class Lookups:
         quotes = self.catalogue.quotes([command.pledge_id], lead_only=False)
         if not quotes:
             text = m.gettext("{id} has no quote on record yet, so there is nothing to cite.")
-            return _error(text.format(id=command.pledge_id))
+            return Reply.error(text.format(id=command.pledge_id))
         if command.n > len(quotes):
-            return _error(_quote_count(m, command.pledge_id, len(quotes)))
+            return Reply.error(_quote_count(m, command.pledge_id, len(quotes)))
         quote = quotes[command.n - 1]
         name, name_ko, _role, role_ko = self.catalogue.speaker_of(command.pledge_id)
         speaker = citations.Speaker(name, name_ko, role_ko)
@@ -319,7 +319,7 @@ class Timeline:
             edits = self.journal.pledge_edits(pledge_id, MAX_LIST_ITEMS)
             title = m.gettext("History of {id}").format(id=pledge_id)
             if not edits:
-                return _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
+                return Reply.error(m.gettext(NO_SUCH_PLEDGE).format(id=short(pledge_id, 60)))
         if not edits:
             return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
         items = []
@@ -357,7 +357,3 @@ def _quote_count(m: Messages, pledge_id: str, count: int) -> str:
 def did_you_mean(m: Messages, ids: list[str]) -> str:
     """ "Did you mean /pledge show …?" for ids close to one that is not there."""
     return m.gettext("Did you mean {ids}?").format(ids=", ".join(f"/pledge show {i}" for i in ids))
-
-
-def _error(text: str) -> Reply:
-    return Reply(notices=[Notice(text, Level.ERROR)])

@@ -10,7 +10,7 @@ from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.i18n import Messages, language_of, localized
 from bot.registry import Request, handles
 from bot.reminders.commands import Subscribe, Subscriptions, Unsubscribe
-from bot.replies import Level, ListItem, Notice, Reply
+from bot.replies import ListItem, Notice, Reply
 from bot.state import Subscription
 from bot.state import Subscriptions as SubscriptionStore
 
@@ -35,14 +35,14 @@ class Subscribing:
         """Subscribe (or change) the channel's digest, after checking that it can be posted."""
         ctx, m = request.ctx, request.m
         if not ctx.channel:
-            return _error(
+            return Reply.error(
                 m.gettext("Subscriptions belong to a channel; run this command in the channel to subscribe.")
             )
         # A digest the bot cannot post, or cannot check for after a failure, would never arrive: refuse now.
         if ctx.channel_access is not None:
             reason = ctx.channel_access()
             if reason is not None:
-                return _error(reason)
+                return Reply.error(reason)
         if ctx.place_locale and self.subscriptions.language(ctx.platform, ctx.workspace, ctx.channel) is None:
             # The place's own language (Discord's guild locale) is what its digests speak until a manager
             # chooses with /pledge language; kept now, since a scheduled post has no interaction to ask.
@@ -87,7 +87,7 @@ class Subscribing:
         """The subscription's topics and pledges as stored, or an error reply naming what is wrong."""
         if len(command.topics) > MAX_TOPICS or len(command.pledges) > MAX_PLEDGES:
             text = m.gettext("A channel can follow at most {topics} topics and {pledges} pledges.")
-            return (), (), _error(text.format(topics=MAX_TOPICS, pledges=MAX_PLEDGES))
+            return (), (), Reply.error(text.format(topics=MAX_TOPICS, pledges=MAX_PLEDGES))
         topics = []
         for name in command.topics:
             category = self.catalogue.category(name)
@@ -96,14 +96,14 @@ class Subscribing:
                     localized(m, c, self.catalogue.category_ko(c)) for c, _ in self.catalogue.categories()
                 )
                 text = m.gettext("There is no topic “{topic}”. Topics: {known}.")
-                return (), (), _error(text.format(topic=short(name, 60), known=known))
+                return (), (), Reply.error(text.format(topic=short(name, 60), known=known))
             topics.append(category)
         pledges = []
         for text in command.pledges:
             pledge_id = self.catalogue.find_id(text)
             if pledge_id is None:
                 close = self.suggest(text, 3, m.language)
-                reply = _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(text, 60)))
+                reply = Reply.error(m.gettext(NO_SUCH_PLEDGE).format(id=short(text, 60)))
                 if close:
                     reply.notices.append(
                         Notice(m.gettext("Did you mean: {ids}?").format(ids=", ".join(close)))
@@ -188,7 +188,3 @@ def schedule(sub: Subscription, m: Messages) -> str:
         else ""
     )
     return f"{sub.local_time.strftime('%H:%M')} {sub.timezone}{ahead}"
-
-
-def _error(text: str) -> Reply:
-    return Reply(notices=[Notice(text, Level.ERROR)])
