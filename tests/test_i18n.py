@@ -349,8 +349,18 @@ def test_korean_dates_lists_and_digest_details_use_the_korean_data(core, bot, co
     assert "코리아중앙데일리" in hotline.detail and "2025년 5월 26일" in hotline.detail
 
 
-def test_korean_command_summaries_in_help_match_discords_descriptions():
+def test_korean_help_shows_each_command_word_and_summary_from_the_catalogue(core, console_ctx):
     from bot import commands as cmd
 
+    ko = messages("ko")
+    reply = core.handle("도움말", korean(console_ctx))
+    details = [item.detail for item in reply.items]
     for spec in cmd.COMMANDS:
-        assert messages("ko").gettext(spec.summary) == spec.summary_ko, spec.name
+        if spec.listed_for_all:
+            assert any(d.startswith(ko.gettext(spec.summary)) for d in details), spec.name
+    words = reply.notices[-2].text
+    assert all(
+        f"{ko.pgettext('command', s.name)} ({s.name})" in words
+        for s in cmd.COMMANDS
+        if s.word and s.listed_for_all
+    )
