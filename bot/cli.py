@@ -437,14 +437,14 @@ def _worker(bot: Bot, args: argparse.Namespace) -> int:
 
 def _slack(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.slack_enabled:
-        print("pledgebot: SLACK_BOT_TOKEN is not set; see README (Slack).", file=sys.stderr)
+        print("pledgebot: SLACK_BOT_TOKEN is not set; see docs/deployment.md#slack.", file=sys.stderr)
         return 2
     return _serve(bot, [_slack_serve()], scheduler=False)
 
 
 def _discord(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.discord_enabled:
-        print("pledgebot: DISCORD_TOKEN is not set; see README (Discord).", file=sys.stderr)
+        print("pledgebot: DISCORD_TOKEN is not set; see docs/deployment.md#discord.", file=sys.stderr)
         return 2
     return _serve(bot, [_discord_serve()], scheduler=False)
 
