@@ -1,7 +1,8 @@
 """The composition root: `pledgebot` (and `python -m bot`) builds every part once and hands it in.
 
 `open_bot` builds the local database, the state store (SQLite or PostgreSQL), the journal, the catalogue and
-its loader, the searcher, the ledger and the core; the commands below run adapters and tools over them.
+its loader, importer and exporter, the searcher, the ledger and the core; the commands below run adapters and
+tools over them.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from bot.desk.answers import DeskAnswers
 from bot.desk.drafts import Drafts
 from bot.desk.edits import Desk
 from bot.desk.provenance import Fetcher, FetchError, check_quote, snapshot_ok
+from bot.exporting import Exporter
 from bot.help import HelpAnswers
 from bot.i18n import messages
+from bot.importing import Importer, os_user
 from bot.journal import Journal
-from bot.loading import Loader, os_user
+from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
 from bot.registry import handlers_of
@@ -71,6 +74,8 @@ class Bot:
     backend: Backend
     journal: Journal
     loader: Loader
+    importer: Importer
+    exporter: Exporter
     catalogue: Catalogue
     searcher: Searcher
     subscriptions: Subscriptions
@@ -171,6 +176,8 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         backend,
         journal,
         loader,
+        Importer(store, journal, loader, clock),
+        Exporter(store),
         catalogue,
         searcher,
         subscriptions,
@@ -430,14 +437,14 @@ def _worker(bot: Bot, args: argparse.Namespace) -> int:
 
 def _slack(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.slack_enabled:
-        print("pledgebot: SLACK_BOT_TOKEN is not set; see README (Slack).", file=sys.stderr)
+        print("pledgebot: SLACK_BOT_TOKEN is not set; see docs/deployment.md#slack.", file=sys.stderr)
         return 2
     return _serve(bot, [_slack_serve()], scheduler=False)
 
 
 def _discord(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.discord_enabled:
-        print("pledgebot: DISCORD_TOKEN is not set; see README (Discord).", file=sys.stderr)
+        print("pledgebot: DISCORD_TOKEN is not set; see docs/deployment.md#discord.", file=sys.stderr)
         return 2
     return _serve(bot, [_discord_serve()], scheduler=False)
 
@@ -691,7 +698,7 @@ def _deliver(bot: Bot, args: argparse.Namespace) -> int:
 def _import(bot: Bot, args: argparse.Namespace) -> int:
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
-        result = bot.loader.import_files(
+        result = bot.importer.import_files(
             args.files, author=args.by or os_user(), note=args.note, replace=args.replace, progress=progress
         )
     except ds.DatasetError as error:
@@ -705,7 +712,7 @@ def _import(bot: Bot, args: argparse.Namespace) -> int:
 
 def _retract(bot: Bot, args: argparse.Namespace) -> int:
     try:
-        edit = bot.loader.retract(args.pledge_id, author=args.by or os_user(), reason=args.reason)
+        edit = bot.importer.retract(args.pledge_id, author=args.by or os_user(), reason=args.reason)
     except KeyError:
         print(f"pledgebot: there is no pledge with the id '{args.pledge_id}'", file=sys.stderr)
         return 1
@@ -733,7 +740,7 @@ def _progress_bar() -> Callable[[int, int], None]:
 
 
 def _export(bot: Bot, args: argparse.Namespace) -> int:
-    tables = bot.loader.export(since=args.since)
+    tables = bot.exporter.export(since=args.since)
     if args.format == "json":
         text = json.dumps(tables, ensure_ascii=False, indent=2) + "\n"
         if args.output:
@@ -816,7 +823,7 @@ def _validate(settings: Settings, files: list[Path], *, replace: bool = False) -
     if isinstance(bot, int):
         return bot
     try:
-        checked = bot.loader.check_files(files, replace=replace)
+        checked = bot.importer.check_files(files, replace=replace)
     except ds.DatasetError as error:
         print(f"pledgebot: {error}", file=sys.stderr)
         return 1

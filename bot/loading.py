@@ -1,25 +1,24 @@
-"""Loading the catalogue: `data/` and the edit journal into the local SQLite read model, import and export.
+"""Loading the catalogue: `data/` and the edit journal into the local SQLite read model.
 
 The catalogue is derived, never the truth: it is the files of the data folder, then every edit of the
 journal in order. A process rebuilds it when the data folder changed or when it was built from another
 journal (a new PostgreSQL database), and otherwise applies only the edits it has not seen (`refresh`), so a
-deleted local file costs a rebuild, never data. `pledgebot import` and `retract` validate, append an edit to
-the journal, and apply it like any other; so does the desk (`bot/desk/`), whose edits carry their records
-in the import format, and whose undo takes out the rows the undone edit added (each row keeps its edit id).
+deleted local file costs a rebuild, never data. `pledgebot import` and `retract` (`bot/importing.py`)
+validate, append an edit to the journal, and apply it like any other; so does the desk (`bot/desk/`), whose
+edits carry their records in the import format, and whose undo takes out the rows the undone edit added
+(each row keeps its edit id). Every serving process runs this module; importing and exporting
+(`bot/exporting.py`) are the command line's.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import getpass
 import hashlib
 import logging
 import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,21 +38,13 @@ EDIT_ORIGIN = "edit:"
 KEYED = ("speakers", "sources", "pledges", "milestones")
 
 
-def os_user() -> str:
-    """The operating-system user, the default author of command-line edits."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _iso(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return value
 
 
-class _RowBuilder:
+class RowBuilder:
     """Database rows for dataset records, one record at a time: the one place rows are derived.
 
     Besides each record's own row it derives quote and status ids, quote positions, a pledge's `pledged`
@@ -113,7 +104,7 @@ class _RowBuilder:
 def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[str, list[dict[str, Any]]]:
     """Dataset records as database rows, with derived rows: quote and status ids, pledged milestones."""
     tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    builder = _RowBuilder(data.source_texts.get)
+    builder = RowBuilder(data.source_texts.get)
     for source in data.rows("sources"):
         builder.source_language[source["id"]] = source.get("language")
     for record in data.records:
@@ -170,7 +161,7 @@ class _BulkWriter:
             for t, cols in self.columns.items()
         }
         self.batches: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ds.TABLES}
-        self.builder = _RowBuilder(stream.text)
+        self.builder = RowBuilder(stream.text)
 
     def add(self, record: ds.Record, origin: str) -> None:
         """Queue one record's rows, writing a batch when it is full."""
@@ -209,63 +200,9 @@ class _BulkWriter:
         )
 
 
-@dataclass(frozen=True)
-class ImportResult:
-    """What an import did: the edit it appended (None when every record was already present)."""
-
-    edit: Edit | None
-    added: int
-    present: int
-
-
-_CHUNK = 500  # records per journal chunk
-
-
-class _Clash(Exception):
-    """A streamed record clashes with the catalogue: the exact path reports it with the others."""
-
-
-@dataclass
-class _Tally:
-    """What a streamed import found, as it goes."""
-
-    added: int = 0
-    present: int = 0
-    pledges: set[str] = dataclasses.field(default_factory=set)
-    replaces: set[str] = dataclasses.field(default_factory=set)
-    children: set[str] = dataclasses.field(default_factory=set)
-
-    def add(self, record: ds.Record) -> None:
-        """Count a record the edit will carry, and the pledge it touches."""
-        self.added += 1
-        if record.table == "pledges":
-            self.pledges.add(record.values["id"])
-        elif record.table in ("quotes", "statuses"):
-            self.pledges.add(record.values["pledge"])
-            self.children.add(f"{record.table}:{record.values['pledge']}")
-
-
-def _body(record: ds.Record, text: Callable[[str], str | None]) -> dict[str, Any]:
-    """A record as the journal stores it; a source carries its full text."""
-    body: dict[str, Any] = {"table": record.table, "values": record.values, "where": record.where}
-    body["file"] = record.file
-    if record.table == "sources":
-        body["text"] = text(record.values["id"])
-    return body
-
-
 def _one(db: Database, sql: str, *params: Any) -> Any:
     row = db.execute(sql, list(params)).fetchone()
     return row[0] if row else None
-
-
-@dataclass(frozen=True)
-class CheckedFiles:
-    """Files that passed every import check: the records, which are already present, which replace."""
-
-    data: Dataset
-    present: set[int]
-    replaces: set[str]
 
 
 class Loader:
@@ -412,7 +349,7 @@ class Loader:
         origin = f"{EDIT_ORIGIN}{edit.id}"
         total = int(payload.get("count", 0))
         done = 0
-        builder = _RowBuilder(lambda source: None)
+        builder = RowBuilder(lambda source: None)
         touched: set[str] = set()
         children: dict[str, set[str]] = defaultdict(set)
         for entry in payload.get("children", []):
@@ -561,306 +498,6 @@ class Loader:
             if position is not None:
                 _set_meta(db, "journal_position", str(position))
 
-    # -- edits from the command line -------------------------------------------------------------------
-
-    def import_files(
-        self,
-        paths: list[Path],
-        *,
-        author: str,
-        note: str = "",
-        replace: bool = False,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> ImportResult:
-        """Validate files against the catalogue and append them to the journal as one edit, then apply it.
-
-        A record whose id is already in the catalogue is refused (with its file and line) unless `replace`;
-        one identical to what the catalogue holds is already present and skipped, so re-importing a file, or
-        one a newsroom has since committed to `data/`, changes nothing.
-        """
-        try:
-            result = self._import_streaming(paths, author=author, note=note, replace=replace)
-        except (ds.Unchecked, _Clash):
-            # The exact path names every problem; files it accepts (say, an export's inline source texts,
-            # which the stream leaves to it) are imported from memory.
-            checked = self.check_files(paths, replace=replace)
-            result = self._import_checked(paths, checked, author=author, note=note)
-        if result.edit is not None:
-            self.follow(progress)
-        return result
-
-    def _import_streaming(self, paths: list[Path], *, author: str, note: str, replace: bool) -> ImportResult:
-        """Check and journal the files one record at a time: memory stays flat however large they are.
-
-        Raises `ds.Unchecked` or `_Clash` (inside the journal's transaction, so nothing is appended) when a
-        record needs the exact path's report.
-        """
-        db = self.store.db
-        stream = ds.Stream(
-            paths,
-            known_ids=self.known_ids(),
-            known_text=lambda source: _one(db, "SELECT text FROM sources WHERE id = ?", source),
-            known_sources=self.known_sources(),
-            known_pledges=self.known_pledges(),
-            known_milestones=self.known_milestones(),
-        )
-        tally = _Tally()
-        builder = _RowBuilder(stream.text)
-
-        def chunks() -> Iterator[list[dict[str, Any]]]:
-            chunk: list[dict[str, Any]] = []
-            for record in stream:
-                if self._classify(builder, record, replace, tally):
-                    chunk.append(_body(record, stream.text))
-                    if len(chunk) >= _CHUNK:
-                        yield chunk
-                        chunk = []
-            stream.finish()
-            if chunk:
-                yield chunk
-
-        def complete() -> tuple[EditKind, str, list[str], dict[str, Any]] | None:
-            if not tally.added:
-                return None
-            kind = EditKind.REPLACE if tally.replaces else EditKind.IMPORT
-            return (kind, *self._edit_summary(paths, tally))
-
-        edit = self.journal.append(
-            EditKind.IMPORT,
-            author=author,
-            reason=note,
-            summary="",
-            pledges=tally.pledges,
-            payload=None,
-            at=self.clock(),
-            records=chunks(),
-            complete=complete,
-        )
-        return ImportResult(edit, tally.added, tally.present)
-
-    def _classify(self, builder: _RowBuilder, record: ds.Record, replace: bool, tally: _Tally) -> bool:
-        """Compare one record with the catalogue: False when already present; `_Clash` when it clashes."""
-        db = self.store.db
-        rows = dict(builder.rows(record, ""))
-        new = rows[record.table]
-        present = False
-        if record.table in ("quotes", "statuses"):
-            present = (
-                db.execute(f"SELECT 1 FROM {record.table} WHERE id = ?", [new["id"]]).fetchone() is not None
-            )
-        else:
-            old = db.execute_returning_dicts(f"SELECT * FROM {record.table} WHERE id = ?", [new["id"]])
-            if old:
-                if _same(record.table, new, old[0]):
-                    present = True
-                elif replace:
-                    tally.replaces.add(f"{record.table}:{new['id']}")
-                else:
-                    raise _Clash
-        if present:
-            tally.present += 1
-            return False
-        tally.add(record)
-        return True
-
-    def _edit_summary(self, paths: list[Path], tally: _Tally) -> tuple[str, list[str], dict[str, Any]]:
-        names = ", ".join(p.name for p in paths)
-        verb = "replaced" if tally.replaces else "imported"
-        children = sorted(c for c in tally.children if f"pledges:{c.partition(':')[2]}" in tally.replaces)
-        payload = {
-            "chunked": True,
-            "count": tally.added,
-            "replaces": sorted(tally.replaces),
-            "children": children,
-            "old": self._rows_of(tally.replaces),
-        }
-        return f"{verb} {tally.added} records from {names}", sorted(tally.pledges), payload
-
-    def _import_checked(
-        self, paths: list[Path], checked: CheckedFiles, *, author: str, note: str
-    ) -> ImportResult:
-        """Journal files the exact path accepted (held in memory), in the same chunked form."""
-        data = checked.data
-        tally = _Tally(present=len(checked.present), replaces=set(checked.replaces))
-        records = [r for i, r in enumerate(data.records) if i not in checked.present]
-        if not records:
-            return ImportResult(None, 0, tally.present)
-        for record in records:
-            tally.add(record)
-        bodies = [_body(r, data.source_texts.get) for r in records]
-        summary, pledges, payload = self._edit_summary(paths, tally)
-        edit = self.journal.append(
-            EditKind.REPLACE if tally.replaces else EditKind.IMPORT,
-            author=author,
-            reason=note,
-            summary=summary,
-            pledges=pledges,
-            payload=payload,
-            at=self.clock(),
-            records=(bodies[i : i + _CHUNK] for i in range(0, len(bodies), _CHUNK)),
-        )
-        return ImportResult(edit, tally.added, tally.present)
-
-    def check_files(self, paths: list[Path], *, replace: bool = False) -> CheckedFiles:
-        """Every check an import makes, without writing anything: `pledgebot validate FILE...` and
-        `pledgebot import` share it, so one accepts exactly the files the other does.
-
-        References (ids, source texts, a source's publication date, a pledge's date) resolve against the
-        files given together and the catalogue; a record whose id is in the catalogue with other values is a
-        problem unless `replace`. Raises `ds.DatasetError` with every problem.
-        """
-        data = ds.load(
-            paths,
-            known_ids=self.known_ids(),
-            known_texts=self.source_texts(),
-            known_sources=self.known_sources(),
-            known_pledges=self.known_pledges(),
-            known_milestones=self.known_milestones(),
-        )
-        present, problems, replaces = self._compare(data, replace)
-        if problems:
-            raise ds.DatasetError(problems)
-        return CheckedFiles(data, present, replaces)
-
-    def retract(self, pledge_id: str, *, author: str, reason: str) -> Edit:
-        """Withdraw a pledge from answers; the journal keeps what it was. KeyError when there is none."""
-        old = self._rows_of({f"pledges:{pledge_id}"})
-        if not old:
-            raise KeyError(pledge_id)
-        edit = self.journal.append(
-            EditKind.RETRACT,
-            author=author,
-            reason=reason,
-            summary=f"retracted {pledge_id}",
-            pledges=[pledge_id],
-            payload={"pledge": pledge_id, "old": old},
-            at=self.clock(),
-        )
-        assert edit is not None  # no dedupe key, so the append cannot be a duplicate
-        self.follow()
-        return edit
-
-    def _compare(self, data: Dataset, replace: bool) -> tuple[set[int], list[ds.Problem], set[str]]:
-        """Which records are already present, which clash with the catalogue, and which replace a record."""
-        db = self.store.db
-        present: set[int] = set()
-        problems: list[ds.Problem] = []
-        replaces: set[str] = set()
-        builder = _RowBuilder(data.source_texts.get)
-        for index, record in enumerate(data.records):
-            rows = dict(builder.rows(record, ""))
-            new = rows[record.table]
-            if record.table in ("quotes", "statuses"):
-                if db.execute(f"SELECT 1 FROM {record.table} WHERE id = ?", [new["id"]]).fetchone():
-                    present.add(index)
-                continue
-            old = db.execute_returning_dicts(f"SELECT * FROM {record.table} WHERE id = ?", [new["id"]])
-            if not old:
-                continue
-            if _same(record.table, new, old[0]):
-                present.add(index)
-            elif replace:
-                replaces.add(f"{record.table}:{new['id']}")
-            else:
-                problems.append(
-                    ds.Problem(
-                        record.where,
-                        "id",
-                        f"'{new['id']}' is already in the catalogue with other values; give --replace to "
-                        "replace it (the journal keeps the old values)",
-                    )
-                )
-        return present, problems, replaces
-
-    def _rows_of(self, keys: set[str]) -> dict[str, Any]:
-        """The catalogue rows behind `table:id` keys (a pledge with its quotes and statuses)."""
-        db = self.store.db
-        old: dict[str, Any] = {}
-        for key in sorted(keys):
-            table, _, key_id = key.partition(":")
-            rows = db.execute_returning_dicts(f"SELECT * FROM {table} WHERE id = ?", [key_id])
-            if not rows:
-                continue
-            entry: dict[str, Any] = {"row": _public(rows[0])}
-            if table == "pledges":
-                for child in ("quotes", "statuses"):
-                    entry[child] = [
-                        _public(r)
-                        for r in db.execute_returning_dicts(
-                            f"SELECT * FROM {child} WHERE pledge = ?", [key_id]
-                        )
-                    ]
-            old[key] = entry
-        return old
-
-    def known_ids(self) -> dict[str, set[str]]:
-        """Ids already in the catalogue, per table, so imports may refer to them."""
-        db = self.store.db
-        return {
-            t: {r[0] for r in db.execute(f"SELECT id FROM {t}")} for t in ("speakers", "sources", "pledges")
-        }
-
-    def known_sources(self) -> dict[str, dt.date]:
-        """Each catalogue source's publication date (or date-time), by id."""
-        rows = self.store.db.execute("SELECT id, published_at FROM sources WHERE published_at IS NOT NULL")
-        return {source: ds.parse_datetime(value) for source, value in rows}
-
-    def known_pledges(self) -> dict[str, dt.date | None]:
-        """Each catalogue pledge's `pledged_on` (None when not given), by id."""
-        rows = self.store.db.execute("SELECT id, pledged_on FROM pledges")
-        return {pledge: ds.parse_date(value) if value else None for pledge, value in rows}
-
-    def known_milestones(self) -> dict[str, dt.date]:
-        """Each catalogue milestone's date, by id: what a pledge's `due` rule may count from."""
-        rows = self.store.db.execute("SELECT id, date FROM milestones")
-        return {milestone: ds.parse_date(value) for milestone, value in rows}
-
-    def source_texts(self) -> dict[str, str]:
-        """The full texts held for sources, by source id."""
-        return dict(self.store.db.execute("SELECT id, text FROM sources WHERE text IS NOT NULL").fetchall())
-
-    def export(self, since: int | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Every catalogue table as flat records in the import format; with `since` (an edit id), only the
-        records edits after it added, with the sources they cite, so the file imports on its own."""
-        db = self.store.db
-        out: dict[str, list[dict[str, Any]]] = {}
-        # The text travels inline: a text_file path means nothing beside the exported file.
-        drop = {"origin", "position", "text_file", "edit_id"}
-        for table in ds.TABLES:
-            order = "pledge, position" if table == "quotes" else "rowid"
-            conditions = ["kind != 'pledged'"] if table == "milestones" else []
-            params: list[Any] = []
-            if since is not None and table == "sources":
-                cited = " UNION ".join(
-                    f"SELECT {column} FROM {child} WHERE edit_id > ?"
-                    for child, column in (
-                        ("quotes", "source"),
-                        ("quotes", "translation_of"),
-                        ("statuses", "source"),
-                        ("milestones", "source"),
-                    )
-                )
-                conditions.append(f"(edit_id > ? OR id IN ({cited}))")
-                params += [since] * 5
-            elif since is not None:
-                conditions.append("edit_id > ?")
-                params.append(since)
-            where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-            rows = []
-            for row in db.execute_returning_dicts(f"SELECT * FROM {table} {where} ORDER BY {order}", params):
-                row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
-                if table in ("quotes", "statuses"):
-                    row.pop("id", None)
-                if table == "pledges":
-                    for key in ("aliases", "aliases_ko"):
-                        if key in row:
-                            row[key] = row[key].split(" | ")
-                    if "due_after" in row:
-                        row["due"] = {"after": row.pop("due_after"), "days": row.pop("due_days")}
-                rows.append(row)
-            out[table] = rows
-        return out
-
 
 def _set_meta(db: Database, key: str, value: str) -> None:
     db.execute(
@@ -929,25 +566,6 @@ def _undo_rows(db: Database, edit_id: int) -> None:
         [edit_id],
     )
     search_index.write(db, sorted(touched - set(created)))
-
-
-def _norm(value: Any) -> Any:
-    return None if value in (None, "", []) else value
-
-
-def _same(table: str, new: dict[str, Any], old: dict[str, Any]) -> bool:
-    """True when a record would leave its catalogue row as it is (origin and file paths aside)."""
-    fields = [name for name, _, _ in ds.SCHEMA[table] if name not in ("text_file", "due")]
-    if table == "sources":
-        fields.append("text")
-    if table == "pledges":
-        # A `due` rule is kept as two columns.
-        fields += ["due_after", "due_days"]
-    return all(_norm(new.get(name)) == _norm(old.get(name)) for name in fields)
-
-
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in ("origin", "position", "edit_id")}
 
 
 def _digest(row: dict[str, Any]) -> str:

@@ -66,7 +66,7 @@ def rate(bot, tmp_path, *statuses: tuple[str, str, str]) -> None:
     rows = "".join(f"  - {{pledge: {p}, status: {s}, date: {d}}}\n" for p, s, d in statuses)
     path = tmp_path / "statuses.yaml"
     path.write_text("statuses:\n" + rows, encoding="utf-8")
-    bot.loader.import_files([path], author="test")
+    bot.importer.import_files([path], author="test")
 
 
 def test_list_by_latest_status_alone_or_in_a_category(bot, console_ctx, tmp_path):
@@ -204,7 +204,7 @@ def test_help_lists_every_command(core, console_ctx):
 
 
 def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still_search(bot, console_ctx):
-    bot.loader.retract("china-relations", author="desk", reason="merged into another pledge")
+    bot.importer.retract("china-relations", author="desk", reason="merged into another pledge")
     reply = bot.core.handle("history inter-korean-hotline", console_ctx)
     assert reply.title == "History of inter-korean-hotline"
     assert [i.label for i in reply.items] == ["#1 loaded from data/lee-jae-myung-2025-05-26.yaml"]
@@ -231,7 +231,7 @@ def test_a_pledge_without_a_quote_still_answers_with_summary_status_and_source(b
         "        source: nec-2025-presidential-election\n",
         encoding="utf-8",
     )
-    bot.loader.import_files([path], author="test")
+    bot.importer.import_files([path], author="test")
     reply = bot.core.handle("basic income", Context(platform="console"))
     card = reply.cards[0]
     assert (card.pledge_id, card.quote, card.said_on) == ("basic-income", "", None)

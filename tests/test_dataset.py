@@ -109,7 +109,7 @@ def test_import_with_one_bad_row_changes_nothing_and_names_it(bot, tmp_path):
     path = tmp_path / "new.yaml"
     path.write_text(BAD_YAML, encoding="utf-8")
     with pytest.raises(ds.DatasetError) as error:
-        bot.loader.import_files([path], author="test")
+        bot.importer.import_files([path], author="test")
     [problem] = error.value.problems
     assert problem.where == f"{path}:15"
     assert problem.field == "pledged_on"
@@ -127,7 +127,7 @@ def test_csv_import_names_the_spreadsheet_row(bot, tmp_path):
     )
     before, head = _counts(bot), bot.journal.head()
     with pytest.raises(ds.DatasetError) as error:
-        bot.loader.import_files([path], author="test")
+        bot.importer.import_files([path], author="test")
     assert [str(p) for p in error.value.problems] == [
         f"{path} row 3: field 'speaker': 'nobody' does not match any speaker id"
     ]
@@ -161,11 +161,11 @@ def test_import_adds_records_that_search_finds(bot, tmp_path):
         ),
         encoding="utf-8",
     )
-    assert bot.loader.import_files([path], author="test").added == 2
+    assert bot.importer.import_files([path], author="test").added == 2
     assert bot.searcher.search("기본소득").ids == ["basic-income"]
     # Importing the same file again finds its records already there, instead of adding copies.
     before, head = _counts(bot), bot.journal.head()
-    again = bot.loader.import_files([path], author="test")
+    again = bot.importer.import_files([path], author="test")
     assert (again.edit, again.added, again.present) == (None, 0, 2)
     assert _counts(bot) == before and bot.journal.head() == head
 
@@ -178,7 +178,7 @@ def test_import_rejects_a_quote_missing_from_a_source_held_in_the_database(bot, 
         encoding="utf-8",
     )
     with pytest.raises(ds.DatasetError, match="row 2: field 'text': quote is not found verbatim"):
-        bot.loader.import_files([path], author="test")
+        bot.importer.import_files([path], author="test")
 
 
 def test_duplicate_ids_and_unknown_fields_are_reported(tmp_path):
@@ -194,7 +194,7 @@ def test_duplicate_ids_and_unknown_fields_are_reported(tmp_path):
 
 
 def test_export_round_trips_through_import(bot, tmp_path):
-    exported = bot.loader.export()
+    exported = bot.exporter.export()
     # The seed file's `title_ko_by: editors` travels with each pledge.
     assert {p.get("title_ko_by") for p in exported["pledges"]} == {"editors"}
     path = tmp_path / "export.json"
@@ -205,8 +205,8 @@ def test_export_round_trips_through_import(bot, tmp_path):
     fresh = open_bot(Settings(db_path=tmp_path / "fresh.db", data_dir=empty))
     try:
         assert fresh.catalogue.pledges(["inter-korean-hotline"]) == {}
-        fresh.loader.import_files([path], author="test")
-        assert fresh.loader.export() == exported
+        fresh.importer.import_files([path], author="test")
+        assert fresh.exporter.export() == exported
         assert fresh.searcher.search("hotline").ids == ["inter-korean-hotline"]
     finally:
         fresh.close()

@@ -77,7 +77,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 @pytest.fixture
 def deadlines_bot(state_settings, clock, tmp_path):
     bot = open_bot(state_settings, clock=clock)
-    bot.loader.import_files([write(tmp_path, "deadlines.yaml", DEADLINES)], author="test")
+    bot.importer.import_files([write(tmp_path, "deadlines.yaml", DEADLINES)], author="test")
     yield bot
     bot.close()
 
@@ -208,10 +208,10 @@ def test_import_and_validate_refuse_a_bad_due_rule_and_write_nothing(state_setti
     try:
         head = bot.journal.head()
         with pytest.raises(ds.DatasetError) as error:
-            bot.loader.import_files([path], author="test")
+            bot.importer.import_files([path], author="test")
         assert "'coronation-2025' does not match any milestone id" in str(error.value)
         with pytest.raises(ds.DatasetError):
-            bot.loader.check_files([path])
+            bot.importer.check_files([path])
         assert bot.journal.head() == head
         assert bot.catalogue.find_id("late-pledge") is None
     finally:
@@ -239,7 +239,7 @@ def test_a_streamed_import_stores_both_kinds_of_deadline(state_settings, clock, 
     path = write(tmp_path, "deadlines.json", json.dumps(data))
     bot = open_bot(state_settings, clock=clock)
     try:
-        bot.loader.import_files([path], author="test")
+        bot.importer.import_files([path], author="test")
         due = {r.pledge: r.date for r in bot.catalogue.due_rows()}
         assert due == {"defense-white-paper": DUE_DAY, "hotline-in-100-days": dt.date(2025, 9, 11)}
     finally:
@@ -247,13 +247,13 @@ def test_a_streamed_import_stores_both_kinds_of_deadline(state_settings, clock, 
 
 
 def test_export_writes_the_deadlines_back_and_round_trips(deadlines_bot, tmp_path):
-    exported = deadlines_bot.loader.export()
+    exported = deadlines_bot.exporter.export()
     pledges = {p["id"]: p for p in exported["pledges"]}
     assert pledges["defense-white-paper"]["due_on"] == "2027-01-15"
     assert pledges["hotline-in-100-days"]["due"] == {"after": "inauguration-2025", "days": 100}
     path = write(tmp_path, "export.json", json.dumps(exported, ensure_ascii=False))
     # Everything exported is already present: importing it back changes nothing.
-    result = deadlines_bot.loader.import_files([path], author="test")
+    result = deadlines_bot.importer.import_files([path], author="test")
     assert result.edit is None and result.added == 0
 
 
@@ -331,7 +331,7 @@ def test_overdue_stops_once_the_pledge_is_kept(deadlines_bot, tmp_path):
     assert item.detail.endswith("— status: In the works")
     assert "Ministry of National Defense" in item.detail
     kept = "statuses:\n  - pledge: defense-white-paper\n    status: kept\n    date: 2027-03-01\n"
-    deadlines_bot.loader.import_files([write(tmp_path, "kept.yaml", kept)], author="test")
+    deadlines_bot.importer.import_files([write(tmp_path, "kept.yaml", kept)], author="test")
     # The catalogue changed: the digest cached for this day is planned again with the new status.
     deadlines_bot.calendars._version_checked_at = -10.0
     digest = deadlines_bot.digests.digest(day)
@@ -413,7 +413,7 @@ def test_the_data_folder_loads_deadlines_in_one_streamed_pass(tmp_path, clock, m
 
 def test_import_replace_changes_a_deadline(deadlines_bot, tmp_path):
     changed = DEADLINES.replace("due_on: 2027-01-15", "due_on: 2027-03-01")
-    result = deadlines_bot.loader.import_files(
+    result = deadlines_bot.importer.import_files(
         [write(tmp_path, "changed.yaml", changed)], author="test", replace=True
     )
     assert result.edit is not None
@@ -421,7 +421,7 @@ def test_import_replace_changes_a_deadline(deadlines_bot, tmp_path):
     assert due["defense-white-paper"] == dt.date(2027, 3, 1)
     # A rule replaced by a date leaves no rule behind.
     by_date = DEADLINES.replace("due:\n      after: inauguration-2025\n      days: 100", "due_on: 2025-12-31")
-    deadlines_bot.loader.import_files([write(tmp_path, "dated.yaml", by_date)], author="test", replace=True)
-    pledges = {p["id"]: p for p in deadlines_bot.loader.export()["pledges"]}
+    deadlines_bot.importer.import_files([write(tmp_path, "dated.yaml", by_date)], author="test", replace=True)
+    pledges = {p["id"]: p for p in deadlines_bot.exporter.export()["pledges"]}
     assert pledges["hotline-in-100-days"]["due_on"] == "2025-12-31"
     assert "due" not in pledges["hotline-in-100-days"]

@@ -345,8 +345,8 @@ def test_export_carries_desk_edits_and_since_writes_only_what_changed(desk, page
     ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")
     mark = desk.journal.head()
     ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
-    everything = desk.loader.export()
-    since = desk.loader.export(since=mark)
+    everything = desk.exporter.export()
+    since = desk.exporter.export(since=mark)
     answer = ask(desk, f"show {HOTLINE}")
     assert [q["text"] for q in since["quotes"]] == ["military hotline on Friday"] and not since["statuses"]
     assert [s["sha256"] for s in since["sources"]] and EVIDENCE in since["sources"][0]["text"]
@@ -358,7 +358,7 @@ def test_export_carries_desk_edits_and_since_writes_only_what_changed(desk, page
         dataclasses.replace(Settings(db_path=tmp_path / "fresh.db", data_dir=empty)), clock=clock
     )
     try:
-        fresh.loader.import_files([path], author="test")
+        fresh.importer.import_files([path], author="test")
         assert ask(fresh, f"show {HOTLINE}") == answer
     finally:
         fresh.close()

@@ -56,7 +56,7 @@ class Channel:
 def test_load_import_and_history_are_journalled(state_settings, tmp_path, clock):
     bot = open_bot(state_settings, clock=clock)
     try:
-        result = bot.loader.import_files([_pledge_file(tmp_path)], author="editor", note="from the desk")
+        result = bot.importer.import_files([_pledge_file(tmp_path)], author="editor", note="from the desk")
         assert result.added == 1 and result.edit is not None and result.edit.kind is EditKind.IMPORT
         history = bot.journal.history("build-a-bridge")
         assert [(e.kind, e.author, e.reason) for e in history] == [
@@ -75,19 +75,19 @@ def test_load_import_and_history_are_journalled(state_settings, tmp_path, clock)
 def test_reimporting_an_existing_id_is_refused_unless_replace(state_settings, tmp_path, clock):
     bot = open_bot(state_settings, clock=clock)
     try:
-        bot.loader.import_files([_pledge_file(tmp_path)], author="a")
+        bot.importer.import_files([_pledge_file(tmp_path)], author="a")
         # The same content again is already present: nothing is written, nothing is refused.
-        again = bot.loader.import_files([_pledge_file(tmp_path)], author="a")
+        again = bot.importer.import_files([_pledge_file(tmp_path)], author="a")
         assert again.edit is None and again.present == 1
         changed = _pledge_file(tmp_path, "Build two bridges", "changed.yaml")
         with pytest.raises(ds.DatasetError) as refused:
-            bot.loader.import_files([changed], author="a")
+            bot.importer.import_files([changed], author="a")
         assert "changed.yaml:2" in str(refused.value) and "build-a-bridge" in str(refused.value)
         assert bot.catalogue.pledges(["build-a-bridge"])["build-a-bridge"].title == "Build a bridge"
         # A replace is whole (no field of the old record survives) and keeps the old values in the journal.
         no_alias = tmp_path / "no-alias.yaml"
         no_alias.write_text(changed.read_text().replace("    aliases: [bridge plan]\n", ""), encoding="utf-8")
-        replaced = bot.loader.import_files([no_alias], author="b", replace=True)
+        replaced = bot.importer.import_files([no_alias], author="b", replace=True)
         assert replaced.edit.kind is EditKind.REPLACE
         assert replaced.edit.payload["old"]["pledges:build-a-bridge"]["row"]["title"] == "Build a bridge"
         aliases = bot.store.db.execute("SELECT aliases FROM pledges WHERE id = 'build-a-bridge'").fetchone()[
@@ -102,7 +102,7 @@ def test_reimporting_an_existing_id_is_refused_unless_replace(state_settings, tm
 def test_retract_removes_a_pledge_from_answers_and_keeps_it_in_history(state_settings, clock):
     bot = open_bot(state_settings, clock=clock)
     try:
-        bot.loader.retract("inter-korean-hotline", author="editor", reason="duplicate")
+        bot.importer.retract("inter-korean-hotline", author="editor", reason="duplicate")
         assert bot.catalogue.find_id("inter-korean-hotline") is None
         assert "inter-korean-hotline" not in bot.searcher.search("hotline").ids
         kinds = [e.kind for e in bot.journal.history("inter-korean-hotline")]
@@ -116,7 +116,7 @@ def test_the_local_file_is_rebuilt_from_data_and_the_journal(tmp_path, clock, da
     settings = Settings(db_path=tmp_path / "pledgebot.db", database_url=Secret(database_url))
     bot = open_bot(settings, clock=clock)
     sub, _ = bot.subscriptions.subscribe("test", "W1", "C1", dt.time(9), "Asia/Seoul", 0, "U1", clock.now)
-    bot.loader.import_files([_pledge_file(tmp_path)], author="editor")
+    bot.importer.import_files([_pledge_file(tmp_path)], author="editor")
     bot.close()
     for suffix in ("", "-wal", "-shm"):
         Path(str(settings.db_path) + suffix).unlink(missing_ok=True)
@@ -205,7 +205,7 @@ def test_another_process_edit_reaches_this_catalogue_through_the_journal(tmp_pat
         Settings(db_path=tmp_path / "b.db", database_url=Secret(database_url)), clock=FixedClock(NOW)
     )
     try:
-        first.loader.import_files([_pledge_file(tmp_path)], author="editor")
+        first.importer.import_files([_pledge_file(tmp_path)], author="editor")
         assert second.searcher.search("bridge").ids == []
         assert second.loader.follow() is True
         assert second.searcher.search("bridge").ids == ["build-a-bridge"]
@@ -220,7 +220,7 @@ def test_export_then_import_into_an_empty_data_folder_keeps_answers_and_verbatim
 ):
     bot = open_bot(state_settings, clock=clock)
     try:
-        exported = bot.loader.export()
+        exported = bot.exporter.export()
         hotline = bot.core.handle("show inter-korean-hotline", _ctx())
     finally:
         bot.close()
@@ -231,7 +231,7 @@ def test_export_then_import_into_an_empty_data_folder_keeps_answers_and_verbatim
     empty.mkdir()
     fresh = open_bot(Settings(db_path=tmp_path / "fresh.db", data_dir=empty), clock=clock)
     try:
-        fresh.loader.import_files([path], author="test")
+        fresh.importer.import_files([path], author="test")
         assert fresh.core.handle("show inter-korean-hotline", _ctx()) == hotline
         # The verbatim check came along: a quote its source does not hold is refused.
         bad = tmp_path / "bad.json"
@@ -251,7 +251,7 @@ def test_export_then_import_into_an_empty_data_folder_keeps_answers_and_verbatim
             encoding="utf-8",
         )
         with pytest.raises(ds.DatasetError, match="not found verbatim"):
-            fresh.loader.import_files([bad], author="test")
+            fresh.importer.import_files([bad], author="test")
     finally:
         fresh.close()
 
@@ -272,7 +272,7 @@ async def test_a_serving_process_answers_with_another_hosts_import_within_two_se
     stopping = asyncio.Event()
     follower = asyncio.create_task(_follow(serving.loader, stopping))
     try:
-        await asyncio.to_thread(editor.loader.import_files, [_pledge_file(tmp_path)], author="editor")
+        await asyncio.to_thread(editor.importer.import_files, [_pledge_file(tmp_path)], author="editor")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 2.0
         while serving.searcher.search("bridge").ids != ["build-a-bridge"]:

@@ -1,7 +1,7 @@
 """The exact import streams: peak memory stays flat however large the imported file.
 
 A generated JSON file (`PLEDGEBOT_PROFILE=long`: 50 MB; the fast profile of `make test`: 5 MB) is imported
-by `Loader.import_files` in a subprocess, which reports its peak RSS (VmHWM, which starts afresh at exec, as
+by `Importer.import_files` in a subprocess, which reports its peak RSS (VmHWM, which starts afresh at exec, as
 bench/ measures it).
 """
 
@@ -33,7 +33,7 @@ empty.mkdir()
 settings = Settings(db_path=folder / "p.db", data_dir=empty)
 bot = open_bot(settings, clock=lambda: dt.datetime(2026, 5, 26, tzinfo=dt.UTC))
 try:
-    result = bot.loader.import_files([path], author="soak")
+    result = bot.importer.import_files([path], author="soak")
     pledges = bot.store.db.execute("SELECT COUNT(*) FROM pledges").fetchone()[0]
     quotes = bot.store.db.execute("SELECT COUNT(*) FROM quotes").fetchone()[0]
 finally:

@@ -79,7 +79,7 @@ def test_a_quote_said_after_its_source_was_published_is_refused_with_file_line_a
     try:
         path = _late_quote_in_file(tmp_path)
         with pytest.raises(ds.DatasetError) as raised:
-            bot.loader.import_files([path], author="test")
+            bot.importer.import_files([path], author="test")
         assert [str(p) for p in raised.value.problems] == [
             f"{path}:8: field 'said_on': said_on 2027-01-01 is after its source 'x' was published on "
             "2025-05-26"
@@ -87,7 +87,7 @@ def test_a_quote_said_after_its_source_was_published_is_refused_with_file_line_a
         # A source already in the catalogue is checked the same way.
         path = _late_quote_citing_catalogue(tmp_path)
         with pytest.raises(ds.DatasetError) as raised:
-            bot.loader.import_files([path], author="test")
+            bot.importer.import_files([path], author="test")
         assert [str(p) for p in raised.value.problems] == [
             f"{path}:2: field 'said_on': said_on 2027-01-01 is after its source 'lee-facebook-2025-05-26' "
             "was published on 2025-05-26"
@@ -104,7 +104,7 @@ def test_a_status_dated_before_its_pledge_is_refused_in_the_file_or_against_the_
     try:
         path = _early_status_citing_catalogue(tmp_path)
         with pytest.raises(ds.DatasetError) as raised:
-            bot.loader.import_files([path], author="test")
+            bot.importer.import_files([path], author="test")
         assert [str(p) for p in raised.value.problems] == [
             f"{path}:2: field 'date': date 2024-12-31 is before its pledge 'inter-korean-hotline' was "
             "pledged on 2025-05-26"
@@ -113,7 +113,7 @@ def test_a_status_dated_before_its_pledge_is_refused_in_the_file_or_against_the_
         with pytest.raises(
             ds.DatasetError, match="date 2026-02-01 is before its pledge 'new-pledge'"
         ) as raised:
-            bot.loader.import_files([path], author="test")
+            bot.importer.import_files([path], author="test")
         assert raised.value.problems[0].where == f"{path}:8"
     finally:
         bot.close()
@@ -206,9 +206,9 @@ def test_csv_export_keeps_source_texts_so_the_verbatim_check_survives_a_round_tr
     empty.mkdir()
     fresh = open_bot(Settings(db_path=tmp_path / "fresh.db", data_dir=empty), clock=clock)
     try:
-        result = fresh.loader.import_files(sorted(folder.glob("*.csv")), author="test")
+        result = fresh.importer.import_files(sorted(folder.glob("*.csv")), author="test")
         assert result.added > 0
-        texts = fresh.loader.source_texts()
+        texts = fresh.importer.source_texts()
         assert "restore inter-Korean communication channels" in texts["joongang-2025-05-26-hotline"]
         bad = _write(
             tmp_path / "bad.json",
@@ -226,7 +226,7 @@ def test_csv_export_keeps_source_texts_so_the_verbatim_check_survives_a_round_tr
             ),
         )
         with pytest.raises(ds.DatasetError, match="not found verbatim"):
-            fresh.loader.import_files([bad], author="test")
+            fresh.importer.import_files([bad], author="test")
     finally:
         fresh.close()
 
@@ -242,7 +242,7 @@ def test_a_streamed_replace_is_journalled_as_a_replace_with_chunked_records(stat
             "    title: Something else\n"
             "    category: North Korea\n",
         )
-        result = bot.loader.import_files([path], author="test", replace=True)
+        result = bot.importer.import_files([path], author="test", replace=True)
         assert result.edit is not None and result.added == 1
         (edit,) = [e for e in bot.journal.since(0) if e.id == result.edit.id]
         assert edit.kind.value == "replace" and edit.payload["chunked"]

@@ -176,7 +176,7 @@ def bot_with(platform: Platform, pledges: int, clock: Clock):
     """A bot on the platform's settings with `pledges` long pledges of DAY, and a subscription at 09:00."""
     bot = open_bot(platform.settings, clock=clock)
     try:
-        bot.loader.import_files(
+        bot.importer.import_files(
             [pledges_of_the_day(platform.settings.db_path.parent, pledges)], author="test"
         )
         sub, _ = bot.subscriptions.subscribe(

@@ -145,7 +145,7 @@ def dst_bot(bot, tmp_path):
             {"milestones": [{"id": k, "date": v, "kind": "event", "title": k} for k, v in days.items()]}
         )
     )
-    bot.loader.import_files([path], author="test")
+    bot.importer.import_files([path], author="test")
     return bot
 
 
@@ -479,7 +479,7 @@ def test_an_import_by_another_process_reaches_the_next_digest(settings, tmp_path
     path.write_text(
         json.dumps({"milestones": [{"id": "later", "date": "2025-07-01", "kind": "event", "title": "X"}]})
     )
-    other.loader.import_files([path], author="test")
+    other.importer.import_files([path], author="test")
     other.close()
     # The catalogue version is read at most once a second, not once per digest of a pass.
     assert digests.digest(day) is None

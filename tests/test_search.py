@@ -308,7 +308,7 @@ def test_a_korean_compound_is_found_with_or_without_its_space(bot, tmp_path):
     pledge = {"id": "judicial-reform", "speaker": "lee-jae-myung", "title": "Judicial reform"}
     pledge |= {"title_ko": "사법 개혁", "category": "Justice", "category_ko": "사법"}
     path.write_text(json.dumps({"pledges": [pledge]}, ensure_ascii=False), encoding="utf-8")
-    bot.loader.import_files([path], author="test")
+    bot.importer.import_files([path], author="test")
     for query in ("사법개혁", "사법 개혁", "사법개혁을", "사법개혁에 대한 공약은?"):
         assert bot.searcher.search(query).ids == ["judicial-reform"], query
 

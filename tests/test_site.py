@@ -214,7 +214,7 @@ async def test_everything_the_data_holds_is_escaped(tmp_path, clock):
         encoding="utf-8",
     )
     try:
-        bot.loader.import_files([hostile], author="test")
+        bot.importer.import_files([hostile], author="test")
         async with TestClient(TestServer(build_app(site_sources(bot)))) as client:
             _, html = await get(client, "/pledges/hostile-title")
             _, feed = await get(client, "/feed.atom")

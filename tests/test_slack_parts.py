@@ -112,7 +112,7 @@ async def test_a_long_slack_digest_reaches_the_channel_whole_once_per_part_after
     )
     bot = open_bot(settings, clock=clock)
     try:
-        bot.loader.import_files([many_pledges(state_settings.db_path.parent, 300)], author="test")
+        bot.importer.import_files([many_pledges(state_settings.db_path.parent, 300)], author="test")
         sub, _ = bot.subscriptions.subscribe(
             "slack", "W1", "C0NEWS", dt.time(9), "Asia/Seoul", 0, "U1", LONG_AGO
         )

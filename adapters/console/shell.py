@@ -10,7 +10,7 @@ from typing import TextIO
 from adapters.console.render import render
 from bot.core import Core
 from bot.i18n import N_, language_of, messages
-from bot.loading import os_user
+from bot.importing import os_user
 from bot.replies import Context, Policy, Reply
 from bot.state import Subscription
 

@@ -419,7 +419,7 @@ def test_bad_dataset_import_leaves_the_database_unchanged(
         path.write_bytes(text.encode("utf-8", "surrogatepass"))
     before = snapshot(shared.store.path)
     try:
-        result = shared.loader.import_files([path], author="fuzz")
+        result = shared.importer.import_files([path], author="fuzz")
     except ds.DatasetError as error:
         assert error.problems and all(str(p) for p in error.problems)
     else:
@@ -441,7 +441,7 @@ def test_the_uncorrupted_dataset_imports(tmp_path: Path, bot: Bot, name: str, te
     """The control for the property above: without its corruption, each file is accepted."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    assert bot.loader.import_files([path], author="fuzz").added == records
+    assert bot.importer.import_files([path], author="fuzz").added == records
 
 
 # -- regressions found by the properties above ----------------------------------------------------------
