@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 
 DATA_ORIGIN = "data:"
 EDIT_ORIGIN = "edit:"
-# Tables whose records have ids of their own; quotes and statuses are addressed by their content.
-KEYED = ("speakers", "sources", "pledges", "milestones")
 
 
 def _iso(value: Any) -> Any:
