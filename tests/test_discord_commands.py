@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import discord
+import pytest
 from discord import app_commands
 
 from adapters.discord_app.client import Responder, same_definitions
-from adapters.discord_app.commands import SPEC_TO_COMMAND, SpecTranslator, build, zone_choices
+from adapters.discord_app.commands import SPEC_TO_COMMAND, SpecTranslator, build, command_path, zone_choices
 from bot import commands as grammar
+from bot.help import Help
+from bot.registry import CommandSpec, Option, OptionKind, Registry
 from tests.fakes.discord_api import FakeDiscord, command_problems
 
 NAME = re.compile(r"^[-_\w]{1,32}$")
@@ -33,10 +37,15 @@ def test_every_grammar_command_has_a_discord_command(core):
 
 async def payloads(core) -> list[dict]:
     """The command payloads as they would be synced, with Korean localisations."""
+    return await translated(build(Responder(core)))
+
+
+async def translated(commands: list[app_commands.Command | app_commands.Group]) -> list[dict]:
+    """The payloads of these top-level commands as a tree would sync them, with Korean localisations."""
     client = discord.Client(intents=discord.Intents.none())
     tree = app_commands.CommandTree(client)
     translator = SpecTranslator()
-    for command in build(Responder(core)):
+    for command in commands:
         tree.add_command(command)
     return [await c.get_translated_payload(tree, translator) for c in tree.get_commands()]
 
@@ -108,3 +117,65 @@ def test_reminders_subscribe_topics_and_pledges_become_grammar_words():
     choices = last_item_choices("Defense, nor", options)
     assert [(c.name, c.value) for c in choices] == [("Defense, North Korea", "Defense, North Korea")]
     assert len(last_item_choices("", options)) == 3
+
+
+@dataclass(frozen=True)
+class Echo:
+    """A command only the test below registers."""
+
+    words: str
+
+
+ECHO = CommandSpec(
+    "echo",
+    "/pledge echo <words> [times <n>]",
+    "Say the words back",
+    "/pledge echo hello",
+    lambda rest, known: Echo(rest),
+    (Echo,),
+    options=(
+        Option("words", OptionKind.TEXT, "What to say", required=True, minimum=1, maximum=50),
+        Option("times", OptionKind.NUMBER, "How often", minimum=1, maximum=3, word="times", default="1"),
+    ),
+)
+
+
+class Recorder(Responder):
+    """Keeps the command text each Discord command would send the core, instead of answering."""
+
+    def __init__(self, core) -> None:
+        super().__init__(core)
+        self.texts: list[str] = []
+
+    async def answer(self, interaction, text: str) -> None:
+        """Record the text."""
+        self.texts.append(text)
+
+
+async def test_a_command_registered_in_a_registry_becomes_a_discord_subcommand(core):
+    registry = Registry((grammar.REGISTRY.fallback, ECHO), fallback="search", empty=Help())
+    recorder = Recorder(core)
+    commands = build(recorder, registry)
+    pledge, pledges = await translated(commands)
+    assert pledge["name"] == "pledge"
+    [echo] = pledges["options"]
+    assert (echo["name"], echo["description"]) == ("echo", "Say the words back")
+    assert [
+        (o["name"], o["type"], o["required"], o.get("min_length"), o.get("max_length"), o.get("min_value"))
+        for o in echo["options"]
+    ] == [("words", 3, True, 1, 50, None), ("times", 4, False, None, None, 1)]
+    assert command_path(ECHO) == "pledges echo"
+
+    [command] = commands[1].commands
+    await command.callback(None, words="  hello   world ", times=None)
+    await command.callback(None, words="hello", times=3)
+    assert recorder.texts == ["echo hello world times 1", "echo hello times 3"]
+
+
+def test_a_section_with_no_discord_group_is_refused(core):
+    spec = CommandSpec(
+        "echo", "/pledge echo", "Say it", "/pledge echo", lambda r, k: None, (Echo,), section="x"
+    )
+    registry = Registry((grammar.REGISTRY.fallback, spec), fallback="search", empty=Help())
+    with pytest.raises(ValueError, match="SECTIONS"):
+        build(Responder(core), registry)
