@@ -52,6 +52,7 @@ class OptionKind(StrEnum):
     """What a typed command option takes, so each platform picks its own input for it."""
 
     TEXT = "text"  # free text, its white space collapsed
+    QUERY = "query"  # words to search for, as text; pledges are suggested as the user types
     WORD = "word"  # one token (a date, a time, a link): inner white space removed
     NUMBER = "number"  # a whole number from `minimum` to `maximum`
     PLEDGE = "pledge"  # a pledge id, suggested as the user types

@@ -206,7 +206,7 @@ def filter_words(keyword: str, value: str | None) -> list[str]:
 
 def written_value(option: Option, value: Any) -> str:
     """An option's given value as the command text writes it."""
-    if option.kind is OptionKind.TEXT:
+    if option.kind in (OptionKind.TEXT, OptionKind.QUERY):
         return " ".join(value.split())
     if option.kind is OptionKind.USER:
         return str(value.id)
@@ -328,6 +328,9 @@ def build(
 
     suggesters: dict[OptionKind, Autocomplete] = {
         OptionKind.PLEDGE: suggest,
+        # Autocomplete only suggests: whatever arrives (a picked pledge id or free text) is re-validated by
+        # the core, which treats a known pledge id as "show" and anything else as a search.
+        OptionKind.QUERY: suggest,
         OptionKind.ZONE: suggest_zones,
         OptionKind.TOPICS: suggest_topics,
         OptionKind.PLEDGES: suggest_pledges,
@@ -336,11 +339,6 @@ def build(
     groups: dict[str, app_commands.Group] = {}
     for spec in registry:
         autocompletes = {o.name: suggesters[o.kind] for o in spec.options if o.kind in suggesters}
-        if spec is registry.fallback:
-            # The search's words suggest pledges too. Autocomplete only suggests: whatever arrives (a picked
-            # pledge id or free text) is re-validated by the core, which treats a known pledge id as "show"
-            # and anything else as a search.
-            autocompletes |= {o.name: suggest for o in spec.options if o.kind is OptionKind.TEXT}
         if not spec.section:
             commands.append(subcommand(spec, responder, ko, autocompletes))
             continue

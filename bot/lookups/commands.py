@@ -207,7 +207,7 @@ COMMANDS = (
         options=(
             Option(
                 NP_("option", "query"),
-                OptionKind.TEXT,
+                OptionKind.QUERY,
                 N_("Words to search for, or pick a suggested pledge"),
                 required=True,
                 minimum=1,
