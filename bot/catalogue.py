@@ -308,7 +308,7 @@ class Catalogue:
         """Every speaker's id."""
         return [r[0] for r in self.store.db.execute("SELECT id FROM speakers ORDER BY id")]
 
-    def snapshots(self) -> list[tuple[str, str | None, str | None, str | None]]:
+    def snapshots(self) -> list[tuple[str, str | None, str, str | None]]:
         """Every source with a snapshot as (id, url, text, sha256), for `pledgebot verify`."""
         return self.store.db.execute(
             "SELECT id, COALESCE(final_url, url), text, sha256 FROM sources WHERE text IS NOT NULL "
