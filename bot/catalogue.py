@@ -271,7 +271,11 @@ class Catalogue:
         ).fetchone()
         if row is None:
             return None, None
-        return tuple(dt.date.fromisoformat(v) if v else None for v in row)  # type: ignore[return-value]
+        pledged, quoted = row
+        return (
+            dt.date.fromisoformat(pledged) if pledged else None,
+            dt.date.fromisoformat(quoted) if quoted else None,
+        )
 
     def source_facts(self, source_id: str) -> dict[str, str]:
         """A source's outlet, headline, publication (ISO text) and kind as the catalogue holds them."""
