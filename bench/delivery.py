@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import time
 from typing import Any
+from unittest import mock
 
 from bot.cli import Bot
 
@@ -53,14 +54,13 @@ def measure(bot: Bot, now: dt.datetime) -> dict[str, Any]:
 
         return call
 
-    ledger.claim = timed("claim")  # type: ignore[method-assign]
-    ledger.record = timed("record")  # type: ignore[method-assign]
-    try:
+    with (
+        mock.patch.object(ledger, "claim", timed("claim")),
+        mock.patch.object(ledger, "record", timed("record")),
+    ):
         start = time.perf_counter()
         report = asyncio.run(service.run_pass(now))
         seconds = time.perf_counter() - start
-    finally:
-        del ledger.claim, ledger.record
     claims = len(report.sent) + len(report.empty)
     return {
         "seconds": seconds,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import discord
@@ -20,7 +21,7 @@ from adapters.discord_app.client import build_client, run
 from bench.stats import ms, percentile
 from bot.cli import Bot
 from bot.config import Secret, Settings
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import FakeDiscord, Request
 
 TOKEN = "bench-token"
 START_TIMEOUT = 20.0
@@ -67,6 +68,11 @@ class Latencies:
         return ms(percentile(self.samples, 99))
 
 
+def _to(path: str) -> Callable[[Request], bool]:
+    """Whether a request the bot made went to `path`."""
+    return lambda request: request.path == path
+
+
 async def _drive(fake: FakeDiscord, queries: tuple[str, ...], count: int) -> list[float]:
     samples = []
     for i in range(count):
@@ -75,7 +81,7 @@ async def _drive(fake: FakeDiscord, queries: tuple[str, ...], count: int) -> lis
         seen = len(fake.requests)
         start = time.perf_counter()
         await fake.send_interaction(payload)
-        await fake.requests.wait_for(lambda r, p=path: r.path == p, CALLBACK_TIMEOUT, after=seen)
+        await fake.requests.wait_for(_to(path), CALLBACK_TIMEOUT, after=seen)
         samples.append(time.perf_counter() - start)
     return samples
 
@@ -84,13 +90,14 @@ async def _one(kind: str, bot: Bot, queries: tuple[str, ...], count: int, warmup
     fake = FakeDiscord(token=TOKEN)
     await fake.start()
     settings = Settings(
-        db_path=bot.store.path,
+        db_path=bot.settings.db_path,
         discord_token=Secret(TOKEN),
         discord_api_base=fake.base_url,
         discord_guild_ids=(fake.guild_id,),
     )
     client = build_client(bot.core, settings) if kind == "pledgebot" else BareClient(settings)
     stopping = asyncio.Event()
+    # (The ignore: BareClient is no PledgeClient, but has the discord.Client and `settings` that `run` uses.)
     task = asyncio.create_task(run(client, stopping))  # type: ignore[arg-type]
     try:
         identified = asyncio.create_task(fake.wait_identified(timeout=START_TIMEOUT))

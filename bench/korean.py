@@ -66,7 +66,7 @@ def _object_particle(word: str) -> str:
 def generated_questions(titles: dict[str, str], count: int) -> list[tuple[str, set[str]]]:
     """Questions about generated pledges: (text, the ids of every pledge whose title holds its parts)."""
     rng = random.Random(14)
-    out = []
+    out: list[tuple[str, set[str]]] = []
     for pledge_id in rng.sample(sorted(titles), count):
         place, *topic, verb = titles[pledge_id].split()
         compound = "".join(topic)

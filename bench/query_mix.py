@@ -35,7 +35,7 @@ def query_mix(titles: list[str], titles_ko: list[str], count: int, seed: int = S
     long_words = [w for w in en_words if len(w) >= 7]
     long_weights = [english[w] for w in long_words]
     ko_words, ko_weights = list(korean) or en_words, list(korean.values()) or en_weights
-    kinds, shares = zip(*SHARES, strict=True)
+    kinds, shares = [kind for kind, _ in SHARES], [share for _, share in SHARES]
     out = []
     for kind in rng.choices(kinds, shares, k=count):
         if kind == "single":

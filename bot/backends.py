@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 class Rows(Protocol):
     """What a statement returns: sqlite3's and psycopg's cursors both fit."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int:
+        """How many rows the statement changed (read-only on both cursors)."""
+        ...
 
     def fetchone(self) -> Any:
         """The next row, or None."""
@@ -44,7 +47,8 @@ class Rows(Protocol):
 class Executor(Protocol):
     """Runs one statement inside a transaction (or alone, for reads)."""
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+    # Positional-only, as sqlite3's own `execute` is: its parameter is not called `params`.
+    def execute(self, sql: str, params: Sequence[Any] = (), /) -> Rows:
         """Run `sql` with `?` placeholders."""
         ...
 

@@ -271,7 +271,11 @@ class Catalogue:
         ).fetchone()
         if row is None:
             return None, None
-        return tuple(dt.date.fromisoformat(v) if v else None for v in row)  # type: ignore[return-value]
+        pledged, quoted = row
+        return (
+            dt.date.fromisoformat(pledged) if pledged else None,
+            dt.date.fromisoformat(quoted) if quoted else None,
+        )
 
     def source_facts(self, source_id: str) -> dict[str, str]:
         """A source's outlet, headline, publication (ISO text) and kind as the catalogue holds them."""
@@ -308,7 +312,7 @@ class Catalogue:
         """Every speaker's id."""
         return [r[0] for r in self.store.db.execute("SELECT id FROM speakers ORDER BY id")]
 
-    def snapshots(self) -> list[tuple[str, str | None, str | None, str | None]]:
+    def snapshots(self) -> list[tuple[str, str | None, str, str | None]]:
         """Every source with a snapshot as (id, url, text, sha256), for `pledgebot verify`."""
         return self.store.db.execute(
             "SELECT id, COALESCE(final_url, url), text, sha256 FROM sources WHERE text IS NOT NULL "

@@ -18,7 +18,7 @@ import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,8 @@ from bot.search import Searcher, load_synonyms
 from bot.state import Editors, Subscriptions
 
 log = logging.getLogger("pledgebot")
-Serve = Callable[[Core, Settings, asyncio.Event], Awaitable[None]]
+# A coroutine function, not just any awaitable: each server runs as its own task.
+Serve = Callable[[Core, Settings, asyncio.Event], Coroutine[Any, Any, None]]
 # How often a serving process looks for edits made by other processes (the issue's bound is 2 s).
 FOLLOW_SECONDS = 1.0
 # Where `pledgebot run` serves the site: this port, or the next free one of the following few.
@@ -507,7 +508,8 @@ async def _batch_serve(core: Core, settings: Settings, stopping: asyncio.Event) 
     # A daemon thread, as for the interactive console: a read blocked on the pipe must not hold up SIGTERM.
     threading.Thread(target=answer, name="console-batch", daemon=True).start()
     stopper = asyncio.ensure_future(stopping.wait())
-    await asyncio.wait({finished, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    either: set[asyncio.Future[Any]] = {finished, stopper}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
     if finished.done():
         finished.result()
@@ -575,7 +577,10 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
                 schedule = Scheduler(bot.delivery(deliverers))
                 schedule.start()
             following = asyncio.create_task(_follow(bot.loader, stopping))
-            tasks = [asyncio.create_task(serve(core, settings, stopping)) for serve in servers]
+            # The servers', the lock watch's (a bool) and the stop's: only their ends and errors are read.
+            tasks: list[asyncio.Task[Any]] = [
+                asyncio.create_task(serve(core, settings, stopping)) for serve in servers
+            ]
             if lock is not None:
                 watching = asyncio.create_task(_watch(lock, stopping, settings.standby_retry_seconds))
                 tasks.append(watching)
@@ -841,7 +846,7 @@ def _validated(paths: list[Path], data: ds.Dataset) -> int:
     return 0
 
 
-_COMMANDS: dict[str, Callable[[Core, Settings, argparse.Namespace], int]] = {
+_COMMANDS: dict[str, Callable[[Bot, argparse.Namespace], int]] = {
     "run": _run,
     "web": _web,
     "site": _site,

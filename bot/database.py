@@ -68,14 +68,14 @@ def m001_catalogue(db: Database) -> None:
     )
     # Porter stemming finds plurals and inflections; Hangul is indexed as bigrams in `grams` (see
     # `hangul_grams`) so that two-letter Korean words are found through the index, not a scan.
-    db["pledge_index"].enable_fts(
+    db.table("pledge_index").enable_fts(
         ["title", "aliases", "summary", "quotes", "grams"],
         tokenize="porter unicode61 remove_diacritics 2",
         create_triggers=True,
         replace=True,
     )
     # The vocabulary, indexed by trigrams, is where misspelt words find their nearest real word.
-    db["search_terms"].enable_fts(["term"], tokenize="trigram", create_triggers=True, replace=True)
+    db.table("search_terms").enable_fts(["term"], tokenize="trigram", create_triggers=True, replace=True)
 
 
 @migrations()
@@ -108,7 +108,7 @@ def m004_hangul_joins(db: Database) -> None:
     남북 통신선. The data fingerprint is forgotten, so the next refresh rebuilds the catalogue and fills
     it."""
     db.execute("ALTER TABLE pledge_index ADD COLUMN joins TEXT")
-    db["pledge_index"].enable_fts(
+    db.table("pledge_index").enable_fts(
         ["title", "aliases", "summary", "quotes", "grams", "joins"],
         tokenize="porter unicode61 remove_diacritics 2",
         create_triggers=True,

@@ -15,7 +15,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,7 +172,7 @@ class _LineLoader(yaml.SafeLoader):
     """A YAML loader that records the line of each mapping, so problems can name it."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
@@ -181,7 +181,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 # Dates stay text until `parse_date` reads them: PyYAML would raise a bare ValueError on 2025-02-30, losing
 # the line and field a user needs to fix it.
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+# (The ignore: types-PyYAML wants a callback whose first parameter is a Loader, which SafeConstructor's own
+# method, called by PyYAML with the loader, is not in its stub.)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)  # type: ignore[type-var]
 
 
 def data_files(folder: Path) -> list[Path]:
@@ -471,8 +473,8 @@ def _check_vocabulary(record: Record) -> list[Problem]:
         if v.get(name) not in allowed:
             return [Problem(record.where, name, f"'{v.get(name)}' is not one of: {', '.join(allowed)}")]
     if table == "pledges" and v.get("title_ko_by") not in (None, "", *TITLE_KO_BY):
-        allowed = ", ".join(TITLE_KO_BY)
-        return [Problem(record.where, "title_ko_by", f"'{v.get('title_ko_by')}' is not one of: {allowed}")]
+        choices = ", ".join(TITLE_KO_BY)
+        return [Problem(record.where, "title_ko_by", f"'{v.get('title_ko_by')}' is not one of: {choices}")]
     return []
 
 
@@ -688,6 +690,7 @@ class _JsonReader:
     def peek(self) -> str:
         """The next character that is not whitespace, or "" at the end of the file."""
         while True:
+            # A starred pattern always matches (typeshed's `match` is Optional for every pattern).
             self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.text):
                 return self.text[self.pos]
@@ -932,19 +935,20 @@ class Stream:
             # leave inline texts (exports) to the exact path.
             if (
                 "text" in v
+                or key is None
                 or raw_id != key
                 or not (raw_file is None or (isinstance(raw_file, str) and raw_file == v.get("text_file")))
             ):
                 raise Unchecked
-            self.text_paths[key] = _source_text_path(self.folders, raw_file)  # type: ignore[index]
+            self.text_paths[key] = _source_text_path(self.folders, raw_file)
         elif table == "quotes":
             if v["source"] in self.text_paths:
                 text = self.text(v["source"])
                 if text is not None and v["text"] not in text:
                     raise Unchecked
-            elif (known := self.known_text(v["source"])) is not None:
+            elif (held := self.known_text(v["source"])) is not None:
                 self.used_known.add(("sources", v["source"]))
-                if v["text"] not in known:
+                if v["text"] not in held:
                     raise Unchecked
             else:
                 self.pending_quotes.append((v["source"], v["text"]))

@@ -362,7 +362,7 @@ def best_quotes(groups: list[list[str]], terms: list[str]) -> list[tuple[int, tu
                     found[g][i] += _marked_spans(marked)
         finally:
             db.execute("ROLLBACK")
-    out = []
+    out: list[tuple[int, tuple[tuple[int, int], ...]]] = []
     for g, quotes in enumerate(groups):
         if not quotes:
             out.append((0, ()))

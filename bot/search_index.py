@@ -66,7 +66,8 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
             f"SELECT pledge, text FROM quotes WHERE pledge IN ({marks}) ORDER BY pledge, position", chunk
         ):
             quotes[pledge].append(text)
-        docs, texts, alias_rows = [], [], []
+        docs, texts = [], []
+        alias_rows: list[tuple[str, str]] = []
         for row in db.execute(
             "SELECT p.id, p.title, p.title_ko, p.summary, p.aliases, p.aliases_ko, p.category, "
             "p.category_ko, s.name_ko, s.name FROM pledges p LEFT JOIN speakers s ON s.id = p.speaker "
@@ -93,7 +94,7 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
         if bulk:
             db.conn.executemany(_INSERT_DOC, [tuple(doc.values()) for doc in docs])
         else:
-            db["pledge_index"].upsert_all(docs, pk="pledge_id")
+            db.table("pledge_index").upsert_all(docs, pk="pledge_id")
             db.execute(f"DELETE FROM pledge_aliases WHERE pledge_id IN ({marks})", chunk)
         db.conn.executemany(
             "INSERT OR IGNORE INTO pledge_aliases (alias, pledge_id) VALUES (?, ?)", alias_rows

@@ -188,10 +188,11 @@ class ActionButton(
         cls, interaction: discord.Interaction, item: discord.ui.Item, match: Any, /
     ) -> ActionButton:
         """Rebuild the button from a click on any message, including ones sent before a restart."""
+        # discord.py types the clicked component as any `Item`; a `DynamicItem[Button]`'s is a button.
         button: discord.ui.Button = item  # type: ignore[assignment]
         return cls(match.string, button.label or "", button.style)
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction) -> None:
         """Run the button's command for whoever clicked it."""
         match = self.__discord_ui_compiled_template__.fullmatch(self.item.custom_id or "")
         client = interaction.client
@@ -505,7 +506,8 @@ class PledgeClient(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Answer form submissions and "Continue" buttons, and a click on a button no handler matches, which
         Discord would otherwise show as failed."""
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        data = interaction.data
+        custom_id = str(data.get("custom_id", "")) if data else ""
         if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(
             forms.MODAL_PREFIX
         ):
@@ -635,9 +637,10 @@ async def run(client: PledgeClient, stopping: asyncio.Event) -> None:
                 connection.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await connection
-        if connection.done() and not connection.cancelled() and connection.exception() is not None:
+        failure = connection.exception() if connection.done() and not connection.cancelled() else None
+        if failure is not None:
             # A failed login or a fatal gateway close surfaces here instead of dying silently.
-            raise connection.exception()
+            raise failure
 
 
 async def serve(core: Core, settings: Settings, stopping: asyncio.Event) -> None:

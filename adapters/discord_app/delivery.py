@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import discord
@@ -39,7 +38,7 @@ class DiscordDeliverer(PartedDeliverer):
         """
         channel_id = int(channel)
         try:
-            messages: list[dict[str, Any]] = await self.client.http.logs_from(channel_id, HISTORY_LIMIT)
+            messages = await self.client.http.logs_from(channel_id, HISTORY_LIMIT)
         except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as error:
             raise CannotCheck(f"reading channel {channel_id}: {error}") from error
         me = self.client.user.id if self.client.user is not None else None
@@ -51,7 +50,8 @@ class DiscordDeliverer(PartedDeliverer):
             if me is not None and str(author.get("id")) != str(me):
                 continue
             for embed in message.get("embeds") or []:
-                text = str((embed.get("footer") or {}).get("text", ""))
+                footer = embed.get("footer")
+                text = str(footer.get("text", "")) if footer else ""
                 for tag, key in tags.items():
                     if text.endswith(tag):
                         found.setdefault(key, str(message["id"]))

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot.i18n import N_, Messages, messages
-from bot.replies import NO_QUOTE, Action, ActionKind, Attachment, Level, ListItem, QuoteCard, Reply
+from bot.replies import NO_QUOTE, Action, ActionKind, Attachment, Level, ListItem, QuoteCard, Reply, SourceRef
 
 # Discord's documented limits (developers/resources/message.mdx).
 CONTENT_LIMIT = 2000
@@ -126,10 +126,9 @@ def block_quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines() or [""])
 
 
-def source_text(card: QuoteCard, m: Messages | None = None) -> str:
+def source_text(src: SourceRef, m: Messages | None = None) -> str:
     """Headline (linked when there is a URL), then outlet and publication time."""
     m = m or messages()
-    src = card.source
     headline = _escape(src.headline)
     if src.url:
         headline = f"[{headline}]({src.url})"
@@ -163,7 +162,7 @@ def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
     fields = [
         *([(SAID_ON, m.date(card.said_on), True)] if card.said_on else []),
         (SPEAKER, _escape(card.speaker), True),
-        *([(SOURCE, source_text(card, m), False)] if card.source is not None else []),
+        *([(SOURCE, source_text(card.source, m), False)] if card.source is not None else []),
         (STATUS, _escape(card.status.describe(m)), False),
     ]
     for name, value, inline in fields:

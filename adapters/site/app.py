@@ -392,7 +392,7 @@ class Site:
         body = await asyncio.to_thread(build)
         return web.Response(text=body, content_type="application/atom+xml", headers={"Cache-Control": CACHE})
 
-    async def stylesheet(self, request: web.Request) -> web.Response:
+    async def stylesheet(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(
             HERE / "static" / "site.css", headers={"Cache-Control": "public, max-age=3600"}
         )

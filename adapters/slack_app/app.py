@@ -127,6 +127,10 @@ class Handler(Protocol):
         """True when `user` is on the workspace's stored editors list."""
         ...
 
+    def channel_language(self, ctx: Context) -> str:
+        """The language of public posts in the context's channel: a shared card is written in it."""
+        ...
+
 
 def make_client(settings: Settings) -> AsyncWebClient:
     """Build the Web API client: configured base URL, retries on 429 (Retry-After) and lost connections."""
@@ -630,7 +634,7 @@ class _InFlight:
             self._tasks.add(self._task)
 
     def __exit__(self, *exc: object) -> None:
-        self._tasks.discard(self._task)  # type: ignore[arg-type]
+        self._tasks.discard(self._task)
 
 
 def build(

@@ -51,7 +51,8 @@ class SlackDeliverer(PartedDeliverer):
             raise CannotCheck(f"conversations.history: {type(error).__name__}") from error
         wanted = set(keys)
         found: dict[str, str] = {}
-        for message in response.get("messages", []):
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        for message in messages:
             metadata: dict[str, Any] = message.get("metadata") or {}
             tag = (metadata.get("event_payload") or {}).get("key")
             if metadata.get("event_type") == EVENT_TYPE and tag in wanted:

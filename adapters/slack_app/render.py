@@ -24,6 +24,7 @@ from bot.replies import (
     Notice,
     QuoteCard,
     Reply,
+    SourceRef,
 )
 
 # Limits from docs.slack.dev/reference/block-kit (mirrored in slack_sdk/models/blocks/blocks.py).
@@ -215,7 +216,7 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
     else:
         summary = f"{escape(card.summary)}\n" if card.summary else ""
         body = truncate(summary + f"_{escape(m.gettext(NO_QUOTE))}_", room)
-    lines = ([_source_line(card, m)] if card.source is not None else []) + [_status_line(card, m)]
+    lines = ([_source_line(card.source, m)] if card.source is not None else []) + [_status_line(card, m)]
     if card.title_note(m):
         lines.append(escape(card.title_note(m)))
     if card.link:
@@ -233,7 +234,8 @@ def _quote(segments: list[tuple[str, bool]], room: int) -> str:
     # The quote's words and the spaces between them, each with its emphasis, taken while they fit.
     pieces = [(p, bold) for text, bold in segments for p in re.split(r"(\s+)", text) if p]
     budget = room - len(ELLIPSIS)
-    kept, used = [], 1
+    kept: list[tuple[str, bool]] = []
+    used = 1
     for index, (piece, bold) in enumerate(pieces):
         # A bold run costs its two asterisks where it opens.
         opens = bold and not (index and pieces[index - 1][1])
@@ -272,8 +274,7 @@ def _bold(text: str) -> str:
     return f"{text[:start]}*{stripped}*{text[start + len(stripped) :]}" if stripped else text
 
 
-def _source_line(card: QuoteCard, m: Messages) -> str:
-    source = card.source
+def _source_line(source: SourceRef, m: Messages) -> str:
     headline = escape(_one_line(source.headline))
     if source.url:
         headline = f"<{_link(source.url)}|{headline}>"

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -134,7 +134,7 @@ def build_web_app(
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _reject(400, "invalid_encoding")
-        headers = dict(request.headers)
+        headers: dict[str, str | Sequence[str]] = dict(request.headers)
         # The content type exactly as Bolt will read it, so the body is checked as Bolt will parse it.
         if bolt_body(body, extract_content_type(build_normalized_headers(headers)) or "") is None:
             return _reject(400, "invalid_body")

@@ -275,8 +275,8 @@ def _confirm_source(
     kind = values.get("kind") or "news report"
     if kind not in ds.SOURCE_KINDS:
         errors["kind"] = m.gettext("Choose one of the kinds listed.")
-    original = values.get("translation_of") or ORIGINAL
-    original = None if original == ORIGINAL else original
+    chosen = values.get("translation_of") or ORIGINAL
+    original = None if chosen == ORIGINAL else chosen
     if original and not desk.catalogue.source_exists(original):
         errors["translation_of"] = m.gettext("Choose one of the sources listed.")
     if errors:

@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypedDict
 from urllib.parse import urljoin, urlsplit
 
 import certifi
@@ -287,7 +288,8 @@ def _literal(host: str) -> Address | None:
 
 def _system_resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    # An AF_INET or AF_INET6 address is (host, port, ...) with the host as text.
+    return [str(info[4][0]) for info in infos]
 
 
 # --- Fetching ----------------------------------------------------------------------------------------------
@@ -568,11 +570,23 @@ def _iso(value: str) -> dt.datetime | dt.date | None:
     return parsed if parsed.tzinfo is not None else parsed.date()
 
 
-def _extract(html: str, url: str, fetched_at: dt.datetime):
+class _DateParams(TypedDict):
+    """htmldate's `find_date` options (trafilatura hands them on to it too)."""
+
+    extensive_search: bool
+    original_date: bool
+    max_date: str
+    url: str
+
+
+def _extract(
+    html: str, url: str, fetched_at: dt.datetime
+) -> tuple[str, str | None, str | None, dt.datetime | dt.date | None, str | None] | None:
     """(text, outlet, headline, published, language) from an HTML page, or None when it has no main text."""
     # Imported here: trafilatura (and lxml, htmldate) cost start-up time that only the desk's fetches need.
     import trafilatura
     from htmldate import find_date
+    from trafilatura.settings import Document
     from trafilatura.utils import load_html
 
     tree = load_html(html)
@@ -582,16 +596,17 @@ def _extract(html: str, url: str, fetched_at: dt.datetime):
     latest = (fetched_at + dt.timedelta(days=1)).strftime("%Y-%m-%d")
     # Fast date search only: htmldate's extensive search collects every date-like string on the page and
     # picks one, a guess; the URL is not offered either, so a dated path is not taken for the page's date.
-    date_params = {"extensive_search": False, "original_date": True, "max_date": latest, "url": ""}
+    date_params = _DateParams(extensive_search=False, original_date=True, max_date=latest, url="")
     document = trafilatura.bare_extraction(
         tree,
         url=url,
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        date_extraction_params=date_params,
+        date_extraction_params=dict(date_params),
     )
-    if document is None or not (document.text or "").strip():
+    # A Document: the dict is only for `as_dict=True`.
+    if not isinstance(document, Document) or not document.text or not document.text.strip():
         return None
     published = _published_from_markup(tree)
     if published is None:
@@ -689,10 +704,10 @@ def check_quote(words: str, text: str) -> QuoteCheck:
             s, e = window
             moves = [(s - 1, e), (s + 1, e), (s, e - 1), (s, e + 1)]
             scored = [(_similarity(quote, tokens, m), m) for m in moves if 0 <= m[0] < m[1] <= len(tokens)]
-            top, move = max(scored)
-            if top <= ratio:
+            better, move = max(scored)
+            if better <= ratio:
                 break
-            ratio, window = top, move
+            ratio, window = better, move
         if ratio > best_ratio:
             best_window, best_ratio = window, ratio
     if best_window is None:

@@ -3,6 +3,7 @@ falls due on dates, and the edit history (`Timeline`)."""
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import datetime as dt
 import logging
@@ -167,7 +168,10 @@ class Lookups:
         if command.n > len(quotes):
             return Reply.error(_quote_count(m, command.pledge_id, len(quotes)))
         quote = quotes[command.n - 1]
-        name, name_ko, _role, role_ko = self.catalogue.speaker_of(command.pledge_id)
+        speaker_row = self.catalogue.speaker_of(command.pledge_id)
+        if speaker_row is None:  # retracted since its quotes were read
+            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(command.pledge_id, 60)))
+        name, name_ko, _role, role_ko = speaker_row
         speaker = citations.Speaker(name, name_ko, role_ko)
         items = [
             ListItem(label=m.gettext("English news style"), detail=citations.english(quote, speaker)),
@@ -219,7 +223,8 @@ class Lookups:
         title = m.ngettext("{n} pledge{scope}", "{n} pledges{scope}", total).format(n=total, scope=scope)
         return Reply(title=title, items=items, notices=notices, actions=actions, total=total)
 
-    def suggest(self, prefix: str, limit: int = 25, locale: str = "en") -> list[Suggestion]:
+    # `builtins.list`: inside this class `list` is the `list` command's method above.
+    def suggest(self, prefix: str, limit: int = 25, locale: str = "en") -> builtins.list[Suggestion]:
         """Pledges matching what the user has typed so far, for autocomplete, titled in their language."""
         m = messages(language_of(locale))
         try:

@@ -4,6 +4,7 @@ and where the pledge stands, as every lookup answer and the site show them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from babel import Locale
 
@@ -57,7 +58,9 @@ class QuoteCards:
             pledge = pledges.get(pledge_id)
             if pledge is None:
                 continue
-            common = dict(
+            # The fields every card of this pledge shares.
+            card_of = functools.partial(
+                QuoteCard,
                 pledge_id=pledge.id,
                 title=title_of(m, pledge),
                 speaker=localized(m, pledge.speaker, pledge.speaker_ko),
@@ -76,7 +79,7 @@ class QuoteCards:
             )
             quotes = by_pledge.get(pledge_id, [])
             if not quotes:
-                cards.append(QuoteCard(quote="", said_on=None, source=_status_source(m, pledge), **common))
+                cards.append(card_of(quote="", said_on=None, source=_status_source(m, pledge)))
                 continue
             spans: dict[int, tuple[tuple[int, int], ...]] = {}
             more = 0
@@ -87,7 +90,7 @@ class QuoteCards:
                 quotes = [quotes[index]]
             for index, quote in enumerate(quotes):
                 cards.append(
-                    QuoteCard(
+                    card_of(
                         quote=quote.text,
                         said_on=quote.said_on,
                         source=SourceRef(
@@ -102,7 +105,6 @@ class QuoteCards:
                         original=_original(m, quote),
                         more_quotes=more,
                         emphasis=spans.get(index, ()) if lead_only else (),
-                        **common,
                     )
                 )
         return cards

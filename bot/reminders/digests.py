@@ -338,7 +338,7 @@ class DayDigest:
                 members.append(n)
         out: list[ListItem] = []
         for entry in order:
-            if type(entry) is int:
+            if isinstance(entry, int):
                 out.append(items[entry])
                 continue
             members = members_of[entry]

@@ -67,7 +67,11 @@ class OccurrenceItems:
                 detail = with_source(m, detail, source)
             if lead is not None:
                 detail = quote_detail(m, lead)
-            pledge = statuses.get(milestone.pledge_id) if _with_status(occurrence) else None
+            pledge = (
+                statuses.get(milestone.pledge_id)
+                if milestone.pledge_id and _with_status(occurrence)
+                else None
+            )
             if pledge is not None:
                 status = m.status(pledge.status)
                 detail = m.gettext("{detail} — status: {status}").format(

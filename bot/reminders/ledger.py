@@ -98,7 +98,7 @@ class Ledger(Generic[Key]):
         """Claim the post, or None when it is finished or another owner's lease is still live."""
         token = secrets.token_hex(8)
         now = self.clock()
-        where = [subscription_id, _text(key)]
+        where: list[int | str] = [subscription_id, _text(key)]
         with self.backend.transaction() as db:
             fresh = db.execute(
                 f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
@@ -157,7 +157,7 @@ class Ledger(Generic[Key]):
         An uncertain day, or one whose owner's lease ran out, is skipped too; a live claim is left alone.
         """
         now = _stamp(self.clock())
-        where = [subscription_id, _text(key)]
+        where: list[int | str] = [subscription_id, _text(key)]
         with self.backend.transaction() as db:
             inserted = db.execute(
                 f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "

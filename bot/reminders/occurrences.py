@@ -58,7 +58,7 @@ FORWARD_KINDS = frozenset({"deadline", "event", "election", "inauguration"})
 DUE = "due"
 
 
-_KIND_RANK = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
+_KIND_RANK: dict[str, int] = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
 
 
 @dataclass(frozen=True)

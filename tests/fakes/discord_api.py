@@ -246,7 +246,9 @@ class FakeDiscord:
             form = await request.post()
             body = json.loads(str(form["payload_json"]))
             files = {
-                part.filename: part.file.read() for name, part in form.items() if name.startswith("files[")
+                part.filename: part.file.read()
+                for name, part in form.items()
+                if name.startswith("files[") and isinstance(part, web.FileField)
             }
             # Kept beside the message they come with: an interaction callback's is under "data".
             (body["data"] if isinstance(body.get("data"), dict) else body)["files"] = files
