@@ -111,7 +111,7 @@ def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[
     for quote in tables["quotes"]:
         quote.setdefault("language", "en")
     # A pledged milestone cites the pledge's first quote's source.
-    first_source = {}
+    first_source: dict[str, str] = {}
     for quote in tables["quotes"]:
         first_source.setdefault(quote["pledge"], quote["source"])
     for milestone in tables["milestones"]:
@@ -374,7 +374,7 @@ class Loader:
                         tables[table].append(row)
                 for table in ds.TABLES:
                     if tables.get(table):
-                        db[table].upsert_all(tables[table], pk="id", alter=False)
+                        db.table(table).upsert_all(tables[table], pk="id", alter=False)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
@@ -484,7 +484,7 @@ class Loader:
                 rows = tables.get(table, [])
                 for start in range(0, len(rows), 1000):
                     chunk = rows[start : start + 1000]
-                    db[table].upsert_all(chunk, pk="id", alter=False)
+                    db.table(table).upsert_all(chunk, pk="id", alter=False)
                     done += len(chunk)
                     if progress:
                         progress(done, total)

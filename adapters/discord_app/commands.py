@@ -278,7 +278,7 @@ def subcommand(
     app_commands.describe(**{o.name: described(o.description, ko) for o in options})(callback)
     app_commands.choices(**{o.name: c for o in options if (c := option_choices(o, ko)) is not None})(callback)
     app_commands.autocomplete(**autocompletes)(callback)
-    command = app_commands.Command(
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name=command_name(spec, ko), description=described(spec.summary, ko), callback=callback, parent=parent
     )
     if parent is not None:

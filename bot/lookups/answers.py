@@ -170,7 +170,7 @@ class Lookups:
         quote = quotes[command.n - 1]
         speaker_row = self.catalogue.speaker_of(command.pledge_id)
         if speaker_row is None:  # retracted since its quotes were read
-            return _error(m.gettext(NO_SUCH_PLEDGE).format(id=short(command.pledge_id, 60)))
+            return Reply.error(m.gettext(NO_SUCH_PLEDGE).format(id=short(command.pledge_id, 60)))
         name, name_ko, _role, role_ko = speaker_row
         speaker = citations.Speaker(name, name_ko, role_ko)
         items = [
