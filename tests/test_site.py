@@ -305,13 +305,28 @@ async def test_a_taken_port_without_tries_is_an_error(core, bot):
             )
 
 
-async def test_the_site_serves_its_stylesheet_and_font_and_nothing_else_from_disk(client):
+async def test_the_site_serves_its_stylesheets_and_font_slices_and_nothing_else_from_disk(client):
     response = await client.get("/site.css")
-    assert response.status == 200 and "@font-face" in await response.text()
-    response = await client.get("/fonts/NotoSansCJKkr-Regular-subset.otf")
-    assert response.status == 200 and (await response.read())[:4] == b"OTTO"
-    for path in ("/fonts/..%2Fcards.py", "/fonts/missing.otf"):
-        assert (await client.get(path)).status == 404
+    assert response.status == 200 and '"Noto Sans CJK KR"' in await response.text()
+    response = await client.get("/fonts.css", headers={"Accept-Encoding": "gzip"})
+    assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
+    files = re.findall(r"url\(/fonts/([^)]+)\)", await response.text())
+    assert len(files) == len(set(files)) > 50
+    for name in files:
+        response = await client.get(f"/fonts/{name}")
+        assert response.status == 200 and (await response.read())[:4] == b"wOF2", name
+        assert response.headers["Content-Type"] == "font/woff2"
+        assert "immutable" in response.headers["Cache-Control"]
+    response = await client.get("/fonts/OFL.txt")
+    assert response.status == 200 and "SIL Open Font License" in await response.text()
+    for path in (
+        "/fonts/..%2Fcards.py",
+        "/fonts/..%2Fsite.css",
+        "/fonts/missing.woff2",
+        # The whole fonts are the quote cards' alone: pages get the slices.
+        "/fonts/NotoSansCJKkr-Regular-subset.otf",
+    ):
+        assert (await client.get(path)).status == 404, path
 
 
 def test_the_committed_font_slices_are_what_the_generator_plans_from_the_fonts():
