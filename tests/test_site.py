@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import gzip
+import hashlib
 import io
 import re
 import socket
@@ -17,10 +19,13 @@ from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 
 import aiohttp
+import brotli
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from fontTools.ttLib import TTFont
 from PIL import Image
 
+from adapters.site import fonts
 from adapters.site.app import build_app, choose_language, serve
 from bot.cli import _follow, open_bot, site_sources
 from bot.config import Secret, Settings
@@ -300,13 +305,69 @@ async def test_a_taken_port_without_tries_is_an_error(core, bot):
             )
 
 
-async def test_the_site_serves_its_stylesheet_and_font_and_nothing_else_from_disk(client):
+async def test_the_site_serves_its_stylesheets_and_font_slices_and_nothing_else_from_disk(client):
     response = await client.get("/site.css")
-    assert response.status == 200 and "@font-face" in await response.text()
-    response = await client.get("/fonts/NotoSansCJKkr-Regular-subset.otf")
-    assert response.status == 200 and (await response.read())[:4] == b"OTTO"
-    for path in ("/fonts/..%2Fcards.py", "/fonts/missing.otf"):
-        assert (await client.get(path)).status == 404
+    assert response.status == 200 and '"Noto Sans CJK KR"' in await response.text()
+    response = await client.get("/fonts.css", headers={"Accept-Encoding": "gzip"})
+    assert response.status == 200 and response.headers["Content-Encoding"] == "gzip"
+    files = re.findall(r"url\(/fonts/([^)]+)\)", await response.text())
+    assert len(files) == len(set(files)) > 50
+    for name in files:
+        response = await client.get(f"/fonts/{name}")
+        assert response.status == 200 and (await response.read())[:4] == b"wOF2", name
+        assert response.headers["Content-Type"] == "font/woff2"
+        assert "immutable" in response.headers["Cache-Control"]
+    response = await client.get("/fonts/OFL.txt")
+    assert response.status == 200 and "SIL Open Font License" in await response.text()
+    for path in (
+        "/fonts/..%2Fcards.py",
+        "/fonts/..%2Fsite.css",
+        "/fonts/missing.woff2",
+        # The whole fonts are the quote cards' alone: pages get the slices.
+        "/fonts/NotoSansCJKkr-Regular-subset.otf",
+    ):
+        assert (await client.get(path)).status == 404, path
+
+
+def test_the_committed_font_slices_are_what_the_generator_plans_from_the_fonts():
+    ranking = fonts.read_ranking(fonts.RANKING.read_text(encoding="utf-8"))
+    faces = fonts.read_stylesheet(fonts.STYLESHEET.read_text())
+    for weight, source in fonts.WEIGHTS.items():
+        planned = fonts.plan(TTFont(source).getBestCmap(), ranking)
+        committed = [f for f in faces if f.weight == weight]
+        assert [(s.name, set(s.codepoints)) for s in planned] == [
+            (f.file.split(f"-{weight}-")[1].split(".")[0], f.codepoints) for f in committed
+        ]
+    # The same slices are on disk, each named by its bytes' hash, and nothing else.
+    assert {f.file for f in faces} == {p.name for p in fonts.SLICES.glob("*.woff2")}
+    for face in faces:
+        data = (fonts.SLICES / face.file).read_bytes()
+        assert face.file.split(".")[1] == hashlib.sha256(data).hexdigest()[:10]
+    css = fonts.STYLESHEET.read_bytes()
+    assert gzip.decompress(fonts.STYLESHEET.with_suffix(".css.gz").read_bytes()) == css
+    assert brotli.decompress(fonts.STYLESHEET.with_suffix(".css.br").read_bytes()) == css
+
+
+def test_every_character_of_the_font_is_in_one_slice_of_each_weight_which_holds_its_glyph():
+    faces = fonts.read_stylesheet(fonts.STYLESHEET.read_text())
+    for weight, source in fonts.WEIGHTS.items():
+        whole = set(TTFont(source).getBestCmap())
+        slices = [f for f in faces if f.weight == weight]
+        covered = set().union(*(f.codepoints for f in slices))
+        assert covered == whole and sum(len(f.codepoints) for f in slices) == len(whole)
+        for face in slices:
+            assert set(TTFont(fonts.SLICES / face.file).getBestCmap()) == face.codepoints, face.file
+
+
+def test_the_common_syllables_come_most_used_first_in_slices_of_a_hundred():
+    ranking = "다이가"
+    slices = fonts.plan(map(ord, " 힣갂각가다이ㄱ、"), ranking)
+    names = {s.name: "".join(map(chr, s.codepoints)) for s in slices}
+    # 각 is in KS X 1001 but not in the ranking: after the ranked ones. 갂 and 힣 are not: code point order.
+    assert names == {"latin": " ", "jamo": "ㄱ", "symbols": "、", "common-01": "다이가각", "rare-01": "갂힣"}
+    assert fonts.unicode_range([0xAC00, 0xAC01, 0xAC02, 0xAC05, 0x20]) == "U+20,U+AC00-AC02,U+AC05"
+    common = fonts.plan(range(0xAC00, 0xD7A4), "")
+    assert [len(s.codepoints) for s in common if s.name.startswith("common")] == [100] * 23 + [50]
 
 
 @pytest.mark.parametrize(

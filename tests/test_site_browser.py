@@ -2,8 +2,10 @@
 
 Every page renders without console errors and without serious or critical accessibility violations (axe-core,
 vendored in tests/vendor/axe-core and injected by the test, never loaded by the page), its links resolve,
-the meter's counts are the catalogue's, Hangul is drawn in the font the site serves, and phone and desktop
-screenshots of each page are written to test-output/site/. One browser for the module, one site server.
+the meter's counts are the catalogue's, Hangul is drawn in the font the site serves wherever a page shows
+it (the page's own pixels are the served font's picture of the text, which is not the boxes of a font without
+Hangul), a Korean page downloads at most 400 kB of font slices, and phone and desktop screenshots of each
+page are written to test-output/site/. One browser for the module, one site server.
 
 Playwright drives the system's Chromium through `executable_path` (`playwright install` cannot download a
 browser here). Without Chromium or Playwright the tests skip and say why; `.ci/run` installs Chromium and
@@ -13,13 +15,16 @@ sets PLEDGEBOT_REQUIRE_BROWSER=1, which turns that skip into a failure.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import threading
 from collections.abc import Iterator
 
 import pytest
+from PIL import Image
 
+from adapters.site import fonts
 from adapters.site.app import serve
 from bot.cli import Bot, open_bot, site_sources
 from bot.config import Settings
@@ -39,6 +44,18 @@ PAGES = {
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 TIMEOUT_MS = 15_000
+# Where Hangul is shown: headings, navigation, the status badge, the search box and its button.
+HANGUL_SHOWN = [
+    ("pledge-ko", "h1"),
+    ("pledge-ko", "h2"),
+    ("pledge-ko", "nav a"),
+    ("pledge-ko", ".status"),
+    ("meter-ko", "h1"),
+    ("search-ko", "input#q"),
+    ("search-ko", "button"),
+]
+# What a Korean page may download of fonts, both weights together.
+FONT_BYTES = 400_000
 
 
 def _chromium() -> str:
@@ -192,30 +209,91 @@ def test_every_link_resolves(site, browser):
         context.close()
 
 
-def test_hangul_is_drawn_in_the_font_the_site_serves(site, browser):
+def _probes() -> str:
+    """fonts.css twice under other names: "probe", the served font itself, and "probe-latin", only its Latin
+    slice (so its Hangul comes from the system's fonts)."""
+    css = fonts.STYLESHEET.read_text()
+    probe = css.replace(f'font-family:"{fonts.FAMILY}"', 'font-family:"probe"')
+    latin = [r for r in probe.splitlines() if "-latin." in r]
+    return probe + "\n".join(latin).replace('"probe"', '"probe-latin"')
+
+
+def _drawn(page, selector: str, family: str) -> Image.Image:
+    """The first `selector` element as drawn with `family` (its own font when empty), once that has loaded."""
+    element = page.locator(selector).first
+    element.evaluate(
+        """async (e, family) => {
+             e.style.fontFamily = family;
+             const style = getComputedStyle(e);
+             // A face that fails to load leaves its characters to the next font: the picture shows that.
+             await document.fonts.load(`${style.fontWeight} ${style.fontSize} ${family || style.fontFamily}`,
+                                       e.value || e.textContent).catch(() => []);
+             await document.fonts.ready; }""",
+        family,
+    )
+    return Image.open(io.BytesIO(element.screenshot(animations="disabled", caret="hide"))).convert("RGB")
+
+
+def _system_draws_hangul(page) -> bool:
+    """Whether a system font draws Hangul: without one, every syllable is the same missing-glyph box."""
+    return page.evaluate(
+        """() => new Set(['가', '힣'].map(t => {
+             const canvas = document.createElement('canvas');
+             canvas.width = canvas.height = 64;
+             const c = canvas.getContext('2d');
+             c.font = '48px sans-serif';
+             c.fillText(t, 4, 52);
+             return canvas.toDataURL(); })).size > 1"""
+    )
+
+
+@pytest.mark.parametrize(("name", "selector"), HANGUL_SHOWN)
+def test_hangul_is_drawn_in_the_font_the_site_serves(site, browser, name, selector):
     address, _ = site
-    page, _, _ = _open(browser, address + PAGES["pledge-ko"], DESKTOP)
+    page, _, _ = _open(browser, address + PAGES[name], DESKTOP)
     try:
-        loaded = page.evaluate(
-            """() => [...document.fonts].filter(f => f.family.includes('Noto Sans CJK KR'))
-                                         .map(f => f.status)"""
-        )
-        assert "loaded" in loaded
-        # Drawn in that font, two syllables are different pictures, and neither is the box drawn for a
-        # character no font has: tofu would draw the same box for all three.
-        pictures = page.evaluate(
-            """() => ['남', '북', '\\ue000'].map(t => {
-                 const canvas = document.createElement('canvas');
-                 canvas.width = canvas.height = 64;
-                 const c = canvas.getContext('2d');
-                 c.font = '48px "Noto Sans CJK KR"';
-                 c.fillText(t, 4, 52);
-                 return canvas.toDataURL(); })"""
-        )
-        assert len(set(pictures)) == 3
-        assert page.locator("h1").inner_text() == "남북 핫라인·통신선 복원"
+        if _system_draws_hangul(page):
+            # The page would show Hangul with or without the served font: nothing to prove here.
+            pytest.skip(
+                "a system font draws Hangul (see `fc-list :lang=ko`), so the served font is not needed"
+            )
+        shown = _drawn(page, selector, "")
+        page.add_style_tag(content=_probes())
+        served = _drawn(page, selector, '"probe"')
+        without = _drawn(page, selector, '"probe-latin"')
     finally:
         page.close()
+    # The served font draws the text, not the boxes a font without Hangul leaves; and the page's own text is
+    # exactly that picture.
+    assert not _same(served, without), f"the served font draws no Hangul of {selector} on {name}"
+    assert _same(shown, served), f"{selector} on {name} is not drawn in the served font"
+
+
+def _same(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("name", ["pledge-ko", "meter-ko", "search-ko"])
+def test_a_korean_page_downloads_only_the_font_slices_it_shows(site, browser, name):
+    address, _ = site
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(TIMEOUT_MS)
+    responses = []
+    page.on("response", lambda r: responses.append(r) if "/fonts/" in r.url else None)
+    try:
+        page.goto(address + PAGES[name], wait_until="load")
+        page.evaluate("document.fonts.ready.then(() => true)")
+        sizes = {r.url.rsplit("/", 1)[1]: len(r.body()) for r in responses}
+        text = page.evaluate(
+            "document.body.textContent + [...document.querySelectorAll('input')].map(i => i.value).join('')"
+        )
+    finally:
+        page.close()
+    faces = {f.file: f for f in fonts.read_stylesheet(fonts.STYLESHEET.read_text())}
+    # Each slice fetched holds a character of the page; both weights are among them (headings are bold).
+    assert all(faces[n].codepoints & set(map(ord, text)) for n in sizes), sizes
+    assert {faces[n].weight for n in sizes} == {400, 700}
+    assert sum(sizes.values()) <= FONT_BYTES, sizes
 
 
 def test_the_card_image_loads_at_its_size(site, browser):

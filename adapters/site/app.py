@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 import jinja2
 from aiohttp import web
 
+from adapters.site import fonts
 from bot import statuses
 from bot.cards import FONTS, MIME, card_text, render_card, render_meter
 from bot.catalogue import Catalogue, MilestoneRow, StatusRow, Tally
@@ -141,6 +142,8 @@ class Site:
         self.quote_cards = sources.quote_cards
         self.calendars = sources.calendars
         self.public_url = public_url
+        # The only files /fonts/ serves: the slices the generator wrote, never a path from the address.
+        self.font_slices = frozenset(p.name for p in fonts.SLICES.glob("*.woff2"))
 
     def routes(self) -> list[web.RouteDef]:
         """Every route of the site, for its own application or beside Slack's `/slack/events`."""
@@ -154,6 +157,7 @@ class Site:
             web.get("/pledges.csv", self.pledges_csv),
             web.get("/feed.atom", self.feed),
             web.get("/site.css", self.stylesheet),
+            web.get("/fonts.css", self.font_stylesheet),
             web.get("/fonts/{name}", self.font),
         ]
 
@@ -397,17 +401,24 @@ class Site:
             HERE / "static" / "site.css", headers={"Cache-Control": "public, max-age=3600"}
         )
 
+    async def font_stylesheet(self, request: web.Request) -> web.Response:
+        # A file response serves the generator's fonts.css.br or .gz to a browser that accepts them.
+        return web.FileResponse(fonts.STYLESHEET, headers={"Cache-Control": "public, max-age=3600"})
+
     async def font(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        path = FONTS / name
-        if name not in _FONT_FILES:
+        if name == LICENCE.name:
+            return web.FileResponse(LICENCE, headers={"Cache-Control": "public, max-age=86400"})
+        if name not in self.font_slices:
             raise web.HTTPNotFound()
+        # A slice's name carries a hash of its bytes: new bytes get a new name, so a copy never goes stale.
         return web.FileResponse(
-            path, headers={"Cache-Control": "public, max-age=86400", "Content-Type": "font/otf"}
+            fonts.SLICES / name,
+            headers={"Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "font/woff2"},
         )
 
 
-_FONT_FILES = frozenset(p.name for p in FONTS.glob("*.otf")) | {"OFL.txt"}
+LICENCE = FONTS / "OFL.txt"
 
 
 def _render(template: str, page: Page, **values: Any) -> str:
