@@ -401,7 +401,7 @@ class Site:
             HERE / "static" / "site.css", headers={"Cache-Control": "public, max-age=3600"}
         )
 
-    async def font_stylesheet(self, request: web.Request) -> web.Response:
+    async def font_stylesheet(self, request: web.Request) -> web.StreamResponse:
         # A file response serves the generator's fonts.css.br or .gz to a browser that accepts them.
         return web.FileResponse(fonts.STYLESHEET, headers={"Cache-Control": "public, max-age=3600"})
 

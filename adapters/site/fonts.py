@@ -72,7 +72,7 @@ def read_ranking(text: str) -> str:
 def plan(codepoints: Iterable[int], ranking: str) -> list[Slice]:
     """The slices of a font with these code points: each of them in exactly one slice."""
     points = set(codepoints)
-    rank = {}
+    rank: dict[int, int] = {}
     for n, syllable in enumerate(ranking):
         rank.setdefault(ord(syllable), n)
     syllables = sorted(c for c in points if c in SYLLABLES)
