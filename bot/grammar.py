@@ -1,5 +1,5 @@
 """What every command's parser shares: the catalogue facts it may ask for, the usage error it may return, and
-the small readers of numbers, dates, ids and pages.
+the small readers of numbers, dates, ids, pages and argument words.
 
 A parser turns the text after a command word into its command, or returns None when the text is not that
 command's arguments (so the whole text is searched for), or a `Usage` when the text plainly tries to be the
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.i18n import N_, Messages, messages
+from bot.words import VOCABULARY, Kind
 
 
 class Known(Protocol):
@@ -51,7 +52,8 @@ NO_SUCH_PLEDGE = N_("There is no pledge with the id “{id}”.")
 NOT_A_DATE = N_("'{text}' is not a date in the form YYYY-MM-DD.")
 NOT_A_DAY = N_("{text} is not a real calendar date.")
 
-_PAGE = re.compile(r"^(?P<rest>.*?)\s+page\s+(?P<page>\d{1,4})$", re.IGNORECASE)
+_PAGE_WORDS = "|".join(re.escape(form) for form in VOCABULARY.get(Kind.ARGUMENT, "page").forms)
+_PAGE = re.compile(rf"^(?P<rest>.*?)\s+(?:{_PAGE_WORDS})\s+(?P<page>\d{{1,4}})$", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 URL = re.compile(r"https?://\S+", re.IGNORECASE)
 # What only a pledge id looks like: words joined by hyphens, as ids are written (`inter-korean-hotline`).
@@ -89,12 +91,19 @@ def page(text: str) -> tuple[str, int]:
     match = _PAGE.match(text)
     if match:
         return match["rest"].strip(), max(1, int(match["page"]))
-    if text.lower().startswith("page "):
+    if argument(text.partition(" ")[0]) == "page":
         _, number_text, *rest = [*text.split(" ", 2), ""]
         found = number(number_text)
         if found is not None:
             return (rest[0] if rest else "").strip(), max(1, found)
     return text, 1
+
+
+def argument(token: str) -> str:
+    """The English form of `token` when it is a word of arguments in either language ("주제" is "topic"),
+    else `token` in lower case: what parsers compare a typed word with."""
+    word = VOCABULARY.exact(Kind.ARGUMENT, token)
+    return word.en if word else token.lower()
 
 
 def number(text: str) -> int | None:

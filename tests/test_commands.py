@@ -28,6 +28,7 @@ class Catalogue:
 
 
 KNOWN = Catalogue()
+RATED = cmd.Rate("china-relations", "broken", "https://example.com/a", dt.date(2026, 5, 10))
 
 
 def parse(text: str) -> cmd.Command:
@@ -87,6 +88,22 @@ def parse(text: str) -> cmd.Command:
         ("인용 핫라인", cmd.Search("인용 핫라인")),
         ("", cmd.Help()),
         ("목록", cmd.ListPledges()),
+        # Korean argument words, read as the English ones.
+        ("구독 07:00 주제 국방", cmd.Subscribe(dt.time(7, 0), topics=("국방",))),
+        (
+            "구독 주제 북한 공약 china-relations",
+            cmd.Subscribe(topics=("북한",), pledges=("china-relations",)),
+        ),
+        ("구독 미리 3 업데이트 즉시", cmd.Subscribe(lead_days=3, updates_now=True)),
+        ("구독 08:00 업데이트 매일", cmd.Subscribe(dt.time(8, 0))),
+        ("subscribe UPDATES Now", cmd.Subscribe(updates_now=True)),
+        ("구독목록 전체", cmd.Subscriptions(everywhere=True)),
+        ("subscriptions all", cmd.Subscriptions(everywhere=True)),
+        ("목록 북한 페이지 2", cmd.ListPledges("North Korea", None, 2)),
+        ("북한 페이지 3", cmd.Search("북한", 3)),
+        ("페이지 2 핫라인", cmd.Search("핫라인", 2)),
+        ("평가 china-relations 파기 https://example.com/a 날짜 2026-05-10", RATED),
+        ("rate china-relations broken https://example.com/a on 2026-05-10", RATED),
         # Words that name a command but whose arguments do not parse are searched for, the whole text.
         ("show", cmd.Search("show")),
         ("show hotline", cmd.Search("show hotline")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -157,6 +158,18 @@ def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
     assert reply.is_error
     assert reply.notices[0].text.startswith(message)
     assert reply.notices[1].text.startswith("Usage: /pledge")
+
+
+def test_a_korean_subscription_follows_a_topic_named_by_korean_words(core, bot, console_ctx):
+    ctx = dataclasses.replace(console_ctx, locale="ko")
+    reply = core.handle("구독 07:00 주제 국방 미리 3 업데이트 즉시", ctx)
+    assert not reply.is_error, reply.notices
+    [sub] = bot.subscriptions.all()
+    assert (sub.local_time, sub.timezone, sub.lead_days) == (dt.time(7, 0), "Asia/Seoul", 3)
+    assert sub.topics == ("Defense",) and sub.updates_now
+    core.handle("구독 07:00 주제 국방", ctx)
+    [sub] = bot.subscriptions.all()
+    assert sub.topics == ("Defense",) and not sub.updates_now
 
 
 def test_subscribe_stores_and_lists_per_channel(core, bot, console_ctx):
