@@ -9,6 +9,7 @@ import pytest
 
 from bot import commands as cmd
 from bot.replies import ActionKind, Context
+from bot.words import Kind
 from tests.conftest import HEADLINE, HOTLINE_QUOTE, POLICIES
 
 
@@ -214,6 +215,15 @@ def test_help_lists_every_command(core, console_ctx):
             assert f"{spec.word.ko} ({spec.word.en})" in said
     for word in cmd.STATUSES:
         assert f"{word.en} ({word.ko})" in said
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_help_lists_the_korean_words_inside_commands_beside_the_command_words(core, console_ctx, language):
+    reply = core.handle("help", dataclasses.replace(console_ctx, locale=language))
+    words = next(n.text for n in reply.notices if "보기 (show)" in n.text)
+    for word in (*cmd.VOCABULARY.of(Kind.VERB), *cmd.VOCABULARY.of(Kind.ARGUMENT)):
+        assert f"{word.ko} ({word.en})" in words, word.en
+    assert "주제 (topic)" in words and "공약 (pledge)" in words
 
 
 def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still_search(bot, console_ctx):
