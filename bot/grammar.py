@@ -49,6 +49,7 @@ class Usage:
 
 
 NO_SUCH_PLEDGE = N_("There is no pledge with the id “{id}”.")
+WHICH_PLEDGE = N_("Which pledge? Give its id.")
 NOT_A_DATE = N_("'{text}' is not a date in the form YYYY-MM-DD.")
 NOT_A_DAY = N_("{text} is not a real calendar date.")
 
@@ -66,8 +67,10 @@ def no_such_pledge(text: str, command: str) -> Usage:
 
 
 def pledge_argument(rest: str, known: Known, command: str) -> tuple[str, str] | Usage | None:
-    """The pledge id a command's arguments begin with and what follows; a `Usage` for an id-shaped word that
-    is no pledge's; None for words, which are a search ("rate limits")."""
+    """The pledge id a command's arguments begin with and what follows; a `Usage` for no arguments or an
+    id-shaped word that is no pledge's; None for words, which are a search ("rate limits")."""
+    if not rest:
+        return Usage(WHICH_PLEDGE, command)
     first, _, after = rest.partition(" ")
     if known.is_pledge_id(first):
         return first.lower(), after.strip()

@@ -105,7 +105,6 @@ def parse(text: str) -> cmd.Command:
         ("평가 china-relations 파기 https://example.com/a 날짜 2026-05-10", RATED),
         ("rate china-relations broken https://example.com/a on 2026-05-10", RATED),
         # Words that name a command but whose arguments do not parse are searched for, the whole text.
-        ("show", cmd.Search("show")),
         ("show hotline", cmd.Search("show hotline")),
         ("show inter-korean-hotline please", cmd.Search("show inter-korean-hotline please")),
         ("help me find the hotline", cmd.Search("help me find the hotline")),
@@ -155,10 +154,34 @@ def test_parse(text, expected):
         "show Old-Pledge-2024",
         "card no-such-pledge",
         "cite inter-korean-hotline 0",
+        # A command word alone, where the command needs a pledge.
+        "show",
+        "보기",
+        "card",
+        "카드",
+        "cite",
+        "rate",
+        "평가",
+        # An id that is none.
+        "history no-such",
+        "이력 Old-Pledge-2024",
     ],
 )
 def test_bad_arguments_are_usage_errors(text):
     assert isinstance(parse(text), cmd.Usage)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("show", "Which pledge? Give its id."),
+        ("card", "Which pledge? Give its id."),
+        ("history no-such", "There is no pledge with the id “no-such”."),
+    ],
+)
+def test_usage_errors_say_what_the_argument_is_not(text, message):
+    usage = parse(text)
+    assert isinstance(usage, cmd.Usage) and usage.message == message
 
 
 def test_every_command_has_a_summary_in_both_languages_within_discord_limits():

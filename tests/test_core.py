@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from bot import commands as cmd
+from bot.i18n import messages
 from bot.replies import ActionKind, Context
 from bot.words import Kind
 from tests.conftest import HEADLINE, HOTLINE_QUOTE, POLICIES
@@ -161,6 +162,50 @@ def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
     assert reply.notices[1].text.startswith("Usage: /pledge")
 
 
+def usage(name: str) -> tuple[str, str]:
+    """The usage line of a command, in English and in Korean, as the core adds it after what was wrong."""
+    return (cmd.SPECS[name].usage_line(messages("en")), cmd.SPECS[name].usage_line(messages("ko")))
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "korean", "then"),
+    [
+        ("show", "Which pledge? Give its id.", "어느 공약인가요? 공약 ID를 적어 주세요.", usage("show")),
+        ("카드", "Which pledge? Give its id.", "어느 공약인가요? 공약 ID를 적어 주세요.", usage("card")),
+        (
+            "history inter-korean-hotlin",
+            "There is no pledge with the id “inter-korean-hotlin”.",
+            "ID가 “inter-korean-hotlin”인 공약이 없습니다.",
+            (
+                "Did you mean /pledge show inter-korean-hotline?",
+                "혹시 /pledge show inter-korean-hotline 을(를) 찾으셨나요?",
+            ),
+        ),
+        (
+            "이력 no-such",
+            "There is no pledge with the id “no-such”.",
+            "ID가 “no-such”인 공약이 없습니다.",
+            usage("history"),
+        ),
+    ],
+)
+def test_a_malformed_argument_is_told_what_it_is_not_in_english_and_korean(
+    core, console_ctx, text, english, korean, then
+):
+    for ctx, wrong, after in (
+        (console_ctx, english, then[0]),
+        (dataclasses.replace(console_ctx, locale="ko"), korean, then[1]),
+    ):
+        reply = core.handle(text, ctx)
+        assert reply.is_error and not reply.cards and not reply.items
+        assert [n.text for n in reply.notices] == [wrong, after]
+
+
+def test_words_after_list_and_history_that_try_to_be_nothing_are_still_searched_for(core, console_ctx):
+    assert core.handle("list hotline", console_ctx).cards[0].pledge_id == "inter-korean-hotline"
+    assert core.handle("history issues", console_ctx).cards
+
+
 def test_a_korean_subscription_follows_a_topic_named_by_korean_words(core, bot, console_ctx):
     ctx = dataclasses.replace(console_ctx, locale="ko")
     reply = core.handle("구독 07:00 주제 국방 미리 3 업데이트 즉시", ctx)
@@ -234,7 +279,7 @@ def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still
     latest = bot.core.handle("이력", console_ctx)
     assert latest.title == "Latest edits" and latest.items[0].label.endswith("retracted china-relations")
     assert "by desk: merged into another pledge" in latest.items[0].detail
-    # A retracted pledge is no longer a known id, and other words are not ids: both are searches.
+    # A retracted pledge is no longer a known id (the reply says so), and other words are searched for.
     assert not bot.core.handle("history china-relations", console_ctx).title.startswith("History")
     assert bot.core.handle("history issues", console_ctx).cards
 

@@ -86,7 +86,9 @@ def _search(text: str, known: Known) -> Command:
 
 
 def _show(rest: str, known: Known) -> Command | None:
-    if rest and known.is_pledge_id(rest):
+    if not rest:
+        return Usage(grammar.WHICH_PLEDGE, "show")
+    if known.is_pledge_id(rest):
         return Show(rest.lower())
     # An id that is not (or no longer) in the catalogue is told so, rather than searched for as words.
     if grammar.ID_SHAPED.fullmatch(rest):
@@ -154,7 +156,10 @@ def _upcoming(rest: str, known: Known) -> Command | None:
 def _history(rest: str, known: Known) -> Command | None:
     if not rest:
         return History()
-    return History(rest.lower()) if known.is_pledge_id(rest) else None
+    if known.is_pledge_id(rest):
+        return History(rest.lower())
+    # As for `show`: an id no pledge has (or no longer has) is told so; words are a search.
+    return grammar.no_such_pledge(rest, "history") if grammar.ID_SHAPED.fullmatch(rest) else None
 
 
 def _quote_of(kind: type[Card] | type[Cite], name: str):
@@ -162,7 +167,9 @@ def _quote_of(kind: type[Card] | type[Cite], name: str):
 
     def parse(rest: str, known: Known) -> Command | None:
         words = rest.split()
-        if not words or len(words) > 2:
+        if not words:
+            return Usage(grammar.WHICH_PLEDGE, name)
+        if len(words) > 2:
             return None
         n = 1
         if len(words) == 2:
