@@ -1,5 +1,5 @@
 """What every command's parser shares: the catalogue facts it may ask for, the usage error it may return, and
-the small readers of numbers, dates, ids, pages and argument words.
+the small readers of numbers, dates, ids, pages, argument words and near misses.
 
 A parser turns the text after a command word into its command, or returns None when the text is not that
 command's arguments (so the whole text is searched for), or a `Usage` when the text plainly tries to be the
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.i18n import N_, Messages, messages
-from bot.words import VOCABULARY, Kind
+from bot.search import edit_distance
+from bot.words import VOCABULARY, Kind, key
 
 
 class Known(Protocol):
@@ -26,6 +28,10 @@ class Known(Protocol):
 
     def category(self, text: str) -> str | None:
         """The category named `text` (in English or Korean, any case) as stored in English, or None."""
+        ...
+
+    def category_names(self) -> list[tuple[str, str | None]]:
+        """Every category as stored in English, with its Korean name when the data gives one."""
         ...
 
 
@@ -107,6 +113,25 @@ def argument(token: str) -> str:
     else `token` in lower case: what parsers compare a typed word with."""
     word = VOCABULARY.exact(Kind.ARGUMENT, token)
     return word.en if word else token.lower()
+
+
+def near_misses(text: str, names: Iterable[str]) -> list[str]:
+    """The names `text` misspells, closest first, by the rule search corrects a word by (`bot.search`): at
+    least four letters, the first one kept, within one edit up to six letters and two beyond (case and spaces
+    aside, so "northkorea" is a near miss of "North Korea")."""
+    typed = key(text)
+    if len(typed) < 4:
+        return []
+    allowed = 1 if len(typed) <= 6 else 2
+    scored = []
+    for name in dict.fromkeys(names):
+        form = key(name)
+        # The length first: a 10 kB argument is compared with nothing.
+        if form[:1] == typed[:1] and abs(len(form) - len(typed)) <= allowed:
+            distance = edit_distance(typed, form)
+            if distance <= allowed:
+                scored.append((distance, name))
+    return [name for _, name in sorted(scored)]
 
 
 def number(text: str) -> int | None:

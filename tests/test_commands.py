@@ -13,6 +13,7 @@ from bot.words import Kind
 
 IDS = frozenset({"inter-korean-hotline", "china-relations"})
 CATEGORIES = {"defense": "Defense", "국방": "Defense", "north korea": "North Korea", "북한": "North Korea"}
+NAMES = [("Defense", "국방"), ("North Korea", "북한")]
 
 
 class Catalogue:
@@ -25,6 +26,10 @@ class Catalogue:
     def category(self, text: str) -> str | None:
         """The English name of a category above, named in either language."""
         return CATEGORIES.get(text.strip().lower())
+
+    def category_names(self) -> list[tuple[str, str | None]]:
+        """The categories above, in English and Korean."""
+        return NAMES
 
 
 KNOWN = Catalogue()
@@ -114,6 +119,13 @@ def parse(text: str) -> cmd.Command:
         ("list hotline", cmd.Search("list hotline")),
         ("list weather kept", cmd.Search("list weather kept")),
         ("list kept defense", cmd.Search("list kept defense")),
+        # Plain words after `list` that are no near miss of a category or status, nor written as one.
+        ("list nonsense", cmd.Search("list nonsense")),
+        ("list defensive weapons", cmd.Search("list defensive weapons")),
+        ("목록 국가", cmd.Search("목록 국가")),
+        # A word of three letters after `language` is a word (new, war, man are language codes too).
+        ("language war", cmd.Search("language war")),
+        ("language policy", cmd.Search("language policy")),
         ("unsubscribe me", cmd.Search("unsubscribe me")),
         # Plain words after `on`, `upcoming` or `subscribe` are no malformed date, number, time or zone.
         ("on the border", cmd.Search("on the border")),
@@ -162,9 +174,21 @@ def test_parse(text, expected):
         "cite",
         "rate",
         "평가",
-        # An id that is none.
+        # An id, a language code or a category that is none.
         "history no-such",
         "이력 Old-Pledge-2024",
+        "language xx",
+        "language JA",
+        "language japanese",
+        "언어 일본어",
+        "list defence",
+        "list Defence kept",
+        "목록 defence 추진 중",
+        "list northkorea",
+        "list north-korea",
+        "list nonsense-category",
+        "list nonsense-category kept",
+        "list kpet",
     ],
 )
 def test_bad_arguments_are_usage_errors(text):
@@ -177,11 +201,28 @@ def test_bad_arguments_are_usage_errors(text):
         ("show", "Which pledge? Give its id."),
         ("card", "Which pledge? Give its id."),
         ("history no-such", "There is no pledge with the id “no-such”."),
+        ("language xx", "There is no catalogue for “xx”; the languages are: English (en), 한국어 (ko)."),
+        ("언어 일본어", "There is no catalogue for “일본어”; the languages are: English (en), 한국어 (ko)."),
+        ("list defence", "There is no category “defence”; did you mean Defense?"),
+        ("list north-korea kept", "There is no category “north-korea”; did you mean North Korea?"),
+        ("list kpet", "There is no status “kpet”; did you mean kept?"),
+        (
+            "list nonsense-category",
+            "There is no category “nonsense-category”; the categories are: "
+            "Defense (국방), North Korea (북한).",
+        ),
     ],
 )
 def test_usage_errors_say_what_the_argument_is_not(text, message):
     usage = parse(text)
     assert isinstance(usage, cmd.Usage) and usage.message == message
+
+
+def test_a_language_with_a_catalogue_is_set_by_its_code_or_its_name_in_either_language():
+    for text in ("language ko", "language KO", "language Korean", "언어 한국어", "언어 한국말"):
+        assert parse(text) == cmd.Language("ko"), text
+    for text in ("language en", "language english", "언어 영어"):
+        assert parse(text) == cmd.Language("en"), text
 
 
 def test_every_command_has_a_summary_in_both_languages_within_discord_limits():

@@ -167,6 +167,10 @@ def usage(name: str) -> tuple[str, str]:
     return (cmd.SPECS[name].usage_line(messages("en")), cmd.SPECS[name].usage_line(messages("ko")))
 
 
+LANGUAGES = "the languages are: English (en), 한국어 (ko)."
+CATEGORIES = "Defense (국방), Diplomacy (외교), North Korea (북한)."
+
+
 @pytest.mark.parametrize(
     ("text", "english", "korean", "then"),
     [
@@ -187,6 +191,42 @@ def usage(name: str) -> tuple[str, str]:
             "ID가 “no-such”인 공약이 없습니다.",
             usage("history"),
         ),
+        (
+            "language xx",
+            f"There is no catalogue for “xx”; {LANGUAGES}",
+            "“xx” 언어는 번역이 없습니다. 쓸 수 있는 언어: English (en), 한국어 (ko).",
+            usage("language"),
+        ),
+        (
+            "언어 일본어",
+            f"There is no catalogue for “일본어”; {LANGUAGES}",
+            "“일본어” 언어는 번역이 없습니다. 쓸 수 있는 언어: English (en), 한국어 (ko).",
+            usage("language"),
+        ),
+        (
+            "list defence",
+            "There is no category “defence”; did you mean Defense?",
+            "“defence” 분야는 없습니다. 혹시 Defense 분야를 찾으셨나요?",
+            usage("list"),
+        ),
+        (
+            "목록 north-korea 추진 중",
+            "There is no category “north-korea”; did you mean North Korea?",
+            "“north-korea” 분야는 없습니다. 혹시 North Korea 분야를 찾으셨나요?",
+            usage("list"),
+        ),
+        (
+            "list nonsense-category",
+            f"There is no category “nonsense-category”; the categories are: {CATEGORIES}",
+            f"“nonsense-category” 분야는 없습니다. 분야: {CATEGORIES}",
+            usage("list"),
+        ),
+        (
+            "list kpet",
+            "There is no status “kpet”; did you mean kept?",
+            "“kpet” 이행 상태는 없습니다. 혹시 kept 상태를 찾으셨나요?",
+            usage("list"),
+        ),
     ],
 )
 def test_a_malformed_argument_is_told_what_it_is_not_in_english_and_korean(
@@ -203,7 +243,9 @@ def test_a_malformed_argument_is_told_what_it_is_not_in_english_and_korean(
 
 def test_words_after_list_and_history_that_try_to_be_nothing_are_still_searched_for(core, console_ctx):
     assert core.handle("list hotline", console_ctx).cards[0].pledge_id == "inter-korean-hotline"
+    assert core.handle("list nonsense", console_ctx).title == "No pledge found"
     assert core.handle("history issues", console_ctx).cards
+    assert core.handle("language barrier", console_ctx).title == "No pledge found"
 
 
 def test_a_korean_subscription_follows_a_topic_named_by_korean_words(core, bot, console_ctx):

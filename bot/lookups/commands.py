@@ -105,12 +105,46 @@ def _list(rest: str, known: Known) -> Command | None:
     # A status is the whole rest, or ends it after a category.
     match = VOCABULARY.suffix(Kind.STATUS, rest)
     if match is None:
-        return None
+        return _no_category(rest, known) or _no_status(rest)
     before, status = match
     if not before:
         return ListPledges(None, status.en, page)
     category = known.category(before)
-    return ListPledges(category, status.en, page) if category is not None else None
+    return ListPledges(category, status.en, page) if category is not None else _no_category(before, known)
+
+
+def _no_category(text: str, known: Known) -> Usage | None:
+    """The usage error of what plainly tries to be a category and is none: a near miss of a category's name
+    ("defence"), or one word with hyphens, as a category's slug is written ("nonsense-category"); None for
+    words, which are a search ("list hotline")."""
+    names = known.category_names()
+    near = grammar.near_misses(text, (name for pair in names for name in pair if name))
+    if near:
+        return Usage(
+            N_("There is no category “{text}”; did you mean {near}?"),
+            "list",
+            (("text", grammar.short(text)), ("near", near[0])),
+        )
+    if grammar.ID_SHAPED.fullmatch(text):
+        listed = ", ".join(f"{en} ({ko})" if ko else en for en, ko in names)
+        return Usage(
+            N_("There is no category “{text}”; the categories are: {categories}."),
+            "list",
+            (("text", grammar.short(text)), ("categories", listed)),
+        )
+    return None
+
+
+def _no_status(text: str) -> Usage | None:
+    """The usage error of a near miss of a status ("kpet"); None for other words."""
+    near = grammar.near_misses(text, (form for word in VOCABULARY.of(Kind.STATUS) for form in word.forms))
+    if not near:
+        return None
+    return Usage(
+        N_("There is no status “{text}”; did you mean {near}?"),
+        "list",
+        (("text", grammar.short(text)), ("near", near[0])),
+    )
 
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.
