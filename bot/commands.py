@@ -2,10 +2,12 @@
 
 Everything after `/pledge` is parsed here: a command word (in English or Korean) is a command only when its
 arguments parse; otherwise the whole text is a search, so readers can search for "history issues" or "show
-hotline". An argument that plainly tries to be what the command takes (a date for `on`, a number for
-`upcoming`, a time or zone for `subscribe`) but is malformed becomes a `Usage` with a sentence for the user
-instead. Each command is declared once, in its feature's `commands` module; this module only lists the
-features, in the order help shows them.
+hotline". An argument that plainly tries to be what the command takes (an id for `show` or `history`, a
+language for `language`, a category or status for `list`, a date for `on`, a number for `upcoming`, a time or
+zone for `subscribe`) but is malformed becomes a `Usage` with a sentence for the user instead, and so does a
+command word alone where its command needs a pledge (`show`, `card`, `cite`, `rate`). Each command is
+declared once, in its feature's `commands` module; this module only lists the features, in the order help
+shows them.
 """
 
 from __future__ import annotations

@@ -119,6 +119,10 @@ class Core:
         """The catalogue's name for the category `text` names in English or Korean, or None."""
         return self._catalogue.category(text)
 
+    def category_names(self) -> list[tuple[str, str | None]]:
+        """Each category with its Korean name: what the grammar tells a near miss of a category by."""
+        return [(name, self._catalogue.category_ko(name)) for name, _ in self._catalogue.categories()]
+
     # -- dispatch ----------------------------------------------------------------------------------
 
     def _request(self, ctx: Context, m: Messages) -> Request:

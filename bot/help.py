@@ -1,5 +1,5 @@
-"""The help command: the command list, Korean command words and statuses, built from the registry so that
-they cannot drift; the desk's commands for editors only."""
+"""The help command: the command list, the Korean command words, argument words and statuses, built from the
+registry and the word table so that they cannot drift; the desk's commands for editors only."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def help_reply(
         Notice(m.gettext("Search works in English and Korean, e.g. /pledge hotline or /pledge 핫라인."))
     )
     korean = ", ".join(f"{spec.word.ko} ({spec.word.en})" for spec in shown if spec.word)
-    notices.append(Notice(m.gettext("Command words in Korean: {words}.").format(words=korean)))
+    inside = ", ".join(f"{w.ko} ({w.en})" for kind in (Kind.VERB, Kind.ARGUMENT) for w in VOCABULARY.of(kind))
+    text = m.gettext("Command words in Korean: {words}; and inside commands: {arguments}.")
+    notices.append(Notice(text.format(words=korean, arguments=inside)))
     statuses = ", ".join(f"{word.en} ({word.ko})" for word in VOCABULARY.of(Kind.STATUS))
     notices.append(Notice(m.gettext("Statuses for /pledge list: {statuses}.").format(statuses=statuses)))
     return Reply(title=m.gettext("pledgebot: a politician's exact words"), items=items, notices=notices)

@@ -1,5 +1,5 @@
 """The words of the command grammar, in English and Korean: how they are matched as typed, and the words
-inside commands (the verbs of `editors`, the status scale).
+inside commands (the verbs of `editors`, the status scale, the words of commands' arguments).
 
 Matching is longest first, so a word that begins another ("구독" and "구독목록") never shadows it, and
 case-insensitive with white space ignored, so "In  the Works", "추진중" and "구독 목록" are understood as
@@ -24,6 +24,9 @@ class Kind(enum.Enum):
     STATUS = "status"
     # A word inside a command that says what it does ("editors add <user>").
     VERB = "verb"
+    # A word of a command's arguments: one that introduces a value ("topic <category>", "page 2") or is one
+    # ("updates now", "subscriptions all").
+    ARGUMENT = "argument"
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,31 @@ class Word:
         return (self.en, self.ko)
 
 
-# The words inside commands: the verbs of `editors` and the status scale, in its order, as the dataset stores
-# it. Each Korean form is the catalogue's translation. Command words are declared with their commands (the
-# registry, `bot.commands`).
+# The words of arguments, by the commands that read them: subscribe's filters and `updates` values, the page
+# of a list or a search, every channel's subscriptions, a rating's date, a milestone's kinds.
+ARGUMENTS = (
+    NP_("argument", "topic"),
+    NP_("argument", "pledge"),
+    NP_("argument", "ahead"),
+    NP_("argument", "updates"),
+    NP_("argument", "now"),
+    NP_("argument", "daily"),
+    NP_("argument", "page"),
+    NP_("argument", "all"),
+    NP_("argument", "on"),
+    NP_("argument", "deadline"),
+    NP_("argument", "event"),
+)
+
+# The words inside commands: the verbs of `editors`, the words of arguments, and the status scale, in its
+# order, as the dataset stores it. Each Korean form is the catalogue's translation. Command words are declared
+# with their commands (the registry, `bot.commands`).
 WORDS: tuple[Word, ...] = (
     *(
         Word(Kind.VERB, verb, messages("ko").pgettext("verb", verb))
         for verb in (NP_("verb", "add"), NP_("verb", "remove"))
     ),
+    *(Word(Kind.ARGUMENT, word, messages("ko").pgettext("argument", word)) for word in ARGUMENTS),
     *(Word(Kind.STATUS, value, messages("ko").status(value)) for value in statuses.VALUES),
 )
 

@@ -13,6 +13,7 @@ from bot.words import Kind
 
 IDS = frozenset({"inter-korean-hotline", "china-relations"})
 CATEGORIES = {"defense": "Defense", "국방": "Defense", "north korea": "North Korea", "북한": "North Korea"}
+NAMES = [("Defense", "국방"), ("North Korea", "북한")]
 
 
 class Catalogue:
@@ -26,8 +27,13 @@ class Catalogue:
         """The English name of a category above, named in either language."""
         return CATEGORIES.get(text.strip().lower())
 
+    def category_names(self) -> list[tuple[str, str | None]]:
+        """The categories above, in English and Korean."""
+        return NAMES
+
 
 KNOWN = Catalogue()
+RATED = cmd.Rate("china-relations", "broken", "https://example.com/a", dt.date(2026, 5, 10))
 
 
 def parse(text: str) -> cmd.Command:
@@ -87,8 +93,23 @@ def parse(text: str) -> cmd.Command:
         ("인용 핫라인", cmd.Search("인용 핫라인")),
         ("", cmd.Help()),
         ("목록", cmd.ListPledges()),
+        # Korean argument words, read as the English ones.
+        ("구독 07:00 주제 국방", cmd.Subscribe(dt.time(7, 0), topics=("국방",))),
+        (
+            "구독 주제 북한 공약 china-relations",
+            cmd.Subscribe(topics=("북한",), pledges=("china-relations",)),
+        ),
+        ("구독 미리 3 업데이트 즉시", cmd.Subscribe(lead_days=3, updates_now=True)),
+        ("구독 08:00 업데이트 매일", cmd.Subscribe(dt.time(8, 0))),
+        ("subscribe UPDATES Now", cmd.Subscribe(updates_now=True)),
+        ("구독목록 전체", cmd.Subscriptions(everywhere=True)),
+        ("subscriptions all", cmd.Subscriptions(everywhere=True)),
+        ("목록 북한 페이지 2", cmd.ListPledges("North Korea", None, 2)),
+        ("북한 페이지 3", cmd.Search("북한", 3)),
+        ("페이지 2 핫라인", cmd.Search("핫라인", 2)),
+        ("평가 china-relations 파기 https://example.com/a 날짜 2026-05-10", RATED),
+        ("rate china-relations broken https://example.com/a on 2026-05-10", RATED),
         # Words that name a command but whose arguments do not parse are searched for, the whole text.
-        ("show", cmd.Search("show")),
         ("show hotline", cmd.Search("show hotline")),
         ("show inter-korean-hotline please", cmd.Search("show inter-korean-hotline please")),
         ("help me find the hotline", cmd.Search("help me find the hotline")),
@@ -98,6 +119,13 @@ def parse(text: str) -> cmd.Command:
         ("list hotline", cmd.Search("list hotline")),
         ("list weather kept", cmd.Search("list weather kept")),
         ("list kept defense", cmd.Search("list kept defense")),
+        # Plain words after `list` that are no near miss of a category or status, nor written as one.
+        ("list nonsense", cmd.Search("list nonsense")),
+        ("list defensive weapons", cmd.Search("list defensive weapons")),
+        ("목록 국가", cmd.Search("목록 국가")),
+        # A word of three letters after `language` is a word (new, war, man are language codes too).
+        ("language war", cmd.Search("language war")),
+        ("language policy", cmd.Search("language policy")),
         ("unsubscribe me", cmd.Search("unsubscribe me")),
         # Plain words after `on`, `upcoming` or `subscribe` are no malformed date, number, time or zone.
         ("on the border", cmd.Search("on the border")),
@@ -138,10 +166,63 @@ def test_parse(text, expected):
         "show Old-Pledge-2024",
         "card no-such-pledge",
         "cite inter-korean-hotline 0",
+        # A command word alone, where the command needs a pledge.
+        "show",
+        "보기",
+        "card",
+        "카드",
+        "cite",
+        "rate",
+        "평가",
+        # An id, a language code or a category that is none.
+        "history no-such",
+        "이력 Old-Pledge-2024",
+        "language xx",
+        "language JA",
+        "language japanese",
+        "언어 일본어",
+        "list defence",
+        "list Defence kept",
+        "목록 defence 추진 중",
+        "list northkorea",
+        "list north-korea",
+        "list nonsense-category",
+        "list nonsense-category kept",
+        "list kpet",
     ],
 )
 def test_bad_arguments_are_usage_errors(text):
     assert isinstance(parse(text), cmd.Usage)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("show", "Which pledge? Give its id."),
+        ("card", "Which pledge? Give its id."),
+        ("history no-such", "There is no pledge with the id “no-such”."),
+        ("language xx", "There is no catalogue for “xx”; the languages are: English (en), 한국어 (ko)."),
+        ("언어 일본어", "There is no catalogue for “일본어”; the languages are: English (en), 한국어 (ko)."),
+        ("list defence", "There is no category “defence”; did you mean Defense?"),
+        ("list north-korea kept", "There is no category “north-korea”; did you mean North Korea?"),
+        ("list kpet", "There is no status “kpet”; did you mean kept?"),
+        (
+            "list nonsense-category",
+            "There is no category “nonsense-category”; the categories are: "
+            "Defense (국방), North Korea (북한).",
+        ),
+    ],
+)
+def test_usage_errors_say_what_the_argument_is_not(text, message):
+    usage = parse(text)
+    assert isinstance(usage, cmd.Usage) and usage.message == message
+
+
+def test_a_language_with_a_catalogue_is_set_by_its_code_or_its_name_in_either_language():
+    for text in ("language ko", "language KO", "language Korean", "언어 한국어", "언어 한국말"):
+        assert parse(text) == cmd.Language("ko"), text
+    for text in ("language en", "language english", "언어 영어"):
+        assert parse(text) == cmd.Language("en"), text
 
 
 def test_every_command_has_a_summary_in_both_languages_within_discord_limits():

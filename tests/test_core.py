@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
 from bot import commands as cmd
+from bot.i18n import messages
 from bot.replies import ActionKind, Context
+from bot.words import Kind
 from tests.conftest import HEADLINE, HOTLINE_QUOTE, POLICIES
 
 
@@ -159,6 +162,104 @@ def test_bad_arguments_get_a_usage_reply(core, console_ctx, text, message):
     assert reply.notices[1].text.startswith("Usage: /pledge")
 
 
+def usage(name: str) -> tuple[str, str]:
+    """The usage line of a command, in English and in Korean, as the core adds it after what was wrong."""
+    return (cmd.SPECS[name].usage_line(messages("en")), cmd.SPECS[name].usage_line(messages("ko")))
+
+
+LANGUAGES = "the languages are: English (en), 한국어 (ko)."
+CATEGORIES = "Defense (국방), Diplomacy (외교), North Korea (북한)."
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "korean", "then"),
+    [
+        ("show", "Which pledge? Give its id.", "어느 공약인가요? 공약 ID를 적어 주세요.", usage("show")),
+        ("카드", "Which pledge? Give its id.", "어느 공약인가요? 공약 ID를 적어 주세요.", usage("card")),
+        (
+            "history inter-korean-hotlin",
+            "There is no pledge with the id “inter-korean-hotlin”.",
+            "ID가 “inter-korean-hotlin”인 공약이 없습니다.",
+            (
+                "Did you mean /pledge show inter-korean-hotline?",
+                "혹시 /pledge show inter-korean-hotline 을(를) 찾으셨나요?",
+            ),
+        ),
+        (
+            "이력 no-such",
+            "There is no pledge with the id “no-such”.",
+            "ID가 “no-such”인 공약이 없습니다.",
+            usage("history"),
+        ),
+        (
+            "language xx",
+            f"There is no catalogue for “xx”; {LANGUAGES}",
+            "“xx” 언어는 번역이 없습니다. 쓸 수 있는 언어: English (en), 한국어 (ko).",
+            usage("language"),
+        ),
+        (
+            "언어 일본어",
+            f"There is no catalogue for “일본어”; {LANGUAGES}",
+            "“일본어” 언어는 번역이 없습니다. 쓸 수 있는 언어: English (en), 한국어 (ko).",
+            usage("language"),
+        ),
+        (
+            "list defence",
+            "There is no category “defence”; did you mean Defense?",
+            "“defence” 분야는 없습니다. 혹시 Defense 분야를 찾으셨나요?",
+            usage("list"),
+        ),
+        (
+            "목록 north-korea 추진 중",
+            "There is no category “north-korea”; did you mean North Korea?",
+            "“north-korea” 분야는 없습니다. 혹시 North Korea 분야를 찾으셨나요?",
+            usage("list"),
+        ),
+        (
+            "list nonsense-category",
+            f"There is no category “nonsense-category”; the categories are: {CATEGORIES}",
+            f"“nonsense-category” 분야는 없습니다. 분야: {CATEGORIES}",
+            usage("list"),
+        ),
+        (
+            "list kpet",
+            "There is no status “kpet”; did you mean kept?",
+            "“kpet” 이행 상태는 없습니다. 혹시 kept 상태를 찾으셨나요?",
+            usage("list"),
+        ),
+    ],
+)
+def test_a_malformed_argument_is_told_what_it_is_not_in_english_and_korean(
+    core, console_ctx, text, english, korean, then
+):
+    for ctx, wrong, after in (
+        (console_ctx, english, then[0]),
+        (dataclasses.replace(console_ctx, locale="ko"), korean, then[1]),
+    ):
+        reply = core.handle(text, ctx)
+        assert reply.is_error and not reply.cards and not reply.items
+        assert [n.text for n in reply.notices] == [wrong, after]
+
+
+def test_words_after_list_and_history_that_try_to_be_nothing_are_still_searched_for(core, console_ctx):
+    assert core.handle("list hotline", console_ctx).cards[0].pledge_id == "inter-korean-hotline"
+    assert core.handle("list nonsense", console_ctx).title == "No pledge found"
+    assert core.handle("history issues", console_ctx).cards
+    assert core.handle("language barrier", console_ctx).title == "No pledge found"
+
+
+def test_a_korean_subscription_follows_a_topic_named_by_korean_words(core, bot, console_ctx):
+    ctx = dataclasses.replace(console_ctx, locale="ko")
+    reply = core.handle("구독 07:00 주제 국방 미리 3 업데이트 즉시", ctx)
+    assert not reply.is_error, reply.notices
+    [sub] = bot.subscriptions.all()
+    assert (sub.local_time, sub.timezone, sub.lead_days) == (dt.time(7, 0), "Asia/Seoul", 3)
+    assert sub.topics == ("Defense",) and sub.updates_now
+    core.handle("구독 07:00 주제 국방", ctx)
+    [sub] = bot.subscriptions.all()
+    assert sub.topics == ("Defense",) and not sub.updates_now
+
+
 def test_subscribe_stores_and_lists_per_channel(core, bot, console_ctx):
     reply = core.handle("subscribe 08:30 america/new_york ahead 7", console_ctx)
     assert reply.title == "Subscribed: daily digest at 08:30 America/New_York, with 7 days' notice"
@@ -203,6 +304,15 @@ def test_help_lists_every_command(core, console_ctx):
         assert f"{word.en} ({word.ko})" in said
 
 
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_help_lists_the_korean_words_inside_commands_beside_the_command_words(core, console_ctx, language):
+    reply = core.handle("help", dataclasses.replace(console_ctx, locale=language))
+    words = next(n.text for n in reply.notices if "보기 (show)" in n.text)
+    for word in (*cmd.VOCABULARY.of(Kind.VERB), *cmd.VOCABULARY.of(Kind.ARGUMENT)):
+        assert f"{word.ko} ({word.en})" in words, word.en
+    assert "주제 (topic)" in words and "공약 (pledge)" in words
+
+
 def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still_search(bot, console_ctx):
     bot.importer.retract("china-relations", author="desk", reason="merged into another pledge")
     reply = bot.core.handle("history inter-korean-hotline", console_ctx)
@@ -211,7 +321,7 @@ def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still
     latest = bot.core.handle("이력", console_ctx)
     assert latest.title == "Latest edits" and latest.items[0].label.endswith("retracted china-relations")
     assert "by desk: merged into another pledge" in latest.items[0].detail
-    # A retracted pledge is no longer a known id, and other words are not ids: both are searches.
+    # A retracted pledge is no longer a known id (the reply says so), and other words are searched for.
     assert not bot.core.handle("history china-relations", console_ctx).title.startswith("History")
     assert bot.core.handle("history issues", console_ctx).cards
 

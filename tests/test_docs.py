@@ -130,6 +130,12 @@ def test_using_documents_the_korean_command_words_and_every_status_in_both_langu
         assert f"| `{status.en}` | `{status.ko}` |" in USING, status.en
 
 
+def test_using_documents_every_argument_word_in_both_languages():
+    # Three columns (English, Korean, an example), so a command word's row (`on`, `날짜`) does not count.
+    for word in VOCABULARY.of(Kind.ARGUMENT):
+        assert f"| `{word.en}` | `{word.ko}` | " in USING, word.en
+
+
 def _command_examples() -> Iterator[tuple[str, str]]:
     """Every `/pledge …` the docs write as code: where it is, and the text after `/pledge` (up to a quote
     mark, so `ask "/pledge hotline"` gives `hotline`)."""

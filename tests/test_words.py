@@ -6,6 +6,7 @@ import pytest
 
 from bot import dataset as ds
 from bot.commands import VOCABULARY
+from bot.i18n import messages
 from bot.words import Kind, Vocabulary, Word, key
 
 
@@ -21,6 +22,15 @@ def test_every_status_has_a_korean_form_and_the_scale_is_the_datasets():
     assert tuple(w.en for w in statuses) == ds.STATUSES
     for word in statuses:
         assert word.ko.strip() and word.ko != word.en, word
+
+
+def test_every_argument_word_has_a_korean_form_from_the_catalogue():
+    arguments = VOCABULARY.of(Kind.ARGUMENT)
+    assert {w.en for w in arguments} >= {"topic", "pledge", "ahead", "updates", "now", "daily", "page", "all"}
+    for word in arguments:
+        assert word.ko == messages("ko").pgettext("argument", word.en) and word.ko != word.en, word
+    assert VOCABULARY.get(Kind.ARGUMENT, "topic").ko == "주제"
+    assert VOCABULARY.get(Kind.ARGUMENT, "pledge").ko == "공약"
 
 
 def test_no_two_words_of_a_kind_can_be_typed_the_same_way():

@@ -6,10 +6,13 @@ answers them.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from bot.grammar import Known, Usage
+from babel import Locale, UnknownLocaleError
+
+from bot.grammar import Known, Usage, short
 from bot.i18n import N_, NP_, languages
 from bot.registry import Command, CommandSpec, Option, OptionKind, Permission
 from bot.replies import Refusal
@@ -31,14 +34,46 @@ class Editors:
     user: str = ""
 
 
-# Names users may type for a language besides its code.
+# Names users may type for a language besides its code, beyond CLDR's English and Korean names.
 _LANGUAGE_NAMES = {"english": "en", "영어": "en", "korean": "ko", "한국어": "ko", "한국말": "ko"}
+# A language code as users write one: two letters. Not three: those are words too (new, war and man are
+# languages' codes).
+_CODE = re.compile(r"[a-z]{2}", re.IGNORECASE | re.ASCII)
 
 
 def _language(rest: str, known: Known) -> Command | None:
     # Only a language with a catalogue makes this a command; "language barrier" is a search.
-    code = _LANGUAGE_NAMES.get(rest.casefold(), rest.casefold())
-    return Language(code) if code in languages() else None
+    code = _LANGUAGE_NAMES.get(rest.casefold()) or _cldr_names().get(rest.casefold(), rest.casefold())
+    if code in languages():
+        return Language(code)
+    # A code or a language's name plainly tries to be a language: it is told which ones there are.
+    if _CODE.fullmatch(rest) or rest.casefold() in _cldr_names():
+        spoken = ", ".join(f"{_own_name(c)} ({c})" for c in languages())
+        return Usage(
+            N_("There is no catalogue for “{text}”; the languages are: {languages}."),
+            "language",
+            (("text", short(rest)), ("languages", spoken)),
+        )
+    return None
+
+
+@functools.cache
+def _cldr_names() -> dict[str, str]:
+    """Every language's name in English and in Korean (as CLDR writes them), casefolded, to its code."""
+    return {
+        name.casefold(): code
+        for language in ("en", "ko")
+        for code, name in Locale(language).languages.items()
+        if "_" not in code  # a language, not a regional variety ("en_AU")
+    }
+
+
+def _own_name(code: str) -> str:
+    """A language's name in that language ("한국어"), or its code when CLDR has none."""
+    try:
+        return Locale.parse(code).language_name or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 # A person as typed: a Slack or Discord mention (<@U0123>, <@U0123|name>, <@!1234>), or a bare user id

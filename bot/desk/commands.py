@@ -84,7 +84,10 @@ NEW_FIELDS = frozenset(
         "said_on",
     }
 )
-_MILESTONE_KINDS = {"deadline": "deadline", "기한": "deadline", "event": "event", "행사": "event"}
+# Each kind by every form of its word ("기한" is a deadline).
+_MILESTONE_KINDS = {
+    form: kind for kind in ("deadline", "event") for form in VOCABULARY.get(Kind.ARGUMENT, kind).forms
+}
 
 
 def _rate(rest: str, known: Known) -> Command | None:
@@ -102,7 +105,7 @@ def _rate(rest: str, known: Known) -> Command | None:
         return Usage(N_("After the status, give the source's link (http:// or https://)."), "rate")
     on = None
     words = rest.split()
-    if words and words[0].lower() in ("on", "날짜"):
+    if words and grammar.argument(words[0]) == "on":
         if len(words) < 2:
             return Usage(N_("Which date? Give it as YYYY-MM-DD."), "rate")
         parsed = grammar.calendar_date(words[1], "rate")

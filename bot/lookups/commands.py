@@ -86,7 +86,9 @@ def _search(text: str, known: Known) -> Command:
 
 
 def _show(rest: str, known: Known) -> Command | None:
-    if rest and known.is_pledge_id(rest):
+    if not rest:
+        return Usage(grammar.WHICH_PLEDGE, "show")
+    if known.is_pledge_id(rest):
         return Show(rest.lower())
     # An id that is not (or no longer) in the catalogue is told so, rather than searched for as words.
     if grammar.ID_SHAPED.fullmatch(rest):
@@ -103,12 +105,46 @@ def _list(rest: str, known: Known) -> Command | None:
     # A status is the whole rest, or ends it after a category.
     match = VOCABULARY.suffix(Kind.STATUS, rest)
     if match is None:
-        return None
+        return _no_category(rest, known) or _no_status(rest)
     before, status = match
     if not before:
         return ListPledges(None, status.en, page)
     category = known.category(before)
-    return ListPledges(category, status.en, page) if category is not None else None
+    return ListPledges(category, status.en, page) if category is not None else _no_category(before, known)
+
+
+def _no_category(text: str, known: Known) -> Usage | None:
+    """The usage error of what plainly tries to be a category and is none: a near miss of a category's name
+    ("defence"), or one word with hyphens, as a category's slug is written ("nonsense-category"); None for
+    words, which are a search ("list hotline")."""
+    names = known.category_names()
+    near = grammar.near_misses(text, (name for pair in names for name in pair if name))
+    if near:
+        return Usage(
+            N_("There is no category “{text}”; did you mean {near}?"),
+            "list",
+            (("text", grammar.short(text)), ("near", near[0])),
+        )
+    if grammar.ID_SHAPED.fullmatch(text):
+        listed = ", ".join(f"{en} ({ko})" if ko else en for en, ko in names)
+        return Usage(
+            N_("There is no category “{text}”; the categories are: {categories}."),
+            "list",
+            (("text", grammar.short(text)), ("categories", listed)),
+        )
+    return None
+
+
+def _no_status(text: str) -> Usage | None:
+    """The usage error of a near miss of a status ("kpet"); None for other words."""
+    near = grammar.near_misses(text, (form for word in VOCABULARY.of(Kind.STATUS) for form in word.forms))
+    if not near:
+        return None
+    return Usage(
+        N_("There is no status “{text}”; did you mean {near}?"),
+        "list",
+        (("text", grammar.short(text)), ("near", near[0])),
+    )
 
 
 # Words that can only mean a date: "on yesterday" or "on May 26" is told how to write one, not searched for.
@@ -154,7 +190,10 @@ def _upcoming(rest: str, known: Known) -> Command | None:
 def _history(rest: str, known: Known) -> Command | None:
     if not rest:
         return History()
-    return History(rest.lower()) if known.is_pledge_id(rest) else None
+    if known.is_pledge_id(rest):
+        return History(rest.lower())
+    # As for `show`: an id no pledge has (or no longer has) is told so; words are a search.
+    return grammar.no_such_pledge(rest, "history") if grammar.ID_SHAPED.fullmatch(rest) else None
 
 
 def _quote_of(kind: type[Card] | type[Cite], name: str):
@@ -162,7 +201,9 @@ def _quote_of(kind: type[Card] | type[Cite], name: str):
 
     def parse(rest: str, known: Known) -> Command | None:
         words = rest.split()
-        if not words or len(words) > 2:
+        if not words:
+            return Usage(grammar.WHICH_PLEDGE, name)
+        if len(words) > 2:
             return None
         n = 1
         if len(words) == 2:

@@ -59,34 +59,35 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     pledges: list[str] = []
     updates_now = False
     if tokens and not (
-        grammar.numeric(tokens[0]) or tokens[0].lower() in _FILTER_WORDS or _zone_like(tokens[0])
+        grammar.numeric(tokens[0]) or grammar.argument(tokens[0]) in _FILTER_WORDS or _zone_like(tokens[0])
     ):
         return None  # "subscribe to newsletters": words, not a time, a zone or a lead time
     while tokens:
         token = tokens.pop(0)
-        if token.lower() in ("topic", "pledge"):
-            if not tokens or tokens[0].lower() in _FILTER_WORDS:
+        word = grammar.argument(token)
+        if word in ("topic", "pledge"):
+            if not tokens or grammar.argument(tokens[0]) in _FILTER_WORDS:
                 return Usage(
                     N_("After '{word}', name a topic or a pledge id."),
                     "subscribe",
                     (("word", token.lower()),),
                 )
             take = 1
-            if token.lower() == "topic":
+            if word == "topic":
                 # A topic may be several words ("north korea"): the longest run that names a category,
                 # else one word, which the handler answers with the list of topics.
                 run = 0
-                while run < len(tokens) and tokens[run].lower() not in _FILTER_WORDS:
+                while run < len(tokens) and grammar.argument(tokens[run]) not in _FILTER_WORDS:
                     run += 1
                 take = next((n for n in range(run, 0, -1) if known.category(" ".join(tokens[:n]))), 1)
             value = " ".join(tokens[:take])
             del tokens[:take]
-            (topics if token.lower() == "topic" else pledges).append(value)
-        elif token.lower() == "updates":
-            if not tokens or tokens[0].lower() not in ("now", "daily"):
+            (topics if word == "topic" else pledges).append(value)
+        elif word == "updates":
+            if not tokens or grammar.argument(tokens[0]) not in ("now", "daily"):
                 return Usage(N_("After 'updates', say now or daily."), "subscribe")
-            updates_now = tokens.pop(0).lower() == "now"
-        elif token.lower() == "ahead":
+            updates_now = grammar.argument(tokens.pop(0)) == "now"
+        elif word == "ahead":
             days = grammar.number(tokens.pop(0)) if tokens else None
             if days is None or not 0 <= days <= MAX_LEAD_DAYS:
                 return Usage(
@@ -163,7 +164,7 @@ def _unsubscribe(rest: str, known: Known) -> Command | None:
 
 
 def _subscriptions(rest: str, known: Known) -> Command | None:
-    if rest.strip().lower() in ("all", "전체"):
+    if grammar.argument(rest.strip()) == "all":
         return Subscriptions(everywhere=True)
     return None if rest else Subscriptions()
 
