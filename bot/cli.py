@@ -223,7 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "slack", help="the Slack adapter alone (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)"
     )
-    sub.add_parser("discord", help="the Discord adapter alone")
+    disc = sub.add_parser("discord", help="the Discord adapter alone (the gateway client), or `discord sync`")
+    disc_sub = disc.add_subparsers(dest="discord_command", metavar="ACTION")
+    disc_sub.add_parser(
+        "sync",
+        help="register the app commands with Discord where they changed (in each DISCORD_GUILD_IDS guild, "
+        "else globally), then exit",
+    )
     rem = sub.add_parser("reminders", help="print what falls due on a date (the plan; sends nothing)")
     rem.add_argument("--date", type=_date_arg, help="YYYY-MM-DD (default: today in PLEDGEBOT_TIMEZONE)")
     rem.add_argument("--days", type=int, default=1, help="how many days from --date (default 1, at most 366)")
@@ -313,7 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     # In a terminal the replies are the output; progress logs only matter for long-running servers.
     tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history", "verify")
-    quiet = command in tools or (command == "run" and not _configured_names(settings))
+    syncing = getattr(args, "discord_command", None) == "sync"
+    quiet = command in tools or syncing or (command == "run" and not _configured_names(settings))
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -446,7 +453,23 @@ def _discord(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.discord_enabled:
         print("pledgebot: DISCORD_TOKEN is not set; see docs/deployment.md#discord.", file=sys.stderr)
         return 2
+    if args.discord_command == "sync":
+        return _discord_sync(bot)
     return _serve(bot, [_discord_serve()], scheduler=False)
+
+
+def _discord_sync(bot: Bot) -> int:
+    from adapters.discord_app.client import sync
+
+    try:
+        scopes = asyncio.run(sync(bot.core, bot.settings))
+    except ConfigError as error:
+        print(f"pledgebot: configuration error: {error}", file=sys.stderr)
+        return 2
+    for scope, synced in scopes:
+        where = f"guild {scope}" if scope is not None else "the global scope"
+        print(f"Discord commands {'synced to' if synced else 'unchanged in'} {where}")
+    return 0
 
 
 def _slack_serve(*, site_of: Bot | None = None) -> Serve:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from aiohttp import WSMsgType, web
+from nacl.signing import SigningKey
 
 from bot.config import Secret, Settings
 
@@ -175,6 +176,8 @@ class FakeDiscord:
         self._injected: list[Injected] = []
         # The guild's roles besides @everyone (GUILD_CREATE and GET /guilds/{id}/roles).
         self.roles: list[dict[str, Any]] = []
+        # The application's key pair for HTTP interactions: Discord signs with the private half.
+        self.signing_key = SigningKey.generate()
 
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -187,6 +190,11 @@ class FakeDiscord:
     def base_url(self) -> str:
         """The URL to use as DISCORD_API_BASE (the host root, ending in "/")."""
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def public_key(self) -> str:
+        """The application's public key, as the Developer Portal shows it (DISCORD_PUBLIC_KEY)."""
+        return self.signing_key.verify_key.encode().hex()
 
     def settings(self, db_path: Path, **extra: Any) -> Settings:
         """Settings pointing the bot at this fake with its token, syncing commands to its guild."""
@@ -338,7 +346,7 @@ class FakeDiscord:
             "description": "",
             "bot_public": True,
             "bot_require_code_grant": False,
-            "verify_key": "0" * 64,
+            "verify_key": self.public_key,
             "flags": 1 << 19,  # GATEWAY_MESSAGE_CONTENT_LIMITED: not privileged content access
             "owner": {
                 "id": "1",
