@@ -302,7 +302,10 @@ class Responder:
                 return False
             ids = frozenset(int(r["id"]) for r in roles if r.get("name") == self.editor_role)
             cached = self._roles[interaction.guild_id] = (now, ids)
-        return any(member.get_role(role_id) is not None for role_id in cached[1])
+        # The role ids the interaction's member carries: `Member.get_role` also wants each role in the guild
+        # cache, which only a gateway connection fills (an HTTP-interactions process has none).
+        held = member._roles
+        return any(held.has(role_id) for role_id in cached[1])
 
     def _platform_context(self, interaction: discord.Interaction) -> Context:
         locale = str(interaction.locale.value if interaction.locale else "en")
