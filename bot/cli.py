@@ -224,7 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "slack", help="the Slack adapter alone (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)"
     )
-    sub.add_parser("discord", help="the Discord adapter alone")
+    disc = sub.add_parser("discord", help="the Discord adapter alone (the gateway client), or `discord sync`")
+    disc_sub = disc.add_subparsers(dest="discord_command", metavar="ACTION")
+    disc_sub.add_parser(
+        "sync",
+        help="register the app commands with Discord where they changed (in each DISCORD_GUILD_IDS guild, "
+        "else globally), then exit",
+    )
     rem = sub.add_parser("reminders", help="print what falls due on a date (the plan; sends nothing)")
     rem.add_argument("--date", type=_date_arg, help="YYYY-MM-DD (default: today in PLEDGEBOT_TIMEZONE)")
     rem.add_argument("--days", type=int, default=1, help="how many days from --date (default 1, at most 366)")
@@ -314,7 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     # In a terminal the replies are the output; progress logs only matter for long-running servers.
     tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history", "verify")
-    quiet = command in tools or (command == "run" and not _configured_names(settings))
+    chat = _configured_names(settings) or settings.discord_http
+    syncing = getattr(args, "discord_command", None) == "sync"
+    quiet = command in tools or syncing or (command == "run" and not chat)
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -372,9 +380,12 @@ def _ask(bot: Bot, args: argparse.Namespace) -> int:
 
 def _run(bot: Bot, args: argparse.Namespace) -> int:
     servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
-    # The site on the first free port from 8080, its address on stderr so piped output stays the bot's.
-    site = _site_serve(bot, "127.0.0.1", SITE_PORT, tries=SITE_PORT_TRIES, announce=_announce)
-    if not servers:
+    # The site on the first free port from 8080, its address on stderr so piped output stays the bot's;
+    # Discord's interactions endpoint beside it when Discord sends interactions over HTTP.
+    site = _site_serve(
+        bot, "127.0.0.1", SITE_PORT, tries=SITE_PORT_TRIES, announce=_announce, mount=_discord_endpoint(bot)
+    )
+    if not servers and not bot.settings.discord_http:
         log.info("no Slack or Discord credentials configured: running the console")
         if not sys.stdin.isatty():
             # A batch of piped lines: the answers on stdout and nothing scheduled in between; the site is
@@ -387,12 +398,23 @@ def _run(bot: Bot, args: argparse.Namespace) -> int:
 
 def _web(bot: Bot, args: argparse.Namespace) -> int:
     settings = bot.settings
+    discord = _discord_endpoint(bot)
     if settings.slack_enabled and not settings.slack_socket_mode:
-        # Only this process receives HTTP on hosts like Heroku: the site shares Slack's port.
-        return _serve(bot, [_slack_serve(site_of=bot)], scheduler=False)
+        # Only this process receives HTTP on hosts like Heroku: the site (and Discord's interactions
+        # endpoint) share Slack's port.
+        return _serve(bot, [_slack_serve(site_of=bot, also=discord)], scheduler=False)
     servers = [_slack_serve()] if settings.slack_enabled else []
-    servers.append(_site_serve(bot, "0.0.0.0", settings.port))
+    servers.append(_site_serve(bot, "0.0.0.0", settings.port, mount=discord))
     return _serve(bot, servers, scheduler=False)
+
+
+def _discord_endpoint(bot: Bot) -> Callable[[Any], None] | None:
+    """What adds Discord's interactions endpoint to a web app, with DISCORD_PUBLIC_KEY; else None."""
+    if not bot.settings.discord_http:
+        return None
+    from adapters.discord_app.interactions import Endpoint
+
+    return Endpoint(bot.core, bot.settings).install
 
 
 def _site(bot: Bot, args: argparse.Namespace) -> int:
@@ -414,7 +436,13 @@ def site_sources(bot: Bot) -> Any:
 
 
 def _site_serve(
-    bot: Bot, host: str, port: int, *, tries: int = 1, announce: Callable[[str], None] | None = None
+    bot: Bot,
+    host: str,
+    port: int,
+    *,
+    tries: int = 1,
+    announce: Callable[[str], None] | None = None,
+    mount: Callable[[Any], None] | None = None,
 ) -> Serve:
     from adapters.site.app import serve
 
@@ -422,7 +450,14 @@ def _site_serve(
 
     async def site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
         await serve(
-            sources, settings.public_url, stopping, host=host, port=port, tries=tries, announce=announce
+            sources,
+            settings.public_url,
+            stopping,
+            host=host,
+            port=port,
+            tries=tries,
+            announce=announce,
+            mount=mount,
         )
 
     return site
@@ -430,7 +465,8 @@ def _site_serve(
 
 def _worker(bot: Bot, args: argparse.Namespace) -> int:
     # Slack HTTP mode belongs to the web process; Socket Mode holds a connection, like the Discord gateway.
-    servers = [_discord_serve()] if bot.settings.discord_enabled else []
+    # Discord over HTTP needs no gateway: the scheduler posts digests through REST.
+    servers = [_discord_serve()] if _enabled(bot.settings, "discord") else []
     if bot.settings.slack_socket_mode:
         servers.append(_slack_serve())
     return _serve(bot, servers, scheduler=True, exclusive=True)
@@ -447,11 +483,28 @@ def _discord(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.discord_enabled:
         print("pledgebot: DISCORD_TOKEN is not set; see docs/deployment.md#discord.", file=sys.stderr)
         return 2
+    if args.discord_command == "sync":
+        return _discord_sync(bot)
     return _serve(bot, [_discord_serve()], scheduler=False)
 
 
-def _slack_serve(*, site_of: Bot | None = None) -> Serve:
-    """Slack's adapter; with `site_of`, that bot's site on the same port (a web process)."""
+def _discord_sync(bot: Bot) -> int:
+    from adapters.discord_app.client import sync
+
+    try:
+        scopes = asyncio.run(sync(bot.core, bot.settings))
+    except ConfigError as error:
+        print(f"pledgebot: configuration error: {error}", file=sys.stderr)
+        return 2
+    for scope, synced in scopes:
+        where = f"guild {scope}" if scope is not None else "the global scope"
+        print(f"Discord commands {'synced to' if synced else 'unchanged in'} {where}")
+    return 0
+
+
+def _slack_serve(*, site_of: Bot | None = None, also: Callable[[Any], None] | None = None) -> Serve:
+    """Slack's adapter; with `site_of`, that bot's site on the same port (a web process), and `also` other
+    routes beside it (Discord's interactions endpoint)."""
     from adapters.slack_app.app import serve
 
     if site_of is None:
@@ -460,8 +513,13 @@ def _slack_serve(*, site_of: Bot | None = None) -> Serve:
 
     site = Site(site_sources(site_of), site_of.settings.public_url)
 
+    def mount(app: Any) -> None:
+        site.install(app)
+        if also is not None:
+            also(app)
+
     async def slack_and_site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
-        await serve(core, settings, stopping, mount=site.install)
+        await serve(core, settings, stopping, mount=mount)
 
     return slack_and_site
 
@@ -524,7 +582,9 @@ _ADAPTERS = {"slack": _slack_serve, "discord": _discord_serve}
 
 
 def _enabled(settings: Settings, name: str) -> bool:
-    return {"slack": settings.slack_enabled, "discord": settings.discord_enabled}[name]
+    # Discord's adapter here is the gateway client; over HTTP, the web process answers instead.
+    discord = settings.discord_enabled and not settings.discord_http
+    return {"slack": settings.slack_enabled, "discord": discord}[name]
 
 
 def _configured_names(settings: Settings) -> list[str]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nacl.bindings import crypto_core_ed25519_is_valid_point
+
 from bot.desk.provenance import Network, parse_allow
 from bot.i18n import environment_language
 
@@ -60,6 +62,9 @@ class Settings:
     discord_guild_ids: tuple[int, ...] = ()
     # The name of the Discord role whose members may edit the catalogue (besides Manage Server).
     discord_editor_role: str | None = None
+    # Discord over HTTP: the application's Ed25519 public key (hex); set, interactions arrive at the web
+    # process's /discord/interactions and the worker connects no gateway.
+    discord_public_key: str | None = None
     reminder_grace_hours: float = 6.0
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
@@ -89,6 +94,11 @@ class Settings:
     def discord_enabled(self) -> bool:
         """True when a Discord bot token is configured."""
         return self.discord_token is not None
+
+    @property
+    def discord_http(self) -> bool:
+        """True when Discord sends interactions over HTTP (DISCORD_PUBLIC_KEY) rather than the gateway."""
+        return self.discord_public_key is not None
 
 
 def _secret(env: Mapping[str, str], name: str, prefix: str | None = None) -> Secret | None:
@@ -214,6 +224,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
         discord_editor_role=_role(env, "DISCORD_EDITOR_ROLE"),
+        discord_public_key=_discord_public_key(env),
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
@@ -225,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         fetch_allow=_fetch_allow(env),
     )
     _check_slack(settings, env)
+    _check_discord(settings)
     if not settings.data_dir.is_dir():
         raise ConfigError("PLEDGEBOT_DATA must name an existing folder of dataset files")
     return settings
@@ -271,3 +283,29 @@ def _check_slack(s: Settings, env: Mapping[str, str]) -> None:
     for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
         if env.get(name, "").strip():
             raise ConfigError(f"{name} is set, which would switch Slack to OAuth mode; unset it")
+
+
+# -- Discord over HTTP -------------------------------------------------------------------------------------
+
+
+def _discord_public_key(env: Mapping[str, str]) -> str | None:
+    raw = env.get("DISCORD_PUBLIC_KEY", "").strip()
+    if not raw:
+        return None
+    # Hex that is no point of the curve (a mistyped character, say) would verify no signature: every
+    # interaction would get a 401. Better said at start-up than found in Discord's "did not respond".
+    hex_key = re.fullmatch(r"[0-9a-fA-F]{64}", raw) is not None
+    if not hex_key or not crypto_core_ed25519_is_valid_point(bytes.fromhex(raw)):
+        raise ConfigError(
+            "DISCORD_PUBLIC_KEY must be the application's public key, 64 hexadecimal characters "
+            "(Developer Portal → General Information → Public Key)"
+        )
+    return raw.lower()
+
+
+def _check_discord(s: Settings) -> None:
+    if s.discord_public_key and not s.discord_token:
+        raise ConfigError(
+            "DISCORD_PUBLIC_KEY is set but DISCORD_TOKEN is missing (HTTP interactions need both: the token "
+            "registers commands, reads the editor role and posts digests)"
+        )

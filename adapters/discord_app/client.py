@@ -31,7 +31,7 @@ from adapters.discord_app.render import (
     clip,
     render,
 )
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, messages
 from bot.replies import ActionKind, Context, Form, Level, Notice, Policy, Refusal, Reply
@@ -303,7 +303,10 @@ class Responder:
                 return False
             ids = frozenset(int(r["id"]) for r in roles if r.get("name") == self.editor_role)
             cached = self._roles[interaction.guild_id] = (now, ids)
-        return any(member.get_role(role_id) is not None for role_id in cached[1])
+        # The role ids the interaction's member carries: `Member.get_role` also wants each role in the guild
+        # cache, which only a gateway connection fills (an HTTP-interactions process has none).
+        held = member._roles
+        return any(held.has(role_id) for role_id in cached[1])
 
     def _platform_context(self, interaction: discord.Interaction) -> Context:
         locale = str(interaction.locale.value if interaction.locale else "en")
@@ -532,11 +535,15 @@ class PledgeClient(discord.Client):
             # API where its gateway is (rules 26-27).
             _, url, _ = await self.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        await self.install()
+        self.synced = await self.sync_if_changed()
+
+    async def install(self) -> None:
+        """Add the app commands (with their Korean) to the tree and the buttons that carry a command."""
         await self.tree.set_translator(commands.SpecTranslator())
         for command in commands.build(self.responder):
             self.tree.add_command(command)
         self.add_dynamic_items(ActionButton)
-        self.synced = await self.sync_if_changed()
 
     async def registered(self, guild_id: int | None) -> list[dict[str, Any]]:
         """The command definitions Discord holds for a guild (or globally), with their localisations."""
@@ -578,6 +585,68 @@ class PledgeClient(discord.Client):
         return synced
 
 
+class _EndpointUrlWarning(logging.Filter):
+    """Drops discord.py's login warning that an Interactions Endpoint URL is set, which is wrong for a client
+    that is handed HTTP interactions; `RestPledgeClient.sign_in` says instead what is wrong for its mode."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for that warning only."""
+        return not record.getMessage().startswith("Application has an interaction endpoint URL set")
+
+
+class RestPledgeClient(PledgeClient):
+    """The same client over REST alone: its login registers commands and buttons, and neither connects a
+    gateway nor syncs. HTTP interactions are answered through it, and `pledgebot discord sync` syncs."""
+
+    async def setup_hook(self) -> None:
+        """Register commands and buttons only."""
+        await self.install()
+
+    async def sign_in(self) -> None:
+        """Log in over REST (at discord.py's current `Route.BASE`) and check the application's settings.
+
+        With DISCORD_PUBLIC_KEY, the key must be this application's (or no signature would verify), and an
+        application without an Interactions Endpoint URL is told of: Discord then still uses the gateway.
+        """
+        token = self.settings.discord_token
+        if token is None:
+            raise ValueError("DISCORD_TOKEN is not set")
+        quiet = _EndpointUrlWarning()
+        logging.getLogger("discord.client").addFilter(quiet)
+        try:
+            await self.login(token.value)
+        except discord.LoginFailure:
+            await self.close()
+            # At start-up, in one line naming the variable, rather than a traceback on the first request.
+            raise ConfigError(
+                "Discord rejected DISCORD_TOKEN (reset it under Bot, then paste it again)"
+            ) from None
+        finally:
+            logging.getLogger("discord.client").removeFilter(quiet)
+        application = self.application
+        key = self.settings.discord_public_key
+        if application is None:
+            return
+        if key is None:
+            if application.interactions_endpoint_url is not None:
+                log.warning(
+                    "the application has an Interactions Endpoint URL, so Discord sends no interactions over "
+                    "the gateway: clear it in the Developer Portal, or set DISCORD_PUBLIC_KEY"
+                )
+            return
+        if application.verify_key.lower() != key:
+            await self.close()
+            raise ConfigError(
+                "DISCORD_PUBLIC_KEY is not the public key of the application DISCORD_TOKEN belongs to "
+                "(Developer Portal → General Information → Public Key)"
+            )
+        if application.interactions_endpoint_url is None:
+            log.warning(
+                "DISCORD_PUBLIC_KEY is set but the application has no Interactions Endpoint URL, so Discord "
+                "still sends interactions over the gateway: set it to https://YOUR-HOST/discord/interactions"
+            )
+
+
 class ShardedPledgeClient(PledgeClient, discord.AutoShardedClient):
     """The same bot over several gateway shards (rules 25/49: Discord requires sharding past 2,500 guilds).
 
@@ -591,6 +660,20 @@ def build_client(core: Core, settings: Settings, shards: int = 1) -> PledgeClien
     if shards > 1:
         return ShardedPledgeClient(core, settings)
     return PledgeClient(core, settings)
+
+
+async def sync(core: Core, settings: Settings) -> list[tuple[int | None, bool]]:
+    """Register the app commands where Discord's differ (each DISCORD_GUILD_IDS guild, else globally), over
+    REST; each scope (None is global) with whether it was synced."""
+    client = RestPledgeClient(core, settings)
+    with endpoints(settings.discord_api_base):
+        try:
+            await client.sign_in()
+            synced = await client.sync_if_changed()
+        finally:
+            await client.close()
+    scopes: list[int | None] = [*settings.discord_guild_ids] or [None]
+    return [(scope, scope in synced) for scope in scopes]
 
 
 async def recommended_shards(token: str) -> int:

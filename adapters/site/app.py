@@ -519,12 +519,19 @@ def _atom_time(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-def build_app(sources: Sources, public_url: str | None = None) -> web.Application:
-    """The site alone, as `pledgebot site` and `make run` serve it."""
+def build_app(
+    sources: Sources,
+    public_url: str | None = None,
+    mount: Callable[[web.Application], None] | None = None,
+) -> web.Application:
+    """The site, as `pledgebot site` and `make run` serve it; `mount` may add other routes beside it
+    (Discord's interactions endpoint, for `pledgebot web`)."""
     app = web.Application()
     site = Site(sources, public_url)
     site.install(app)
     app.router.add_get("/healthz", site.healthz)
+    if mount is not None:
+        mount(app)
     return app
 
 
@@ -538,12 +545,14 @@ async def serve(
     tries: int = 1,
     ready: asyncio.Future[str] | None = None,
     announce: Callable[[str], None] | None = None,
+    mount: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve the site until `stopping` is set; with `tries` above 1, the next port when one is taken.
 
-    `ready` gets the site's address, and `announce` is called with it (the command line prints it on stderr).
+    `ready` gets the site's address, and `announce` is called with it (the command line prints it on stderr);
+    `mount` is handed to `build_app`.
     """
-    runner = web.AppRunner(build_app(sources, public_url), handle_signals=False, access_log=None)
+    runner = web.AppRunner(build_app(sources, public_url, mount), handle_signals=False, access_log=None)
     await runner.setup()
     try:
         for candidate in range(port, port + tries):

@@ -8,6 +8,11 @@ uncompressed traffic and the fake records the query instead of implementing zlib
 
 Everything the bot sends (REST requests and gateway frames) is appended to a `Log` that tests await with a
 bound (`await fake.requests.wait_for(pred)`), never a sleep.
+
+For a bot that takes interactions over HTTP, the fake plays Discord's other part too: it signs each
+interaction with the application's Ed25519 key (its public half is the application's `verify_key`), POSTs it
+to the bot's endpoint and takes the answer as the interaction's first response, with the same checks and the
+same 3 s deadline as a response sent to the callback endpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import aiohttp
 from aiohttp import WSMsgType, web
+from nacl.signing import SigningKey
 
 from bot.config import Secret, Settings
 
@@ -86,6 +93,16 @@ class Request:
     query: dict[str, str]
     body: Any
     authorization: str | None
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What the bot's interactions endpoint answered to one interaction the fake POSTed to it."""
+
+    status: int
+    body: Any  # the JSON answer, else its text ("" for none)
+    seconds: float  # from sending the interaction to the whole answer
+    problems: tuple[str, ...] = ()  # why Discord would not show the answer (limits, lateness)
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,8 @@ class FakeDiscord:
         self._injected: list[Injected] = []
         # The guild's roles besides @everyone (GUILD_CREATE and GET /guilds/{id}/roles).
         self.roles: list[dict[str, Any]] = []
+        # The application's key pair for HTTP interactions: Discord signs with the private half.
+        self.signing_key = SigningKey.generate()
 
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -187,6 +206,11 @@ class FakeDiscord:
     def base_url(self) -> str:
         """The URL to use as DISCORD_API_BASE (the host root, ending in "/")."""
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def public_key(self) -> str:
+        """The application's public key, as the Developer Portal shows it (DISCORD_PUBLIC_KEY)."""
+        return self.signing_key.verify_key.encode().hex()
 
     def settings(self, db_path: Path, **extra: Any) -> Settings:
         """Settings pointing the bot at this fake with its token, syncing commands to its guild."""
@@ -340,7 +364,7 @@ class FakeDiscord:
             "description": "",
             "bot_public": True,
             "bot_require_code_grant": False,
-            "verify_key": "0" * 64,
+            "verify_key": self.public_key,
             "flags": 1 << 19,  # GATEWAY_MESSAGE_CONTENT_LIMITED: not privileged content access
             "owner": {
                 "id": "1",
@@ -457,13 +481,22 @@ class FakeDiscord:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         if asyncio.get_running_loop().time() - state["sent_at"] > INTERACTION_DEADLINE:
             return _error(404, 10062, "Unknown interaction")
+        problems = self._response_problems(state, body)
+        if problems:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        return _json(self._respond(state, body))
+
+    def _response_problems(self, state: dict[str, Any], body: dict[str, Any]) -> list[str]:
+        """Why Discord would refuse `body` as the first response to this interaction."""
         problems = message_problems(body.get("data") or {})
         if body["type"] == 9:
             problems += modal_problems(body.get("data") or {})
             if state["payload"]["type"] == 5:
                 problems.append("a modal submission cannot be answered with a modal")
-        if problems:
-            return _json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, 400)
+        return problems
+
+    def _respond(self, state: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Take `body` as the interaction's first response; return the callback response Discord makes."""
         state["responded"] = True
         kind = body["type"]
         data = body.get("data") or {}
@@ -488,6 +521,8 @@ class FakeDiscord:
             }
             message["edited_timestamp"] = _iso()
             state["original"] = message
+        elif kind == 6:  # DEFERRED_UPDATE_MESSAGE: the message the component was on is edited later
+            state["original"] = dict(interaction["message"])
         if message is not None:
             result["interaction"] |= {
                 "response_message_id": message["id"],
@@ -495,7 +530,7 @@ class FakeDiscord:
                 "response_message_ephemeral": bool(message["flags"] & EPHEMERAL),
             }
             result["resource"] = {"type": kind, "message": message}
-        return _json(result)
+        return result
 
     def _metadata(self, state: dict[str, Any]) -> dict[str, Any]:
         payload = state["payload"]
@@ -832,6 +867,63 @@ class FakeDiscord:
         }
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
+
+    # -- interactions over HTTP ------------------------------------------------------------------------------
+
+    def signed(self, body: bytes, *, timestamp: int | None = None, key: SigningKey | None = None) -> dict:
+        """The headers Discord sends with `body`: the Ed25519 signature of timestamp + body (by the
+        application's key unless `key` is given), the timestamp (now unless given) and the content type."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = (key or self.signing_key).sign(stamp.encode() + body).signature.hex()
+        return {
+            "X-Signature-Ed25519": signature,
+            "X-Signature-Timestamp": stamp,
+            "Content-Type": "application/json",
+        }
+
+    async def post_interaction(
+        self,
+        url: str,
+        payload: dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> HttpAnswer:
+        """POST an interaction to the bot's endpoint as Discord does (signed, unless `headers` are given);
+        a 200's JSON is taken as the first response, a 202 means the callback endpoint got it."""
+        body = json.dumps(payload).encode()
+        loop = asyncio.get_running_loop()
+        state: dict[str, Any] = {
+            "payload": payload,
+            "sent_at": loop.time(),
+            "responded": False,
+            "original": None,
+        }
+        if payload.get("type") != 1:
+            self.interactions[payload["token"]] = state
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                url,
+                data=body,
+                headers=self.signed(body) if headers is None else headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response,
+        ):
+            raw = await response.read()
+            status, content_type = response.status, response.content_type
+        seconds = loop.time() - state["sent_at"]
+        answer: Any = json.loads(raw) if raw and content_type == "application/json" else raw.decode()
+        problems: list[str] = []
+        if seconds > INTERACTION_DEADLINE:
+            problems.append(f"answered after {seconds:.1f} s")
+        if status == 200 and isinstance(answer, dict) and payload.get("type") != 1:
+            problems += self._response_problems(state, answer)
+            if not problems:
+                self._respond(state, answer)
+        elif status == 202 and not state["responded"]:
+            problems.append("a 202 without a response to the callback endpoint")
+        return HttpAnswer(status, answer, seconds, tuple(problems))
 
     async def run_command(self, command: str, *, timeout: float = 5.0, **kwargs: Any) -> dict[str, Any]:
         """Send a slash command interaction and return the body of the bot's callback for it."""

@@ -2,25 +2,31 @@
 on every use (in a guild, never from a DM), interactions from guilds the bot has not seen are answered on
 their own permissions, and malformed interactions (missing or mistyped options, overlong strings, unknown
 commands, unknown buttons) never crash the bot, never write, and get an ephemeral answer where Discord
-expects one.
+expects one. Over HTTP, interactions Discord did not sign (or signed long ago) are refused before anything
+runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import random
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from nacl.signing import SigningKey
 
 from adapters.discord_app.client import PledgeClient
+from adapters.discord_app.interactions import MAX_CLOCK_SKEW
 from bot.cli import Bot
 from bot.config import Settings
 from bot.core import Core
 from tests.fakes.discord_api import EPHEMERAL, MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
-from tests.reliability.conftest import Figures, guard_secret, snapshot
+from tests.reliability.conftest import Figures, guard_secret, scaled, snapshot
 from tests.test_discord_gateway import start
 
 pytestmark = pytest.mark.fuzz
@@ -323,3 +329,71 @@ async def test_a_storm_of_malformed_interactions_leaves_the_bot_answering(
     assert snapshot(bot.store.path) == before
     body = await fake.run_command("pledge", query="hotline")
     assert body["data"]["embeds"]
+
+
+# -- forged HTTP interactions ------------------------------------------------------------------------------
+
+
+def _forgeries(fake: FakeDiscord, rng: random.Random) -> Iterator[tuple[str, bytes, dict[str, str]]]:
+    """Requests to the interactions endpoint that Discord did not sign, or not lately, as (kind, body,
+    headers)."""
+    real = fake.interaction(2, fake.command("reminders subscribe", time="08:30"), permissions=MANAGER)
+    stranger = SigningKey.generate()
+    while True:
+        body = json.dumps(real).encode() if rng.random() < 0.7 else rng.randbytes(rng.randint(0, 2048))
+        good = fake.signed(body)
+        signature, stamp = good["X-Signature-Ed25519"], good["X-Signature-Timestamp"]
+        flipped = bytearray(bytes.fromhex(signature))
+        flipped[rng.randrange(64)] ^= 1 << rng.randrange(8)
+        skew = MAX_CLOCK_SKEW + rng.randint(1, 10**6)
+        old = str(int(stamp) - skew if rng.random() < 0.5 else int(stamp) + skew)
+        forged = {
+            "another key": fake.signed(body, key=stranger),
+            "one bit flipped": good | {"X-Signature-Ed25519": flipped.hex()},
+            "another body": fake.signed(body + rng.randbytes(1)),
+            "another timestamp": good | {"X-Signature-Timestamp": str(int(stamp) - 1)},
+            "stale": fake.signed(body, timestamp=int(old)),
+            "random hex": good | {"X-Signature-Ed25519": rng.randbytes(64).hex()},
+            "no signature": {"X-Signature-Timestamp": stamp},
+            "no timestamp": {"X-Signature-Ed25519": signature},
+            "garbage headers": {
+                "X-Signature-Ed25519": rng.choice(["0", "x" * 200, "é", signature.upper() + "0"]),
+                "X-Signature-Timestamp": rng.choice(["-1", "1e9", "²", stamp + " "]),
+            },
+        }
+        kind = rng.choice(sorted(forged))
+        yield kind, body, {"Content-Type": "application/json", **forged[kind]}
+
+
+async def test_forged_http_interactions_are_refused_before_anything_runs(
+    tmp_path, bot: Bot, core: Core, figures: Figures
+):
+    """Requests to `/discord/interactions` with forged, stale or missing signatures all get a 401; the core
+    is never called and nothing is sent to Discord; what Discord did sign is answered afterwards."""
+    from tests.test_discord_http import Spy, serve
+
+    fake = FakeDiscord(
+        token=TOKEN, interactions_endpoint_url="https://pledgebot.example/discord/interactions"
+    )
+    await fake.start()
+    settings = fake.settings(tmp_path / "http.db", discord_public_key=fake.public_key)
+    spy = Spy(core)
+    rng = random.Random(20260526)
+    try:
+        async for web in serve(fake, bot, spy, settings):
+            before = snapshot(bot.store.path)
+            made = len(fake.requests)
+            forgeries = _forgeries(fake, rng)
+            async with aiohttp.ClientSession() as session:
+                for _ in range(scaled(300, 5000)):
+                    kind, body, headers = next(forgeries)
+                    figures.add("discord.http_forgeries")
+                    async with session.post(web.url, data=body, headers=headers) as response:
+                        assert response.status == 401, kind
+            assert spy.calls == []
+            assert fake.requests.items[made:] == [], "a refused request reached Discord"
+            assert snapshot(bot.store.path) == before
+            answer = await web.send(fake.interaction(2, fake.command("pledge", query="hotline")))
+            assert answer.status == 200 and answer.body["data"]["embeds"] and spy.calls
+    finally:
+        await fake.close()

@@ -80,6 +80,7 @@ VARIABLES = [
     "SLACK_API_URL",
     "DISCORD_API_BASE",
     "DISCORD_GUILD_IDS",
+    "DISCORD_PUBLIC_KEY",
     "PORT",
     "PLEDGEBOT_TIMEZONE",
     "PLEDGEBOT_REMINDER_GRACE_HOURS",
@@ -358,4 +359,54 @@ async def test_discord_flows_leak_no_secret(tmp_path: Path, caplog, capfd, figur
     scan(figures, [out, err], "stdout or stderr")
     scan(figures, replies, "a reply")
     scan(figures, sent_to_discord(fake), "a request or gateway frame sent to Discord")
+    assert any(r.authorization == f"Bot {DISCORD_TOKEN}" for r in fake.requests.items)
+
+
+async def test_discord_http_interactions_leak_no_secret(
+    tmp_path: Path, caplog, capfd, figures: Figures, clock
+):
+    """The web process's `/discord/interactions`: commands, a button, autocomplete, refused requests and a
+    failing core, with DEBUG logs; the token is only ever in the Authorization header."""
+    from tests.test_discord_http import serve
+
+    caplog.set_level("DEBUG")
+    fake = FakeDiscord(token=DISCORD_TOKEN, interactions_endpoint_url="https://pledgebot.example/d")
+    await fake.start()
+    settings = fake.settings(tmp_path / "pledgebot.db", discord_public_key=fake.public_key)
+    bot = open_bot(settings, clock=clock)
+    core = bot.core
+    replies: list[str] = []
+    try:
+        async for web in serve(fake, bot, core, settings):
+            asked = fake.interaction(2, fake.command("pledge", query="hotline"))
+            answers = [await web.send(asked)]
+            share = next(
+                b["custom_id"]
+                for b in fake.original(asked)["components"][0]["components"]
+                if b["custom_id"].startswith("pledgebot:share:")
+            )
+            answers.append(await web.click(fake.original(asked), share))
+            answers.append(
+                await web.send(fake.interaction(4, fake.command("pledge", focused="query", query="hot")))
+            )
+            unsigned = fake.interaction(2, fake.command("reminders subscribe", time="08:30"))
+            answers.append(await web.send(unsigned, headers={"Content-Type": "application/json"}))
+            stale = json.dumps(unsigned).encode()
+            answers.append(
+                await web.send(unsigned, headers=fake.signed(stale, timestamp=int(time.time()) - 900))
+            )
+            original = core.handle
+            core.handle = lambda text, ctx: (_ for _ in ()).throw(RuntimeError("disk I/O error"))  # type: ignore[method-assign]
+            answers.append(await web.send(fake.interaction(2, fake.command("pledge", query="hotline"))))
+            core.handle = original  # type: ignore[method-assign]
+            replies += [json.dumps([a.status, a.body], ensure_ascii=False) for a in answers]
+    finally:
+        bot.close()
+        await fake.close()
+    out, err = capfd.readouterr()
+    assert caplog.records
+    scan(figures, log_lines(caplog), "a log line")
+    scan(figures, [out, err], "stdout or stderr")
+    scan(figures, replies, "an HTTP answer")
+    scan(figures, sent_to_discord(fake), "a request sent to Discord")
     assert any(r.authorization == f"Bot {DISCORD_TOKEN}" for r in fake.requests.items)
