@@ -26,12 +26,11 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
 from discord.http import MultipartParameters
-from discord.types.interactions import InteractionCallback
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -39,6 +38,10 @@ from nacl.signing import VerifyKey
 from adapters.discord_app.client import RestPledgeClient, endpoints
 from bot.config import Settings
 from bot.core import Core
+
+if TYPE_CHECKING:
+    # Only for annotations: importing discord.types at run time here is circular within discord.py.
+    from discord.types.interactions import InteractionCallback
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,7 @@ class InlineResponses(AsyncWebhookAdapter):
         await self.sent.wait()
         # What the callback endpoint would have said, minus the message Discord has not shown us: discord.py
         # reads only the interaction's id from it.
-        return cast(InteractionCallback, {"interaction": {"id": str(interaction_id)}})
+        return cast("InteractionCallback", {"interaction": {"id": str(interaction_id)}})
 
 
 class Endpoint:
