@@ -40,6 +40,10 @@ TITLE_KO_BY = ("editors", "source")
 # file that does not set its own.
 DATASET_FIELDS = ("title_ko_by",)
 MILESTONE_KINDS = ("pledged", "election", "inauguration", "deadline", "status change", "event")
+# The milestone kinds whose date is a due date: counted down to, due on it, then overdue while the pledge is
+# open, by the rule of a pledge's own `due_on` (bot/reminders/occurrences.py); the others are events that
+# anniversaries and day counts count from.
+DUE_KINDS = ("deadline",)
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 
 # Fields per table: (name, required, type). Types: str, list, date, datetime, bool.

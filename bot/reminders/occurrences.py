@@ -2,20 +2,22 @@
 
 A milestone (a pledge made, an election, an inauguration, ...) falls due on:
 
-- its own day, for the kinds that look forward (deadline, event, election, inauguration; see `FORWARD_KINDS`):
-  "Today: ..." on the day, and "In 7 days: ..." as a heads-up before it. A pledge's own day (`pledged`) is
-  the pledge itself, so it is not announced again;
+- its own day, for the kinds that look forward (event, election, inauguration and the due dates; see
+  `FORWARD_KINDS`): "Today: ..." on the day, and "In 7 days: ..." as a heads-up before it. A pledge's own day
+  (`pledged`) is the pledge itself, so it is not announced again;
 - its yearly anniversaries, "N years since ..." for N >= 1;
 - its day-count marks (100, 200, 300, 500 and 1,000 days by default, configurable), counting the event day
   itself as day 1, as Korean usage does: the 100th day of a 2025-06-04 inauguration is 2025-09-11.
 
-A pledge's deadline is a milestone of kind "due" (`DUE`, built from the pledge's `due_on` or `due` rule). It
-falls due on its day ("Due today: ..."), ahead of it ("Due in 7 days: ..."), and after it "Overdue by N days"
-on the day-count marks and "Overdue by N years" on its anniversaries. The overdue count is the number of days
-past the deadline, so the day after the deadline is the first day overdue (day 1, as the day counts count the
-event day as day 1) and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09-11 is
-overdue by 100 days on 2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not
-known here; the caller drops the overdue items of settled pledges.
+A due date is a deadline, not an event: a pledge's own (a milestone of kind "due", `DUE`, built from its
+`due_on` or `due` rule) and a milestone of a kind the dataset calls a due date (`deadline`, see
+`bot.dataset.DUE_KINDS`) go through one rule (`DUE_KINDS`). It falls due on its day ("Due today: ..."), ahead
+of it ("Due in 7 days: ..."), and after it "Overdue by N days" on the day-count marks and "Overdue by N years"
+on its anniversaries, never "N days since" it. The overdue count is the number of days past the deadline, so
+the day after the deadline is the first day overdue (day 1, as the day counts count the event day as day 1)
+and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09-11 is overdue by 100 days on
+2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not known here; the caller
+drops the overdue items of settled pledges.
 
 Apart from the forward-looking "on the day" occurrence, the event day is never an anniversary or a day
 count (it is year 0 and day 1). A milestone on 29 February is observed
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
+from bot.dataset import DUE_KINDS as DUE_MILESTONE_KINDS
 from bot.i18n import N_, Messages, localized, messages
 
 DEFAULT_DAY_MARKS: tuple[int, ...] = (100, 200, 300, 500, 1000)
@@ -52,10 +55,13 @@ class OccurrenceKind(StrEnum):
     DAY_COUNT = "day count"
 
 
-# Milestone kinds that fall due on their own date ("Today: ..."), and ahead of it with a lead time.
-FORWARD_KINDS = frozenset({"deadline", "event", "election", "inauguration"})
-# The kind of a pledge's deadline: due on its day and ahead, then overdue on the marks and yearly.
+# The kind of a pledge's deadline (its `due_on` or `due` rule), as the calendar holds it.
 DUE = "due"
+# Due dates, whoever set them: due on their day and ahead, then overdue on the marks and yearly.
+DUE_KINDS = frozenset({DUE, *DUE_MILESTONE_KINDS})
+# Milestone kinds that fall due on their own date ("Today: ...", "Due today: ..."), and ahead of it with a
+# lead time.
+FORWARD_KINDS = frozenset({"event", "election", "inauguration", *DUE_MILESTONE_KINDS})
 
 
 _KIND_RANK = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
@@ -121,6 +127,8 @@ class Occurrence:
         }
         if milestone.kind == DUE:
             return self._due_headline(m, localized(m, milestone.title, milestone.topic_ko))
+        if milestone.kind in DUE_KINDS:
+            return self._due_headline(m, words["subject"])
         if self.kind == OccurrenceKind.ON_THE_DAY:
             if self.lead_days == 0:
                 return m.gettext("Today: {subject}").format(subject=words["subject"])
@@ -235,7 +243,7 @@ class Calendar:
         for milestone in ordered:
             date = milestone.date
             by_month_day[(date.month, date.day)].append(milestone)
-            (dues_by_date if milestone.kind == DUE else by_date)[date].append(milestone)
+            (dues_by_date if milestone.kind in DUE_KINDS else by_date)[date].append(milestone)
         for bucket in by_month_day.values():
             bucket.sort(key=_year)
         # A parallel list of years per bucket lets bisect drop milestones whose first anniversary is ahead.
