@@ -79,7 +79,7 @@ class MilestoneRow:
     title: str
     pledge: str | None
     source: str | None
-    # The Korean title of a pledged milestone's pledge, when the data gives one.
+    # The Korean title: the milestone's own, or a pledged milestone's pledge's, when the data gives one.
     title_ko: str | None = None
 
 
@@ -106,6 +106,8 @@ class CalendarRow:
     speaker_name: str | None
     speaker_name_ko: str | None = None
     pledge_title_ko: str | None = None
+    # The milestone's own Korean title; a pledge's deadline's is its pledge's.
+    title_ko: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,10 @@ _STATUS_COLUMNS = (
     "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
     "p.title, p.title_ko"
 )
+
+
+# A milestone's Korean title (`m`, joined with its pledge `p`): a pledged milestone's is its pledge's.
+_MILESTONE_TITLE_KO = "CASE WHEN m.kind = 'pledged' THEN p.title_ko ELSE m.title_ko END"
 
 
 def _status_row(r: tuple) -> StatusRow:
@@ -425,8 +431,8 @@ class Catalogue:
         return [
             MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
             for r in self.store.db.execute(
-                "SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, p.title_ko FROM milestones m "
-                "LEFT JOIN pledges p ON p.id = m.pledge AND m.kind = 'pledged' "
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, "
+                f"{_MILESTONE_TITLE_KO} FROM milestones m LEFT JOIN pledges p ON p.id = m.pledge "
                 "WHERE m.date = ? ORDER BY m.id",
                 [day.isoformat()],
             )
@@ -451,9 +457,9 @@ class Catalogue:
         """Every milestone with its speaker's name, oldest first, then every pledge's deadline as a milestone
         of kind "due": what the calendar is indexed from."""
         rows = [
-            CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+            CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
             for r in self.store.db.execute(
-                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko "
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko, m.title_ko "
                 "FROM milestones m LEFT JOIN speakers s ON s.id = m.speaker "
                 "LEFT JOIN pledges p ON p.id = m.pledge ORDER BY m.date, m.id"
             )
@@ -480,7 +486,7 @@ class Catalogue:
                 due = dt.date.fromisoformat(r[4]) + dt.timedelta(days=r[3] - 1)
             else:
                 continue
-            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7]))
+            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7], r[7]))
         return rows
 
     # -- the public site: counts by status, status histories, updates across pledges ----------------
@@ -532,10 +538,11 @@ class Catalogue:
     def milestones_of(self, pledge_id: str) -> list[MilestoneRow]:
         """The milestones of one pledge, oldest first."""
         return [
-            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
+            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
             for r in self.store.db.execute(
-                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE pledge = ? "
-                "ORDER BY date, id",
+                f"SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, {_MILESTONE_TITLE_KO} "
+                "FROM milestones m LEFT JOIN pledges p ON p.id = m.pledge WHERE m.pledge = ? "
+                "ORDER BY m.date, m.id",
                 [pledge_id],
             )
         ]

@@ -145,6 +145,14 @@ def m006_desk(db: Database) -> None:
     db.execute("DELETE FROM meta WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m007_milestone_title_ko(db: Database) -> None:
+    """A milestone's Korean title, for Korean digests, answers and pages. Nullable, like m002; the data files
+    are read again so their milestones get it."""
+    db.execute("ALTER TABLE milestones ADD COLUMN title_ko TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

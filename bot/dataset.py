@@ -113,6 +113,7 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("date", True, "date"),
         ("kind", True, "str"),
         ("title", True, "str"),
+        ("title_ko", False, "str"),
         ("pledge", False, "str"),
         ("speaker", False, "str"),
         ("source", False, "str"),

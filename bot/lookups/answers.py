@@ -14,7 +14,7 @@ from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, QuoteRow
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.help import help_reply
-from bot.i18n import Messages, language_of, localized, messages
+from bot.i18n import Messages, language_of, localized, messages, titled
 from bot.journal import DESK_KINDS, Journal
 from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, Show, Upcoming
 from bot.lookups.quotes import QuoteCards, title_of
@@ -260,9 +260,9 @@ class Timeline:
                 detail = with_source(m, detail[:1].upper() + detail[1:], sources[row.id])
             items.append(
                 ListItem(
-                    label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
+                    label=m.gettext("Pledged: {title}").format(title=titled(m, row.title, row.title_ko))
                     if row.kind == "pledged"
-                    else row.title,
+                    else titled(m, row.title, row.title_ko),
                     detail=detail,
                     date=row.date,
                     pledge_id=row.pledge,

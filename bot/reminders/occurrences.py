@@ -42,7 +42,7 @@ from enum import StrEnum
 from operator import attrgetter
 
 from bot.dataset import DUE_KINDS as DUE_MILESTONE_KINDS
-from bot.i18n import N_, Messages, localized, messages
+from bot.i18n import N_, Messages, localized, messages, titled
 
 DEFAULT_DAY_MARKS: tuple[int, ...] = (100, 200, 300, 500, 1000)
 
@@ -77,11 +77,19 @@ class Milestone:
     title: str
     pledge_id: str | None = None
     # What a language other than English builds its headline from (e.g. "이재명 취임 100일"): the speaker's
-    # name and the pledge's title, each with its Korean form when the data has one.
+    # name and what the milestone is about (its pledge's title, an event's own), each with its Korean form
+    # when the data has one.
     speaker: str = ""
     speaker_ko: str = ""
     topic: str = ""
     topic_ko: str = ""
+    # The Korean title (a pledge's deadline's is its pledge's), shown to Korean readers instead of `title`.
+    title_ko: str = ""
+
+    def name(self, m: Messages) -> str:
+        """The milestone's title for `m`'s readers, an English one marked as such for readers of another
+        language."""
+        return titled(m, self.title or f"{self.kind} {self.id}", self.title_ko)
 
 
 # Milestone kinds as events a headline names (Korean: "취임", "공약 발표"); English uses the title instead.
@@ -116,19 +124,18 @@ class Occurrence:
         …", or in Korean "이재명 취임 100일"."""
         m = m or messages()
         milestone = self.milestone
-        topic = localized(m, milestone.topic, milestone.topic_ko)
+        subject = milestone.name(m)
+        if milestone.kind in DUE_KINDS:
+            return self._due_headline(m, subject)
+        topic = titled(m, milestone.topic, milestone.topic_ko)
         words = {
             "count": f"{self.count:,}",
             # English names the milestone by its title; other languages by who did what, and on what.
-            "subject": milestone.title or f"{milestone.kind} {milestone.id}",
+            "subject": subject,
             "speaker": localized(m, milestone.speaker, milestone.speaker_ko),
             "event": m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
             "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
         }
-        if milestone.kind == DUE:
-            return self._due_headline(m, localized(m, milestone.title, milestone.topic_ko))
-        if milestone.kind in DUE_KINDS:
-            return self._due_headline(m, words["subject"])
         if self.kind == OccurrenceKind.ON_THE_DAY:
             if self.lead_days == 0:
                 return m.gettext("Today: {subject}").format(subject=words["subject"])

@@ -1,0 +1,125 @@
+"""Milestones in the reader's language: a milestone's optional `title_ko` in the data, at the desk and in
+every Korean digest and answer, and a short marker where a Korean reader is shown an English title."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import textwrap
+
+from bot import dataset as ds
+from bot.cli import open_bot
+
+HOTLINE = "inter-korean-hotline"
+# A milestone with its Korean title, one without (as every file written before `title_ko` is), both ahead of
+# the test clock (2026-05-20).
+MILESTONES = textwrap.dedent(
+    """\
+    milestones:
+      - id: hotline-review-2026
+        date: 2026-06-13
+        kind: event
+        title: Hotline review
+        title_ko: 핫라인 점검
+        pledge: inter-korean-hotline
+      - id: alliance-talks-2026
+        date: 2026-06-13
+        kind: event
+        title: Alliance talks
+        pledge: alliance-trust
+      - id: hotline-deadline-2026
+        date: 2026-06-13
+        kind: deadline
+        title: Hotline restored by 13 June
+        pledge: inter-korean-hotline
+    """
+)
+
+
+def korean(ctx):
+    return dataclasses.replace(ctx, locale="ko")
+
+
+def labels(reply) -> list[str]:
+    return [i.label for i in reply.items] if reply else []
+
+
+def imported(bot, tmp_path, text: str = MILESTONES, name: str = "milestones.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return bot.importer.import_files([path], author="test")
+
+
+def test_the_seed_s_election_and_inauguration_read_in_korean(core, bot, console_ctx):
+    assert labels(bot.digests.digest(dt.date(2025, 6, 4), language="ko")) == ["오늘: 이재명 대통령 취임"]
+    assert labels(bot.digests.digest(dt.date(2025, 6, 4))) == [
+        "Today: Lee Jae-myung was inaugurated as president"
+    ]
+    on = core.handle("on 2025-06-03", korean(console_ctx))
+    assert "이재명 대통령 당선" in labels(on)
+
+
+def test_a_korean_channel_s_digest_names_milestones_with_and_without_a_korean_title(bot, tmp_path):
+    imported(bot, tmp_path)
+    day = dt.date(2026, 5, 20)
+    assert labels(bot.digests.digest(day, 24, language="ko")) == [
+        "24일 후: Alliance talks (영문 제목)",
+        "마감 24일 전: Hotline restored by 13 June (영문 제목)",
+        "24일 후: 핫라인 점검",
+    ]
+    # English readers see the titles as they are, unmarked.
+    assert labels(bot.digests.digest(day, 24)) == [
+        "In 24 days: Alliance talks",
+        "Due in 24 days: Hotline restored by 13 June",
+        "In 24 days: Hotline review",
+    ]
+    # An anniversary in Korean names the event by its Korean title.
+    [anniversary] = [
+        i.label
+        for i in bot.digests.digest(dt.date(2027, 6, 13), language="ko").items
+        if i.pledge_id == HOTLINE and "점검" in i.label
+    ]
+    assert anniversary == "사건 1주년: 핫라인 점검"
+
+
+def test_on_and_upcoming_answer_in_korean(core, bot, console_ctx, tmp_path):
+    imported(bot, tmp_path)
+    ctx = korean(console_ctx)
+    upcoming = labels(core.handle("upcoming 30", ctx))
+    assert "24일 후: 핫라인 점검" in upcoming and "24일 후: Alliance talks (영문 제목)" in upcoming
+    on = labels(core.handle("on 2026-06-13", ctx))
+    assert "핫라인 점검" in on and "Alliance talks (영문 제목)" in on
+
+
+def test_title_ko_is_exported_and_imported_back_and_old_files_load_unchanged(bot, tmp_path):
+    imported(bot, tmp_path)
+    exported = bot.exporter.export()
+    milestones = {m["id"]: m for m in exported["milestones"]}
+    assert milestones["hotline-review-2026"]["title_ko"] == "핫라인 점검"
+    assert "title_ko" not in milestones["alliance-talks-2026"]
+    assert milestones["inauguration-2025"]["title_ko"] == "이재명 대통령 취임"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(exported, ensure_ascii=False), encoding="utf-8")
+    again = bot.importer.import_files([path], author="test")
+    assert again.edit is None and again.added == 0
+    # A file without the field (every file before it) reads as it did.
+    data = ds.load([tmp_path / "milestones.yaml"], known_ids={"pledges": {HOTLINE, "alliance-trust"}})
+    assert "title_ko" not in next(r for r in data.rows("milestones") if r["id"] == "alliance-talks-2026")
+
+
+def test_a_catalogue_from_before_title_ko_gets_the_column_and_the_seed_s_korean_titles(settings, clock):
+    from sqlite_utils import Database
+
+    open_bot(settings, clock=clock).close()
+    # As the release before the migration left it: no column, the migration not applied.
+    db = Database(settings.db_path)
+    db.execute("ALTER TABLE milestones DROP COLUMN title_ko")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm007_milestone_title_ko'")
+    db.conn.commit()
+    db.close()
+    bot = open_bot(settings, clock=clock)
+    try:
+        assert labels(bot.digests.digest(dt.date(2025, 6, 4), language="ko")) == ["오늘: 이재명 대통령 취임"]
+    finally:
+        bot.close()
