@@ -10,6 +10,10 @@ import textwrap
 
 from bot import dataset as ds
 from bot.cli import open_bot
+from bot.desk.forms import STEPS
+from bot.i18n import messages
+from bot.replies import Context
+from tests.conftest import POLICIES
 
 HOTLINE = "inter-korean-hotline"
 # A milestone with its Korean title, one without (as every file written before `title_ko` is), both ahead of
@@ -123,3 +127,57 @@ def test_a_catalogue_from_before_title_ko_gets_the_column_and_the_seed_s_korean_
         assert labels(bot.digests.digest(dt.date(2025, 6, 4), language="ko")) == ["오늘: 이재명 대통령 취임"]
     finally:
         bot.close()
+
+
+def test_the_desk_takes_a_korean_title_in_the_console_and_keeps_the_older_forms(bot, console_ctx):
+    editor = dataclasses.replace(console_ctx, can_edit=True)
+    added = bot.core.handle(
+        f'milestone {HOTLINE} event 2026-06-13 Hotline review title_ko="핫라인 점검"', editor
+    )
+    assert not added.is_error, added
+    # The older form, without a Korean title, still works; the title is every word after the date.
+    assert not bot.core.handle(
+        f"milestone {HOTLINE} deadline 2026-12-31 Hotline restored by year end", editor
+    ).is_error
+    rows = {m["title"]: m for m in bot.exporter.export()["milestones"] if m.get("pledge") == HOTLINE}
+    assert rows["Hotline review"]["title_ko"] == "핫라인 점검"
+    assert "title_ko" not in rows["Hotline restored by year end"]
+    assert "24일 후: 핫라인 점검" in labels(bot.digests.digest(dt.date(2026, 5, 20), 24, language="ko"))
+
+
+def test_the_milestone_form_asks_for_the_korean_title_within_discord_s_five_fields(bot):
+    slack = Context(
+        platform="slack", workspace="w", channel="c", user="editor", can_edit=True, policy=POLICIES["slack"]
+    )
+    first = bot.core.handle("milestone", slack).form
+    assert "title_ko" in [f.name for f in first.fields] and len(first.fields) <= 5
+    values = {"pledge": HOTLINE, "kind": "event", "date": "2026-06-13", "title": "Hotline review"}
+    second = bot.core.submit(first.form, first.state, dict(values, title_ko="핫라인 점검"), slack).form
+    assert second is not None and [f.name for f in second.fields] == ["url"]
+    saved = bot.core.submit(second.form, second.state, {"url": ""}, slack)
+    assert "Milestone added" in saved.title
+    rows = {m["id"]: m for m in bot.exporter.export()["milestones"]}
+    assert rows["inter-korean-hotline-event-2026-06-13"]["title_ko"] == "핫라인 점검"
+    for form in (f for f in STEPS if f.startswith("milestone")):
+        assert (
+            len(STEPS[form].build(bot.catalogue, {"pledge": HOTLINE}, "0" * 16, messages("ko")).fields) <= 5
+        )
+
+
+def test_the_milestone_grammar_reads_title_ko_anywhere_after_the_date(core):
+    from bot import commands as cmd
+    from bot.desk.commands import AddMilestone
+
+    day = dt.date(2026, 12, 31)
+    url = "https://example.com/news"
+    expected = AddMilestone(HOTLINE, "deadline", day, "Hotline restored by year end", url, "연내 통신선 복원")
+    start = f"milestone {HOTLINE} deadline 2026-12-31 Hotline restored by year end"
+    for line in (f'{start} {url} title_ko="연내 통신선 복원"', f"{start} title_ko=“연내 통신선 복원” {url}"):
+        assert cmd.parse(line, core) == expected, line
+    assert cmd.parse(f"milestone {HOTLINE} 기한 2026-12-31 Hotline restored title_ko=복원", core) == (
+        AddMilestone(HOTLINE, "deadline", day, "Hotline restored", "", "복원")
+    )
+    # The form the command had before still reads as it did.
+    assert cmd.parse(f"milestone {HOTLINE} deadline 2026-12-31 Hotline restored by year end {url}", core) == (
+        AddMilestone(HOTLINE, "deadline", day, "Hotline restored by year end", url)
+    )
