@@ -153,6 +153,13 @@ def m007_milestone_title_ko(db: Database) -> None:
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m008_milestone_status(db: Database) -> None:
+    """The status a status change milestone records, so that its title ("rated Kept: …") is written in the
+    reader's language when it is read, not stored as an English sentence. Nullable, like m002."""
+    db.execute("ALTER TABLE milestones ADD COLUMN status TEXT")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

@@ -96,6 +96,9 @@ class RowBuilder:
         elif table == "sources":
             self.source_language[row["id"]] = row.get("language")
             row["text"] = self.source_text(row["id"])
+        elif table == "milestones":
+            # A rating's milestone may give its status instead of a title, which the column requires.
+            row.setdefault("title", "")
         yield table, row
 
 

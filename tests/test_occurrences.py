@@ -13,6 +13,7 @@ from bot.reminders.occurrences import (
     DEFAULT_DAY_MARKS,
     DUE_KINDS,
     FORWARD_KINDS,
+    YEARLY_ONLY,
     Calendar,
     Milestone,
     Occurrence,
@@ -73,11 +74,12 @@ def reference(
                 observed = m.date.replace(year=due.year)
             except ValueError:  # 29 February in a non-leap year
                 observed = D(due.year, 2, 28)
-            if observed == due and due.year > m.date.year:
+            # A rating comes round on its day only, never as a heads-up.
+            if observed == due and due.year > m.date.year and not (lead and m.kind in YEARLY_ONLY):
                 result.append(Occurrence(day, m, "anniversary", due.year - m.date.year, lead))
             # A due date's marks count the days past it; an event's count its own day as day 1.
             nth = (due - m.date).days + (0 if m.kind in DUE_KINDS else 1)
-            if nth in mark_set:
+            if nth in mark_set and m.kind not in YEARLY_ONLY:
                 result.append(Occurrence(day, m, "day count", nth, lead))
     return sorted(result, key=sort_key)
 
@@ -360,7 +362,7 @@ _milestones = st.builds(
     Milestone,
     id=st.text(alphabet="abcdef", min_size=1, max_size=4),
     date=_dates,
-    kind=st.sampled_from(["pledged", "election", "deadline"]),
+    kind=st.sampled_from(["pledged", "election", "deadline", "status change"]),
     title=st.just("t"),
 )
 
@@ -437,3 +439,13 @@ def test_scale_matches_brute_force() -> None:
         found = cal.on(day, lead_days=7)
         assert found == reference(milestones, day, lead_days=7)
         assert found  # with ~27 milestones a day, every one of these days has something due
+
+
+def test_a_rating_comes_round_yearly_on_its_day_and_never_ahead() -> None:
+    rating = Milestone("r", D(2026, 5, 10), "status change", "rated Kept: Restore hotlines", "hotline")
+    cal = Calendar([rating])
+    assert summary(cal.on(D(2027, 5, 10))) == [(D(2027, 5, 10), "anniversary", 1, "r", 0)]
+    # No day counts (day 100 is 2026-08-17), no heads-up, nothing in upcoming.
+    assert cal.on(D(2026, 8, 17)) == []
+    assert cal.on(D(2027, 5, 3), lead_days=7) == []
+    assert cal.upcoming(D(2027, 5, 1), 30) == []

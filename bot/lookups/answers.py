@@ -20,7 +20,7 @@ from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, S
 from bot.lookups.quotes import QuoteCards, title_of
 from bot.lookups.searching import Outcome, search_page
 from bot.registry import Registry, Request, handles
-from bot.reminders.calendar import Calendars
+from bot.reminders.calendar import Calendars, milestone
 from bot.reminders.items import OccurrenceItems, quote_detail, with_source
 from bot.reminders.occurrences import KIND_NAMES, OccurrenceKind
 from bot.replies import (
@@ -251,21 +251,21 @@ class Timeline:
             leads.setdefault(quote.pledge, quote)
         sources = self.catalogue.milestone_sources(r.id for r in rows)
         items = []
-        for row in rows:
+        for row in map(milestone, rows):
             detail = m.gettext(KIND_NAMES.get(row.kind, row.kind))
-            lead = leads.get(row.pledge) if row.pledge else None
+            lead = leads.get(row.pledge_id) if row.pledge_id else None
             if lead is not None:
                 detail = quote_detail(m, lead)
             elif row.id in sources:
                 detail = with_source(m, detail[:1].upper() + detail[1:], sources[row.id])
             items.append(
                 ListItem(
-                    label=m.gettext("Pledged: {title}").format(title=titled(m, row.title, row.title_ko))
+                    label=m.gettext("Pledged: {title}").format(title=titled(m, row.topic, row.topic_ko))
                     if row.kind == "pledged"
-                    else titled(m, row.title, row.title_ko),
+                    else row.name(m),
                     detail=detail,
                     date=row.date,
-                    pledge_id=row.pledge,
+                    pledge_id=row.pledge_id,
                 )
             )
         items += self.items.of(self.items.open(self.calendars.current().on(day)), m)

@@ -60,6 +60,8 @@ def milestone(row: CalendarRow) -> Milestone:
     topic, topic_ko = "", ""
     if row.kind in ("pledged", DUE):
         topic, topic_ko = row.title, row.pledge_title_ko
+    elif row.kind == "status change" and row.status:
+        topic, topic_ko = row.pledge_title or "", row.pledge_title_ko
     elif row.kind == "event":
         topic, topic_ko = row.title, row.title_ko
     return Milestone(
@@ -73,4 +75,5 @@ def milestone(row: CalendarRow) -> Milestone:
         topic=topic,
         topic_ko=topic_ko or "",
         title_ko=row.title_ko or "",
+        status=row.status or "",
     )

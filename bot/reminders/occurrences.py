@@ -62,6 +62,11 @@ DUE_KINDS = frozenset({DUE, *DUE_MILESTONE_KINDS})
 # Milestone kinds that fall due on their own date ("Today: ...", "Due today: ..."), and ahead of it with a
 # lead time.
 FORWARD_KINDS = frozenset({"event", "election", "inauguration", *DUE_MILESTONE_KINDS})
+# A rating (a status change) is the desk's own record, not an event readers count the days to or wait for:
+# it comes round once a year on its day ("1 year since rated Kept: …", a prompt to check the verdict still
+# holds), never as "300 days since", and never ahead of its day (no heads-up, nothing in `upcoming` or the
+# site's "Coming up"), where what the politician faces belongs.
+YEARLY_ONLY = frozenset({"status change"})
 
 
 _KIND_RANK = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
@@ -85,10 +90,16 @@ class Milestone:
     topic_ko: str = ""
     # The Korean title (a pledge's deadline's is its pledge's), shown to Korean readers instead of `title`.
     title_ko: str = ""
+    # The status a rating gave its pledge (the topic): a rating is named from it in the reader's language.
+    status: str = ""
 
     def name(self, m: Messages) -> str:
         """The milestone's title for `m`'s readers, an English one marked as such for readers of another
-        language."""
+        language; a rating's, "rated Kept: …", written in their language."""
+        if self.status:
+            return m.gettext("rated {status}: {title}").format(
+                status=_capitalised(m.status(self.status)), title=titled(m, self.topic, self.topic_ko)
+            )
         return titled(m, self.title or f"{self.kind} {self.id}", self.title_ko)
 
 
@@ -133,7 +144,10 @@ class Occurrence:
             # English names the milestone by its title; other languages by who did what, and on what.
             "subject": subject,
             "speaker": localized(m, milestone.speaker, milestone.speaker_ko),
-            "event": m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
+            # Korean names a rating by the status it gave ("이행 완료 평가 1주년: …").
+            "event": m.gettext("rated {status}").format(status=_capitalised(m.status(milestone.status)))
+            if milestone.status
+            else m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
             "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
         }
         if self.kind == OccurrenceKind.ON_THE_DAY:
@@ -166,6 +180,11 @@ class Occurrence:
                 "Overdue by {count} day: {subject}", "Overdue by {count} days: {subject}", self.count
             )
         return ahead(m, n, text.format(count=f"{self.count:,}", subject=subject))
+
+
+def _capitalised(text: str) -> str:
+    """`text` with its first letter a capital, as a status begins a title ("rated Kept: …")."""
+    return text[:1].upper() + text[1:]
 
 
 def ahead(m: Messages, lead_days: int, text: str) -> str:
@@ -250,7 +269,11 @@ class Calendar:
         for milestone in ordered:
             date = milestone.date
             by_month_day[(date.month, date.day)].append(milestone)
-            (dues_by_date if milestone.kind in DUE_KINDS else by_date)[date].append(milestone)
+            if milestone.kind in DUE_KINDS:
+                dues_by_date[date].append(milestone)
+            elif milestone.kind not in YEARLY_ONLY:
+                # Counted in days, or announced on the day (a rating is neither).
+                by_date[date].append(milestone)
         for bucket in by_month_day.values():
             bucket.sort(key=_year)
         # A parallel list of years per bucket lets bisect drop milestones whose first anniversary is ahead.
@@ -280,28 +303,33 @@ class Calendar:
         if lead_days < 0:
             raise ValueError(f"lead_days must not be negative: {lead_days}")
         target = _shift(day, lead_days) if lead_days > 0 else None
-        return self._due(target, day, lead_days) if target is not None else []
+        return self._due(target, day, lead_days, ahead=True) if target is not None else []
 
-    def between(self, start: dt.date, end: dt.date) -> list[Occurrence]:
-        """Occurrences due from `start` to `end`, both inclusive, in listing order; empty if end < start."""
+    def between(self, start: dt.date, end: dt.date, *, ahead: bool = False) -> list[Occurrence]:
+        """Occurrences due from `start` to `end`, both inclusive, in listing order; empty if end < start.
+        With `ahead`, as they are listed before their day (without what is announced on its day only)."""
         result: list[Occurrence] = []
         day: dt.date | None = start
         while day is not None and day <= end:
-            result.extend(self._due(day, day, 0))
+            result.extend(self._due(day, day, 0, ahead=ahead))
             day = _shift(day, 1)
         return result
 
     def upcoming(self, today: dt.date, days: int) -> list[Occurrence]:
-        """Occurrences in the `days` calendar days starting with `today` (the "/pledge upcoming" window)."""
+        """Occurrences in the `days` calendar days starting with `today` (the "/pledge upcoming" window), as
+        they are listed ahead of their day."""
         if days < 0:
             raise ValueError(f"days must not be negative: {days}")
         if days == 0:
             return []
         end = _shift(today, days - 1) or dt.date.max
-        return self.between(today, end)
+        return self.between(today, end, ahead=True)
 
-    def _due(self, due: dt.date, listed_on: dt.date, lead_days: int) -> list[Occurrence]:
-        """Occurrences falling on `due`, listed on `listed_on`, in listing order."""
+    def _due(
+        self, due: dt.date, listed_on: dt.date, lead_days: int, *, ahead: bool = False
+    ) -> list[Occurrence]:
+        """Occurrences falling on `due`, listed on `listed_on`, in listing order; `ahead` of their day,
+        without the anniversaries announced on their day only (`YEARLY_ONLY`)."""
         found: list[Occurrence] = [
             Occurrence(listed_on, milestone, OccurrenceKind.ON_THE_DAY, 0, lead_days)
             for milestone in self._by_date.get(due, ())
@@ -318,6 +346,8 @@ class Calendar:
             # Only milestones from earlier years have an anniversary; the same year is the event itself.
             past = bisect.bisect_left(self._anniversary_years[key], due.year)
             for milestone in bucket[:past]:
+                if ahead and milestone.kind in YEARLY_ONLY:
+                    continue
                 found.append(
                     Occurrence(
                         listed_on,
