@@ -80,7 +80,7 @@ class MilestoneRow:
     title: str
     pledge: str | None
     source: str | None
-    # The Korean title: the milestone's own, or a pledged milestone's pledge's, when the data gives one.
+    # The Korean title of a pledged milestone's pledge, when the data gives one.
     title_ko: str | None = None
 
 
@@ -156,10 +156,6 @@ _STATUS_COLUMNS = (
     "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
     "p.title, p.title_ko"
 )
-
-
-# A milestone's Korean title (`m`, joined with its pledge `p`): a pledged milestone's is its pledge's.
-_MILESTONE_TITLE_KO = "CASE WHEN m.kind = 'pledged' THEN p.title_ko ELSE m.title_ko END"
 
 
 def _status_row(r: tuple) -> StatusRow:
@@ -466,9 +462,9 @@ class Catalogue:
             )
         ]
 
-    def due_rows(self) -> list[CalendarRow]:
-        """Each pledge's deadline, as a milestone of kind "due" with the id "due:<pledge>" (no dataset id has
-        a colon, so it cannot clash with a milestone of the data).
+    def due_rows(self, pledge_id: str | None = None) -> list[CalendarRow]:
+        """Each pledge's deadline (only `pledge_id`'s when given), as a milestone of kind "due" with the id
+        "due:<pledge>" (no dataset id has a colon, so it cannot clash with a milestone of the data).
 
         A `due` rule is resolved here, from the date of the milestone it follows: day `due_days`, counting
         the milestone's day as day 1. A rule whose milestone is gone (replaced by an import) has no date and
@@ -478,7 +474,9 @@ class Catalogue:
             "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko "
             "FROM pledges p JOIN speakers s ON s.id = p.speaker "
             "LEFT JOIN milestones m ON m.id = p.due_after "
-            "WHERE p.due_on IS NOT NULL OR p.due_after IS NOT NULL"
+            "WHERE (p.due_on IS NOT NULL OR p.due_after IS NOT NULL)"
+            + (" AND p.id = ?" if pledge_id else ""),
+            [pledge_id] if pledge_id else [],
         ):
             if r[2]:
                 due = dt.date.fromisoformat(r[2])
@@ -535,17 +533,10 @@ class Catalogue:
             )
         ]
 
-    def milestones_of(self, pledge_id: str) -> list[MilestoneRow]:
-        """The milestones of one pledge, oldest first."""
-        return [
-            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
-            for r in self.store.db.execute(
-                f"SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, {_MILESTONE_TITLE_KO} "
-                "FROM milestones m LEFT JOIN pledges p ON p.id = m.pledge WHERE m.pledge = ? "
-                "ORDER BY m.date, m.id",
-                [pledge_id],
-            )
-        ]
+    def milestones_of(self, pledge_id: str) -> list[CalendarRow]:
+        """The milestones of one pledge, its deadline among them, oldest first, as the calendar reads them."""
+        rows = self._calendar_rows("WHERE m.pledge = ?", [pledge_id]) + self.due_rows(pledge_id)
+        return sorted(rows, key=lambda r: (r.date, r.id))
 
     def pledge_table(self) -> list[dict[str, object]]:
         """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""

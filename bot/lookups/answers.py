@@ -21,8 +21,9 @@ from bot.lookups.quotes import QuoteCards, title_of
 from bot.lookups.searching import Outcome, search_page
 from bot.registry import Registry, Request, handles
 from bot.reminders.calendar import Calendars, milestone
+from bot.reminders.digests import fitting, grouped
 from bot.reminders.items import OccurrenceItems, quote_detail, with_source
-from bot.reminders.occurrences import KIND_NAMES, OccurrenceKind
+from bot.reminders.occurrences import DUE_KINDS, KIND_NAMES, OccurrenceKind
 from bot.replies import (
     EDITORS_TITLE,
     Action,
@@ -244,7 +245,15 @@ class Timeline:
     def on(self, command: On, request: Request) -> Reply:
         """What was pledged or happened on a date, and what fell due that day."""
         m, day = request.m, command.day
-        rows = self.catalogue.milestones_on(day)
+        # One line per event: a milestone of the day by its title, except a deadline, which is "Due today: …"
+        # with where its pledge stands, among what fell due.
+        rows = [r for r in self.catalogue.milestones_on(day) if r.kind not in DUE_KINDS]
+        listed = {r.id for r in rows}
+        due = [
+            o
+            for o in self.items.open(self.calendars.current().on(day))
+            if not (o.kind == OccurrenceKind.ON_THE_DAY and o.milestone.id in listed)
+        ]
         # Each pledge with its quote and source, each other milestone with the record it comes from.
         leads: dict[str, QuoteRow] = {}
         for quote in self.catalogue.quotes([r.pledge for r in rows if r.pledge], lead_only=True):
@@ -268,7 +277,7 @@ class Timeline:
                     pledge_id=row.pledge_id,
                 )
             )
-        items += self.items.of(self.items.open(self.calendars.current().on(day)), m)
+        items += self.items.of(due, m)
         if not items:
             return Reply(
                 title=m.date(day),
@@ -297,11 +306,13 @@ class Timeline:
                 days,
             )
             return Reply(title=title, notices=[Notice(text.format(n=days))])
-        items = self.items.of(found[:MAX_LIST_ITEMS], m)
+        # Grouped as digests are (the 14 pledges of one day under one heading), and cut between groups.
+        shown = found[: fitting(found, MAX_LIST_ITEMS)]
+        items = grouped(tuple(zip(shown, self.items.of(shown, m), strict=True)), m)
         notices = []
-        if len(found) > MAX_LIST_ITEMS:
+        if len(shown) < len(found):
             text = m.gettext("Showing the first {shown} of {total}; ask for fewer days.")
-            notices.append(Notice(text.format(shown=MAX_LIST_ITEMS, total=len(found))))
+            notices.append(Notice(text.format(shown=len(shown), total=len(found))))
         return Reply(title=title, items=items, notices=notices, total=len(found))
 
     @handles(History)

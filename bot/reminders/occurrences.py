@@ -182,6 +182,18 @@ class Occurrence:
         return ahead(m, n, text.format(count=f"{self.count:,}", subject=subject))
 
 
+def standing(milestone: Milestone, today: dt.date, *, settled: bool = False) -> Occurrence | None:
+    """Where a milestone stands on `today`, for a list that names each milestone once: ahead of its day "In
+    24 days: …" (a due date "Due in 24 days: …"), on it "Today: …" or "Due today: …", and past it, a due date
+    of a pledge not `settled`, "Overdue by 45 days: …" (every day counted, not only the marks); None for what
+    is simply past, named by its title alone."""
+    if milestone.date >= today:
+        return Occurrence(today, milestone, OccurrenceKind.ON_THE_DAY, 0, (milestone.date - today).days)
+    if milestone.kind in DUE_KINDS and milestone.pledge_id and not settled:
+        return Occurrence(today, milestone, OccurrenceKind.DAY_COUNT, (today - milestone.date).days)
+    return None
+
+
 def _capitalised(text: str) -> str:
     """`text` with its first letter a capital, as a status begins a title ("rated Kept: …")."""
     return text[:1].upper() + text[1:]
