@@ -98,3 +98,41 @@ def test_a_status_change_milestone_may_give_its_status_instead_of_a_title(tmp_pa
     ]
     event = "milestones:\n  - {id: e, date: 2026-05-10, kind: event, status: kept}\n"
     assert problems(event) == ["title: is required", "status: only a status change milestone has a status"]
+
+
+def test_a_rating_journalled_with_an_english_title_is_named_in_korean_too(bot, clock):
+    """A rating the desk journalled before it kept the status on its milestone ("rated Kept: <title>")."""
+    from bot.journal import EditKind
+
+    bot.journal.append(
+        EditKind.RATE,
+        author="editor",
+        reason="",
+        summary=f"rated {HOTLINE} kept on 2026-05-10",
+        pledges=[HOTLINE],
+        payload={
+            "records": [
+                {"table": "statuses", "values": {"pledge": HOTLINE, "status": "kept", "date": "2026-05-10"}},
+                {
+                    "table": "milestones",
+                    "values": {
+                        "id": f"{HOTLINE}-rated-2026-05-10-abcdef",
+                        "date": "2026-05-10",
+                        "kind": "status change",
+                        "title": "rated Kept: Restore inter-Korean hotlines and communication channels",
+                        "pledge": HOTLINE,
+                    },
+                },
+            ],
+            "texts": {},
+            "desk": {"status": "kept", "date": "2026-05-10", "url": ""},
+        },
+        at=clock(),
+    )
+    bot.loader.follow()
+    assert labels(bot.digests.digest(dt.date(2027, 5, 10), language="ko")) == [
+        "이행 완료 평가 1주년: 남북 핫라인·통신선 복원"
+    ]
+    assert labels(bot.digests.digest(dt.date(2027, 5, 10))) == [
+        "1 year since rated Kept: Restore inter-Korean hotlines and communication channels"
+    ]

@@ -55,14 +55,13 @@ def milestone(row: CalendarRow) -> Milestone:
     if row.kind == "pledged":
         speaker = row.speaker_name or english.gettext("the speaker")
         title = english.gettext("{speaker} pledged: {title}").format(speaker=speaker, title=row.title)
-    # A pledge's own milestones are about the pledge, an event about itself ("사건 1주년: 핫라인 점검"); an
-    # election or an inauguration is named by who and what alone ("이재명 취임 1주년").
+    # A pledge's own milestones (and a rating, named from its status) are about the pledge, an event or a
+    # status change of its own words about itself ("사건 1주년: 핫라인 점검"); an election or an inauguration
+    # is named by who and what alone ("이재명 취임 1주년").
     topic, topic_ko = "", ""
-    if row.kind in ("pledged", DUE):
-        topic, topic_ko = row.title, row.pledge_title_ko
-    elif row.kind == "status change" and row.status:
-        topic, topic_ko = row.pledge_title or "", row.pledge_title_ko
-    elif row.kind == "event":
+    if row.kind in ("pledged", DUE) or (row.kind == "status change" and row.status):
+        topic, topic_ko = row.pledge_title or row.title, row.pledge_title_ko
+    elif row.kind in ("event", "status change"):
         topic, topic_ko = row.title, row.title_ko
     return Milestone(
         id=row.id,
