@@ -181,3 +181,28 @@ def test_the_milestone_grammar_reads_title_ko_anywhere_after_the_date(core):
     assert cmd.parse(f"milestone {HOTLINE} deadline 2026-12-31 Hotline restored by year end {url}", core) == (
         AddMilestone(HOTLINE, "deadline", day, "Hotline restored by year end", url)
     )
+
+
+async def test_a_korean_channel_is_posted_the_korean_titles_and_the_marker(bot, tmp_path):
+    from zoneinfo import ZoneInfo
+
+    imported(bot, tmp_path)
+    posted = []
+
+    class Channel:
+        async def deliver(self, subscription, digest, key, *, retry):
+            posted.append(digest)
+            return key
+
+    long_ago = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    bot.subscriptions.subscribe("test", "W1", "C-ko", dt.time(9), "Asia/Seoul", 24, "U1", long_ago)
+    bot.subscriptions.set_language("test", "W1", "C-ko", "ko", "U1", long_ago)
+    await bot.delivery({"test": Channel()}).run_pass(
+        dt.datetime(2026, 5, 20, 9, 5, tzinfo=ZoneInfo("Asia/Seoul"))
+    )
+    [digest] = posted
+    assert labels(digest) == [
+        "24일 후: Alliance talks (영문 제목)",
+        "마감 24일 전: Hotline restored by 13 June (영문 제목)",
+        "24일 후: 핫라인 점검",
+    ]
