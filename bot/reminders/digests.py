@@ -265,8 +265,7 @@ class DayDigest:
         self._by_pledge: dict[str, list[int]] = defaultdict(list)
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         self._items = [item for _, item in pairs]
-        # Per pair: the group it may join (None: listed alone whatever a channel follows); its item as a
-        # group member is made when a group first needs it.
+        # A pair's item as a group member, made when a group first needs it.
         self._members: dict[int, ListItem] = {}
         self._headings: dict[tuple[tuple, int], ListItem] = {}
         for n, (_, item) in enumerate(pairs):
@@ -277,7 +276,8 @@ class DayDigest:
                 category = categories.get(item.pledge_id)
                 if category is not None:
                     self._by_topic[category.casefold()].append(n)
-        # Only a group with GROUP_MIN members in the whole day can have as many in a channel's part of it.
+        # Per pair: the group it may join (None: listed alone whatever a channel follows). Only a group with
+        # GROUP_MIN members in the whole day can have as many in a channel's part of it.
         self._keys = group_keys([occurrence for occurrence, _ in pairs])
         self._grouping = any(key is not None for key in self._keys)
         self._following: dict[tuple[frozenset[str], frozenset[str]], tuple[int, list[ListItem]]] = {

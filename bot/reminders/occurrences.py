@@ -19,6 +19,9 @@ and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09
 2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not known here; the caller
 drops the overdue items of settled pledges.
 
+A rating (a `status change`) comes round on its anniversaries alone, and never ahead of its day
+(`YEARLY_ONLY`): no day counts, no heads-up, nothing in `upcoming`.
+
 Apart from the forward-looking "on the day" occurrence, the event day is never an anniversary or a day
 count (it is year 0 and day 1). A milestone on 29 February is observed
 on 28 February in non-leap years and on 29 February (only) in leap years. A day-count mark that lands on an
