@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.database import Store
 
@@ -106,6 +107,11 @@ class CalendarRow:
     speaker_name: str | None
     speaker_name_ko: str | None = None
     pledge_title_ko: str | None = None
+    # The milestone's own Korean title; a pledge's deadline's is its pledge's.
+    title_ko: str | None = None
+    # The pledge's title, and the status a status change rated it: what a rating is named from.
+    pledge_title: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -424,17 +430,9 @@ class Catalogue:
             )
         ]
 
-    def milestones_on(self, day: dt.date) -> list[MilestoneRow]:
-        """Milestones dated `day`."""
-        return [
-            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6])
-            for r in self.store.db.execute(
-                "SELECT m.id, m.date, m.kind, m.title, m.pledge, m.source, p.title_ko FROM milestones m "
-                "LEFT JOIN pledges p ON p.id = m.pledge AND m.kind = 'pledged' "
-                "WHERE m.date = ? ORDER BY m.id",
-                [day.isoformat()],
-            )
-        ]
+    def milestones_on(self, day: dt.date) -> list[CalendarRow]:
+        """Milestones dated `day`, as the calendar reads them."""
+        return self._calendar_rows("WHERE m.date = ? ORDER BY m.id", [day.isoformat()])
 
     def milestone_sources(self, ids: Iterable[str]) -> dict[str, SourceRow]:
         """The source each of these milestones cites, by milestone id (milestones citing none are absent)."""
@@ -454,19 +452,23 @@ class Catalogue:
     def calendar_rows(self) -> list[CalendarRow]:
         """Every milestone with its speaker's name, oldest first, then every pledge's deadline as a milestone
         of kind "due": what the calendar is indexed from."""
-        rows = [
-            CalendarRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+        return self._calendar_rows("ORDER BY m.date, m.id", []) + self.due_rows()
+
+    def _calendar_rows(self, where: str, params: list[Any]) -> list[CalendarRow]:
+        """Milestones as the calendar reads them, chosen and ordered by `where`."""
+        return [
+            CalendarRow(r[0], dt.date.fromisoformat(r[1]), *r[2:])
             for r in self.store.db.execute(
-                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko "
-                "FROM milestones m LEFT JOIN speakers s ON s.id = m.speaker "
-                "LEFT JOIN pledges p ON p.id = m.pledge ORDER BY m.date, m.id"
+                "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko, m.title_ko, "
+                "p.title, m.status FROM milestones m LEFT JOIN speakers s ON s.id = m.speaker "
+                f"LEFT JOIN pledges p ON p.id = m.pledge {where}",
+                params,
             )
         ]
-        return rows + self.due_rows()
 
-    def due_rows(self) -> list[CalendarRow]:
-        """Each pledge's deadline, as a milestone of kind "due" with the id "due:<pledge>" (no dataset id has
-        a colon, so it cannot clash with a milestone of the data).
+    def due_rows(self, pledge_id: str | None = None) -> list[CalendarRow]:
+        """Each pledge's deadline (only `pledge_id`'s when given), as a milestone of kind "due" with the id
+        "due:<pledge>" (no dataset id has a colon, so it cannot clash with a milestone of the data).
 
         A `due` rule is resolved here, from the date of the milestone it follows: day `due_days`, counting
         the milestone's day as day 1. A rule whose milestone is gone (replaced by an import) has no date and
@@ -476,7 +478,9 @@ class Catalogue:
             "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko "
             "FROM pledges p JOIN speakers s ON s.id = p.speaker "
             "LEFT JOIN milestones m ON m.id = p.due_after "
-            "WHERE p.due_on IS NOT NULL OR p.due_after IS NOT NULL"
+            "WHERE (p.due_on IS NOT NULL OR p.due_after IS NOT NULL)"
+            + (" AND p.id = ?" if pledge_id else ""),
+            [pledge_id] if pledge_id else [],
         ):
             if r[2]:
                 due = dt.date.fromisoformat(r[2])
@@ -484,7 +488,7 @@ class Catalogue:
                 due = dt.date.fromisoformat(r[4]) + dt.timedelta(days=r[3] - 1)
             else:
                 continue
-            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7]))
+            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7], r[7], r[1]))
         return rows
 
     # -- the public site: counts by status, status histories, updates across pledges ----------------
@@ -533,16 +537,10 @@ class Catalogue:
             )
         ]
 
-    def milestones_of(self, pledge_id: str) -> list[MilestoneRow]:
-        """The milestones of one pledge, oldest first."""
-        return [
-            MilestoneRow(r[0], dt.date.fromisoformat(r[1]), r[2], r[3], r[4], r[5])
-            for r in self.store.db.execute(
-                "SELECT id, date, kind, title, pledge, source FROM milestones WHERE pledge = ? "
-                "ORDER BY date, id",
-                [pledge_id],
-            )
-        ]
+    def milestones_of(self, pledge_id: str) -> list[CalendarRow]:
+        """The milestones of one pledge, its deadline among them, oldest first, as the calendar reads them."""
+        rows = self._calendar_rows("WHERE m.pledge = ?", [pledge_id]) + self.due_rows(pledge_id)
+        return sorted(rows, key=lambda r: (r.date, r.id))
 
     def pledge_table(self) -> list[dict[str, object]]:
         """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""

@@ -145,6 +145,21 @@ def m006_desk(db: Database) -> None:
     db.execute("DELETE FROM meta WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m007_milestone_title_ko(db: Database) -> None:
+    """A milestone's Korean title, for Korean digests, answers and pages. Nullable, like m002; the data files
+    are read again so their milestones get it."""
+    db.execute("ALTER TABLE milestones ADD COLUMN title_ko TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
+@migrations()
+def m008_milestone_status(db: Database) -> None:
+    """The status a status change milestone records, so that its title ("rated Kept: …") is written in the
+    reader's language when it is read, not stored as an English sentence. Nullable, like m002."""
+    db.execute("ALTER TABLE milestones ADD COLUMN status TEXT")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

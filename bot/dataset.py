@@ -40,6 +40,10 @@ TITLE_KO_BY = ("editors", "source")
 # file that does not set its own.
 DATASET_FIELDS = ("title_ko_by",)
 MILESTONE_KINDS = ("pledged", "election", "inauguration", "deadline", "status change", "event")
+# The milestone kinds whose date is a due date: counted down to, due on it, then overdue while the pledge is
+# open, by the rule of a pledge's own `due_on` (bot/reminders/occurrences.py); the others are events that
+# anniversaries and day counts count from.
+DUE_KINDS = ("deadline",)
 SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 
 # Fields per table: (name, required, type). Types: str, list, date, datetime, bool.
@@ -108,10 +112,15 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("id", True, "id"),
         ("date", True, "date"),
         ("kind", True, "str"),
-        ("title", True, "str"),
+        # Required, except for a status change that gives its `status`: its title is written when it is read
+        # ("rated Kept: …", "이행 완료 평가: …"), in the reader's language (`_check_milestone`).
+        ("title", False, "str"),
+        ("title_ko", False, "str"),
         ("pledge", False, "str"),
         ("speaker", False, "str"),
         ("source", False, "str"),
+        # The status a status change rated its pledge, as `statuses` stores it.
+        ("status", False, "str"),
     ),
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -354,6 +363,7 @@ def _validate(
                     Problem(record.where, name, f"'{v[name]}' does not match any {name.split('_')[0]} id")
                 )
         problems.extend(_check_vocabulary(record))
+        problems.extend(_check_milestone(record))
     problems.extend(_check_quotes(dataset))
     problems.extend(_check_dates(dataset, known_sources or {}, known_pledges or {}))
     problems.extend(_check_dues(dataset, known_milestones or {}))
@@ -476,6 +486,25 @@ def _check_vocabulary(record: Record) -> list[Problem]:
         choices = ", ".join(TITLE_KO_BY)
         return [Problem(record.where, "title_ko_by", f"'{v.get('title_ko_by')}' is not one of: {choices}")]
     return []
+
+
+def _check_milestone(record: Record) -> list[Problem]:
+    """A milestone's title, required unless it is a status change that gives its status, and its status,
+    which only a status change has and must be on the scale."""
+    v = record.values
+    if record.table != "milestones":
+        return []
+    problems = []
+    rating = v.get("kind") == "status change"
+    if not v.get("title") and not (rating and v.get("status")):
+        problems.append(Problem(record.where, "title", "is required"))
+    if "status" in v:
+        if not rating:
+            problems.append(Problem(record.where, "status", "only a status change milestone has a status"))
+        elif v["status"] not in STATUSES:
+            allowed = ", ".join(STATUSES)
+            problems.append(Problem(record.where, "status", f"'{v['status']}' is not one of: {allowed}"))
+    return problems
 
 
 def _check_quotes(dataset: Dataset) -> list[Problem]:
@@ -883,7 +912,7 @@ class Stream:
     def _check(self, record: Record) -> None:
         v, table = record.values, record.table
         raw_id, raw_file = v.get("id"), v.get("text_file")
-        if _coerce(record) or _check_vocabulary(record):
+        if _coerce(record) or _check_vocabulary(record) or _check_milestone(record):
             raise Unchecked
         key = _key(record)
         if key is not None:

@@ -86,6 +86,16 @@ def localized(m: Messages, english: str | None, korean: str | None) -> str:
     return (korean if m.language == "ko" and korean else english) or ""
 
 
+def titled(m: Messages, english: str | None, korean: str | None) -> str:
+    """A title for `m`'s readers, like `localized`, except that an English title shown to readers of another
+    language says so ("Hotline review (영문 제목)"), so a page never passes it off as a translation."""
+    if m.language == "ko" and korean:
+        return korean
+    if m.language == DEFAULT or not english:
+        return english or ""
+    return m.gettext("{title} (English title)").format(title=english)
+
+
 @functools.cache
 def languages() -> tuple[str, ...]:
     """The languages with a catalogue, English (the source language) first; read from disk once, since

@@ -96,6 +96,9 @@ class RowBuilder:
         elif table == "sources":
             self.source_language[row["id"]] = row.get("language")
             row["text"] = self.source_text(row["id"])
+        elif table == "milestones":
+            # A rating's milestone may give its status instead of a title, which the column requires.
+            row.setdefault("title", "")
         yield table, row
 
 
@@ -314,6 +317,8 @@ class Loader:
             )
         elif edit.kind in DESK_KINDS:
             records = [ds.Record(r["table"], r["values"], "", "") for r in payload["records"]]
+            if edit.kind is EditKind.RATE:
+                records = _rated(records)
             self._write(
                 records,
                 payload.get("texts", {}),
@@ -495,6 +500,20 @@ class Loader:
             _bump_version(db)
             if position is not None:
                 _set_meta(db, "journal_position", str(position))
+
+
+def _rated(records: list[ds.Record]) -> list[ds.Record]:
+    """A rating's records, its milestone with the status it rated: the desk journalled ratings with an English
+    title alone ("rated Kept: …") before it kept the status, from which every language names it."""
+    statuses = [r.values["status"] for r in records if r.table == "statuses"]
+    if len(statuses) != 1:
+        return records
+    return [
+        ds.Record(r.table, dict(r.values, status=statuses[0]), r.where, r.file)
+        if r.table == "milestones" and r.values.get("kind") == "status change" and "status" not in r.values
+        else r
+        for r in records
+    ]
 
 
 def _set_meta(db: Database, key: str, value: str) -> None:

@@ -132,15 +132,15 @@ def test_a_deadline_is_reminded_on_its_day_and_ahead_of_it(tmp_path):
     assert run(tmp_path, "import", str(path)).returncode == 0
     on_the_day = run(tmp_path, "reminders", "--date", "2027-01-15")
     assert on_the_day.returncode == 0, on_the_day.stderr
-    assert "Today: Deadline to restore the inter-Korean hotline" in on_the_day.stdout
+    assert "Due today: Deadline to restore the inter-Korean hotline" in on_the_day.stdout
     # With the pledge's quote and where it stands now.
     assert HOTLINE_QUOTE in on_the_day.stdout and "status: Not yet rated" in on_the_day.stdout
     ahead = run(tmp_path, "reminders", "--date", "2027-01-08", "--ahead", "7")
-    assert "In 7 days: Deadline to restore the inter-Korean hotline" in ahead.stdout
+    assert "Due in 7 days: Deadline to restore the inter-Korean hotline" in ahead.stdout
     assert "Nothing falls due" in run(tmp_path, "reminders", "--date", "2027-01-08").stdout
     # A topic narrows the plan: the hotline is a North Korea pledge, not a defense one.
     korea = run(tmp_path, "reminders", "--date", "2027-01-08", "--ahead", "7", "--topic", "north korea")
-    assert "In 7 days: Deadline" in korea.stdout
+    assert "Due in 7 days: Deadline" in korea.stdout
     defense = run(tmp_path, "reminders", "--date", "2027-01-08", "--ahead", "7", "--topic", "defense")
     assert "Nothing falls due" in defense.stdout
     unknown = run(tmp_path, "reminders", "--date", "2027-01-08", "--topic", "nonsense")

@@ -4,6 +4,7 @@ ahead of it and, while the pledge is open, as overdue on the day-count marks and
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -294,15 +295,16 @@ async def test_reminders_print_deadlines_on_the_day_ahead_and_overdue(tmp_path):
     code, _, err = await pledgebot(env, "import", str(write(tmp_path, "deadlines.yaml", DEADLINES)))
     assert code == 0, err
     _, today, _ = await pledgebot(env, "reminders", "--date", "2027-01-15")
-    assert "Today: Deadline to publish the defense white paper" in today
+    assert "Due today: Deadline to publish the defense white paper" in today
     assert "Due today: Publish a defense white paper" in today
     assert "We will publish the white paper by January 2027." in today
     assert "status: In the works" in today
     _, ahead, _ = await pledgebot(env, "reminders", "--date", "2027-01-08", "--ahead", "7")
-    assert "In 7 days: Deadline to publish the defense white paper" in ahead
+    assert "Due in 7 days: Deadline to publish the defense white paper" in ahead
     assert "Due in 7 days: Publish a defense white paper" in ahead
     _, overdue, _ = await pledgebot(env, "reminders", "--date", "2027-04-25", "--topic", "defense")
     assert "Overdue by 100 days: Publish a defense white paper" in overdue
+    assert "Overdue by 100 days: Deadline to publish the defense white paper" in overdue
     _, other, _ = await pledgebot(env, "reminders", "--date", "2027-04-25", "--topic", "north korea")
     assert "Overdue" not in other
 
@@ -311,8 +313,8 @@ def test_upcoming_lists_deadlines_nearest_first(deadlines_bot, clock):
     clock.now = dt.datetime(2027, 1, 1, 3, tzinfo=dt.UTC)
     reply = deadlines_bot.core.handle("upcoming 30", Context(platform="test", user="U1"))
     assert sorted(labels(reply)[:2]) == [
+        "Due in 14 days: Deadline to publish the defense white paper",
         "Due in 14 days: Publish a defense white paper",
-        "In 14 days: Deadline to publish the defense white paper",
     ]
 
 
@@ -326,8 +328,9 @@ def test_a_due_rule_counts_from_its_milestone(deadlines_bot):
 def test_overdue_stops_once_the_pledge_is_kept(deadlines_bot, tmp_path):
     day = DUE_DAY + dt.timedelta(days=100)
     digest = deadlines_bot.digests.digest(day)
-    [item] = [i for i in digest.items if i.pledge_id == "defense-white-paper"]
+    [item, milestone] = [i for i in digest.items if i.pledge_id == "defense-white-paper"]
     assert item.label == "Overdue by 100 days: Publish a defense white paper"
+    assert milestone.label == "Overdue by 100 days: Deadline to publish the defense white paper"
     assert item.detail.endswith("— status: In the works")
     assert "Ministry of National Defense" in item.detail
     kept = "statuses:\n  - pledge: defense-white-paper\n    status: kept\n    date: 2027-03-01\n"
@@ -343,7 +346,7 @@ def test_korean_deadline_headlines(deadlines_bot):
     assert "마감 7일 전: 국방백서 발간" in labels(
         deadlines_bot.digests.digest(DUE_DAY - dt.timedelta(days=7), 7, language="ko")
     )
-    [item] = [
+    [item, _milestone] = [
         i
         for i in deadlines_bot.digests.digest(DUE_DAY + dt.timedelta(days=100), language="ko").items
         if i.pledge_id
@@ -379,15 +382,15 @@ async def test_a_defense_channel_gets_the_defense_deadline_once_ahead_and_on_the
         (
             "C-d",
             [
+                "Due in 7 days: Deadline to publish the defense white paper",
                 "Due in 7 days: Publish a defense white paper",
-                "In 7 days: Deadline to publish the defense white paper",
             ],
         ),
         (
             "C-d",
             [
+                "Due today: Deadline to publish the defense white paper",
                 "Due today: Publish a defense white paper",
-                "Today: Deadline to publish the defense white paper",
             ],
         ),
     ]
@@ -425,3 +428,118 @@ def test_import_replace_changes_a_deadline(deadlines_bot, tmp_path):
     pledges = {p["id"]: p for p in deadlines_bot.exporter.export()["pledges"]}
     assert pledges["hotline-in-100-days"]["due_on"] == "2025-12-31"
     assert "due" not in pledges["hotline-in-100-days"]
+
+
+# -- deadline milestones: the same rule as a pledge's due date -----------------------------------------------
+
+TODAY = dt.date(2026, 5, 20)  # the `clock` fixture's day in Seoul
+# Deadline milestones around the test's clock: 30 days ahead, 100 days past while the pledge is unrated, 100
+# days past for a pledge kept since, and 100 days past for no pledge (nothing says whether it was met).
+AROUND_TODAY = textwrap.dedent(
+    """\
+    pledges:
+      - id: hotline-by-june
+        speaker: lee-jae-myung
+        title: Reopen the hotline by June
+        title_ko: 6월까지 통신선 재개
+        category: North Korea
+        pledged_on: 2025-05-26
+      - id: white-paper-by-february
+        speaker: lee-jae-myung
+        title: Publish the white paper by February
+        category: Defense
+        pledged_on: 2025-05-26
+      - id: summit-by-february
+        speaker: lee-jae-myung
+        title: Hold a summit by February
+        category: Diplomacy
+        pledged_on: 2025-05-26
+        status:
+          - status: kept
+            date: 2026-03-01
+    milestones:
+      - id: hotline-by-june-deadline
+        date: 2026-06-19
+        kind: deadline
+        title: Hotline reopened by 19 June
+        pledge: hotline-by-june
+      - id: white-paper-deadline-2026
+        date: 2026-02-09
+        kind: deadline
+        title: White paper published by 9 February
+        pledge: white-paper-by-february
+      - id: summit-deadline-2026
+        date: 2026-02-09
+        kind: deadline
+        title: Summit held by 9 February
+        pledge: summit-by-february
+      - id: budget-deadline-2026
+        date: 2026-02-09
+        kind: deadline
+        title: Budget passed by 9 February
+    """
+)
+
+
+@pytest.fixture
+def around_today(settings, clock, tmp_path):
+    bot = open_bot(settings, clock=clock)
+    bot.importer.import_files([write(tmp_path, "around.yaml", AROUND_TODAY)], author="test")
+    yield bot
+    bot.close()
+
+
+def test_a_deadline_milestone_counts_down_is_due_and_then_overdue_like_a_due_date():
+    deadline = Milestone("d", DUE_DAY, "deadline", "Hotline restored by year end", "p")
+    calendar = Calendar([deadline])
+    assert [o.headline() for o in calendar.on(DUE_DAY)] == ["Due today: Hotline restored by year end"]
+    assert [o.headline() for o in calendar.on(DUE_DAY - dt.timedelta(days=30), lead_days=30)] == [
+        "Due in 30 days: Hotline restored by year end"
+    ]
+    # Day 100 counting the deadline as day 1 is no longer "100 days since" it: overdue comes a day later.
+    assert calendar.on(DUE_DAY + dt.timedelta(days=99)) == []
+    assert [o.headline() for o in calendar.on(DUE_DAY + dt.timedelta(days=100))] == [
+        "Overdue by 100 days: Hotline restored by year end"
+    ]
+    assert [o.headline() for o in calendar.on(dt.date(2028, 1, 15))] == [
+        "Overdue by 1 year: Hotline restored by year end"
+    ]
+
+
+def test_a_desk_deadline_is_overdue_while_the_pledge_is_unrated(bot, console_ctx):
+    """The reviewer's case: a deadline added at the desk, and the plan 100 days after it."""
+    editor = dataclasses.replace(console_ctx, can_edit=True)
+    added = bot.core.handle(
+        "milestone inter-korean-hotline deadline 2026-12-31 Hotline restored by year end", editor
+    )
+    assert not added.is_error, added
+    assert bot.digests.digest(dt.date(2027, 4, 9)) is None
+    [item] = bot.digests.digest(dt.date(2027, 4, 10)).items
+    assert item.label == "Overdue by 100 days: Hotline restored by year end"
+    assert item.detail.endswith("— status: Not yet rated")
+    [korean] = bot.digests.digest(dt.date(2027, 4, 10), language="ko").items
+    assert korean.label.startswith("마감 100일 경과: ")
+
+
+def test_deadlines_around_today_in_digests_and_upcoming(around_today, console_ctx):
+    digest = around_today.digests.digest(TODAY, 30)
+    assert labels(digest) == [
+        "Overdue by 100 days: White paper published by 9 February",
+        "Due in 30 days: Hotline reopened by 19 June",
+    ]
+    assert digest.items[0].detail.endswith("— status: Not yet rated")
+    korean = around_today.digests.digest(TODAY, 30, language="ko")
+    assert labels(korean)[0].startswith("마감 100일 경과: ")
+    assert labels(korean)[1].startswith("마감 30일 전: ")
+    upcoming = labels(around_today.core.handle("upcoming 60", console_ctx))
+    assert "Due in 30 days: Hotline reopened by 19 June" in upcoming
+    assert "Overdue by 100 days: White paper published by 9 February" in upcoming
+    # Neither the kept pledge's deadline, nor the deadline of no pledge, nor any "days since" a deadline.
+    assert not [
+        label
+        for label in upcoming
+        if "Summit held" in label
+        or (" since " in label and ("Hotline reopened" in label or "White paper" in label))
+    ]
+    on_the_day = around_today.digests.digest(dt.date(2026, 6, 19))
+    assert labels(on_the_day) == ["Due today: Hotline reopened by 19 June"]

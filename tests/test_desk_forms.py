@@ -19,7 +19,15 @@ PAGE = {
 
 
 def test_the_steps_are_the_form_ids_adapters_carry_and_each_is_reached_from_a_command():
-    assert set(STEPS) == {"quote", "quote:source", "new", "new:quote", "new:source", "milestone"}
+    assert set(STEPS) == {
+        "quote",
+        "quote:source",
+        "new",
+        "new:quote",
+        "new:source",
+        "milestone",
+        "milestone:source",
+    }
     assert all(step.form == form for form, step in STEPS.items())
     reached, todo = set(), list(OPENINGS)
     while todo:

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from bot.reminders.occurrences import (
     DEFAULT_DAY_MARKS,
+    DUE_KINDS,
     FORWARD_KINDS,
+    YEARLY_ONLY,
     Calendar,
     Milestone,
     Occurrence,
@@ -72,10 +74,12 @@ def reference(
                 observed = m.date.replace(year=due.year)
             except ValueError:  # 29 February in a non-leap year
                 observed = D(due.year, 2, 28)
-            if observed == due and due.year > m.date.year:
+            # A rating comes round on its day only, never as a heads-up.
+            if observed == due and due.year > m.date.year and not (lead and m.kind in YEARLY_ONLY):
                 result.append(Occurrence(day, m, "anniversary", due.year - m.date.year, lead))
-            nth = (due - m.date).days + 1
-            if nth in mark_set:
+            # A due date's marks count the days past it; an event's count its own day as day 1.
+            nth = (due - m.date).days + (0 if m.kind in DUE_KINDS else 1)
+            if nth in mark_set and m.kind not in YEARLY_ONLY:
                 result.append(Occurrence(day, m, "day count", nth, lead))
     return sorted(result, key=sort_key)
 
@@ -155,18 +159,21 @@ def test_a_deadline_falls_due_on_its_day_and_ahead_of_it() -> None:
     assert (today.kind, today.due, today.headline()) == (
         "on the day",
         D(2027, 1, 15),
-        "Today: Deadline to restore the hotline",
+        "Due today: Deadline to restore the hotline",
     )
     [ahead] = cal.on(D(2027, 1, 8), lead_days=7)
     assert (ahead.day, ahead.due, ahead.headline()) == (
         D(2027, 1, 8),
         D(2027, 1, 15),
-        "In 7 days: Deadline to restore the hotline",
+        "Due in 7 days: Deadline to restore the hotline",
     )
-    assert cal.on(D(2027, 1, 14), lead_days=1)[0].headline() == "Tomorrow: Deadline to restore the hotline"
+    assert (
+        cal.on(D(2027, 1, 14), lead_days=1)[0].headline() == "Due tomorrow: Deadline to restore the hotline"
+    )
     assert cal.on(D(2027, 1, 8)) == []
-    # Past the day, the anniversaries and day counts are as before.
-    assert summary(cal.on(D(2027, 4, 24))) == [(D(2027, 4, 24), "day count", 100, "hotline-deadline", 0)]
+    # Past the day, a deadline is overdue (by the days past it) on the marks and yearly, like a due date.
+    assert cal.on(D(2027, 4, 24)) == []
+    assert summary(cal.on(D(2027, 4, 25))) == [(D(2027, 4, 25), "day count", 100, "hotline-deadline", 0)]
     assert summary(cal.on(D(2028, 1, 15))) == [(D(2028, 1, 15), "anniversary", 1, "hotline-deadline", 0)]
 
 
@@ -311,7 +318,7 @@ def test_between_over_a_year(seed: Calendar) -> None:
 
 def test_between_orders_anniversaries_before_day_counts_then_by_date() -> None:
     older = Milestone("b-older", D(2024, 6, 4), "deadline", "Older")
-    day_count = Milestone("a-count", D(2026, 2, 25), "deadline", "Counted")
+    day_count = Milestone("a-count", D(2026, 2, 25), "event", "Counted")
     cal = Calendar([day_count, INAUGURATION, older])
     assert summary(cal.between(D(2026, 6, 4), D(2026, 6, 4))) == [
         (D(2026, 6, 4), "anniversary", 2, "b-older", 0),
@@ -332,8 +339,8 @@ def test_upcoming_counts_today_as_the_first_day(seed: Calendar) -> None:
 
 
 def test_calendar_edges_do_not_overflow() -> None:
-    cal = Calendar([Milestone("start", D(1, 1, 1), "deadline", "Start")])
-    # The day itself is the deadline (on the day); nothing else, and no overflow far ahead.
+    cal = Calendar([Milestone("start", D(1, 1, 1), "event", "Start")])
+    # The day itself is the event (on the day); nothing else, and no overflow far ahead.
     assert summary(cal.on(D(1, 1, 1), lead_days=1000)) == [(D(1, 1, 1), "on the day", 0, "start", 0)]
     assert cal.on(dt.date.max, lead_days=7) == []
     assert summary(cal.on(D(1, 4, 10))) == [(D(1, 4, 10), "day count", 100, "start", 0)]
@@ -355,7 +362,7 @@ _milestones = st.builds(
     Milestone,
     id=st.text(alphabet="abcdef", min_size=1, max_size=4),
     date=_dates,
-    kind=st.sampled_from(["pledged", "election", "deadline"]),
+    kind=st.sampled_from(["pledged", "election", "deadline", "status change"]),
     title=st.just("t"),
 )
 
@@ -384,7 +391,8 @@ def test_on_agrees_with_brute_force(
             leap_rule = (start.month, start.day) == (2, 29) and (due.month, due.day) == (2, 28)
             assert same_day or (leap_rule and not cal_is_leap(due.year))
         else:
-            assert o.count == (due - start).days + 1
+            # A due date's count is the days past it ("overdue by"); an event's counts its own day as day 1.
+            assert o.count == (due - start).days + (0 if o.milestone.kind in DUE_KINDS else 1)
             assert o.count in marks
     assert found == reference(milestones, day, sorted(marks), lead_days)
     assert len(set(found)) == len(found)
@@ -431,3 +439,13 @@ def test_scale_matches_brute_force() -> None:
         found = cal.on(day, lead_days=7)
         assert found == reference(milestones, day, lead_days=7)
         assert found  # with ~27 milestones a day, every one of these days has something due
+
+
+def test_a_rating_comes_round_yearly_on_its_day_and_never_ahead() -> None:
+    rating = Milestone("r", D(2026, 5, 10), "status change", "rated Kept: Restore hotlines", "hotline")
+    cal = Calendar([rating])
+    assert summary(cal.on(D(2027, 5, 10))) == [(D(2027, 5, 10), "anniversary", 1, "r", 0)]
+    # No day counts (day 100 is 2026-08-17), no heads-up, nothing in upcoming.
+    assert cal.on(D(2026, 8, 17)) == []
+    assert cal.on(D(2027, 5, 3), lead_days=7) == []
+    assert cal.upcoming(D(2027, 5, 1), 30) == []

@@ -30,13 +30,14 @@ from aiohttp import web
 from adapters.site import fonts
 from bot import statuses
 from bot.cards import FONTS, MIME, card_text, render_card, render_meter
-from bot.catalogue import Catalogue, MilestoneRow, StatusRow, Tally
+from bot.catalogue import Catalogue, StatusRow, Tally
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, languages, localized, messages
 from bot.lookups.quotes import QuoteCards
 from bot.lookups.searching import search_page
-from bot.reminders.calendar import Calendars
-from bot.replies import Context, QuoteCard
+from bot.reminders.calendar import Calendars, milestone
+from bot.reminders.occurrences import DUE_KINDS, YEARLY_ONLY, OccurrenceKind, standing
+from bot.replies import Context, ListItem, QuoteCard
 from bot.search import Searcher
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ class Site:
             categories=_groups(self.catalogue.tallies("category"), m),
             statuses=_statuses(m),
             updates=[_update(u, m) for u in self.catalogue.updates(UPDATES_SHOWN)],
-            upcoming=upcoming,
+            upcoming=_nested(upcoming),
         )
 
     async def meter_image(self, request: web.Request) -> web.Response:
@@ -268,9 +269,27 @@ class Site:
         cards = self.quote_cards.of_pledge(pledge_id, m.language)
         row = self.catalogue.pledges([pledge_id])[pledge_id]
         today = self.core.today()
-        ahead = [
-            o for o in self.calendars.current().upcoming(today, 366) if o.milestone.pledge_id == pledge_id
+        settled = row.status in statuses.SETTLED
+        # Each milestone once, as it stands today (a deadline counted down to, or overdue while the pledge is
+        # open); a rating is in the status history already. Then, among them by date, what comes round for
+        # the pledge in the year ahead: its anniversaries and day counts, not its milestones again.
+        milestones = []
+        for ms in map(milestone, self.catalogue.milestones_of(pledge_id)):
+            if ms.kind in YEARLY_ONLY:
+                continue
+            found = standing(ms, today, settled=settled) if ms.kind != "pledged" else None
+            text = (
+                m.gettext("Pledged") if ms.kind == "pledged" else found.headline(m) if found else ms.name(m)
+            )
+            milestones.append((ms.date, text))
+        milestones += [
+            (o.due, o.headline(m))
+            for o in self.calendars.current().upcoming(today, 366)
+            if o.milestone.pledge_id == pledge_id
+            and o.kind != OccurrenceKind.ON_THE_DAY
+            and o.milestone.kind not in DUE_KINDS
         ]
+        milestones.sort(key=lambda entry: entry[0])
         lead = cards[0]
         description = f"“{lead.quote}” — {lead.attribution(m)}" if lead.has_quote else lead.summary
         return _render(
@@ -291,11 +310,7 @@ class Site:
             status_colour=_hex(row.status),
             timeline=[_update(s, m) for s in reversed(self.catalogue.history(pledge_id))],
             milestones=[
-                {"date": m.date(ms.date), "iso": ms.date.isoformat(), "title": _milestone_title(ms, m)}
-                for ms in self.catalogue.milestones_of(pledge_id)
-            ],
-            ahead=[
-                {"date": m.date(o.due), "iso": o.due.isoformat(), "headline": o.headline(m)} for o in ahead
+                {"date": m.date(day), "iso": day.isoformat(), "title": text} for day, text in milestones
             ],
         )
 
@@ -509,10 +524,16 @@ def _update(u: StatusRow, m: Messages) -> dict[str, Any]:
     }
 
 
-def _milestone_title(ms: MilestoneRow, m: Messages) -> str:
-    if ms.kind == "pledged":
-        return m.gettext("Pledged")
-    return ms.title
+def _nested(items: list[ListItem]) -> list[tuple[ListItem, list[ListItem]]]:
+    """Grouped list items as (item, its members): a group's pledges follow its heading and have no date of
+    their own (`bot.reminders.digests.DayDigest`)."""
+    nested: list[tuple[ListItem, list[ListItem]]] = []
+    for item in items:
+        if item.date is None and nested:
+            nested[-1][1].append(item)
+        else:
+            nested.append((item, []))
+    return nested
 
 
 def _atom_time(day: dt.date) -> str:

@@ -63,6 +63,7 @@ class DeskAnswers:
             "kind": command.kind,
             "date": command.day.isoformat(),
             "title": command.title,
+            "title_ko": command.title_ko,
             "url": command.url,
         }
         return self.desk.milestone(values, request.ctx, request.m)

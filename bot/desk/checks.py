@@ -243,8 +243,8 @@ class Checks:
                 pledge[name] = split_list(values[name])
         return pledge
 
-    def check_milestone(self, values: dict[str, str], m: Messages) -> tuple[dict[str, Any], Evidence | None]:
-        """A new milestone's record (with a fresh id), and its source's evidence when a link is given."""
+    def check_milestone_facts(self, values: dict[str, str], m: Messages) -> tuple[str, str, dt.date]:
+        """A new milestone's pledge, kind and date, and that it has a title (its link is checked apart)."""
         errors: dict[str, str] = {}
         pledge_id = ""
         try:
@@ -278,6 +278,11 @@ class Checks:
                     )
                 }
             )
+        return pledge_id, kind, day
+
+    def check_milestone(self, values: dict[str, str], m: Messages) -> tuple[dict[str, Any], Evidence | None]:
+        """A new milestone's record (with a fresh id), and its source's evidence when a link is given."""
+        pledge_id, kind, day = self.check_milestone_facts(values, m)
         evidence = None
         if values.get("url"):
             evidence = self.fetch_evidence(values["url"], None, m, field="url")
@@ -297,6 +302,8 @@ class Checks:
             "title": values["title"],
             "pledge": pledge_id,
         }
+        if values.get("title_ko"):
+            row["title_ko"] = values["title_ko"]
         if evidence is not None:
             row["source"] = evidence.source_id
         return row, evidence

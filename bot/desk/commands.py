@@ -58,6 +58,7 @@ class AddMilestone:
     day: dt.date | None = None
     title: str = ""
     url: str = ""
+    title_ko: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ NEW_FIELDS = frozenset(
 _MILESTONE_KINDS = {
     form: kind for kind in ("deadline", "event") for form in VOCABULARY.get(Kind.ARGUMENT, kind).forms
 }
+# A milestone's Korean title, anywhere after its date: title_ko="…" (quoted when it has spaces).
+_TITLE_KO = re.compile(r'\s+title_ko=(?:["“](?P<quoted>[^"”]*)["”]|(?P<word>\S+))')
 
 
 def _rate(rest: str, known: Known) -> Command | None:
@@ -181,6 +184,10 @@ def _milestone(rest: str, known: Known) -> Command | None:
     pledge_id, rest = found
     if not rest:
         return AddMilestone(pledge_id)  # the form, for that pledge
+    title_ko = ""
+    if found_ko := _TITLE_KO.search(rest):
+        title_ko = (found_ko["quoted"] if found_ko["quoted"] is not None else found_ko["word"]).strip()
+        rest = rest[: found_ko.start()] + rest[found_ko.end() :]
     words = rest.split()
     if len(words) < 3 or words[0].lower() not in _MILESTONE_KINDS:
         return Usage(N_("Give the kind (deadline or event), the date and a title."), "milestone")
@@ -191,7 +198,7 @@ def _milestone(rest: str, known: Known) -> Command | None:
     title = " ".join(words[2:])
     if not title:
         return Usage(N_("Give the kind (deadline or event), the date and a title."), "milestone")
-    return AddMilestone(pledge_id, _MILESTONE_KINDS[words[0].lower()], day, title, url)
+    return AddMilestone(pledge_id, _MILESTONE_KINDS[words[0].lower()], day, title, url, title_ko)
 
 
 def _undo(rest: str, known: Known) -> Command | None:
@@ -291,7 +298,7 @@ COMMANDS = (
     ),
     _desk(
         NP_("command", "milestone"),
-        "/pledge milestone <pledge-id> <kind> <YYYY-MM-DD> <title> [source-url]",
+        '/pledge milestone <pledge-id> <kind> <YYYY-MM-DD> <title> [source-url] [title_ko="…"]',
         N_("Editors: add a deadline or a scheduled event to a pledge"),
         "/pledge milestone inter-korean-hotline deadline 2026-12-31 Hotline restored by year end",
         _milestone,

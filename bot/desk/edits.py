@@ -85,14 +85,14 @@ class Desk:
         }
         if note:
             status_values["note"] = note
-        # A rating is a milestone too, so its anniversaries and day counts come round like any other's
-        # ("1 year since rated Kept: …"); the random part keeps two editors' ratings of one day apart.
-        pledge = self.catalogue.pledges([pledge_id])[pledge_id]
+        # A rating is a milestone too, so its anniversaries come round ("1 year since rated Kept: …"); it
+        # keeps the status and the pledge, not a sentence, so that each reader's language names it. The
+        # random part keeps two editors' ratings of one day apart.
         milestone = {
             "id": f"{pledge_id[:50]}-rated-{date.isoformat()}-{secrets.token_hex(3)}",
             "date": date.isoformat(),
             "kind": "status change",
-            "title": f"rated {status[:1].upper()}{status[1:]}: {pledge.title}",
+            "status": status,
             "pledge": pledge_id,
             "source": evidence.source_id,
         }

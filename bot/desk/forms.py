@@ -164,13 +164,26 @@ def _source_fields(catalogue: Catalogue, draft: dict[str, Any], m: Messages) -> 
 
 def _milestone_fields(catalogue: Catalogue, draft: dict[str, Any], m: Messages) -> tuple[FormField, ...]:
     kinds = tuple((kind, m.gettext(KIND_NAMES[kind])) for kind in DESK_MILESTONE_KINDS)
+    # The Korean title fills the fifth field, so the source link has a step of its own.
     return (
         FormField("pledge", m.gettext("Pledge id"), value=draft.get("pledge", ""), max_length=80),
         FormField("kind", m.gettext("Kind"), FieldKind.CHOICE, choices=kinds, value="deadline"),
         FormField("date", m.gettext("Date"), FieldKind.DATE, hint="YYYY-MM-DD"),
         FormField("title", m.gettext("Title"), max_length=200),
-        FormField("url", m.gettext("Source link"), FieldKind.URL, required=False),
+        FormField(
+            "title_ko",
+            m.gettext("Korean title"),
+            required=False,
+            hint=m.gettext("Without it, Korean readers see the English title, marked as such."),
+            max_length=200,
+        ),
     )
+
+
+def _milestone_source_fields(
+    catalogue: Catalogue, draft: dict[str, Any], m: Messages
+) -> tuple[FormField, ...]:
+    return (FormField("url", m.gettext("Source link"), FieldKind.URL, required=False),)
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -302,13 +315,36 @@ def _confirm_source(
     return draft, said, desk.checks.prepare_evidence(page), original
 
 
+def _check_milestone(
+    desk: Desk, nonce: str, values: dict[str, str], ctx: Context, m: Messages, today: dt.date
+) -> dict[str, Any]:
+    """The milestone's pledge, kind, date and titles (the draft so far)."""
+    pledge_id, kind, day = desk.checks.check_milestone_facts(values, m)
+    return {
+        "pledge": pledge_id,
+        "kind": kind,
+        "date": day.isoformat(),
+        "title": values["title"],
+        "title_ko": values.get("title_ko", ""),
+    }
+
+
 def _save_milestone(
     desk: Desk, nonce: str, values: dict[str, str], ctx: Context, m: Messages, today: dt.date
 ) -> Reply:
-    """Add the milestone, with its source when a link is given."""
-    row, evidence = desk.checks.check_milestone(values, m)
+    """Add the drafted milestone, with its source when a link is given."""
+    draft = desk.drafts.load(nonce)
+    if draft is None or "title" not in draft:
+        raise Invalid({"url": m.gettext("This form has expired; open it again.")})
+    try:
+        row, evidence = desk.checks.check_milestone(dict(draft, url=values.get("url", "")), m)
+    except Invalid as error:
+        # The first step's fields were checked there; anything wrong with them since (a pledge retracted
+        # meanwhile) can only be shown at this step's one field.
+        raise Invalid({"url": " ".join(error.errors.values())}) from None
     edit = desk.append_milestone(row, evidence, ctx, dedupe=f"form:{nonce}")
-    return desk.saved(edit, m.gettext("Milestone added to {id}").format(id=values["pledge"]), m)
+    desk.drafts.discard(nonce)
+    return desk.saved(edit, m.gettext("Milestone added to {id}").format(id=row["pledge"]), m)
 
 
 # -- the wizard -----------------------------------------------------------------------------------
@@ -335,7 +371,21 @@ STEPS: dict[str, Step] = {
             then="new:source",
         ),
         Step("new:source", N_("Confirm the source"), _source_fields, N_("Save"), _save_pledge),
-        Step("milestone", N_("New milestone"), _milestone_fields, N_("Save"), _save_milestone),
+        Step(
+            "milestone",
+            N_("New milestone (1 of 2)"),
+            _milestone_fields,
+            N_("Next"),
+            _check_milestone,
+            then="milestone:source",
+        ),
+        Step(
+            "milestone:source",
+            N_("New milestone (2 of 2): source"),
+            _milestone_source_fields,
+            N_("Save"),
+            _save_milestone,
+        ),
     )
 }
 # The steps a desk command opens its form at (`Desk.form`); the others follow a step's `then`.

@@ -15,15 +15,16 @@ from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, QuoteRow
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.help import help_reply
-from bot.i18n import Messages, language_of, localized, messages
+from bot.i18n import Messages, language_of, localized, messages, titled
 from bot.journal import DESK_KINDS, Journal
 from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, Show, Upcoming
 from bot.lookups.quotes import QuoteCards, title_of
 from bot.lookups.searching import Outcome, search_page
 from bot.registry import Registry, Request, handles
-from bot.reminders.calendar import Calendars
+from bot.reminders.calendar import Calendars, milestone
+from bot.reminders.digests import fitting, grouped
 from bot.reminders.items import OccurrenceItems, quote_detail, with_source
-from bot.reminders.occurrences import KIND_NAMES, OccurrenceKind
+from bot.reminders.occurrences import DUE_KINDS, KIND_NAMES, OccurrenceKind
 from bot.replies import (
     EDITORS_TITLE,
     Action,
@@ -249,31 +250,39 @@ class Timeline:
     def on(self, command: On, request: Request) -> Reply:
         """What was pledged or happened on a date, and what fell due that day."""
         m, day = request.m, command.day
-        rows = self.catalogue.milestones_on(day)
+        # One line per event: a milestone of the day by its title, except a deadline, which is "Due today: …"
+        # with where its pledge stands, among what fell due.
+        rows = [r for r in self.catalogue.milestones_on(day) if r.kind not in DUE_KINDS]
+        listed = {r.id for r in rows}
+        due = [
+            o
+            for o in self.items.open(self.calendars.current().on(day))
+            if not (o.kind == OccurrenceKind.ON_THE_DAY and o.milestone.id in listed)
+        ]
         # Each pledge with its quote and source, each other milestone with the record it comes from.
         leads: dict[str, QuoteRow] = {}
         for quote in self.catalogue.quotes([r.pledge for r in rows if r.pledge], lead_only=True):
             leads.setdefault(quote.pledge, quote)
         sources = self.catalogue.milestone_sources(r.id for r in rows)
         items = []
-        for row in rows:
+        for row in map(milestone, rows):
             detail = m.gettext(KIND_NAMES.get(row.kind, row.kind))
-            lead = leads.get(row.pledge) if row.pledge else None
+            lead = leads.get(row.pledge_id) if row.pledge_id else None
             if lead is not None:
                 detail = quote_detail(m, lead)
             elif row.id in sources:
                 detail = with_source(m, detail[:1].upper() + detail[1:], sources[row.id])
             items.append(
                 ListItem(
-                    label=m.gettext("Pledged: {title}").format(title=localized(m, row.title, row.title_ko))
+                    label=m.gettext("Pledged: {title}").format(title=titled(m, row.topic, row.topic_ko))
                     if row.kind == "pledged"
-                    else row.title,
+                    else row.name(m),
                     detail=detail,
                     date=row.date,
-                    pledge_id=row.pledge,
+                    pledge_id=row.pledge_id,
                 )
             )
-        items += self.items.of(self.items.open(self.calendars.current().on(day)), m)
+        items += self.items.of(due, m)
         if not items:
             return Reply(
                 title=m.date(day),
@@ -302,11 +311,13 @@ class Timeline:
                 days,
             )
             return Reply(title=title, notices=[Notice(text.format(n=days))])
-        items = self.items.of(found[:MAX_LIST_ITEMS], m)
+        # Grouped as digests are (the 14 pledges of one day under one heading), and cut between groups.
+        shown = found[: fitting(found, MAX_LIST_ITEMS)]
+        items = grouped(tuple(zip(shown, self.items.of(shown, m), strict=True)), m)
         notices = []
-        if len(found) > MAX_LIST_ITEMS:
+        if len(shown) < len(found):
             text = m.gettext("Showing the first {shown} of {total}; ask for fewer days.")
-            notices.append(Notice(text.format(shown=MAX_LIST_ITEMS, total=len(found))))
+            notices.append(Notice(text.format(shown=len(shown), total=len(found))))
         return Reply(title=title, items=items, notices=notices, total=len(found))
 
     @handles(History)

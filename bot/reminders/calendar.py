@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.catalogue import Catalogue
+from bot.catalogue import CalendarRow, Catalogue
 from bot.i18n import messages
 from bot.reminders.occurrences import DUE, Calendar, Milestone
 
@@ -45,22 +45,35 @@ class Calendars:
             return self._calendar
 
     def _build(self) -> Calendar:
-        english = messages()
-        return Calendar(
-            Milestone(
-                id=r.id,
-                date=r.date,
-                kind=r.kind,
-                title=english.gettext("{speaker} pledged: {title}").format(
-                    speaker=r.speaker_name or english.gettext("the speaker"), title=r.title
-                )
-                if r.kind == "pledged"
-                else r.title,
-                pledge_id=r.pledge,
-                speaker=r.speaker_name or "",
-                speaker_ko=r.speaker_name_ko or "",
-                topic=r.title if r.kind in ("pledged", DUE) else "",
-                topic_ko=(r.pledge_title_ko or "") if r.kind in ("pledged", DUE) else "",
-            )
-            for r in self.catalogue.calendar_rows()
-        )
+        return Calendar(milestone(r) for r in self.catalogue.calendar_rows())
+
+
+def milestone(row: CalendarRow) -> Milestone:
+    """A catalogue row as the calendar's milestone: its English title, and what other languages name it by."""
+    english = messages()
+    title = row.title
+    if row.kind == "pledged":
+        speaker = row.speaker_name or english.gettext("the speaker")
+        title = english.gettext("{speaker} pledged: {title}").format(speaker=speaker, title=row.title)
+    # A pledge's own milestones (and a rating, named from its status) are about the pledge, an event or a
+    # status change of its own words about itself ("사건 1주년: 핫라인 점검"); an election or an inauguration
+    # is named by who and what alone ("이재명 취임 1주년").
+    topic: str = ""
+    topic_ko: str | None = ""
+    if row.kind in ("pledged", DUE) or (row.kind == "status change" and row.status):
+        topic, topic_ko = row.pledge_title or row.title or "", row.pledge_title_ko
+    elif row.kind in ("event", "status change"):
+        topic, topic_ko = row.title or "", row.title_ko
+    return Milestone(
+        id=row.id,
+        date=row.date,
+        kind=row.kind,
+        title=title,
+        pledge_id=row.pledge,
+        speaker=row.speaker_name or "",
+        speaker_ko=row.speaker_name_ko or "",
+        topic=topic,
+        topic_ko=topic_ko or "",
+        title_ko=row.title_ko or "",
+        status=row.status or "",
+    )

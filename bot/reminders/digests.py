@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.catalogue import Catalogue, PledgeRow
-from bot.i18n import Messages, language_of, localized, messages
+from bot.i18n import Messages, language_of, localized, messages, titled
 from bot.journal import Edit, EditKind, Journal
 from bot.reminders.calendar import Calendars
 from bot.reminders.items import OccurrenceItems
@@ -265,12 +265,10 @@ class DayDigest:
         self._by_pledge: dict[str, list[int]] = defaultdict(list)
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         self._items = [item for _, item in pairs]
-        # Per pair: the group it may join (None: listed alone whatever a channel follows); its item as a
-        # group member is made when a group first needs it.
-        self._keys: list[tuple | None] = []
+        # A pair's item as a group member, made when a group first needs it.
         self._members: dict[int, ListItem] = {}
         self._headings: dict[tuple[tuple, int], ListItem] = {}
-        for n, (occurrence, item) in enumerate(pairs):
+        for n, (_, item) in enumerate(pairs):
             if item.pledge_id is None:
                 self._everyone.append(n)
             else:
@@ -278,21 +276,9 @@ class DayDigest:
                 category = categories.get(item.pledge_id)
                 if category is not None:
                     self._by_topic[category.casefold()].append(n)
-            milestone = occurrence.milestone
-            if milestone.kind == "pledged" and occurrence.kind != OccurrenceKind.ON_THE_DAY:
-                key = (
-                    occurrence.lead_days,
-                    occurrence.kind,
-                    occurrence.count,
-                    milestone.date,
-                    milestone.speaker,
-                )
-                self._keys.append(key)
-            else:
-                self._keys.append(None)
-        # Only a group with GROUP_MIN members in the whole day can have as many in a channel's part of it.
-        sizes = Counter(key for key in self._keys if key is not None)
-        self._keys = [key if key is not None and sizes[key] >= GROUP_MIN else None for key in self._keys]
+        # Per pair: the group it may join (None: listed alone whatever a channel follows). Only a group with
+        # GROUP_MIN members in the whole day can have as many in a channel's part of it.
+        self._keys = group_keys([occurrence for occurrence, _ in pairs])
         self._grouping = any(key is not None for key in self._keys)
         self._following: dict[tuple[frozenset[str], frozenset[str]], tuple[int, list[ListItem]]] = {
             (frozenset(), frozenset()): (len(pairs), self._grouped(range(len(pairs))))
@@ -360,9 +346,56 @@ class DayDigest:
         if member is None:
             occurrence, item = self.pairs[n]
             milestone = occurrence.milestone
-            title = localized(self._m, milestone.topic, milestone.topic_ko) or item.label
+            title = titled(self._m, milestone.topic, milestone.topic_ko) or item.label
             member = self._members[n] = dataclasses.replace(item, label=title, date=None)
         return member
+
+
+def _group_key(occurrence: Occurrence) -> tuple | None:
+    """The group an occurrence may join (pledges of one speaker and day falling due alike), or None."""
+    milestone = occurrence.milestone
+    if milestone.kind != "pledged" or occurrence.kind == OccurrenceKind.ON_THE_DAY:
+        return None
+    # The count, kind and date fix the day it falls due on, so a group never spans days.
+    return (occurrence.lead_days, occurrence.kind, occurrence.count, milestone.date, milestone.speaker)
+
+
+def group_keys(occurrences: Sequence[Occurrence]) -> list[tuple | None]:
+    """Per occurrence, the group it is listed under, or None when it is listed alone: a group needs
+    GROUP_MIN members among `occurrences`."""
+    keys = [_group_key(o) for o in occurrences]
+    sizes = Counter(key for key in keys if key is not None)
+    return [key if key is not None and sizes[key] >= GROUP_MIN else None for key in keys]
+
+
+def grouped(pairs: tuple[Pair, ...], m: Messages) -> list[ListItem]:
+    """The items of these pairs as a digest lists them, many pledges of one event under one heading: for
+    lists of many days (`upcoming`, the site's "Coming up"), since a group falls due on one day."""
+    return DayDigest(pairs, "", {}, m).following((), ())[1]
+
+
+def fitting(occurrences: Sequence[Occurrence], limit: int) -> int:
+    """How many of `occurrences` (in listing order) a grouped list of at most `limit` items shows without
+    cutting a group short (a group takes a heading too); `limit` when the first group alone is longer."""
+    keys = group_keys(occurrences)
+    left = Counter(key for key in keys if key is not None)
+    started: set[tuple] = set()
+    lines = shown = unfinished = 0
+    for n, key in enumerate(keys, 1):
+        lines += 1
+        if key is not None:
+            if key not in started:
+                started.add(key)
+                lines += 1  # its heading
+                unfinished += 1
+            left[key] -= 1
+            if not left[key]:
+                unfinished -= 1
+        if lines > limit:
+            break
+        if not unfinished:
+            shown = n
+    return shown or min(limit, len(occurrences))
 
 
 def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:

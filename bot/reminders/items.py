@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.catalogue import Catalogue, QuoteRow, SourceRow
 from bot.i18n import Messages, localized
-from bot.reminders.occurrences import DUE, KIND_NAMES, Occurrence, OccurrenceKind
+from bot.reminders.occurrences import DUE_KINDS, KIND_NAMES, Occurrence, OccurrenceKind
 from bot.replies import ListItem
 from bot.statuses import SETTLED
 
@@ -17,26 +17,20 @@ class OccurrenceItems:
         self.catalogue = catalogue
 
     def open(self, occurrences: list[Occurrence]) -> list[Occurrence]:
-        """`occurrences` without the "Overdue by …" items of pledges already kept, broken or a compromise.
+        """`occurrences` without the "Overdue by …" items of pledges already kept, broken or a compromise,
+        nor of deadlines that belong to no pledge (nothing says whether they were met).
 
         The status is the catalogue's as this is asked; a status change is an import, which bumps the
         catalogue version, so the calendar and the digests cached from it are rebuilt with the new status."""
-        overdue = {
-            o.milestone.pledge_id
-            for o in occurrences
-            if o.milestone.kind == DUE and o.kind != OccurrenceKind.ON_THE_DAY and o.milestone.pledge_id
-        }
+        overdue = {o.milestone.pledge_id for o in occurrences if _overdue(o)}
         if not overdue:
             return occurrences
-        settled = {i for i, status in self.catalogue.statuses(overdue).items() if status in SETTLED}
+        ids = {i for i in overdue if i}
+        settled = {i for i, status in self.catalogue.statuses(ids).items() if status in SETTLED}
         return [
             o
             for o in occurrences
-            if not (
-                o.milestone.kind == DUE
-                and o.kind != OccurrenceKind.ON_THE_DAY
-                and o.milestone.pledge_id in settled
-            )
+            if not (_overdue(o) and (not o.milestone.pledge_id or o.milestone.pledge_id in settled))
         ]
 
     def of(self, occurrences: list[Occurrence], m: Messages) -> list[ListItem]:
@@ -88,9 +82,14 @@ class OccurrenceItems:
         return items
 
 
+def _overdue(occurrence: Occurrence) -> bool:
+    """Whether an occurrence is a due date past its day ("Overdue by …")."""
+    return occurrence.milestone.kind in DUE_KINDS and occurrence.kind != OccurrenceKind.ON_THE_DAY
+
+
 def _with_status(occurrence: Occurrence) -> bool:
     """Whether an item says where its pledge stands now: on a milestone's own day, and for a deadline."""
-    return occurrence.kind == OccurrenceKind.ON_THE_DAY or occurrence.milestone.kind == DUE
+    return occurrence.kind == OccurrenceKind.ON_THE_DAY or occurrence.milestone.kind in DUE_KINDS
 
 
 def quote_detail(m: Messages, lead: QuoteRow) -> str:

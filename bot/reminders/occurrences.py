@@ -2,20 +2,25 @@
 
 A milestone (a pledge made, an election, an inauguration, ...) falls due on:
 
-- its own day, for the kinds that look forward (deadline, event, election, inauguration; see `FORWARD_KINDS`):
-  "Today: ..." on the day, and "In 7 days: ..." as a heads-up before it. A pledge's own day (`pledged`) is
-  the pledge itself, so it is not announced again;
+- its own day, for the kinds that look forward (event, election, inauguration and the due dates; see
+  `FORWARD_KINDS`): "Today: ..." on the day, and "In 7 days: ..." as a heads-up before it. A pledge's own day
+  (`pledged`) is the pledge itself, so it is not announced again;
 - its yearly anniversaries, "N years since ..." for N >= 1;
 - its day-count marks (100, 200, 300, 500 and 1,000 days by default, configurable), counting the event day
   itself as day 1, as Korean usage does: the 100th day of a 2025-06-04 inauguration is 2025-09-11.
 
-A pledge's deadline is a milestone of kind "due" (`DUE`, built from the pledge's `due_on` or `due` rule). It
-falls due on its day ("Due today: ..."), ahead of it ("Due in 7 days: ..."), and after it "Overdue by N days"
-on the day-count marks and "Overdue by N years" on its anniversaries. The overdue count is the number of days
-past the deadline, so the day after the deadline is the first day overdue (day 1, as the day counts count the
-event day as day 1) and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09-11 is
-overdue by 100 days on 2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not
-known here; the caller drops the overdue items of settled pledges.
+A due date is a deadline, not an event: a pledge's own (a milestone of kind "due", `DUE`, built from its
+`due_on` or `due` rule) and a milestone of a kind the dataset calls a due date (`deadline`, see
+`bot.dataset.DUE_KINDS`) go through one rule (`DUE_KINDS`). It falls due on its day ("Due today: ..."), ahead
+of it ("Due in 7 days: ..."), and after it "Overdue by N days" on the day-count marks and "Overdue by N years"
+on its anniversaries, never "N days since" it. The overdue count is the number of days past the deadline, so
+the day after the deadline is the first day overdue (day 1, as the day counts count the event day as day 1)
+and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09-11 is overdue by 100 days on
+2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not known here; the caller
+drops the overdue items of settled pledges.
+
+A rating (a `status change`) comes round on its anniversaries alone, and never ahead of its day
+(`YEARLY_ONLY`): no day counts, no heads-up, nothing in `upcoming`.
 
 Apart from the forward-looking "on the day" occurrence, the event day is never an anniversary or a day
 count (it is year 0 and day 1). A milestone on 29 February is observed
@@ -39,7 +44,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 
-from bot.i18n import N_, Messages, localized, messages
+from bot.dataset import DUE_KINDS as DUE_MILESTONE_KINDS
+from bot.i18n import N_, Messages, localized, messages, titled
 
 DEFAULT_DAY_MARKS: tuple[int, ...] = (100, 200, 300, 500, 1000)
 
@@ -52,10 +58,18 @@ class OccurrenceKind(StrEnum):
     DAY_COUNT = "day count"
 
 
-# Milestone kinds that fall due on their own date ("Today: ..."), and ahead of it with a lead time.
-FORWARD_KINDS = frozenset({"deadline", "event", "election", "inauguration"})
-# The kind of a pledge's deadline: due on its day and ahead, then overdue on the marks and yearly.
+# The kind of a pledge's deadline (its `due_on` or `due` rule), as the calendar holds it.
 DUE = "due"
+# Due dates, whoever set them: due on their day and ahead, then overdue on the marks and yearly.
+DUE_KINDS = frozenset({DUE, *DUE_MILESTONE_KINDS})
+# Milestone kinds that fall due on their own date ("Today: ...", "Due today: ..."), and ahead of it with a
+# lead time.
+FORWARD_KINDS = frozenset({"event", "election", "inauguration", *DUE_MILESTONE_KINDS})
+# A rating (a status change) is the desk's own record, not an event readers count the days to or wait for:
+# it comes round once a year on its day ("1 year since rated Kept: …", a prompt to check the verdict still
+# holds), never as "300 days since", and never ahead of its day (no heads-up, nothing in `upcoming` or the
+# site's "Coming up"), where what the politician faces belongs.
+YEARLY_ONLY = frozenset({"status change"})
 
 
 _KIND_RANK: dict[str, int] = {kind: rank for rank, kind in enumerate(OccurrenceKind)}
@@ -71,11 +85,25 @@ class Milestone:
     title: str
     pledge_id: str | None = None
     # What a language other than English builds its headline from (e.g. "이재명 취임 100일"): the speaker's
-    # name and the pledge's title, each with its Korean form when the data has one.
+    # name and what the milestone is about (its pledge's title, an event's own), each with its Korean form
+    # when the data has one.
     speaker: str = ""
     speaker_ko: str = ""
     topic: str = ""
     topic_ko: str = ""
+    # The Korean title (a pledge's deadline's is its pledge's), shown to Korean readers instead of `title`.
+    title_ko: str = ""
+    # The status a rating gave its pledge (the topic): a rating is named from it in the reader's language.
+    status: str = ""
+
+    def name(self, m: Messages) -> str:
+        """The milestone's title for `m`'s readers, an English one marked as such for readers of another
+        language; a rating's, "rated Kept: …", written in their language."""
+        if self.status:
+            return m.gettext("rated {status}: {title}").format(
+                status=_capitalised(m.status(self.status)), title=titled(m, self.topic, self.topic_ko)
+            )
+        return titled(m, self.title or f"{self.kind} {self.id}", self.title_ko)
 
 
 # Milestone kinds as events a headline names (Korean: "취임", "공약 발표"); English uses the title instead.
@@ -110,17 +138,21 @@ class Occurrence:
         …", or in Korean "이재명 취임 100일"."""
         m = m or messages()
         milestone = self.milestone
-        topic = localized(m, milestone.topic, milestone.topic_ko)
+        subject = milestone.name(m)
+        if milestone.kind in DUE_KINDS:
+            return self._due_headline(m, subject)
+        topic = titled(m, milestone.topic, milestone.topic_ko)
         words = {
             "count": f"{self.count:,}",
             # English names the milestone by its title; other languages by who did what, and on what.
-            "subject": milestone.title or f"{milestone.kind} {milestone.id}",
+            "subject": subject,
             "speaker": localized(m, milestone.speaker, milestone.speaker_ko),
-            "event": m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
+            # Korean names a rating by the status it gave ("이행 완료 평가 1주년: …").
+            "event": m.gettext("rated {status}").format(status=_capitalised(m.status(milestone.status)))
+            if milestone.status
+            else m.gettext(KIND_NAMES.get(milestone.kind, milestone.kind)),
             "about": m.gettext(": {topic}").format(topic=topic) if topic else "",
         }
-        if milestone.kind == DUE:
-            return self._due_headline(m, localized(m, milestone.title, milestone.topic_ko))
         if self.kind == OccurrenceKind.ON_THE_DAY:
             if self.lead_days == 0:
                 return m.gettext("Today: {subject}").format(subject=words["subject"])
@@ -151,6 +183,23 @@ class Occurrence:
                 "Overdue by {count} day: {subject}", "Overdue by {count} days: {subject}", self.count
             )
         return ahead(m, n, text.format(count=f"{self.count:,}", subject=subject))
+
+
+def standing(milestone: Milestone, today: dt.date, *, settled: bool = False) -> Occurrence | None:
+    """Where a milestone stands on `today`, for a list that names each milestone once: ahead of its day "In
+    24 days: …" (a due date "Due in 24 days: …"), on it "Today: …" or "Due today: …", and past it, a due date
+    of a pledge not `settled`, "Overdue by 45 days: …" (every day counted, not only the marks); None for what
+    is simply past, named by its title alone."""
+    if milestone.date >= today:
+        return Occurrence(today, milestone, OccurrenceKind.ON_THE_DAY, 0, (milestone.date - today).days)
+    if milestone.kind in DUE_KINDS and milestone.pledge_id and not settled:
+        return Occurrence(today, milestone, OccurrenceKind.DAY_COUNT, (today - milestone.date).days)
+    return None
+
+
+def _capitalised(text: str) -> str:
+    """`text` with its first letter a capital, as a status begins a title ("rated Kept: …")."""
+    return text[:1].upper() + text[1:]
 
 
 def ahead(m: Messages, lead_days: int, text: str) -> str:
@@ -235,7 +284,11 @@ class Calendar:
         for milestone in ordered:
             date = milestone.date
             by_month_day[(date.month, date.day)].append(milestone)
-            (dues_by_date if milestone.kind == DUE else by_date)[date].append(milestone)
+            if milestone.kind in DUE_KINDS:
+                dues_by_date[date].append(milestone)
+            elif milestone.kind not in YEARLY_ONLY:
+                # Counted in days, or announced on the day (a rating is neither).
+                by_date[date].append(milestone)
         for bucket in by_month_day.values():
             bucket.sort(key=_year)
         # A parallel list of years per bucket lets bisect drop milestones whose first anniversary is ahead.
@@ -265,28 +318,33 @@ class Calendar:
         if lead_days < 0:
             raise ValueError(f"lead_days must not be negative: {lead_days}")
         target = _shift(day, lead_days) if lead_days > 0 else None
-        return self._due(target, day, lead_days) if target is not None else []
+        return self._due(target, day, lead_days, ahead=True) if target is not None else []
 
-    def between(self, start: dt.date, end: dt.date) -> list[Occurrence]:
-        """Occurrences due from `start` to `end`, both inclusive, in listing order; empty if end < start."""
+    def between(self, start: dt.date, end: dt.date, *, ahead: bool = False) -> list[Occurrence]:
+        """Occurrences due from `start` to `end`, both inclusive, in listing order; empty if end < start.
+        With `ahead`, as they are listed before their day (without what is announced on its day only)."""
         result: list[Occurrence] = []
         day: dt.date | None = start
         while day is not None and day <= end:
-            result.extend(self._due(day, day, 0))
+            result.extend(self._due(day, day, 0, ahead=ahead))
             day = _shift(day, 1)
         return result
 
     def upcoming(self, today: dt.date, days: int) -> list[Occurrence]:
-        """Occurrences in the `days` calendar days starting with `today` (the "/pledge upcoming" window)."""
+        """Occurrences in the `days` calendar days starting with `today` (the "/pledge upcoming" window), as
+        they are listed ahead of their day."""
         if days < 0:
             raise ValueError(f"days must not be negative: {days}")
         if days == 0:
             return []
         end = _shift(today, days - 1) or dt.date.max
-        return self.between(today, end)
+        return self.between(today, end, ahead=True)
 
-    def _due(self, due: dt.date, listed_on: dt.date, lead_days: int) -> list[Occurrence]:
-        """Occurrences falling on `due`, listed on `listed_on`, in listing order."""
+    def _due(
+        self, due: dt.date, listed_on: dt.date, lead_days: int, *, ahead: bool = False
+    ) -> list[Occurrence]:
+        """Occurrences falling on `due`, listed on `listed_on`, in listing order; `ahead` of their day,
+        without the anniversaries announced on their day only (`YEARLY_ONLY`)."""
         found: list[Occurrence] = [
             Occurrence(listed_on, milestone, OccurrenceKind.ON_THE_DAY, 0, lead_days)
             for milestone in self._by_date.get(due, ())
@@ -303,6 +361,8 @@ class Calendar:
             # Only milestones from earlier years have an anniversary; the same year is the event itself.
             past = bisect.bisect_left(self._anniversary_years[key], due.year)
             for milestone in bucket[:past]:
+                if ahead and milestone.kind in YEARLY_ONLY:
+                    continue
                 found.append(
                     Occurrence(
                         listed_on,
