@@ -41,6 +41,7 @@ from bot.exporting import Exporter
 from bot.help import HelpAnswers
 from bot.i18n import messages
 from bot.importing import Importer, os_user
+from bot.installations import Installations
 from bot.journal import Journal
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
@@ -91,6 +92,8 @@ class Bot:
     # The digests' ledger, and the one of the desk's posts to `updates now` channels (the same guarantees).
     ledger: Ledger[dt.date]
     announcements: Ledger[int]
+    # Where the bot is installed (Slack distribution), with the OAuth states and the installation log.
+    installations: Installations
     clock: Clock = utc_now
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
@@ -192,6 +195,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         core,
         Ledger.digests(backend, lease),
         Ledger.announcements(backend, lease),
+        Installations(backend),
         clock,
     )
 
