@@ -374,7 +374,7 @@ def _ask(bot: Bot, args: argparse.Namespace) -> int:
 
 
 def _run(bot: Bot, args: argparse.Namespace) -> int:
-    servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
+    servers = [loader(bot) for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
     # The site on the first free port from 8080, its address on stderr so piped output stays the bot's.
     site = _site_serve(bot, "127.0.0.1", SITE_PORT, tries=SITE_PORT_TRIES, announce=_announce)
     if not servers:
@@ -392,8 +392,8 @@ def _web(bot: Bot, args: argparse.Namespace) -> int:
     settings = bot.settings
     if settings.slack_enabled and not settings.slack_socket_mode:
         # Only this process receives HTTP on hosts like Heroku: the site shares Slack's port.
-        return _serve(bot, [_slack_serve(site_of=bot)], scheduler=False)
-    servers = [_slack_serve()] if settings.slack_enabled else []
+        return _serve(bot, [_slack_serve(bot, with_site=True)], scheduler=False)
+    servers = [_slack_serve(bot)] if settings.slack_enabled else []
     servers.append(_site_serve(bot, "0.0.0.0", settings.port))
     return _serve(bot, servers, scheduler=False)
 
@@ -435,15 +435,19 @@ def _worker(bot: Bot, args: argparse.Namespace) -> int:
     # Slack HTTP mode belongs to the web process; Socket Mode holds a connection, like the Discord gateway.
     servers = [_discord_serve()] if bot.settings.discord_enabled else []
     if bot.settings.slack_socket_mode:
-        servers.append(_slack_serve())
+        servers.append(_slack_serve(bot))
     return _serve(bot, servers, scheduler=True, exclusive=True)
 
 
 def _slack(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.slack_enabled:
-        print("pledgebot: SLACK_BOT_TOKEN is not set; see docs/deployment.md#slack.", file=sys.stderr)
+        print(
+            "pledgebot: SLACK_BOT_TOKEN (or, for distribution, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is "
+            "not set; see docs/deployment.md#slack.",
+            file=sys.stderr,
+        )
         return 2
-    return _serve(bot, [_slack_serve()], scheduler=False)
+    return _serve(bot, [_slack_serve(bot)], scheduler=False)
 
 
 def _discord(bot: Bot, args: argparse.Namespace) -> int:
@@ -453,20 +457,19 @@ def _discord(bot: Bot, args: argparse.Namespace) -> int:
     return _serve(bot, [_discord_serve()], scheduler=False)
 
 
-def _slack_serve(*, site_of: Bot | None = None) -> Serve:
-    """Slack's adapter; with `site_of`, that bot's site on the same port (a web process)."""
+def _slack_serve(bot: Bot, *, with_site: bool = False) -> Serve:
+    """Slack's adapter over the bot's installations; `with_site`, the bot's site on the same port (a web
+    process)."""
+    from adapters.site.app import Site
     from adapters.slack_app.app import serve
 
-    if site_of is None:
-        return serve
-    from adapters.site.app import Site
+    site = Site(site_sources(bot), bot.settings.public_url) if with_site else None
 
-    site = Site(site_sources(site_of), site_of.settings.public_url)
+    async def slack(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
+        mount = site.install if site is not None else None
+        await serve(core, settings, stopping, mount=mount, installations=bot.installations)
 
-    async def slack_and_site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
-        await serve(core, settings, stopping, mount=site.install)
-
-    return slack_and_site
+    return slack
 
 
 def _discord_serve() -> Serve:
@@ -522,7 +525,10 @@ def _files(settings: Settings) -> Path:
     return settings.db_path.parent / "cards"
 
 
-_ADAPTERS = {"slack": _slack_serve, "discord": _discord_serve}
+_ADAPTERS: dict[str, Callable[[Bot], Serve]] = {
+    "slack": _slack_serve,
+    "discord": lambda bot: _discord_serve(),
+}
 
 
 def _enabled(settings: Settings, name: str) -> bool:
@@ -534,8 +540,9 @@ def _configured_names(settings: Settings) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def _deliverers(settings: Settings, *, console: bool) -> AsyncIterator[dict[str, Deliverer]]:
+async def _deliverers(bot: Bot, *, console: bool) -> AsyncIterator[dict[str, Deliverer]]:
     """A deliverer for every configured platform (and the console's), closed on exit."""
+    settings = bot.settings
     async with contextlib.AsyncExitStack() as stack:
         found: dict[str, Deliverer] = {}
         if console:
@@ -545,7 +552,7 @@ async def _deliverers(settings: Settings, *, console: bool) -> AsyncIterator[dic
         if settings.slack_enabled:
             from adapters.slack_app.delivery import deliverer as slack_deliverer
 
-            found["slack"] = await stack.enter_async_context(slack_deliverer(settings))
+            found["slack"] = await stack.enter_async_context(slack_deliverer(settings, bot.installations))
         if settings.discord_enabled:
             from adapters.discord_app.delivery import deliverer as discord_deliverer
 
@@ -573,7 +580,7 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
         if lock is not None and not await _lead(lock, stopping, settings.standby_retry_seconds):
             return
         console = _console_serve in servers
-        async with _deliverers(settings, console=console) as deliverers:
+        async with _deliverers(bot, console=console) as deliverers:
             schedule = None
             if scheduler:
                 schedule = Scheduler(bot.delivery(deliverers))
@@ -688,13 +695,13 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
 
 def _deliver(bot: Bot, args: argparse.Namespace) -> int:
     async def main() -> PassReport:
-        async with _deliverers(bot.settings, console=True) as deliverers:
+        async with _deliverers(bot, console=True) as deliverers:
             return await bot.delivery(deliverers).run_pass(args.at, rerun=args.at is not None)
 
     report = asyncio.run(main())
     print(
         f"Delivery pass: {len(report.sent)} sent, {len(report.empty)} with nothing due, "
-        f"{len(report.skipped)} skipped (too late), {len(report.failed)} failed."
+        f"{len(report.skipped)} skipped (too late, or no longer installed), {len(report.failed)} failed."
     )
     return 1 if report.failed else 0
 
