@@ -172,6 +172,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
+        publisher=settings.publisher or "",
     )
     return Bot(
         settings,

@@ -63,6 +63,11 @@ class Settings:
     discord_guild_ids: tuple[int, ...] = ()
     # The name of the Discord role whose members may edit the catalogue (besides Manage Server).
     discord_editor_role: str | None = None
+    # Where the catalogue is edited, when the deployment says (Slack team ids, Discord server ids): the desk's
+    # commands work there only, and elsewhere answer with the publisher's name. Empty: everywhere.
+    desk_workspaces: frozenset[str] = field(default_factory=frozenset)
+    desk_guilds: frozenset[int] = field(default_factory=frozenset)
+    publisher: str | None = None
     reminder_grace_hours: float = 6.0
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
@@ -224,6 +229,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
         discord_editor_role=_role(env, "DISCORD_EDITOR_ROLE"),
+        desk_workspaces=_teams(env, "PLEDGEBOT_DESK_WORKSPACES"),
+        desk_guilds=frozenset(_ids(env, "PLEDGEBOT_DESK_GUILDS")),
+        publisher=_publisher(env),
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
@@ -235,6 +243,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         fetch_allow=_fetch_allow(env),
     )
     _check_slack(settings)
+    _check_desk(settings)
     if not settings.data_dir.is_dir():
         raise ConfigError("PLEDGEBOT_DATA must name an existing folder of dataset files")
     return settings
@@ -278,6 +287,24 @@ def _client_id(env: Mapping[str, str]) -> str | None:
             "(digits, a dot, digits)"
         )
     return raw
+
+
+def _teams(env: Mapping[str, str], name: str) -> frozenset[str]:
+    teams = _words(env.get(name, ""))
+    # A workspace's name or domain would never match a request's team id, so that desk would be nowhere.
+    if not all(re.fullmatch(r"T[A-Z0-9]{2,31}", t) for t in teams):
+        raise ConfigError(
+            f"{name} must be Slack team ids, which start with T (a workspace's id, as its URL "
+            "app.slack.com/client/<id> shows it), separated by commas or spaces"
+        )
+    return frozenset(teams)
+
+
+def _publisher(env: Mapping[str, str]) -> str | None:
+    raw = " ".join(env.get("PLEDGEBOT_PUBLISHER", "").split())
+    if len(raw) > 100:
+        raise ConfigError("PLEDGEBOT_PUBLISHER must be a name of at most 100 characters")
+    return raw or None
 
 
 def _check_slack(s: Settings) -> None:
@@ -325,3 +352,16 @@ def _check_distribution(s: Settings) -> None:
             "SLACK_SIGNING_SECRET is missing: distribution (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) receives "
             "Slack's requests over HTTP and must verify them"
         )
+
+
+def _check_desk(s: Settings) -> None:
+    for name, places in (
+        ("PLEDGEBOT_DESK_WORKSPACES", s.desk_workspaces),
+        ("PLEDGEBOT_DESK_GUILDS", s.desk_guilds),
+    ):
+        # Everywhere else is told who edits the catalogue, so there must be a name to tell them.
+        if places and s.publisher is None:
+            raise ConfigError(
+                f"{name} is set but PLEDGEBOT_PUBLISHER is missing: other workspaces and servers are told "
+                "who edits the catalogue by that name"
+            )

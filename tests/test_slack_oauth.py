@@ -1,6 +1,7 @@
 """Slack distribution end to end: workspaces install through Bolt's real OAuth flow (`/slack/install`, then
 `/slack/oauth_redirect` with Slack's code) against the fake Slack, and each is answered and posted to with
-its own token; uninstalls, token rotation and an Enterprise Grid org, on both state backends."""
+its own token; uninstalls, token rotation, an Enterprise Grid org and the publisher's desk, on both state
+backends."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ CAMPUS = "T0CAMPUS"  # a newsroom that installed the tracker's bot
 ORG, LAW = "E0UNIVERSITY", "T0LAWSCHOOL"  # an Enterprise Grid org, and one of its workspaces
 STRANGER = "T0STRANGER"  # never installed it
 ADMIN, MEMBER = "U0ADMIN", "U0MEMBER"
+PUBLISHER = "Korea JoongAng Daily"
 SEOUL = ZoneInfo("Asia/Seoul")
 DAY = dt.date(2026, 5, 26)  # the seed article's first anniversary: its digest has something in it
 WAIT = 5.0
@@ -61,6 +63,8 @@ def settings(state_settings: Settings, slack: FakeSlack) -> Settings:
         slack_signing_secret=Secret(SIGNING_SECRET),
         slack_api_url=slack.api_url,
         port=0,
+        desk_workspaces=frozenset({DESK}),
+        publisher=PUBLISHER,
     )
 
 
@@ -276,6 +280,26 @@ async def test_a_digest_for_a_workspace_with_no_installation_is_skipped_not_retr
     assert slack.calls == []
 
 
+async def test_a_desk_command_outside_the_desk_workspaces_names_the_publisher_and_lookups_work(
+    running: Running, slack: FakeSlack
+):
+    await install(running, slack.grant(DESK))
+    await install(running, slack.grant(CAMPUS))
+    # A workspace admin elsewhere may not edit: the catalogue is the publisher's.
+    for text in ("rate inter-korean-hotline kept https://example.com/news", "editors", "undo 1"):
+        refused = await command(running, text, CAMPUS, user=ADMIN)
+        assert f"This catalogue is edited by {PUBLISHER}" in refused["text"], text
+    assert "/pledge rate" not in str(await command(running, "help", CAMPUS, user=ADMIN))
+    # Everything else works there.
+    assert HOTLINE_QUOTE_SLACK_BOLD in str((await command(running, "hotline", CAMPUS))["blocks"])
+    assert "Subscribed" in (await command(running, "subscribe 08:00", CAMPUS, user=ADMIN))["text"]
+    assert "inter-korean-hotline" in (await command(running, "cite inter-korean-hotline", CAMPUS))["text"]
+    # At the desk, the same admin edits as before.
+    assert "/pledge rate" in str(await command(running, "help", DESK, user=ADMIN))
+    listed = await command(running, "editors", DESK, user=ADMIN)
+    assert PUBLISHER not in listed["text"]
+
+
 async def test_a_rotating_token_is_refreshed_once_for_two_processes_and_used_everywhere(
     running: Running, slack: FakeSlack, bot: Bot, settings: Settings, clock
 ):
@@ -369,3 +393,28 @@ def test_distribution_settings_are_checked_at_start_up(tmp_path):
         with pytest.raises(ConfigError, match=name) as error:
             load_settings({**base, **oauth, **extra})
         assert "c0ffee" not in str(error.value)
+
+
+def test_desk_settings_are_checked_at_start_up(tmp_path):
+    base = {"PLEDGEBOT_DB": str(tmp_path / "x.db")}
+    desk = load_settings(
+        {
+            **base,
+            "PLEDGEBOT_DESK_WORKSPACES": f"{DESK}, T0SECOND",
+            "PLEDGEBOT_DESK_GUILDS": "444000000000000001",
+            "PLEDGEBOT_PUBLISHER": "  Korea   JoongAng Daily ",
+        }
+    )
+    assert desk.desk_workspaces == frozenset({DESK, "T0SECOND"})
+    assert desk.desk_guilds == frozenset({444000000000000001})
+    assert desk.publisher == PUBLISHER
+    assert load_settings(base).desk_workspaces == frozenset() and load_settings(base).publisher is None
+    for env, name in (
+        ({"PLEDGEBOT_DESK_WORKSPACES": "newsroom", "PLEDGEBOT_PUBLISHER": "x"}, "PLEDGEBOT_DESK_WORKSPACES"),
+        ({"PLEDGEBOT_DESK_WORKSPACES": DESK}, "PLEDGEBOT_PUBLISHER"),
+        ({"PLEDGEBOT_DESK_GUILDS": "the-desk", "PLEDGEBOT_PUBLISHER": "x"}, "PLEDGEBOT_DESK_GUILDS"),
+        ({"PLEDGEBOT_DESK_GUILDS": "444"}, "PLEDGEBOT_PUBLISHER"),
+        ({"PLEDGEBOT_PUBLISHER": "x" * 101}, "PLEDGEBOT_PUBLISHER"),
+    ):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({**base, **env})

@@ -538,6 +538,8 @@ class Listeners:
             channel_access=channel_access,
             can_edit=can_edit,
             can_choose_editors=admin,
+            # With PLEDGEBOT_DESK_WORKSPACES, the desk's commands work in those workspaces only.
+            desk_place=not self.settings.desk_workspaces or workspace in self.settings.desk_workspaces,
             policy=POLICY,
         )
 
