@@ -411,10 +411,20 @@ def _announce(address: str) -> None:
 
 
 def site_sources(bot: Bot) -> Any:
-    """What the site reads, from the bot's parts (`adapters.site.app.Sources`)."""
-    from adapters.site.app import Sources
+    """What the site reads, from the bot's parts (`adapters.site.app.Sources`), with the install page's
+    links: Slack's install flow when distributed, Discord's invite when the application id is set."""
+    from adapters.site.app import InstallLinks, Sources
 
-    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars)
+    settings = bot.settings
+    # Relative unless the site has a public address: `pledgebot web` serves both on one port.
+    slack = f"{settings.public_url or ''}/slack/install" if settings.slack_oauth else None
+    discord = None
+    if settings.discord_application_id is not None:
+        from adapters.discord_app.invite import invite_url
+
+        discord = invite_url(settings.discord_application_id)
+    links = InstallLinks(slack, discord)
+    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars, links)
 
 
 def _site_serve(

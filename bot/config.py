@@ -63,6 +63,8 @@ class Settings:
     discord_guild_ids: tuple[int, ...] = ()
     # The name of the Discord role whose members may edit the catalogue (besides Manage Server).
     discord_editor_role: str | None = None
+    # The Discord application's id: the site's install page builds the bot's invite link from it.
+    discord_application_id: int | None = None
     # Where the catalogue is edited, when the deployment says (Slack team ids, Discord server ids): the desk's
     # commands work there only, and elsewhere answer with the publisher's name. Empty: everywhere.
     desk_workspaces: frozenset[str] = field(default_factory=frozenset)
@@ -229,6 +231,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
         discord_editor_role=_role(env, "DISCORD_EDITOR_ROLE"),
+        discord_application_id=_application_id(env),
         desk_workspaces=_teams(env, "PLEDGEBOT_DESK_WORKSPACES"),
         desk_guilds=frozenset(_ids(env, "PLEDGEBOT_DESK_GUILDS")),
         publisher=_publisher(env),
@@ -287,6 +290,15 @@ def _client_id(env: Mapping[str, str]) -> str | None:
             "(digits, a dot, digits)"
         )
     return raw
+
+
+def _application_id(env: Mapping[str, str]) -> int | None:
+    raw = env.get("DISCORD_APPLICATION_ID", "").strip()
+    if not raw:
+        return None
+    if not (raw.isdecimal() and len(raw) <= 20):
+        raise ConfigError("DISCORD_APPLICATION_ID must be the numeric id General Information shows")
+    return int(raw)
 
 
 def _teams(env: Mapping[str, str], name: str) -> frozenset[str]:
