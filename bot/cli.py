@@ -258,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     ret.add_argument("--by", default=None, help="who is retracting (default: the OS user)")
     his = sub.add_parser("history", help="a pledge's edits (when, who, what, why), or the latest edits")
     his.add_argument("pledge_id", nargs="?")
+    sub.add_parser(
+        "installations",
+        help="the installation log, newest first: when each workspace installed the bot, and when and why it "
+        "was removed with its subscriptions and editors",
+    )
     exp = sub.add_parser("export", help="write the catalogue as JSON (to stdout or a file) or CSV (a folder)")
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output", "-o", type=Path, help="file (JSON) or folder (CSV); JSON defaults to stdout")
@@ -317,7 +322,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command = args.command or "run"
     # In a terminal the replies are the output; progress logs only matter for long-running servers.
-    tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history", "verify")
+    tools = (
+        "console",
+        "ask",
+        "import",
+        "export",
+        "validate",
+        "reminders",
+        "retract",
+        "history",
+        "verify",
+        "installations",
+    )
     quiet = command in tools or (command == "run" and not _configured_names(settings))
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
     logging.basicConfig(
@@ -749,6 +765,29 @@ def _history(bot: Bot, args: argparse.Namespace) -> int:
     return 0
 
 
+def _installations(bot: Bot, args: argparse.Namespace) -> int:
+    entries = bot.installations.log()
+    if not entries:
+        print("No installs or removals are logged yet.")
+    for entry in entries:
+        place = "/".join(p for p in (entry.enterprise, entry.team) if p)
+        detail = entry.detail
+        if entry.event == "installed":
+            what = f"installed by {detail['by']}" if detail.get("by") else "installed"
+        else:
+            found = (
+                "deleted the installation,"
+                if detail.get("installation")
+                else "no installation was left; deleted"
+            )
+            what = (
+                f"{entry.event}: {found} {detail.get('subscriptions', 0)} subscription(s) and "
+                f"{detail.get('editors', 0)} editor(s)"
+            )
+        print(f"{entry.at.isoformat(timespec='seconds')}  {entry.platform}  {place}  {what}")
+    return 0
+
+
 def _progress_bar() -> Callable[[int, int], None]:
     def show(done: int, total: int) -> None:
         width = 40
@@ -877,6 +916,7 @@ _COMMANDS: dict[str, Callable[[Core, Settings, argparse.Namespace], int]] = {
     "import": _import,
     "retract": _retract,
     "history": _history,
+    "installations": _installations,
     "export": _export,
     "verify": _verify,
 }

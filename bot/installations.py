@@ -10,7 +10,7 @@ stored document whenever it needs a token, so a token that one process refreshed
 Installs and removals go to `installation_log`, not to the edit journal: the journal is the catalogue's
 history, replayed into every process's catalogue, exported and undone, and an uninstall edits no pledge. The
 log says when a workspace installed the bot, and when and why (the platform's event) its installation,
-subscriptions and editors list were deleted, and how many of each.
+subscriptions and editors list were deleted, and how many of each (`pledgebot installations` prints it).
 """
 
 from __future__ import annotations

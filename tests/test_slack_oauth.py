@@ -5,6 +5,7 @@ backends."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import datetime as dt
@@ -20,6 +21,7 @@ import pytest
 
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from adapters.slack_app.installations import NOT_INSTALLED, SlackInstallations
+from bot import cli
 from bot.cli import Bot, open_bot
 from bot.config import ConfigError, Secret, Settings, load_settings
 from tests.conftest import HOTLINE_QUOTE_SLACK_BOLD
@@ -208,7 +210,7 @@ async def test_a_workspace_without_an_installation_is_refused_without_a_5xx(
 
 
 async def test_an_uninstalled_workspace_loses_its_subscriptions_and_editors_and_gets_no_post(
-    running: Running, slack: FakeSlack, bot: Bot, settings: Settings
+    running: Running, slack: FakeSlack, bot: Bot, settings: Settings, capsys
 ):
     await install(running, slack.grant(DESK))
     await install(running, slack.grant(CAMPUS))
@@ -256,6 +258,17 @@ async def test_an_uninstalled_workspace_loses_its_subscriptions_and_editors_and_
         "editors": 0,
         "installation": False,
     }
+    # The operator reads when and why, newest first.
+    assert cli._installations(bot, argparse.Namespace()) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ", 1)[1] for line in lines] == [
+        "slack  T0CAMPUS  app_uninstalled: no installation was left; deleted 0 subscription(s) and "
+        "0 editor(s)",
+        "slack  T0NEWSDESK  tokens_revoked: deleted the installation, 1 subscription(s) and 0 editor(s)",
+        "slack  T0CAMPUS  app_uninstalled: deleted the installation, 1 subscription(s) and 1 editor(s)",
+        "slack  T0CAMPUS  installed by U0INSTALLER",
+        "slack  T0NEWSDESK  installed by U0INSTALLER",
+    ]
 
 
 async def test_a_digest_for_a_workspace_with_no_installation_is_skipped_not_retried(
