@@ -41,6 +41,7 @@ from bot.exporting import Exporter
 from bot.help import HelpAnswers
 from bot.i18n import messages
 from bot.importing import Importer, os_user
+from bot.installations import Installations
 from bot.journal import Journal
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
@@ -92,6 +93,8 @@ class Bot:
     # The digests' ledger, and the one of the desk's posts to `updates now` channels (the same guarantees).
     ledger: Ledger[dt.date]
     announcements: Ledger[int]
+    # Where the bot is installed (Slack distribution), with the OAuth states and the installation log.
+    installations: Installations
     clock: Clock = utc_now
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
@@ -170,6 +173,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         clock=clock,
         timezone=settings.timezone,
         health=store.healthy,
+        publisher=settings.publisher or "",
     )
     return Bot(
         settings,
@@ -193,6 +197,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         core,
         Ledger.digests(backend, lease),
         Ledger.announcements(backend, lease),
+        Installations(backend),
         clock,
     )
 
@@ -260,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     ret.add_argument("--by", default=None, help="who is retracting (default: the OS user)")
     his = sub.add_parser("history", help="a pledge's edits (when, who, what, why), or the latest edits")
     his.add_argument("pledge_id", nargs="?")
+    sub.add_parser(
+        "installations",
+        help="the installation log, newest first: when each workspace installed the bot, and when and why it "
+        "was removed with its subscriptions and editors",
+    )
     exp = sub.add_parser("export", help="write the catalogue as JSON (to stdout or a file) or CSV (a folder)")
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output", "-o", type=Path, help="file (JSON) or folder (CSV); JSON defaults to stdout")
@@ -319,7 +329,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command = args.command or "run"
     # In a terminal the replies are the output; progress logs only matter for long-running servers.
-    tools = ("console", "ask", "import", "export", "validate", "reminders", "retract", "history", "verify")
+    tools = (
+        "console",
+        "ask",
+        "import",
+        "export",
+        "validate",
+        "reminders",
+        "retract",
+        "history",
+        "verify",
+        "installations",
+    )
     chat = _configured_names(settings) or settings.discord_http
     syncing = getattr(args, "discord_command", None) == "sync"
     quiet = command in tools or syncing or (command == "run" and not chat)
@@ -379,7 +400,7 @@ def _ask(bot: Bot, args: argparse.Namespace) -> int:
 
 
 def _run(bot: Bot, args: argparse.Namespace) -> int:
-    servers = [loader() for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
+    servers = [loader(bot) for name, loader in _ADAPTERS.items() if _enabled(bot.settings, name)]
     # The site on the first free port from 8080, its address on stderr so piped output stays the bot's;
     # Discord's interactions endpoint beside it when Discord sends interactions over HTTP.
     site = _site_serve(
@@ -402,8 +423,8 @@ def _web(bot: Bot, args: argparse.Namespace) -> int:
     if settings.slack_enabled and not settings.slack_socket_mode:
         # Only this process receives HTTP on hosts like Heroku: the site (and Discord's interactions
         # endpoint) share Slack's port.
-        return _serve(bot, [_slack_serve(site_of=bot, also=discord)], scheduler=False)
-    servers = [_slack_serve()] if settings.slack_enabled else []
+        return _serve(bot, [_slack_serve(bot, with_site=True, also=discord)], scheduler=False)
+    servers = [_slack_serve(bot)] if settings.slack_enabled else []
     servers.append(_site_serve(bot, "0.0.0.0", settings.port, mount=discord))
     return _serve(bot, servers, scheduler=False)
 
@@ -429,10 +450,20 @@ def _announce(address: str) -> None:
 
 
 def site_sources(bot: Bot) -> Any:
-    """What the site reads, from the bot's parts (`adapters.site.app.Sources`)."""
-    from adapters.site.app import Sources
+    """What the site reads, from the bot's parts (`adapters.site.app.Sources`), with the install page's
+    links: Slack's install flow when distributed, Discord's invite when the application id is set."""
+    from adapters.site.app import InstallLinks, Sources
 
-    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars)
+    settings = bot.settings
+    # Relative unless the site has a public address: `pledgebot web` serves both on one port.
+    slack = f"{settings.public_url or ''}/slack/install" if settings.slack_oauth else None
+    discord = None
+    if settings.discord_application_id is not None:
+        from adapters.discord_app.invite import invite_url
+
+        discord = invite_url(settings.discord_application_id)
+    links = InstallLinks(slack, discord)
+    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars, links)
 
 
 def _site_serve(
@@ -468,15 +499,19 @@ def _worker(bot: Bot, args: argparse.Namespace) -> int:
     # Discord over HTTP needs no gateway: the scheduler posts digests through REST.
     servers = [_discord_serve()] if _enabled(bot.settings, "discord") else []
     if bot.settings.slack_socket_mode:
-        servers.append(_slack_serve())
+        servers.append(_slack_serve(bot))
     return _serve(bot, servers, scheduler=True, exclusive=True)
 
 
 def _slack(bot: Bot, args: argparse.Namespace) -> int:
     if not bot.settings.slack_enabled:
-        print("pledgebot: SLACK_BOT_TOKEN is not set; see docs/deployment.md#slack.", file=sys.stderr)
+        print(
+            "pledgebot: SLACK_BOT_TOKEN (or, for distribution, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is "
+            "not set; see docs/deployment.md#slack.",
+            file=sys.stderr,
+        )
         return 2
-    return _serve(bot, [_slack_serve()], scheduler=False)
+    return _serve(bot, [_slack_serve(bot)], scheduler=False)
 
 
 def _discord(bot: Bot, args: argparse.Namespace) -> int:
@@ -502,26 +537,24 @@ def _discord_sync(bot: Bot) -> int:
     return 0
 
 
-def _slack_serve(*, site_of: Bot | None = None, also: Callable[[Any], None] | None = None) -> Serve:
-    """Slack's adapter; with `site_of`, that bot's site on the same port (a web process), and `also` other
-    routes beside it (Discord's interactions endpoint)."""
+def _slack_serve(bot: Bot, *, with_site: bool = False, also: Callable[[Any], None] | None = None) -> Serve:
+    """Slack's adapter over the bot's installations; `with_site`, the bot's site on the same port (a web
+    process), and `also` other routes beside it (Discord's interactions endpoint)."""
+    from adapters.site.app import Site
     from adapters.slack_app.app import serve
 
-    if site_of is None:
-        return serve
-    from adapters.site.app import Site
-
-    site = Site(site_sources(site_of), site_of.settings.public_url)
+    site = Site(site_sources(bot), bot.settings.public_url) if with_site else None
 
     def mount(app: Any) -> None:
-        site.install(app)
+        if site is not None:
+            site.install(app)
         if also is not None:
             also(app)
 
-    async def slack_and_site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
-        await serve(core, settings, stopping, mount=mount)
+    async def slack(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
+        await serve(core, settings, stopping, mount=mount, installations=bot.installations)
 
-    return slack_and_site
+    return slack
 
 
 def _discord_serve() -> Serve:
@@ -578,7 +611,10 @@ def _files(settings: Settings) -> Path:
     return settings.db_path.parent / "cards"
 
 
-_ADAPTERS = {"slack": _slack_serve, "discord": _discord_serve}
+_ADAPTERS: dict[str, Callable[[Bot], Serve]] = {
+    "slack": _slack_serve,
+    "discord": lambda bot: _discord_serve(),
+}
 
 
 def _enabled(settings: Settings, name: str) -> bool:
@@ -592,8 +628,9 @@ def _configured_names(settings: Settings) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def _deliverers(settings: Settings, *, console: bool) -> AsyncIterator[dict[str, Deliverer]]:
+async def _deliverers(bot: Bot, *, console: bool) -> AsyncIterator[dict[str, Deliverer]]:
     """A deliverer for every configured platform (and the console's), closed on exit."""
+    settings = bot.settings
     async with contextlib.AsyncExitStack() as stack:
         found: dict[str, Deliverer] = {}
         if console:
@@ -603,7 +640,7 @@ async def _deliverers(settings: Settings, *, console: bool) -> AsyncIterator[dic
         if settings.slack_enabled:
             from adapters.slack_app.delivery import deliverer as slack_deliverer
 
-            found["slack"] = await stack.enter_async_context(slack_deliverer(settings))
+            found["slack"] = await stack.enter_async_context(slack_deliverer(settings, bot.installations))
         if settings.discord_enabled:
             from adapters.discord_app.delivery import deliverer as discord_deliverer
 
@@ -631,7 +668,7 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
         if lock is not None and not await _lead(lock, stopping, settings.standby_retry_seconds):
             return
         console = _console_serve in servers
-        async with _deliverers(settings, console=console) as deliverers:
+        async with _deliverers(bot, console=console) as deliverers:
             schedule = None
             if scheduler:
                 schedule = Scheduler(bot.delivery(deliverers))
@@ -749,13 +786,13 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
 
 def _deliver(bot: Bot, args: argparse.Namespace) -> int:
     async def main() -> PassReport:
-        async with _deliverers(bot.settings, console=True) as deliverers:
+        async with _deliverers(bot, console=True) as deliverers:
             return await bot.delivery(deliverers).run_pass(args.at, rerun=args.at is not None)
 
     report = asyncio.run(main())
     print(
         f"Delivery pass: {len(report.sent)} sent, {len(report.empty)} with nothing due, "
-        f"{len(report.skipped)} skipped (too late), {len(report.failed)} failed."
+        f"{len(report.skipped)} skipped (too late, or no longer installed), {len(report.failed)} failed."
     )
     return 1 if report.failed else 0
 
@@ -789,6 +826,29 @@ def _history(bot: Bot, args: argparse.Namespace) -> int:
     from adapters.console.render import render
 
     print(render(bot.timeline.edits(args.pledge_id)))
+    return 0
+
+
+def _installations(bot: Bot, args: argparse.Namespace) -> int:
+    entries = bot.installations.log()
+    if not entries:
+        print("No installs or removals are logged yet.")
+    for entry in entries:
+        place = "/".join(p for p in (entry.enterprise, entry.team) if p)
+        detail = entry.detail
+        if entry.event == "installed":
+            what = f"installed by {detail['by']}" if detail.get("by") else "installed"
+        else:
+            found = (
+                "deleted the installation,"
+                if detail.get("installation")
+                else "no installation was left; deleted"
+            )
+            what = (
+                f"{entry.event}: {found} {detail.get('subscriptions', 0)} subscription(s) and "
+                f"{detail.get('editors', 0)} editor(s)"
+            )
+        print(f"{entry.at.isoformat(timespec='seconds')}  {entry.platform}  {place}  {what}")
     return 0
 
 
@@ -920,6 +980,7 @@ _COMMANDS: dict[str, Callable[[Bot, argparse.Namespace], int]] = {
     "import": _import,
     "retract": _retract,
     "history": _history,
+    "installations": _installations,
     "export": _export,
     "verify": _verify,
 }

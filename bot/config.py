@@ -53,6 +53,9 @@ class Settings:
     slack_signing_secret: Secret | None = None
     slack_app_token: Secret | None = None
     slack_api_url: str | None = None
+    # Slack distribution (OAuth v2): any workspace installs the app; each is answered with its own token.
+    slack_client_id: str | None = None
+    slack_client_secret: Secret | None = None
     slack_admins: frozenset[str] = field(default_factory=frozenset)
     # Slack user ids who may edit the catalogue besides workspace admins and the stored editors list.
     slack_editors: frozenset[str] = field(default_factory=frozenset)
@@ -65,6 +68,13 @@ class Settings:
     # Discord over HTTP: the application's Ed25519 public key (hex); set, interactions arrive at the web
     # process's /discord/interactions and the worker connects no gateway.
     discord_public_key: str | None = None
+    # The Discord application's id: the site's install page builds the bot's invite link from it.
+    discord_application_id: int | None = None
+    # Where the catalogue is edited, when the deployment says (Slack team ids, Discord server ids): the desk's
+    # commands work there only, and elsewhere answer with the publisher's name. Empty: everywhere.
+    desk_workspaces: frozenset[str] = field(default_factory=frozenset)
+    desk_guilds: frozenset[int] = field(default_factory=frozenset)
+    publisher: str | None = None
     reminder_grace_hours: float = 6.0
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
@@ -82,8 +92,13 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        """True when Slack credentials are configured (either mode)."""
-        return self.slack_bot_token is not None
+        """True when Slack credentials are configured (one workspace's token, or distribution)."""
+        return self.slack_bot_token is not None or self.slack_oauth
+
+    @property
+    def slack_oauth(self) -> bool:
+        """True when Slack is distributed: workspaces install it through OAuth (`/slack/install`)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -217,6 +232,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
         slack_app_token=_secret(env, "SLACK_APP_TOKEN", "xapp-"),
         slack_api_url=_url(env, "SLACK_API_URL"),
+        slack_client_id=_client_id(env),
+        slack_client_secret=_secret(env, "SLACK_CLIENT_SECRET"),
         slack_admins=frozenset(_words(env.get("SLACK_ADMINS", ""))),
         slack_editors=_slack_users(env, "SLACK_EDITORS"),
         port=_int(env, "PORT", 3000, 1, 65535),
@@ -225,6 +242,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
         discord_editor_role=_role(env, "DISCORD_EDITOR_ROLE"),
         discord_public_key=_discord_public_key(env),
+        discord_application_id=_application_id(env),
+        desk_workspaces=_teams(env, "PLEDGEBOT_DESK_WORKSPACES"),
+        desk_guilds=frozenset(_ids(env, "PLEDGEBOT_DESK_GUILDS")),
+        publisher=_publisher(env),
         reminder_grace_hours=_float(env, "PLEDGEBOT_REMINDER_GRACE_HOURS", 6.0, 0.0, 24.0),
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
@@ -235,8 +256,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         public_url=_public_url(env),
         fetch_allow=_fetch_allow(env),
     )
-    _check_slack(settings, env)
+    _check_slack(settings)
     _check_discord(settings)
+    _check_desk(settings)
     if not settings.data_dir.is_dir():
         raise ConfigError("PLEDGEBOT_DATA must name an existing folder of dataset files")
     return settings
@@ -269,7 +291,61 @@ def _role(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
-def _check_slack(s: Settings, env: Mapping[str, str]) -> None:
+def _client_id(env: Mapping[str, str]) -> str | None:
+    raw = env.get("SLACK_CLIENT_ID", "").strip()
+    if not raw:
+        return None
+    # Basic Information → App Credentials shows it as two numbers joined by a dot.
+    if not re.fullmatch(r"\d{1,20}\.\d{1,20}", raw):
+        raise ConfigError(
+            "SLACK_CLIENT_ID must be the app's Client ID as Basic Information → App Credentials shows it "
+            "(digits, a dot, digits)"
+        )
+    return raw
+
+
+def _application_id(env: Mapping[str, str]) -> int | None:
+    raw = env.get("DISCORD_APPLICATION_ID", "").strip()
+    if not raw:
+        return None
+    if not (raw.isdecimal() and len(raw) <= 20):
+        raise ConfigError("DISCORD_APPLICATION_ID must be the numeric id General Information shows")
+    return int(raw)
+
+
+def _teams(env: Mapping[str, str], name: str) -> frozenset[str]:
+    teams = _words(env.get(name, ""))
+    # A workspace's name or domain would never match a request's team id, so that desk would be nowhere.
+    if not all(re.fullmatch(r"T[A-Z0-9]{2,31}", t) for t in teams):
+        raise ConfigError(
+            f"{name} must be Slack team ids, which start with T (a workspace's id, as its URL "
+            "app.slack.com/client/<id> shows it), separated by commas or spaces"
+        )
+    return frozenset(teams)
+
+
+def _publisher(env: Mapping[str, str]) -> str | None:
+    raw = " ".join(env.get("PLEDGEBOT_PUBLISHER", "").split())
+    if len(raw) > 100:
+        raise ConfigError("PLEDGEBOT_PUBLISHER must be a name of at most 100 characters")
+    return raw or None
+
+
+def _check_slack(s: Settings) -> None:
+    if (s.slack_client_id is None) != (s.slack_client_secret is None):
+        have, missing = (
+            ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+            if s.slack_client_id
+            else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+        )
+        # Bolt switches to OAuth mode on these two; half of the pair is a mistake either way.
+        raise ConfigError(
+            f"{have} is set but {missing} is missing: distribution (OAuth) needs both, one workspace "
+            "needs neither"
+        )
+    if s.slack_oauth:
+        _check_distribution(s)
+        return
     if s.slack_app_token and not s.slack_bot_token:
         raise ConfigError("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is missing (Socket Mode needs both)")
     if s.slack_bot_token and not s.slack_app_token and not s.slack_signing_secret:
@@ -278,11 +354,41 @@ def _check_slack(s: Settings, env: Mapping[str, str]) -> None:
             "(or set SLACK_APP_TOKEN for Socket Mode)"
         )
     if s.slack_signing_secret and not s.slack_bot_token:
-        raise ConfigError("SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is missing")
-    # Bolt silently switches to OAuth mode when these are present; this bot is single-workspace.
-    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
-        if env.get(name, "").strip():
-            raise ConfigError(f"{name} is set, which would switch Slack to OAuth mode; unset it")
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is missing (or, for distribution, "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"
+        )
+
+
+def _check_distribution(s: Settings) -> None:
+    if s.slack_bot_token is not None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID: a distributed app answers each workspace with its "
+            "own installation's token; unset SLACK_BOT_TOKEN (or the client id and secret, for one workspace)"
+        )
+    if s.slack_app_token is not None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN is set with SLACK_CLIENT_ID: distribution serves HTTP (/slack/install, "
+            "/slack/oauth_redirect, /slack/events); unset SLACK_APP_TOKEN"
+        )
+    if s.slack_signing_secret is None:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is missing: distribution (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) receives "
+            "Slack's requests over HTTP and must verify them"
+        )
+
+
+def _check_desk(s: Settings) -> None:
+    for name, places in (
+        ("PLEDGEBOT_DESK_WORKSPACES", s.desk_workspaces),
+        ("PLEDGEBOT_DESK_GUILDS", s.desk_guilds),
+    ):
+        # Everywhere else is told who edits the catalogue, so there must be a name to tell them.
+        if places and s.publisher is None:
+            raise ConfigError(
+                f"{name} is set but PLEDGEBOT_PUBLISHER is missing: other workspaces and servers are told "
+                "who edits the catalogue by that name"
+            )
 
 
 # -- Discord over HTTP -------------------------------------------------------------------------------------

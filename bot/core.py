@@ -3,7 +3,8 @@
 `Core` is a dispatcher: it parses the text with the registry, finds the feature's handler of the command,
 checks that the asker may run it, and returns the handler's `Reply`. What each command does lives in its
 feature (`bot.lookups`, `bot.reminders`, `bot.channels`, `bot.desk`); what a refusal says, and whether forms
-exist, comes from the adapter's `Policy` in the context.
+exist, comes from the adapter's `Policy` in the context. Outside the deployment's desk places
+(`Context.desk_place`) the desk's commands get one answer, naming the publisher who edits the catalogue.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from bot.replies import Context, Level, Notice, Refusal, Reply
 log = logging.getLogger(__name__)
 
 SORRY = N_("Something went wrong on our side while answering that. Please try again in a moment.")
+EDITED_ELSEWHERE = N_(
+    "This catalogue is edited by {publisher}; its editing commands work only there. Lookups, sharing, "
+    "cards, citations and subscriptions all work here."
+)
 
 
 class Core:
@@ -43,6 +48,7 @@ class Core:
         clock: Clock = utc_now,
         timezone: str = "Asia/Seoul",
         health: Callable[[], bool] = lambda: True,
+        publisher: str = "",
     ):
         self.registry = registry
         self._handlers = dict(handlers)
@@ -54,6 +60,8 @@ class Core:
         self._clock = clock
         self.zone = ZoneInfo(timezone)
         self._health = health
+        # Who edits the catalogue (PLEDGEBOT_PUBLISHER), named to places that are not desk places.
+        self._publisher = publisher
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
@@ -73,6 +81,8 @@ class Core:
         try:
             if self._desk is None:
                 reply = Reply.error(m.gettext("Editing is not set up on this bot."))
+            elif not ctx.desk_place:
+                reply = self._elsewhere(m)
             elif not Permission.EDITORS.allows(ctx):
                 reply = Reply.error(ctx.policy.refusal(Refusal.EDIT, m))
             else:
@@ -138,10 +148,16 @@ class Core:
             # Only the desk is optional (`open_bot` always builds it; a test's core may not).
             assert spec.edits, spec.name
             return Reply.error(request.m.gettext("Editing is not set up on this bot."))
+        if spec.at_desk and not request.ctx.desk_place:
+            return self._elsewhere(request.m)
         if not spec.permission_for(command).allows(request.ctx):
             assert spec.refusal is not None, spec.name
             return Reply.error(request.ctx.policy.refusal(spec.refusal, request.m))
         return handler(command, request)
+
+    def _elsewhere(self, m: Messages) -> Reply:
+        """The answer to a desk command outside the desk places: who edits, and what works here."""
+        return Reply.error(m.gettext(EDITED_ELSEWHERE).format(publisher=self._publisher))
 
     def _usage(self, usage: Usage, m: Messages) -> Reply:
         """What was wrong with the arguments, then the closest pledge ids or the command's usage line."""

@@ -62,6 +62,7 @@ class HelpAnswers:
 
     @handles(Help)
     def help(self, command: Help, request) -> Reply:
-        """The command list for the asker (the desk's commands too for an editor)."""
+        """The command list for the asker (the desk's commands too for an editor at a desk place)."""
         hint = request.m.gettext(command.hint) if command.hint else ""
-        return help_reply(self.registry, hint, request.m, editor=request.ctx.can_edit)
+        editor = request.ctx.can_edit and request.ctx.desk_place
+        return help_reply(self.registry, hint, request.m, editor=editor)

@@ -124,6 +124,12 @@ class CommandSpec:
         """True for a desk command: shown in help to editors only, and refused to everyone else."""
         return self.permission is Permission.EDITORS
 
+    @property
+    def at_desk(self) -> bool:
+        """True for the desk's commands (its edits and its editors list): they work only where the catalogue
+        is edited (`Context.desk_place`)."""
+        return self.section == "desk"
+
     def permission_for(self, command: Command) -> Permission:
         """Who may run this parsed command (a spec may ask more of some of its forms)."""
         return self.permission(command) if callable(self.permission) else self.permission

@@ -79,6 +79,10 @@ class Context:
     # May this user choose who edits (`editors add`/`remove`)? Slack: whoever may manage subscriptions
     # (workspace admins and SLACK_ADMINS), Discord: Manage Server, console: always.
     can_choose_editors: bool = False
+    # Is this place (workspace or server) one where the catalogue is edited? Adapters say, from the
+    # deployment's desk places (PLEDGEBOT_DESK_WORKSPACES, PLEDGEBOT_DESK_GUILDS; everywhere when it names
+    # none); elsewhere the core answers the desk's commands with the publisher's name, whoever asks.
+    desk_place: bool = True
     # The platform's words for refusals and what it can show (forms): each adapter passes its own.
     policy: Policy = field(default_factory=Policy, compare=False, repr=False)
 

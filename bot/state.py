@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.backends import Backend
+from bot.backends import Backend, Executor
 
 
 @dataclass(frozen=True)
@@ -246,3 +246,21 @@ class Editors:
             [platform, workspace],
         )
         return [Editor(r[0], r[1], r[2], r[3], dt.datetime.fromisoformat(r[4])) for r in rows]
+
+
+def forget_workspaces(db: Executor, platform: str, workspaces: list[str]) -> tuple[int, int]:
+    """Delete the subscriptions (with their filters), channel languages and editors of `workspaces`, inside
+    the caller's transaction; return how many subscriptions and editors went."""
+    if not workspaces:
+        return 0, 0
+    where = f"platform = ? AND workspace IN ({', '.join('?' * len(workspaces))})"
+    params = [platform, *workspaces]
+    db.execute(
+        "DELETE FROM subscription_filters WHERE subscription_id IN "
+        f"(SELECT id FROM subscriptions WHERE {where})",
+        params,
+    )
+    subscriptions = db.execute(f"DELETE FROM subscriptions WHERE {where}", params).rowcount
+    db.execute(f"DELETE FROM channel_languages WHERE {where}", params)
+    editors = db.execute(f"DELETE FROM editors WHERE {where}", params).rowcount
+    return subscriptions, editors

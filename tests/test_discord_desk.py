@@ -16,6 +16,7 @@ from discord.http import Route
 
 from adapters.discord_app.client import PledgeClient
 from adapters.discord_app.delivery import DiscordDeliverer
+from bot.cli import open_bot
 from bot.config import Settings
 from bot.core import Core
 from bot.desk.provenance import parse_allow
@@ -377,3 +378,23 @@ async def test_an_updates_now_channel_hears_of_a_rating_once(
     assert len(announced.announced) == 1 and not again.announced
     [post] = fake.channel_messages[fake.channel_id]
     assert "Restore inter-Korean hotlines and communication channels → In the works" in content(post)
+
+
+async def test_outside_the_desk_servers_the_desk_names_the_publisher_and_lookups_work(
+    fake: FakeDiscord, settings: Settings, clock
+):
+    """With PLEDGEBOT_DESK_GUILDS naming another server, a server admin here is told who edits the
+    catalogue; searching still works."""
+    elsewhere = dataclasses.replace(
+        settings, desk_guilds=frozenset({fake.guild_id + 1}), publisher="Korea JoongAng Daily"
+    )
+    bot = open_bot(elsewhere, clock=clock)
+    running = await start(fake, bot.core, elsewhere)
+    try:
+        _, refused = await command(fake, "desk editors", user_id=ADMIN, permissions=SERVER_ADMIN)
+        assert "This catalogue is edited by Korea JoongAng Daily" in refused["data"]["content"]
+        _, found = await command(fake, "pledge", query="hotline", user_id=ADMIN, permissions=SERVER_ADMIN)
+        assert HOTLINE_QUOTE[:60] in json.dumps(found, ensure_ascii=False)
+    finally:
+        await running.stop()
+        bot.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import hashlib
@@ -28,7 +29,7 @@ from PIL import Image
 from adapters.site import fonts
 from adapters.site.app import build_app, choose_language, serve
 from bot.cli import _follow, open_bot, site_sources
-from bot.config import Secret, Settings
+from bot.config import ConfigError, Secret, Settings, load_settings
 from bot.desk.provenance import parse_allow
 from bot.replies import Context
 from tests.conftest import HEADLINE, HOTLINE_QUOTE, FixedClock
@@ -404,3 +405,50 @@ async def test_healthz_is_503_when_the_catalogue_does_not_answer(core, bot, monk
     async with TestClient(TestServer(build_app(site_sources(bot)))) as client:
         response = await client.get("/healthz")
         assert response.status == 503 and await response.json() == {"ok": False}
+
+
+async def test_the_install_page_links_to_slack_and_discord_when_the_deployment_allows_it(
+    settings: Settings, clock: FixedClock, client: TestClient
+):
+    # Without distribution or an application id, it says the bot cannot be added from here.
+    status, page = await get(client, "/install")
+    assert status == 200
+    assert "cannot be added from here" in page and "cannot be invited from here" in page
+    assert 'href="/install"' in page  # the site's navigation leads to it
+
+    distributed = dataclasses.replace(
+        settings,
+        slack_client_id="1111.2222",
+        slack_client_secret=Secret("s"),
+        slack_signing_secret=Secret("s"),
+        discord_application_id=1234567890123456789,
+        public_url="https://tracker.example",
+    )
+    bot = open_bot(distributed, clock=clock)
+    try:
+        async with TestClient(TestServer(build_app(site_sources(bot)))) as other:
+            status, page = await get(other, "/install")
+            status_ko, korean = await get(other, "/install?lang=ko")
+    finally:
+        bot.close()
+    assert status == status_ko == 200
+    assert 'href="https://tracker.example/slack/install"' in page and "Add to Slack" in page
+    # Discord's invite: the bot and its commands, with exactly the permissions the bot uses (View Channel,
+    # Send Messages, Embed Links, Attach Files, Read Message History, Use Application Commands).
+    invite = (
+        "https://discord.com/oauth2/authorize?client_id=1234567890123456789"
+        "&amp;scope=bot+applications.commands&amp;permissions=2147601408"
+    )
+    assert f'href="{invite}"' in page and "Add to Discord" in page
+    assert "Slack에 추가" in korean and "Discord에 추가" in korean and invite in korean
+
+
+def test_the_discord_application_id_is_one_numeric_id(tmp_path):
+    base = {"PLEDGEBOT_DB": str(tmp_path / "x.db")}
+    assert load_settings(base).discord_application_id is None
+    assert load_settings(
+        {**base, "DISCORD_APPLICATION_ID": " 1234567890123456789 "}
+    ).discord_application_id == (1234567890123456789)
+    for wrong in ("pledgebot", "12,34", "1" * 21):
+        with pytest.raises(ConfigError, match="DISCORD_APPLICATION_ID"):
+            load_settings({**base, "DISCORD_APPLICATION_ID": wrong})

@@ -40,6 +40,8 @@ PAGES = {
     "search": "/search?q=hotline",
     "search-ko": "/search?q=%ED%95%AB%EB%9D%BC%EC%9D%B8&lang=ko",
     "not-found": "/pledges/no-such-pledge",
+    "install": "/install",
+    "install-ko": "/install?lang=ko",
 }
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

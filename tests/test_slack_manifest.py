@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from adapters.slack_app.installations import SCOPES
 from bot.commands import COMMANDS
 from bot.config import ROOT
 
@@ -39,3 +40,8 @@ def test_usage_hint_names_every_command():
     for spec in COMMANDS:
         if spec.name != "search":
             assert spec.name in hint, spec.name
+
+
+def test_an_install_asks_for_exactly_the_manifests_bot_scopes():
+    bot = manifest()["oauth_config"]["scopes"]["bot"]
+    assert sorted(SCOPES) == sorted(bot) and len(set(SCOPES)) == len(SCOPES)

@@ -256,11 +256,14 @@ class Responder:
         defer_after: float = DEFER_AFTER,
         *,
         editor_role: str | None = None,
+        desk_guilds: frozenset[int] = frozenset(),
         clock: Any = time.monotonic,
     ) -> None:
         self.core = core
         self.defer_after = defer_after
         self.editor_role = editor_role
+        # The servers the catalogue is edited in (PLEDGEBOT_DESK_GUILDS); none named means every server.
+        self.desk_guilds = desk_guilds
         self.forms = forms.FormStore(clock)
         self.clock = clock
         # The editor role's ids by server: (when looked up, ids).
@@ -321,6 +324,7 @@ class Responder:
             # admin can override per role or channel.
             can_manage=bool(interaction.guild_id) and interaction.permissions.manage_channels,
             channel_access=lambda: channel_access(interaction.app_permissions, messages(language_of(locale))),
+            desk_place=not self.desk_guilds or interaction.guild_id in self.desk_guilds,
             policy=POLICY,
         )
 
@@ -501,7 +505,9 @@ class PledgeClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.core = core
         self.settings = settings
-        self.responder = Responder(core, editor_role=settings.discord_editor_role)
+        self.responder = Responder(
+            core, editor_role=settings.discord_editor_role, desk_guilds=settings.desk_guilds
+        )
         self.tree = PledgeTree(self)
         # Which scopes the last start pushed command definitions to (None is global); for logs and tests.
         self.synced: list[int | None] = []

@@ -4,8 +4,9 @@ Server-rendered with Jinja2 (autoescaping every value, so a quote or a title can
 JavaScript: the meter (`/`) counts pledges by status overall, per speaker and per category as SVG bars with a
 table beside each, lists the latest ratings and what falls due; `/pledges/<id>` is a pledge's stable page;
 `/search` runs the bot's own search and ranking; `/pledges.json`, `/pledges.csv` and `/feed.atom` are the
-downloads. Read-only: it asks the core and the catalogue queries (`bot/catalogue.py`), never a copy, and the
-serving process's journal follower (`bot.cli._follow`) keeps that catalogue current within about a second.
+downloads; `/install` says how to add the bot to Slack and to Discord. Read-only: it asks the core and the
+catalogue queries (`bot/catalogue.py`), never a copy, and the serving process's journal follower
+(`bot.cli._follow`) keeps that catalogue current within about a second.
 English by default, Korean with `?lang=ko` or a browser asking for Korean first.
 """
 
@@ -19,7 +20,7 @@ import io
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -122,15 +123,25 @@ class Page:
 
 
 @dataclass(frozen=True)
+class InstallLinks:
+    """Where the install page sends people, when the deployment allows it: Slack's install flow
+    (distribution) and Discord's invite for the bot's application."""
+
+    slack: str | None = None
+    discord: str | None = None
+
+
+@dataclass(frozen=True)
 class Sources:
     """What the site reads, built by the composition root: the core's answers, the catalogue's tallies and
-    pages, the bot's own search and quote cards, and the calendar of what falls due."""
+    pages, the bot's own search and quote cards, the calendar of what falls due, and the install links."""
 
     core: Core
     catalogue: Catalogue
     searcher: Searcher
     quote_cards: QuoteCards
     calendars: Calendars
+    install: InstallLinks = field(default_factory=InstallLinks)
 
 
 class Site:
@@ -142,6 +153,7 @@ class Site:
         self.searcher = sources.searcher
         self.quote_cards = sources.quote_cards
         self.calendars = sources.calendars
+        self.links = sources.install
         self.public_url = public_url
         # The only files /fonts/ serves: the slices the generator wrote, never a path from the address.
         self.font_slices = frozenset(p.name for p in fonts.SLICES.glob("*.woff2"))
@@ -157,6 +169,7 @@ class Site:
             web.get("/pledges.json", self.pledges_json),
             web.get("/pledges.csv", self.pledges_csv),
             web.get("/feed.atom", self.feed),
+            web.get("/install", self.installing),
             web.get("/site.css", self.stylesheet),
             web.get("/fonts.css", self.font_stylesheet),
             web.get("/fonts/{name}", self.font),
@@ -410,6 +423,24 @@ class Site:
 
         body = await asyncio.to_thread(build)
         return web.Response(text=body, content_type="application/atom+xml", headers={"Cache-Control": CACHE})
+
+    # -- adding the bot ------------------------------------------------------------------------------
+
+    async def installing(self, request: web.Request) -> web.Response:
+        return await self._html(request, self._installing)
+
+    def _installing(self, page: Page) -> str:
+        m = page.m
+        return _render(
+            "install.html",
+            page,
+            title=m.gettext("Add pledgebot to Slack or Discord"),
+            description=m.gettext(
+                "pledgebot answers with a politician's exact words, the date they were said and where they "
+                "were published, in your own Slack workspace or Discord server."
+            ),
+            links=self.links,
+        )
 
     async def stylesheet(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(

@@ -2,7 +2,9 @@
 
 Every listener acknowledges first and works afterwards: Slack gives up after three seconds, and the core
 touches the database. Answers travel through the request's `response_url`, except a shared card, which is
-posted to the channel with `chat.postMessage` so that it is an ordinary public message.
+posted to the channel with `chat.postMessage` so that it is an ordinary public message. Web API calls go
+through the client Bolt hands each listener, which holds the token of the request's own workspace: the one
+bot token, or (distribution, `adapters/slack_app/installations.py`) that workspace's installation's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack_app import installations as distribution
+from adapters.slack_app.installations import PLATFORM
 from adapters.slack_app.render import (
     ACTION_ID_PATTERN,
     FORM_CALLBACK_ID,
@@ -43,11 +47,11 @@ from adapters.slack_app.render import (
 )
 from bot.config import Settings
 from bot.i18n import N_, Messages, language_of, messages
+from bot.installations import Installations
 from bot.replies import Context, Form, Level, Notice, Policy, Refusal, Reply
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 # Who may do what on Slack, in the words the core's refusals and the editors list use; Slack has modals.
 POLICY = Policy(
     refusals={
@@ -200,10 +204,14 @@ class Listeners:
         self.core = core
         self.clock = clock
         self.settings = settings
+        # The app's own client: the one workspace's token, or none with distribution, where every call goes
+        # through the request's client instead.
         self.client = client
         self.core_timeout = core_timeout
         self.pacer = ChannelPacer()
-        self._members: dict[str, tuple[float, bool, str]] = {}
+        # Admin status and locale by (workspace, user): a member of several workspaces of an org may be an
+        # admin in one only.
+        self._members: dict[tuple[str, str], tuple[float, bool, str]] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
         # Views whose submission is being answered: a second submission of one (a double click, Slack's
         # retry) is acknowledged and left alone, so it can never make a second edit.
@@ -222,31 +230,33 @@ class Listeners:
         app.action(ACTION_ID_PATTERN)(self.on_action)
         app.view_submission(FORM_CALLBACK_ID)(self.on_submission)
 
-    async def on_command(self, ack: Any, body: dict[str, Any]) -> None:
+    async def on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Answer `/pledge <text>` privately (or publicly, if the core says so) through response_url."""
         await ack()
         with self._tracked(), self._contained("command"):
             user = body.get("user_id", "")
-            ctx = await self.context(body.get("team_id", ""), body.get("channel_id", ""), user)
+            ctx = await self.context(body.get("team_id", ""), body.get("channel_id", ""), user, client)
             # Slack escapes &, < and > in what the user typed; the core gets the text as typed, and the
             # renderer escapes it again on the way out, so the user sees it once, as typed.
             reply = await self._handle(unescape(body.get("text") or ""), ctx)
             response_url = body.get("response_url", "")
             if reply is not None and reply.form is not None:
-                await self.open_form(reply.form, body.get("trigger_id", ""), ctx, response_url)
+                await self.open_form(reply.form, body.get("trigger_id", ""), ctx, response_url, client)
                 return
             payload = render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
             await self.respond(response_url, payload)
 
-    async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_action(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """Run a button's command: Share posts the card to the channel, More answers privately."""
         await ack()
         with self._tracked(), self._contained("button"):
             user = (body.get("user") or {}).get("id", "")
-            team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+            team = _team_of(body)
             container = body.get("container") or {}
             channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-            ctx = await self.context(team, channel, user)
+            ctx = await self.context(team, channel, user, client)
             command = str(action.get("value", ""))
             if str(action.get("action_id", "")).startswith(PICK_ACTION_ID):
                 # A picker completes the command its block names with the chosen person. Only the command
@@ -255,11 +265,11 @@ class Listeners:
                 command += str(action.get("selected_user") or "")
             response_url = body.get("response_url", "")
             if str(action.get("action_id", "")).startswith(SHARE_ACTION_ID):
-                await self._share(command, ctx, response_url)
+                await self._share(command, ctx, response_url, client)
                 return
             reply = await self._handle(command, ctx)
             if reply is not None and reply.form is not None:
-                await self.open_form(reply.form, body.get("trigger_id", ""), ctx, response_url)
+                await self.open_form(reply.form, body.get("trigger_id", ""), ctx, response_url, client)
                 return
             payload = render(reply) if reply is not None else render_error(CORE_FAILED, ctx.locale)
             # Paging through a private answer replaces it instead of stacking copies.
@@ -267,7 +277,14 @@ class Listeners:
                 payload["replace_original"] = True
             await self.respond(response_url, payload)
 
-    async def open_form(self, form: Form, trigger_id: str, ctx: Context, response_url: str) -> None:
+    async def open_form(
+        self,
+        form: Form,
+        trigger_id: str,
+        ctx: Context,
+        response_url: str,
+        client: AsyncWebClient,
+    ) -> None:
         """Open the core's form as a modal (views.open, within the 3 s the trigger lives); on failure, say so
         where the command was typed."""
         m = messages(language_of(ctx.locale))
@@ -277,18 +294,20 @@ class Listeners:
             return
         view = render_form(form, m, channel=ctx.channel)
         try:
-            await self.client.views_open(trigger_id=trigger_id, view=view)
+            await client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             log.warning("views.open failed: %s", error)
             text = FORM_EXPIRED if error in ("expired_trigger_id", "invalid_trigger_id") else CORE_FAILED
             await self.respond(response_url, render_error(text, ctx.locale))
 
-    async def on_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_submission(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """A submitted form: answered at once with a "checking" view (Slack waits 3 s, a fetch takes longer),
         then `Core.submit` runs and its answer replaces that view through views.update."""
         user = (body.get("user") or {}).get("id", "")
-        locale = self._members.get(user, (0.0, False, "en"))[2]
+        locale = self._members.get((_team_of(body), user), (0.0, False, "en"))[2]
         m = messages(language_of(locale))
         title = str((view.get("title") or {}).get("text") or "pledgebot")
         await ack(response_action="update", view=checking_view(title, m))
@@ -299,19 +318,21 @@ class Listeners:
         self._submitting.add(view_id)
         with self._tracked(), self._contained("form"):
             try:
-                await self._submit(body, view, view_id, title)
+                await self._submit(body, view, view_id, title, client)
             finally:
                 self._submitting.discard(view_id)
 
-    async def _submit(self, body: dict[str, Any], view: dict[str, Any], view_id: str, title: str) -> None:
+    async def _submit(
+        self, body: dict[str, Any], view: dict[str, Any], view_id: str, title: str, client: AsyncWebClient
+    ) -> None:
         user = (body.get("user") or {}).get("id", "")
-        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        team = _team_of(body)
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
             meta = {}
         # Rights are decided again, from Slack and the editors list, never from what the view carries.
-        ctx = await self.context(team, str(meta.get("channel", "")), user)
+        ctx = await self.context(team, str(meta.get("channel", "")), user, client)
         reply = await self._handle_submit(
             str(meta.get("form", "")), str(meta.get("state", "")), submitted_values(view), ctx
         )
@@ -329,19 +350,19 @@ class Listeners:
         else:
             next_view = result_view(title, reply)
         try:
-            await self.client.views_update(view_id=view_id, view=next_view)
+            await client.views_update(view_id=view_id, view=next_view)
         except SlackApiError as e:
             log.warning("views.update failed: %s", e.response.get("error", "unknown error"))
-            await self._post_privately(ctx, reply, m)
+            await self._post_privately(ctx, reply, m, client)
 
-    async def _post_privately(self, ctx: Context, reply: Reply, m: Messages) -> None:
+    async def _post_privately(self, ctx: Context, reply: Reply, m: Messages, client: AsyncWebClient) -> None:
         """The answer to a form whose modal is gone (closed by the user), as a private message in the channel
         the form was opened from."""
         if not ctx.channel or reply.form is not None:
             return
         payload = render(reply)
         try:
-            await self.client.chat_postEphemeral(
+            await client.chat_postEphemeral(
                 channel=ctx.channel,
                 user=ctx.user,
                 text=f"{m.gettext(VIEW_GONE)} {payload['text']}",
@@ -366,7 +387,7 @@ class Listeners:
             log.exception("the core failed on a Slack form")
             return None
 
-    async def _share(self, command: str, ctx: Context, response_url: str) -> None:
+    async def _share(self, command: str, ctx: Context, response_url: str, client: AsyncWebClient) -> None:
         # A shared card is public: written in the channel's language, not the sharer's.
         try:
             language = await asyncio.to_thread(self.core.channel_language, ctx)
@@ -382,15 +403,15 @@ class Listeners:
         payload.pop("response_type")
         await self.pacer.wait(ctx.channel)
         try:
-            await post_message(self.client, ctx.channel, payload)
+            await post_message(client, ctx.channel, payload)
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             log.warning("chat.postMessage failed for a shared card: %s", error)
             await self.respond(response_url, render_error(SHARE_FAILED, ctx.locale, error=error))
             return
-        await self._upload(reply, ctx, response_url)
+        await self._upload(reply, ctx, response_url, client)
 
-    async def _upload(self, reply: Reply, ctx: Context, response_url: str) -> None:
+    async def _upload(self, reply: Reply, ctx: Context, response_url: str, client: AsyncWebClient) -> None:
         """Post a shared reply's files (a quote card's image) in the channel, after its message.
 
         Uploads are public, so only a shared reply's files are uploaded (files upload v2, `files:write`); a
@@ -398,7 +419,7 @@ class Listeners:
         """
         for attachment in reply.files:
             try:
-                await self.client.files_upload_v2(
+                await client.files_upload_v2(
                     channel=ctx.channel,
                     file=attachment.data,
                     filename=attachment.name,
@@ -469,20 +490,14 @@ class Listeners:
             await self._session.close()
         self._session = None
 
-    async def can_manage(self, user: str) -> bool:
-        """True if `user` may change subscriptions: listed in SLACK_ADMINS, or a workspace admin or owner."""
-        if user in self.settings.slack_admins:
-            return True
-        return (await self._member(user))[0]
-
-    async def _member(self, user: str) -> tuple[bool, str]:
-        cached = self._members.get(user)
+    async def _member(self, workspace: str, user: str, client: AsyncWebClient) -> tuple[bool, str]:
+        cached = self._members.get((workspace, user))
         now = self.clock()
         if cached is not None and now - cached[0] < MEMBER_CACHE_SECONDS:
             return cached[1], cached[2]
         try:
             response = await asyncio.wait_for(
-                self.client.users_info(user=user, include_locale=True), USERS_INFO_TIMEOUT
+                client.users_info(user=user, include_locale=True), USERS_INFO_TIMEOUT
             )
         except (SlackApiError, TimeoutError, OSError) as e:
             # Fail closed: someone whose role cannot be checked is not an admin (not cached, so it heals).
@@ -491,13 +506,16 @@ class Listeners:
         member = response.get("user") or {}
         admin = bool(member.get("is_admin") or member.get("is_owner") or member.get("is_primary_owner"))
         locale = str(member.get("locale") or "en").split("-")[0].lower() or "en"
-        self._members[user] = (now, admin, locale)
+        self._members[(workspace, user)] = (now, admin, locale)
         return admin, locale
 
-    async def context(self, workspace: str, channel: str, user: str) -> Context:
+    async def context(
+        self, workspace: str, channel: str, user: str, client: AsyncWebClient | None = None
+    ) -> Context:
         """Who asked, where, and what they may do: Slack's answer on admins (at most 60 s old), the settings'
-        lists, and the editors list as stored now."""
-        workspace_admin, locale = await self._member(user)
+        lists, and the editors list as stored now; Slack is asked through `client` (the request's)."""
+        client = client or self.client
+        workspace_admin, locale = await self._member(workspace, user, client)
         admin = workspace_admin or user in self.settings.slack_admins
         can_edit = workspace_admin or user in self.settings.slack_editors
         if not can_edit:
@@ -507,7 +525,7 @@ class Listeners:
 
         def channel_access() -> str | None:
             # The core runs in a worker thread (asyncio.to_thread): ask the loop, with a bound.
-            future = asyncio.run_coroutine_threadsafe(self.channel_access(channel, m), loop)
+            future = asyncio.run_coroutine_threadsafe(self.channel_access(channel, m, client), loop)
             try:
                 return future.result(timeout=CHANNEL_CHECK_TIMEOUT)
             except TimeoutError:
@@ -524,6 +542,8 @@ class Listeners:
             channel_access=channel_access,
             can_edit=can_edit,
             can_choose_editors=admin,
+            # With PLEDGEBOT_DESK_WORKSPACES, the desk's commands work in those workspaces only.
+            desk_place=not self.settings.desk_workspaces or workspace in self.settings.desk_workspaces,
             policy=POLICY,
         )
 
@@ -539,15 +559,14 @@ class Listeners:
             )
             return False
 
-    async def channel_access(self, channel: str, m: Messages | None = None) -> str | None:
+    async def channel_access(self, channel: str, m: Messages, client: AsyncWebClient) -> str | None:
         """None when the bot can read and post in `channel` (joined if public), else a reason for the user.
 
         Digests are checked for in the channel's history before any retry, so a channel the bot cannot read
         would never get one after a failure.
         """
-        m = m or messages()
         try:
-            info = (await self.client.conversations_info(channel=channel)).get("channel") or {}
+            info = (await client.conversations_info(channel=channel)).get("channel") or {}
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             if error == "channel_not_found":
@@ -562,14 +581,14 @@ class Listeners:
             if private:
                 return m.gettext(NOT_INVITED)
             try:
-                await self.client.conversations_join(channel=channel)
+                await client.conversations_join(channel=channel)
             except SlackApiError as e:
                 error = str(e.response.get("error", "unknown error"))
                 if error == "missing_scope":
                     return m.gettext(MISSING_SCOPE).format(scope="channels:join")
                 return m.gettext(CHANNEL_CHECK_FAILED).format(error=error)
         try:
-            await self.client.conversations_history(channel=channel, limit=1)
+            await client.conversations_history(channel=channel, limit=1)
         except SlackApiError as e:
             error = str(e.response.get("error", "unknown error"))
             if error == "missing_scope":
@@ -601,6 +620,11 @@ class Listeners:
                 log.warning("%d answer(s) still in flight at shutdown were abandoned", len(pending))
                 return
             await asyncio.wait(pending, timeout=remaining)
+
+
+def _team_of(body: dict[str, Any]) -> str:
+    """The workspace of an interactive payload (with an org-wide install, `team` may be null)."""
+    return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
 
 
 class _Contained:
@@ -643,10 +667,26 @@ def build(
     *,
     client: AsyncWebClient | None = None,
     core_timeout: float = CORE_TIMEOUT,
+    installations: Installations | None = None,
 ) -> tuple[AsyncApp, Listeners]:
-    """Build the Bolt app and return it with its listeners (for draining at shutdown)."""
+    """Build the Bolt app and return it with its listeners (for draining at shutdown).
+
+    With distribution (`Settings.slack_oauth`), `installations` is where workspaces' installations, the
+    OAuth states and the installation log are kept; the app then runs Bolt's OAuth flow over them.
+    """
     client = client or make_client(settings)
     secret = settings.slack_signing_secret
+    oauth: dict[str, Any] = {}
+    store = None
+    if settings.slack_oauth:
+        if installations is None:
+            raise ValueError("Slack distribution needs the state store's installations")
+        store = distribution.SlackInstallations(installations, settings)
+        oauth = {
+            "oauth_flow": distribution.oauth_flow(settings, store, distribution.OAuthStates(installations)),
+            "authorize": distribution.Authorize(store),
+            "user_facing_authorize_error_message": distribution.NOT_INSTALLED,
+        }
     app = AsyncApp(
         name="pledgebot",
         client=client,
@@ -655,9 +695,12 @@ def build(
         # Ack is returned to Slack as soon as ack() is called; the answer follows from a background task.
         process_before_response=False,
         request_verification_enabled=True,
+        **oauth,
     )
     listeners = Listeners(core, settings, client, core_timeout=core_timeout)
     listeners.register(app)
+    if store is not None:
+        distribution.register(app, store)
     return app, listeners
 
 
@@ -667,9 +710,10 @@ def build_app(
     *,
     client: AsyncWebClient | None = None,
     core_timeout: float = CORE_TIMEOUT,
+    installations: Installations | None = None,
 ) -> AsyncApp:
     """Build the Bolt app serving `/pledge` and its buttons on top of `core`."""
-    return build(core, settings, client=client, core_timeout=core_timeout)[0]
+    return build(core, settings, client=client, core_timeout=core_timeout, installations=installations)[0]
 
 
 async def serve(core: Handler, settings: Settings, stopping: asyncio.Event, **options: Any) -> None:

@@ -1,4 +1,9 @@
-"""Scheduled digests to Slack channels: chat.postMessage with metadata, checked before any retry."""
+"""Scheduled digests to Slack channels: chat.postMessage with metadata, checked before any retry.
+
+With one workspace the bot token posts everything; with distribution each digest is posted with the token of
+its subscription's workspace, looked up (and refreshed, when it rotates) as it is posted, and a workspace
+that no longer has an installation gets nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_app.app import ChannelPacer, make_client, post_message
+from adapters.slack_app.installations import SlackInstallations
 from adapters.slack_app.render import render, split_digest
 from bot.config import Settings
-from bot.reminders.delivery import CannotCheck
+from bot.installations import Installations
+from bot.reminders.delivery import CannotCheck, Deliverer, Unreachable
 from bot.reminders.posting import PartedDeliverer
 from bot.replies import Reply
+from bot.state import Subscription
 
 EVENT_TYPE = "pledgebot_digest"
 # How far back a retry looks for a copy already posted: a claim goes stale after minutes, not hours.
@@ -66,12 +74,47 @@ class SlackDeliverer(PartedDeliverer):
         return await post_message(self.client, channel, render(part), metadata=metadata)
 
 
+class WorkspaceDeliverer:
+    """Posts each digest with its subscription's workspace's own token (distribution), through a
+    `SlackDeliverer` for that token; every workspace shares one pacer, keyed by channel."""
+
+    def __init__(self, client: AsyncWebClient, store: SlackInstallations):
+        self.client = client
+        self.store = store
+        self.pacer = ChannelPacer()
+
+    async def deliver(self, subscription: Subscription, digest: Reply, key: str, *, retry: bool) -> str:
+        """Post `digest` with the token of the installation serving the subscription's workspace; raise
+        `Unreachable` when there is none (the app was removed there), before anything is posted."""
+        installation = await self.store.serving(subscription.workspace)
+        if installation is None or installation.bot_token is None:
+            raise Unreachable(f"Slack workspace {subscription.workspace} has no installation")
+        client = AsyncWebClient(
+            token=installation.bot_token,
+            base_url=self.client.base_url,
+            # As Bolt's own per-request clients do: an org-wide install's token needs the workspace named.
+            team_id=subscription.workspace,
+            retry_handlers=self.client.retry_handlers,
+        )
+        return await SlackDeliverer(client, self.pacer).deliver(subscription, digest, key, retry=retry)
+
+
 @contextlib.asynccontextmanager
-async def deliverer(settings: Settings) -> AsyncIterator[SlackDeliverer]:
-    """A Slack deliverer with its own Web API client, for the scheduler and `pledgebot deliver`."""
+async def deliverer(
+    settings: Settings, installations: Installations | None = None
+) -> AsyncIterator[Deliverer]:
+    """A Slack deliverer with its own Web API client, for the scheduler and `pledgebot deliver`: the bot
+    token's, or with distribution (`installations`) each workspace's."""
+    if settings.slack_oauth and installations is None:
+        raise ValueError(
+            "Slack distribution posts with each workspace's installation: pass the installations"
+        )
     client = make_client(settings)
     try:
-        yield SlackDeliverer(client)
+        if installations is not None and settings.slack_oauth:
+            yield WorkspaceDeliverer(client, SlackInstallations(installations, settings))
+        else:
+            yield SlackDeliverer(client)
     finally:
         if client.session is not None and not client.session.closed:
             await client.session.close()

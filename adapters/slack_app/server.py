@@ -1,9 +1,11 @@
 """Run the Slack app: Socket Mode when an app token is configured, otherwise a guarded HTTP endpoint.
 
 HTTP mode is an aiohttp server (asyncio-native, production-grade) with `POST /slack/events` and
-`GET /healthz`. Stock Bolt parses a body before it checks the signature and answers some malformed requests
-with a 500 or nothing at all, so the endpoint checks size, content type, headers, signature and the body's
-shape first and turns every client mistake into a 4xx. Bolt's own signature check stays on behind it.
+`GET /healthz`, and with distribution Bolt's OAuth flow at `GET /slack/install` and
+`GET /slack/oauth_redirect`. Stock Bolt parses a body before it checks the signature and answers some
+malformed requests with a 500 or nothing at all, so the endpoint checks size, content type, headers,
+signature and the body's shape first and turns every client mistake into a 4xx. Bolt's own signature check
+stays on behind it.
 Connections are accepted by `connections.ConnectionGuard`: capped, timed, shed with a 503 when too many.
 """
 
@@ -30,6 +32,7 @@ from adapters.slack_app.app import CORE_TIMEOUT, Handler, Listeners, build
 from adapters.slack_app.bodies import bolt_body
 from adapters.slack_app.connections import ConnectionGuard, Limits, OverloadLog, ServerLog
 from bot.config import ConfigError, Settings
+from bot.installations import Installations
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,8 @@ def build_web_app(
     `/healthz` answers 200 when `health()` (run in a thread: it touches the database) returns True within
     `health_timeout` seconds, and 503 when it returns False, raises or takes longer; without `health`, 200.
     A body must arrive within `limits.body_timeout` (408 otherwise). With a `guard`, its middleware tells
-    it which connections are busy with a request, and overloads are logged through its rate limit.
+    it which connections are busy with a request, and overloads are logged through its rate limit. An app
+    with an OAuth flow (distribution) also gets its install page and redirect.
     """
     key = signing_secret.encode()
     body_timeout = (limits or Limits()).body_timeout
@@ -175,6 +179,27 @@ def build_web_app(
     web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=middlewares)
     web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
+    flow = app.oauth_flow
+    if flow is not None:
+
+        async def oauth(request: web.Request) -> web.Response:
+            if stopping is not None and stopping.is_set():
+                return _reject(503, "shutting_down")
+            # A browser's GET: the state cookie and the query are all Bolt reads.
+            bolt_request = AsyncBoltRequest(
+                body="", query=request.query_string, headers=dict(request.headers)
+            )
+            step = flow.handle_installation if request.path == flow.install_path else flow.handle_callback
+            try:
+                bolt_response = await step(bolt_request)
+            except Exception:
+                # A failure of ours (the state store, most likely): logged, the browser told nothing more.
+                log.exception("the Slack install flow failed at %s", request.path)
+                return _reject(500, "internal_error")
+            return await to_aiohttp_response(bolt_response)
+
+        web_app.router.add_get(flow.install_path, oauth)
+        web_app.router.add_get(flow.redirect_uri_path, oauth)
     return web_app
 
 
@@ -190,14 +215,20 @@ async def serve(
     health_timeout: float = HEALTH_TIMEOUT,
     limits: Limits | None = None,
     mount: Callable[[web.Application], None] | None = None,
+    installations: Installations | None = None,
 ) -> None:
     """Serve Slack until `stopping` is set, then close cleanly; `ready` gets the HTTP URL or "socket-mode".
 
     In HTTP mode, `limits` bound each connection and their number (defaults: `connections.Limits`), and
     `mount` may add other routes beside `/slack/events` and `/healthz` (the public site, for `pledgebot web`).
+    With distribution, `installations` keeps the workspaces' installations (see `app.build`).
     """
-    app, listeners = build(core, settings, client=client, core_timeout=core_timeout)
-    await _check_token(app)
+    app, listeners = build(
+        core, settings, client=client, core_timeout=core_timeout, installations=installations
+    )
+    if not settings.slack_oauth:
+        # A distributed app has no token of its own to check: each installation brings one.
+        await _check_token(app)
     if settings.slack_app_token is not None:
         await _serve_socket_mode(app, listeners, settings.slack_app_token.value, stopping, ready)
         return
@@ -232,9 +263,10 @@ async def serve(
         assert runner.server is not None
         port = await guard.listen(runner.server, host, settings.port)
         log.info(
-            "Slack: serving HTTP on %s:%s (/slack/events, /healthz; at most %d connections)",
+            "Slack: serving HTTP on %s:%s (/slack/events, /healthz%s; at most %d connections)",
             host,
             port,
+            ", /slack/install, /slack/oauth_redirect" if app.oauth_flow is not None else "",
             guard.cap,
         )
         if ready is not None and not ready.done():

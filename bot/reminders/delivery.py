@@ -51,13 +51,19 @@ class CannotCheck(Exception):
     """A deliverer could not find out whether a digest was already posted (an error, a missing scope)."""
 
 
+class Unreachable(Exception):
+    """The bot can no longer post to the subscription's place (the app was removed from its workspace), so
+    nothing was posted: the post is skipped, not retried."""
+
+
 @dataclass
 class PassReport:
     """What one delivery pass did."""
 
     sent: list[tuple[int, dt.date]] = field(default_factory=list)
     empty: list[tuple[int, dt.date]] = field(default_factory=list)
-    skipped: list[tuple[int, dt.date]] = field(default_factory=list)
+    # Too late, or (also announcements, by edit id) no longer postable: the app left the workspace.
+    skipped: list[tuple[int, dt.date | int]] = field(default_factory=list)
     # (subscription, local date) of a digest, or (subscription, edit id) of an announcement.
     failed: list[tuple[int, dt.date | int]] = field(default_factory=list)
     # Days an outage left unclaimed, posted late under "Missed while we were offline" (also in `sent`).
@@ -311,6 +317,11 @@ class DeliveryService:
         renewing = asyncio.create_task(self._renew(claim, key, ledger))
         try:
             ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
+        except Unreachable as error:
+            log.warning("post %s: skipped, %s", key, error)
+            ledger.record(claim, Outcome.SKIPPED)
+            report.skipped.append((subscription.id, claim.key))
+            return False
         except CannotCheck as error:
             log.warning("post %s: cannot tell whether it was posted (%s); will look again", key, error)
             ledger.uncertain(claim)

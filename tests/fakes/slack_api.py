@@ -4,11 +4,18 @@ It is a real aiohttp server on 127.0.0.1 (port 0) speaking Slack's wire format, 
 `tests/mock_web_api_server`: the app under test reaches it through `AsyncWebClient(base_url=...)` and the
 `response_url` in each request. Every call is recorded; tests wait for calls with a bound, never a sleep.
 Failures (429 with Retry-After, invalid_auth) are injected per method.
+
+It also installs the app as Slack's OAuth v2 does: `grant` stands for a user approving the install in a
+workspace (or an Enterprise Grid org) and returns the code Slack would redirect with; `oauth.v2.access`
+exchanges it for that workspace's own bot token (with a refresh token when token rotation is on), checking
+the client id and secret; `grant_type=refresh_token` rotates a token, each refresh token working once; and
+`auth.test` answers for whichever token asks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import time
@@ -31,6 +38,11 @@ BOT_ID = "B0PLEDGEBOT"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1111-2222-test"
 APP_TOKEN = "xapp-1-A0PLEDGEBOT-3333-test"
+# The app's credentials for distribution (Basic Information → App Credentials).
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "c0ffee5ecret0f7he0aut4app1234567"
+# Slack's rotated bot tokens last 12 hours.
+ROTATED_TOKEN_SECONDS = 43200
 DEFAULT_TIMEOUT = 5.0
 
 
@@ -48,6 +60,28 @@ class Call:
         """The bearer token the caller sent, if any."""
         auth = self.headers.get("Authorization", "")
         return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else self.body.get("token")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Who a token speaks for: a workspace (or, for an org-wide install, an Enterprise Grid org) and the
+    app's bot user there."""
+
+    team_id: str | None
+    team_name: str
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
+    org: bool = False
+    bot_user_id: str = BOT_USER_ID
+    bot_id: str = BOT_ID
+
+
+@dataclass(frozen=True)
+class _Grant:
+    workspace: Workspace
+    installer: str
+    rotation: bool
+    expires_in: int
 
 
 @dataclass
@@ -69,6 +103,17 @@ class FakeSlack:
         # Channels `conversations.info` knows; any other channel is public with the bot in it.
         self.channels: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        # Who each token speaks for; the single-workspace bot token is the newsroom's.
+        self.tokens: dict[str, Workspace] = {BOT_TOKEN: Workspace(TEAM_ID, "Newsroom")}
+        self._grants: dict[str, _Grant] = {}
+        # The app's client secret, as Slack knows it (a test may give the app a wrong one, or its own).
+        self.client_secret = CLIENT_SECRET
+        # Refresh tokens that still work (each works once), with what they refresh; and every one issued.
+        self._refresh_tokens: dict[str, _Grant] = {}
+        self.refresh_tokens: list[str] = []
+        self._issued = itertools.count(1)
+        # How long a token refresh takes to answer, so that refreshers racing each other overlap.
+        self.refresh_delay = 0.0
         self._changed = asyncio.Condition()
         self._sockets: list[web.WebSocketResponse] = []
         self._ts = itertools.count(1)
@@ -76,7 +121,6 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-            "auth.test": self._auth_test,
             "users.info": self._users_info,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
@@ -162,6 +206,49 @@ class FakeSlack:
             "locale": locale,
             "tz": "Asia/Seoul",
         }
+
+    def grant(
+        self,
+        team_id: str | None,
+        *,
+        team_name: str = "",
+        enterprise_id: str | None = None,
+        org: bool = False,
+        rotation: bool = False,
+        expires_in: int = ROTATED_TOKEN_SECONDS,
+        installer: str = "U0INSTALLER",
+    ) -> str:
+        """A user approves installing the app in a workspace (or, with `org`, in a whole Enterprise Grid
+        org); return the one-time code Slack redirects to /slack/oauth_redirect with.
+
+        With `rotation` (the app's token_rotation_enabled), the token expires after `expires_in` seconds and
+        comes with a refresh token.
+        """
+        code = f"code-{next(self._issued)}"
+        number = next(self._issued)
+        workspace = Workspace(
+            None if org else team_id,
+            team_name or (team_id or enterprise_id or "").lower(),
+            enterprise_id,
+            f"{enterprise_id} org" if enterprise_id else None,
+            org,
+            bot_user_id=f"U0BOT{number:04d}",
+            bot_id=f"B0BOT{number:04d}",
+        )
+        self._grants[code] = _Grant(workspace, installer, rotation, expires_in)
+        return code
+
+    def tokens_of(self, team_or_enterprise: str) -> list[str]:
+        """Every token issued for a workspace (or org), oldest first."""
+        return [
+            t
+            for t, w in self.tokens.items()
+            if team_or_enterprise in (w.team_id, w.enterprise_id if w.org else None)
+        ]
+
+    def uninstall(self, team_or_enterprise: str) -> None:
+        """The app is removed from a workspace (or org): its tokens stop working."""
+        self.invalid_tokens.update(self.tokens_of(team_or_enterprise))
 
     def add_channel(self, channel_id: str, *, private: bool = False, member: bool = False) -> None:
         """Make `conversations.info` know a channel: public or private, with the bot in it or not."""
@@ -271,16 +358,21 @@ class FakeSlack:
         if failures:
             failure = failures.pop(0)
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        if method == "oauth.v2.access":
+            # Authenticated by the app's client id and secret (HTTP Basic), not by a token.
+            return web.json_response(await self._oauth_access(call))
         token = call.token
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
         if token in self.invalid_tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = self._methods.get(method)
-        if handler is None:
+        if handler is None and method != "auth.test":
             return web.json_response({"ok": False, "error": "unknown_method"})
         if method == "apps.connections.open" and not token.startswith("xapp-"):
             return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        if method == "auth.test" or handler is None:
+            return web.json_response(self._auth_test(token))
         return web.json_response(handler(body))
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -306,17 +398,74 @@ class FakeSlack:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
-    def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def _auth_test(self, token: str) -> dict[str, Any]:
+        workspace = self.tokens.get(token, Workspace(TEAM_ID, "Newsroom"))
+        answer: dict[str, Any] = {
             "ok": True,
-            "url": f"https://{TEAM_DOMAIN}.slack.com/",
-            "team": "Newsroom",
+            "url": f"https://{(workspace.team_id or workspace.enterprise_id or '').lower()}.slack.com/",
+            "team": workspace.team_name,
             "user": "pledgebot",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
+            "team_id": workspace.team_id,
+            "user_id": workspace.bot_user_id,
+            "bot_id": workspace.bot_id,
+            "is_enterprise_install": workspace.org,
         }
+        if workspace.enterprise_id:
+            answer["enterprise_id"] = workspace.enterprise_id
+        return answer
+
+    async def _oauth_access(self, call: Call) -> dict[str, Any]:
+        """oauth.v2.access: a code for a new installation's token, or (grant_type=refresh_token) a refresh."""
+        client = _basic_auth(call.headers.get("Authorization", ""))
+        if client is None or client[0] != CLIENT_ID:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client[1] != self.client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        if call.body.get("grant_type") == "refresh_token":
+            await asyncio.sleep(self.refresh_delay)
+            grant = self._refresh_tokens.pop(str(call.body.get("refresh_token", "")), None)
+            if grant is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return self._issue(grant, new=False)
+        grant = self._grants.pop(str(call.body.get("code", "")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        return self._issue(grant, new=True)
+
+    def _issue(self, grant: _Grant, *, new: bool) -> dict[str, Any]:
+        """A token for the grant's workspace, shaped as oauth.v2.access answers (a refresh says less)."""
+        workspace = grant.workspace
+        n = next(self._issued)
+        place = workspace.team_id or workspace.enterprise_id
+        # Rotating tokens are "xoxe.xoxb-" tokens, refreshed with "xoxe-" refresh tokens.
+        token = f"xoxe.xoxb-1-{place}-{n}" if grant.rotation else f"xoxb-{place}-{n}"
+        self.tokens[token] = workspace
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": APP_ID,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": workspace.bot_user_id,
+            "team": {"id": workspace.team_id, "name": workspace.team_name} if workspace.team_id else None,
+            "enterprise": (
+                {"id": workspace.enterprise_id, "name": workspace.enterprise_name}
+                if workspace.enterprise_id
+                else None
+            ),
+            "is_enterprise_install": workspace.org,
+        }
+        if new:
+            answer["authed_user"] = {"id": grant.installer}
+        if grant.rotation:
+            refresh = f"xoxe-1-{place}-refresh-{n}"
+            self._refresh_tokens[refresh] = grant
+            self.refresh_tokens.append(refresh)
+            answer |= {
+                "refresh_token": refresh,
+                "expires_in": ROTATED_TOKEN_SECONDS if not new else grant.expires_in,
+            }
+        return answer
 
     def _users_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(body.get("user", ""))
@@ -509,12 +658,16 @@ def slash_command(
     user_id: str = "U0REPORTER",
     channel_id: str = "C0POLITICS",
     trigger_id: str | None = None,
+    team_id: str = TEAM_ID,
+    enterprise_id: str | None = None,
+    org: bool = False,
 ) -> dict[str, str]:
-    """The fields of a `/pledge` slash command, in the order Slack posts them (each with its own trigger)."""
-    return {
+    """The fields of a `/pledge` slash command, in the order Slack posts them (each with its own trigger);
+    from a workspace of an Enterprise Grid org, with its id and whether the app is installed org-wide."""
+    fields = {
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-        "team_id": TEAM_ID,
-        "team_domain": TEAM_DOMAIN,
+        "team_id": team_id,
+        "team_domain": team_id.lower() if team_id != TEAM_ID else TEAM_DOMAIN,
         "channel_id": channel_id,
         "channel_name": "politics",
         "user_id": user_id,
@@ -522,10 +675,13 @@ def slash_command(
         "command": "/pledge",
         "text": text,
         "api_app_id": APP_ID,
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if org else "false",
         "response_url": response_url,
         "trigger_id": trigger_id or f"13345224609.738474920.{next(_TRIGGERS):012x}",
     }
+    if enterprise_id is not None:
+        fields = {**fields, "enterprise_id": enterprise_id, "enterprise_name": f"{enterprise_id} org"}
+    return fields
 
 
 def block_actions(
@@ -536,11 +692,12 @@ def block_actions(
     user_id: str = "U0REPORTER",
     channel_id: str = "C0POLITICS",
     ephemeral: bool = True,
+    team_id: str = TEAM_ID,
 ) -> dict[str, Any]:
     """A `block_actions` payload for a button click, as Slack sends it (ephemeral messages carry no copy)."""
     return {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
         "api_app_id": APP_ID,
         "token": "gIkuvaNzQIHg97ATvDxqgjtO",
         "container": {
@@ -550,7 +707,7 @@ def block_actions(
             "is_ephemeral": ephemeral,
         },
         "trigger_id": "13345224609.738474920.8088930838d88f008e0",
-        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "team": {"id": team_id, "domain": team_id.lower()},
         "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": channel_id, "name": "politics"},
@@ -566,6 +723,48 @@ def block_actions(
                 "action_ts": "1748225345.000300",
             }
         ],
+    }
+
+
+def _basic_auth(header: str) -> tuple[str, str] | None:
+    """(client id, client secret) from an HTTP Basic Authorization header, or None."""
+    if not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password
+
+
+_EVENTS = itertools.count(1)
+
+
+def event_callback(
+    event: dict[str, Any], *, team_id: str | None, enterprise_id: str | None = None, org: bool = False
+) -> dict[str, Any]:
+    """An Events API `event_callback` body as Slack posts it to the request URL (`app_uninstalled`,
+    `tokens_revoked`), for a workspace or, with `org`, an org-wide install."""
+    n = next(_EVENTS)
+    return {
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "team_id": team_id,
+        "enterprise_id": enterprise_id,
+        "api_app_id": APP_ID,
+        "event": {**event, "event_ts": f"1748225340.{n:06d}"},
+        "type": "event_callback",
+        "event_id": f"Ev{n:08d}",
+        "event_time": 1748225340,
+        "authorizations": [
+            {
+                "enterprise_id": enterprise_id,
+                "team_id": None if org else team_id,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": org,
+            }
+        ],
+        "is_ext_shared_channel": False,
     }
 
 

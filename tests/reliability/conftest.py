@@ -134,9 +134,9 @@ class _Collector(logging.Handler):
 @pytest.fixture(autouse=True)
 def no_secret_in_logs() -> Iterator[list[str]]:
     """Every reliability test runs with DEBUG logging collected; afterwards no known secret may appear."""
-    from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
+    from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, CLIENT_SECRET, SIGNING_SECRET
 
-    guard_secret(APP_TOKEN, BOT_TOKEN, SIGNING_SECRET)
+    guard_secret(APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, CLIENT_SECRET)
     root = logging.getLogger()
     collector = _Collector()
     level = root.level

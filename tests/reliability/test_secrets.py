@@ -23,14 +23,18 @@ from discord.http import Route
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from adapters.slack_app.delivery import deliverer as slack_deliverer
 from adapters.slack_app.server import SlackStartError, serve
 from bot import cli
 from bot.cli import open_bot
 from bot.config import ConfigError, Secret, Settings, load_settings
 from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
 from tests.fakes.slack_api import (
+    CLIENT_ID,
+    SIGNING_SECRET,
     FakeSlack,
     block_actions,
+    event_callback,
     form_body,
     interactive_body,
     signed_headers,
@@ -38,6 +42,8 @@ from tests.fakes.slack_api import (
 )
 from tests.reliability.conftest import Figures, fuzz_settings, guard_secret
 from tests.test_discord_gateway import start as start_discord
+from tests.test_slack_http import start as start_slack
+from tests.test_slack_oauth import at_nine, command, event, install
 
 pytestmark = pytest.mark.fuzz
 
@@ -46,7 +52,8 @@ SLACK_BOT = f"xoxb-9999-{RUN}-botsecret"
 SLACK_SIGNING = f"signing{RUN}secret"
 SLACK_APP = f"xapp-1-A0X-{RUN}-appsecret"
 DISCORD_TOKEN = f"MTk4NjIy.{RUN}.discordsecret"
-ALL = (SLACK_BOT, SLACK_SIGNING, SLACK_APP, DISCORD_TOKEN)
+SLACK_CLIENT_SECRET = f"client{RUN}secret"
+ALL = (SLACK_BOT, SLACK_SIGNING, SLACK_APP, DISCORD_TOKEN, SLACK_CLIENT_SECRET)
 ADMIN, MEMBER, CHANNEL = "U0EDITOR", "U0REPORTER", "C0POLITICS"
 WAIT = 5.0
 
@@ -56,12 +63,13 @@ def _guard() -> None:
     guard_secret(*ALL)
 
 
-def scan(figures: Figures, texts: Iterable[str], where: str) -> None:
-    """Fail if any secret of this run appears in any of `texts`; count what was scanned."""
+def scan(figures: Figures, texts: Iterable[str], where: str, secrets: Iterable[str] = ALL) -> None:
+    """Fail if any secret of this run (or of `secrets`) appears in any of `texts`; count what was scanned."""
     count = 0
+    secrets = tuple(secrets)
     for text in texts:
         count += 1
-        for secret in ALL:
+        for secret in secrets:
             assert secret not in text, f"a secret appeared in {where}"
     figures.add("secrets.texts_scanned", count)
 
@@ -76,6 +84,8 @@ VARIABLES = [
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
     "DISCORD_TOKEN",
     "SLACK_API_URL",
     "DISCORD_API_BASE",
@@ -104,11 +114,17 @@ def _value() -> st.SearchStrategy[str]:
 @example(name="DISCORD_TOKEN", value=f"{MARK} with spaces")
 @example(name="PLEDGEBOT_TIMEZONE", value=f"Asia/{MARK}")
 @example(name="SLACK_SIGNING_SECRET", value=MARK)
+@example(name="SLACK_CLIENT_SECRET", value=f"{MARK} with spaces")
+@example(name="SLACK_CLIENT_SECRET", value=MARK)
+@example(name="SLACK_CLIENT_ID", value=f"123.{MARK}")
 def test_config_errors_name_the_variable_never_the_value(figures: Figures, name: str, value: str):
     figures.add("secrets.config_values_tried")
     env = {name: value}
     if name == "SLACK_BOT_TOKEN" and value.strip().startswith("xoxb-"):
         env["SLACK_SIGNING_SECRET"] = "s"  # complete, so the token itself is what is judged
+    if name == "SLACK_CLIENT_SECRET":
+        # Complete distribution, so the secret itself is what is judged.
+        env |= {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_SIGNING_SECRET": "s"}
     try:
         settings = load_settings(env)
     except ConfigError as error:
@@ -117,7 +133,13 @@ def test_config_errors_name_the_variable_never_the_value(figures: Figures, name:
         assert any(v in str(error) for v in VARIABLES)
     else:
         # Accepted: then a secret is held as a Secret that never prints itself.
-        for field in ("slack_bot_token", "slack_signing_secret", "slack_app_token", "discord_token"):
+        for field in (
+            "slack_bot_token",
+            "slack_signing_secret",
+            "slack_app_token",
+            "discord_token",
+            "slack_client_secret",
+        ):
             held = getattr(settings, field)
             if held is not None:
                 assert isinstance(held, Secret) and MARK not in f"{held} {held!r} {settings!r}"
@@ -136,7 +158,12 @@ def test_malformed_values_are_config_errors_not_crashes(name: str, value: str):
 
 def test_cli_prints_config_errors_without_the_value(monkeypatch, tmp_path: Path, capsys, figures: Figures):
     monkeypatch.chdir(tmp_path)  # no developer .env
-    for name, value in [("SLACK_BOT_TOKEN", f"xoxp-{MARK}"), ("DISCORD_TOKEN", f"a {MARK}"), ("PORT", MARK)]:
+    for name, value in [
+        ("SLACK_BOT_TOKEN", f"xoxp-{MARK}"),
+        ("DISCORD_TOKEN", f"a {MARK}"),
+        ("PORT", MARK),
+        ("SLACK_CLIENT_SECRET", MARK),
+    ]:
         monkeypatch.setenv(name, value)
         assert cli.main(["ask", "hotline"]) == 2
         monkeypatch.delenv(name)
@@ -279,6 +306,69 @@ async def test_slack_socket_mode_flows_leak_no_secret(
     scan(figures, [json.dumps(a) for a in slack.acks], "a Socket Mode ack")
     scan(figures, sent_to_slack(slack), "a request to Slack")
     assert any(c.headers.get("Authorization") == f"Bearer {SLACK_APP}" for c in slack.calls)
+
+
+async def test_slack_distribution_leaks_no_client_secret_or_installation_token(
+    tmp_path: Path, slack: FakeSlack, caplog, capfd, figures: Figures, clock
+):
+    """Installs, a token refresh, commands, a failed install, a digest and an uninstall, at DEBUG: the client
+    secret, every bot token Slack issued and every refresh token stay out of logs, pages and answers, and
+    reach Slack only where they belong (HTTP Basic auth; a token's own Authorization header; the refresh
+    token in the refresh's body)."""
+    caplog.set_level("DEBUG")
+    slack.client_secret = SLACK_CLIENT_SECRET
+    settings = Settings(
+        db_path=tmp_path / "pledgebot.db",
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=Secret(SLACK_CLIENT_SECRET),
+        slack_signing_secret=Secret(SIGNING_SECRET),
+        slack_api_url=slack.api_url,
+        port=0,
+    )
+    bot = open_bot(settings, clock=clock)
+    pages: list[str] = []
+    try:
+        async for running in start_slack(bot.core, settings, slack, installations=bot.installations):
+            # A rotating token with a minute left: the first command refreshes it.
+            pages.append(await install(running, slack.grant("T0DESK", rotation=True, expires_in=60)))
+            pages.append(await install(running, slack.grant("T0OTHER")))
+            pages.append(await install(running, "code-never-granted", status=401))
+            for team, user, text in [
+                ("T0DESK", MEMBER, "hotline"),
+                ("T0DESK", ADMIN, "subscribe 09:00"),
+                ("T0OTHER", MEMBER, "on 2025-02-30"),
+                ("T0NOBODY", MEMBER, "hotline"),
+            ]:
+                pages.append(json.dumps(await command(running, text, team, user=user)))
+            await event(running, event_callback({"type": "app_uninstalled"}, team_id="T0OTHER"))
+            await slack.wait_for_calls("response_url", 4)
+        async with slack_deliverer(settings, bot.installations) as deliverer:
+            await bot.delivery({"slack": deliverer}).run_pass(at_nine())
+    finally:
+        bot.close()
+    issued = [*slack.tokens, *slack.refresh_tokens]
+    assert len(slack.refresh_tokens) == 2 and len(issued) >= 5  # the grants' tokens, and one refresh's
+    secrets = [*ALL, *issued]
+    guard_secret(*issued)
+    out, err = capfd.readouterr()
+    scan(figures, log_lines(caplog), "a log line", secrets)
+    scan(figures, [out, err], "stdout or stderr", secrets)
+    scan(figures, pages, "a page or an answer", secrets)
+    sent = [
+        json.dumps(
+            {
+                "path": c.path,
+                # A refresh sends the refresh token in its body: that is where it belongs.
+                "body": {k: v for k, v in c.body.items() if k != "refresh_token"},
+                "headers": {k: v for k, v in c.headers.items() if k != "Authorization"},
+            }
+        )
+        for c in slack.calls
+    ]
+    scan(figures, sent, "a request to Slack", secrets)
+    # And they did go where they belong.
+    assert any(c.body.get("refresh_token") == slack.refresh_tokens[0] for c in slack.calls)
+    assert any(c.token == slack.tokens_of("T0DESK")[-1] for c in slack.calls_to("chat.postMessage"))
 
 
 # -- Discord -------------------------------------------------------------------------------------------------
