@@ -112,6 +112,9 @@ class CalendarRow:
     # The pledge's title, and the status a status change rated it: what a rating is named from.
     pledge_title: str | None = None
     status: str | None = None
+    # The speaker's id (a pledge's own milestones name their pledge's speaker): what following an official
+    # keeps.
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ class Tally:
 
 
 # The latest status of each pledge (a pledge never rated is "not yet rated"), as the meter counts it.
-_LATEST_STATUS = (
+LATEST_STATUS = (
     "COALESCE((SELECT status FROM statuses WHERE pledge = p.id "
     "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), 'not yet rated')"
 )
@@ -460,7 +463,8 @@ class Catalogue:
             CalendarRow(r[0], dt.date.fromisoformat(r[1]), *r[2:])
             for r in self.store.db.execute(
                 "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko, m.title_ko, "
-                "p.title, m.status FROM milestones m LEFT JOIN speakers s ON s.id = m.speaker "
+                "p.title, m.status, COALESCE(m.speaker, p.speaker) FROM milestones m "
+                "LEFT JOIN speakers s ON s.id = m.speaker "
                 f"LEFT JOIN pledges p ON p.id = m.pledge {where}",
                 params,
             )
@@ -475,7 +479,7 @@ class Catalogue:
         is left out rather than guessed."""
         rows = []
         for r in self.store.db.execute(
-            "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko "
+            "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko, p.speaker "
             "FROM pledges p JOIN speakers s ON s.id = p.speaker "
             "LEFT JOIN milestones m ON m.id = p.due_after "
             "WHERE (p.due_on IS NOT NULL OR p.due_after IS NOT NULL)"
@@ -488,7 +492,9 @@ class Catalogue:
                 due = dt.date.fromisoformat(r[4]) + dt.timedelta(days=r[3] - 1)
             else:
                 continue
-            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7], r[7], r[1]))
+            rows.append(
+                CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7], r[7], r[1], speaker=r[8])
+            )
         return rows
 
     # -- the public site: counts by status, status histories, updates across pledges ----------------
@@ -504,7 +510,7 @@ class Catalogue:
         else:
             raise ValueError(by)
         rows = self.store.db.execute(
-            f"SELECT {group}, {group_ko}, {_LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} "
+            f"SELECT {group}, {group_ko}, {LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} "
             f"GROUP BY {group} COLLATE NOCASE, latest ORDER BY {group} COLLATE NOCASE"
         ).fetchall()
         tallies: dict[str, Tally] = {}
@@ -546,7 +552,7 @@ class Catalogue:
         """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""
         rows = self.store.db.execute(
             "SELECT p.id, p.title, p.title_ko, s.name, s.name_ko, p.category, p.category_ko, p.pledged_on, "
-            f"{_LATEST_STATUS}, "
+            f"{LATEST_STATUS}, "
             "(SELECT date FROM statuses WHERE pledge = p.id "
             "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), "
             "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary "

@@ -46,6 +46,8 @@ from bot.journal import Journal
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
+from bot.officials.records import Officials
+from bot.officials.terms import TermCalendar
 from bot.registry import handlers_of
 from bot.reminders.answers import Subscribing
 from bot.reminders.calendar import Calendars
@@ -95,6 +97,8 @@ class Bot:
     announcements: Ledger[int]
     # Where the bot is installed (Slack distribution), with the OAuth states and the installation log.
     installations: Installations
+    # Speakers as officials: offices, regions, terms, and the words that name them.
+    officials: Officials
     clock: Clock = utc_now
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
@@ -150,7 +154,8 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     zone = ZoneInfo(settings.timezone)
     # Each feature's service, then the dispatcher over their handlers.
     registry = commands.REGISTRY
-    calendars = Calendars(catalogue)
+    officials = Officials(store, catalogue)
+    calendars = Calendars(catalogue, derived=TermCalendar(store, officials).rows)
     items = OccurrenceItems(catalogue)
     quote_cards = QuoteCards(catalogue, settings.public_url)
     lookups = Lookups(catalogue, searcher, quote_cards, registry)
@@ -198,6 +203,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         Ledger.digests(backend, lease),
         Ledger.announcements(backend, lease),
         Installations(backend),
+        officials,
         clock,
     )
 
@@ -889,7 +895,10 @@ def _export(bot: Bot, args: argparse.Namespace) -> int:
 
 
 def _cell(value: Any) -> Any:
-    """A field as one CSV cell: a list joined with "; ", a `due` rule as "100 days after <milestone>"."""
+    """A field as one CSV cell: a list joined with "; ", a `due` rule as "100 days after <milestone>", a
+    speaker's terms as "2026-07-01/2030-06-30 election; …"."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return ds.terms_text(value)
     if isinstance(value, list):
         return "; ".join(value)
     if isinstance(value, dict):

@@ -160,6 +160,16 @@ def m008_milestone_status(db: Database) -> None:
     db.execute("ALTER TABLE milestones ADD COLUMN status TEXT")
 
 
+@migrations()
+def m009_officials(db: Database) -> None:
+    """Speakers as officials: the office, the region it governs, the party and the terms of office (JSON, a
+    list of {start, end, election}). Nullable, like m002; the data files are read again so their speakers
+    get them."""
+    for column in ("office", "office_ko", "sido", "sgg", "wiw", "party", "party_ko", "terms"):
+        db.execute(f"ALTER TABLE speakers ADD COLUMN {column} TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot import dataset as ds
@@ -52,6 +53,8 @@ class Exporter:
                             row[key] = row[key].split(" | ")
                     if "due_after" in row:
                         row["due"] = {"after": row.pop("due_after"), "days": row.pop("due_days")}
+                if table == "speakers" and "terms" in row:
+                    row["terms"] = json.loads(row["terms"])
                 rows.append(row)
             out[table] = rows
         return out
