@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import commands
+from bot import commands, nec
 from bot import dataset as ds
 from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
 from bot.catalogue import Catalogue
@@ -46,6 +46,9 @@ from bot.journal import Journal
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
+from bot.nec import TYPES
+from bot.nec_import import NecImport
+from bot.nec_portal import Portal
 from bot.officials.records import Officials
 from bot.officials.terms import TermCalendar
 from bot.registry import handlers_of
@@ -261,7 +264,32 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser(
         "import", help="add dataset files (YAML, JSON, CSV) to the catalogue, all or nothing"
     )
-    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("files", nargs="*", type=Path)
+    imp.add_argument(
+        "--format",
+        choices=("dataset", "nec"),
+        default="dataset",
+        help="dataset files (default), or the Election Commission's saved responses and operator files (nec)",
+    )
+    imp.add_argument(
+        "--all-candidates",
+        action="store_true",
+        help="nec: import every candidate's pledges, not the winners'",
+    )
+    imp.add_argument(
+        "--fetch",
+        action="store_true",
+        help="nec: fetch --election from the public data portal (needs DATA_GO_KR_SERVICE_KEY)",
+    )
+    imp.add_argument("--election", help="nec --fetch: the election's sgId, its day as YYYYMMDD")
+    imp.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        choices=sorted(TYPES, key=int),
+        help="nec --fetch: election type (repeatable; 1 president, 3 metropolitan heads, 4 local heads, "
+        "11 superintendents; default all four)",
+    )
     imp.add_argument("--replace", action="store_true", help="replace records whose ids are already there")
     imp.add_argument("--by", default=None, help="who is importing (default: the OS user)")
     imp.add_argument("--note", default="", help="why: recorded in the journal with the edit")
@@ -804,6 +832,11 @@ def _deliver(bot: Bot, args: argparse.Namespace) -> int:
 
 
 def _import(bot: Bot, args: argparse.Namespace) -> int:
+    if args.format == "nec":
+        return _import_nec(bot, args)
+    if not args.files:
+        print("pledgebot: import needs the files to import", file=sys.stderr)
+        return 2
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
         result = bot.importer.import_files(
@@ -815,6 +848,52 @@ def _import(bot: Bot, args: argparse.Namespace) -> int:
     present = f"; {result.present} already present" if result.present else ""
     edit = f" as edit {result.edit.id}" if result.edit is not None else ""
     print(f"Imported {result.added} records from {len(args.files)} file(s){edit}{present}.")
+    return 0
+
+
+def _import_nec(bot: Bot, args: argparse.Namespace) -> int:
+    """`import --format nec`: saved responses (or, with --fetch, the portal's) into the catalogue."""
+    try:
+        responses, facts = nec.read_files(args.files)
+        if args.fetch:
+            key = bot.settings.data_go_kr_service_key
+            if key is None:
+                print(
+                    "pledgebot: --fetch needs DATA_GO_KR_SERVICE_KEY (the portal's service key)",
+                    file=sys.stderr,
+                )
+                return 2
+            if not args.election:
+                print("pledgebot: --fetch needs --election YYYYMMDD", file=sys.stderr)
+                return 2
+            portal = Portal(bot.settings.nec_url, key)
+            fetched, found = portal.fetch(
+                args.election, args.type or sorted(TYPES, key=int), all_candidates=args.all_candidates
+            )
+            responses += fetched
+            for k, winner in found.winners.items():
+                facts.winners.setdefault(k, winner)
+        elif not args.files:
+            print("pledgebot: import --format nec needs saved responses (FILE…) or --fetch", file=sys.stderr)
+            return 2
+        done = NecImport(bot.importer, bot.catalogue).run(
+            args.files,
+            responses,
+            facts,
+            author=args.by or os_user(),
+            note=args.note,
+            all_candidates=args.all_candidates,
+        )
+    except (nec.NecError, ds.DatasetError) as error:
+        print(f"pledgebot: import aborted, the catalogue is unchanged.\n{error}", file=sys.stderr)
+        return 1
+    result = done.result
+    edit = f" as edit {result.edit.id}" if result.edit is not None else ""
+    present = f"; {result.present} already present" if result.present else ""
+    skipped = f"; {done.skipped} candidate(s) who did not win left out" if done.skipped else ""
+    print(f"Imported {result.added} records of {done.speakers} official(s){edit}{present}{skipped}.")
+    for pledge, diff in sorted(done.diffs.items()):
+        print(f"Changed since the last import: {pledge}\n{diff}")
     return 0
 
 

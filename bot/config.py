@@ -42,6 +42,9 @@ class Secret(str):
         return str.__str__(self)
 
 
+NEC_URL = "http://apis.data.go.kr/9760000/"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the defaults a local run needs."""
@@ -89,6 +92,10 @@ class Settings:
     public_url: str | None = None
     # Address ranges the source fetcher may reach despite the rule against private and loopback addresses.
     fetch_allow: tuple[Network, ...] = ()
+    # The public data portal (`pledgebot import --format nec --fetch`): the service key, and the base URL of
+    # the Election Commission's services (tests point it at 127.0.0.1).
+    data_go_kr_service_key: Secret | None = None
+    nec_url: str = NEC_URL
 
     @property
     def slack_enabled(self) -> bool:
@@ -255,6 +262,8 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
         public_url=_public_url(env),
         fetch_allow=_fetch_allow(env),
+        data_go_kr_service_key=_secret(env, "DATA_GO_KR_SERVICE_KEY"),
+        nec_url=_url(env, "PLEDGEBOT_NEC_URL") or NEC_URL,
     )
     _check_slack(settings)
     _check_discord(settings)

@@ -90,7 +90,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "pledges": (
         ("id", True, "id"),
         ("speaker", True, "str"),
-        ("title", True, "str"),
+        # Required unless the pledge has only its Korean title (the Election Commission's registry gives
+        # no English one): it is then shown in Korean, marked "in Korean only", until the desk adds one.
+        ("title", False, "str"),
         ("title_ko", False, "str"),
         # Who wrote the Korean title: "editors" (an editorial translation, said wherever it is shown) or
         # "source" (the source's own words). A file may set it for all its pledges at the top.
@@ -497,6 +499,8 @@ def _check_vocabulary(record: Record) -> list[Problem]:
         name, allowed = checks[table]
         if v.get(name) not in allowed:
             return [Problem(record.where, name, f"'{v.get(name)}' is not one of: {', '.join(allowed)}")]
+    if table == "pledges" and not v.get("title") and not v.get("title_ko"):
+        return [Problem(record.where, "title", "is required (or title_ko, for a pledge in Korean only)")]
     if table == "pledges" and v.get("title_ko_by") not in (None, "", *TITLE_KO_BY):
         choices = ", ".join(TITLE_KO_BY)
         return [Problem(record.where, "title_ko_by", f"'{v.get('title_ko_by')}' is not one of: {choices}")]
@@ -580,6 +584,11 @@ def _convert(value: Any, kind: str) -> Any:
     if kind == "terms":
         return parse_terms(value)
     raise AssertionError(kind)
+
+
+def is_id(text: str) -> bool:
+    """Whether `text` is a valid record id (lowercase letters, digits and '-', up to 80)."""
+    return bool(_ID.match(text))
 
 
 def parse_date(value: Any) -> dt.date:
@@ -746,6 +755,21 @@ def load(
     if problems:
         raise DatasetError(problems)
     return dataset
+
+
+def validate(
+    dataset: Dataset,
+    *,
+    known_ids: dict[str, set[str]] | None = None,
+    known_sources: dict[str, dt.date] | None = None,
+    known_pledges: dict[str, dt.date | None] | None = None,
+    known_milestones: dict[str, dt.date] | None = None,
+) -> None:
+    """Every check `load` makes, for records built in memory (the NEC importer's, `bot/nec.py`): raises
+    `DatasetError` with every problem."""
+    problems = _validate(dataset, known_ids or {}, known_sources, known_pledges, known_milestones)
+    if problems:
+        raise DatasetError(problems)
 
 
 class Unchecked(Exception):

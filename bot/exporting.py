@@ -48,6 +48,8 @@ class Exporter:
                 if table in ("quotes", "statuses"):
                     row.pop("id", None)
                 if table == "pledges":
+                    if row.pop("korean_only", None):
+                        row.pop("title", None)
                     for key in ("aliases", "aliases_ko"):
                         if key in row:
                             row[key] = row[key].split(" | ")

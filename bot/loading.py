@@ -65,6 +65,8 @@ class RowBuilder:
         # The journal edit that added the row, for history, undo and the order of same-day statuses.
         row["edit_id"] = int(origin[len(EDIT_ORIGIN) :]) if origin.startswith(EDIT_ORIGIN) else None
         if table == "pledges":
+            if not row.get("title"):
+                row["title"], row["korean_only"] = row.get("title_ko", ""), 1
             row["aliases"] = " | ".join(row.get("aliases", []))
             row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
             due = row.pop("due", None)
