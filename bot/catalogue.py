@@ -42,6 +42,8 @@ class PledgeRow:
     title_ko_by: str | None = None
     # How many entries the pledge's status history has (what "3 updates" counts).
     updates: int = 0
+    # No English title: `title` holds the Korean one (the Election Commission's registry).
+    korean_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ class Catalogue:
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
                    ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
                    p.title_ko_by,
-                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id)
+                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id), p.korean_only
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
@@ -214,6 +216,7 @@ class Catalogue:
                 status_source=tuple(r[11:18]) if r[11] is not None else None,
                 title_ko_by=r[18],
                 updates=r[19],
+                korean_only=bool(r[20]),
             )
             for r in rows
         }
@@ -401,10 +404,10 @@ class Catalogue:
 
     def list_pledges(
         self, category: str | None, limit: int, offset: int, *, status: str | None = None
-    ) -> tuple[list[tuple[str, str, str | None, str | None]], int]:
-        """(id, title, Korean title, who wrote the Korean title) of pledges, optionally in one category
-        (case-insensitive) and with one latest status (a pledge with no status is "not yet rated"), and the
-        total."""
+    ) -> tuple[list[tuple[str, str, str | None, str | None, int | None]], int]:
+        """(id, title, Korean title, who wrote the Korean title, whether it has no English title) of pledges,
+        optionally in one category (case-insensitive) and with one latest status (a pledge with no status is
+        "not yet rated"), and the total."""
         conditions, params = [], []
         if category:
             conditions.append("category = ? COLLATE NOCASE")
@@ -418,7 +421,7 @@ class Catalogue:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
         rows = self.store.db.execute(
-            f"SELECT id, title, title_ko, title_ko_by FROM pledges {where} "
+            f"SELECT id, title, title_ko, title_ko_by, korean_only FROM pledges {where} "
             "ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()

@@ -356,3 +356,26 @@ def test_a_failing_portal_is_tried_a_bounded_number_of_times(portal):
     with pytest.raises(NecError) as error:
         client.pages("WinnerInfoInqireService2/getWinnerInfoInqire", {"sgId": "20260603", "sgTypecode": "3"})
     assert "did not answer (HTTP 500) after 3 attempt(s)" in str(error.value) and KEY not in str(error.value)
+
+
+def test_a_pledge_in_korean_only_answers_in_english_with_its_korean_words_marked(
+    bot, monkeypatch, console_ctx, tmp_path
+):
+    assert run(monkeypatch, bot, "import", "--format", "nec", *files(*ALL)) == 0
+    card = bot.core.handle("show nec-20260603-100150001-3", console_ctx).cards[0]
+    assert card.title == "청년 공공주택 5만 호 (in Korean only)"
+    assert card.quote == "청년과 신혼부부를 위한 공공주택 5만 호를 공급하겠습니다." and card.language == "ko"
+    assert card.category == "Housing"
+    korean = dataclasses.replace(console_ctx, locale="ko")
+    assert bot.core.handle("show nec-20260603-100150001-3", korean).cards[0].title == "청년 공공주택 5만 호"
+    # A field of its own keeps its Korean name in English too.
+    assert bot.core.handle("show nec-20260603-100150001-4", console_ctx).cards[0].category == "반려동물"
+    listed = bot.core.handle("list 반려동물", console_ctx)
+    assert [i.label for i in listed.items] == ["구마다 반려동물 공원 (in Korean only)"]
+    # Exported without an English title, and read back as the same pledge.
+    exported = bot.exporter.export()
+    pledge = next(p for p in exported["pledges"] if p["id"] == "nec-20260603-100150001-3")
+    assert "title" not in pledge and pledge["title_ko"] == "청년 공공주택 5만 호"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(exported, ensure_ascii=False), encoding="utf-8")
+    assert bot.importer.import_files([path], author="test").edit is None

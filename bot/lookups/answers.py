@@ -15,7 +15,7 @@ from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, QuoteRow
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.help import help_reply
-from bot.i18n import Messages, language_of, localized, messages, titled
+from bot.i18n import Messages, language_of, localized, messages, pledge_title, titled
 from bot.journal import DESK_KINDS, Journal
 from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, Show, Upcoming
 from bot.lookups.quotes import QuoteCards, title_of
@@ -209,11 +209,11 @@ class Lookups:
             text = m.gettext("There is no page {page} of this list.").format(page=command.page)
             return Reply(notices=[Notice(text, Level.ERROR)])
         items = [
-            ListItem(label=localized(m, title, title_ko), detail=pid, pledge_id=pid)
-            for pid, title, title_ko, _ in rows
+            ListItem(label=pledge_title(m, title, title_ko, bool(korean)), detail=pid, pledge_id=pid)
+            for pid, title, title_ko, _, korean in rows
         ]
         # Korean titles the editors translated say so, as on a card.
-        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by in rows)
+        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by, _ in rows)
         notices = [Notice(m.gettext(EDITORS_TITLE))] if editors else []
         actions = []
         if offset + len(rows) < total:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.catalogue import Catalogue, PledgeRow
-from bot.i18n import Messages, language_of, localized, messages, titled
+from bot.i18n import Messages, language_of, localized, messages, pledge_title, titled
 from bot.journal import Edit, EditKind, Journal
 from bot.reminders.calendar import Calendars
 from bot.reminders.items import OccurrenceItems
@@ -424,5 +424,5 @@ def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
 
 
 def title_of(m: Messages, pledge: PledgeRow) -> str:
-    """A pledge's title for `m`'s readers."""
-    return localized(m, pledge.title, pledge.title_ko)
+    """A pledge's title for `m`'s readers (marked "in Korean only" when it has no English one)."""
+    return pledge_title(m, pledge.title, pledge.title_ko, pledge.korean_only)
