@@ -403,12 +403,22 @@ class Catalogue:
         return row[0] if row else None
 
     def list_pledges(
-        self, category: str | None, limit: int, offset: int, *, status: str | None = None
+        self,
+        category: str | None,
+        limit: int,
+        offset: int,
+        *,
+        status: str | None = None,
+        speakers: tuple[str, ...] = (),
     ) -> tuple[list[tuple[str, str, str | None, str | None, int | None]], int]:
         """(id, title, Korean title, who wrote the Korean title, whether it has no English title) of pledges,
         optionally in one category (case-insensitive) and with one latest status (a pledge with no status is
-        "not yet rated"), and the total."""
-        conditions, params = [], []
+        "not yet rated"), or of these `speakers`, and the total."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if speakers:
+            conditions.append(f"speaker IN ({','.join('?' * len(speakers))})")
+            params += list(speakers)
         if category:
             conditions.append("category = ? COLLATE NOCASE")
             params.append(category)

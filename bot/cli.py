@@ -49,6 +49,7 @@ from bot.lookups.quotes import QuoteCards
 from bot.nec import TYPES
 from bot.nec_import import NecImport
 from bot.nec_portal import Portal
+from bot.officials.answers import OfficialsAnswers
 from bot.officials.records import Officials
 from bot.officials.terms import TermCalendar
 from bot.registry import handlers_of
@@ -161,7 +162,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     calendars = Calendars(catalogue, derived=TermCalendar(store, officials).rows)
     items = OccurrenceItems(catalogue)
     quote_cards = QuoteCards(catalogue, settings.public_url)
-    lookups = Lookups(catalogue, searcher, quote_cards, registry)
+    lookups = Lookups(catalogue, searcher, quote_cards, registry, officials)
     timeline = Timeline(catalogue, calendars, items, journal)
     channels = Channels(subscriptions, editors, zone)
     subscribing = Subscribing(
@@ -173,7 +174,15 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     desk_answers = DeskAnswers(desk, registry)
     core = Core(
         registry,
-        handlers_of(lookups, timeline, subscribing, channels, desk_answers, HelpAnswers(registry)),
+        handlers_of(
+            lookups,
+            timeline,
+            OfficialsAnswers(officials),
+            subscribing,
+            channels,
+            desk_answers,
+            HelpAnswers(registry),
+        ),
         catalogue,
         lookups,
         channels,
@@ -182,6 +191,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         timezone=settings.timezone,
         health=store.healthy,
         publisher=settings.publisher or "",
+        officials=officials,
     )
     return Bot(
         settings,

@@ -21,6 +21,7 @@ from bot.desk.answers import DeskAnswers
 from bot.grammar import NO_SUCH_PLEDGE, Usage
 from bot.i18n import N_, Messages, language_of, messages
 from bot.lookups.answers import Lookups, Suggestion, did_you_mean
+from bot.officials.records import Officials
 from bot.registry import Handler, Permission, Registry, Request
 from bot.replies import Context, Level, Notice, Refusal, Reply
 
@@ -49,6 +50,7 @@ class Core:
         timezone: str = "Asia/Seoul",
         health: Callable[[], bool] = lambda: True,
         publisher: str = "",
+        officials: Officials | None = None,
     ):
         self.registry = registry
         self._handlers = dict(handlers)
@@ -62,6 +64,8 @@ class Core:
         self._health = health
         # Who edits the catalogue (PLEDGEBOT_PUBLISHER), named to places that are not desk places.
         self._publisher = publisher
+        # Who the words of a `list` name; without it (a core built for one test) no words name anyone.
+        self._officials = officials
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
@@ -128,6 +132,10 @@ class Core:
     def category(self, text: str) -> str | None:
         """The catalogue's name for the category `text` names in English or Korean, or None."""
         return self._catalogue.category(text)
+
+    def officials(self, text: str) -> tuple[str, ...]:
+        """The officials `text` names (서울, mayor of busan, an official's id or name): `list` takes them."""
+        return self._officials.named(text) if self._officials is not None else ()
 
     def category_names(self) -> list[tuple[str, str | None]]:
         """Each category with its Korean name: what the grammar tells a near miss of a category by."""

@@ -81,6 +81,11 @@ class Official:
         return " ".join(p for p in parts if p)
 
     @property
+    def education(self) -> bool:
+        """A superintendent of education: listed after the head of the same place."""
+        return (self.office_ko or "").endswith("교육감") or "superintendent" in (self.office or "").casefold()
+
+    @property
     def level(self) -> int:
         """How wide the office is: 0 national, 1 a province or metropolitan city, 2 a city, county or
         district; a search scoped to a place ranks the wider office's pledges first."""
@@ -120,7 +125,9 @@ class Officials:
         """The speakers who hold (or held) an office: those with an office or a term, widest office first,
         then by region and name."""
         found = [o for o in self.all() if o.office or o.terms]
-        return sorted(found, key=lambda o: (o.level, o.sido or "", o.office_ko or o.office or "", o.id))
+        return sorted(
+            found, key=lambda o: (o.level, o.sido or "", o.education, o.office_ko or o.office or "", o.id)
+        )
 
     def _by_id(self) -> dict[str, Official]:
         version = self.catalogue.version()
@@ -244,7 +251,8 @@ def _matching(holders: list[Official], token: str) -> set[str]:
         office = (key in OFFICE_WORDS_EN and key in (o.office or "").casefold().split()) or (
             key in OFFICE_WORDS_KO and (o.office_ko or "").endswith(key)
         )
-        if place or office or key in ((o.name_ko or "").casefold(), o.id):
+        whole = key in ((o.office_ko or "").casefold(), (o.office or "").casefold())
+        if place or office or whole or key in ((o.name_ko or "").casefold(), o.id):
             found.add(o.id)
     return found
 
