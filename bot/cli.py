@@ -169,6 +169,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         subscriptions,
         catalogue,
         lambda text, limit, language: [s.value for s in lookups.suggest(text, limit, language)],
+        officials,
     )
     desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
     desk_answers = DeskAnswers(desk, registry)
@@ -210,7 +211,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         quote_cards,
         lookups,
         timeline,
-        Digests(catalogue, calendars, items, journal, zone),
+        Digests(catalogue, calendars, items, journal, zone, officials),
         desk,
         core,
         Ledger.digests(backend, lease),

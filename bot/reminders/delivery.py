@@ -214,10 +214,15 @@ class DeliveryService:
                         correction=True,
                         topics=subscription.topics,
                         pledges=subscription.pledges,
+                        speakers=self.digests.followed(subscription.officials, subscription.regions),
                     )
                 else:
                     post = self.digests.announcement(
-                        edit, language or "en", topics=subscription.topics, pledges=subscription.pledges
+                        edit,
+                        language or "en",
+                        topics=subscription.topics,
+                        pledges=subscription.pledges,
+                        speakers=self.digests.followed(subscription.officials, subscription.regions),
                     )
                 if post is None:
                     continue
@@ -275,6 +280,7 @@ class DeliveryService:
             topics=subscription.topics,
             pledges=subscription.pledges,
             updates=not subscription.updates_now,
+            speakers=self.digests.followed(subscription.officials, subscription.regions),
         )
         if digest is not None and missed:
             m = messages(language_of(language or "en"))
