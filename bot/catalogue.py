@@ -513,17 +513,23 @@ class Catalogue:
     # -- the public site: counts by status, status histories, updates across pledges ----------------
 
     def tallies(self, by: str | None = None) -> list[Tally]:
-        """Pledges counted by latest status: overall (`by` None), per "speaker" or per "category"."""
+        """Pledges counted by latest status: overall (`by` None), per "speaker", "category", "office" (the
+        speakers' offices) or "region" (their province or metropolitan city; speakers with none left out)."""
+        where = ""
         if by is None:
             group, group_ko, join = "''", "NULL", ""
         elif by == "speaker":
             group, group_ko, join = "s.name", "MAX(s.name_ko)", "JOIN speakers s ON s.id = p.speaker"
         elif by == "category":
             group, group_ko, join = "p.category", "MAX(p.category_ko)", ""
+        elif by in ("office", "region"):
+            group = "s.office" if by == "office" else "s.sido"
+            group_ko = "MAX(s.office_ko)" if by == "office" else "MAX(s.sido)"
+            join, where = "JOIN speakers s ON s.id = p.speaker", f"WHERE {group} IS NOT NULL"
         else:
             raise ValueError(by)
         rows = self.store.db.execute(
-            f"SELECT {group}, {group_ko}, {LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} "
+            f"SELECT {group}, {group_ko}, {LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} {where} "
             f"GROUP BY {group} COLLATE NOCASE, latest ORDER BY {group} COLLATE NOCASE"
         ).fetchall()
         tallies: dict[str, Tally] = {}
@@ -568,7 +574,10 @@ class Catalogue:
             f"{LATEST_STATUS}, "
             "(SELECT date FROM statuses WHERE pledge = p.id "
             "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), "
-            "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary "
+            "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary, "
+            # The speaker as an official: office, region, party and the latest term.
+            "s.id, s.office, s.office_ko, s.sido, s.sgg, s.wiw, s.party, s.party_ko, "
+            "json_extract(s.terms, '$[#-1].start'), json_extract(s.terms, '$[#-1].end') "
             "FROM pledges p JOIN speakers s ON s.id = p.speaker ORDER BY p.category COLLATE NOCASE, p.id"
         ).fetchall()
         fields = [
@@ -584,5 +593,15 @@ class Catalogue:
             "status_date",
             "lead_quote",
             "summary",
+            "speaker_id",
+            "office",
+            "office_ko",
+            "sido",
+            "sgg",
+            "wiw",
+            "party",
+            "party_ko",
+            "term_start",
+            "term_end",
         ]
         return [dict(zip(fields, r, strict=True)) for r in rows]

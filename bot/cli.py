@@ -508,7 +508,9 @@ def site_sources(bot: Bot) -> Any:
 
         discord = invite_url(settings.discord_application_id)
     links = InstallLinks(slack, discord)
-    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars, links)
+    return Sources(
+        bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars, links, bot.officials
+    )
 
 
 def _site_serve(

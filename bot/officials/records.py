@@ -26,6 +26,8 @@ OFFICE_WORDS_KO = ("대통령", "시장", "도지사", "지사", "교육감", "�
 # Words between the ones that name an official ("mayor of busan"): dropped with them.
 _FILLER = frozenset({"of", "the", "in", "for", "s"})
 _TOKEN = re.compile(r"[\w-]+")
+# One field of an official's pledges: its category, Korean name, and (id, title, Korean title, Korean only).
+Field = tuple[str, str | None, list[tuple[str, str, str | None, bool]]]
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,27 @@ class Officials:
             "FROM pledges p GROUP BY p.speaker"
         )
         return {speaker: (int(kept), int(total)) for speaker, kept, total in rows}
+
+    def tally(self, speaker: str) -> dict[str, int]:
+        """How many of one speaker's pledges have each latest status (their meter)."""
+        rows = self.store.db.execute(
+            f"SELECT {LATEST_STATUS} AS latest, COUNT(*) FROM pledges p WHERE p.speaker = ? GROUP BY latest",
+            [speaker],
+        )
+        return {status: int(n) for status, n in rows}
+
+    def fields_of(self, speaker: str) -> list[Field]:
+        """One speaker's pledges by field: (category, Korean name, [(id, title, Korean title, Korean
+        only)])."""
+        fields: dict[str, Field] = {}
+        for pledge, title, title_ko, korean_only, category, category_ko in self.store.db.execute(
+            "SELECT id, title, title_ko, korean_only, category, category_ko FROM pledges WHERE speaker = ? "
+            "ORDER BY category COLLATE NOCASE, id",
+            [speaker],
+        ):
+            entry = fields.setdefault(category.casefold(), (category, category_ko, []))
+            entry[2].append((pledge, title, title_ko, bool(korean_only)))
+        return list(fields.values())
 
     def pledges_of(self, speakers: Iterable[str]) -> list[str]:
         """The ids of these speakers' pledges, in the speakers' order, each speaker's by category and id."""
