@@ -106,32 +106,86 @@ class Scope:
     named: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Directory:
+    """The officials of one catalogue version, indexed for the words that name them: a query is then a
+    handful of dictionary lookups, not a scan of every official."""
+
+    by_id: dict[str, Official]
+    holders: tuple[Official, ...]
+    order: dict[str, int]
+    # Each word that names officials (a place, an office word, a whole office, a one-word name, an id).
+    words: dict[str, frozenset[str]]
+    # Names to find inside a query: (name casefolded, official, the name's words).
+    names: tuple[tuple[str, str, frozenset[str]], ...]
+
+
+def _directory(by_id: dict[str, Official]) -> _Directory:
+    holders = tuple(
+        sorted(
+            (o for o in by_id.values() if o.office or o.terms),
+            key=lambda o: (o.level, o.sido or "", o.education, o.office_ko or o.office or "", o.id),
+        )
+    )
+    words: dict[str, set[str]] = {}
+
+    def add(word: str | None, official: str) -> None:
+        if word:
+            words.setdefault(word.casefold(), set()).add(official)
+
+    names = []
+    for o in holders:
+        sido = regions.sido(o.sido or "")
+        for word in (sido.name, sido.short, sido.english) if sido else (o.sido,):
+            add(word, o.id)
+        for part in (o.sgg, o.wiw):
+            if part and part != o.sido:
+                add(part, o.id)
+                if len(part) > 2 and part[-1] in "시군구":
+                    add(part[:-1], o.id)  # 종로 for 종로구
+        for word in (o.office or "").casefold().split():
+            if word in OFFICE_WORDS_EN:
+                add(word, o.id)
+        for word in OFFICE_WORDS_KO:
+            if (o.office_ko or "").endswith(word):
+                add(word, o.id)
+        for word in (o.office, o.office_ko, o.name_ko, o.id):
+            add(word, o.id)
+        for name in (o.name, o.name_ko):
+            if name and len(name) >= 2:
+                names.append((name.casefold(), o.id, frozenset(t.casefold() for t in _TOKEN.findall(name))))
+    return _Directory(
+        by_id,
+        holders,
+        {o.id: n for n, o in enumerate(holders)},
+        {word: frozenset(ids) for word, ids in words.items()},
+        tuple(names),
+    )
+
+
 class Officials:
     """The catalogue's speakers as officials, cached per catalogue version."""
 
     def __init__(self, store: Store, catalogue: Catalogue):
         self.store = store
         self.catalogue = catalogue
-        self._cache: tuple[str, dict[str, Official]] | None = None
+        self._cache: tuple[str, _Directory] | None = None
         self._lock = threading.Lock()
 
     def all(self) -> list[Official]:
         """Every speaker, by id."""
-        return list(self._by_id().values())
+        return list(self._current().by_id.values())
 
     def get(self, speaker_id: str) -> Official | None:
         """One speaker by id (any case), or None."""
-        return self._by_id().get(speaker_id.strip().lower())
+        return self._current().by_id.get(speaker_id.strip().lower())
 
     def holders(self) -> list[Official]:
-        """The speakers who hold (or held) an office: those with an office or a term, widest office first,
-        then by region and name."""
-        found = [o for o in self.all() if o.office or o.terms]
-        return sorted(
-            found, key=lambda o: (o.level, o.sido or "", o.education, o.office_ko or o.office or "", o.id)
-        )
+        """The speakers who hold (or held) an office: those with an office or a term, widest office first
+        (a head before the superintendent of the same place), then by region and name."""
+        return list(self._current().holders)
 
-    def _by_id(self) -> dict[str, Official]:
+    def _current(self) -> _Directory:
         version = self.catalogue.version()
         with self._lock:
             if self._cache is not None and self._cache[0] == version:
@@ -141,7 +195,9 @@ class Officials:
             "FROM speakers ORDER BY id"
         ).fetchall()
         names = ("id", "name", "name_ko", "office", "office_ko", "sido", "sgg", "wiw", "party", "party_ko")
-        found = {r[0]: Official(**dict(zip(names, r, strict=False)), terms=_terms(r[10])) for r in rows}
+        found = _directory(
+            {r[0]: Official(**dict(zip(names, r, strict=False)), terms=_terms(r[10])) for r in rows}
+        )
         with self._lock:
             self._cache = (version, found)
         return found
@@ -177,15 +233,16 @@ class Officials:
 
     def pledges_of(self, speakers: Iterable[str]) -> list[str]:
         """The ids of these speakers' pledges, in the speakers' order, each speaker's by category and id."""
-        ids: list[str] = []
-        for speaker in speakers:
-            ids += [
-                r[0]
-                for r in self.store.db.execute(
-                    "SELECT id FROM pledges WHERE speaker = ? ORDER BY category COLLATE NOCASE, id", [speaker]
-                )
-            ]
-        return ids
+        order = {speaker: n for n, speaker in enumerate(dict.fromkeys(speakers))}
+        if not order:
+            return []
+        marks = ",".join("?" * len(order))
+        rows = self.store.db.execute(
+            f"SELECT speaker, id FROM pledges WHERE speaker IN ({marks}) "
+            "ORDER BY category COLLATE NOCASE, id",
+            list(order),
+        ).fetchall()
+        return [pledge for _, pledge in sorted(rows, key=lambda r: order[r[0]])]
 
     def speakers_of(self, pledge_ids: Iterable[str]) -> dict[str, str]:
         """The speaker of each of these pledges, by pledge id."""
@@ -227,57 +284,33 @@ class Officials:
         office word, a name) narrows the officials the others named, so "mayor of busan" is the Mayor of
         Busan and "서울 교육감" Seoul's superintendent. No official named: the query as it is."""
         tokens = _TOKEN.findall(query)
-        if not tokens:
-            return Scope((), query)
-        holders = self.holders()
-        if not holders:
+        directory = self._current()
+        if not tokens or not directory.holders:
             return Scope((), query)
         lowered = query.casefold()
         chosen: set[str] | None = None
         used: set[int] = set()
         # Whole names first ("Oh Se-hoon" is three tokens), then one token at a time.
-        for official in holders:
-            for name in (official.name, official.name_ko):
-                if (
-                    name
-                    and len(name) >= 2
-                    and re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", lowered)
-                ):
-                    parts = {t.casefold() for t in _TOKEN.findall(name)}
-                    used |= {i for i, t in enumerate(tokens) if t.casefold() in parts}
-                    chosen = (chosen or set()) | {official.id}
+        for name, official, parts in directory.names:
+            if name in lowered and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", lowered):
+                used |= {i for i, t in enumerate(tokens) if t.casefold() in parts}
+                chosen = (chosen or set()) | {official}
         for index, token in enumerate(tokens):
             if index in used:
                 continue
-            matches = _matching(holders, token)
+            matches = directory.words.get(token.casefold())
             if not matches:
                 continue
-            chosen = matches if chosen is None else (chosen & matches or chosen)
+            chosen = set(matches) if chosen is None else (chosen & matches or chosen)
             used.add(index)
         if not chosen:
             return Scope((), query)
         rest = [t for i, t in enumerate(tokens) if i not in used]
         if all(t.casefold() in _FILLER for t in rest):
             rest = []
-        order = {o.id: n for n, o in enumerate(holders)}
+        order = directory.order
         speakers = tuple(sorted(chosen, key=lambda s: order.get(s, len(order))))
         return Scope(speakers, " ".join(rest), tuple(tokens[i] for i in sorted(used)))
-
-
-def _matching(holders: list[Official], token: str) -> set[str]:
-    """The officials one word names: a place, an office word, or a one-word name."""
-    key = token.casefold()
-    sido = regions.sido(key)
-    found: set[str] = set()
-    for o in holders:
-        place = (sido is not None and regions.sido(o.sido or "") == sido) or _local(o, key)
-        office = (key in OFFICE_WORDS_EN and key in (o.office or "").casefold().split()) or (
-            key in OFFICE_WORDS_KO and (o.office_ko or "").endswith(key)
-        )
-        whole = key in ((o.office_ko or "").casefold(), (o.office or "").casefold())
-        if place or office or whole or key in ((o.name_ko or "").casefold(), o.id):
-            found.add(o.id)
-    return found
 
 
 def _local(official: Official, key: str) -> bool:

@@ -27,7 +27,6 @@ def scoped_search(
     """One page of results with the scope's officials' pledges first, or None when the rest of the query
     finds nothing (the caller then searches the query as typed)."""
     rank = {speaker: n for n, speaker in enumerate(scope.speakers)}
-    theirs = officials.pledges_of(scope.speakers)
     query = " ".join(scope.named + ((scope.rest,) if scope.rest else ()))
     if scope.rest:
         result = searcher.search(scope.rest, limit=search.CANDIDATES)
@@ -39,6 +38,7 @@ def scoped_search(
         total = result.total
         corrected = f"{' '.join(scope.named)} {result.corrected}" if result.corrected else None
     else:
+        theirs = officials.pledges_of(scope.speakers)
         if not theirs:
             return None
         result = searcher.search(query, limit=search.CANDIDATES)
