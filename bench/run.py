@@ -45,10 +45,13 @@ class Profile:
     repeats: int
     cold_starts: int
     planning_days: int
+    # The national dataset's officials (ten pledges each) and rounds of its scoped lookups.
+    officials: int = 260
+    national_rounds: int = 50
 
 
 FULL = Profile(100_000, 10_000, 100, 2000, 200, 300, 30, 2, 3, 5)
-QUICK = Profile(300, 50, 3, 40, 8, 12, 3, 1, 1, 2)
+QUICK = Profile(300, 50, 3, 40, 8, 12, 3, 1, 1, 2, officials=40, national_rounds=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,6 +383,14 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     report.add(_pass_row("Delivery pass", sqlite_pass, profile.subscriptions))
     try:
         _postgres(profile, work, data, report, bot, plan, sqlite_pass)
+        # Last, since it adds to the catalogue every figure above was measured on.
+        _say(
+            f"national dataset: {profile.officials} officials' NEC responses, their 100th day, scoped lookups"
+        )
+        from bench import national
+
+        for row in national.measure(bot, work, profile.officials, plan, profile.national_rounds):
+            report.add(row)
     finally:
         bot.close()
     report.load.append(os.getloadavg()[0])

@@ -39,6 +39,11 @@ class Calendars:
         self._version_checked_at = 0.0
         self._lock = threading.Lock()
 
+    def recheck(self) -> None:
+        """Read the catalogue's version at the next `current`, not up to a second later: for a caller that
+        has just changed the catalogue itself (the benchmark's import) and reads the calendar at once."""
+        self._version_checked_at = -VERSION_CHECK_SECONDS
+
     def current(self) -> Calendar:
         """The calendar of the catalogue as it is now (at most a second old)."""
         now = self.monotonic()
