@@ -91,7 +91,8 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("id", True, "id"),
         ("speaker", True, "str"),
         # Required unless the pledge has only its Korean title (the Election Commission's registry gives
-        # no English one): it is then shown in Korean, marked "in Korean only", until the desk adds one.
+        # no English one): it is then shown in Korean, marked "in Korean only", until one is imported
+        # over it (`import --replace`).
         ("title", False, "str"),
         ("title_ko", False, "str"),
         # Who wrote the Korean title: "editors" (an editorial translation, said wherever it is shown) or

@@ -379,3 +379,20 @@ def test_a_pledge_in_korean_only_answers_in_english_with_its_korean_words_marked
     path = tmp_path / "export.json"
     path.write_text(json.dumps(exported, ensure_ascii=False), encoding="utf-8")
     assert bot.importer.import_files([path], author="test").edit is None
+
+
+def test_an_english_title_imported_over_a_korean_only_pledge_is_shown_unmarked(
+    bot, monkeypatch, console_ctx, tmp_path
+):
+    assert run(monkeypatch, bot, "import", "--format", "nec", *files(*ALL)) == 0
+    exported = bot.exporter.export()
+    pledge = next(p for p in exported["pledges"] if p["id"] == "nec-20260603-100150001-3")
+    path = tmp_path / "titled.json"
+    path.write_text(
+        json.dumps({"pledges": [dict(pledge, title="50,000 public homes for the young")]}), "utf-8"
+    )
+    assert bot.importer.import_files([path], author="desk", replace=True).edit is not None
+    card = bot.core.handle("show nec-20260603-100150001-3", console_ctx).cards[0]
+    assert card.title == "50,000 public homes for the young"
+    # The registry's words stay: the quote was not part of the replace.
+    assert card.quote == "청년과 신혼부부를 위한 공공주택 5만 호를 공급하겠습니다."
