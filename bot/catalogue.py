@@ -44,6 +44,8 @@ class PledgeRow:
     updates: int = 0
     # No English title: `title` holds the Korean one (the Election Commission's registry).
     korean_only: bool = False
+    # The speaker's id: an official's page is found by it.
+    speaker_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class Catalogue:
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
                    ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
                    p.title_ko_by,
-                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id), p.korean_only
+                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id), p.korean_only, p.speaker
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
@@ -217,6 +219,7 @@ class Catalogue:
                 title_ko_by=r[18],
                 updates=r[19],
                 korean_only=bool(r[20]),
+                speaker_id=r[21],
             )
             for r in rows
         }

@@ -83,3 +83,8 @@ async def test_downloads_carry_the_speaker_fields(client):
     rows = list(csv.DictReader(io.StringIO(await (await client.get("/pledges.csv")).text())))
     row = next(r for r in rows if r["id"] == "busan-housing")
     assert row["office"] == "Mayor of Busan" and row["party_ko"] == "가상정당"
+
+
+async def test_a_pledges_page_links_its_speaker_to_their_officials_page(client):
+    status, html = await get(client, "/pledges/busan-housing")
+    assert status == 200 and '<a href="/officials/busan-mayor">Park Busan</a>' in html

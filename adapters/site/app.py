@@ -324,6 +324,10 @@ class Site:
             ),
             image_alt=card_text(lead, m),
             pledge=row,
+            # The speaker's page, when they are an official.
+            official=(
+                self.officials.get(row.speaker_id) if self.officials is not None and row.speaker_id else None
+            ),
             title_en=row.title,
             title_ko=row.title_ko or "",
             category=localized(m, row.category, row.category_ko),
