@@ -244,7 +244,10 @@ class FakePortal:
         page = int(query.get("pageNo", "1"))
         if path.endswith("getWinnerInfoInqire"):
             winners = {
-                "3": [{"huboid": "100150001", "sgId": "20260603", "sgTypecode": "3", "name": "홍길동"}]
+                "3": [
+                    {"huboid": "100150001", "sgId": "20260603", "sgTypecode": "3", "name": "홍길동"},
+                    {"huboid": "100150002", "sgId": "20260603", "sgTypecode": "3", "name": "김철수"},
+                ]
             }
             items = winners.get(query["sgTypecode"], [])
         else:
@@ -307,8 +310,12 @@ def test_fetch_reads_every_page_of_the_winners_and_their_pledges(bot, monkeypatc
     assert KEY not in captured.out + captured.err
     ids = {r[0] for r in bot.store.db.execute("SELECT id FROM pledges WHERE speaker = 'hong-gil-dong'")}
     assert len(ids) == 3
+    # Every page of the winners (one a page here), then each winner's pledges.
+    winner_pages = [r for r in portal.requests if r["path"].endswith("getWinnerInfoInqire")]
+    assert [(r["sgTypecode"], r["pageNo"]) for r in winner_pages] == [("3", "1"), ("3", "2"), ("4", "1")]
     pledge_pages = [r for r in portal.requests if r["path"].endswith("getCnddtElecPrmsInfoInqire")]
-    assert {r["cnddtId"] for r in pledge_pages} == {"100150001"}
+    assert {r["cnddtId"] for r in pledge_pages} == {"100150001", "100150002"}
+    assert bot.officials.get("nec-20260603-100150002").office_ko == "서울특별시장"
     assert all(r["serviceKey"] == KEY and r["sgId"] == "20260603" for r in portal.requests)
 
 
@@ -351,7 +358,7 @@ def test_a_failing_portal_is_tried_a_bounded_number_of_times(portal):
     items = client.pages(
         "WinnerInfoInqireService2/getWinnerInfoInqire", {"sgId": "20260603", "sgTypecode": "3"}
     )
-    assert [i["huboid"] for i in items] == ["100150001"] and pauses == [1.0, 2.0]
+    assert [i["huboid"] for i in items] == ["100150001", "100150002"] and pauses == [1.0, 2.0]
     portal.queued += [(500, "oops")] * 3
     with pytest.raises(NecError) as error:
         client.pages("WinnerInfoInqireService2/getWinnerInfoInqire", {"sgId": "20260603", "sgTypecode": "3"})
