@@ -102,7 +102,7 @@ def layout(card: QuoteCard, m: Messages, *, where: str = "") -> list[Block]:
     blocks: list[Block] = [(title, wrap(card.title, title.font, inner), 28)]
     note = ""
     if card.has_quote:
-        quote_lines = wrap(f"“{card.quote}”", quote.font, inner)
+        quote_lines = wrap(card.reported(m), quote.font, inner)
     else:
         quote_lines = wrap(card.summary or m.gettext(NO_QUOTE), quote.font, inner)
     details = [f"— {card.attribution(m)}"]
@@ -155,7 +155,7 @@ def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
 
 def card_text(card: QuoteCard, m: Messages) -> str:
     """Everything the card writes, for alt text and for checking that the font has every glyph."""
-    parts = [card.title, f"“{card.quote}”" if card.has_quote else card.summary, card.attribution(m)]
+    parts = [card.title, card.reported(m) if card.has_quote else card.summary, card.attribution(m)]
     if card.source is not None:
         parts.append(card.source.describe(m))
     parts.append(card.status.describe(m))

@@ -6,6 +6,7 @@ version, which readers compare to know their caches are stale.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -68,6 +69,8 @@ class QuoteRow:
     original_outlet: str | None = None
     original_outlet_ko: str | None = None
     original_kind: str | None = None
+    # Reported speech (the dataset's `paraphrase`): never shown in quotation marks.
+    paraphrase: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,8 @@ class Catalogue:
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
                    s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
-                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind
+                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind,
+                   COALESCE(q.paraphrase, 0) != 0
             FROM quotes q JOIN sources s ON s.id = q.source
             LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
@@ -257,7 +261,14 @@ class Catalogue:
             """,
             ids,
         ).fetchall()
-        return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
+        # The last column is `paraphrase`, after the thirteen of the sources.
+        return [
+            dataclasses.replace(
+                QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:-1]),
+                paraphrase=bool(r[-1]),
+            )
+            for r in rows
+        ]
 
     def speaker_of(self, pledge_id: str) -> tuple[str, str | None, str | None, str | None] | None:
         """The name, Korean name, role and Korean role of the speaker of a pledge."""
@@ -313,6 +324,20 @@ class Catalogue:
         """True when the catalogue holds a milestone with this id."""
         row = self.store.db.execute("SELECT 1 FROM milestones WHERE id = ?", [milestone_id]).fetchone()
         return row is not None
+
+    def speaker_names(self, speaker_id: str) -> tuple[str, str | None, list[str]] | None:
+        """A speaker's name, Korean name and aliases: what a page may attribute their words with."""
+        row = self.store.db.execute(
+            "SELECT name, name_ko, aliases FROM speakers WHERE id = ?", [speaker_id]
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], [a for a in (row[2] or "").split(" | ") if a]
+
+    def speaker_id_of(self, pledge_id: str) -> str | None:
+        """The id of a pledge's speaker."""
+        row = self.store.db.execute("SELECT speaker FROM pledges WHERE id = ?", [pledge_id]).fetchone()
+        return row[0] if row else None
 
     def speakers(self) -> list[str]:
         """Every speaker's id."""

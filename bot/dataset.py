@@ -54,6 +54,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("name_ko", False, "str"),
         ("role", False, "str"),
         ("role_ko", False, "str"),
+        # Other names a page attributes the speaker's words with (a title and surname, a nickname); the
+        # desk accepts a quote only beside one of the speaker's names (bot/desk/attribution.py).
+        ("aliases", False, "list"),
     ),
     "sources": (
         ("id", True, "id"),
@@ -100,6 +103,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("said_on", True, "date"),
         ("language", False, "str"),
         ("translation_of", False, "str"),
+        # True for reported speech, the page's words about what was said rather than the speaker's own: shown
+        # as "According to <outlet>, <speaker> said …", never in quotation marks. Absent means a direct quote.
+        ("paraphrase", False, "bool"),
     ),
     "statuses": (
         ("pledge", True, "str"),
@@ -562,7 +568,21 @@ def _convert(value: Any, kind: str) -> Any:
         return parse_due(value)
     if kind == "datetime":
         return parse_datetime(value)
+    if kind == "bool":
+        return parse_bool(value)
     raise AssertionError(kind)
+
+
+def parse_bool(value: Any) -> bool:
+    """A yes or no: YAML and JSON booleans, 1 and 0, or true/false, yes/no as a CSV cell writes them."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise ValueError(f"'{text[:40]}' is not true or false")
 
 
 def parse_date(value: Any) -> dt.date:

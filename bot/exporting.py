@@ -46,6 +46,10 @@ class Exporter:
                 row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
                 if table in ("quotes", "statuses"):
                     row.pop("id", None)
+                if table == "quotes" and "paraphrase" in row:
+                    row["paraphrase"] = bool(row["paraphrase"])
+                if table == "speakers" and "aliases" in row:
+                    row["aliases"] = row["aliases"].split(" | ")
                 if table == "pledges":
                     for key in ("aliases", "aliases_ko"):
                         if key in row:

@@ -304,7 +304,7 @@ class Site:
         ]
         milestones.sort(key=lambda entry: entry[0])
         lead = cards[0]
-        description = f"“{lead.quote}” — {lead.attribution(m)}" if lead.has_quote else lead.summary
+        description = f"{lead.reported(m)} — {lead.attribution(m)}" if lead.has_quote else lead.summary
         return _render(
             "pledge.html",
             page,

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from bot import dataset as ds
 from bot.catalogue import Catalogue
+from bot.desk import attribution
 from bot.desk.provenance import FetchError, FetchProblem, Page, check_quote, pasted
 from bot.i18n import N_, Messages
 
@@ -24,6 +25,21 @@ MAX_PASTED = 3000
 MAX_WORDS = 3000
 # The kinds of milestone an editor adds; the others (pledged, election, inauguration) come from the data.
 DESK_MILESTONE_KINDS = ("deadline", "event")
+
+# Why words on the page are not a direct quote, and what the editor may do instead.
+NOT_DIRECT: dict[attribution.Problem, str] = {
+    attribution.Problem.NOT_QUOTED: N_(
+        "These words are on the page but not inside quotation marks, so they are not {speaker}'s own words."
+    ),
+    attribution.Problem.NOT_ATTRIBUTED: N_(
+        "These words are quoted on the page but not attributed to {speaker} in that sentence or the one "
+        "before, so they may be someone else's."
+    ),
+}
+PARAPHRASE_HINT = N_(
+    "Quote the words the page puts inside quotation marks beside {speaker}'s name, or record these as a "
+    "paraphrase (reported speech, never shown in quotation marks): {how}."
+)
 
 # A friendly line for each reason a source could not be fetched.
 FETCH_PROBLEMS: dict[FetchProblem, str] = {
@@ -117,6 +133,32 @@ class Checks:
             raise Invalid({"words": message})
         # Stored as the page writes it, so the verbatim check of every later import and export holds.
         return verbatim_span(words, text) or words
+
+    def direct_problem(self, speaker_id: str, words: str, text: str, how: str, m: Messages) -> str:
+        """Why the words, already found on the page, are not the speaker's direct quote, and `how` to record
+        them as a paraphrase instead; "" when they are inside quotation marks and attributed to the speaker
+        nearby (`bot.desk.attribution`)."""
+        names = self.catalogue.speaker_names(speaker_id)
+        if names is None:
+            return ""
+        name, name_ko, aliases = names
+        problem = attribution.check(words, text, attribution.Speaker(name, name_ko, tuple(aliases)))
+        if problem is None:
+            return ""
+        shown = name_ko if m.language == "ko" and name_ko else name
+        return " ".join(
+            (
+                m.gettext(NOT_DIRECT[problem]).format(speaker=shown),
+                m.gettext(PARAPHRASE_HINT).format(speaker=shown, how=how),
+            )
+        )
+
+    def check_direct(self, speaker_id: str, words: str, text: str, how: str, m: Messages) -> None:
+        """Refuse at `words` words that are not the speaker's direct quote, saying why and `how` to record
+        them as a paraphrase instead."""
+        problem = self.direct_problem(speaker_id, words, text, how, m)
+        if problem:
+            raise Invalid({"words": problem})
 
     def fetch_evidence(self, url: str, published: dt.date | None, m: Messages, *, field: str) -> Evidence:
         """The page at `url` as evidence; `published` (the editor's date) when the page gives none."""
