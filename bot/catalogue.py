@@ -568,14 +568,22 @@ class Catalogue:
         return sorted(rows, key=lambda r: (r.date, r.id))
 
     def pledge_table(self) -> list[dict[str, object]]:
-        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""
+        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads. The
+        quote comes with what cites it (when it was said, whether it is a paraphrase, its source's outlet,
+        headline, publication date and address), so a row can be cited on its own."""
         rows = self.store.db.execute(
+            "WITH lead AS (SELECT q.pledge, q.text, q.said_on, COALESCE(q.paraphrase, 0) != 0 AS paraphrase, "
+            "src.outlet, src.headline, src.published_at, src.url, "
+            "ROW_NUMBER() OVER (PARTITION BY q.pledge ORDER BY q.position) AS n "
+            "FROM quotes q JOIN sources src ON src.id = q.source) "
             "SELECT p.id, p.title, p.title_ko, s.name, s.name_ko, p.category, p.category_ko, p.pledged_on, "
             f"{_LATEST_STATUS}, "
             "(SELECT date FROM statuses WHERE pledge = p.id "
             "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), "
-            "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary "
-            "FROM pledges p JOIN speakers s ON s.id = p.speaker ORDER BY p.category COLLATE NOCASE, p.id"
+            "l.text, l.said_on, l.paraphrase, l.outlet, l.headline, l.published_at, l.url, p.summary "
+            "FROM pledges p JOIN speakers s ON s.id = p.speaker "
+            "LEFT JOIN lead l ON l.pledge = p.id AND l.n = 1 "
+            "ORDER BY p.category COLLATE NOCASE, p.id"
         ).fetchall()
         fields = [
             "id",
@@ -589,6 +597,18 @@ class Catalogue:
             "status",
             "status_date",
             "lead_quote",
+            "lead_quote_said_on",
+            "lead_quote_paraphrase",
+            "lead_quote_outlet",
+            "lead_quote_headline",
+            "lead_quote_published_at",
+            "lead_quote_url",
             "summary",
         ]
-        return [dict(zip(fields, r, strict=True)) for r in rows]
+        table = [dict(zip(fields, r, strict=True)) for r in rows]
+        for row in table:
+            # A yes or no, not SQLite's 1 or 0; none when the pledge has no quote.
+            row["lead_quote_paraphrase"] = (
+                bool(row["lead_quote_paraphrase"]) if row["lead_quote"] is not None else None
+            )
+        return table

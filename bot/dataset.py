@@ -659,7 +659,21 @@ def attach_source_texts(dataset_paths: Iterable[Path], dataset: Dataset) -> None
             continue
         candidate = _source_text_path(folders, source.get("text_file"))
         if candidate is not None:
-            dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+            try:
+                dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+            except UnicodeDecodeError as error:
+                raise DatasetError([not_utf8(candidate, error)]) from None
+
+
+def not_utf8(path: Path, error: UnicodeDecodeError) -> Problem:
+    """The problem of a file that is not UTF-8: most often a spreadsheet saved by Excel in cp949 (EUC-KR),
+    which cannot be told from other encodings for certain, so it is refused with what to do, never guessed."""
+    return Problem(
+        str(path),
+        "",
+        f"is not UTF-8 text (byte {error.start + 1} cannot be read); it may have been saved as cp949/EUC-KR, "
+        "as Excel saves Korean text: save it as UTF-8 (in Excel, Save As → CSV UTF-8) and try again",
+    )
 
 
 def _source_text_path(folders: Iterable[Path], name: Any) -> Path | None:
@@ -697,7 +711,9 @@ def load(
             dataset.records.extend(_parse(path))
         except DatasetError as error:
             problems.extend(error.problems)
-        except (OSError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError as error:
+            problems.append(not_utf8(path, error))
+        except OSError as error:
             problems.append(Problem(str(path), "", f"cannot read the file ({error.__class__.__name__})"))
     if problems:
         raise DatasetError(problems)

@@ -513,3 +513,37 @@ async def test_updates_now_through_slack_post_each_change_once_across_failures_a
             second.close()
         keys = [m["metadata"]["event_payload"]["key"] for m in slack.messages["C0NEWS"]]
         assert [k for k in keys if "-e" in k] == [f"pb-{sub.id}-e{edit}"]
+
+
+def test_new_with_an_unknown_category_asks_the_editor_to_confirm_it(desk, pages):
+    """A typo ("Defence" for "Defense") must not split the meter: the category is taken only when confirmed,
+    with new_category=yes or by sending the form again unchanged; a known one, English or Korean, is taken."""
+    line = (
+        'new defence-plan title="Stronger defence" category=Defence words="keep this line open every day" '
+        f"url={pages}/hotline-restored"
+    )
+    head = desk.journal.head()
+    refused = ask(desk, line)
+    assert (
+        "“Defence” is not a category yet. Did you mean: Defense?" in refused and "new_category=yes" in refused
+    )
+    assert desk.journal.head() == head and desk.catalogue.find_id("defence-plan") is None
+    korean = ask(desk, line, editor(locale="ko"))
+    assert "“Defence”" in korean and "Defense" in korean and "new_category=yes" in korean
+    assert "Pledge added: defence-plan" in ask(desk, line + " new_category=yes")
+    assert desk.catalogue.category("Defence") == "Defence"
+    known = line.replace("defence-plan", "defense-plan").replace("category=Defence", "category=북한")
+    assert "Pledge added: defense-plan" in ask(desk, known)
+    assert desk.store.db.execute("SELECT category FROM pledges WHERE id = 'defense-plan'").fetchone() == (
+        "North Korea",
+    )
+    assert "new_category=yes" in ask(desk, line.replace("defence-plan", "x-y") + " new_category=maybe")
+    # The form: refused once, then taken when sent again unchanged.
+    slack = editor("slack")
+    form = desk.core.handle("new", slack).form
+    values = {"id": "typo-plan", "title": "Typo plan", "category": "Diplomacyy"}
+    first = desk.core.submit(form.form, form.state, values, slack)
+    assert "Did you mean: Diplomacy?" in first.field_errors["category"]
+    other = desk.core.submit(form.form, form.state, dict(values, category="Diplomazy"), slack)
+    assert "category" in other.field_errors  # a different new name is asked about again
+    assert desk.core.submit(form.form, form.state, dict(values, category="Diplomazy"), slack).form is not None

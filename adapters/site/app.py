@@ -386,8 +386,9 @@ class Site:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()
         writer.writerows(rows)
+        # A byte order mark first: without it Excel reads UTF-8 as the system's code page and garbles Hangul.
         return web.Response(
-            text=out.getvalue(),
+            text="\ufeff" + out.getvalue(),
             content_type="text/csv",
             headers={"Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="pledges.csv"'},
         )

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot import dataset as ds
+from bot import grammar
 from bot.catalogue import Catalogue
 from bot.desk import attribution
 from bot.desk.provenance import FetchError, FetchProblem, Page, check_quote, pasted
@@ -250,8 +251,12 @@ class Checks:
             source_id, {k: v for k, v in record.items() if v}, page["text"], day, page.get("url") or ""
         )
 
-    def check_pledge(self, values: dict[str, str], m: Messages) -> dict[str, Any]:
-        """A new pledge's record from the given values (its id free, its speaker known)."""
+    def check_pledge(
+        self, values: dict[str, str], m: Messages, *, confirmed: str = "", how: str = ""
+    ) -> dict[str, Any]:
+        """A new pledge's record from the given values (its id free, its speaker known, its category one
+        of the catalogue's or the new one the editor `confirmed`; else the refusal says `how` to confirm it,
+        so that a typo does not split the meter)."""
         errors = {}
         pledge_id = values.get("id", "").lower()
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", pledge_id):
@@ -263,6 +268,9 @@ class Checks:
         for name in ("title", "category"):
             if not values.get(name):
                 errors[name] = m.gettext("Required.")
+        category = values.get("category", "")
+        if category and self.catalogue.category(category) is None and category != confirmed:
+            errors["category"] = self.new_category(category, how, m)
         speakers = self.catalogue.speakers()
         speaker = values.get("speaker") or (speakers[0] if len(speakers) == 1 else "")
         if speaker not in speakers:
@@ -284,6 +292,15 @@ class Checks:
             if split_list(values.get(name, "")):
                 pledge[name] = split_list(values[name])
         return pledge
+
+    def new_category(self, category: str, how: str, m: Messages) -> str:
+        """Why a category not in the catalogue needs confirming, the closest ones, and `how` to confirm."""
+        names = [name for name, _ in self.catalogue.categories()]
+        message = m.gettext("“{category}” is not a category yet.").format(category=category[:80])
+        near = grammar.near_misses(category, names)
+        if near:
+            message += " " + m.gettext("Did you mean: {ids}?").format(ids=", ".join(near[:3]))
+        return message + " " + m.gettext("To start a new category, {how}.").format(how=how)
 
     def check_milestone_facts(self, values: dict[str, str], m: Messages) -> tuple[str, str, dt.date]:
         """A new milestone's pledge, kind and date, and that it has a title (its link is checked apart)."""

@@ -88,6 +88,7 @@ NEW_FIELDS = frozenset(
         "url",
         "said_on",
         "paraphrase",
+        "new_category",
     }
 )
 # Each kind by every form of its word ("기한" is a deadline).
@@ -170,6 +171,11 @@ def _new(rest: str, known: Known) -> Command | None:
             pairs["paraphrase"] = "yes" if ds.parse_bool(pairs["paraphrase"]) else ""
         except ValueError:
             return Usage(N_("Give paraphrase=yes to record the words as reported speech."), "new")
+    if "new_category" in pairs:
+        try:
+            pairs["new_category"] = "yes" if ds.parse_bool(pairs["new_category"]) else ""
+        except ValueError:
+            return Usage(N_("Give new_category=yes to start a new category."), "new")
     return NewPledge((("id", first.lower()), *sorted(pairs.items())))
 
 
@@ -302,7 +308,7 @@ COMMANDS = (
     _desk(
         NP_("command", "new"),
         '/pledge new <pledge-id> title="…" category="…" words="…" url=<source-url> [summary="…"] '
-        '[aliases="…; …"] [aliases_ko="…"] [said_on=YYYY-MM-DD] [paraphrase=yes]',
+        '[aliases="…; …"] [aliases_ko="…"] [said_on=YYYY-MM-DD] [paraphrase=yes] [new_category=yes]',
         N_("Editors: add a pledge with its first quote"),
         '/pledge new build-a-bridge title="Build a bridge" category=Infrastructure words="a bridge" '
         "url=https://example.com/news",

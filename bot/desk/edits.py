@@ -151,7 +151,12 @@ class Desk:
     def new_pledge(self, values: dict[str, str], ctx: Context, m: Messages, today: dt.date) -> Reply:
         """Add a pledge with its first quote (the console's `new id key=value …`)."""
         try:
-            pledge = self.checks.check_pledge(values, m)
+            pledge = self.checks.check_pledge(
+                values,
+                m,
+                confirmed=values["category"] if values.get("new_category") else "",
+                how=m.gettext("add new_category=yes"),
+            )
             evidence = self.checks.fetch_link(
                 values, m, published=read_date(values.get("said_on", ""), m, "said_on")
             )

@@ -260,8 +260,16 @@ def _check_paraphrase(
 def _check_pledge(
     desk: Desk, nonce: str, values: dict[str, str], ctx: Context, m: Messages, today: dt.date
 ) -> dict[str, Any]:
-    """The new pledge's record (the draft so far)."""
-    return {"new": desk.checks.check_pledge(values, m)}
+    """The new pledge's record (the draft so far). A category not in the catalogue is refused once, then
+    taken when the form comes back with it unchanged: the editor has confirmed it."""
+    confirmed = (desk.drafts.load(nonce) or {}).get("new_category", "")
+    how = m.gettext("send the form again as it is")
+    try:
+        return {"new": desk.checks.check_pledge(values, m, confirmed=confirmed, how=how)}
+    except Invalid as error:
+        if "category" in error.errors and values.get("category"):
+            desk.drafts.save(nonce, "new", {"new_category": values["category"]}, desk.clock())
+        raise
 
 
 def _check_first_quote(
