@@ -134,6 +134,8 @@ class StatusRow:
     # The pledge's titles, for lists of updates across pledges (the meter, the feed).
     title: str = ""
     title_ko: str | None = None
+    # When the cited source was published (ISO 8601, a date-time with its offset or a date), for the feed.
+    published_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ _LATEST_STATUS = (
 )
 _STATUS_COLUMNS = (
     "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
-    "p.title, p.title_ko"
+    "p.title, p.title_ko, s.published_at"
 )
 
 

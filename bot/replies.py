@@ -133,9 +133,10 @@ class Status:
     updates: int = 0
     pledge_id: str = ""
 
-    def describe(self, m: Messages | None = None) -> str:
+    def describe(self, m: Messages | None = None, *, chat: bool = True) -> str:
         """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)";
-        after the desk's updates also its source and "3 updates (/pledge history <id>)"."""
+        after the desk's updates also its source and "3 updates (/pledge history <id>)", the command only in
+        `chat` (an image or a page, where no command can be typed, says "3 updates")."""
         m = m or messages()
         label = m.status(self.label)
         text = label[:1].upper() + label[1:]
@@ -149,7 +150,7 @@ class Status:
                 )
                 text += f" — {source}" + (f" {self.source.url}" if self.source.url else "")
             updates = m.ngettext("{n} update", "{n} updates", self.updates).format(n=self.updates)
-            text += f" · {updates} (/pledge history {self.pledge_id})"
+            text += f" · {updates}" + (f" (/pledge history {self.pledge_id})" if chat else "")
         return text
 
 

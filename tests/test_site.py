@@ -188,6 +188,8 @@ async def test_the_atom_feed_is_valid_with_ids_updated_and_links(client):
     for entry in entries:
         dt.datetime.fromisoformat(entry.find(f"{ATOM}updated").text)
         assert entry.find(f"{ATOM}link").get("href").startswith("http://")
+    # Dated by the article the "not yet rated" entries cite (11:09 in Seoul), not midnight of a day.
+    assert {e.find(f"{ATOM}updated").text for e in entries} == {"2025-05-26T02:09:00Z"}
 
 
 @pytest.mark.parametrize(

@@ -406,7 +406,7 @@ class Site:
                         title=localized(m, u.title, u.title_ko), status=m.status(u.status)
                     ),
                     "link": page.absolute(f"/pledges/{u.pledge}"),
-                    "updated": _atom_time(u.date),
+                    "updated": _entry_time(u),
                     "summary": _update(u, m)["text"],
                 }
                 for u in updates
@@ -570,6 +570,18 @@ def _nested(items: list[ListItem]) -> list[tuple[ListItem, list[ListItem]]]:
 
 def _atom_time(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
+
+
+def _entry_time(update: StatusRow) -> str:
+    """When a rating was made, as Atom writes it: the time its source was published when the source gives
+    one and the rating is of that day (a seed pledge's "not yet rated" is as old as the article, 11:09 in
+    Seoul), else the start of the rating's own day."""
+    published = update.published_at or ""
+    if "T" in published:
+        when = dt.datetime.fromisoformat(published)
+        if when.tzinfo is not None and when.date() == update.date:
+            return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _atom_time(update.date)
 
 
 def build_app(
