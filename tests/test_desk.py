@@ -58,6 +58,11 @@ def test_an_editor_rates_a_pledge_and_the_card_shows_it_with_its_date_and_source
         desk.core, f"rate {HOTLINE} in the works {pages}/hotline-restored military hotline back"
     )
     assert "Rated inter-korean-hotline: In the works" in out and "/pledge undo" in out
+    # The confirmation says what was recorded: the page's date and the source.
+    assert (
+        "Dated 2026-05-10; source: “Koreas restore military hotline”, The Daily Example "
+        f"{pages}/hotline-restored" in out
+    )
     card = ask(desk, "hotline")
     assert "Status: In the works (last reviewed 2026-05-10): military hotline back" in card
     assert f"“Koreas restore military hotline”, The Daily Example {pages}/hotline-restored" in card
@@ -80,7 +85,8 @@ def test_the_rating_date_is_the_evidence_or_on_never_the_fetch_time(desk, pages)
     undated = ask(desk, f"rate {HOTLINE} stalled {pages}/undated")
     assert "no publication date" in undated and "on YYYY-MM-DD" in undated
     assert desk.journal.latest(1)[0].kind is EditKind.LOAD
-    assert "Rated" in ask(desk, f"rate {HOTLINE} stalled {pages}/undated on 2026-05-12 talks stalled")
+    dated = ask(desk, f"rate {HOTLINE} stalled {pages}/undated on 2026-05-12 talks stalled")
+    assert "Rated" in dated and "Dated 2026-05-12; source: “Hotline talks continue”" in dated
     assert "Stalled (last reviewed 2026-05-12)" in ask(desk, "hotline")
     future = ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2026-06-01")
     before = ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2024-01-01")
@@ -223,7 +229,10 @@ def test_every_fetch_problem_is_a_friendly_line_and_nothing_is_written(desk, pag
     missing = ask(desk, f"rate {HOTLINE} kept {pages}/no-such-page")
     assert missing == "Sorry: The site answered with an error (HTTP 404); check the link."
     refused = ask(desk, f"rate {HOTLINE} kept http://169.254.169.254/latest/meta-data")
-    assert refused == "Sorry: That address is not allowed: the bot fetches only public web pages."
+    assert refused == (
+        "Sorry: That address is not allowed: the bot fetches only public web pages (the operator can allow a "
+        "private range with PLEDGEBOT_FETCH_ALLOW)."
+    )
     korean = render(desk.core.handle(f"rate {HOTLINE} kept {pages}/gone", editor(locale="ko")))
     assert "사이트가 오류로 응답했습니다 (HTTP 404)" in korean
     assert desk.journal.head() == head

@@ -45,7 +45,10 @@ PARAPHRASE_HINT = N_(
 # A friendly line for each reason a source could not be fetched.
 FETCH_PROBLEMS: dict[FetchProblem, str] = {
     FetchProblem.BAD_URL: N_("Only http:// and https:// links to a web page can be fetched."),
-    FetchProblem.REFUSED: N_("That address is not allowed: the bot fetches only public web pages."),
+    FetchProblem.REFUSED: N_(
+        "That address is not allowed: the bot fetches only public web pages (the operator can allow a "
+        "private range with PLEDGEBOT_FETCH_ALLOW)."
+    ),
     FetchProblem.UNREACHABLE: N_(
         "The page did not answer; check the link, or paste the source's text instead."
     ),

@@ -112,7 +112,18 @@ class Desk:
         )
         label = m.status(status)
         title = m.gettext("Rated {id}: {status}").format(id=pledge_id, status=label[:1].upper() + label[1:])
-        return self.saved(edit, title, m)
+        reply = self.saved(edit, title, m)
+        if edit[1]:
+            # What was recorded, said back: the date (the page's or `on`) and the source it cites.
+            facts = self.catalogue.source_facts(evidence.source_id)
+            recorded = m.gettext("Dated {date}; source: “{headline}”, {outlet} {url}").format(
+                date=m.date(date),
+                headline=facts.get("headline", ""),
+                outlet=facts.get("outlet", ""),
+                url=evidence.url,
+            )
+            reply.notices.insert(0, Notice(recorded))
+        return reply
 
     def quote(
         self,
