@@ -6,6 +6,7 @@ version, which readers compare to know their caches are stale.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -72,6 +73,8 @@ class QuoteRow:
     original_outlet: str | None = None
     original_outlet_ko: str | None = None
     original_kind: str | None = None
+    # Reported speech (the dataset's `paraphrase`): never shown in quotation marks.
+    paraphrase: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ class StatusRow:
     # The pledge's titles, for lists of updates across pledges (the meter, the feed).
     title: str = ""
     title_ko: str | None = None
+    # When the cited source was published (ISO 8601, a date-time with its offset or a date), for the feed.
+    published_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,7 @@ LATEST_STATUS = (
 )
 _STATUS_COLUMNS = (
     "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
-    "p.title, p.title_ko"
+    "p.title, p.title_ko, s.published_at"
 )
 
 
@@ -258,7 +263,8 @@ class Catalogue:
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
                    s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
-                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind
+                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind,
+                   COALESCE(q.paraphrase, 0) != 0
             FROM quotes q JOIN sources s ON s.id = q.source
             LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
@@ -266,7 +272,14 @@ class Catalogue:
             """,
             ids,
         ).fetchall()
-        return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
+        # The last column is `paraphrase`, after the thirteen of the sources.
+        return [
+            dataclasses.replace(
+                QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:-1]),
+                paraphrase=bool(r[-1]),
+            )
+            for r in rows
+        ]
 
     def speaker_of(self, pledge_id: str) -> tuple[str, str | None, str | None, str | None] | None:
         """The name, Korean name, role and Korean role of the speaker of a pledge."""
@@ -322,6 +335,20 @@ class Catalogue:
         """True when the catalogue holds a milestone with this id."""
         row = self.store.db.execute("SELECT 1 FROM milestones WHERE id = ?", [milestone_id]).fetchone()
         return row is not None
+
+    def speaker_names(self, speaker_id: str) -> tuple[str, str | None, list[str]] | None:
+        """A speaker's name, Korean name and aliases: what a page may attribute their words with."""
+        row = self.store.db.execute(
+            "SELECT name, name_ko, aliases FROM speakers WHERE id = ?", [speaker_id]
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], [a for a in (row[2] or "").split(" | ") if a]
+
+    def speaker_id_of(self, pledge_id: str) -> str | None:
+        """The id of a pledge's speaker."""
+        row = self.store.db.execute("SELECT speaker FROM pledges WHERE id = ?", [pledge_id]).fetchone()
+        return row[0] if row else None
 
     def speakers(self) -> list[str]:
         """Every speaker's id."""
@@ -571,17 +598,25 @@ class Catalogue:
         return sorted(rows, key=lambda r: (r.date, r.id))
 
     def pledge_table(self) -> list[dict[str, object]]:
-        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""
+        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads. The
+        quote comes with what cites it (when it was said, whether it is a paraphrase, its source's outlet,
+        headline, publication date and address), so a row can be cited on its own."""
         rows = self.store.db.execute(
+            "WITH lead AS (SELECT q.pledge, q.text, q.said_on, COALESCE(q.paraphrase, 0) != 0 AS paraphrase, "
+            "src.outlet, src.headline, src.published_at, src.url, "
+            "ROW_NUMBER() OVER (PARTITION BY q.pledge ORDER BY q.position) AS n "
+            "FROM quotes q JOIN sources src ON src.id = q.source) "
             "SELECT p.id, p.title, p.title_ko, s.name, s.name_ko, p.category, p.category_ko, p.pledged_on, "
             f"{LATEST_STATUS}, "
             "(SELECT date FROM statuses WHERE pledge = p.id "
             "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), "
-            "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary, "
+            "l.text, l.said_on, l.paraphrase, l.outlet, l.headline, l.published_at, l.url, p.summary, "
             # The speaker as an official: office, region, party and the latest term.
             "s.id, s.office, s.office_ko, s.sido, s.sgg, s.wiw, s.party, s.party_ko, "
             "json_extract(s.terms, '$[#-1].start'), json_extract(s.terms, '$[#-1].end') "
-            "FROM pledges p JOIN speakers s ON s.id = p.speaker ORDER BY p.category COLLATE NOCASE, p.id"
+            "FROM pledges p JOIN speakers s ON s.id = p.speaker "
+            "LEFT JOIN lead l ON l.pledge = p.id AND l.n = 1 "
+            "ORDER BY p.category COLLATE NOCASE, p.id"
         ).fetchall()
         fields = [
             "id",
@@ -595,6 +630,12 @@ class Catalogue:
             "status",
             "status_date",
             "lead_quote",
+            "lead_quote_said_on",
+            "lead_quote_paraphrase",
+            "lead_quote_outlet",
+            "lead_quote_headline",
+            "lead_quote_published_at",
+            "lead_quote_url",
             "summary",
             "speaker_id",
             "office",
@@ -607,4 +648,10 @@ class Catalogue:
             "term_start",
             "term_end",
         ]
-        return [dict(zip(fields, r, strict=True)) for r in rows]
+        table = [dict(zip(fields, r, strict=True)) for r in rows]
+        for row in table:
+            # A yes or no, not SQLite's 1 or 0; none when the pledge has no quote.
+            row["lead_quote_paraphrase"] = (
+                bool(row["lead_quote_paraphrase"]) if row["lead_quote"] is not None else None
+            )
+        return table

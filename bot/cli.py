@@ -977,7 +977,8 @@ def _export(bot: Bot, args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     for table, rows in tables.items():
         fields = [name for name, _, _ in ds.SCHEMA[table]]
-        with (args.output / f"{table}.csv").open("w", encoding="utf-8", newline="") as handle:
+        # With a byte order mark ("utf-8-sig"), so that Excel reads Hangul as UTF-8; import skips it.
+        with (args.output / f"{table}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             for row in rows:

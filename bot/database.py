@@ -173,6 +173,16 @@ def m009_officials(db: Database) -> None:
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m010_paraphrases(db: Database) -> None:
+    """A quote marked as a paraphrase (reported speech, never shown in quotation marks), and a speaker's
+    aliases, the other names a page attributes their words with. Nullable, like m002: files written before
+    them hold only direct quotes and speakers known by their names."""
+    db.execute("ALTER TABLE quotes ADD COLUMN paraphrase INTEGER")
+    db.execute("ALTER TABLE speakers ADD COLUMN aliases TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

@@ -66,6 +66,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("party", False, "str"),
         ("party_ko", False, "str"),
         ("terms", False, "terms"),
+        # Other names a page attributes the speaker's words with (a title and surname, a nickname); the
+        # desk accepts a quote only beside one of the speaker's names (bot/desk/attribution.py).
+        ("aliases", False, "list"),
     ),
     "sources": (
         ("id", True, "id"),
@@ -115,6 +118,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("said_on", True, "date"),
         ("language", False, "str"),
         ("translation_of", False, "str"),
+        # True for reported speech, the page's words about what was said rather than the speaker's own: shown
+        # as "According to <outlet>, <speaker> said …", never in quotation marks. Absent means a direct quote.
+        ("paraphrase", False, "bool"),
     ),
     "statuses": (
         ("pledge", True, "str"),
@@ -584,12 +590,26 @@ def _convert(value: Any, kind: str) -> Any:
         return parse_datetime(value)
     if kind == "terms":
         return parse_terms(value)
+    if kind == "bool":
+        return parse_bool(value)
     raise AssertionError(kind)
 
 
 def is_id(text: str) -> bool:
     """Whether `text` is a valid record id (lowercase letters, digits and '-', up to 80)."""
     return bool(_ID.match(text))
+
+
+def parse_bool(value: Any) -> bool:
+    """A yes or no: YAML and JSON booleans, 1 and 0, or true/false, yes/no as a CSV cell writes them."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise ValueError(f"'{text[:40]}' is not true or false")
 
 
 def parse_date(value: Any) -> dt.date:
@@ -709,7 +729,21 @@ def attach_source_texts(dataset_paths: Iterable[Path], dataset: Dataset) -> None
             continue
         candidate = _source_text_path(folders, source.get("text_file"))
         if candidate is not None:
-            dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+            try:
+                dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+            except UnicodeDecodeError as error:
+                raise DatasetError([not_utf8(candidate, error)]) from None
+
+
+def not_utf8(path: Path, error: UnicodeDecodeError) -> Problem:
+    """The problem of a file that is not UTF-8: most often a spreadsheet saved by Excel in cp949 (EUC-KR),
+    which cannot be told from other encodings for certain, so it is refused with what to do, never guessed."""
+    return Problem(
+        str(path),
+        "",
+        f"is not UTF-8 text (byte {error.start + 1} cannot be read); it may have been saved as cp949/EUC-KR, "
+        "as Excel saves Korean text: save it as UTF-8 (in Excel, Save As → CSV UTF-8) and try again",
+    )
 
 
 def _source_text_path(folders: Iterable[Path], name: Any) -> Path | None:
@@ -747,7 +781,9 @@ def load(
             dataset.records.extend(_parse(path))
         except DatasetError as error:
             problems.extend(error.problems)
-        except (OSError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError as error:
+            problems.append(not_utf8(path, error))
+        except OSError as error:
             problems.append(Problem(str(path), "", f"cannot read the file ({error.__class__.__name__})"))
     if problems:
         raise DatasetError(problems)

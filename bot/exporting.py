@@ -47,6 +47,10 @@ class Exporter:
                 row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
                 if table in ("quotes", "statuses"):
                     row.pop("id", None)
+                if table == "quotes" and "paraphrase" in row:
+                    row["paraphrase"] = bool(row["paraphrase"])
+                if table == "speakers" and "aliases" in row:
+                    row["aliases"] = row["aliases"].split(" | ")
                 if table == "pledges":
                     if row.pop("korean_only", None):
                         row.pop("title", None)

@@ -64,6 +64,8 @@ class RowBuilder:
         row["origin"] = origin
         # The journal edit that added the row, for history, undo and the order of same-day statuses.
         row["edit_id"] = int(origin[len(EDIT_ORIGIN) :]) if origin.startswith(EDIT_ORIGIN) else None
+        if table == "speakers":
+            row["aliases"] = " | ".join(row.get("aliases", []))
         if table == "pledges":
             if not row.get("title"):
                 row["title"], row["korean_only"] = row.get("title_ko", ""), 1

@@ -59,6 +59,7 @@ ARGUMENTS = (
     NP_("argument", "on"),
     NP_("argument", "deadline"),
     NP_("argument", "event"),
+    NP_("argument", "paraphrase"),
 )
 
 # The words inside commands: the verbs of `editors`, the words of arguments, and the status scale, in its

@@ -318,6 +318,10 @@ def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still
     reply = bot.core.handle("history inter-korean-hotline", console_ctx)
     assert reply.title == "History of inter-korean-hotline"
     assert [i.label for i in reply.items] == ["#1 loaded from data/lee-jae-myung-2025-05-26.yaml"]
+    # Dated by the pledge's own date in the data, not the day this database was built (the test's clock).
+    [load] = reply.items
+    assert load.date == dt.date(2025, 5, 26) and load.detail.startswith("pledged on 2025-05-26; loaded ")
+
     latest = bot.core.handle("이력", console_ctx)
     assert latest.title == "Latest edits" and latest.items[0].label.endswith("retracted china-relations")
     assert "by desk: merged into another pledge" in latest.items[0].detail

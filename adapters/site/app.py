@@ -313,7 +313,7 @@ class Site:
         ]
         milestones.sort(key=lambda entry: entry[0])
         lead = cards[0]
-        description = f"“{lead.quote}” — {lead.attribution(m)}" if lead.has_quote else lead.summary
+        description = f"{lead.reported(m)} — {lead.attribution(m)}" if lead.has_quote else lead.summary
         return _render(
             "pledge.html",
             page,
@@ -465,8 +465,9 @@ class Site:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()
         writer.writerows(rows)
+        # A byte order mark first: without it Excel reads UTF-8 as the system's code page and garbles Hangul.
         return web.Response(
-            text=out.getvalue(),
+            text="\ufeff" + out.getvalue(),
             content_type="text/csv",
             headers={"Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="pledges.csv"'},
         )
@@ -484,7 +485,7 @@ class Site:
                         title=localized(m, u.title, u.title_ko), status=m.status(u.status)
                     ),
                     "link": page.absolute(f"/pledges/{u.pledge}"),
-                    "updated": _atom_time(u.date),
+                    "updated": _entry_time(u),
                     "summary": _update(u, m)["text"],
                 }
                 for u in updates
@@ -679,6 +680,18 @@ def _nested(items: list[ListItem]) -> list[tuple[ListItem, list[ListItem]]]:
 
 def _atom_time(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
+
+
+def _entry_time(update: StatusRow) -> str:
+    """When a rating was made, as Atom writes it: the time its source was published when the source gives
+    one and the rating is of that day (a seed pledge's "not yet rated" is as old as the article, 11:09 in
+    Seoul), else the start of the rating's own day."""
+    published = update.published_at or ""
+    if "T" in published:
+        when = dt.datetime.fromisoformat(published)
+        if when.tzinfo is not None and when.date() == update.date:
+            return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _atom_time(update.date)
 
 
 def build_app(

@@ -16,7 +16,7 @@ from bot.catalogue import Catalogue, QuoteRow
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.help import help_reply
 from bot.i18n import Messages, language_of, localized, messages, pledge_title, titled
-from bot.journal import DESK_KINDS, Journal
+from bot.journal import DESK_KINDS, EditKind, Journal
 from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, Show, Upcoming
 from bot.lookups.quotes import QuoteCards, title_of
 from bot.lookups.searching import Outcome, search_page
@@ -355,6 +355,11 @@ class Timeline:
         if not edits:
             return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
         items = []
+        # A pledge's history starts when the pledge was made, as its data says, not when this host's
+        # database happened to load the file that holds it.
+        start = (
+            min((d for d in self.catalogue.pledge_dates(pledge_id) if d), default=None) if pledge_id else None
+        )
         for e in edits:
             label = f"#{e.id} {e.summary}"
             undone = self.journal.by_dedupe(f"undo:{e.id}") if e.kind in DESK_KINDS else None
@@ -366,7 +371,13 @@ class Timeline:
             url = e.desk.get("url")
             if url:
                 detail += " — " + m.gettext("source: {url}").format(url=url)
-            items.append(ListItem(label=label, detail=detail, date=e.at.date()))
+            day = e.at.date()
+            if e.kind is EditKind.LOAD and start is not None:
+                day = start
+                detail = m.gettext("pledged on {date}; loaded {time} UTC, by {author}").format(
+                    date=m.date(start), time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
+                )
+            items.append(ListItem(label=label, detail=detail, date=day))
         return Reply(title=title, items=items, total=len(items))
 
 

@@ -105,6 +105,7 @@ class QuoteCards:
                         original=_original(m, quote),
                         more_quotes=more,
                         emphasis=spans.get(index, ()) if lead_only else (),
+                        paraphrase=quote.paraphrase,
                     )
                 )
         return cards
