@@ -60,6 +60,8 @@ class Settings:
     # Slack user ids who may edit the catalogue besides workspace admins and the stored editors list.
     slack_editors: frozenset[str] = field(default_factory=frozenset)
     port: int = 3000
+    # The worker's own port for /metrics and /readyz (the web process serves them on `port`); None: none.
+    metrics_port: int | None = None
     discord_token: Secret | None = None
     discord_api_base: str | None = None
     discord_guild_ids: tuple[int, ...] = ()
@@ -171,6 +173,16 @@ def _float(
     return value
 
 
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    if not env.get("PLEDGEBOT_METRICS_PORT", "").strip():
+        return None
+    port = _int(env, "PLEDGEBOT_METRICS_PORT", 0, 1, 65535)
+    # `pledgebot run` serves both; one port cannot be bound twice.
+    if env.get("PORT", "").strip() and port == _int(env, "PORT", 3000, 1, 65535):
+        raise ConfigError("PLEDGEBOT_METRICS_PORT must differ from PORT")
+    return port
+
+
 def _database_url(env: Mapping[str, str]) -> Secret | None:
     # A secret: the URL carries the database password.
     raw = env.get("DATABASE_URL", "").strip()
@@ -237,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         slack_admins=frozenset(_words(env.get("SLACK_ADMINS", ""))),
         slack_editors=_slack_users(env, "SLACK_EDITORS"),
         port=_int(env, "PORT", 3000, 1, 65535),
+        metrics_port=_metrics_port(env),
         discord_token=_secret(env, "DISCORD_TOKEN"),
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),

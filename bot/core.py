@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.desk.answers import DeskAnswers
 from bot.grammar import NO_SUCH_PLEDGE, Usage
 from bot.i18n import N_, Messages, language_of, messages
 from bot.lookups.answers import Lookups, Suggestion, did_you_mean
+from bot.metrics import UNPARSED, Metrics
 from bot.registry import Handler, Permission, Registry, Request
 from bot.replies import Context, Level, Notice, Refusal, Reply
 
@@ -49,6 +51,7 @@ class Core:
         timezone: str = "Asia/Seoul",
         health: Callable[[], bool] = lambda: True,
         publisher: str = "",
+        metrics: Metrics | None = None,
     ):
         self.registry = registry
         self._handlers = dict(handlers)
@@ -62,16 +65,24 @@ class Core:
         self._health = health
         # Who edits the catalogue (PLEDGEBOT_PUBLISHER), named to places that are not desk places.
         self._publisher = publisher
+        # Commands by platform and word, their latency and failures (`bot.metrics`); its own without one.
+        self._metrics = metrics or Metrics()
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
+        started = time.perf_counter()
         m = messages(language_of(ctx.locale))
+        word, failed = UNPARSED, False
         try:
-            reply = self._dispatch(self.registry.parse(text, self), self._request(ctx, m))
+            command = self.registry.parse(text, self)
+            word = self.registry.spec_of(command).name
+            reply = self._dispatch(command, self._request(ctx, m))
         except Exception:
             log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)
             reply = Reply.error(m.gettext(SORRY))
+            failed = True
         reply.language = m.language
+        self._metrics.answered(ctx.platform, word, time.perf_counter() - started, failed=failed)
         return reply
 
     def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
