@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -113,6 +113,13 @@ class Metrics:
             errors.inc()
 
     # -- delivery ---------------------------------------------------------------------------------------
+
+    def delivering(self, platforms: Iterable[str]) -> None:
+        """Show the digest series at 0 for each platform this process posts to, before its first post (so a
+        rate is defined from the start, and a missing series means a process that posts nowhere)."""
+        for platform in platforms:
+            for series in (self.posted, self.retried, self.failed):
+                series.labels(platform)
 
     def digest_posted(self, platform: str, *, retry: bool) -> None:
         """Count a digest posted; `retry` when an earlier attempt had been uncertain."""

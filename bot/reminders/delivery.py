@@ -132,6 +132,7 @@ class DeliveryService:
         self.stopping = False
         # Digests posted, retried and failed, and the oldest still unposted (`bot.metrics`).
         self.metrics = metrics or Metrics()
+        self.metrics.delivering(deliverers)
 
     async def run_pass(
         self, now: dt.datetime | None = None, *, only: Iterable[int] | None = None, rerun: bool = False
