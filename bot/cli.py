@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import commands
+from bot import commands, logs
 from bot import dataset as ds
 from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
 from bot.catalogue import Catalogue
@@ -360,9 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     syncing = getattr(args, "discord_command", None) == "sync"
     quiet = command in tools or syncing or (command == "run" and not chat)
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(level, settings.log_format)
     if command == "validate":
         return _validate(settings, args.files, replace=args.replace)
     # Only a scheduling process has a leadership to report.

@@ -17,6 +17,7 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point
 
 from bot.desk.provenance import Network, parse_allow
 from bot.i18n import environment_language
+from bot.logs import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -84,6 +85,8 @@ class Settings:
     # How often a standby worker asks for the scheduler's lock (and a leader checks it still holds it).
     standby_retry_seconds: float = 10.0
     log_level: str = "INFO"
+    # "text" for a terminal, "json" for one JSON object a line (`bot.logs`).
+    log_format: str = "text"
     # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
     language: str = "en"
     log_level_set: bool = False
@@ -236,6 +239,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
 
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in FORMATS:
+        raise ConfigError("LOG_FORMAT must be text or json")
+
     settings = Settings(
         db_path=Path(env.get("PLEDGEBOT_DB", "").strip() or DEFAULT_DB),
         data_dir=Path(env.get("PLEDGEBOT_DATA", "").strip() or DEFAULT_DATA_DIR),
@@ -264,6 +271,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         database_url=_database_url(env),
         standby_retry_seconds=_float(env, "PLEDGEBOT_STANDBY_RETRY_SECONDS", 10.0, 0.1, 300.0, "seconds"),
         log_level=log_level,
+        log_format=log_format,
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
         public_url=_public_url(env),

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
+from bot import logs
 from bot.catalogue import Catalogue
 from bot.channels.answers import Channels
 from bot.clock import Clock, utc_now
@@ -76,6 +77,7 @@ class Core:
         try:
             command = self.registry.parse(text, self)
             word = self.registry.spec_of(command).name
+            logs.command(word)
             reply = self._dispatch(command, self._request(ctx, m))
         except Exception:
             log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)

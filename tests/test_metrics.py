@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 import socket
 import time
@@ -66,7 +67,8 @@ async def readyz(url: str) -> tuple[int, dict]:
 
 async def test_the_web_process_counts_a_lookup(slack: FakeSlack, tmp_path: Path):
     """`pledgebot web` (Slack HTTP mode beside the site): a `/pledge show <id>` is counted by platform and
-    word, timed and not an error; `/readyz` is true; the worker's leadership gauge is not there."""
+    word, timed and not an error; `/readyz` is true; the worker's leadership gauge is not there. Its logs
+    (LOG_FORMAT=json) are one JSON object a line, the request's with where it came from."""
     port = free_port()
     env = {
         "PLEDGEBOT_DB": str(tmp_path / "web.db"),
@@ -74,12 +76,15 @@ async def test_the_web_process_counts_a_lookup(slack: FakeSlack, tmp_path: Path)
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "PORT": str(port),
+        "LOG_FORMAT": "json",
     }
     web = await Bot.start(["web"], env, tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
         await web.wait_for_line("Slack: serving HTTP")
         assert await readyz(url) == (200, {"ready": True})
+        # users.info failing: the adapter logs a warning inside the request.
+        slack.fail_next("users.info", status=500)
         body = form_body(slash_command("show inter-korean-hotline", response_url=slack.response_url("m")))
         events = f"{url}/slack/events"
         async with (
@@ -103,6 +108,16 @@ async def test_the_web_process_counts_a_lookup(slack: FakeSlack, tmp_path: Path)
     finally:
         await web.stop()
         await web.close()
+    lines = [json.loads(line) for line in web.lines]
+    assert lines and all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    warned = next(line for line in lines if line["message"].startswith("users.info failed"))
+    assert warned["level"] == "WARNING" and warned["logger"] == "adapters.slack_app.app"
+    assert (warned["platform"], warned["workspace"], warned["channel"]) == (
+        "slack",
+        "T0NEWSROOM",
+        "C0POLITICS",
+    )
+    assert len(warned["request_id"]) == 16
 
 
 async def test_the_worker_serves_metrics_on_its_own_port_after_a_delivery(slack: FakeSlack, tmp_path: Path):
