@@ -71,12 +71,27 @@ class Core:
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
+        reply = self._answer(text, ctx, quick_only=False)
+        assert reply is not None
+        return reply
+
+    def answer_now(self, text: str, ctx: Context) -> Reply | None:
+        """The reply to a quick command (`CommandSpec.quick`: `show <id>` of a pledge that exists), or None
+        for any other, which the adapter then hands to `handle` in a worker thread. Parsing asks only the
+        catalogue's indexes, so an adapter may call this on its event loop, whose thread has its own
+        connection (readers are not held up by a writer)."""
+        return self._answer(text, ctx, quick_only=True)
+
+    def _answer(self, text: str, ctx: Context, *, quick_only: bool) -> Reply | None:
         started = time.perf_counter()
         m = messages(language_of(ctx.locale))
         word, failed = UNPARSED, False
         try:
             command = self.registry.parse(text, self)
-            word = self.registry.spec_of(command).name
+            spec = self.registry.spec_of(command)
+            if quick_only and (not spec.quick or isinstance(command, Usage)):
+                return None
+            word = spec.name
             logs.command(word)
             reply = self._dispatch(command, self._request(ctx, m))
         except Exception:

@@ -338,6 +338,12 @@ class Responder:
 
         A `public` reply (a shared card) is written in the channel's language, not the sharer's.
         """
+        if not public:
+            # A quick command (`show <id>`) is answered here, on the loop: it takes well under a millisecond,
+            # less than a hop to a worker thread, and its answer is the same whatever the asker may edit.
+            quick = self.core.answer_now(text, self._platform_context(interaction))
+            if quick is not None:
+                return quick
         loop = asyncio.get_running_loop()
         started = loop.time()
         ctx = await self.context(interaction)
