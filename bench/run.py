@@ -310,7 +310,8 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     )
     report.add(Row("Slack HTTP p50 (command → response_url)", ours.p50_ms, "ms", bare.p50_ms, "bare Bolt"))
     report.add(Row("Slack HTTP p99 (command → response_url)", ours.p99_ms, "ms", bare.p99_ms, "bare Bolt"))
-    cheap = (bot.store.db.execute("SELECT id FROM pledges ORDER BY id LIMIT 1").fetchone()[0],)
+    # `show <id>`: a point lookup, the quick command adapters answer on their loop (`Core.answer_now`).
+    cheap = (f"show {bot.store.db.execute('SELECT id FROM pledges ORDER BY id LIMIT 1').fetchone()[0]}",)
     slack_cheap = asyncio.run(
         slack_load.measure(
             db, data, cheap, profile.slack_requests, CONCURRENCY, profile.slack_warmup, profile.repeats
@@ -326,7 +327,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             "bare Bolt AsyncApp, same server",
             target="≥ 0.8x floor",
             met=c_ours.throughput >= 0.8 * c_bare.throughput,
-            note=f"`/pledge {cheap[0]}`: the core answers in well under 1 ms",
+            note=f"`/pledge {cheap[0]}`: the core answers in well under 1 ms, on the loop",
         )
     )
     report.add(Row("Slack HTTP p99, a pledge id", c_ours.p99_ms, "ms", c_bare.p99_ms, "bare Bolt"))

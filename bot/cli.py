@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import commands, nec
+from bot import commands, logs, nec
 from bot import dataset as ds
 from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
 from bot.catalogue import Catalogue
@@ -46,12 +46,14 @@ from bot.journal import Journal
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
+from bot.metrics import Metrics
 from bot.nec import TYPES
 from bot.nec_import import NecImport
 from bot.nec_portal import Portal
 from bot.officials.answers import OfficialsAnswers
 from bot.officials.records import Officials
 from bot.officials.terms import TermCalendar
+from bot.readiness import Readiness
 from bot.registry import handlers_of
 from bot.reminders.answers import Subscribing
 from bot.reminders.calendar import Calendars
@@ -71,6 +73,8 @@ FOLLOW_SECONDS = 1.0
 # Where `pledgebot run` serves the site: this port, or the next free one of the following few.
 SITE_PORT = 8080
 SITE_PORT_TRIES = 20
+# The commands that run the scheduler under its lock (`_serve(exclusive=True)`).
+SCHEDULING = ("run", "worker")
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Bot:
     installations: Installations
     # Speakers as officials: offices, regions, terms, and the words that name them.
     officials: Officials
+    # This process's series (`bot.metrics`), served at /metrics.
+    metrics: Metrics
     clock: Clock = utc_now
 
     def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
@@ -116,7 +122,12 @@ class Bot:
             grace=dt.timedelta(hours=self.settings.reminder_grace_hours),
             clock=self.clock,
             announcements=self.announcements,
+            metrics=self.metrics,
         )
+
+    def readiness(self) -> Readiness:
+        """What `/readyz` asks: the catalogue and the state store."""
+        return Readiness(self.store.healthy, self.backend)
 
     def close(self) -> None:
         """Release the state store and the database file."""
@@ -124,8 +135,10 @@ class Bot:
         self.store.close()
 
 
-def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
-    """Build every part, and bring the catalogue up to date with the data folder and the journal."""
+def open_bot(settings: Settings, *, clock: Clock = utc_now, metrics: Metrics | None = None) -> Bot:
+    """Build every part, and bring the catalogue up to date with the data folder and the journal; `metrics`
+    are the process's series (a fresh set without)."""
+    metrics = metrics or Metrics()
     store = Store(settings.db_path)
     try:
         url = settings.database_url.value if settings.database_url is not None else None
@@ -193,6 +206,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         health=store.healthy,
         publisher=settings.publisher or "",
         officials=officials,
+        metrics=metrics,
     )
     return Bot(
         settings,
@@ -218,6 +232,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         Ledger.announcements(backend, lease),
         Installations(backend),
         officials,
+        metrics,
         clock,
     )
 
@@ -390,12 +405,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     syncing = getattr(args, "discord_command", None) == "sync"
     quiet = command in tools or syncing or (command == "run" and not chat)
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(level, settings.log_format)
     if command == "validate":
         return _validate(settings, args.files, replace=args.replace)
-    bot = _open(settings)
+    # Only a scheduling process has a leadership to report.
+    bot = _open(settings, Metrics(scheduler=command in SCHEDULING))
     if isinstance(bot, int):
         return bot
     try:
@@ -408,10 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         bot.close()
 
 
-def _open(settings: Settings) -> Bot | int:
+def _open(settings: Settings, metrics: Metrics | None = None) -> Bot | int:
     """The bot, or the exit status after saying in one line why it cannot start."""
     try:
-        return open_bot(settings)
+        return open_bot(settings, metrics=metrics)
     except ds.DatasetError as error:
         print(f"pledgebot: the data folder has problems; nothing was loaded.\n{error}", file=sys.stderr)
         return 1
@@ -474,6 +488,25 @@ def _web(bot: Bot, args: argparse.Namespace) -> int:
     return _serve(bot, servers, scheduler=False)
 
 
+def _ops(bot: Bot) -> Any:
+    """The process's `/metrics` and `/readyz` (`adapters.ops.endpoints.Ops`)."""
+    from adapters.ops.endpoints import Ops
+
+    return Ops(bot.metrics, bot.readiness())
+
+
+def _with_ops(bot: Bot, mount: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    """What adds `mount`'s routes (if any) and `/metrics` and `/readyz` to a web app."""
+    ops = _ops(bot)
+
+    def install(app: Any) -> None:
+        if mount is not None:
+            mount(app)
+        ops.install(app)
+
+    return install
+
+
 def _discord_endpoint(bot: Bot) -> Callable[[Any], None] | None:
     """What adds Discord's interactions endpoint to a web app, with DISCORD_PUBLIC_KEY; else None."""
     if not bot.settings.discord_http:
@@ -525,6 +558,7 @@ def _site_serve(
     from adapters.site.app import serve
 
     sources = site_sources(bot)
+    routes = _with_ops(bot, mount)
 
     async def site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
         await serve(
@@ -535,7 +569,7 @@ def _site_serve(
             port=port,
             tries=tries,
             announce=announce,
-            mount=mount,
+            mount=routes,
         )
 
     return site
@@ -591,12 +625,12 @@ def _slack_serve(bot: Bot, *, with_site: bool = False, also: Callable[[Any], Non
     from adapters.slack_app.app import serve
 
     site = Site(site_sources(bot), bot.settings.public_url) if with_site else None
+    ops = _with_ops(bot, also)
 
     def mount(app: Any) -> None:
         if site is not None:
             site.install(app)
-        if also is not None:
-            also(app)
+        ops(app)
 
     async def slack(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
         await serve(core, settings, stopping, mount=mount, installations=bot.installations)
@@ -707,20 +741,35 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
     lost = False
 
     async def main() -> None:
-        nonlocal lost
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
-        if lock is not None and not await _lead(lock, stopping, settings.standby_retry_seconds):
-            return
+        watched = _watched(bot, stopping) if scheduler and settings.metrics_port is not None else None
+        if watched is not None:
+            # A port that cannot be bound stops the process, as an adapter that cannot start does.
+            watched.add_done_callback(lambda task: _stop_on_failure(task, stopping))
+        try:
+            await _scheduling(stopping)
+        finally:
+            stopping.set()
+            if watched is not None:
+                await watched
+
+    async def _scheduling(stopping: asyncio.Event) -> None:
+        nonlocal lost
+        if lock is not None:
+            bot.metrics.leading(False)
+            if not await _lead(lock, stopping, settings.standby_retry_seconds):
+                return
+            bot.metrics.leading(True)
         console = _console_serve in servers
         async with _deliverers(bot, console=console) as deliverers:
             schedule = None
             if scheduler:
                 schedule = Scheduler(bot.delivery(deliverers))
                 schedule.start()
-            following = asyncio.create_task(_follow(bot.loader, stopping))
+            following = asyncio.create_task(_follow(bot.loader, stopping, bot.metrics))
             # The servers', the lock watch's (a bool) and the stop's: only their ends and errors are read.
             tasks: list[asyncio.Task[Any]] = [
                 asyncio.create_task(serve(core, settings, stopping)) for serve in servers
@@ -756,6 +805,20 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
     return 1 if lost else 0
 
 
+def _stop_on_failure(task: asyncio.Task[None], stopping: asyncio.Event) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        stopping.set()
+
+
+def _watched(bot: Bot, stopping: asyncio.Event) -> asyncio.Task[None]:
+    """Serve `/metrics` and `/readyz` on PLEDGEBOT_METRICS_PORT until `stopping`, standing by or leading."""
+    from adapters.ops.endpoints import serve
+
+    port = bot.settings.metrics_port
+    assert port is not None
+    return asyncio.create_task(serve(_ops(bot), "0.0.0.0", port, stopping))
+
+
 async def _lead(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
     """Stand by until this process holds the scheduler's lock, asking every `retry` seconds (the setting
     PLEDGEBOT_STANDBY_RETRY_SECONDS); False when told to stop first."""
@@ -786,13 +849,16 @@ async def _watch(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> boo
     return False
 
 
-async def _follow(loader: Loader, stopping: asyncio.Event) -> None:
-    """Apply other processes' edits to the local catalogue until `stopping`; lookups never wait for this."""
+async def _follow(loader: Loader, stopping: asyncio.Event, metrics: Metrics) -> None:
+    """Apply other processes' edits to the local catalogue until `stopping`; lookups never wait for this.
+    Each success is counted, so `metrics` tell how far behind the journal this process may be."""
     while not stopping.is_set():
         try:
             await asyncio.to_thread(loader.follow)
         except Exception:
             log.exception("applying new journal edits failed; trying again")
+        else:
+            metrics.followed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), FOLLOW_SECONDS)
 

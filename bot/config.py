@@ -17,6 +17,7 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point
 
 from bot.desk.provenance import Network, parse_allow
 from bot.i18n import environment_language
+from bot.logs import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -63,6 +64,8 @@ class Settings:
     # Slack user ids who may edit the catalogue besides workspace admins and the stored editors list.
     slack_editors: frozenset[str] = field(default_factory=frozenset)
     port: int = 3000
+    # The worker's own port for /metrics and /readyz (the web process serves them on `port`); None: none.
+    metrics_port: int | None = None
     discord_token: Secret | None = None
     discord_api_base: str | None = None
     discord_guild_ids: tuple[int, ...] = ()
@@ -85,6 +88,8 @@ class Settings:
     # How often a standby worker asks for the scheduler's lock (and a leader checks it still holds it).
     standby_retry_seconds: float = 10.0
     log_level: str = "INFO"
+    # "text" for a terminal, "json" for one JSON object a line (`bot.logs`).
+    log_format: str = "text"
     # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
     language: str = "en"
     log_level_set: bool = False
@@ -178,6 +183,16 @@ def _float(
     return value
 
 
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    if not env.get("PLEDGEBOT_METRICS_PORT", "").strip():
+        return None
+    port = _int(env, "PLEDGEBOT_METRICS_PORT", 0, 1, 65535)
+    # `pledgebot run` serves both; one port cannot be bound twice.
+    if env.get("PORT", "").strip() and port == _int(env, "PORT", 3000, 1, 65535):
+        raise ConfigError("PLEDGEBOT_METRICS_PORT must differ from PORT")
+    return port
+
+
 def _database_url(env: Mapping[str, str]) -> Secret | None:
     # A secret: the URL carries the database password.
     raw = env.get("DATABASE_URL", "").strip()
@@ -231,6 +246,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
 
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in FORMATS:
+        raise ConfigError("LOG_FORMAT must be text or json")
+
     settings = Settings(
         db_path=Path(env.get("PLEDGEBOT_DB", "").strip() or DEFAULT_DB),
         data_dir=Path(env.get("PLEDGEBOT_DATA", "").strip() or DEFAULT_DATA_DIR),
@@ -244,6 +263,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         slack_admins=frozenset(_words(env.get("SLACK_ADMINS", ""))),
         slack_editors=_slack_users(env, "SLACK_EDITORS"),
         port=_int(env, "PORT", 3000, 1, 65535),
+        metrics_port=_metrics_port(env),
         discord_token=_secret(env, "DISCORD_TOKEN"),
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
@@ -258,6 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         database_url=_database_url(env),
         standby_retry_seconds=_float(env, "PLEDGEBOT_STANDBY_RETRY_SECONDS", 10.0, 0.1, 300.0, "seconds"),
         log_level=log_level,
+        log_format=log_format,
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
         public_url=_public_url(env),

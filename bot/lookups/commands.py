@@ -270,6 +270,7 @@ COMMANDS = (
         _show,
         (Show,),
         options=(_pledge_option(N_("The pledge to show (start typing to pick one)"), required=True),),
+        quick=True,
     ),
     CommandSpec(
         NP_("command", "list"),

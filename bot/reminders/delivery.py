@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, utc_now
 from bot.i18n import language_of, messages
 from bot.journal import Journal
+from bot.metrics import Metrics
 from bot.reminders.digests import Digests
 from bot.reminders.ledger import Claim, Key, Ledger, Outcome
 from bot.replies import Reply
@@ -116,6 +117,7 @@ class DeliveryService:
         grace: dt.timedelta = dt.timedelta(hours=6),
         clock: Clock = utc_now,
         announcements: Ledger[int] | None = None,
+        metrics: Metrics | None = None,
     ):
         self.digests = digests
         self.journal = journal
@@ -128,6 +130,9 @@ class DeliveryService:
         self.clock = clock
         # Set at shutdown: a running pass finishes the digest in hand and starts no other.
         self.stopping = False
+        # Digests posted, retried and failed, and the oldest still unposted (`bot.metrics`).
+        self.metrics = metrics or Metrics()
+        self.metrics.delivering(deliverers)
 
     async def run_pass(
         self, now: dt.datetime | None = None, *, only: Iterable[int] | None = None, rerun: bool = False
@@ -182,6 +187,10 @@ class DeliveryService:
         if only is None and not self.stopping:
             # Every minute's catch-up pass: `updates now` channels get the desk's changes within a minute.
             await self._announce(subscriptions, now, report)
+        if only is None:
+            # Only a full pass sees every subscription; its failed days are the due ones still unposted.
+            unposted = {(s.id, d): scheduled_at(s, d) for s, d in candidates}
+            self.metrics.unposted(min((unposted[k] for k in report.failed if k in unposted), default=None))
         return report
 
     async def _announce(
@@ -321,6 +330,8 @@ class DeliveryService:
         """Post a digest or a desk announcement under its claim in `ledger`, tagged `key`, and record how
         it ended; True when it was posted."""
         renewing = asyncio.create_task(self._renew(claim, key, ledger))
+        # The desk's announcements share the path; the digest series count digests only.
+        counted = ledger is self.ledger
         try:
             ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
         except Unreachable as error:
@@ -332,6 +343,8 @@ class DeliveryService:
             log.warning("post %s: cannot tell whether it was posted (%s); will look again", key, error)
             ledger.uncertain(claim)
             report.failed.append((subscription.id, claim.key))
+            if counted:
+                self.metrics.digest_failed(subscription.platform, retry=claim.retry)
             return False
         except Exception:
             # The post may have reached the channel before failing (a timeout, a dropped connection), so the
@@ -339,6 +352,8 @@ class DeliveryService:
             log.exception("post %s failed; the next pass looks for it before posting", key)
             ledger.uncertain(claim)
             report.failed.append((subscription.id, claim.key))
+            if counted:
+                self.metrics.digest_failed(subscription.platform, retry=claim.retry)
             return False
         finally:
             renewing.cancel()
@@ -346,6 +361,8 @@ class DeliveryService:
                 await renewing
         if not ledger.record(claim, Outcome.SENT, ref):
             log.warning("post %s was made but its claim had been retaken meanwhile", key)
+        if counted:
+            self.metrics.digest_posted(subscription.platform, retry=claim.retry)
         return True
 
     async def _renew(self, claim: Claim[Key], key: str, ledger: Ledger[Key]) -> None:
