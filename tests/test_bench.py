@@ -35,14 +35,14 @@ ROWS = (
     "Discord interaction → callback p99 |",
     "Discord interaction → callback p50, a pledge id",
     "Discord interaction → callback p99, a pledge id",
-    "Delivery pass: 50 subscriptions due",
+    "Delivery pass: 80 subscriptions due",
 )
 # Measured when PostgreSQL server binaries are installed; otherwise present and "not measured".
 POSTGRES_ROWS = (
     "PostgreSQL state: lookup p50",
     "PostgreSQL state: lookup p99",
     "PostgreSQL state: plan one day, 50 subscriptions",
-    "PostgreSQL state: delivery pass: 50 subscriptions due",
+    "PostgreSQL state: delivery pass: 80 subscriptions due",
 )
 
 

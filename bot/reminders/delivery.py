@@ -189,13 +189,13 @@ class DeliveryService:
         # serves the rest, and claiming their days here would only churn the ledger.
         subscriptions = [
             s
-            for s in await asyncio.to_thread(self.subscriptions.all)
+            for s in self.subscriptions.all()
             if s.platform in self.deliverers and (wanted is None or s.id in wanted)
         ]
         due_at = _DueTimes()
         candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun, due_at)]
-        done = await asyncio.to_thread(self.ledger.states, [(s.id, d) for s, d in candidates])
-        languages = await asyncio.to_thread(self.subscriptions.languages)
+        done = self.ledger.states([(s.id, d) for s, d in candidates])
+        languages = self.subscriptions.languages()
         work: list[tuple[Subscription, dt.date, bool]] = []
         late: list[tuple[int, dt.date]] = []
         first: dict[int, dt.date] | None = None
@@ -208,7 +208,7 @@ class DeliveryService:
                 continue
             if state is None:
                 if first is None:
-                    first = await asyncio.to_thread(self.ledger.first_dates)
+                    first = self.ledger.first_dates()
                 earliest = first.get(subscription.id)
                 if earliest is not None and earliest < local_date:
                     # Passes ran for this subscription before, yet nobody claimed this day: the bot was down.
@@ -220,7 +220,7 @@ class DeliveryService:
             late.append((subscription.id, local_date))
         try:
             if late:
-                for sub_id, local_date in await asyncio.to_thread(self.ledger.skip_many, late, self.fence):
+                for sub_id, local_date in self.ledger.skip_many(late, self.fence):
                     log.warning(
                         "digest for subscription %d on %s missed its grace period, or could not be checked "
                         "after a failure until then; skipped",
@@ -246,7 +246,7 @@ class DeliveryService:
         languages: dict[tuple[str, str, str], str],
     ) -> None:
         """Claim a batch in one transaction, post what it holds, record every outcome in one transaction."""
-        claims = await asyncio.to_thread(self.ledger.claim_many, [(s.id, d) for s, d, _ in batch], self.fence)
+        claims = self.ledger.claim_many([(s.id, d) for s, d, _ in batch], self.fence)
         by_key = {(c.subscription_id, c.key): c for c in claims}
         outcomes: list[tuple[Claim[dt.date], Outcome, str | None]] = []
         channels: dict[tuple[str, str, str], list[Post]] = {}
@@ -314,7 +314,7 @@ class DeliveryService:
         held = [c for posts in channels.values() for _, c, _ in posts]
         async with self._renewing(self.ledger, held):
             await asyncio.gather(*(work() for _ in range(min(self.concurrency, len(channels)))))
-        await asyncio.to_thread(self._finish, self.ledger, outcomes, uncertain, untried)
+        self._finish(self.ledger, outcomes, uncertain, untried)
         if untried and not self.stopping:
             raise LeaseLost("the scheduler's lease ran out or was taken over")
 
