@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bot import commands, logs, nec
 from bot import dataset as ds
-from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
+from bot.backends import Backend, StateUnavailable, open_backend
 from bot.catalogue import Catalogue
 from bot.channels.answers import Channels
 from bot.clock import Clock, utc_now
@@ -43,6 +43,7 @@ from bot.i18n import messages
 from bot.importing import Importer, os_user
 from bot.installations import Installations
 from bot.journal import Journal
+from bot.leadership import Lease
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
@@ -57,7 +58,7 @@ from bot.readiness import Readiness
 from bot.registry import handlers_of
 from bot.reminders.answers import Subscribing
 from bot.reminders.calendar import Calendars
-from bot.reminders.delivery import Deliverer, DeliveryService, PassReport
+from bot.reminders.delivery import Deliverer, DeliveryService, Leadership, PassReport
 from bot.reminders.digests import Digests
 from bot.reminders.items import OccurrenceItems
 from bot.reminders.ledger import Ledger
@@ -111,8 +112,11 @@ class Bot:
     metrics: Metrics
     clock: Clock = utc_now
 
-    def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
-        """A delivery service over these parts and the given platforms' deliverers."""
+    def delivery(
+        self, deliverers: dict[str, Deliverer], leadership: Leadership | None = None
+    ) -> DeliveryService:
+        """A delivery service over these parts and the given platforms' deliverers; under `leadership`
+        (the worker's scheduler) its claims carry the lease's fencing number."""
         return DeliveryService(
             self.digests,
             self.journal,
@@ -123,6 +127,9 @@ class Bot:
             clock=self.clock,
             announcements=self.announcements,
             metrics=self.metrics,
+            batch=self.settings.delivery_batch,
+            concurrency=self.settings.delivery_concurrency,
+            leadership=leadership,
         )
 
     def readiness(self) -> Readiness:
@@ -732,12 +739,11 @@ async def _deliverers(bot: Bot, *, console: bool) -> AsyncIterator[dict[str, Del
 def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool = False) -> int:
     """Run the adapters (and the scheduler) in one event loop until SIGTERM or SIGINT, then stop cleanly.
 
-    `exclusive` (the worker): first wait, connecting nothing, until this process holds the scheduler's lock,
-    so a second worker is a hot standby rather than a second gateway session and scheduler.
+    `exclusive` (the worker): first wait, connecting nothing, until this process holds the scheduler's
+    lease, so a second worker is a hot standby rather than a second gateway session and scheduler.
     """
     core, settings = bot.core, bot.settings
-    url = settings.database_url.value if settings.database_url is not None else None
-    lock = leader_lock(bot.store, url) if exclusive else None
+    lock = Lease(bot.backend, settings.lease_seconds) if exclusive else None
     lost = False
 
     async def main() -> None:
@@ -767,7 +773,7 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
         async with _deliverers(bot, console=console) as deliverers:
             schedule = None
             if scheduler:
-                schedule = Scheduler(bot.delivery(deliverers))
+                schedule = Scheduler(bot.delivery(deliverers, lock))
                 schedule.start()
             following = asyncio.create_task(_follow(bot.loader, stopping, bot.metrics))
             # The servers', the lock watch's (a bool) and the stop's: only their ends and errors are read.
@@ -775,7 +781,7 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
                 asyncio.create_task(serve(core, settings, stopping)) for serve in servers
             ]
             if lock is not None:
-                watching = asyncio.create_task(_watch(lock, stopping, settings.standby_retry_seconds))
+                watching = asyncio.create_task(_watch(lock, stopping))
                 tasks.append(watching)
             if not tasks:
                 tasks.append(asyncio.create_task(stopping.wait()))
@@ -819,12 +825,17 @@ def _watched(bot: Bot, stopping: asyncio.Event) -> asyncio.Task[None]:
     return asyncio.create_task(serve(_ops(bot), "0.0.0.0", port, stopping))
 
 
-async def _lead(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
-    """Stand by until this process holds the scheduler's lock, asking every `retry` seconds (the setting
+async def _lead(lock: Lease, stopping: asyncio.Event, retry: float) -> bool:
+    """Stand by until this process holds the scheduler's lease, asking every `retry` seconds (the setting
     PLEDGEBOT_STANDBY_RETRY_SECONDS); False when told to stop first."""
     standing_by = False
     while not stopping.is_set():
-        if await asyncio.to_thread(lock.try_acquire):
+        try:
+            acquired = await asyncio.to_thread(lock.try_acquire)
+        except Exception as error:  # the state store is unreachable for now: ask again later
+            log.warning("cannot reach the state store for the scheduler lease (%s)", type(error).__name__)
+            acquired = False
+        if acquired:
             log.info("holding the scheduler lock: starting the scheduler and the gateway connections")
             return True
         if not standing_by:
@@ -837,13 +848,21 @@ async def _lead(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool
     return False
 
 
-async def _watch(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
-    """Until `stopping`, check every `retry` seconds that the lock is still held; True (and stop
-    everything) when it was lost."""
+async def _watch(lock: Lease, stopping: asyncio.Event) -> bool:
+    """Until `stopping`, renew the lease every third of its length; True (and stop everything) once it
+    could not be renewed in time (it ran out, or a standby took it over)."""
+    every = lock.length.total_seconds() / 3
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), retry)
-        if not stopping.is_set() and not await asyncio.to_thread(lock.held):
+            await asyncio.wait_for(stopping.wait(), every)
+        if stopping.is_set():
+            break
+        try:
+            renewed = await asyncio.to_thread(lock.renew)
+        except Exception as error:  # unreachable for now; the lease lasts until it runs out
+            log.warning("renewing the scheduler lease failed (%s); trying again", type(error).__name__)
+            renewed = lock.held()
+        if not renewed:
             log.error("lost the scheduler lock; stopping so that a standby takes over")
             return True
     return False

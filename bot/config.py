@@ -85,8 +85,15 @@ class Settings:
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
     database_url: Secret | None = None
-    # How often a standby worker asks for the scheduler's lock (and a leader checks it still holds it).
+    # How often a standby worker asks for the scheduler's lease.
     standby_retry_seconds: float = 10.0
+    # The scheduler's lease (bot/leadership.py): renewed every third of it by the leader; a standby takes
+    # over once it has run out.
+    lease_seconds: float = 30.0
+    # A delivery pass claims and records this many digests per transaction, and has at most this many
+    # posts in flight.
+    delivery_batch: int = 500
+    delivery_concurrency: int = 8
     log_level: str = "INFO"
     # "text" for a terminal, "json" for one JSON object a line (`bot.logs`).
     log_format: str = "text"
@@ -277,6 +284,9 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
         standby_retry_seconds=_float(env, "PLEDGEBOT_STANDBY_RETRY_SECONDS", 10.0, 0.1, 300.0, "seconds"),
+        lease_seconds=_float(env, "PLEDGEBOT_LEASE_SECONDS", 30.0, 0.5, 600.0, "seconds"),
+        delivery_batch=_int(env, "PLEDGEBOT_DELIVERY_BATCH", 500, 1, 5000),
+        delivery_concurrency=_int(env, "PLEDGEBOT_DELIVERY_CONCURRENCY", 8, 1, 64),
         log_level=log_level,
         log_format=log_format,
         language=environment_language(env),

@@ -174,6 +174,16 @@ class Subscriptions:
         )
         return rows[0][0] if rows else None
 
+    def languages(self) -> dict[tuple[str, str, str], str]:
+        """The language set for each channel that set one, by (platform, workspace, channel), in one read
+        (a delivery pass needs every channel's)."""
+        return {
+            (r[0], r[1], r[2]): r[3]
+            for r in self.backend.read(
+                "SELECT platform, workspace, channel, language FROM channel_languages", []
+            )
+        }
+
     def all(self, platform: str | None = None, workspace: str | None = None) -> list[Subscription]:
         """All subscriptions, optionally of one platform and workspace, in a stable order."""
         clauses, params = [], []
