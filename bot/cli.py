@@ -46,6 +46,7 @@ from bot.journal import Journal
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
+from bot.names import name_groups
 from bot.registry import handlers_of
 from bot.reminders.answers import Subscribing
 from bot.reminders.calendar import Calendars
@@ -142,7 +143,11 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         store.close()
         raise
     catalogue = Catalogue(store)
-    searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
+    searcher = Searcher(
+        store,
+        synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"),
+        names=name_groups(settings.data_dir / "search" / "names.yaml"),
+    )
     subscriptions = Subscriptions(backend)
     editors = Editors(backend)
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
