@@ -82,6 +82,8 @@ class Report:
     cold_start: dict[str, Any] = field(default_factory=dict)
     lookup: dict[str, Any] = field(default_factory=dict)
     postgres: dict[str, Any] = field(default_factory=dict)
+    # bench/reporters.py's scores, by class of question.
+    reporters: dict[str, Any] = field(default_factory=dict)
     # The 1-minute load average when the run started and ended: other processes share the cores.
     load: list[float] = field(default_factory=list)
 
@@ -182,6 +184,24 @@ class Report:
                 out.append(
                     f"| `{q['query']}` | {q['core_p50']:.2f} | {q['floor_p50']:.2f} | "
                     f"{q['core_p50'] / q['floor_p50']:.2f}x | `{q['expression']}` |"
+                )
+        if self.reporters:
+            out += [
+                "",
+                "### Reporters' questions, by class",
+                "",
+                "`bench/reporters.py`: questions as reporters type them (`bench/reporters/questions.yaml`)",
+                "on the seed data, `bench/reporters/catalogue.yaml` and generated pledges; an answer is a",
+                "date's pledges when the bot answers as `on`, else the search's first five; the cost is",
+                "`core.handle`.",
+                "",
+                "| Class | Questions | hits@1 | recall@5 | p50 | p99 |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
+            for kind, r in self.reporters.items():
+                out.append(
+                    f"| {kind} | {r['questions']} | {r['hits@1']:.3f} | {r['recall@5']:.3f} | "
+                    f"{r['p50 ms']:.2f} ms | {r['p99 ms']:.2f} ms |"
                 )
         if self.cold_start:
             c = self.cold_start

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import generate, query_mix
+from bench import generate, query_mix, reporters
 from bench.child import SEARCH_QUERIES
 from bench.process import Child, run_child
 from bench.report import Report, machine
@@ -246,6 +246,18 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             met=mix["core_p99"] < 5,
         )
     )
+    _say("reporters' questions (bench/reporters.py)")
+    asked = reporters.measure(min(profile.pledges, reporters.PLEDGES))
+    report.reporters = asked
+    for measure in ("hits@1", "recall@5"):
+        report.add(
+            Row(
+                f"Reporters' questions {measure}",
+                asked["all"][measure],
+                "",
+                note=f"{asked['all']['questions']} questions in five classes, by class below",
+            )
+        )
     s_label = "FTS5 prefix MATCH … ORDER BY rank LIMIT 25"
     report.add(
         Row(

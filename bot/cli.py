@@ -48,6 +48,7 @@ from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
 from bot.metrics import Metrics
+from bot.names import name_groups
 from bot.nec import TYPES
 from bot.nec_import import NecImport
 from bot.nec_portal import Portal
@@ -170,7 +171,11 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now, metrics: Metrics | N
         store.close()
         raise
     catalogue = Catalogue(store)
-    searcher = Searcher(store, synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"))
+    searcher = Searcher(
+        store,
+        synonyms=load_synonyms(settings.data_dir / "search" / "synonyms.yaml"),
+        names=name_groups(settings.data_dir / "search" / "names.yaml"),
+    )
     subscriptions = Subscriptions(backend)
     editors = Editors(backend)
     lease = dt.timedelta(seconds=settings.claim_lease_seconds)
