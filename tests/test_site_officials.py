@@ -80,7 +80,9 @@ async def test_downloads_carry_the_speaker_fields(client):
         "2026-07-01",
         "2030-06-30",
     )
-    rows = list(csv.DictReader(io.StringIO(await (await client.get("/pledges.csv")).text())))
+    # The download starts with a byte order mark, for Excel.
+    text = (await (await client.get("/pledges.csv")).read()).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
     row = next(r for r in rows if r["id"] == "busan-housing")
     assert row["office"] == "Mayor of Busan" and row["party_ko"] == "가상정당"
 
