@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, utc_now
 from bot.i18n import language_of, messages
 from bot.journal import Journal
+from bot.metrics import Metrics
 from bot.reminders.digests import Digests
 from bot.reminders.ledger import Claim, Fence, Key, Ledger, Outcome
 from bot.replies import Reply
@@ -148,6 +149,7 @@ class DeliveryService:
         batch: int = 500,
         concurrency: int = 8,
         leadership: Leadership | None = None,
+        metrics: Metrics | None = None,
     ):
         self.digests = digests
         self.journal = journal
@@ -161,6 +163,9 @@ class DeliveryService:
         self.batch = batch
         self.concurrency = concurrency
         self.leadership = leadership
+        # Digests posted, retried and failed, and the oldest still unposted (`bot.metrics`).
+        self.metrics = metrics or Metrics()
+        self.metrics.delivering(deliverers)
         # Set at shutdown: a running pass finishes the posts in hand and starts no other.
         self.stopping = False
 
@@ -237,6 +242,10 @@ class DeliveryService:
                 await self._announce(subscriptions, now, report, languages)
         except LeaseLost as error:
             log.error("delivery pass stopped: %s; the new leader delivers the rest", error)
+        if only is None:
+            # Only a full pass sees every subscription; its failed days are the due ones still unposted.
+            unposted = {(s.id, d): due_at(s, d) for s, d in candidates}
+            self.metrics.unposted(min((unposted[k] for k in report.failed if k in unposted), default=None))
         return report
 
     async def _deliver_batch(
@@ -268,6 +277,7 @@ class DeliveryService:
                 topics=subscription.topics,
                 pledges=subscription.pledges,
                 updates=not subscription.updates_now,
+                speakers=self.digests.followed(subscription.officials, subscription.regions),
             )
             if digest is None:
                 outcomes.append((claim, Outcome.EMPTY, None))
@@ -304,10 +314,12 @@ class DeliveryService:
                     if outcome is None:
                         uncertain.append(claim)
                         report.failed.append((subscription.id, claim.key))
+                        self.metrics.digest_failed(subscription.platform, retry=claim.retry)
                         continue
                     outcomes.append((claim, outcome, ref))
                     if outcome is Outcome.SENT:
                         report.sent.append((subscription.id, claim.key))
+                        self.metrics.digest_posted(subscription.platform, retry=claim.retry)
                     else:
                         report.skipped.append((subscription.id, claim.key))
 
@@ -372,10 +384,15 @@ class DeliveryService:
                         correction=True,
                         topics=subscription.topics,
                         pledges=subscription.pledges,
+                        speakers=self.digests.followed(subscription.officials, subscription.regions),
                     )
                 else:
                     post = self.digests.announcement(
-                        edit, language or "en", topics=subscription.topics, pledges=subscription.pledges
+                        edit,
+                        language or "en",
+                        topics=subscription.topics,
+                        pledges=subscription.pledges,
+                        speakers=self.digests.followed(subscription.officials, subscription.regions),
                     )
                 if post is None:
                     continue

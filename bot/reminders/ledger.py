@@ -66,6 +66,38 @@ class Claim(Generic[Key]):
     retry: bool
 
 
+def _text(key: dt.date | int) -> str:
+    return key.isoformat() if isinstance(key, dt.date) else str(key)
+
+
+# Rows per statement: a batch of claims or records is a handful of statements whatever its size, each
+# well inside SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+CHUNK = 1000
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _values(rows: list[list[object]]) -> tuple[str, list[object]]:
+    """`(VALUES (?, ?), ...) AS v` for `rows` (columns column1, column2, ... on both engines) and its
+    parameters."""
+    one = "(" + ", ".join("?" * len(rows[0])) + ")"
+    return f"(VALUES {', '.join([one] * len(rows))}) AS v", [p for row in rows for p in row]
+
+
+def _guard(fence: Fence | None, stamp: str) -> tuple[str, list[object]]:
+    """The condition a fenced write carries: the lease is still `fence`'s number and has not run out."""
+    if fence is None:
+        return "1 = 1", []
+    return (
+        "EXISTS (SELECT 1 FROM leases WHERE name = ? AND fence = ? AND expires_at > ?)",
+        [fence.name, fence.number, stamp],
+    )
+
+
 class Ledger(Generic[Key]):
     """Claims with renewable leases and recorded outcomes, keyed by (subscription, key).
 
@@ -127,11 +159,13 @@ class Ledger(Generic[Key]):
         now = self.clock()
         stamp, until = timestamp(now), timestamp(now + self.lease)
         number = fence.number if fence is not None else 0
+        guard_params: list[object]
         guard, guard_params = _guard(fence, stamp)
         claims: list[Claim[Key]] = []
         with self.backend.transaction() as db:
             for chunk in _chunks(keys):
                 wanted = {(s, _text(k)): (s, k) for s, k in chunk}
+                params: list[object]
                 rows, params = _values([[s, t] for s, t in wanted])
                 fresh = {
                     (int(r[0]), str(r[1]))
@@ -184,6 +218,7 @@ class Ledger(Generic[Key]):
         with self.backend.transaction() as db:
             for chunk in _chunks(outcomes):
                 by_key = {(c.subscription_id, _text(c.key)): c for c, _, _ in chunk}
+                params: list[object]
                 rows, params = _values(
                     [[c.subscription_id, _text(c.key), c.token, o.value, ref] for c, o, ref in chunk]
                 )
@@ -216,6 +251,7 @@ class Ledger(Generic[Key]):
         fresh = [c for c in claims if not c.retry]
         with self.backend.transaction() as db:
             for chunk in _chunks(fresh):
+                values: list[object]
                 rows, values = _values([[c.subscription_id, _text(c.key), c.token] for c in chunk])
                 db.execute(
                     f"DELETE FROM {self.table} WHERE state = 'claimed' AND (subscription_id, {self.column}, "
@@ -241,6 +277,7 @@ class Ledger(Generic[Key]):
         with self.backend.transaction() as db:
             for chunk in _chunks(claims):
                 by_key = {(c.subscription_id, _text(c.key)): c for c in chunk}
+                values: list[object]
                 rows, values = _values([[c.subscription_id, _text(c.key), c.token] for c in chunk])
                 found = db.execute(
                     f"UPDATE {self.table} SET {assignments} FROM {rows} WHERE {self._joined} AND "
@@ -264,11 +301,13 @@ class Ledger(Generic[Key]):
         if not keys:
             return []
         stamp = timestamp(self.clock())
+        guard_params: list[object]
         guard, guard_params = _guard(fence, stamp)
         skipped: list[tuple[int, Key]] = []
         with self.backend.transaction() as db:
             for chunk in _chunks(keys):
                 wanted = {(s, _text(k)): (s, k) for s, k in chunk}
+                params: list[object]
                 rows, params = _values([list(k) for k in wanted])
                 fresh = {
                     (int(r[0]), str(r[1]))
@@ -344,35 +383,3 @@ class Ledger(Generic[Key]):
     @staticmethod
     def _key(claim: Claim[Key]) -> list[object]:
         return [claim.subscription_id, _text(claim.key)]
-
-
-def _text(key: dt.date | int) -> str:
-    return key.isoformat() if isinstance(key, dt.date) else str(key)
-
-
-# Rows per statement: a batch of claims or records is a handful of statements whatever its size, each
-# well inside SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-CHUNK = 1000
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-def _values(rows: list[list[object]]) -> tuple[str, list[object]]:
-    """`(VALUES (?, ?), ...) AS v` for `rows` (columns column1, column2, ... on both engines) and its
-    parameters."""
-    one = "(" + ", ".join("?" * len(rows[0])) + ")"
-    return f"(VALUES {', '.join([one] * len(rows))}) AS v", [p for row in rows for p in row]
-
-
-def _guard(fence: Fence | None, stamp: str) -> tuple[str, list[object]]:
-    """The condition a fenced write carries: the lease is still `fence`'s number and has not run out."""
-    if fence is None:
-        return "1 = 1", []
-    return (
-        "EXISTS (SELECT 1 FROM leases WHERE name = ? AND fence = ? AND expires_at > ?)",
-        [fence.name, fence.number, stamp],
-    )
