@@ -59,7 +59,10 @@ def worker_env(slack: FakeSlack, db: StateDB, path: Path, data: Path) -> dict[st
         "PLEDGEBOT_DATA": str(data),
         "PLEDGEBOT_LEASE_SECONDS": str(LEASE),
         "PLEDGEBOT_STANDBY_RETRY_SECONDS": "0.2",
-        "PLEDGEBOT_DELIVERY_CONCURRENCY": "2",
+        # One post in flight, so the freeze lands while the leader awaits Slack's answer. With two, the other
+        # worker can be frozen between its lease check and its request leaving the process, and that request
+        # goes out on SIGCONT: the window no lease closes (RELIABILITY.md, section 6).
+        "PLEDGEBOT_DELIVERY_CONCURRENCY": "1",
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_APP_TOKEN": APP_TOKEN,
         "SLACK_API_URL": slack.api_url,
