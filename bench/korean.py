@@ -4,8 +4,8 @@ nouns of a morphological analyser (kiwipiepy), on the same questions and the sam
 The catalogue is the seed data plus a generated data set (`bench/generate.py`, Korean titles, aliases and
 quotes). Each question names the pledges it is after: a seed pledge by id, or, for a generated one, every
 pledge whose Korean title holds the question's place, topic and verb. Reported per way: hits@1 (the first
-answer is one it is after), recall@10 (of the pledges it is after, up to ten, how many are in the first
-ten), and the cost of one lookup (p50/p99, the analyser's own time included).
+answer is one it is after), recall@5 and recall@10 (of the pledges it is after, up to five or ten, how
+many are in the first five or ten), and the cost of one lookup (p50/p99, the analyser's own time included).
 
     python -m bench.korean [--pledges 2000]
 
@@ -82,16 +82,18 @@ def generated_questions(titles: dict[str, str], count: int) -> list[tuple[str, s
 
 
 def _measure(search, questions: list[tuple[str, set[str]]]) -> dict[str, float]:
-    hits, recall, costs = 0, [], []
+    hits, recall, recall5, costs = 0, [], [], []
     for text, wanted in questions:
         start = time.perf_counter()
         ids = search(text)
         costs.append((time.perf_counter() - start) * 1000)
         hits += bool(ids) and ids[0] in wanted
         recall.append(len(set(ids[:10]) & wanted) / min(10, len(wanted)))
+        recall5.append(len(set(ids[:5]) & wanted) / min(5, len(wanted)))
     costs.sort()
     return {
         "hits@1": hits / len(questions),
+        "recall@5": statistics.fmean(recall5),
         "recall@10": statistics.fmean(recall),
         "p50 ms": costs[len(costs) // 2],
         "p99 ms": costs[min(len(costs) - 1, int(len(costs) * 0.99))],

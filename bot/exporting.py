@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot import dataset as ds
@@ -51,11 +52,15 @@ class Exporter:
                 if table == "speakers" and "aliases" in row:
                     row["aliases"] = row["aliases"].split(" | ")
                 if table == "pledges":
+                    if row.pop("korean_only", None):
+                        row.pop("title", None)
                     for key in ("aliases", "aliases_ko"):
                         if key in row:
                             row[key] = row[key].split(" | ")
                     if "due_after" in row:
                         row["due"] = {"after": row.pop("due_after"), "days": row.pop("due_days")}
+                if table == "speakers" and "terms" in row:
+                    row["terms"] = json.loads(row["terms"])
                 rows.append(row)
             out[table] = rows
         return out

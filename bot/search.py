@@ -14,12 +14,14 @@ import re
 import sqlite3
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bot.database import Store
+from bot.names import name_groups
 from bot.search_index import hangul_grams, is_hangul
 
 MAX_QUERY_CHARS = 200
@@ -288,9 +290,20 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> list[list[str]]:
     return [[str(entry) for entry in group] for group in groups.get("synonyms", [])]
 
 
+def _by_case(entry: str) -> bool:
+    """A short abbreviation (US, UN, NK, N.K.) is understood only as written: "us" is the pronoun."""
+    letters = "".join(_WORD.findall(entry))
+    return letters.isupper() and len(letters) <= 3
+
+
+# Abbreviations whose index term is also a common word or a name: US is the pronoun "us", UN the "Un" of
+# Kim Jong Un. Searched for only when typed as written, never as another name's equivalent.
+_AMBIGUOUS_TERMS = STOP_WORDS | {"un"}
+
+
 def _case_sensitive(entry: str) -> bool:
-    """An abbreviation that is also a common word (US, not the pronoun us) matches only as written."""
-    return entry.isupper() and entry.lower() in STOP_WORDS
+    """An abbreviation whose index term is also a common word or a name is searched for only when typed."""
+    return _by_case(entry) and entry.lower() in _AMBIGUOUS_TERMS
 
 
 def _phrase(entry: str) -> str:
@@ -401,16 +414,28 @@ def _marked_spans(marked: str) -> list[tuple[int, int]]:
 class Searcher:
     """Finds pledges for a query; each call is a handful of indexed lookups."""
 
-    def __init__(self, store: Store, synonyms: list[list[str]] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        synonyms: list[list[str]] | None = None,
+        names: Sequence[Sequence[str]] | None = None,
+    ):
         self.store = store
-        self.synonyms = load_synonyms() if synonyms is None else synonyms
+        groups = load_synonyms() if synonyms is None else synonyms
+        # The names of countries and institutions (bot/names.py) are groups like the synonym table's.
+        self.synonyms = [*groups, *map(list, name_groups() if names is None else names)]
         self._category_cache: tuple[str, dict[str, str]] | None = None
         self._names_cache: tuple[str, set[str]] | None = None
-        # Each synonym entry as its lower-case words, longest first, with its group.
-        self._entries = sorted(
-            ((tuple(_WORD.findall(e.lower())), e, group) for group in self.synonyms for e in group),
-            key=lambda x: -len(x[0]),
-        )
+        # Each entry as its lower-case words with its group, by its first word, longest first: a thousand
+        # names compared at every word of a query cost a millisecond.
+        self._entries: dict[str, list[tuple[tuple[str, ...], str, list[str]]]] = {}
+        for group in self.synonyms:
+            for entry in group:
+                parts = tuple(_WORD.findall(entry.lower()))
+                if parts:
+                    self._entries.setdefault(parts[0], []).append((parts, entry, group))
+        for entries in self._entries.values():
+            entries.sort(key=lambda x: -len(x[0]))
 
     def search(self, query: str, *, limit: int = 3, offset: int = 0, prefix: bool = False) -> SearchResult:
         """Ranked pledge ids for `query`: pledges with every part of it, else (said so) those with some;
@@ -481,10 +506,10 @@ class Searcher:
         units: list[_Unit] = []
         i = 0
         while i < len(typed):
-            for words_, entry, group in self._entries:
+            for words_, entry, group in self._entries.get(lower[i], ()):
                 n = len(words_)
-                if n and tuple(lower[i : i + n]) == words_:
-                    if _case_sensitive(entry) and typed[i] != entry:
+                if tuple(lower[i : i + n]) == words_:
+                    if _by_case(entry) and "".join(typed[i : i + n]) != "".join(_WORD.findall(entry)):
                         continue
                     shown = " ".join(lower[i : i + n])
                     units.append(_Unit(shown, list(group), " ".join(typed[i : i + n]), synonym=True))
@@ -640,8 +665,8 @@ class Searcher:
 
     def _correct(self, units: list[_Unit], counts: list[int], text: str) -> list[_Unit] | None:
         """The units with each unknown word replaced by a close known one, or None when no safe correction
-        exists. Never when every word is unknown, the text is mostly punctuation, or for names: words
-        capitalised as typed, speakers' names and the synonym table's entries."""
+        exists. Never when every word is unknown, the text is mostly punctuation, or for names: speakers'
+        names and the entries of the synonym and name tables."""
         # Every word unknown (beyond a single misspelt one): a guess at each would invent a new query.
         if not any(counts) and len(units) > 1:
             return None
@@ -652,7 +677,9 @@ class Searcher:
         out, changed = [], False
         for unit, count in zip(units, counts, strict=True):
             word = unit.shown
-            if count or unit.synonym or unit.typed[:1].isupper() or word in names:
+            # A capitalised word is corrected too (Rusia), unless it is a known name: the tables' entries are
+            # synonym units, and speakers' names are `names`.
+            if count or unit.synonym or word in names:
                 out.append(unit)
                 continue
             fixed = self._closest(word)

@@ -48,6 +48,8 @@ class Word:
 ARGUMENTS = (
     NP_("argument", "topic"),
     NP_("argument", "pledge"),
+    NP_("argument", "official"),
+    NP_("argument", "region"),
     NP_("argument", "ahead"),
     NP_("argument", "updates"),
     NP_("argument", "now"),

@@ -21,6 +21,8 @@ ROWS = (
     "Lookup mix p99 (`Searcher.search`)",
     "Lookup mix p50 (`core.handle`)",
     "Lookup mix p99 (`core.handle`)",
+    "Reporters' questions hits@1",
+    "Reporters' questions recall@5",
     "Autocomplete p50",
     "Autocomplete p99",
     "Peak RSS, process answering lookups",
@@ -35,14 +37,19 @@ ROWS = (
     "Discord interaction → callback p99 |",
     "Discord interaction → callback p50, a pledge id",
     "Discord interaction → callback p99, a pledge id",
-    "Delivery pass: 50 subscriptions due",
+    "Delivery pass: 80 subscriptions due",
+    "National dataset: import of 40 officials × 10 pledges",
+    # Every official's 100th day, each once, in the digest of a channel that follows everything.
+    "Plan the officials' 100th day: 50 subscriptions, 40 term anniversaries",
+    "Lookup scoped by region or office p50",
+    "Lookup scoped by region or office p99",
 )
 # Measured when PostgreSQL server binaries are installed; otherwise present and "not measured".
 POSTGRES_ROWS = (
     "PostgreSQL state: lookup p50",
     "PostgreSQL state: lookup p99",
     "PostgreSQL state: plan one day, 50 subscriptions",
-    "PostgreSQL state: delivery pass: 50 subscriptions due",
+    "PostgreSQL state: delivery pass: 80 subscriptions due",
 )
 
 
@@ -113,3 +120,16 @@ def test_korean_comparison_answers_its_questions(capsys):
     assert bigrams[:4] == ["bigrams", "+", "particles", "cut"]
     # The questions are answerable on this catalogue: most find what they ask for among the first ten.
     assert float(bigrams[bigrams.index("recall@10") + 1]) >= 0.5
+
+
+def test_reporters_questions_are_scored_by_class(capsys):
+    from bench import reporters
+
+    assert reporters.main(["--pledges", "60"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    kinds = [line.split()[0] for line in lines]
+    assert set(kinds) == {"all", "names", "sources", "near", "forms", "korean-typos"}
+    overall = lines[kinds.index("all")].split()
+    assert int(overall[1]) == len(reporters.questions())
+    # Every question names pledges that exist in its catalogue: most are answerable.
+    assert float(overall[overall.index("recall@5") + 1]) >= 0.5

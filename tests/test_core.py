@@ -416,3 +416,20 @@ def test_election_and_inauguration_items_name_their_source(core, bot, console_ct
     assert "“21st presidential election, held on 3 June 2025”" in on.items[0].detail
     korean = bot.digests.digest(dt.date(2026, 6, 4), language="ko").items[0]
     assert "대통령실" in korean.detail
+
+
+def test_only_a_quick_command_is_answered_now(core, console_ctx):
+    """`show <id>` of a pledge that exists is answered by `answer_now` (adapters call it on their loop), as
+    `handle` would; a search, a mistyped id and a desk command are left for `handle` in a thread."""
+    now = core.answer_now("show inter-korean-hotline", console_ctx)
+    assert now is not None and now.cards == core.handle("show inter-korean-hotline", console_ctx).cards
+    # A bare id is a search (it ranks the pledge first among others): not quick.
+    for text in (
+        "inter-korean-hotline",
+        "hotline",
+        "show inter-korean-hotlne",
+        "rate inter-korean-hotline kept",
+        "subscribe",
+        "",
+    ):
+        assert core.answer_now(text, console_ctx) is None, text
