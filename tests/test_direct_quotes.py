@@ -9,6 +9,7 @@ page server of `tests/pages.py` on 127.0.0.1.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import shutil
 
@@ -214,3 +215,12 @@ def test_data_files_declare_a_paraphrase_and_old_files_load_unchanged(tmp_path, 
     )
     with pytest.raises(ds.DatasetError, match="field 'paraphrase': 'maybe' is not true or false"):
         ds.load(ds.data_files(data))
+
+
+def test_the_next_digest_announces_a_paraphrase_as_reported_speech(desk, pages):
+    ask(desk, f'quote {HOTLINE} "{INDIRECT}" {pages}/hotline-restored paraphrase')
+    digest = render(desk.digests.digest(dt.date(2026, 5, 21)))
+    assert "Since yesterday: new paraphrase for Restore inter-Korean hotlines" in digest
+    assert f"reported speech: {INDIRECT}" in digest and f"“{INDIRECT}”" not in digest
+    korean = render(desk.digests.digest(dt.date(2026, 5, 21), language="ko"))
+    assert f"간접인용: {INDIRECT}" in korean and f"“{INDIRECT}”" not in korean

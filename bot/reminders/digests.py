@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.catalogue import Catalogue, PledgeRow
@@ -244,10 +245,14 @@ class Digests:
                 detail = m.gettext("as of {date}").format(date=m.date(dt.date.fromisoformat(values["date"])))
             elif edit.kind is EditKind.PLEDGE:
                 label = m.gettext("new pledge: {title}").format(title=title)
-                detail = f"“{values['text']}”"
+                detail = _words(values, m)
             else:
-                label = m.gettext("new quote for {title}").format(title=title)
-                detail = f"“{values['text']}”"
+                label = (
+                    m.gettext("new paraphrase for {title}")
+                    if values.get("paraphrase")
+                    else m.gettext("new quote for {title}")
+                ).format(title=title)
+                detail = _words(values, m)
             items.append(ListItem(label=label, detail=detail + source, pledge_id=pledge_id))
         return items
 
@@ -476,3 +481,10 @@ def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
 def title_of(m: Messages, pledge: PledgeRow) -> str:
     """A pledge's title for `m`'s readers (marked "in Korean only" when it has no English one)."""
     return pledge_title(m, pledge.title, pledge.title_ko, pledge.korean_only)
+
+
+def _words(quote: dict[str, Any], m: Messages) -> str:
+    """A new quote's words in quotation marks; a paraphrase's as reported speech, never in them."""
+    if quote.get("paraphrase"):
+        return m.gettext("reported speech: {words}").format(words=quote["text"])
+    return f"“{quote['text']}”"
