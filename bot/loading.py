@@ -354,6 +354,7 @@ class Loader:
         done = 0
         builder = RowBuilder(lambda source: None)
         touched: set[str] = set()
+        sources: set[str] = set()
         children: dict[str, set[str]] = defaultdict(set)
         for entry in payload.get("children", []):
             child, _, pledge = entry.partition(":")
@@ -376,6 +377,8 @@ class Loader:
                             touched.add(row["id"])
                         elif table in ("quotes", "statuses"):
                             touched.add(row["pledge"])
+                        elif table == "sources":
+                            sources.add(row["id"])
                         tables[table].append(row)
                 for table in ds.TABLES:
                     if tables.get(table):
@@ -396,6 +399,9 @@ class Loader:
             )
             db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
             db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM source_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            # A changed source changes the headlines its pledges are found by.
+            touched |= search_index.citing(db, sources)
             search_index.write(db, sorted(touched))
             _bump_version(db)
             _set_meta(db, "journal_position", str(edit.id))
@@ -495,6 +501,8 @@ class Loader:
                         progress(done, total)
             db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
             db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM source_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            touched |= search_index.citing(db, {row["id"] for row in tables.get("sources", [])})
             ids = [r[0] for r in db.execute("SELECT id FROM pledges")] if clear else sorted(touched)
             search_index.write(db, ids)
             _bump_version(db)
@@ -536,6 +544,7 @@ def _clear(db: Database) -> None:
         db.execute(f"DELETE FROM {table}")
     db.execute("DELETE FROM pledge_index")
     db.execute("DELETE FROM pledge_aliases")
+    db.execute("DELETE FROM source_index")
 
 
 def _drop_pledges(db: Database, ids: list[str]) -> None:
@@ -545,6 +554,7 @@ def _drop_pledges(db: Database, ids: list[str]) -> None:
             db.execute(f"DELETE FROM {table} WHERE pledge = ?", [pledge_id])
         db.execute("DELETE FROM pledge_index WHERE pledge_id = ?", [pledge_id])
         db.execute("DELETE FROM pledge_aliases WHERE pledge_id = ?", [pledge_id])
+        db.execute("DELETE FROM source_index WHERE pledge_id = ?", [pledge_id])
 
 
 def _drop_replaced(db: Database, keys: set[str] | frozenset[str], children: dict[str, set[str]]) -> None:
