@@ -34,10 +34,10 @@ def housing(bot, tmp_path):
         {
             "sources": [source],
             "pledges": [
-                _pledge("livelihoods", "A minimum income for every citizen", "모든 국민의 최소 소득", "speech"),
+                _pledge("livelihoods", "A minimum income for all", "최소 소득", "speech"),
                 _pledge("exact-one", "Youth housing loans and rent support", "청년 주택 대출과 월세 지원"),
-                _pledge("cheaper-credit", "Support youth housing with cheaper loans", "청년 주택 저금리 대출 지원"),
-                _pledge("shared-flats", "Rent support for youth in shared housing", "청년 셰어하우스 월세 지원"),
+                _pledge("cheaper-credit", "Support youth housing, loans", "청년 주택 대출 지원"),
+                _pledge("shared-flats", "Rent support for youth in shared housing", "청년 쉐어 월세 지원"),
                 _pledge("relief-one", "Loans and rent relief", "대출과 월세 경감"),
             ],
         },
@@ -72,10 +72,10 @@ def test_near_complete_matches_fill_the_first_page_below_and_marked(bot, housing
     assert set(result.near) == {"cheaper-credit", "shared-flats"} and result.ids[1:] == result.near
     reply = bot.core.handle("youth housing loans and rent support", Context(platform="console"))
     assert reply.title == "1 pledge found"
-    assert [c.pledge_id for c in reply.cards][0] == "exact-one" and len(reply.cards) == 3
+    assert reply.cards[0].pledge_id == "exact-one" and len(reply.cards) == 3
     assert "Also matching most of your words: " in " ".join(n.text for n in reply.notices)
     korean = bot.core.handle("청년 주택 대출 월세 지원", Context(platform="console", locale="ko"))
-    assert [c.pledge_id for c in korean.cards] == ["exact-one", "cheaper-credit"]  # 셰어하우스 lacks two
+    assert [c.pledge_id for c in korean.cards] == ["exact-one", "cheaper-credit"]  # 쉐어 lacks two words
     assert any("대부분" in n.text for n in korean.notices)
 
 
