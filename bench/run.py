@@ -45,10 +45,17 @@ class Profile:
     repeats: int
     cold_starts: int
     planning_days: int
+    # The delivery pass's subscriptions: the generated ones, topped up with copies (100,000 due at once).
+    delivery_subscriptions: int
+    # The national dataset's officials (ten pledges each) and rounds of its scoped lookups.
+    officials: int = 260
+    national_rounds: int = 50
 
 
-FULL = Profile(100_000, 10_000, 100, 2000, 200, 300, 30, 2, 3, 5)
-QUICK = Profile(300, 50, 3, 40, 8, 12, 3, 1, 1, 2)
+FULL = Profile(100_000, 10_000, 100, 2000, 200, 300, 30, 2, 3, 5, 100_000)
+QUICK = Profile(300, 50, 3, 40, 8, 12, 3, 1, 1, 2, 80, officials=40, national_rounds=2)
+PASS_SLACK = 1.5  # the delivery pass: within 1.5x its floor
+FLOOR_SLACK = 2.0  # import and planning: within 2x theirs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--pledges", type=int, help=f"pledges to generate (default {FULL.pledges})")
     parser.add_argument("--subscriptions", type=int, help=f"subscriptions (default {FULL.subscriptions})")
+    parser.add_argument(
+        "--delivery-subscriptions",
+        type=int,
+        help=f"subscriptions due in the delivery pass (default {FULL.delivery_subscriptions})",
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run (seconds, not minutes)")
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), help="report to write")
     parser.add_argument("--workdir", type=Path, help="where to put data and databases (default: a temp dir)")
@@ -65,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         base,
         pledges=args.pledges or base.pledges,
         subscriptions=args.subscriptions if args.subscriptions is not None else base.subscriptions,
+        delivery_subscriptions=args.delivery_subscriptions or base.delivery_subscriptions,
     )
     logging.basicConfig(level=logging.WARNING)
     # discord.py warns that voice support is not installed; nothing here uses voice.
@@ -105,14 +118,19 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     imported = run_child("import", "--db", str(db), "--data", str(data), timeout=1800)
     if imported["pledges"] != made.pledges or not imported["loaded"]:
         raise RuntimeError(f"the import did not load every pledge: {imported}")
+    from bench import bulk_load
+
+    floor, loaded = bulk_load.measure(db, work / "bulk-load.db")
     report.add(
         Row(
             f"Import of {made.pledges:,} pledges (cold, empty db)",
             imported["seconds"],
             "s",
-            target="< 30 s",
-            met=imported["seconds"] < 30,
-            note="validate + write + index, `open_bot` on the data folder",
+            floor,
+            "the same rows: sqlite3 executemany + FTS rebuild",
+            target="< 30 s and ≤ 2x floor",
+            met=imported["seconds"] < 30 and imported["seconds"] <= FLOOR_SLACK * floor,
+            note=f"validate + write + index, `open_bot` on the data folder; floor loads {loaded:,} rows",
         )
     )
     report.add(
@@ -274,6 +292,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
 
     times, subs, due = planning.measure(bot, PLANNING_DAY, profile.planning_days)
     plan = statistics.median(times)
+    walk = statistics.median(planning.measure_floor(bot, PLANNING_DAY, profile.planning_days))
     report.add(
         Row(
             f"Plan one day: {subs:,} subscriptions ({made.topic_filtered:,} following topics, "
@@ -281,8 +300,10 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             f"{made.deadlines:,} pledge deadlines",
             ms(plan),
             "ms",
-            target="< 200 ms",
-            met=plan < 0.2,
+            ms(walk),
+            "bare loop: the same occurrences and subscriptions, no grouping or rendering",
+            target="< 200 ms and ≤ 2x floor",
+            met=plan < 0.2 and plan <= FLOOR_SLACK * walk,
             note=f"median of {len(times)} days (max {ms(max(times)):.0f} ms); {due:,} digests due",
         )
     )
@@ -319,7 +340,8 @@ def run(profile: Profile, work: Path, command: str) -> Report:
     )
     report.add(Row("Slack HTTP p50 (command → response_url)", ours.p50_ms, "ms", bare.p50_ms, "bare Bolt"))
     report.add(Row("Slack HTTP p99 (command → response_url)", ours.p99_ms, "ms", bare.p99_ms, "bare Bolt"))
-    cheap = (bot.store.db.execute("SELECT id FROM pledges ORDER BY id LIMIT 1").fetchone()[0],)
+    # `show <id>`: a point lookup, the quick command adapters answer on their loop (`Core.answer_now`).
+    cheap = (f"show {bot.store.db.execute('SELECT id FROM pledges ORDER BY id LIMIT 1').fetchone()[0]}",)
     slack_cheap = asyncio.run(
         slack_load.measure(
             db, data, cheap, profile.slack_requests, CONCURRENCY, profile.slack_warmup, profile.repeats
@@ -335,7 +357,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             "bare Bolt AsyncApp, same server",
             target="≥ 0.8x floor",
             met=c_ours.throughput >= 0.8 * c_bare.throughput,
-            note=f"`/pledge {cheap[0]}`: the core answers in well under 1 ms",
+            note=f"`/pledge {cheap[0]}`: the core answers in well under 1 ms, on the loop",
         )
     )
     report.add(Row("Slack HTTP p99, a pledge id", c_ours.p99_ms, "ms", c_bare.p99_ms, "bare Bolt"))
@@ -385,13 +407,22 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             )
         )
 
-    _say(f"delivery pass: {profile.subscriptions:,} subscriptions due, no-op deliverer (SQLite)")
+    _say(f"delivery pass: {profile.delivery_subscriptions:,} subscriptions due, no-op deliverer (SQLite)")
     from bench import delivery
 
+    delivery.add_subscriptions(bot, profile.delivery_subscriptions, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     sqlite_pass = delivery.measure(bot, DELIVERY_AT)
-    report.add(_pass_row("Delivery pass", sqlite_pass, profile.subscriptions))
+    report.add(_pass_row("Delivery pass", sqlite_pass, profile.delivery_subscriptions))
     try:
         _postgres(profile, work, data, report, bot, plan, sqlite_pass)
+        # Last, since it adds to the catalogue every figure above was measured on.
+        _say(
+            f"national dataset: {profile.officials} officials' NEC responses, their 100th day, scoped lookups"
+        )
+        from bench import national
+
+        for row in national.measure(bot, work, profile.officials, plan, profile.national_rounds):
+            report.add(row)
     finally:
         bot.close()
     report.load.append(os.getloadavg()[0])
@@ -410,17 +441,18 @@ def _read_subscriptions(bot) -> float:
 
 
 def _pass_row(name: str, measured: dict, subscriptions: int) -> Row:
-    """A delivery pass beside its floor: two one-row write transactions per claim on the same state store."""
+    """A delivery pass beside its floor: the same ledger rows in plain SQL batches on the same state store."""
     claims = measured["claims"]
     ledger = measured["claim_seconds"] + measured["record_seconds"]
+    seconds, floor = measured["seconds"], measured["floor_seconds"]
     return Row(
         f"{name}: {subscriptions:,} subscriptions due, claim + record",
-        measured["seconds"],
+        seconds,
         "s",
-        floor=2 * claims * measured["commit_seconds"],
-        floor_label="2 one-row write transactions per claim",
-        target=f"< {PASS_TARGET:.0f} s",
-        met=measured["seconds"] < PASS_TARGET and claims == subscriptions,
+        floor=floor,
+        floor_label=f"the same rows, executemany in batches of {measured['batch']:,} (claim, then record)",
+        target=f"< {PASS_TARGET:.0f} s and ≤ {PASS_SLACK}x floor",
+        met=seconds < PASS_TARGET and seconds <= PASS_SLACK * floor and claims == subscriptions,
         note=f"{claims:,} claims ({measured['sent']:,} sent, {measured['empty']:,} empty); ledger "
         f"{ledger:.1f} s = {ms(ledger / max(claims, 1)):.2f} ms per claim + record",
     )
@@ -438,7 +470,8 @@ def _postgres(
         "PostgreSQL state: lookup p50 (DATABASE_URL set)",
         "PostgreSQL state: lookup p99 (DATABASE_URL set)",
         f"PostgreSQL state: plan one day, {profile.subscriptions:,} subscriptions",
-        f"PostgreSQL state: delivery pass: {profile.subscriptions:,} subscriptions due, claim + record",
+        f"PostgreSQL state: delivery pass: {profile.delivery_subscriptions:,} subscriptions due, "
+        "claim + record",
     )
     _say("PostgreSQL: starting a server on 127.0.0.1")
     server, why = pg.start()
@@ -517,9 +550,12 @@ def _postgres(
                 )
             )
 
-            _say(f"PostgreSQL: delivery pass, {profile.subscriptions:,} subscriptions due")
+            _say(f"PostgreSQL: delivery pass, {profile.delivery_subscriptions:,} subscriptions due")
+            delivery.add_subscriptions(
+                bot, profile.delivery_subscriptions, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            )
             pg_pass = delivery.measure(bot, DELIVERY_AT)
-            row = _pass_row("PostgreSQL state: delivery pass", pg_pass, profile.subscriptions)
+            row = _pass_row("PostgreSQL state: delivery pass", pg_pass, profile.delivery_subscriptions)
             report.add(row)
             report.postgres = {
                 "read_sqlite": _read_subscriptions(sqlite_bot),

@@ -30,6 +30,7 @@ INK = (17, 24, 39)
 MUTED = (55, 65, 81)
 PAPER = (255, 255, 255)
 SHORTENED = N_("Quote shortened; the whole quote: {where}")
+SHORTENED_NOWHERE = N_("Quote shortened.")
 MIME = "image/png"
 
 
@@ -91,7 +92,7 @@ Block = tuple[_Style, list[str], int]
 
 def layout(card: QuoteCard, m: Messages, *, where: str = "") -> list[Block]:
     """The card's lines, top to bottom, as (style, lines, gap after) blocks: title, the quote, a note when the
-    quote was shortened (naming `where` the whole quote is: the pledge's page, or `/pledge show <id>`), the
+    quote was shortened (naming `where` the whole quote is: the pledge's page, or nothing without one), the
     speaker and date, source, status and the pledge's address."""
     inner = WIDTH - 2 * MARGIN - 24
     title = _Style(_font(BOLD, 38), INK, 52)
@@ -102,7 +103,7 @@ def layout(card: QuoteCard, m: Messages, *, where: str = "") -> list[Block]:
     blocks: list[Block] = [(title, wrap(card.title, title.font, inner), 28)]
     note = ""
     if card.has_quote:
-        quote_lines = wrap(f"“{card.quote}”", quote.font, inner)
+        quote_lines = wrap(card.reported(m), quote.font, inner)
     else:
         quote_lines = wrap(card.summary or m.gettext(NO_QUOTE), quote.font, inner)
     details = [f"— {card.attribution(m)}"]
@@ -110,7 +111,8 @@ def layout(card: QuoteCard, m: Messages, *, where: str = "") -> list[Block]:
     if card.source is not None:
         source = m.gettext("Source: {source}").format(source=card.source.describe(m))
         below.append((small, wrap(source, small.font, inner), 8))
-    status = m.gettext("Status: {status}").format(status=card.status.describe(m))
+    # An image is not a chat: it names no command, only the pledge's address when there is one.
+    status = m.gettext("Status: {status}").format(status=card.status.describe(m, chat=False))
     below.append((small, wrap(status, small.font, inner), 8))
     footer = f"pledgebot · {card.link or card.pledge_id}"
     below.append((small, wrap(footer, small.font, inner), 0))
@@ -126,7 +128,8 @@ def layout(card: QuoteCard, m: Messages, *, where: str = "") -> list[Block]:
         while room > 1 and height(room, True) > MAX_HEIGHT:
             room -= 1
         quote_lines = _elide(quote_lines, room, quote.font, inner)
-        note = m.gettext(SHORTENED).format(where=where or f"/pledge show {card.pledge_id}")
+        where = where or card.link
+        note = m.gettext(SHORTENED).format(where=where) if where else m.gettext(SHORTENED_NOWHERE)
     if note:
         below.insert(0, (small, wrap(note, small.font, inner), 12))
     blocks.append((quote, quote_lines, 36))
@@ -155,10 +158,10 @@ def render_card(card: QuoteCard, m: Messages, *, where: str = "") -> bytes:
 
 def card_text(card: QuoteCard, m: Messages) -> str:
     """Everything the card writes, for alt text and for checking that the font has every glyph."""
-    parts = [card.title, f"“{card.quote}”" if card.has_quote else card.summary, card.attribution(m)]
+    parts = [card.title, card.reported(m) if card.has_quote else card.summary, card.attribution(m)]
     if card.source is not None:
         parts.append(card.source.describe(m))
-    parts.append(card.status.describe(m))
+    parts.append(card.status.describe(m, chat=False))
     return "\n".join(p for p in parts if p)
 
 

@@ -6,6 +6,7 @@ version, which readers compare to know their caches are stale.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -42,6 +43,10 @@ class PledgeRow:
     title_ko_by: str | None = None
     # How many entries the pledge's status history has (what "3 updates" counts).
     updates: int = 0
+    # No English title: `title` holds the Korean one (the Election Commission's registry).
+    korean_only: bool = False
+    # The speaker's id: an official's page is found by it.
+    speaker_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class QuoteRow:
     original_outlet: str | None = None
     original_outlet_ko: str | None = None
     original_kind: str | None = None
+    # Reported speech (the dataset's `paraphrase`): never shown in quotation marks.
+    paraphrase: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ class CalendarRow:
     # The pledge's title, and the status a status change rated it: what a rating is named from.
     pledge_title: str | None = None
     status: str | None = None
+    # The speaker's id (a pledge's own milestones name their pledge's speaker): what following an official
+    # keeps.
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,8 @@ class StatusRow:
     # The pledge's titles, for lists of updates across pledges (the meter, the feed).
     title: str = ""
     title_ko: str | None = None
+    # When the cited source was published (ISO 8601, a date-time with its offset or a date), for the feed.
+    published_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,13 +160,13 @@ class Tally:
 
 
 # The latest status of each pledge (a pledge never rated is "not yet rated"), as the meter counts it.
-_LATEST_STATUS = (
+LATEST_STATUS = (
     "COALESCE((SELECT status FROM statuses WHERE pledge = p.id "
     "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), 'not yet rated')"
 )
 _STATUS_COLUMNS = (
     "st.id, st.pledge, st.status, st.date, st.note, s.headline, s.outlet, s.url, s.headline_ko, s.outlet_ko, "
-    "p.title, p.title_ko"
+    "p.title, p.title_ko, s.published_at"
 )
 
 
@@ -184,7 +196,7 @@ class Catalogue:
                    st.status, st.date, st.note, p.category_ko, s.name_ko,
                    ss.headline, ss.outlet, ss.published_at, ss.kind, ss.url, ss.headline_ko, ss.outlet_ko,
                    p.title_ko_by,
-                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id)
+                   (SELECT COUNT(*) FROM statuses WHERE pledge = p.id), p.korean_only, p.speaker
             FROM pledges p
             JOIN speakers s ON s.id = p.speaker
             LEFT JOIN statuses st ON st.id = (
@@ -211,6 +223,8 @@ class Catalogue:
                 status_source=tuple(r[11:18]) if r[11] is not None else None,
                 title_ko_by=r[18],
                 updates=r[19],
+                korean_only=bool(r[20]),
+                speaker_id=r[21],
             )
             for r in rows
         }
@@ -249,7 +263,8 @@ class Catalogue:
             f"""
             SELECT q.pledge, q.text, q.said_on, q.language, q.translation_of IS NOT NULL,
                    s.headline, s.outlet, s.published_at, s.kind, s.url, s.headline_ko, s.outlet_ko,
-                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind
+                   o.headline, o.headline_ko, o.language, o.outlet, o.outlet_ko, o.kind,
+                   COALESCE(q.paraphrase, 0) != 0
             FROM quotes q JOIN sources s ON s.id = q.source
             LEFT JOIN sources o ON o.id = q.translation_of
             WHERE q.pledge IN ({marks}) {lead}
@@ -257,7 +272,14 @@ class Catalogue:
             """,
             ids,
         ).fetchall()
-        return [QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:]) for r in rows]
+        # The last column is `paraphrase`, after the thirteen of the sources.
+        return [
+            dataclasses.replace(
+                QuoteRow(r[0], r[1], dt.date.fromisoformat(r[2]), r[3], bool(r[4]), *r[5:-1]),
+                paraphrase=bool(r[-1]),
+            )
+            for r in rows
+        ]
 
     def speaker_of(self, pledge_id: str) -> tuple[str, str | None, str | None, str | None] | None:
         """The name, Korean name, role and Korean role of the speaker of a pledge."""
@@ -313,6 +335,20 @@ class Catalogue:
         """True when the catalogue holds a milestone with this id."""
         row = self.store.db.execute("SELECT 1 FROM milestones WHERE id = ?", [milestone_id]).fetchone()
         return row is not None
+
+    def speaker_names(self, speaker_id: str) -> tuple[str, str | None, list[str]] | None:
+        """A speaker's name, Korean name and aliases: what a page may attribute their words with."""
+        row = self.store.db.execute(
+            "SELECT name, name_ko, aliases FROM speakers WHERE id = ?", [speaker_id]
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], [a for a in (row[2] or "").split(" | ") if a]
+
+    def speaker_id_of(self, pledge_id: str) -> str | None:
+        """The id of a pledge's speaker."""
+        row = self.store.db.execute("SELECT speaker FROM pledges WHERE id = ?", [pledge_id]).fetchone()
+        return row[0] if row else None
 
     def speakers(self) -> list[str]:
         """Every speaker's id."""
@@ -397,12 +433,22 @@ class Catalogue:
         return row[0] if row else None
 
     def list_pledges(
-        self, category: str | None, limit: int, offset: int, *, status: str | None = None
-    ) -> tuple[list[tuple[str, str, str | None, str | None]], int]:
-        """(id, title, Korean title, who wrote the Korean title) of pledges, optionally in one category
-        (case-insensitive) and with one latest status (a pledge with no status is "not yet rated"), and the
-        total."""
-        conditions, params = [], []
+        self,
+        category: str | None,
+        limit: int,
+        offset: int,
+        *,
+        status: str | None = None,
+        speakers: tuple[str, ...] = (),
+    ) -> tuple[list[tuple[str, str, str | None, str | None, int | None]], int]:
+        """(id, title, Korean title, who wrote the Korean title, whether it has no English title) of pledges,
+        optionally in one category (case-insensitive) and with one latest status (a pledge with no status is
+        "not yet rated"), or of these `speakers`, and the total."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if speakers:
+            conditions.append(f"speaker IN ({','.join('?' * len(speakers))})")
+            params += list(speakers)
         if category:
             conditions.append("category = ? COLLATE NOCASE")
             params.append(category)
@@ -415,7 +461,7 @@ class Catalogue:
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         total = self.store.db.execute(f"SELECT COUNT(*) FROM pledges {where}", params).fetchone()[0]
         rows = self.store.db.execute(
-            f"SELECT id, title, title_ko, title_ko_by FROM pledges {where} "
+            f"SELECT id, title, title_ko, title_ko_by, korean_only FROM pledges {where} "
             "ORDER BY category COLLATE NOCASE, id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
@@ -460,7 +506,8 @@ class Catalogue:
             CalendarRow(r[0], dt.date.fromisoformat(r[1]), *r[2:])
             for r in self.store.db.execute(
                 "SELECT m.id, m.date, m.kind, m.title, m.pledge, s.name, s.name_ko, p.title_ko, m.title_ko, "
-                "p.title, m.status FROM milestones m LEFT JOIN speakers s ON s.id = m.speaker "
+                "p.title, m.status, COALESCE(m.speaker, p.speaker) FROM milestones m "
+                "LEFT JOIN speakers s ON s.id = m.speaker "
                 f"LEFT JOIN pledges p ON p.id = m.pledge {where}",
                 params,
             )
@@ -475,7 +522,7 @@ class Catalogue:
         is left out rather than guessed."""
         rows = []
         for r in self.store.db.execute(
-            "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko "
+            "SELECT p.id, p.title, p.due_on, p.due_days, m.date, s.name, s.name_ko, p.title_ko, p.speaker "
             "FROM pledges p JOIN speakers s ON s.id = p.speaker "
             "LEFT JOIN milestones m ON m.id = p.due_after "
             "WHERE (p.due_on IS NOT NULL OR p.due_after IS NOT NULL)"
@@ -488,23 +535,31 @@ class Catalogue:
                 due = dt.date.fromisoformat(r[4]) + dt.timedelta(days=r[3] - 1)
             else:
                 continue
-            rows.append(CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7], r[7], r[1]))
+            rows.append(
+                CalendarRow(f"due:{r[0]}", due, "due", r[1], r[0], r[5], r[6], r[7], r[7], r[1], speaker=r[8])
+            )
         return rows
 
     # -- the public site: counts by status, status histories, updates across pledges ----------------
 
     def tallies(self, by: str | None = None) -> list[Tally]:
-        """Pledges counted by latest status: overall (`by` None), per "speaker" or per "category"."""
+        """Pledges counted by latest status: overall (`by` None), per "speaker", "category", "office" (the
+        speakers' offices) or "region" (their province or metropolitan city; speakers with none left out)."""
+        where = ""
         if by is None:
             group, group_ko, join = "''", "NULL", ""
         elif by == "speaker":
             group, group_ko, join = "s.name", "MAX(s.name_ko)", "JOIN speakers s ON s.id = p.speaker"
         elif by == "category":
             group, group_ko, join = "p.category", "MAX(p.category_ko)", ""
+        elif by in ("office", "region"):
+            group = "s.office" if by == "office" else "s.sido"
+            group_ko = "MAX(s.office_ko)" if by == "office" else "MAX(s.sido)"
+            join, where = "JOIN speakers s ON s.id = p.speaker", f"WHERE {group} IS NOT NULL"
         else:
             raise ValueError(by)
         rows = self.store.db.execute(
-            f"SELECT {group}, {group_ko}, {_LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} "
+            f"SELECT {group}, {group_ko}, {LATEST_STATUS} AS latest, COUNT(*) FROM pledges p {join} {where} "
             f"GROUP BY {group} COLLATE NOCASE, latest ORDER BY {group} COLLATE NOCASE"
         ).fetchall()
         tallies: dict[str, Tally] = {}
@@ -543,14 +598,25 @@ class Catalogue:
         return sorted(rows, key=lambda r: (r.date, r.id))
 
     def pledge_table(self) -> list[dict[str, object]]:
-        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads."""
+        """Every pledge with its speaker, category, latest status and lead quote: the site's downloads. The
+        quote comes with what cites it (when it was said, whether it is a paraphrase, its source's outlet,
+        headline, publication date and address), so a row can be cited on its own."""
         rows = self.store.db.execute(
+            "WITH lead AS (SELECT q.pledge, q.text, q.said_on, COALESCE(q.paraphrase, 0) != 0 AS paraphrase, "
+            "src.outlet, src.headline, src.published_at, src.url, "
+            "ROW_NUMBER() OVER (PARTITION BY q.pledge ORDER BY q.position) AS n "
+            "FROM quotes q JOIN sources src ON src.id = q.source) "
             "SELECT p.id, p.title, p.title_ko, s.name, s.name_ko, p.category, p.category_ko, p.pledged_on, "
-            f"{_LATEST_STATUS}, "
+            f"{LATEST_STATUS}, "
             "(SELECT date FROM statuses WHERE pledge = p.id "
             "ORDER BY date DESC, edit_id DESC, id DESC LIMIT 1), "
-            "(SELECT text FROM quotes WHERE pledge = p.id ORDER BY position LIMIT 1), p.summary "
-            "FROM pledges p JOIN speakers s ON s.id = p.speaker ORDER BY p.category COLLATE NOCASE, p.id"
+            "l.text, l.said_on, l.paraphrase, l.outlet, l.headline, l.published_at, l.url, p.summary, "
+            # The speaker as an official: office, region, party and the latest term.
+            "s.id, s.office, s.office_ko, s.sido, s.sgg, s.wiw, s.party, s.party_ko, "
+            "json_extract(s.terms, '$[#-1].start'), json_extract(s.terms, '$[#-1].end') "
+            "FROM pledges p JOIN speakers s ON s.id = p.speaker "
+            "LEFT JOIN lead l ON l.pledge = p.id AND l.n = 1 "
+            "ORDER BY p.category COLLATE NOCASE, p.id"
         ).fetchall()
         fields = [
             "id",
@@ -564,6 +630,28 @@ class Catalogue:
             "status",
             "status_date",
             "lead_quote",
+            "lead_quote_said_on",
+            "lead_quote_paraphrase",
+            "lead_quote_outlet",
+            "lead_quote_headline",
+            "lead_quote_published_at",
+            "lead_quote_url",
             "summary",
+            "speaker_id",
+            "office",
+            "office_ko",
+            "sido",
+            "sgg",
+            "wiw",
+            "party",
+            "party_ko",
+            "term_start",
+            "term_end",
         ]
-        return [dict(zip(fields, r, strict=True)) for r in rows]
+        table = [dict(zip(fields, r, strict=True)) for r in rows]
+        for row in table:
+            # A yes or no, not SQLite's 1 or 0; none when the pledge has no quote.
+            row["lead_quote_paraphrase"] = (
+                bool(row["lead_quote_paraphrase"]) if row["lead_quote"] is not None else None
+            )
+        return table

@@ -15,6 +15,10 @@ and for one said in the source itself:
 Korean (the speaker's Korean name and title, the last word of the Korean role, e.g. 후보):
     <이름> <직함>는 <YYYY년 M월 D일> <플랫폼> 게시글에서 "<quote>"라고 밝혔다(영문 번역, <매체> 보도).
     <이름> <직함>는 <YYYY년 M월 D일> "<quote>"라고 밝혔다(<매체> 보도).
+
+A paraphrase (reported speech, the source's words about what was said) is never cited in quotation marks:
+    According to <outlet>, <speaker> said on <Month D, YYYY> <words>.
+    <매체> 보도에 따르면 <이름> <직함>는 <YYYY년 M월 D일> 다음과 같은 취지로 말했다: <words>.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ def english(quote: QuoteRow, speaker: Speaker) -> str:
     """The English news-style citation, e.g. `"…," Lee Jae-myung said in a Facebook post on May 26, 2025,
     according to a translation published by Korea JoongAng Daily.`"""
     text = quote.text.strip()
+    if quote.paraphrase:
+        date = format_date(quote.said_on, "MMMM d, y", locale="en")
+        return f"According to {quote.outlet}, {speaker.name} said on {date} {text.rstrip('.')}."
     # News style closes a quoted statement with a comma inside the quotation marks, or keeps its ? or !.
     words = text[:-1] if text.endswith(".") else text
     opened = f'"{words}"' if words.endswith(("?", "!")) else f'"{words},"'
@@ -66,6 +73,8 @@ def korean(quote: QuoteRow, speaker: Speaker) -> str:
     date = format_date(quote.said_on, "y년 M월 d일", locale="ko")
     who = _subject(speaker)
     outlet = quote.outlet_ko or quote.outlet
+    if quote.paraphrase:
+        return f"{outlet} 보도에 따르면 {who} {date} 다음과 같은 취지로 말했다: {words}."
     if quote.translated:
         where = (
             f" {_platform(quote.original_outlet_ko or quote.original_outlet)} 게시글에서"

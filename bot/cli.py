@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import commands
+from bot import commands, logs, nec
 from bot import dataset as ds
-from bot.backends import Backend, LeaderLock, StateUnavailable, leader_lock, open_backend
+from bot.backends import Backend, StateUnavailable, open_backend
 from bot.catalogue import Catalogue
 from bot.channels.answers import Channels
 from bot.clock import Clock, utc_now
@@ -43,14 +43,23 @@ from bot.i18n import messages
 from bot.importing import Importer, os_user
 from bot.installations import Installations
 from bot.journal import Journal
+from bot.leadership import Lease
 from bot.loading import Loader
 from bot.lookups.answers import Lookups, Timeline
 from bot.lookups.quotes import QuoteCards
+from bot.metrics import Metrics
 from bot.names import name_groups
+from bot.nec import TYPES
+from bot.nec_import import NecImport
+from bot.nec_portal import Portal
+from bot.officials.answers import OfficialsAnswers
+from bot.officials.records import Officials
+from bot.officials.terms import TermCalendar
+from bot.readiness import Readiness
 from bot.registry import handlers_of
 from bot.reminders.answers import Subscribing
 from bot.reminders.calendar import Calendars
-from bot.reminders.delivery import Deliverer, DeliveryService, PassReport
+from bot.reminders.delivery import Deliverer, DeliveryService, Leadership, PassReport
 from bot.reminders.digests import Digests
 from bot.reminders.items import OccurrenceItems
 from bot.reminders.ledger import Ledger
@@ -66,6 +75,8 @@ FOLLOW_SECONDS = 1.0
 # Where `pledgebot run` serves the site: this port, or the next free one of the following few.
 SITE_PORT = 8080
 SITE_PORT_TRIES = 20
+# The commands that run the scheduler under its lock (`_serve(exclusive=True)`).
+SCHEDULING = ("run", "worker")
 
 
 @dataclass
@@ -96,10 +107,17 @@ class Bot:
     announcements: Ledger[int]
     # Where the bot is installed (Slack distribution), with the OAuth states and the installation log.
     installations: Installations
+    # Speakers as officials: offices, regions, terms, and the words that name them.
+    officials: Officials
+    # This process's series (`bot.metrics`), served at /metrics.
+    metrics: Metrics
     clock: Clock = utc_now
 
-    def delivery(self, deliverers: dict[str, Deliverer]) -> DeliveryService:
-        """A delivery service over these parts and the given platforms' deliverers."""
+    def delivery(
+        self, deliverers: dict[str, Deliverer], leadership: Leadership | None = None
+    ) -> DeliveryService:
+        """A delivery service over these parts and the given platforms' deliverers; under `leadership`
+        (the worker's scheduler) its claims carry the lease's fencing number."""
         return DeliveryService(
             self.digests,
             self.journal,
@@ -109,7 +127,15 @@ class Bot:
             grace=dt.timedelta(hours=self.settings.reminder_grace_hours),
             clock=self.clock,
             announcements=self.announcements,
+            metrics=self.metrics,
+            batch=self.settings.delivery_batch,
+            concurrency=self.settings.delivery_concurrency,
+            leadership=leadership,
         )
+
+    def readiness(self) -> Readiness:
+        """What `/readyz` asks: the catalogue and the state store."""
+        return Readiness(self.store.healthy, self.backend)
 
     def close(self) -> None:
         """Release the state store and the database file."""
@@ -117,8 +143,10 @@ class Bot:
         self.store.close()
 
 
-def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
-    """Build every part, and bring the catalogue up to date with the data folder and the journal."""
+def open_bot(settings: Settings, *, clock: Clock = utc_now, metrics: Metrics | None = None) -> Bot:
+    """Build every part, and bring the catalogue up to date with the data folder and the journal; `metrics`
+    are the process's series (a fresh set without)."""
+    metrics = metrics or Metrics()
     store = Store(settings.db_path)
     try:
         url = settings.database_url.value if settings.database_url is not None else None
@@ -155,22 +183,32 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
     zone = ZoneInfo(settings.timezone)
     # Each feature's service, then the dispatcher over their handlers.
     registry = commands.REGISTRY
-    calendars = Calendars(catalogue)
+    officials = Officials(store, catalogue)
+    calendars = Calendars(catalogue, derived=TermCalendar(store, officials).rows)
     items = OccurrenceItems(catalogue)
     quote_cards = QuoteCards(catalogue, settings.public_url)
-    lookups = Lookups(catalogue, searcher, quote_cards, registry)
+    lookups = Lookups(catalogue, searcher, quote_cards, registry, officials)
     timeline = Timeline(catalogue, calendars, items, journal)
     channels = Channels(subscriptions, editors, zone)
     subscribing = Subscribing(
         subscriptions,
         catalogue,
         lambda text, limit, language: [s.value for s in lookups.suggest(text, limit, language)],
+        officials,
     )
     desk = Desk(catalogue, loader, journal, fetcher, Drafts(backend), clock)
     desk_answers = DeskAnswers(desk, registry)
     core = Core(
         registry,
-        handlers_of(lookups, timeline, subscribing, channels, desk_answers, HelpAnswers(registry)),
+        handlers_of(
+            lookups,
+            timeline,
+            OfficialsAnswers(officials),
+            subscribing,
+            channels,
+            desk_answers,
+            HelpAnswers(registry),
+        ),
         catalogue,
         lookups,
         channels,
@@ -179,6 +217,8 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         timezone=settings.timezone,
         health=store.healthy,
         publisher=settings.publisher or "",
+        officials=officials,
+        metrics=metrics,
     )
     return Bot(
         settings,
@@ -197,12 +237,14 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now) -> Bot:
         quote_cards,
         lookups,
         timeline,
-        Digests(catalogue, calendars, items, journal, zone),
+        Digests(catalogue, calendars, items, journal, zone, officials),
         desk,
         core,
         Ledger.digests(backend, lease),
         Ledger.announcements(backend, lease),
         Installations(backend),
+        officials,
+        metrics,
         clock,
     )
 
@@ -260,7 +302,32 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser(
         "import", help="add dataset files (YAML, JSON, CSV) to the catalogue, all or nothing"
     )
-    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("files", nargs="*", type=Path)
+    imp.add_argument(
+        "--format",
+        choices=("dataset", "nec"),
+        default="dataset",
+        help="dataset files (default), or the Election Commission's saved responses and operator files (nec)",
+    )
+    imp.add_argument(
+        "--all-candidates",
+        action="store_true",
+        help="nec: import every candidate's pledges, not the winners'",
+    )
+    imp.add_argument(
+        "--fetch",
+        action="store_true",
+        help="nec: fetch --election from the public data portal (needs DATA_GO_KR_SERVICE_KEY)",
+    )
+    imp.add_argument("--election", help="nec --fetch: the election's sgId, its day as YYYYMMDD")
+    imp.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        choices=sorted(TYPES, key=int),
+        help="nec --fetch: election type (repeatable; 1 president, 3 metropolitan heads, 4 local heads, "
+        "11 superintendents; default all four)",
+    )
     imp.add_argument("--replace", action="store_true", help="replace records whose ids are already there")
     imp.add_argument("--by", default=None, help="who is importing (default: the OS user)")
     imp.add_argument("--note", default="", help="why: recorded in the journal with the edit")
@@ -350,12 +417,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     syncing = getattr(args, "discord_command", None) == "sync"
     quiet = command in tools or syncing or (command == "run" and not chat)
     level = settings.log_level if settings.log_level_set or not quiet else "WARNING"
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(level, settings.log_format)
     if command == "validate":
         return _validate(settings, args.files, replace=args.replace)
-    bot = _open(settings)
+    # Only a scheduling process has a leadership to report.
+    bot = _open(settings, Metrics(scheduler=command in SCHEDULING))
     if isinstance(bot, int):
         return bot
     try:
@@ -368,10 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         bot.close()
 
 
-def _open(settings: Settings) -> Bot | int:
+def _open(settings: Settings, metrics: Metrics | None = None) -> Bot | int:
     """The bot, or the exit status after saying in one line why it cannot start."""
     try:
-        return open_bot(settings)
+        return open_bot(settings, metrics=metrics)
     except ds.DatasetError as error:
         print(f"pledgebot: the data folder has problems; nothing was loaded.\n{error}", file=sys.stderr)
         return 1
@@ -434,6 +500,25 @@ def _web(bot: Bot, args: argparse.Namespace) -> int:
     return _serve(bot, servers, scheduler=False)
 
 
+def _ops(bot: Bot) -> Any:
+    """The process's `/metrics` and `/readyz` (`adapters.ops.endpoints.Ops`)."""
+    from adapters.ops.endpoints import Ops
+
+    return Ops(bot.metrics, bot.readiness())
+
+
+def _with_ops(bot: Bot, mount: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    """What adds `mount`'s routes (if any) and `/metrics` and `/readyz` to a web app."""
+    ops = _ops(bot)
+
+    def install(app: Any) -> None:
+        if mount is not None:
+            mount(app)
+        ops.install(app)
+
+    return install
+
+
 def _discord_endpoint(bot: Bot) -> Callable[[Any], None] | None:
     """What adds Discord's interactions endpoint to a web app, with DISCORD_PUBLIC_KEY; else None."""
     if not bot.settings.discord_http:
@@ -468,7 +553,9 @@ def site_sources(bot: Bot) -> Any:
 
         discord = invite_url(settings.discord_application_id)
     links = InstallLinks(slack, discord)
-    return Sources(bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars, links)
+    return Sources(
+        bot.core, bot.catalogue, bot.searcher, bot.quote_cards, bot.calendars, links, bot.officials
+    )
 
 
 def _site_serve(
@@ -483,6 +570,7 @@ def _site_serve(
     from adapters.site.app import serve
 
     sources = site_sources(bot)
+    routes = _with_ops(bot, mount)
 
     async def site(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
         await serve(
@@ -493,7 +581,7 @@ def _site_serve(
             port=port,
             tries=tries,
             announce=announce,
-            mount=mount,
+            mount=routes,
         )
 
     return site
@@ -549,12 +637,12 @@ def _slack_serve(bot: Bot, *, with_site: bool = False, also: Callable[[Any], Non
     from adapters.slack_app.app import serve
 
     site = Site(site_sources(bot), bot.settings.public_url) if with_site else None
+    ops = _with_ops(bot, also)
 
     def mount(app: Any) -> None:
         if site is not None:
             site.install(app)
-        if also is not None:
-            also(app)
+        ops(app)
 
     async def slack(core: Core, settings: Settings, stopping: asyncio.Event) -> None:
         await serve(core, settings, stopping, mount=mount, installations=bot.installations)
@@ -656,35 +744,49 @@ async def _deliverers(bot: Bot, *, console: bool) -> AsyncIterator[dict[str, Del
 def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool = False) -> int:
     """Run the adapters (and the scheduler) in one event loop until SIGTERM or SIGINT, then stop cleanly.
 
-    `exclusive` (the worker): first wait, connecting nothing, until this process holds the scheduler's lock,
-    so a second worker is a hot standby rather than a second gateway session and scheduler.
+    `exclusive` (the worker): first wait, connecting nothing, until this process holds the scheduler's
+    lease, so a second worker is a hot standby rather than a second gateway session and scheduler.
     """
     core, settings = bot.core, bot.settings
-    url = settings.database_url.value if settings.database_url is not None else None
-    lock = leader_lock(bot.store, url) if exclusive else None
+    lock = Lease(bot.backend, settings.lease_seconds) if exclusive else None
     lost = False
 
     async def main() -> None:
-        nonlocal lost
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
-        if lock is not None and not await _lead(lock, stopping, settings.standby_retry_seconds):
-            return
+        watched = _watched(bot, stopping) if scheduler and settings.metrics_port is not None else None
+        if watched is not None:
+            # A port that cannot be bound stops the process, as an adapter that cannot start does.
+            watched.add_done_callback(lambda task: _stop_on_failure(task, stopping))
+        try:
+            await _scheduling(stopping)
+        finally:
+            stopping.set()
+            if watched is not None:
+                await watched
+
+    async def _scheduling(stopping: asyncio.Event) -> None:
+        nonlocal lost
+        if lock is not None:
+            bot.metrics.leading(False)
+            if not await _lead(lock, stopping, settings.standby_retry_seconds):
+                return
+            bot.metrics.leading(True)
         console = _console_serve in servers
         async with _deliverers(bot, console=console) as deliverers:
             schedule = None
             if scheduler:
-                schedule = Scheduler(bot.delivery(deliverers))
+                schedule = Scheduler(bot.delivery(deliverers, lock))
                 schedule.start()
-            following = asyncio.create_task(_follow(bot.loader, stopping))
+            following = asyncio.create_task(_follow(bot.loader, stopping, bot.metrics))
             # The servers', the lock watch's (a bool) and the stop's: only their ends and errors are read.
             tasks: list[asyncio.Task[Any]] = [
                 asyncio.create_task(serve(core, settings, stopping)) for serve in servers
             ]
             if lock is not None:
-                watching = asyncio.create_task(_watch(lock, stopping, settings.standby_retry_seconds))
+                watching = asyncio.create_task(_watch(lock, stopping))
                 tasks.append(watching)
             if not tasks:
                 tasks.append(asyncio.create_task(stopping.wait()))
@@ -714,12 +816,31 @@ def _serve(bot: Bot, servers: list[Serve], *, scheduler: bool, exclusive: bool =
     return 1 if lost else 0
 
 
-async def _lead(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
-    """Stand by until this process holds the scheduler's lock, asking every `retry` seconds (the setting
+def _stop_on_failure(task: asyncio.Task[None], stopping: asyncio.Event) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        stopping.set()
+
+
+def _watched(bot: Bot, stopping: asyncio.Event) -> asyncio.Task[None]:
+    """Serve `/metrics` and `/readyz` on PLEDGEBOT_METRICS_PORT until `stopping`, standing by or leading."""
+    from adapters.ops.endpoints import serve
+
+    port = bot.settings.metrics_port
+    assert port is not None
+    return asyncio.create_task(serve(_ops(bot), "0.0.0.0", port, stopping))
+
+
+async def _lead(lock: Lease, stopping: asyncio.Event, retry: float) -> bool:
+    """Stand by until this process holds the scheduler's lease, asking every `retry` seconds (the setting
     PLEDGEBOT_STANDBY_RETRY_SECONDS); False when told to stop first."""
     standing_by = False
     while not stopping.is_set():
-        if await asyncio.to_thread(lock.try_acquire):
+        try:
+            acquired = await asyncio.to_thread(lock.try_acquire)
+        except Exception as error:  # the state store is unreachable for now: ask again later
+            log.warning("cannot reach the state store for the scheduler lease (%s)", type(error).__name__)
+            acquired = False
+        if acquired:
             log.info("holding the scheduler lock: starting the scheduler and the gateway connections")
             return True
         if not standing_by:
@@ -732,25 +853,36 @@ async def _lead(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool
     return False
 
 
-async def _watch(lock: LeaderLock, stopping: asyncio.Event, retry: float) -> bool:
-    """Until `stopping`, check every `retry` seconds that the lock is still held; True (and stop
-    everything) when it was lost."""
+async def _watch(lock: Lease, stopping: asyncio.Event) -> bool:
+    """Until `stopping`, renew the lease every third of its length; True (and stop everything) once it
+    could not be renewed in time (it ran out, or a standby took it over)."""
+    every = lock.length.total_seconds() / 3
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), retry)
-        if not stopping.is_set() and not await asyncio.to_thread(lock.held):
+            await asyncio.wait_for(stopping.wait(), every)
+        if stopping.is_set():
+            break
+        try:
+            renewed = await asyncio.to_thread(lock.renew)
+        except Exception as error:  # unreachable for now; the lease lasts until it runs out
+            log.warning("renewing the scheduler lease failed (%s); trying again", type(error).__name__)
+            renewed = lock.held()
+        if not renewed:
             log.error("lost the scheduler lock; stopping so that a standby takes over")
             return True
     return False
 
 
-async def _follow(loader: Loader, stopping: asyncio.Event) -> None:
-    """Apply other processes' edits to the local catalogue until `stopping`; lookups never wait for this."""
+async def _follow(loader: Loader, stopping: asyncio.Event, metrics: Metrics) -> None:
+    """Apply other processes' edits to the local catalogue until `stopping`; lookups never wait for this.
+    Each success is counted, so `metrics` tell how far behind the journal this process may be."""
     while not stopping.is_set():
         try:
             await asyncio.to_thread(loader.follow)
         except Exception:
             log.exception("applying new journal edits failed; trying again")
+        else:
+            metrics.followed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), FOLLOW_SECONDS)
 
@@ -803,6 +935,11 @@ def _deliver(bot: Bot, args: argparse.Namespace) -> int:
 
 
 def _import(bot: Bot, args: argparse.Namespace) -> int:
+    if args.format == "nec":
+        return _import_nec(bot, args)
+    if not args.files:
+        print("pledgebot: import needs the files to import", file=sys.stderr)
+        return 2
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
         result = bot.importer.import_files(
@@ -814,6 +951,52 @@ def _import(bot: Bot, args: argparse.Namespace) -> int:
     present = f"; {result.present} already present" if result.present else ""
     edit = f" as edit {result.edit.id}" if result.edit is not None else ""
     print(f"Imported {result.added} records from {len(args.files)} file(s){edit}{present}.")
+    return 0
+
+
+def _import_nec(bot: Bot, args: argparse.Namespace) -> int:
+    """`import --format nec`: saved responses (or, with --fetch, the portal's) into the catalogue."""
+    try:
+        responses, facts = nec.read_files(args.files)
+        if args.fetch:
+            key = bot.settings.data_go_kr_service_key
+            if key is None:
+                print(
+                    "pledgebot: --fetch needs DATA_GO_KR_SERVICE_KEY (the portal's service key)",
+                    file=sys.stderr,
+                )
+                return 2
+            if not args.election:
+                print("pledgebot: --fetch needs --election YYYYMMDD", file=sys.stderr)
+                return 2
+            portal = Portal(bot.settings.nec_url, key)
+            fetched, found = portal.fetch(
+                args.election, args.type or sorted(TYPES, key=int), all_candidates=args.all_candidates
+            )
+            responses += fetched
+            for k, winner in found.winners.items():
+                facts.winners.setdefault(k, winner)
+        elif not args.files:
+            print("pledgebot: import --format nec needs saved responses (FILE…) or --fetch", file=sys.stderr)
+            return 2
+        done = NecImport(bot.importer, bot.catalogue).run(
+            args.files,
+            responses,
+            facts,
+            author=args.by or os_user(),
+            note=args.note,
+            all_candidates=args.all_candidates,
+        )
+    except (nec.NecError, ds.DatasetError) as error:
+        print(f"pledgebot: import aborted, the catalogue is unchanged.\n{error}", file=sys.stderr)
+        return 1
+    result = done.result
+    edit = f" as edit {result.edit.id}" if result.edit is not None else ""
+    present = f"; {result.present} already present" if result.present else ""
+    skipped = f"; {done.skipped} candidate(s) who did not win left out" if done.skipped else ""
+    print(f"Imported {result.added} records of {done.speakers} official(s){edit}{present}{skipped}.")
+    for pledge, diff in sorted(done.diffs.items()):
+        print(f"Changed since the last import: {pledge}\n{diff}")
     return 0
 
 
@@ -884,7 +1067,8 @@ def _export(bot: Bot, args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     for table, rows in tables.items():
         fields = [name for name, _, _ in ds.SCHEMA[table]]
-        with (args.output / f"{table}.csv").open("w", encoding="utf-8", newline="") as handle:
+        # With a byte order mark ("utf-8-sig"), so that Excel reads Hangul as UTF-8; import skips it.
+        with (args.output / f"{table}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             for row in rows:
@@ -894,7 +1078,10 @@ def _export(bot: Bot, args: argparse.Namespace) -> int:
 
 
 def _cell(value: Any) -> Any:
-    """A field as one CSV cell: a list joined with "; ", a `due` rule as "100 days after <milestone>"."""
+    """A field as one CSV cell: a list joined with "; ", a `due` rule as "100 days after <milestone>", a
+    speaker's terms as "2026-07-01/2030-06-30 election; …"."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return ds.terms_text(value)
     if isinstance(value, list):
         return "; ".join(value)
     if isinstance(value, dict):

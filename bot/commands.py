@@ -31,6 +31,7 @@ from bot.lookups.commands import (
     Show,
     Upcoming,
 )
+from bot.officials import commands as officials
 from bot.registry import Command, CommandSpec, Registry
 from bot.reminders import commands as reminders
 from bot.reminders.commands import (
@@ -45,7 +46,14 @@ from bot.reminders.commands import (
 from bot.words import WORDS, Kind, Vocabulary, Word
 
 REGISTRY = Registry(
-    (*lookups.COMMANDS, *reminders.COMMANDS, *channels.COMMANDS, *desk.COMMANDS, *help_command.COMMANDS),
+    (
+        *lookups.COMMANDS,
+        *officials.COMMANDS,
+        *reminders.COMMANDS,
+        *channels.COMMANDS,
+        *desk.COMMANDS,
+        *help_command.COMMANDS,
+    ),
     fallback="search",
     empty=Help(),
 )

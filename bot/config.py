@@ -17,6 +17,7 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point
 
 from bot.desk.provenance import Network, parse_allow
 from bot.i18n import environment_language
+from bot.logs import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -42,6 +43,9 @@ class Secret(str):
         return str.__str__(self)
 
 
+NEC_URL = "http://apis.data.go.kr/9760000/"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the defaults a local run needs."""
@@ -60,6 +64,8 @@ class Settings:
     # Slack user ids who may edit the catalogue besides workspace admins and the stored editors list.
     slack_editors: frozenset[str] = field(default_factory=frozenset)
     port: int = 3000
+    # The worker's own port for /metrics and /readyz (the web process serves them on `port`); None: none.
+    metrics_port: int | None = None
     discord_token: Secret | None = None
     discord_api_base: str | None = None
     discord_guild_ids: tuple[int, ...] = ()
@@ -79,9 +85,18 @@ class Settings:
     # A delivery claim's lease; renewed while a post is in flight, retaken by another pass once it runs out.
     claim_lease_seconds: float = 120.0
     database_url: Secret | None = None
-    # How often a standby worker asks for the scheduler's lock (and a leader checks it still holds it).
+    # How often a standby worker asks for the scheduler's lease.
     standby_retry_seconds: float = 10.0
+    # The scheduler's lease (bot/leadership.py): renewed every third of it by the leader; a standby takes
+    # over once it has run out.
+    lease_seconds: float = 30.0
+    # A delivery pass claims and records this many digests per transaction, and has at most this many
+    # posts in flight.
+    delivery_batch: int = 500
+    delivery_concurrency: int = 8
     log_level: str = "INFO"
+    # "text" for a terminal, "json" for one JSON object a line (`bot.logs`).
+    log_format: str = "text"
     # The console's language (the `pledgebot` commands run in a terminal): LANGUAGE, LC_ALL, then LANG.
     language: str = "en"
     log_level_set: bool = False
@@ -89,6 +104,10 @@ class Settings:
     public_url: str | None = None
     # Address ranges the source fetcher may reach despite the rule against private and loopback addresses.
     fetch_allow: tuple[Network, ...] = ()
+    # The public data portal (`pledgebot import --format nec --fetch`): the service key, and the base URL of
+    # the Election Commission's services (tests point it at 127.0.0.1).
+    data_go_kr_service_key: Secret | None = None
+    nec_url: str = NEC_URL
 
     @property
     def slack_enabled(self) -> bool:
@@ -171,6 +190,16 @@ def _float(
     return value
 
 
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    if not env.get("PLEDGEBOT_METRICS_PORT", "").strip():
+        return None
+    port = _int(env, "PLEDGEBOT_METRICS_PORT", 0, 1, 65535)
+    # `pledgebot run` serves both; one port cannot be bound twice.
+    if env.get("PORT", "").strip() and port == _int(env, "PORT", 3000, 1, 65535):
+        raise ConfigError("PLEDGEBOT_METRICS_PORT must differ from PORT")
+    return port
+
+
 def _database_url(env: Mapping[str, str]) -> Secret | None:
     # A secret: the URL carries the database password.
     raw = env.get("DATABASE_URL", "").strip()
@@ -224,6 +253,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
 
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in FORMATS:
+        raise ConfigError("LOG_FORMAT must be text or json")
+
     settings = Settings(
         db_path=Path(env.get("PLEDGEBOT_DB", "").strip() or DEFAULT_DB),
         data_dir=Path(env.get("PLEDGEBOT_DATA", "").strip() or DEFAULT_DATA_DIR),
@@ -237,6 +270,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         slack_admins=frozenset(_words(env.get("SLACK_ADMINS", ""))),
         slack_editors=_slack_users(env, "SLACK_EDITORS"),
         port=_int(env, "PORT", 3000, 1, 65535),
+        metrics_port=_metrics_port(env),
         discord_token=_secret(env, "DISCORD_TOKEN"),
         discord_api_base=_url(env, "DISCORD_API_BASE"),
         discord_guild_ids=_ids(env, "DISCORD_GUILD_IDS"),
@@ -250,11 +284,17 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = No
         claim_lease_seconds=_float(env, "PLEDGEBOT_CLAIM_LEASE_SECONDS", 120.0, 0.1, 3600.0, "seconds"),
         database_url=_database_url(env),
         standby_retry_seconds=_float(env, "PLEDGEBOT_STANDBY_RETRY_SECONDS", 10.0, 0.1, 300.0, "seconds"),
+        lease_seconds=_float(env, "PLEDGEBOT_LEASE_SECONDS", 30.0, 0.5, 600.0, "seconds"),
+        delivery_batch=_int(env, "PLEDGEBOT_DELIVERY_BATCH", 500, 1, 5000),
+        delivery_concurrency=_int(env, "PLEDGEBOT_DELIVERY_CONCURRENCY", 8, 1, 64),
         log_level=log_level,
+        log_format=log_format,
         language=environment_language(env),
         log_level_set=bool(env.get("LOG_LEVEL", "").strip()),
         public_url=_public_url(env),
         fetch_allow=_fetch_allow(env),
+        data_go_kr_service_key=_secret(env, "DATA_GO_KR_SERVICE_KEY"),
+        nec_url=_url(env, "PLEDGEBOT_NEC_URL") or NEC_URL,
     )
     _check_slack(settings)
     _check_discord(settings)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
 
+from bot import logs
 from bot.catalogue import Catalogue
 from bot.channels.answers import Channels
 from bot.clock import Clock, utc_now
@@ -21,6 +23,8 @@ from bot.desk.answers import DeskAnswers
 from bot.grammar import NO_SUCH_PLEDGE, Usage
 from bot.i18n import N_, Messages, language_of, messages
 from bot.lookups.answers import Lookups, Suggestion, did_you_mean
+from bot.metrics import UNPARSED, Metrics
+from bot.officials.records import Officials
 from bot.registry import Handler, Permission, Registry, Request
 from bot.replies import Context, Level, Notice, Refusal, Reply
 
@@ -49,6 +53,8 @@ class Core:
         timezone: str = "Asia/Seoul",
         health: Callable[[], bool] = lambda: True,
         publisher: str = "",
+        officials: Officials | None = None,
+        metrics: Metrics | None = None,
     ):
         self.registry = registry
         self._handlers = dict(handlers)
@@ -62,16 +68,42 @@ class Core:
         self._health = health
         # Who edits the catalogue (PLEDGEBOT_PUBLISHER), named to places that are not desk places.
         self._publisher = publisher
+        # Who the words of a `list` name; without it (a core built for one test) no words name anyone.
+        self._officials = officials
+        # Commands by platform and word, their latency and failures (`bot.metrics`); its own without one.
+        self._metrics = metrics or Metrics()
 
     def handle(self, text: str, ctx: Context) -> Reply:
         """Answer one command; any failure becomes a friendly error reply, never an exception."""
+        reply = self._answer(text, ctx, quick_only=False)
+        assert reply is not None
+        return reply
+
+    def answer_now(self, text: str, ctx: Context) -> Reply | None:
+        """The reply to a quick command (`CommandSpec.quick`: `show <id>` of a pledge that exists), or None
+        for any other, which the adapter then hands to `handle` in a worker thread. Parsing asks only the
+        catalogue's indexes, so an adapter may call this on its event loop, whose thread has its own
+        connection (readers are not held up by a writer)."""
+        return self._answer(text, ctx, quick_only=True)
+
+    def _answer(self, text: str, ctx: Context, *, quick_only: bool) -> Reply | None:
+        started = time.perf_counter()
         m = messages(language_of(ctx.locale))
+        word, failed = UNPARSED, False
         try:
-            reply = self._dispatch(self.registry.parse(text, self), self._request(ctx, m))
+            command = self.registry.parse(text, self)
+            spec = self.registry.spec_of(command)
+            if quick_only and (not spec.quick or isinstance(command, Usage)):
+                return None
+            word = spec.name
+            logs.command(word)
+            reply = self._dispatch(command, self._request(ctx, m))
         except Exception:
             log.exception("command failed (platform=%s channel=%s)", ctx.platform, ctx.channel)
             reply = Reply.error(m.gettext(SORRY))
+            failed = True
         reply.language = m.language
+        self._metrics.answered(ctx.platform, word, time.perf_counter() - started, failed=failed)
         return reply
 
     def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
@@ -128,6 +160,10 @@ class Core:
     def category(self, text: str) -> str | None:
         """The catalogue's name for the category `text` names in English or Korean, or None."""
         return self._catalogue.category(text)
+
+    def officials(self, text: str) -> tuple[str, ...]:
+        """The officials `text` names (서울, mayor of busan, an official's id or name): `list` takes them."""
+        return self._officials.named(text) if self._officials is not None else ()
 
     def category_names(self) -> list[tuple[str, str | None]]:
         """Each category with its Korean name: what the grammar tells a near miss of a category by."""

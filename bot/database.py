@@ -161,7 +161,30 @@ def m008_milestone_status(db: Database) -> None:
 
 
 @migrations()
-def m009_source_headlines(db: Database) -> None:
+def m009_officials(db: Database) -> None:
+    """Speakers as officials: the office, the region it governs, the party and the terms of office (JSON, a
+    list of {start, end, election}); pledges in Korean only. Nullable, like m002; the data files are read
+    again so their speakers get them."""
+    for column in ("office", "office_ko", "sido", "sgg", "wiw", "party", "party_ko", "terms"):
+        db.execute(f"ALTER TABLE speakers ADD COLUMN {column} TEXT")
+    # A pledge with no English title (the Commission's registry is in Korean): its title column holds the
+    # Korean one, and this says so, for readers of other languages and for export.
+    db.execute("ALTER TABLE pledges ADD COLUMN korean_only INTEGER")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
+@migrations()
+def m010_paraphrases(db: Database) -> None:
+    """A quote marked as a paraphrase (reported speech, never shown in quotation marks), and a speaker's
+    aliases, the other names a page attributes their words with. Nullable, like m002: files written before
+    them hold only direct quotes and speakers known by their names."""
+    db.execute("ALTER TABLE quotes ADD COLUMN paraphrase INTEGER")
+    db.execute("ALTER TABLE speakers ADD COLUMN aliases TEXT")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
+@migrations()
+def m011_source_headlines(db: Database) -> None:
     """The headlines of each pledge's sources, English and Korean, searchable in an index of their own: a
     policy named only in the speech that announced it is found, below the pledges that say the words
     themselves. Apart from pledge_index so that a headline every pledge of a source shares does not make

@@ -54,6 +54,21 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("name_ko", False, "str"),
         ("role", False, "str"),
         ("role_ko", False, "str"),
+        # The office held (President / 대통령, Mayor of Seoul / 서울특별시장), the place it governs as the
+        # Election Commission names it (province or metropolitan city, city/county/district, the
+        # constituency), the party, and the terms of office: each a start, an end and the election that gave
+        # it. All optional: datasets written before them load unchanged.
+        ("office", False, "str"),
+        ("office_ko", False, "str"),
+        ("sido", False, "str"),
+        ("sgg", False, "str"),
+        ("wiw", False, "str"),
+        ("party", False, "str"),
+        ("party_ko", False, "str"),
+        ("terms", False, "terms"),
+        # Other names a page attributes the speaker's words with (a title and surname, a nickname); the
+        # desk accepts a quote only beside one of the speaker's names (bot/desk/attribution.py).
+        ("aliases", False, "list"),
     ),
     "sources": (
         ("id", True, "id"),
@@ -78,7 +93,10 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
     "pledges": (
         ("id", True, "id"),
         ("speaker", True, "str"),
-        ("title", True, "str"),
+        # Required unless the pledge has only its Korean title (the Election Commission's registry gives
+        # no English one): it is then shown in Korean, marked "in Korean only", until one is imported
+        # over it (`import --replace`).
+        ("title", False, "str"),
         ("title_ko", False, "str"),
         # Who wrote the Korean title: "editors" (an editorial translation, said wherever it is shown) or
         # "source" (the source's own words). A file may set it for all its pledges at the top.
@@ -100,6 +118,9 @@ SCHEMA: dict[str, tuple[tuple[str, bool, str], ...]] = {
         ("said_on", True, "date"),
         ("language", False, "str"),
         ("translation_of", False, "str"),
+        # True for reported speech, the page's words about what was said rather than the speaker's own: shown
+        # as "According to <outlet>, <speaker> said …", never in quotation marks. Absent means a direct quote.
+        ("paraphrase", False, "bool"),
     ),
     "statuses": (
         ("pledge", True, "str"),
@@ -127,6 +148,9 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 # The longest `due: {days: N}` accepted: a century, far past any term of office, and far from date overflow.
 MAX_DUE_DAYS = 36_525
 _DUE_TEXT = re.compile(r"(?P<days>\d{1,9}) days? after (?P<after>\S+)")
+# A term as one CSV cell: "2026-07-01/2030-06-30 local-election-2026" (ISO 8601's interval, then the
+# election).
+_TERM_TEXT = re.compile(r"(?P<start>[^/\s]+)/(?P<end>[^/\s]*)(?:\s+(?P<election>\S.*))?")
 
 
 @dataclass(frozen=True)
@@ -482,6 +506,8 @@ def _check_vocabulary(record: Record) -> list[Problem]:
         name, allowed = checks[table]
         if v.get(name) not in allowed:
             return [Problem(record.where, name, f"'{v.get(name)}' is not one of: {', '.join(allowed)}")]
+    if table == "pledges" and not v.get("title") and not v.get("title_ko"):
+        return [Problem(record.where, "title", "is required (or title_ko, for a pledge in Korean only)")]
     if table == "pledges" and v.get("title_ko_by") not in (None, "", *TITLE_KO_BY):
         choices = ", ".join(TITLE_KO_BY)
         return [Problem(record.where, "title_ko_by", f"'{v.get('title_ko_by')}' is not one of: {choices}")]
@@ -562,7 +588,28 @@ def _convert(value: Any, kind: str) -> Any:
         return parse_due(value)
     if kind == "datetime":
         return parse_datetime(value)
+    if kind == "terms":
+        return parse_terms(value)
+    if kind == "bool":
+        return parse_bool(value)
     raise AssertionError(kind)
+
+
+def is_id(text: str) -> bool:
+    """Whether `text` is a valid record id (lowercase letters, digits and '-', up to 80)."""
+    return bool(_ID.match(text))
+
+
+def parse_bool(value: Any) -> bool:
+    """A yes or no: YAML and JSON booleans, 1 and 0, or true/false, yes/no as a CSV cell writes them."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise ValueError(f"'{text[:40]}' is not true or false")
 
 
 def parse_date(value: Any) -> dt.date:
@@ -603,6 +650,49 @@ def parse_due(value: Any) -> dict[str, Any]:
     return {"after": after.strip(), "days": days}
 
 
+def parse_terms(value: Any) -> list[dict[str, Any]]:
+    """A speaker's terms of office, oldest first: each `{start, end, election}` with `end` and `election`
+    optional. A CSV cell holds them as text, "2026-07-01/2030-06-30 local-election-2026", `;` between terms,
+    as `terms_text` writes them."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(";") if part.strip()]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("must be a list of terms, each {start: YYYY-MM-DD, end: YYYY-MM-DD, election: ...}")
+    terms = []
+    for item in value:
+        if isinstance(item, str):
+            words = _TERM_TEXT.fullmatch(item)
+            if words is None:
+                raise ValueError(f"'{item}' is not a term such as 2026-07-01/2030-06-30 local-election-2026")
+            item = {k: v for k, v in words.groupdict().items() if v}
+        if not isinstance(item, dict):
+            raise ValueError("each term must be a mapping of start, end and election")
+        term = {k: v for k, v in item.items() if k != "__line__"}
+        unknown = sorted(set(term) - {"start", "end", "election"})
+        if unknown:
+            raise ValueError(f"unknown key '{unknown[0]}'; a term has only 'start', 'end' and 'election'")
+        if "start" not in term:
+            raise ValueError("a term needs its start (the first day in office)")
+        parsed: dict[str, Any] = {"start": parse_date(term["start"])}
+        if term.get("end") not in (None, ""):
+            parsed["end"] = parse_date(term["end"])
+            if parsed["end"] < parsed["start"]:
+                raise ValueError(f"a term ends ({parsed['end']}) before it starts ({parsed['start']})")
+        if term.get("election") not in (None, ""):
+            parsed["election"] = str(term["election"]).strip()
+        terms.append(parsed)
+    return sorted(terms, key=lambda t: t["start"])
+
+
+def terms_text(terms: list[dict[str, Any]]) -> str:
+    """A speaker's terms as one CSV cell."""
+    return "; ".join(
+        f"{t['start']}/{t.get('end', '')}" + (f" {t['election']}" if t.get("election") else "") for t in terms
+    )
+
+
 def due_text(rule: dict[str, Any]) -> str:
     """A `due` rule as one CSV cell."""
     return f"{rule['days']} days after {rule['after']}"
@@ -639,7 +729,21 @@ def attach_source_texts(dataset_paths: Iterable[Path], dataset: Dataset) -> None
             continue
         candidate = _source_text_path(folders, source.get("text_file"))
         if candidate is not None:
-            dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+            try:
+                dataset.source_texts[source["id"]] = candidate.read_text(encoding="utf-8")
+            except UnicodeDecodeError as error:
+                raise DatasetError([not_utf8(candidate, error)]) from None
+
+
+def not_utf8(path: Path, error: UnicodeDecodeError) -> Problem:
+    """The problem of a file that is not UTF-8: most often a spreadsheet saved by Excel in cp949 (EUC-KR),
+    which cannot be told from other encodings for certain, so it is refused with what to do, never guessed."""
+    return Problem(
+        str(path),
+        "",
+        f"is not UTF-8 text (byte {error.start + 1} cannot be read); it may have been saved as cp949/EUC-KR, "
+        "as Excel saves Korean text: save it as UTF-8 (in Excel, Save As → CSV UTF-8) and try again",
+    )
 
 
 def _source_text_path(folders: Iterable[Path], name: Any) -> Path | None:
@@ -677,7 +781,9 @@ def load(
             dataset.records.extend(_parse(path))
         except DatasetError as error:
             problems.extend(error.problems)
-        except (OSError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError as error:
+            problems.append(not_utf8(path, error))
+        except OSError as error:
             problems.append(Problem(str(path), "", f"cannot read the file ({error.__class__.__name__})"))
     if problems:
         raise DatasetError(problems)
@@ -686,6 +792,21 @@ def load(
     if problems:
         raise DatasetError(problems)
     return dataset
+
+
+def validate(
+    dataset: Dataset,
+    *,
+    known_ids: dict[str, set[str]] | None = None,
+    known_sources: dict[str, dt.date] | None = None,
+    known_pledges: dict[str, dt.date | None] | None = None,
+    known_milestones: dict[str, dt.date] | None = None,
+) -> None:
+    """Every check `load` makes, for records built in memory (the NEC importer's, `bot/nec.py`): raises
+    `DatasetError` with every problem."""
+    problems = _validate(dataset, known_ids or {}, known_sources, known_pledges, known_milestones)
+    if problems:
+        raise DatasetError(problems)
 
 
 class Unchecked(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot import dataset as ds
@@ -46,12 +47,20 @@ class Exporter:
                 row = {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
                 if table in ("quotes", "statuses"):
                     row.pop("id", None)
+                if table == "quotes" and "paraphrase" in row:
+                    row["paraphrase"] = bool(row["paraphrase"])
+                if table == "speakers" and "aliases" in row:
+                    row["aliases"] = row["aliases"].split(" | ")
                 if table == "pledges":
+                    if row.pop("korean_only", None):
+                        row.pop("title", None)
                     for key in ("aliases", "aliases_ko"):
                         if key in row:
                             row[key] = row[key].split(" | ")
                     if "due_after" in row:
                         row["due"] = {"after": row.pop("due_after"), "days": row.pop("due_days")}
+                if table == "speakers" and "terms" in row:
+                    row["terms"] = json.loads(row["terms"])
                 rows.append(row)
             out[table] = rows
         return out

@@ -34,6 +34,10 @@ class Known(Protocol):
         """Every category as stored in English, with its Korean name when the data gives one."""
         ...
 
+    def officials(self, text: str) -> tuple[str, ...]:
+        """The speakers `text` wholly names (an id, a name, a place, an office and place), or ()."""
+        ...
+
 
 @dataclass(frozen=True)
 class Usage:

@@ -96,6 +96,14 @@ def titled(m: Messages, english: str | None, korean: str | None) -> str:
     return m.gettext("{title} (English title)").format(title=english)
 
 
+def pledge_title(m: Messages, english: str | None, korean: str | None, korean_only: bool = False) -> str:
+    """A pledge's title for `m`'s readers; a pledge with no English title (the Election Commission's
+    registry is in Korean) shows its Korean one to everyone, marked "in Korean only" for other readers."""
+    if korean_only and m.language != "ko":
+        return m.gettext("{title} (in Korean only)").format(title=korean or english or "")
+    return localized(m, english, korean)
+
+
 @functools.cache
 def languages() -> tuple[str, ...]:
     """The languages with a catalogue, English (the source language) first; read from disk once, since

@@ -212,7 +212,13 @@ class Importer:
         return f"{verb} {tally.added} records from {names}", sorted(tally.pledges), payload
 
     def _import_checked(
-        self, paths: list[Path], checked: CheckedFiles, *, author: str, note: str
+        self,
+        paths: list[Path],
+        checked: CheckedFiles,
+        *,
+        author: str,
+        note: str,
+        extra: dict[str, Any] | None = None,
     ) -> ImportResult:
         """Journal files the exact path accepted (held in memory), in the same chunked form."""
         data = checked.data
@@ -224,6 +230,7 @@ class Importer:
             tally.add(record)
         bodies = [_body(r, data.source_texts.get) for r in records]
         summary, pledges, payload = self._edit_summary(paths, tally)
+        payload.update(extra or {})
         edit = self.journal.append(
             EditKind.REPLACE if tally.replaces else EditKind.IMPORT,
             author=author,
@@ -252,10 +259,40 @@ class Importer:
             known_pledges=self.known_pledges(),
             known_milestones=self.known_milestones(),
         )
+        return self._checked(data, replace)
+
+    def check_dataset(self, data: Dataset, *, replace: bool = False) -> CheckedFiles:
+        """Every check `check_files` makes, for records built in memory (the NEC importer's)."""
+        ds.validate(
+            data,
+            known_ids=self.known_ids(),
+            known_sources=self.known_sources(),
+            known_pledges=self.known_pledges(),
+            known_milestones=self.known_milestones(),
+        )
+        return self._checked(data, replace)
+
+    def _checked(self, data: Dataset, replace: bool) -> CheckedFiles:
         present, problems, replaces = self._compare(data, replace)
         if problems:
             raise ds.DatasetError(problems)
         return CheckedFiles(data, present, replaces)
+
+    def import_checked(
+        self,
+        paths: list[Path],
+        checked: CheckedFiles,
+        *,
+        author: str,
+        note: str = "",
+        extra: dict[str, Any] | None = None,
+    ) -> ImportResult:
+        """Journal records that passed `check_dataset` as one edit (with `extra` in its payload, such as the
+        NEC importer's diffs of changed texts), and apply it."""
+        result = self._import_checked(paths, checked, author=author, note=note, extra=extra)
+        if result.edit is not None:
+            self.loader.follow()
+        return result
 
     def retract(self, pledge_id: str, *, author: str, reason: str) -> Edit:
         """Withdraw a pledge from answers; the journal keeps what it was. KeyError when there is none."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import sqlite3
 import threading
@@ -63,7 +64,11 @@ class RowBuilder:
         row["origin"] = origin
         # The journal edit that added the row, for history, undo and the order of same-day statuses.
         row["edit_id"] = int(origin[len(EDIT_ORIGIN) :]) if origin.startswith(EDIT_ORIGIN) else None
+        if table == "speakers":
+            row["aliases"] = " | ".join(row.get("aliases", []))
         if table == "pledges":
+            if not row.get("title"):
+                row["title"], row["korean_only"] = row.get("title_ko", ""), 1
             row["aliases"] = " | ".join(row.get("aliases", []))
             row["aliases_ko"] = " | ".join(row.get("aliases_ko", []))
             due = row.pop("due", None)
@@ -99,7 +104,15 @@ class RowBuilder:
         elif table == "milestones":
             # A rating's milestone may give its status instead of a title, which the column requires.
             row.setdefault("title", "")
+        elif table == "speakers" and "terms" in row:
+            row["terms"] = terms_json(row["terms"])
         yield table, row
+
+
+def terms_json(terms: list[dict[str, Any]]) -> str:
+    """A speaker's terms as the catalogue's column holds them: JSON with ISO dates, keys in one order, so
+    that the same terms always compare equal (a re-import changes nothing)."""
+    return json.dumps([{k: _iso(v) for k, v in t.items()} for t in terms], ensure_ascii=False, sort_keys=True)
 
 
 def _rows_for_tables(data: Dataset, origin: Callable[[ds.Record], str]) -> dict[str, list[dict[str, Any]]]:

@@ -106,6 +106,9 @@ class CommandSpec:
     options: tuple[Option, ...] = ()
     # Shown to those who may run it only (the desk's commands in help).
     listed_for_all: bool = True
+    # Answered from point lookups in well under a millisecond, whoever asks: an adapter may answer it on its
+    # event loop (`Core.answer_now`), where a hop to a worker thread would cost more than the answer.
+    quick: bool = False
 
     @property
     def word(self) -> Word | None:

@@ -133,9 +133,10 @@ class Status:
     updates: int = 0
     pledge_id: str = ""
 
-    def describe(self, m: Messages | None = None) -> str:
+    def describe(self, m: Messages | None = None, *, chat: bool = True) -> str:
         """The rating with the date it was last reviewed, e.g. "Not yet rated (last reviewed 2025-05-26)";
-        after the desk's updates also its source and "3 updates (/pledge history <id>)"."""
+        after the desk's updates also its source and "3 updates (/pledge history <id>)", the command only in
+        `chat` (an image or a page, where no command can be typed, says "3 updates")."""
         m = m or messages()
         label = m.status(self.label)
         text = label[:1].upper() + label[1:]
@@ -149,7 +150,7 @@ class Status:
                 )
                 text += f" — {source}" + (f" {self.source.url}" if self.source.url else "")
             updates = m.ngettext("{n} update", "{n} updates", self.updates).format(n=self.updates)
-            text += f" · {updates} (/pledge history {self.pledge_id})"
+            text += f" · {updates}" + (f" (/pledge history {self.pledge_id})" if chat else "")
         return text
 
 
@@ -178,6 +179,9 @@ class QuoteCard:
     emphasis: tuple[tuple[int, int], ...] = ()
     # Who wrote `title` when it is the Korean title and the data says ("editors"), else "".
     title_by: str = ""
+    # `quote` is reported speech, the source's words about what was said: shown as `reported`, never in
+    # quotation marks.
+    paraphrase: bool = False
 
     def title_note(self, m: Messages | None = None) -> str:
         """ "Korean title translated by the editors" when the title shown is theirs, else ""."""
@@ -214,6 +218,20 @@ class QuoteCard:
         if at < len(self.quote) or not out:
             out.append((self.quote[at:], False))
         return out
+
+    def reported(self, m: Messages | None = None) -> str:
+        """A paraphrase as reported speech, e.g. "According to The Daily Example, Lee Jae-myung said he would
+        push to reopen the liaison office."; a direct quote in its quotation marks."""
+        m = m or messages()
+        if not self.paraphrase:
+            return f"“{self.quote}”"
+        words = self.quote.strip().rstrip(".")
+        outlet = self.source.outlet if self.source is not None else ""
+        if not outlet:
+            return m.gettext("{speaker} said {words}.").format(speaker=self.speaker, words=words)
+        return m.gettext("According to {outlet}, {speaker} said {words}.").format(
+            outlet=outlet, speaker=self.speaker, words=words
+        )
 
     def translation_note(self, m: Messages | None = None) -> str:
         """What the quote is a translation of ("" when it is not one), e.g. "English translation of the

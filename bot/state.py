@@ -29,6 +29,10 @@ class Subscription:
     # What the channel follows: categories (as stored) and pledge ids; both empty means everything.
     topics: tuple[str, ...] = ()
     pledges: tuple[str, ...] = ()
+    # Officials followed, by speaker id, and regions, as typed (resolved to their officials at each digest,
+    # so an official imported later is followed too).
+    officials: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
     # `updates now`: the desk's changes are posted within a minute, each on its own, instead of in the
     # next day's digest.
     updates_now: bool = False
@@ -43,6 +47,8 @@ def _subscription(row: tuple, filters: dict[str, list[str]] | None = None) -> Su
     return Subscription(
         topics=tuple(filters.get("topic", ())),
         pledges=tuple(filters.get("pledge", ())),
+        officials=tuple(filters.get("official", ())),
+        regions=tuple(filters.get("region", ())),
         updates_now="now" in filters.get("updates", ()),
         id=int(row[0]),
         platform=row[1],
@@ -75,6 +81,8 @@ class Subscriptions:
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
         updates_now: bool = False,
+        officials: tuple[str, ...] = (),
+        regions: tuple[str, ...] = (),
     ) -> tuple[Subscription, bool]:
         """Create or update the channel's whole subscription, filters included; True when it is new."""
         key = [platform, workspace, channel]
@@ -97,7 +105,14 @@ class Subscriptions:
             # A subscribe command sets the whole subscription: without filters it follows everything again.
             db.execute("DELETE FROM subscription_filters WHERE subscription_id = ?", [row[0]])
             updates = ("now",) if updates_now else ()
-            for kind, values in (("topic", topics), ("pledge", pledges), ("updates", updates)):
+            kinds = (
+                ("topic", topics),
+                ("pledge", pledges),
+                ("official", officials),
+                ("region", regions),
+                ("updates", updates),
+            )
+            for kind, values in kinds:
                 for value in dict.fromkeys(values):
                     db.execute(
                         "INSERT INTO subscription_filters (subscription_id, kind, value) VALUES (?, ?, ?)",
@@ -158,6 +173,16 @@ class Subscriptions:
             f"SELECT language FROM channel_languages WHERE {_CHANNEL}", [platform, workspace, channel]
         )
         return rows[0][0] if rows else None
+
+    def languages(self) -> dict[tuple[str, str, str], str]:
+        """The language set for each channel that set one, by (platform, workspace, channel), in one read
+        (a delivery pass needs every channel's)."""
+        return {
+            (r[0], r[1], r[2]): r[3]
+            for r in self.backend.read(
+                "SELECT platform, workspace, channel, language FROM channel_languages", []
+            )
+        }
 
     def all(self, platform: str | None = None, workspace: str | None = None) -> list[Subscription]:
         """All subscriptions, optionally of one platform and workspace, in a stable order."""

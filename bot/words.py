@@ -48,6 +48,8 @@ class Word:
 ARGUMENTS = (
     NP_("argument", "topic"),
     NP_("argument", "pledge"),
+    NP_("argument", "official"),
+    NP_("argument", "region"),
     NP_("argument", "ahead"),
     NP_("argument", "updates"),
     NP_("argument", "now"),
@@ -57,6 +59,7 @@ ARGUMENTS = (
     NP_("argument", "on"),
     NP_("argument", "deadline"),
     NP_("argument", "event"),
+    NP_("argument", "paraphrase"),
 )
 
 # The words inside commands: the verbs of `editors`, the words of arguments, and the status scale, in its

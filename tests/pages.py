@@ -23,6 +23,12 @@ EVIDENCE = (
 )
 SEED = "2025-05-26-lee-jae-myung-pledges.txt"
 KOREAN_EVIDENCE = "국방부는 남북 군 통신선이 금요일 복구됐다고 밝혔다."
+# The speaker's own words on the pages: inside quotation marks (curly, then Korean corner brackets), the
+# speaker named in the sentence before, as news writing attributes a quote.
+DIRECT = "We will keep this line open every day, whatever happens"
+DIRECT_PARAGRAPH = f"President Lee Jae-myung welcomed the news at a briefing. “{DIRECT},” he said."
+KOREAN_DIRECT = "통신선을 매일 열어 두겠다"
+KOREAN_DIRECT_PARAGRAPH = f"이재명 대통령은 이날 통신선 복구를 환영했다. 그는 「{KOREAN_DIRECT}」고 말했다."
 
 
 def article(
@@ -55,6 +61,9 @@ def _pages() -> dict[str, bytes]:
                 EVIDENCE,
                 "Officials on both sides tested the line twice a day, the ministry said in a statement that "
                 "gave no further details of the talks that led to the agreement.",
+                "“The first call lasted about two minutes,” a ministry official said.",
+                DIRECT_PARAGRAPH,
+                "Lee said he would push to reopen the liaison office in Kaesong.",
             ],
             published="2026-05-10T09:00:00+09:00",
         ),
@@ -67,7 +76,11 @@ def _pages() -> dict[str, bytes]:
         "/korean": article(
             "남북 군 통신선 복구",
             "예시일보",
-            [KOREAN_EVIDENCE, "양측은 하루 두 차례 통신선을 점검하기로 했다고 국방부는 덧붙였다."],
+            [
+                KOREAN_EVIDENCE,
+                "양측은 하루 두 차례 통신선을 점검하기로 했다고 국방부는 덧붙였다.",
+                KOREAN_DIRECT_PARAGRAPH,
+            ],
             published="2026-05-11T10:00:00+09:00",
             lang="ko",
         ),

@@ -37,14 +37,19 @@ ROWS = (
     "Discord interaction → callback p99 |",
     "Discord interaction → callback p50, a pledge id",
     "Discord interaction → callback p99, a pledge id",
-    "Delivery pass: 50 subscriptions due",
+    "Delivery pass: 80 subscriptions due",
+    "National dataset: import of 40 officials × 10 pledges",
+    # Every official's 100th day, each once, in the digest of a channel that follows everything.
+    "Plan the officials' 100th day: 50 subscriptions, 40 term anniversaries",
+    "Lookup scoped by region or office p50",
+    "Lookup scoped by region or office p99",
 )
 # Measured when PostgreSQL server binaries are installed; otherwise present and "not measured".
 POSTGRES_ROWS = (
     "PostgreSQL state: lookup p50",
     "PostgreSQL state: lookup p99",
     "PostgreSQL state: plan one day, 50 subscriptions",
-    "PostgreSQL state: delivery pass: 50 subscriptions due",
+    "PostgreSQL state: delivery pass: 80 subscriptions due",
 )
 
 

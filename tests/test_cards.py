@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -22,7 +23,7 @@ from bot.cards import (
     wrap,
 )
 from bot.i18n import messages
-from bot.replies import Context
+from bot.replies import Context, Status
 from tests.conftest import HOTLINE_QUOTE, ROOT, hotline_card
 
 REFERENCE = ROOT / "tests" / "reference" / "card-inter-korean-hotline-en.png"
@@ -101,6 +102,25 @@ def test_a_long_quote_grows_the_card_then_is_elided_at_a_word_and_the_card_says_
     shown = " ".join(quote).removeprefix("“").removesuffix(" …").split(" ")
     assert shown == words[: len(shown)]  # whole words, in order, none cut
     assert " ".join(blocks[2]) == f"Quote shortened; the whole quote: {page}"
+
+
+def test_the_card_prints_no_chat_command_only_the_pledges_address():
+    """An image cannot be typed into: a rated pledge's card says "3 updates", not "/pledge history …", and a
+    shortened quote points to the pledge's page, or to nothing when the site has no address."""
+    m = messages("en")
+    rated = Status(
+        label="in the works", as_of=dt.date(2026, 5, 10), updates=3, pledge_id="inter-korean-hotline"
+    )
+    page = "https://tracker.example/pledges/inter-korean-hotline"
+    long = " ".join(f"word{n}" for n in range(2000))
+    for link in (page, ""):
+        card = hotline_card(status=rated, quote=long, link=link)
+        text = "\n".join(" ".join(lines) for _, lines, _ in layout(card, m))
+        assert "/pledge " not in text and "/pledge " not in card_text(card, m)
+        assert "3 updates" in text
+        assert ("Quote shortened; the whole quote: " + page in text) if link else "Quote shortened." in text
+    # Chat keeps the command, where it can be typed.
+    assert "3 updates (/pledge history inter-korean-hotline)" in rated.describe(m)
 
 
 def test_the_console_writes_the_card_and_prints_its_path(core, tmp_path):

@@ -31,6 +31,10 @@ class Catalogue:
         """The categories above, in English and Korean."""
         return NAMES
 
+    def officials(self, text: str) -> tuple[str, ...]:
+        """The seed's president, named by his office."""
+        return ("lee-jae-myung",) if text.strip().casefold() in ("president", "대통령") else ()
+
 
 KNOWN = Catalogue()
 RATED = cmd.Rate("china-relations", "broken", "https://example.com/a", dt.date(2026, 5, 10))

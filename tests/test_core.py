@@ -318,6 +318,10 @@ def test_history_in_chat_lists_a_pledges_edits_and_history_words_elsewhere_still
     reply = bot.core.handle("history inter-korean-hotline", console_ctx)
     assert reply.title == "History of inter-korean-hotline"
     assert [i.label for i in reply.items] == ["#1 loaded from data/lee-jae-myung-2025-05-26.yaml"]
+    # Dated by the pledge's own date in the data, not the day this database was built (the test's clock).
+    [load] = reply.items
+    assert load.date == dt.date(2025, 5, 26) and load.detail.startswith("pledged on 2025-05-26; loaded ")
+
     latest = bot.core.handle("이력", console_ctx)
     assert latest.title == "Latest edits" and latest.items[0].label.endswith("retracted china-relations")
     assert "by desk: merged into another pledge" in latest.items[0].detail
@@ -412,3 +416,20 @@ def test_election_and_inauguration_items_name_their_source(core, bot, console_ct
     assert "“21st presidential election, held on 3 June 2025”" in on.items[0].detail
     korean = bot.digests.digest(dt.date(2026, 6, 4), language="ko").items[0]
     assert "대통령실" in korean.detail
+
+
+def test_only_a_quick_command_is_answered_now(core, console_ctx):
+    """`show <id>` of a pledge that exists is answered by `answer_now` (adapters call it on their loop), as
+    `handle` would; a search, a mistyped id and a desk command are left for `handle` in a thread."""
+    now = core.answer_now("show inter-korean-hotline", console_ctx)
+    assert now is not None and now.cards == core.handle("show inter-korean-hotline", console_ctx).cards
+    # A bare id is a search (it ranks the pledge first among others): not quick.
+    for text in (
+        "inter-korean-hotline",
+        "hotline",
+        "show inter-korean-hotlne",
+        "rate inter-korean-hotline kept",
+        "subscribe",
+        "",
+    ):
+        assert core.answer_now(text, console_ctx) is None, text

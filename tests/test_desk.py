@@ -20,7 +20,7 @@ from bot.desk.provenance import parse_allow
 from bot.journal import EditKind
 from bot.replies import Context, FieldKind
 from tests.conftest import HOTLINE_QUOTE, POLICIES
-from tests.pages import EVIDENCE, KOREAN_EVIDENCE
+from tests.pages import DIRECT, EVIDENCE, KOREAN_DIRECT
 
 HOTLINE = "inter-korean-hotline"
 
@@ -58,6 +58,11 @@ def test_an_editor_rates_a_pledge_and_the_card_shows_it_with_its_date_and_source
         desk.core, f"rate {HOTLINE} in the works {pages}/hotline-restored military hotline back"
     )
     assert "Rated inter-korean-hotline: In the works" in out and "/pledge undo" in out
+    # The confirmation says what was recorded: the page's date and the source.
+    assert (
+        "Dated 2026-05-10; source: “Koreas restore military hotline”, The Daily Example "
+        f"{pages}/hotline-restored" in out
+    )
     card = ask(desk, "hotline")
     assert "Status: In the works (last reviewed 2026-05-10): military hotline back" in card
     assert f"“Koreas restore military hotline”, The Daily Example {pages}/hotline-restored" in card
@@ -80,7 +85,8 @@ def test_the_rating_date_is_the_evidence_or_on_never_the_fetch_time(desk, pages)
     undated = ask(desk, f"rate {HOTLINE} stalled {pages}/undated")
     assert "no publication date" in undated and "on YYYY-MM-DD" in undated
     assert desk.journal.latest(1)[0].kind is EditKind.LOAD
-    assert "Rated" in ask(desk, f"rate {HOTLINE} stalled {pages}/undated on 2026-05-12 talks stalled")
+    dated = ask(desk, f"rate {HOTLINE} stalled {pages}/undated on 2026-05-12 talks stalled")
+    assert "Rated" in dated and "Dated 2026-05-12; source: “Hotline talks continue”" in dated
     assert "Stalled (last reviewed 2026-05-12)" in ask(desk, "hotline")
     future = ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2026-06-01")
     before = ask(desk, f"rate {HOTLINE} kept {pages}/hotline-restored on 2024-01-01")
@@ -120,17 +126,13 @@ def test_a_quote_must_be_on_the_page_and_a_refusal_shows_the_closest_passage(des
     assert "not on the page" in refused and "Closest passage: “" in refused
     assert "restored their military hotline on Friday" in refused.partition("Closest passage")[2]
     head = desk.journal.head()
-    added = ask(
-        desk,
-        f'quote {HOTLINE} "The two Koreas restored their military hotline on Friday" '
-        f"{pages}/hotline-restored",
-    )
+    added = ask(desk, f'quote {HOTLINE} "{DIRECT}" {pages}/hotline-restored')
     assert "Quote added to inter-korean-hotline" in added and desk.journal.head() == head + 1
     shown = ask(desk, f"show {HOTLINE}")
-    assert HOTLINE_QUOTE in shown and "The two Koreas restored their military hotline on Friday" in shown
+    assert HOTLINE_QUOTE in shown and f"“{DIRECT}”" in shown
     # The lead quote stays the lead; Korean is checked the same way.
     assert HOTLINE_QUOTE in ask(desk, "hotline")
-    korean = ask(desk, f'quote {HOTLINE} "{KOREAN_EVIDENCE[:20]}" {pages}/korean 2026-05-11')
+    korean = ask(desk, f'quote {HOTLINE} "{KOREAN_DIRECT}" {pages}/korean 2026-05-11')
     assert "Quote added" in korean
 
 
@@ -178,7 +180,7 @@ def test_new_pledges_and_milestones_from_the_console(desk, pages):
     out = ask(
         desk,
         'new hotline-tests title="Test the hotline twice a day" category="North Korea" '
-        f'words="Officials on both sides tested the line twice a day" url={pages}/hotline-restored '
+        f'words="keep this line open every day" url={pages}/hotline-restored '
         'aliases="line tests; hotline checks"',
     )
     assert "Pledge added: hotline-tests" in out
@@ -227,7 +229,10 @@ def test_every_fetch_problem_is_a_friendly_line_and_nothing_is_written(desk, pag
     missing = ask(desk, f"rate {HOTLINE} kept {pages}/no-such-page")
     assert missing == "Sorry: The site answered with an error (HTTP 404); check the link."
     refused = ask(desk, f"rate {HOTLINE} kept http://169.254.169.254/latest/meta-data")
-    assert refused == "Sorry: That address is not allowed: the bot fetches only public web pages."
+    assert refused == (
+        "Sorry: That address is not allowed: the bot fetches only public web pages (the operator can allow a "
+        "private range with PLEDGEBOT_FETCH_ALLOW)."
+    )
     korean = render(desk.core.handle(f"rate {HOTLINE} kept {pages}/gone", editor(locale="ko")))
     assert "사이트가 오류로 응답했습니다 (HTTP 404)" in korean
     assert desk.journal.head() == head
@@ -244,7 +249,7 @@ def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
     assert "Closest passage" in refused.field_errors["words"]
     bad_id = desk.core.submit(form.form, form.state, dict(values, pledge="hotlin"), slack)
     assert "no pledge" in bad_id.field_errors["pledge"]
-    values["words"] = "restored their military hotline on Friday"
+    values["words"] = "keep this line open every day"
     confirm = desk.core.submit(form.form, form.state, values, slack).form
     assert confirm is not None and len(confirm.fields) <= 5
     prefilled = {f.name: f.value for f in confirm.fields}
@@ -259,9 +264,9 @@ def test_a_form_asks_confirms_the_source_and_saves_once(desk, pages):
     assert "Quote added" in saved.title and "Already saved as edit" in again.notices[0].text
     assert desk.journal.head() == head + 1
     row = desk.store.db.execute(
-        "SELECT text, translation_of FROM quotes WHERE text LIKE 'restored their military%'"
+        "SELECT text, translation_of FROM quotes WHERE text LIKE 'keep this line%'"
     ).fetchone()
-    assert row == ("restored their military hotline on Friday", "lee-facebook-2025-05-26")
+    assert row == ("keep this line open every day", "lee-facebook-2025-05-26")
 
 
 def test_a_page_already_on_record_is_shown_as_recorded_and_a_correction_is_refused(desk, pages):
@@ -270,12 +275,12 @@ def test_a_page_already_on_record_is_shown_as_recorded_and_a_correction_is_refus
     slack = editor("slack")
     url = f"{pages}/hotline-restored"
     first = desk.core.handle("quote", slack).form
-    values = {"pledge": HOTLINE, "words": "restored their military hotline on Friday", "url": url}
+    values = {"pledge": HOTLINE, "words": "keep this line open every day", "url": url}
     confirm = desk.core.submit(first.form, first.state, values, slack).form
     answer = dict({f.name: f.value for f in confirm.fields}, headline="Hotline back on, says ministry")
     assert "Quote added" in desk.core.submit(confirm.form, confirm.state, answer, slack).title
     second = desk.core.handle("quote", slack).form
-    values = dict(values, words="the first working channel between the militaries since 2023")
+    values = dict(values, words="whatever happens")
     confirm = desk.core.submit(second.form, second.state, values, slack).form
     shown = {f.name: f.value for f in confirm.fields}
     assert shown["headline"] == "Hotline back on, says ministry"
@@ -291,7 +296,7 @@ def test_a_page_already_on_record_is_shown_as_recorded_and_a_correction_is_refus
 def test_a_pasted_source_and_a_page_without_a_date_ask_for_one(desk, pages):
     discord = editor("discord")
     form = desk.core.handle("quote", discord).form
-    text = "At the briefing the minister said: the hotline will be tested every morning."
+    text = 'At the briefing Lee Jae-myung said: "the hotline will be tested every morning."'
     values = {"pledge": HOTLINE, "words": "the hotline will be tested every morning", "pasted": text}
     too_long = desk.core.submit(form.form, form.state, dict(values, pasted="x" * 3001), discord)
     assert "3000 characters" in too_long.field_errors["pasted"]
@@ -326,7 +331,7 @@ def test_new_pledge_and_milestone_forms(desk, pages):
         second.form,
         second.state,
         {
-            "words": "tested the line twice a day",
+            "words": "keep this line open every day",
             "url": f"{pages}/hotline-restored",
             "aliases_ko": "통신선 점검",
         },
@@ -346,11 +351,11 @@ def test_new_pledge_and_milestone_forms(desk, pages):
 def test_export_carries_desk_edits_and_since_writes_only_what_changed(desk, pages, tmp_path, clock):
     ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")
     mark = desk.journal.head()
-    ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
+    ask(desk, f'quote {HOTLINE} "{DIRECT}" {pages}/hotline-restored')
     everything = desk.exporter.export()
     since = desk.exporter.export(since=mark)
     answer = ask(desk, f"show {HOTLINE}")
-    assert [q["text"] for q in since["quotes"]] == ["military hotline on Friday"] and not since["statuses"]
+    assert [q["text"] for q in since["quotes"]] == [DIRECT] and not since["statuses"]
     assert [s["sha256"] for s in since["sources"]] and EVIDENCE in since["sources"][0]["text"]
     path = tmp_path / "export.json"
     path.write_text(json.dumps(everything, ensure_ascii=False), encoding="utf-8")
@@ -373,13 +378,11 @@ def test_verify_and_export_since_from_the_command_line(tmp_path, pages):
     rated = run(tmp_path, "ask", f"rate {HOTLINE} in the works {pages}/changing", env=env)
     assert "Rated inter-korean-hotline" in rated.stdout, rated.stderr
     mark = rated.stdout.split("Saved as edit #")[1].split(".")[0]
-    quoted = run(tmp_path, "ask", f'quote {HOTLINE} "military hotline on Friday" {pages}/once', env=env)
+    quoted = run(tmp_path, "ask", f'quote {HOTLINE} "{DIRECT}" {pages}/once', env=env)
     assert "Quote added" in quoted.stdout, quoted.stderr
     since = run(tmp_path, "export", "--since", mark, env=env)
     exported = json.loads(since.stdout)
-    assert [q["text"] for q in exported["quotes"]] == ["military hotline on Friday"] and not exported[
-        "statuses"
-    ]
+    assert [q["text"] for q in exported["quotes"]] == [DIRECT] and not exported["statuses"]
     verified = run(tmp_path, "verify", env=env)
     assert verified.returncode == 0 and "Verified 24 quotes: 0 problem(s)." in verified.stdout, (
         verified.stdout
@@ -403,7 +406,7 @@ def test_the_next_digest_announces_a_rating_once_and_an_undo_is_corrected(desk, 
     import io
 
     ask(desk, f"rate {HOTLINE} in the works {pages}/hotline-restored")  # 2026-05-20, noon in Seoul
-    ask(desk, f'quote {HOTLINE} "military hotline on Friday" {pages}/hotline-restored')
+    ask(desk, f'quote {HOTLINE} "{DIRECT}" {pages}/hotline-restored')
     assert desk.digests.digest(dt.date(2026, 5, 20)) is None
     digest = render(desk.digests.digest(dt.date(2026, 5, 21)))
     title = "Restore inter-Korean hotlines and communication channels"
@@ -519,3 +522,37 @@ async def test_updates_now_through_slack_post_each_change_once_across_failures_a
             second.close()
         keys = [m["metadata"]["event_payload"]["key"] for m in slack.messages["C0NEWS"]]
         assert [k for k in keys if "-e" in k] == [f"pb-{sub.id}-e{edit}"]
+
+
+def test_new_with_an_unknown_category_asks_the_editor_to_confirm_it(desk, pages):
+    """A typo ("Defence" for "Defense") must not split the meter: the category is taken only when confirmed,
+    with new_category=yes or by sending the form again unchanged; a known one, English or Korean, is taken."""
+    line = (
+        'new defence-plan title="Stronger defence" category=Defence words="keep this line open every day" '
+        f"url={pages}/hotline-restored"
+    )
+    head = desk.journal.head()
+    refused = ask(desk, line)
+    assert (
+        "“Defence” is not a category yet. Did you mean: Defense?" in refused and "new_category=yes" in refused
+    )
+    assert desk.journal.head() == head and desk.catalogue.find_id("defence-plan") is None
+    korean = ask(desk, line, editor(locale="ko"))
+    assert "“Defence”" in korean and "Defense" in korean and "new_category=yes" in korean
+    assert "Pledge added: defence-plan" in ask(desk, line + " new_category=yes")
+    assert desk.catalogue.category("Defence") == "Defence"
+    known = line.replace("defence-plan", "defense-plan").replace("category=Defence", "category=북한")
+    assert "Pledge added: defense-plan" in ask(desk, known)
+    assert desk.store.db.execute("SELECT category FROM pledges WHERE id = 'defense-plan'").fetchone() == (
+        "North Korea",
+    )
+    assert "new_category=yes" in ask(desk, line.replace("defence-plan", "x-y") + " new_category=maybe")
+    # The form: refused once, then taken when sent again unchanged.
+    slack = editor("slack")
+    form = desk.core.handle("new", slack).form
+    values = {"id": "typo-plan", "title": "Typo plan", "category": "Diplomacyy"}
+    first = desk.core.submit(form.form, form.state, values, slack)
+    assert "Did you mean: Diplomacy?" in first.field_errors["category"]
+    other = desk.core.submit(form.form, form.state, dict(values, category="Diplomazy"), slack)
+    assert "category" in other.field_errors  # a different new name is asked about again
+    assert desk.core.submit(form.form, form.state, dict(values, category="Diplomazy"), slack).form is not None

@@ -22,9 +22,11 @@ def test_the_steps_are_the_form_ids_adapters_carry_and_each_is_reached_from_a_co
     assert set(STEPS) == {
         "quote",
         "quote:source",
+        "quote:paraphrase",
         "new",
         "new:quote",
         "new:source",
+        "new:paraphrase",
         "milestone",
         "milestone:source",
     }
@@ -33,10 +35,10 @@ def test_the_steps_are_the_form_ids_adapters_carry_and_each_is_reached_from_a_co
     while todo:
         form = todo.pop()
         reached.add(form)
-        then = STEPS[form].then
-        if then:
-            assert then in STEPS and then not in OPENINGS
-            todo.append(then)
+        for then in (STEPS[form].then, STEPS[form].detour):
+            if then:
+                assert then in STEPS and then not in OPENINGS
+                todo.append(then)
     assert reached == set(STEPS)
 
 

@@ -190,7 +190,9 @@ def test_csv_export_keeps_source_texts_so_the_verbatim_check_survives_a_round_tr
 ):
     folder = tmp_path / "csv"
     assert _run(monkeypatch, state_settings, "export", "--format", "csv", "--output", str(folder)) == 0
-    with (folder / "sources.csv").open(encoding="utf-8", newline="") as handle:
+    # Each file opens with a byte order mark, for Excel; the import skips it.
+    assert all(path.read_bytes().startswith(b"\xef\xbb\xbf") for path in folder.glob("*.csv"))
+    with (folder / "sources.csv").open(encoding="utf-8-sig", newline="") as handle:
         import csv
 
         sources = {row["id"]: row for row in csv.DictReader(handle)}
@@ -265,3 +267,33 @@ def _ctx():
     from bot.replies import Context
 
     return Context(platform="console", workspace="local", channel="console", user="you", can_manage=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".yaml", ".json"])
+def test_a_file_saved_in_cp949_is_refused_with_save_it_as_utf8_naming_it(
+    state_settings, tmp_path, monkeypatch, capsys, suffix
+):
+    """Excel saves a Korean spreadsheet in cp949: import and validate name the file and say what to do, and
+    the catalogue is unchanged (never a UnicodeDecodeError)."""
+    texts = {
+        ".csv": "id,speaker,title,category\nstronger-defence,lee-jae-myung,국방력 강화,국방\n",
+        ".yaml": "pledges:\n  - id: stronger-defence\n    speaker: lee-jae-myung\n    title: 국방력 강화\n"
+        "    category: 국방\n",
+        ".json": '{"pledges": [{"id": "stronger-defence", "speaker": "lee-jae-myung", '
+        '"title": "국방력 강화", "category": "국방"}]}',
+    }
+    path = tmp_path / f"new-pledges{suffix}"
+    path.write_bytes(texts[suffix].encode("cp949"))
+    for command in ("validate", "import"):
+        assert _run(monkeypatch, state_settings, command, str(path)) == 1
+        err = capsys.readouterr().err
+        assert f"{path}: is not UTF-8 text" in err and "save it as UTF-8" in err and "cp949" in err
+        assert "UnicodeDecodeError" not in err and "Traceback" not in err
+    bot = open_bot(state_settings)
+    try:
+        assert bot.catalogue.find_id("stronger-defence") is None
+    finally:
+        bot.close()
+    # Saved again as UTF-8 (with Excel's byte order mark, for CSV), the same file imports.
+    path.write_bytes(texts[suffix].encode("utf-8-sig" if suffix == ".csv" else "utf-8"))
+    assert _run(monkeypatch, state_settings, "import", str(path)) == 0

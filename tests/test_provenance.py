@@ -466,7 +466,8 @@ def test_one_different_word_is_refused_with_the_right_closest_passage():
     result = check_quote(altered, SEED_TEXT)
     assert not result.found
     sentence = next(line for line in SEED_TEXT.splitlines() if "military hotlines" in line)
-    assert result.passage == normalise(sentence)
+    # As the page writes it: its curly quotes stay curly.
+    assert result.passage == " ".join(sentence.split()) and result.passage.startswith("“")
 
 
 def test_korean_quotes_both_ways():
@@ -476,8 +477,8 @@ def test_korean_quotes_both_ways():
     assert not result.found
     # The closest passage is the whole sentence the quote sits in, as the page writes it.
     assert result.passage == (
-        '이 후보는 "남북 간 긴장 유발 행위를 상호 중단하고 상황을 안정적으로 관리하기 위해 '
-        '군 통신선 등 남북 소통 채널 복원에 힘쓰겠습니다."라고 밝혔다.'
+        "이 후보는 “남북 간 긴장 유발 행위를 상호 중단하고 상황을 안정적으로 관리하기 위해 "
+        "군 통신선 등 남북 소통 채널 복원에 힘쓰겠습니다.”라고 밝혔다."
     )
 
 
@@ -511,3 +512,19 @@ def test_snapshots_and_pasted_sources():
     assert check_quote('"I will restore the hotline,"', page.text).found
     linked = pasted("words", url="https://tv.example/programme", clock=lambda: NOW)
     assert linked.url == linked.final_url == "https://tv.example/programme"
+
+
+def test_the_closest_passage_stops_at_a_headline_and_keeps_the_pages_curly_quotes():
+    """A headline has no full stop: the passage must not run it into the paragraph's first sentence, nor the
+    paragraph into the next line; and it is shown as the page writes it, “curly quotes” and ’ included."""
+    text = (
+        "Koreas restore military hotline\n"
+        "“We will keep this line open every day,” Lee said on Friday at the ministry’s briefing.\n"
+        "Officials tested the line twice a day"
+    )
+    result = check_quote("We will keep the line open each day", text)
+    assert not result.found
+    assert (
+        result.passage
+        == "“We will keep this line open every day,” Lee said on Friday at the ministry’s briefing."
+    )

@@ -155,9 +155,22 @@ async def test_json_and_csv_downloads_hold_every_pledge(client):
     assert len(data["pledges"]) == 14
     hotline = next(p for p in data["pledges"] if p["id"] == "inter-korean-hotline")
     assert hotline["lead_quote"] == HOTLINE_QUOTE and hotline["status"] == "not yet rated"
+    # The quote with what cites it: when it was said, its outlet, headline, publication date and address.
+    assert hotline["lead_quote_said_on"] == "2025-05-26" and hotline["lead_quote_paraphrase"] is False
+    assert (
+        hotline["lead_quote_outlet"] == "Korea JoongAng Daily" and hotline["lead_quote_headline"] == HEADLINE
+    )
+    assert hotline["lead_quote_published_at"] == "2025-05-26T11:09:00+09:00"
+    unquoted = [p for p in data["pledges"] if p["lead_quote"] is None]
+    assert all(p["lead_quote_paraphrase"] is None and p["lead_quote_outlet"] is None for p in unquoted)
     response = await client.get("/pledges.csv")
-    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    body = await response.read()
+    # A byte order mark, so that Excel reads the Hangul as UTF-8.
+    assert body.startswith(b"\xef\xbb\xbf") and response.charset == "utf-8"
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert len(rows) == 14 and {"id", "title", "title_ko", "status", "lead_quote"} <= set(rows[0])
+    row = next(r for r in rows if r["id"] == "inter-korean-hotline")
+    assert row["lead_quote_outlet"] == "Korea JoongAng Daily" and row["title_ko"] == "남북 핫라인·통신선 복원"
 
 
 async def test_the_atom_feed_is_valid_with_ids_updated_and_links(client):
@@ -175,6 +188,8 @@ async def test_the_atom_feed_is_valid_with_ids_updated_and_links(client):
     for entry in entries:
         dt.datetime.fromisoformat(entry.find(f"{ATOM}updated").text)
         assert entry.find(f"{ATOM}link").get("href").startswith("http://")
+    # Dated by the article the "not yet rated" entries cite (11:09 in Seoul), not midnight of a day.
+    assert {e.find(f"{ATOM}updated").text for e in entries} == {"2025-05-26T02:09:00Z"}
 
 
 @pytest.mark.parametrize(
@@ -242,7 +257,7 @@ async def test_a_rating_made_in_chat_elsewhere_reaches_the_page_and_the_feed_wit
     editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url, fetch_allow=allow), clock=now)
     serving = open_bot(Settings(db_path=tmp_path / "b.db", database_url=url), clock=now)
     stopping = asyncio.Event()
-    follower = asyncio.create_task(_follow(serving.loader, stopping))
+    follower = asyncio.create_task(_follow(serving.loader, stopping, serving.metrics))
     ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_edit=True)
     try:
         async with TestClient(TestServer(build_app(site_sources(serving)))) as client:

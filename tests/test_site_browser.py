@@ -42,6 +42,9 @@ PAGES = {
     "not-found": "/pledges/no-such-pledge",
     "install": "/install",
     "install-ko": "/install?lang=ko",
+    "officials": "/officials",
+    "official": "/officials/lee-jae-myung",
+    "official-ko": "/officials/lee-jae-myung?lang=ko",
 }
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

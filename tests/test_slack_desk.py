@@ -87,6 +87,10 @@ class DeskCore:
             return Reply(form=QUOTE_FORM)
         return self.core.handle(text, ctx)
 
+    def answer_now(self, text: str, ctx: Context) -> Reply | None:
+        """None: every command goes through `handle`, which records its context."""
+        return None
+
     def submit(self, form: str, state: str, values: dict[str, str], ctx: Context) -> Reply:
         """Record the submission and give the next scripted answer."""
         self.submissions.append((form, state, values, ctx))

@@ -27,7 +27,7 @@ def render(reply: Reply) -> str:
         if card.summary and not card.has_quote:
             lines.append(f"  {card.summary}")
         # The quote is printed on one line, exactly as stored, so it can be copied letter for letter.
-        lines.append(f"  “{card.quote}”" if card.has_quote else "  " + m.gettext(NO_QUOTE))
+        lines.append(f"  {card.reported(m)}" if card.has_quote else "  " + m.gettext(NO_QUOTE))
         lines.append(f"  — {card.attribution(m)}")
         if card.more_quotes:
             lines.append(f"  ({card.more_text(m)}: /pledge show {card.pledge_id})")

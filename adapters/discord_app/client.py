@@ -31,6 +31,7 @@ from adapters.discord_app.render import (
     clip,
     render,
 )
+from bot import logs
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.i18n import N_, Messages, language_of, messages
@@ -313,6 +314,8 @@ class Responder:
 
     def _platform_context(self, interaction: discord.Interaction) -> Context:
         locale = str(interaction.locale.value if interaction.locale else "en")
+        # discord.py runs each interaction in a task of its own: its log lines say where it came from.
+        logs.begin("discord", str(interaction.guild_id or ""), str(interaction.channel_id or ""))
         return Context(
             platform="discord",
             workspace=str(interaction.guild_id or ""),
@@ -335,6 +338,12 @@ class Responder:
 
         A `public` reply (a shared card) is written in the channel's language, not the sharer's.
         """
+        if not public:
+            # A quick command (`show <id>`) is answered here, on the loop: it takes well under a millisecond,
+            # less than a hop to a worker thread, and its answer is the same whatever the asker may edit.
+            quick = self.core.answer_now(text, self._platform_context(interaction))
+            if quick is not None:
+                return quick
         loop = asyncio.get_running_loop()
         started = loop.time()
         ctx = await self.context(interaction)

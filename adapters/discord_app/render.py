@@ -142,7 +142,10 @@ def card_embed(card: QuoteCard, m: Messages | None = None) -> discord.Embed:
     """One quote card as an embed: title, the quote as a block quote (the query's words in bold), date,
     speaker, source and status; a pledge without a quote shows its summary and says so."""
     m = m or messages()
-    if card.has_quote:
+    if card.has_quote and card.paraphrase:
+        # Reported speech, in plain text: a block quote would present it as the speaker's own words.
+        description = _escape(card.reported(m))
+    elif card.has_quote:
         text = "".join(
             f"**{_escape(t)}**" if bold and t.strip() else _escape(t) for t, bold in card.segments()
         )

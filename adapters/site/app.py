@@ -33,9 +33,11 @@ from bot import statuses
 from bot.cards import FONTS, MIME, card_text, render_card, render_meter
 from bot.catalogue import Catalogue, StatusRow, Tally
 from bot.core import Core
-from bot.i18n import N_, Messages, language_of, languages, localized, messages
+from bot.i18n import N_, Messages, language_of, languages, localized, messages, pledge_title
 from bot.lookups.quotes import QuoteCards
 from bot.lookups.searching import search_page
+from bot.officials import regions
+from bot.officials.records import Official, Officials
 from bot.reminders.calendar import Calendars, milestone
 from bot.reminders.occurrences import DUE_KINDS, YEARLY_ONLY, OccurrenceKind, standing
 from bot.replies import Context, ListItem, QuoteCard
@@ -142,6 +144,8 @@ class Sources:
     quote_cards: QuoteCards
     calendars: Calendars
     install: InstallLinks = field(default_factory=InstallLinks)
+    # The speakers as officials: their pages, the meter by office and region, and scoped searches.
+    officials: Officials | None = None
 
 
 class Site:
@@ -154,6 +158,7 @@ class Site:
         self.quote_cards = sources.quote_cards
         self.calendars = sources.calendars
         self.links = sources.install
+        self.officials = sources.officials
         self.public_url = public_url
         # The only files /fonts/ serves: the slices the generator wrote, never a path from the address.
         self.font_slices = frozenset(p.name for p in fonts.SLICES.glob("*.woff2"))
@@ -166,6 +171,8 @@ class Site:
             web.get("/pledges/{id}/card.png", self.card),
             web.get("/meter.png", self.meter_image),
             web.get("/search", self.search),
+            web.get("/officials", self.officials_page),
+            web.get("/officials/{id}", self.official),
             web.get("/pledges.json", self.pledges_json),
             web.get("/pledges.csv", self.pledges_csv),
             web.get("/feed.atom", self.feed),
@@ -250,6 +257,8 @@ class Site:
             overall=_bars(overall[0] if overall else None, m),
             speakers=_groups(self.catalogue.tallies("speaker"), m),
             categories=_groups(self.catalogue.tallies("category"), m),
+            offices=_groups(self.catalogue.tallies("office"), m),
+            regions=_groups([_region(t) for t in self.catalogue.tallies("region")], m),
             statuses=_statuses(m),
             updates=[_update(u, m) for u in self.catalogue.updates(UPDATES_SHOWN)],
             upcoming=_nested(upcoming),
@@ -304,7 +313,7 @@ class Site:
         ]
         milestones.sort(key=lambda entry: entry[0])
         lead = cards[0]
-        description = f"“{lead.quote}” — {lead.attribution(m)}" if lead.has_quote else lead.summary
+        description = f"{lead.reported(m)} — {lead.attribution(m)}" if lead.has_quote else lead.summary
         return _render(
             "pledge.html",
             page,
@@ -315,6 +324,10 @@ class Site:
             ),
             image_alt=card_text(lead, m),
             pledge=row,
+            # The speaker's page, when they are an official.
+            official=(
+                self.officials.get(row.speaker_id) if self.officials is not None and row.speaker_id else None
+            ),
             title_en=row.title,
             title_ko=row.title_ko or "",
             category=localized(m, row.category, row.category_ko),
@@ -355,7 +368,9 @@ class Site:
         more = False
         if query:
             # The bot's own search, ranking and notices, ten to a page.
-            found = search_page(self.searcher, self.quote_cards, query, number, m, SEARCH_PAGE_SIZE)
+            found = search_page(
+                self.searcher, self.quote_cards, query, number, m, SEARCH_PAGE_SIZE, self.officials
+            )
             notices = [n.text for n in found.notices]
             results, total, more = found.cards, found.result.total, found.has_more
         title = m.gettext("Search") if not query else m.gettext("Search: {query}").format(query=query[:60])
@@ -373,6 +388,70 @@ class Site:
             next=page.href("/search", q=query, page=number + 1) if more else "",
         )
 
+    # -- officials ---------------------------------------------------------------------------------
+
+    async def officials_page(self, request: web.Request) -> web.Response:
+        return await self._html(request, self._officials)
+
+    def _officials(self, page: Page) -> str:
+        m = page.m
+        holders = self.officials.holders() if self.officials is not None else []
+        kept = self.officials.kept() if self.officials is not None else {}
+        today = self.core.today()
+        return _render(
+            "officials.html",
+            page,
+            title=m.gettext("Officials"),
+            description=m.ngettext(
+                "{n} official, with their office, term and pledges kept",
+                "{n} officials, with their office, term and pledges kept",
+                len(holders),
+            ).format(n=len(holders)),
+            officials=[_official(o, kept.get(o.id, (0, 0)), today, m) for o in holders],
+        )
+
+    async def official(self, request: web.Request) -> web.Response:
+        key = request.match_info["id"]
+        found = self.officials.get(key) if self.officials is not None else None
+        if found is None or not (found.office or found.terms):
+            m = messages(choose_language(request)[0])
+            text = m.gettext("There is no official with the id “{id}”.").format(id=key[:60])
+            return await self._missing(request, text)
+        if found.id != key:
+            raise web.HTTPMovedPermanently(self._page(request).href(f"/officials/{found.id}"))
+        return await self._html(request, lambda page: self._official(page, found))
+
+    def _official(self, page: Page, official: Official) -> str:
+        m = page.m
+        assert self.officials is not None  # the route finds no official without them
+        counts = self.officials.tally(official.id)
+        total = sum(counts.values())
+        kept = self.officials.kept().get(official.id, (0, 0))
+        fields = [
+            {
+                "name": localized(m, category, category_ko),
+                "pledges": [
+                    {"id": pledge, "title": pledge_title(m, title, title_ko, korean_only)}
+                    for pledge, title, title_ko, korean_only in pledges
+                ],
+            }
+            for category, category_ko, pledges in self.officials.fields_of(official.id)
+        ]
+        facts = _official(official, kept, self.core.today(), m)
+        return _render(
+            "official.html",
+            page,
+            title=facts["label"],
+            description=m.ngettext(
+                "{n} pledge, counted by status", "{n} pledges, counted by status", total
+            ).format(n=total),
+            official=facts,
+            overall=_bars(Tally("", None, counts), m),
+            total=total,
+            statuses=_statuses(m),
+            fields=fields,
+        )
+
     # -- downloads ----------------------------------------------------------------------------------
 
     async def pledges_json(self, request: web.Request) -> web.Response:
@@ -386,8 +465,9 @@ class Site:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()
         writer.writerows(rows)
+        # A byte order mark first: without it Excel reads UTF-8 as the system's code page and garbles Hangul.
         return web.Response(
-            text=out.getvalue(),
+            text="\ufeff" + out.getvalue(),
             content_type="text/csv",
             headers={"Cache-Control": CACHE, "Content-Disposition": 'attachment; filename="pledges.csv"'},
         )
@@ -405,7 +485,7 @@ class Site:
                         title=localized(m, u.title, u.title_ko), status=m.status(u.status)
                     ),
                     "link": page.absolute(f"/pledges/{u.pledge}"),
-                    "updated": _atom_time(u.date),
+                    "updated": _entry_time(u),
                     "summary": _update(u, m)["text"],
                 }
                 for u in updates
@@ -526,6 +606,37 @@ def _group(tally: Tally, widest: int, m: Messages) -> dict[str, Any]:
     }
 
 
+def _region(tally: Tally) -> Tally:
+    """A region's tally named in English too (서울특별시 is Seoul), its Korean name as the Korean one."""
+    sido = regions.sido(tally.group)
+    return Tally(sido.english if sido else tally.group, tally.group, tally.counts)
+
+
+def _official(official: Official, kept: tuple[int, int], today: dt.date, m: Messages) -> dict[str, Any]:
+    """An official's facts as the site shows them: name and office, region, party, term, pledges kept."""
+    name = localized(m, official.name, official.name_ko)
+    office = official.office_name(m)
+    term = official.term_on(today)
+    return {
+        "id": official.id,
+        "name": name,
+        "label": m.gettext("{name}, {office}").format(name=name, office=office) if office else name,
+        "office": office,
+        "region": official.region(),
+        "party": localized(m, official.party or official.party_ko, official.party_ko),
+        "term": (
+            m.gettext("term {start} to {end}").format(start=m.date(term.start), end=m.date(term.end))
+            if term is not None and term.end is not None
+            else m.gettext("in office since {start}").format(start=m.date(term.start))
+            if term is not None
+            else ""
+        ),
+        "kept": m.ngettext("{kept} of {total} pledge kept", "{kept} of {total} pledges kept", kept[1]).format(
+            kept=kept[0], total=kept[1]
+        ),
+    }
+
+
 def _groups(tallies: list[Tally], m: Messages) -> list[dict[str, Any]]:
     widest = max((t.total for t in tallies), default=0)
     return [_group(t, widest, m) for t in tallies]
@@ -569,6 +680,18 @@ def _nested(items: list[ListItem]) -> list[tuple[ListItem, list[ListItem]]]:
 
 def _atom_time(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
+
+
+def _entry_time(update: StatusRow) -> str:
+    """When a rating was made, as Atom writes it: the time its source was published when the source gives
+    one and the rating is of that day (a seed pledge's "not yet rated" is as old as the article, 11:09 in
+    Seoul), else the start of the rating's own day."""
+    published = update.published_at or ""
+    if "T" in published:
+        when = dt.datetime.fromisoformat(published)
+        if when.tzinfo is not None and when.date() == update.date:
+            return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _atom_time(update.date)
 
 
 def build_app(

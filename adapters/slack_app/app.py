@@ -45,6 +45,7 @@ from adapters.slack_app.render import (
     unescape,
     view_with_errors,
 )
+from bot import logs
 from bot.config import Settings
 from bot.i18n import N_, Messages, language_of, messages
 from bot.installations import Installations
@@ -515,6 +516,8 @@ class Listeners:
         """Who asked, where, and what they may do: Slack's answer on admins (at most 60 s old), the settings'
         lists, and the editors list as stored now; Slack is asked through `client` (the request's)."""
         client = client or self.client
+        # Every log line of this request's task from here on says where it came from (`bot.logs`).
+        logs.begin(PLATFORM, workspace, channel)
         workspace_admin, locale = await self._member(workspace, user, client)
         admin = workspace_admin or user in self.settings.slack_admins
         can_edit = workspace_admin or user in self.settings.slack_editors

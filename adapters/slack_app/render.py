@@ -211,7 +211,10 @@ def _card(card: QuoteCard, m: Messages) -> list[dict[str, Any]]:
         byline += f" · {escape(card.more_text(m))}"
     # The quote gives way first, so the title, speaker and date survive any length of quote.
     room = MAX_SECTION_TEXT - len(head) - len(byline)
-    if card.has_quote:
+    if card.has_quote and card.paraphrase:
+        # Reported speech, in plain text: a block quote would present it as the speaker's own words.
+        body = truncate(escape(card.reported(m)), room)
+    elif card.has_quote:
         body = _quote(card.segments(), room)
     else:
         summary = f"{escape(card.summary)}\n" if card.summary else ""
@@ -407,7 +410,7 @@ def _fallback(reply: Reply, shared_by: str | None, m: Messages) -> str:
         card = reply.cards[0]
         if card.has_quote:
             said = m.date(card.said_on) if card.said_on else ""
-            parts.append(f"“{escape(_one_line(card.quote))}” — {escape(card.speaker)}, {said}")
+            parts.append(f"{escape(_one_line(card.reported(m)))} — {escape(card.speaker)}, {said}")
         else:
             parts.append(f"{escape(_one_line(card.title))}: {escape(m.gettext(NO_QUOTE))}")
     elif reply.items:

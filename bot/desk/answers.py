@@ -41,6 +41,7 @@ class DeskAnswers:
             command.words,
             command.url,
             command.said_on,
+            command.paraphrase,
             request.ctx,
             request.m,
             request.today,

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot import dataset as ds
+from bot import grammar
 from bot.catalogue import Catalogue
+from bot.desk import attribution
 from bot.desk.provenance import FetchError, FetchProblem, Page, check_quote, pasted
 from bot.i18n import N_, Messages
 
@@ -25,10 +27,28 @@ MAX_WORDS = 3000
 # The kinds of milestone an editor adds; the others (pledged, election, inauguration) come from the data.
 DESK_MILESTONE_KINDS = ("deadline", "event")
 
+# Why words on the page are not a direct quote, and what the editor may do instead.
+NOT_DIRECT: dict[attribution.Problem, str] = {
+    attribution.Problem.NOT_QUOTED: N_(
+        "These words are on the page but not inside quotation marks, so they are not {speaker}'s own words."
+    ),
+    attribution.Problem.NOT_ATTRIBUTED: N_(
+        "These words are quoted on the page but not attributed to {speaker} in that sentence or the one "
+        "before, so they may be someone else's."
+    ),
+}
+PARAPHRASE_HINT = N_(
+    "Quote the words the page puts inside quotation marks beside {speaker}'s name, or record these as a "
+    "paraphrase (reported speech, never shown in quotation marks): {how}."
+)
+
 # A friendly line for each reason a source could not be fetched.
 FETCH_PROBLEMS: dict[FetchProblem, str] = {
     FetchProblem.BAD_URL: N_("Only http:// and https:// links to a web page can be fetched."),
-    FetchProblem.REFUSED: N_("That address is not allowed: the bot fetches only public web pages."),
+    FetchProblem.REFUSED: N_(
+        "That address is not allowed: the bot fetches only public web pages (the operator can allow a "
+        "private range with PLEDGEBOT_FETCH_ALLOW)."
+    ),
     FetchProblem.UNREACHABLE: N_(
         "The page did not answer; check the link, or paste the source's text instead."
     ),
@@ -117,6 +137,32 @@ class Checks:
             raise Invalid({"words": message})
         # Stored as the page writes it, so the verbatim check of every later import and export holds.
         return verbatim_span(words, text) or words
+
+    def direct_problem(self, speaker_id: str, words: str, text: str, how: str, m: Messages) -> str:
+        """Why the words, already found on the page, are not the speaker's direct quote, and `how` to record
+        them as a paraphrase instead; "" when they are inside quotation marks and attributed to the speaker
+        nearby (`bot.desk.attribution`)."""
+        names = self.catalogue.speaker_names(speaker_id)
+        if names is None:
+            return ""
+        name, name_ko, aliases = names
+        problem = attribution.check(words, text, attribution.Speaker(name, name_ko, tuple(aliases)))
+        if problem is None:
+            return ""
+        shown = name_ko if m.language == "ko" and name_ko else name
+        return " ".join(
+            (
+                m.gettext(NOT_DIRECT[problem]).format(speaker=shown),
+                m.gettext(PARAPHRASE_HINT).format(speaker=shown, how=how),
+            )
+        )
+
+    def check_direct(self, speaker_id: str, words: str, text: str, how: str, m: Messages) -> None:
+        """Refuse at `words` words that are not the speaker's direct quote, saying why and `how` to record
+        them as a paraphrase instead."""
+        problem = self.direct_problem(speaker_id, words, text, how, m)
+        if problem:
+            raise Invalid({"words": problem})
 
     def fetch_evidence(self, url: str, published: dt.date | None, m: Messages, *, field: str) -> Evidence:
         """The page at `url` as evidence; `published` (the editor's date) when the page gives none."""
@@ -208,8 +254,12 @@ class Checks:
             source_id, {k: v for k, v in record.items() if v}, page["text"], day, page.get("url") or ""
         )
 
-    def check_pledge(self, values: dict[str, str], m: Messages) -> dict[str, Any]:
-        """A new pledge's record from the given values (its id free, its speaker known)."""
+    def check_pledge(
+        self, values: dict[str, str], m: Messages, *, confirmed: str = "", how: str = ""
+    ) -> dict[str, Any]:
+        """A new pledge's record from the given values (its id free, its speaker known, its category one
+        of the catalogue's or the new one the editor `confirmed`; else the refusal says `how` to confirm it,
+        so that a typo does not split the meter)."""
         errors = {}
         pledge_id = values.get("id", "").lower()
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", pledge_id):
@@ -221,6 +271,9 @@ class Checks:
         for name in ("title", "category"):
             if not values.get(name):
                 errors[name] = m.gettext("Required.")
+        category = values.get("category", "")
+        if category and self.catalogue.category(category) is None and category != confirmed:
+            errors["category"] = self.new_category(category, how, m)
         speakers = self.catalogue.speakers()
         speaker = values.get("speaker") or (speakers[0] if len(speakers) == 1 else "")
         if speaker not in speakers:
@@ -242,6 +295,15 @@ class Checks:
             if split_list(values.get(name, "")):
                 pledge[name] = split_list(values[name])
         return pledge
+
+    def new_category(self, category: str, how: str, m: Messages) -> str:
+        """Why a category not in the catalogue needs confirming, the closest ones, and `how` to confirm."""
+        names = [name for name, _ in self.catalogue.categories()]
+        message = m.gettext("“{category}” is not a category yet.").format(category=category[:80])
+        near = grammar.near_misses(category, names)
+        if near:
+            message += " " + m.gettext("Did you mean: {ids}?").format(ids=", ".join(near[:3]))
+        return message + " " + m.gettext("To start a new category, {how}.").format(how=how)
 
     def check_milestone_facts(self, values: dict[str, str], m: Messages) -> tuple[str, str, dt.date]:
         """A new milestone's pledge, kind and date, and that it has a title (its link is checked apart)."""

@@ -11,6 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from bot import dataset as ds
 from bot import grammar
 from bot.grammar import Known, Usage
 from bot.i18n import N_, NP_
@@ -39,6 +40,8 @@ class AddQuote:
     words: str = ""
     url: str = ""
     said_on: dt.date | None = None
+    # Reported speech, not the speaker's own words: recorded only when asked for (`paraphrase`).
+    paraphrase: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,9 @@ class Undo:
     edit_id: int
 
 
-# A quote's words between straight or curly double quotes, then the link, then perhaps a date.
-_QUOTED = re.compile(r'^["“](?P<words>.+)["”]\s+(?P<url>\S+)(?:\s+(?P<date>\S+))?$', re.DOTALL)
+# A quote's words between straight or curly double quotes, then the link, then perhaps a date and the word
+# `paraphrase`, in either order.
+_QUOTED = re.compile(r'^["“](?P<words>.+)["”]\s+(?P<url>\S+)(?P<rest>(?:\s+\S+){0,2})$', re.DOTALL)
 # Field names the console's `new` takes (the form's field names).
 NEW_FIELDS = frozenset(
     {
@@ -83,6 +87,8 @@ NEW_FIELDS = frozenset(
         "words",
         "url",
         "said_on",
+        "paraphrase",
+        "new_category",
     }
 )
 # Each kind by every form of its word ("기한" is a deadline).
@@ -132,13 +138,16 @@ def _quote(rest: str, known: Known) -> Command | None:
         return Usage(N_("Give the exact words in double quotes, then the source's link."), "quote")
     if not grammar.URL.fullmatch(match["url"]):
         return Usage(N_("After the words, give the source's link (http:// or https://)."), "quote")
-    said_on = None
-    if match["date"]:
-        parsed = grammar.calendar_date(match["date"], "quote")
-        if isinstance(parsed, Usage):
-            return parsed
+    said_on, paraphrase = None, False
+    for word in match["rest"].split():
+        if grammar.argument(word) == "paraphrase" and not paraphrase:
+            paraphrase = True
+            continue
+        parsed = grammar.calendar_date(word, "quote")
+        if isinstance(parsed, Usage) or said_on is not None:
+            return parsed if isinstance(parsed, Usage) else Usage(N_("Give the date once."), "quote")
         said_on = parsed
-    return AddQuote(pledge_id, match["words"].strip(), match["url"], said_on)
+    return AddQuote(pledge_id, match["words"].strip(), match["url"], said_on, paraphrase)
 
 
 def _new(rest: str, known: Known) -> Command | None:
@@ -157,6 +166,16 @@ def _new(rest: str, known: Known) -> Command | None:
             "new",
             (("name", grammar.short(unknown[0])), ("fields", ", ".join(sorted(NEW_FIELDS)))),
         )
+    if "paraphrase" in pairs:
+        try:
+            pairs["paraphrase"] = "yes" if ds.parse_bool(pairs["paraphrase"]) else ""
+        except ValueError:
+            return Usage(N_("Give paraphrase=yes to record the words as reported speech."), "new")
+    if "new_category" in pairs:
+        try:
+            pairs["new_category"] = "yes" if ds.parse_bool(pairs["new_category"]) else ""
+        except ValueError:
+            return Usage(N_("Give new_category=yes to start a new category."), "new")
     return NewPledge((("id", first.lower()), *sorted(pairs.items())))
 
 
@@ -279,7 +298,7 @@ COMMANDS = (
     ),
     _desk(
         NP_("command", "quote"),
-        '/pledge quote <pledge-id> "<words>" <source-url> [YYYY-MM-DD]',
+        '/pledge quote <pledge-id> "<words>" <source-url> [YYYY-MM-DD] [paraphrase]',
         N_("Editors: add a quote, checked word for word against its source"),
         '/pledge quote inter-korean-hotline "military hotlines" https://example.com/news',
         _quote,
@@ -289,7 +308,7 @@ COMMANDS = (
     _desk(
         NP_("command", "new"),
         '/pledge new <pledge-id> title="…" category="…" words="…" url=<source-url> [summary="…"] '
-        '[aliases="…; …"] [aliases_ko="…"] [said_on=YYYY-MM-DD]',
+        '[aliases="…; …"] [aliases_ko="…"] [said_on=YYYY-MM-DD] [paraphrase=yes] [new_category=yes]',
         N_("Editors: add a pledge with its first quote"),
         '/pledge new build-a-bridge title="Build a bridge" category=Infrastructure words="a bridge" '
         "url=https://example.com/news",

@@ -112,7 +112,18 @@ class Desk:
         )
         label = m.status(status)
         title = m.gettext("Rated {id}: {status}").format(id=pledge_id, status=label[:1].upper() + label[1:])
-        return self.saved(edit, title, m)
+        reply = self.saved(edit, title, m)
+        if edit[1]:
+            # What was recorded, said back: the date (the page's or `on`) and the source it cites.
+            facts = self.catalogue.source_facts(evidence.source_id)
+            recorded = m.gettext("Dated {date}; source: “{headline}”, {outlet} {url}").format(
+                date=m.date(date),
+                headline=facts.get("headline", ""),
+                outlet=facts.get("outlet", ""),
+                url=evidence.url,
+            )
+            reply.notices.insert(0, Notice(recorded))
+        return reply
 
     def quote(
         self,
@@ -120,14 +131,23 @@ class Desk:
         words: str,
         url: str,
         said_on: dt.date | None,
+        paraphrase: bool,
         ctx: Context,
         m: Messages,
         today: dt.date,
     ) -> Reply:
-        """Add a quote that is verbatim on the page at `url` (the console's command form)."""
+        """Add a quote that is verbatim on the page at `url`, inside quotation marks and attributed to the
+        speaker, or (asked for) the page's words as a paraphrase (the console's command form)."""
         try:
             evidence = self.checks.fetch_evidence(url, said_on, m, field="url")
             text = self.checks.match_words(words, evidence.text, m)
+            if not paraphrase:
+                how = m.gettext("add “{word}” after the link").format(
+                    word=m.pgettext("argument", "paraphrase")
+                )
+                self.checks.check_direct(
+                    self.catalogue.speaker_id_of(pledge_id) or "", text, evidence.text, how, m
+                )
             said = said_on or evidence.published
             if said is None:
                 raise Invalid(
@@ -136,17 +156,25 @@ class Desk:
             self.checks.check_date(pledge_id, said, today, m, field="said_on")
         except Invalid as error:
             return _refused(error, m)
-        edit = self.append_quote(pledge_id, text, said, evidence, None, ctx)
-        return self.saved(edit, m.gettext("Quote added to {id}").format(id=pledge_id), m)
+        edit = self.append_quote(pledge_id, text, said, evidence, None, ctx, paraphrase=paraphrase)
+        return self.saved(edit, _added(paraphrase, m).format(id=pledge_id), m)
 
     def new_pledge(self, values: dict[str, str], ctx: Context, m: Messages, today: dt.date) -> Reply:
         """Add a pledge with its first quote (the console's `new id key=value …`)."""
         try:
-            pledge = self.checks.check_pledge(values, m)
+            pledge = self.checks.check_pledge(
+                values,
+                m,
+                confirmed=values["category"] if values.get("new_category") else "",
+                how=m.gettext("add new_category=yes"),
+            )
             evidence = self.checks.fetch_link(
                 values, m, published=read_date(values.get("said_on", ""), m, "said_on")
             )
             text = self.checks.match_words(values.get("words", ""), evidence.text, m)
+            if not values.get("paraphrase"):
+                how = m.gettext("add paraphrase=yes")
+                self.checks.check_direct(pledge["speaker"], text, evidence.text, how, m)
             said = read_date(values.get("said_on", ""), m, "said_on") or evidence.published
             if said is None:
                 raise Invalid(
@@ -156,7 +184,9 @@ class Desk:
                 raise Invalid({"said_on": m.gettext("That date is in the future.")})
         except Invalid as error:
             return _refused(error, m)
-        edit = self.append_pledge(pledge, text, said, evidence, None, ctx)
+        edit = self.append_pledge(
+            pledge, text, said, evidence, None, ctx, paraphrase=bool(values.get("paraphrase"))
+        )
         return self.saved(edit, m.gettext("Pledge added: {id}").format(id=pledge["id"]), m)
 
     def milestone(self, values: dict[str, str], ctx: Context, m: Messages) -> Reply:
@@ -248,8 +278,9 @@ class Desk:
             )
         if isinstance(checked, Reply):
             return checked
-        self.drafts.save(nonce, step.then, checked, self.clock())
-        return Reply(form=STEPS[step.then].build(self.catalogue, checked, nonce, m))
+        then = step.next_step(checked)
+        self.drafts.save(nonce, then, checked, self.clock())
+        return Reply(form=STEPS[then].build(self.catalogue, checked, nonce, m))
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -262,11 +293,11 @@ class Desk:
         original: str | None,
         ctx: Context,
         dedupe: str | None = None,
+        *,
+        paraphrase: bool = False,
     ) -> tuple[Edit, bool]:
         """Journal a checked quote of a pledge (see `_append` for what it returns)."""
-        quote = {"pledge": pledge_id, "text": text, "source": evidence.source_id, "said_on": said.isoformat()}
-        if original:
-            quote["translation_of"] = original
+        quote = _quote(pledge_id, text, said, evidence, original, paraphrase)
         return self._append(
             EditKind.QUOTE,
             ctx,
@@ -288,16 +319,11 @@ class Desk:
         original: str | None,
         ctx: Context,
         dedupe: str | None = None,
+        *,
+        paraphrase: bool = False,
     ) -> tuple[Edit, bool]:
         """Journal a checked new pledge with its first quote (see `_append` for what it returns)."""
-        quote = {
-            "pledge": pledge["id"],
-            "text": text,
-            "source": evidence.source_id,
-            "said_on": said.isoformat(),
-        }
-        if original:
-            quote["translation_of"] = original
+        quote = _quote(pledge["id"], text, said, evidence, original, paraphrase)
         return self._append(
             EditKind.PLEDGE,
             ctx,
@@ -380,6 +406,28 @@ class Desk:
                 Notice(m.gettext("Saved as edit #{id}. To reverse it: /pledge undo {id}").format(id=edit.id))
             ],
         )
+
+
+def _quote(
+    pledge_id: str, text: str, said: dt.date, evidence: Evidence, original: str | None, paraphrase: bool
+) -> dict[str, Any]:
+    """A quote's record in the import format; `paraphrase` only when it is one, as files write it."""
+    quote: dict[str, Any] = {
+        "pledge": pledge_id,
+        "text": text,
+        "source": evidence.source_id,
+        "said_on": said.isoformat(),
+    }
+    if original:
+        quote["translation_of"] = original
+    if paraphrase:
+        quote["paraphrase"] = True
+    return quote
+
+
+def _added(paraphrase: bool, m: Messages) -> str:
+    """The title of a saved quote: "Quote added to {id}", or "Paraphrase added to {id}"."""
+    return m.gettext("Paraphrase added to {id}") if paraphrase else m.gettext("Quote added to {id}")
 
 
 def _source_records(evidence: Evidence) -> list[dict[str, Any]]:

@@ -32,6 +32,8 @@ from bot.replies import Context, FieldKind, Form, FormField, Reply
 if TYPE_CHECKING:
     from bot.desk.edits import Desk
 
+# The choice that records words which are not a direct quote as reported speech.
+PARAPHRASE = "paraphrase"
 # The translation choice meaning "these are the speaker's own words", not a translation of a source.
 ORIGINAL = "original"
 # The kinds of source, as the form's choice names them.
@@ -63,6 +65,13 @@ class Step:
     check: Check
     # The step a checked submission goes on to, with the draft its check returned; "" at the last step.
     then: str = ""
+    # The step shown instead of `then` when the check found the words are not a direct quote (the draft's
+    # `unquoted` says why): it asks whether to record them as a paraphrase.
+    detour: str = ""
+
+    def next_step(self, draft: dict[str, Any]) -> str:
+        """The step a checked submission with this draft goes on to."""
+        return self.detour if self.detour and draft.get("unquoted") else self.then
 
     def build(self, catalogue: Catalogue, draft: dict[str, Any], nonce: str, m: Messages) -> Form:
         """This step's form in the reader's language, filled from the draft, carrying the nonce."""
@@ -162,6 +171,27 @@ def _source_fields(catalogue: Catalogue, draft: dict[str, Any], m: Messages) -> 
     )
 
 
+def _paraphrase_fields(catalogue: Catalogue, draft: dict[str, Any], m: Messages) -> tuple[FormField, ...]:
+    # Discord's modals show no hint beside a choice, so the reason is a field of its own, filled in.
+    return (
+        FormField(
+            "reason",
+            m.gettext("Why these are not a direct quote"),
+            FieldKind.LONG,
+            required=False,
+            value=draft.get("unquoted", ""),
+            max_length=1000,
+        ),
+        FormField(
+            "record_as",
+            m.gettext("Record the words as"),
+            FieldKind.CHOICE,
+            choices=((PARAPHRASE, m.gettext("A paraphrase (reported speech)")),),
+            value=PARAPHRASE,
+        ),
+    )
+
+
 def _milestone_fields(catalogue: Catalogue, draft: dict[str, Any], m: Messages) -> tuple[FormField, ...]:
     kinds = tuple((kind, m.gettext(KIND_NAMES[kind])) for kind in DESK_MILESTONE_KINDS)
     # The Korean title fills the fifth field, so the source link has a step of its own.
@@ -204,14 +234,42 @@ def _check_quote(
         "words": text,
         "said_on": said.isoformat() if said else "",
         "page": page,
+        "unquoted": _unquoted(desk, desk.catalogue.speaker_id_of(pledge_id) or "", text, evidence, m),
     }
+
+
+def _unquoted(desk: Desk, speaker_id: str, words: str, evidence: Evidence, m: Messages) -> str:
+    """Why the words are not the speaker's direct quote ("" when they are), for the paraphrase step."""
+    how = m.gettext("choose it below, or close the form")
+    return desk.checks.direct_problem(speaker_id, words, evidence.text, how, m)
+
+
+def _check_paraphrase(
+    desk: Desk, nonce: str, values: dict[str, str], ctx: Context, m: Messages, today: dt.date
+) -> dict[str, Any]:
+    """The editor's choice to record words that are not a direct quote as a paraphrase."""
+    draft = desk.drafts.load(nonce)
+    if draft is None or not draft.get("unquoted"):
+        raise Invalid({"record_as": m.gettext("This form has expired; open it again.")})
+    if values.get("record_as") != PARAPHRASE:
+        raise Invalid({"record_as": m.gettext("Choose one of the options listed.")})
+    draft.update(unquoted="", paraphrase=True)
+    return draft
 
 
 def _check_pledge(
     desk: Desk, nonce: str, values: dict[str, str], ctx: Context, m: Messages, today: dt.date
 ) -> dict[str, Any]:
-    """The new pledge's record (the draft so far)."""
-    return {"new": desk.checks.check_pledge(values, m)}
+    """The new pledge's record (the draft so far). A category not in the catalogue is refused once, then
+    taken when the form comes back with it unchanged: the editor has confirmed it."""
+    confirmed = (desk.drafts.load(nonce) or {}).get("new_category", "")
+    how = m.gettext("send the form again as it is")
+    try:
+        return {"new": desk.checks.check_pledge(values, m, confirmed=confirmed, how=how)}
+    except Invalid as error:
+        if "category" in error.errors and values.get("category"):
+            desk.drafts.save(nonce, "new", {"new_category": values["category"]}, desk.clock())
+        raise
 
 
 def _check_first_quote(
@@ -228,10 +286,12 @@ def _check_first_quote(
     if said is not None and said > today:
         raise Invalid({"said_on": m.gettext("That date is in the future.")})
     evidence, page = desk.checks.gather_evidence(values, m, said)
+    words = desk.checks.match_words(values.get("words", ""), evidence.text, m)
     draft.update(
-        words=desk.checks.match_words(values.get("words", ""), evidence.text, m),
+        words=words,
         said_on=said.isoformat() if said else "",
         page=page,
+        unquoted=_unquoted(desk, draft["new"]["speaker"], words, evidence, m),
     )
     return draft
 
@@ -242,11 +302,20 @@ def _save_quote(
     """Add the drafted quote with its confirmed source."""
     draft, said, evidence, original = _confirm_source(desk, nonce, values, m, today)
     desk.checks.check_date(draft["pledge"], said, today, m, field="published")
+    paraphrase = bool(draft.get("paraphrase"))
     edit = desk.append_quote(
-        draft["pledge"], draft["words"], said, evidence, original, ctx, dedupe=f"form:{nonce}"
+        draft["pledge"],
+        draft["words"],
+        said,
+        evidence,
+        original,
+        ctx,
+        dedupe=f"form:{nonce}",
+        paraphrase=paraphrase,
     )
     desk.drafts.discard(nonce)
-    return desk.saved(edit, m.gettext("Quote added to {id}").format(id=draft["pledge"]), m)
+    title = m.gettext("Paraphrase added to {id}") if paraphrase else m.gettext("Quote added to {id}")
+    return desk.saved(edit, title.format(id=draft["pledge"]), m)
 
 
 def _save_pledge(
@@ -263,7 +332,14 @@ def _save_pledge(
             }
         )
     edit = desk.append_pledge(
-        draft["new"], draft["words"], said, evidence, original, ctx, dedupe=f"form:{nonce}"
+        draft["new"],
+        draft["words"],
+        said,
+        evidence,
+        original,
+        ctx,
+        dedupe=f"form:{nonce}",
+        paraphrase=bool(draft.get("paraphrase")),
     )
     desk.drafts.discard(nonce)
     return desk.saved(edit, m.gettext("Pledge added: {id}").format(id=draft["new"]["id"]), m)
@@ -359,6 +435,15 @@ STEPS: dict[str, Step] = {
             N_("Check the source"),
             _check_quote,
             then="quote:source",
+            detour="quote:paraphrase",
+        ),
+        Step(
+            "quote:paraphrase",
+            N_("Not a direct quote"),
+            _paraphrase_fields,
+            N_("Next"),
+            _check_paraphrase,
+            then="quote:source",
         ),
         Step("quote:source", N_("Confirm the source"), _source_fields, N_("Save"), _save_quote),
         Step("new", N_("New pledge (1 of 3)"), _pledge_fields, N_("Next"), _check_pledge, then="new:quote"),
@@ -368,6 +453,15 @@ STEPS: dict[str, Step] = {
             _first_quote_fields,
             N_("Check the source"),
             _check_first_quote,
+            then="new:source",
+            detour="new:paraphrase",
+        ),
+        Step(
+            "new:paraphrase",
+            N_("Not a direct quote"),
+            _paraphrase_fields,
+            N_("Next"),
+            _check_paraphrase,
             then="new:source",
         ),
         Step("new:source", N_("Confirm the source"), _source_fields, N_("Save"), _save_pledge),

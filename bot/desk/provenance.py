@@ -712,21 +712,46 @@ def check_quote(words: str, text: str) -> QuoteCheck:
             best_window, best_ratio = window, ratio
     if best_window is None:
         return QuoteCheck(False, "")
-    start, end = _whole_sentences(tokens, *best_window, limit=size + _SENTENCE_SLACK)
-    return QuoteCheck(False, " ".join(tokens[start:end]))
+    # The passage is shown as the page writes it (curly quotes and all), widened to whole sentences, and a
+    # line break (after a headline, between paragraphs) ends a sentence as a full stop does.
+    written, breaks = _written_tokens(text)
+    if len(written) != len(tokens):
+        written, breaks = tokens, set()
+    start, end = _whole_sentences(written, *best_window, limit=size + _SENTENCE_SLACK, breaks=breaks)
+    return QuoteCheck(False, " ".join(written[start:end]))
+
+
+def _written_tokens(text: str) -> tuple[list[str], set[int]]:
+    """The text's words as it writes them (NFC only, one to one with `normalise`'s), and the index after the
+    last word of each line."""
+    words: list[str] = []
+    breaks: set[int] = set()
+    for line in unicodedata.normalize("NFC", text).splitlines():
+        parts = line.split()
+        if parts:
+            words.extend(parts)
+            breaks.add(len(words))
+    return words, breaks
 
 
 # Words that end a sentence, as pages write them (a closing quote or bracket may follow the stop).
 _SENTENCE_END = re.compile(r"[.!?。？！…]['\"”’)\]]*$")
 
 
-def _whole_sentences(tokens: list[str], start: int, end: int, *, limit: int) -> tuple[int, int]:
+def _whole_sentences(
+    tokens: list[str], start: int, end: int, *, limit: int, breaks: set[int]
+) -> tuple[int, int]:
     """The window widened to the sentences it touches, at most `limit` words: the editor reads the passage
     as the page has it ("the military hotline on Friday, the ministry said."), not a cut like "hotline The
-    two" across a full stop."""
-    while start > 0 and end - start < limit and not _SENTENCE_END.search(tokens[start - 1]):
+    two" across a full stop, or a headline run into its article's first sentence (`breaks`: where lines
+    end)."""
+
+    def ends(i: int) -> bool:
+        return i in breaks or bool(_SENTENCE_END.search(tokens[i - 1]))
+
+    while start > 0 and end - start < limit and not ends(start):
         start -= 1
-    while end < len(tokens) and end - start < limit and not _SENTENCE_END.search(tokens[end - 1]):
+    while end < len(tokens) and end - start < limit and not ends(end):
         end += 1
     return start, end
 

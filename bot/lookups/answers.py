@@ -15,11 +15,12 @@ from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, QuoteRow
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.help import help_reply
-from bot.i18n import Messages, language_of, localized, messages, titled
-from bot.journal import DESK_KINDS, Journal
+from bot.i18n import Messages, language_of, localized, messages, pledge_title, titled
+from bot.journal import DESK_KINDS, EditKind, Journal
 from bot.lookups.commands import Card, Cite, History, ListPledges, On, Search, Show, Upcoming
 from bot.lookups.quotes import QuoteCards, title_of
 from bot.lookups.searching import Outcome, search_page
+from bot.officials.records import Officials
 from bot.registry import Registry, Request, handles
 from bot.reminders.calendar import Calendars, milestone
 from bot.reminders.digests import fitting, grouped
@@ -56,12 +57,21 @@ class Suggestion:
 class Lookups:
     """Answers search, show, list, card and cite from the catalogue."""
 
-    def __init__(self, catalogue: Catalogue, searcher: Searcher, cards: QuoteCards, registry: Registry):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        searcher: Searcher,
+        cards: QuoteCards,
+        registry: Registry,
+        officials: Officials | None = None,
+    ):
         self.catalogue = catalogue
         self.searcher = searcher
         self.quote_cards = cards
         # For the help a search with nothing to search for answers with.
         self.registry = registry
+        # Who a search's words name, whose pledges then come first.
+        self.officials = officials
 
     @handles(Search)
     def search(self, command: Search, request: Request) -> Reply:
@@ -69,7 +79,9 @@ class Lookups:
         m = request.m
         if self.catalogue.find_id(command.query):
             return self._show(command.query.strip().lower(), m)
-        found = search_page(self.searcher, self.quote_cards, command.query, command.page, m, PAGE_SIZE)
+        found = search_page(
+            self.searcher, self.quote_cards, command.query, command.page, m, PAGE_SIZE, self.officials
+        )
         if found.outcome is Outcome.NO_WORDS:
             hint = m.gettext("Type some words to search for, such as /pledge hotline or /pledge 핫라인.")
             return help_reply(self.registry, hint, m)
@@ -193,15 +205,19 @@ class Lookups:
         m = request.m
         offset = (command.page - 1) * LIST_PAGE_SIZE
         rows, total = self.catalogue.list_pledges(
-            command.category, LIST_PAGE_SIZE, offset, status=command.status
+            command.category, LIST_PAGE_SIZE, offset, status=command.status, speakers=command.speakers
         )
         category = command.category and localized(
             m, command.category, self.catalogue.category_ko(command.category)
         )
-        scope = (m.gettext(" in {category}").format(category=category) if category else "") + (
-            m.gettext(" with status “{status}”").format(status=m.status(command.status))
-            if command.status
-            else ""
+        scope = (
+            (m.gettext(" in {category}").format(category=category) if category else "")
+            + (m.gettext(" of {officials}").format(officials=command.named) if command.named else "")
+            + (
+                m.gettext(" with status “{status}”").format(status=m.status(command.status))
+                if command.status
+                else ""
+            )
         )
         if not total:
             return Reply(notices=[Notice(m.gettext("There are no pledges{scope}.").format(scope=scope))])
@@ -209,15 +225,15 @@ class Lookups:
             text = m.gettext("There is no page {page} of this list.").format(page=command.page)
             return Reply(notices=[Notice(text, Level.ERROR)])
         items = [
-            ListItem(label=localized(m, title, title_ko), detail=pid, pledge_id=pid)
-            for pid, title, title_ko, _ in rows
+            ListItem(label=pledge_title(m, title, title_ko, bool(korean)), detail=pid, pledge_id=pid)
+            for pid, title, title_ko, _, korean in rows
         ]
         # Korean titles the editors translated say so, as on a card.
-        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by in rows)
+        editors = m.language == "ko" and any(title_ko and by == "editors" for _, _, title_ko, by, _ in rows)
         notices = [Notice(m.gettext(EDITORS_TITLE))] if editors else []
         actions = []
         if offset + len(rows) < total:
-            base = " ".join(["list", *filter(None, (command.category, command.status))])
+            base = " ".join(["list", *filter(None, (command.category, command.status, command.named))])
             actions.append(
                 Action(ActionKind.MORE, m.gettext("More pledges"), f"{base} page {command.page + 1}")
             )
@@ -339,6 +355,11 @@ class Timeline:
         if not edits:
             return Reply(title=title, notices=[Notice(m.gettext("No edits yet."))])
         items = []
+        # A pledge's history starts when the pledge was made, as its data says, not when this host's
+        # database happened to load the file that holds it.
+        start = (
+            min((d for d in self.catalogue.pledge_dates(pledge_id) if d), default=None) if pledge_id else None
+        )
         for e in edits:
             label = f"#{e.id} {e.summary}"
             undone = self.journal.by_dedupe(f"undo:{e.id}") if e.kind in DESK_KINDS else None
@@ -350,7 +371,13 @@ class Timeline:
             url = e.desk.get("url")
             if url:
                 detail += " — " + m.gettext("source: {url}").format(url=url)
-            items.append(ListItem(label=label, detail=detail, date=e.at.date()))
+            day = e.at.date()
+            if e.kind is EditKind.LOAD and start is not None:
+                day = start
+                detail = m.gettext("pledged on {date}; loaded {time} UTC, by {author}").format(
+                    date=m.date(start), time=f"{e.at.astimezone(dt.UTC):%Y-%m-%d %H:%M}", author=e.author
+                )
+            items.append(ListItem(label=label, detail=detail, date=day))
         return Reply(title=title, items=items, total=len(items))
 
 

@@ -36,11 +36,14 @@ class Show:
 
 @dataclass(frozen=True)
 class ListPledges:
-    """List pledges, optionally in one category and with one status (both as stored)."""
+    """List pledges, optionally in one category and with one status (both as stored), or of the officials
+    some words name (`speakers`, with the words as typed in `named`)."""
 
     category: str | None = None
     status: str | None = None
     page: int = 1
+    speakers: tuple[str, ...] = ()
+    named: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ def _list(rest: str, known: Known) -> Command | None:
     # A status is the whole rest, or ends it after a category.
     match = VOCABULARY.suffix(Kind.STATUS, rest)
     if match is None:
+        speakers = known.officials(rest)
+        if speakers:
+            return ListPledges(page=page, speakers=speakers, named=rest)
         return _no_category(rest, known) or _no_status(rest)
     before, status = match
     if not before:
@@ -264,11 +270,12 @@ COMMANDS = (
         _show,
         (Show,),
         options=(_pledge_option(N_("The pledge to show (start typing to pick one)"), required=True),),
+        quick=True,
     ),
     CommandSpec(
         NP_("command", "list"),
         "/pledge list [category] [status]",
-        N_("List pledges, optionally in one category or with one status"),
+        N_("List pledges, optionally in one category or with one status, or of an official or a region"),
         "/pledge list defense",
         _list,
         (ListPledges,),

@@ -9,7 +9,7 @@ import functools
 from babel import Locale
 
 from bot.catalogue import Catalogue, PledgeRow, QuoteRow
-from bot.i18n import Messages, localized, messages
+from bot.i18n import Messages, localized, messages, pledge_title
 from bot.replies import QuoteCard, SourceRef, Status
 from bot.search import best_quotes
 
@@ -105,14 +105,15 @@ class QuoteCards:
                         original=_original(m, quote),
                         more_quotes=more,
                         emphasis=spans.get(index, ()) if lead_only else (),
+                        paraphrase=quote.paraphrase,
                     )
                 )
         return cards
 
 
 def title_of(m: Messages, pledge: PledgeRow) -> str:
-    """A pledge's title for `m`'s readers."""
-    return localized(m, pledge.title, pledge.title_ko)
+    """A pledge's title for `m`'s readers (marked "in Korean only" when it has no English one)."""
+    return pledge_title(m, pledge.title, pledge.title_ko, pledge.korean_only)
 
 
 def _original(m: Messages, quote: QuoteRow) -> str:

@@ -10,6 +10,8 @@ from bot import search
 from bot.grammar import short
 from bot.i18n import Messages
 from bot.lookups.quotes import QuoteCards
+from bot.officials.records import Officials
+from bot.officials.scoping import scope_notice, scoped_search
 from bot.replies import Level, Notice, QuoteCard
 from bot.search import MAX_QUERY_CHARS, Searcher, SearchResult
 
@@ -71,11 +73,25 @@ class SearchPage:
 
 
 def search_page(
-    searcher: Searcher, cards: QuoteCards, query: str, page: int, m: Messages, size: int
+    searcher: Searcher,
+    cards: QuoteCards,
+    query: str,
+    page: int,
+    m: Messages,
+    size: int,
+    officials: Officials | None = None,
 ) -> SearchPage:
-    """Search for `query` and make page `page` of `size` results, with its notices in `m`'s language."""
-    result = searcher.search(query, limit=size, offset=(page - 1) * size)
+    """Search for `query` and make page `page` of `size` results, with its notices in `m`'s language; with
+    `officials`, the pledges of officials the query names come first (`bot/officials/scoping.py`)."""
     notices = []
+    scope = officials.scope(query) if officials is not None else None
+    result = None
+    if officials is not None and scope is not None and scope.speakers:
+        result = scoped_search(searcher, officials, scope, limit=size, offset=(page - 1) * size)
+        if result is not None:
+            notices.append(Notice(scope_notice(m, officials, scope)))
+    if result is None:
+        result = searcher.search(query, limit=size, offset=(page - 1) * size)
     if result.truncated:
         text = m.gettext("Your search was long, so I used its first {n} characters.")
         notices.append(Notice(text.format(n=MAX_QUERY_CHARS)))

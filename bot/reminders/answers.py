@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot.catalogue import Catalogue
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.i18n import Messages, language_of, localized
+from bot.officials.records import Officials
 from bot.registry import Request, handles
 from bot.reminders.commands import Subscribe, Subscriptions, Unsubscribe
 from bot.replies import ListItem, Notice, Reply
@@ -17,6 +18,9 @@ from bot.state import Subscriptions as SubscriptionStore
 # How many topics and pledges one channel's subscription may follow.
 MAX_TOPICS = 5
 MAX_PLEDGES = 10
+# How many officials and regions one channel may follow.
+MAX_OFFICIALS = 10
+MAX_REGIONS = 5
 MAX_LIST_ITEMS = 25
 # Pledge ids like what was typed, for "Did you mean …?" (the lookups' autocomplete).
 Suggest = Callable[[str, int, str], list[str]]
@@ -25,10 +29,18 @@ Suggest = Callable[[str, int, str], list[str]]
 class Subscribing:
     """Keeps channels' subscriptions, checked against the catalogue before anything is written."""
 
-    def __init__(self, subscriptions: SubscriptionStore, catalogue: Catalogue, suggest: Suggest):
+    def __init__(
+        self,
+        subscriptions: SubscriptionStore,
+        catalogue: Catalogue,
+        suggest: Suggest,
+        officials: Officials | None = None,
+    ):
         self.subscriptions = subscriptions
         self.catalogue = catalogue
         self.suggest = suggest
+        # Who `official <id>` and `region <name>` may name.
+        self.officials = officials
 
     @handles(Subscribe)
     def subscribe(self, command: Subscribe, request: Request) -> Reply:
@@ -54,6 +66,10 @@ class Subscribing:
         topics, pledges, problem = self._filters(command, m)
         if problem is not None:
             return problem
+        followed = self._followed(command, m)
+        if isinstance(followed, Reply):
+            return followed
+        officials, regions = followed
         sub, created = self.subscriptions.subscribe(
             ctx.platform,
             ctx.workspace,
@@ -66,6 +82,8 @@ class Subscribing:
             topics=topics,
             pledges=pledges,
             updates_now=command.updates_now,
+            officials=officials,
+            regions=regions,
         )
         title = (
             m.gettext("Subscribed: daily digest at {schedule}")
@@ -111,6 +129,28 @@ class Subscribing:
                 return (), (), reply
             pledges.append(pledge_id)
         return tuple(dict.fromkeys(topics)), tuple(dict.fromkeys(pledges)), None
+
+    def _followed(self, command: Subscribe, m: Messages) -> tuple[tuple[str, ...], tuple[str, ...]] | Reply:
+        """The officials (ids) and regions (as typed) the subscription follows, or an error reply."""
+        if not (command.officials or command.regions):
+            return (), ()
+        if len(command.officials) > MAX_OFFICIALS or len(command.regions) > MAX_REGIONS:
+            text = m.gettext("A channel can follow at most {officials} officials and {regions} regions.")
+            return Reply.error(text.format(officials=MAX_OFFICIALS, regions=MAX_REGIONS))
+        officials = []
+        for text in command.officials:
+            official = self.officials.get(text) if self.officials is not None else None
+            if official is None:
+                error = m.gettext("There is no official with the id “{id}”; /pledge officials lists them.")
+                return Reply.error(error.format(id=short(text, 60)))
+            officials.append(official.id)
+        regions = []
+        for text in command.regions:
+            if self.officials is None or not self.officials.in_region(text):
+                error = m.gettext("No official is in “{region}”; /pledge officials lists them.")
+                return Reply.error(error.format(region=short(text, 60)))
+            regions.append(" ".join(text.split()))
+        return tuple(dict.fromkeys(officials)), tuple(dict.fromkeys(regions))
 
     @handles(Unsubscribe)
     def unsubscribe(self, command: Unsubscribe, request: Request) -> Reply:
@@ -172,9 +212,13 @@ class Subscribing:
 
     def _follows(self, sub: Subscription, m: Messages) -> str:
         """What a filtered subscription follows, e.g. "Follows only: Defense", or "" when it follows all."""
-        if not (sub.topics or sub.pledges):
+        if not (sub.topics or sub.pledges or sub.officials or sub.regions):
             return ""
         names = [localized(m, t, self.catalogue.category_ko(t)) for t in sub.topics]
+        for speaker in sub.officials:
+            official = self.officials.get(speaker) if self.officials is not None else None
+            names.append(localized(m, official.name, official.name_ko) if official else speaker)
+        names += [m.gettext("region {name}").format(name=r) for r in sub.regions]
         return m.gettext("Follows only: {filters}").format(filters=", ".join(names + list(sub.pledges)))
 
 

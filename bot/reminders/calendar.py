@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from bot.catalogue import CalendarRow, Catalogue
 from bot.i18n import messages
@@ -22,14 +22,27 @@ class Calendars:
     digests does not ask the database thousands of times.
     """
 
-    def __init__(self, catalogue: Catalogue, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        derived: Callable[[], Iterable[CalendarRow]] = tuple,
+    ):
         self.catalogue = catalogue
+        # Milestones derived from other records (each official's terms, `bot/officials/terms.py`).
+        self.derived = derived
         self.monotonic = monotonic
         self._calendar: Calendar | None = None
         self._calendar_version = ""
         self._known_version = ""
         self._version_checked_at = 0.0
         self._lock = threading.Lock()
+
+    def recheck(self) -> None:
+        """Read the catalogue's version at the next `current`, not up to a second later: for a caller that
+        has just changed the catalogue itself (the benchmark's import) and reads the calendar at once."""
+        self._version_checked_at = -VERSION_CHECK_SECONDS
 
     def current(self) -> Calendar:
         """The calendar of the catalogue as it is now (at most a second old)."""
@@ -45,7 +58,8 @@ class Calendars:
             return self._calendar
 
     def _build(self) -> Calendar:
-        return Calendar(milestone(r) for r in self.catalogue.calendar_rows())
+        rows = [*self.catalogue.calendar_rows(), *self.derived()]
+        return Calendar(milestone(r) for r in rows)
 
 
 def milestone(row: CalendarRow) -> Milestone:
@@ -76,4 +90,5 @@ def milestone(row: CalendarRow) -> Milestone:
         topic_ko=topic_ko or "",
         title_ko=row.title_ko or "",
         status=row.status or "",
+        speaker_id=row.speaker or "",
     )

@@ -34,6 +34,9 @@ class Subscribe:
     pledges: tuple[str, ...] = ()
     # `updates now`: the desk's changes within a minute rather than in the next day's digest.
     updates_now: bool = False
+    # Officials (by id) and regions (as typed) whose milestones, term anniversaries and updates to follow.
+    officials: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Subscriptions:
 
 
 _TIME = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
-_FILTER_WORDS = frozenset({"ahead", "topic", "pledge", "updates"})
+_FILTER_WORDS = frozenset({"ahead", "topic", "pledge", "official", "region", "updates"})
 
 
 def _subscribe(rest: str, known: Known) -> Command | None:
@@ -57,6 +60,8 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     tokens = rest.split()
     topics: list[str] = []
     pledges: list[str] = []
+    officials: list[str] = []
+    regions: list[str] = []
     updates_now = False
     if tokens and not (
         grammar.numeric(tokens[0]) or grammar.argument(tokens[0]) in _FILTER_WORDS or _zone_like(tokens[0])
@@ -65,7 +70,23 @@ def _subscribe(rest: str, known: Known) -> Command | None:
     while tokens:
         token = tokens.pop(0)
         word = grammar.argument(token)
-        if word in ("topic", "pledge"):
+        if word in ("official", "region"):
+            if not tokens or grammar.argument(tokens[0]) in _FILTER_WORDS:
+                return Usage(
+                    N_("After '{word}', name an official's id or a region."),
+                    "subscribe",
+                    (("word", token.lower()),),
+                )
+            take = 1
+            if word == "region":
+                # A region may be several words ("south chungcheong"): the longest run that names officials.
+                run = 0
+                while run < len(tokens) and grammar.argument(tokens[run]) not in _FILTER_WORDS:
+                    run += 1
+                take = next((n for n in range(run, 0, -1) if known.officials(" ".join(tokens[:n]))), 1)
+            (officials if word == "official" else regions).append(" ".join(tokens[:take]))
+            del tokens[:take]
+        elif word in ("topic", "pledge"):
             if not tokens or grammar.argument(tokens[0]) in _FILTER_WORDS:
                 return Usage(
                     N_("After '{word}', name a topic or a pledge id."),
@@ -119,7 +140,9 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             zone = parsed_zone
         else:
             return Usage(N_("I did not understand '{text}'."), "subscribe", (("text", grammar.short(token)),))
-    return Subscribe(at, zone, lead, tuple(topics), tuple(pledges), updates_now)
+    return Subscribe(
+        at, zone, lead, tuple(topics), tuple(pledges), updates_now, tuple(officials), tuple(regions)
+    )
 
 
 def _time(token: str) -> dt.time | None:
@@ -177,7 +200,8 @@ def _subscriptions_permission(command: Subscriptions) -> Permission:
 COMMANDS = (
     CommandSpec(
         NP_("command", "subscribe"),
-        "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>] [updates now]",
+        "/pledge subscribe [HH:MM] [Area/City] [ahead <days>] [topic <category>] [pledge <id>] "
+        "[official <id>] [region <name>] [updates now]",
         N_("Post a daily digest of anniversaries in this channel (default 09:00 Asia/Seoul)"),
         "/pledge subscribe 08:30 America/New_York",
         _subscribe,
@@ -223,6 +247,22 @@ COMMANDS = (
                 minimum=1,
                 maximum=400,
                 word="pledge",
+            ),
+            Option(
+                NP_("option", "official"),
+                OptionKind.WORD,
+                N_("Only this official's milestones and updates (an id from /pledge officials)"),
+                minimum=1,
+                maximum=80,
+                word="official",
+            ),
+            Option(
+                NP_("option", "region"),
+                OptionKind.TEXT,
+                N_("Only the officials of this region (서울, Busan, 종로구)"),
+                minimum=1,
+                maximum=100,
+                word="region",
             ),
             Option(
                 NP_("option", "updates"),

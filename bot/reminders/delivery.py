@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, utc_now
 from bot.i18n import language_of, messages
 from bot.journal import Journal
+from bot.metrics import Metrics
 from bot.reminders.digests import Digests
-from bot.reminders.ledger import Claim, Key, Ledger, Outcome
+from bot.reminders.ledger import Claim, Fence, Key, Ledger, Outcome
 from bot.replies import Reply
 from bot.state import Subscription, Subscriptions
 
@@ -102,8 +103,37 @@ def scheduled_at(subscription: Subscription, local_date: dt.date) -> dt.datetime
     return aware.astimezone(dt.UTC).astimezone(zone)
 
 
+class Leadership(Protocol):
+    """The scheduler's lease as a pass sees it (bot/leadership.py): the fence its claims carry, and whether
+    this process may still post."""
+
+    @property
+    def fence(self) -> Fence | None:
+        """The lease's fencing number while held, else None."""
+        ...
+
+    def held(self) -> bool:
+        """True while the lease is this process's by its own clock (no round trip)."""
+        ...
+
+
+class LeaseLost(Exception):
+    """The scheduler's lease ran out or was taken over: this process must not post any more."""
+
+
+# One post in a pass: the subscription, its claim, what to post and under which key.
+Post = tuple[Subscription, Claim[dt.date], Reply]
+
+
 class DeliveryService:
-    """Runs delivery passes over every subscription through the deliverers of the configured platforms."""
+    """Runs delivery passes over every subscription through the deliverers of the configured platforms.
+
+    A pass claims its due digests in batches (`batch` at a time, one transaction), posts each batch with at
+    most `concurrency` posts in flight (one channel's posts in order, by one worker; the platforms' clients
+    wait out their own rate limits), and records the batch's outcomes in one transaction. Under a
+    `leadership` (the worker's scheduler), every claim carries the lease's fencing number and no post is
+    started once the lease is no longer held.
+    """
 
     def __init__(
         self,
@@ -116,6 +146,10 @@ class DeliveryService:
         grace: dt.timedelta = dt.timedelta(hours=6),
         clock: Clock = utc_now,
         announcements: Ledger[int] | None = None,
+        batch: int = 500,
+        concurrency: int = 8,
+        leadership: Leadership | None = None,
+        metrics: Metrics | None = None,
     ):
         self.digests = digests
         self.journal = journal
@@ -126,8 +160,24 @@ class DeliveryService:
         self.deliverers = deliverers
         self.grace = grace
         self.clock = clock
-        # Set at shutdown: a running pass finishes the digest in hand and starts no other.
+        self.batch = batch
+        self.concurrency = concurrency
+        self.leadership = leadership
+        # Digests posted, retried and failed, and the oldest still unposted (`bot.metrics`).
+        self.metrics = metrics or Metrics()
+        self.metrics.delivering(deliverers)
+        # Set at shutdown: a running pass finishes the posts in hand and starts no other.
         self.stopping = False
+
+    @property
+    def fence(self) -> Fence | None:
+        """The fence this process's claims carry (None outside a leader: an operator's `deliver`)."""
+        if self.leadership is None:
+            return None
+        fence = self.leadership.fence
+        if fence is None:
+            raise LeaseLost("the scheduler's lease is not held")
+        return fence
 
     async def run_pass(
         self, now: dt.datetime | None = None, *, only: Iterable[int] | None = None, rerun: bool = False
@@ -147,58 +197,178 @@ class DeliveryService:
             for s in self.subscriptions.all()
             if s.platform in self.deliverers and (wanted is None or s.id in wanted)
         ]
-        candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun)]
+        due_at = _DueTimes()
+        candidates = [(s, d) for s in subscriptions for d in self._dates(s, now, rerun, due_at)]
         done = self.ledger.states([(s.id, d) for s, d in candidates])
-        first: dict[int, dt.date | None] = {}
+        languages = self.subscriptions.languages()
+        work: list[tuple[Subscription, dt.date, bool]] = []
+        late: list[tuple[int, dt.date]] = []
+        first: dict[int, dt.date] | None = None
         for subscription, local_date in candidates:
-            if self.stopping:
-                break
             state = done.get((subscription.id, local_date))
             if state in ("sent", "empty", "skipped"):
                 continue
-            due = scheduled_at(subscription, local_date)
-            if now - due > self.grace:
-                if state is None and subscription.id not in first:
-                    first[subscription.id] = self.ledger.first_date(subscription.id)
+            if now - due_at(subscription, local_date) <= self.grace:
+                work.append((subscription, local_date, False))
+                continue
+            if state is None:
+                if first is None:
+                    first = self.ledger.first_dates()
                 earliest = first.get(subscription.id)
-                if state is None and earliest is not None and earliest < local_date:
+                if earliest is not None and earliest < local_date:
                     # Passes ran for this subscription before, yet nobody claimed this day: the bot was down.
                     # Posted now, once, under "Missed while we were offline".
-                    await self._deliver(subscription, local_date, now, report, missed=True)
+                    work.append((subscription, local_date, True))
                     continue
-                # An uncertain claim (it may have posted; nobody could check in time) is never posted late,
-                # nor is a day before the first pass that ever ran for this subscription.
-                if self.ledger.skip(subscription.id, local_date):
+            # An uncertain claim (it may have posted; nobody could check in time) is never posted late,
+            # nor is a day before the first pass that ever ran for this subscription.
+            late.append((subscription.id, local_date))
+        try:
+            if late:
+                for sub_id, local_date in self.ledger.skip_many(late, self.fence):
                     log.warning(
-                        "digest for subscription %d on %s missed its grace period (due %s), or could not be "
-                        "checked after a failure until then; skipped",
-                        subscription.id,
+                        "digest for subscription %d on %s missed its grace period, or could not be checked "
+                        "after a failure until then; skipped",
+                        sub_id,
                         local_date,
-                        due.isoformat(),
                     )
-                    report.skipped.append((subscription.id, local_date))
-                continue
-            await self._deliver(subscription, local_date, now, report)
-        if only is None and not self.stopping:
-            # Every minute's catch-up pass: `updates now` channels get the desk's changes within a minute.
-            await self._announce(subscriptions, now, report)
+                    report.skipped.append((sub_id, local_date))
+            for start in range(0, len(work), self.batch):
+                if self.stopping:
+                    break
+                await self._deliver_batch(work[start : start + self.batch], report, languages)
+            if only is None and not self.stopping:
+                # Every minute's catch-up pass: `updates now` channels get the desk's changes within a minute.
+                await self._announce(subscriptions, now, report, languages)
+        except LeaseLost as error:
+            log.error("delivery pass stopped: %s; the new leader delivers the rest", error)
+        if only is None:
+            # Only a full pass sees every subscription; its failed days are the due ones still unposted.
+            unposted = {(s.id, d): due_at(s, d) for s, d in candidates}
+            self.metrics.unposted(min((unposted[k] for k in report.failed if k in unposted), default=None))
         return report
 
+    async def _deliver_batch(
+        self,
+        batch: list[tuple[Subscription, dt.date, bool]],
+        report: PassReport,
+        languages: dict[tuple[str, str, str], str],
+    ) -> None:
+        """Claim a batch in one transaction, post what it holds, record every outcome in one transaction."""
+        claims = self.ledger.claim_many([(s.id, d) for s, d, _ in batch], self.fence)
+        by_key = {(c.subscription_id, c.key): c for c in claims}
+        outcomes: list[tuple[Claim[dt.date], Outcome, str | None]] = []
+        channels: dict[tuple[str, str, str], list[Post]] = {}
+        for subscription, local_date, missed in batch:
+            claim = by_key.get((subscription.id, local_date))
+            if claim is None:
+                continue
+            if missed and claim.retry:
+                # Another owner claimed the day meanwhile and did not finish: uncertain, so never posted late.
+                outcomes.append((claim, Outcome.SKIPPED, None))
+                report.skipped.append((subscription.id, local_date))
+                continue
+            place = (subscription.platform, subscription.workspace, subscription.channel)
+            language = languages.get(place) or "en"
+            digest = self.digests.digest(
+                local_date,
+                subscription.lead_days,
+                language,
+                topics=subscription.topics,
+                pledges=subscription.pledges,
+                updates=not subscription.updates_now,
+                speakers=self.digests.followed(subscription.officials, subscription.regions),
+            )
+            if digest is None:
+                outcomes.append((claim, Outcome.EMPTY, None))
+                report.empty.append((subscription.id, local_date))
+                continue
+            if missed:
+                m = messages(language_of(language))
+                digest.title = m.gettext("Missed while we were offline: {title}").format(title=digest.title)
+                report.missed.append((subscription.id, local_date))
+                log.info(
+                    "digest for subscription %d on %s was missed by an outage; posting it late",
+                    subscription.id,
+                    local_date,
+                )
+            channels.setdefault(place, []).append((subscription, claim, digest))
+        uncertain: list[Claim[dt.date]] = []
+        untried: list[Claim[dt.date]] = []
+        queue = iter(channels.values())
+
+        async def work() -> None:
+            # Workers share one iterator: each takes a channel's posts and posts them in order.
+            for posts in queue:
+                for n, (subscription, claim, digest) in enumerate(posts):
+                    if self.stopping or not self._may_post():
+                        untried.extend(c for _, c, _ in posts[n:])
+                        break
+                    outcome, ref = await self._attempt(
+                        self.deliverers[subscription.platform],
+                        subscription,
+                        claim,
+                        digest,
+                        digest_key(subscription.id, claim.key),
+                    )
+                    if outcome is None:
+                        uncertain.append(claim)
+                        report.failed.append((subscription.id, claim.key))
+                        self.metrics.digest_failed(subscription.platform, retry=claim.retry)
+                        continue
+                    outcomes.append((claim, outcome, ref))
+                    if outcome is Outcome.SENT:
+                        report.sent.append((subscription.id, claim.key))
+                        self.metrics.digest_posted(subscription.platform, retry=claim.retry)
+                    else:
+                        report.skipped.append((subscription.id, claim.key))
+
+        held = [c for posts in channels.values() for _, c, _ in posts]
+        async with self._renewing(self.ledger, held):
+            await asyncio.gather(*(work() for _ in range(min(self.concurrency, len(channels)))))
+        self._finish(self.ledger, outcomes, uncertain, untried)
+        if untried and not self.stopping:
+            raise LeaseLost("the scheduler's lease ran out or was taken over")
+
+    def _may_post(self) -> bool:
+        """False once this process can no longer be sure it holds the scheduler's lease."""
+        return self.leadership is None or self.leadership.held()
+
+    @staticmethod
+    def _finish(
+        ledger: Ledger[Key],
+        outcomes: list[tuple[Claim[Key], Outcome, str | None]],
+        uncertain: list[Claim[Key]],
+        untried: list[Claim[Key]],
+    ) -> None:
+        """Record a batch: its outcomes, its uncertain posts, and the claims never tried (given back)."""
+        for claim in ledger.record_many(outcomes):
+            log.warning(
+                "post for subscription %d (%s) was made but its claim had been retaken meanwhile",
+                claim.subscription_id,
+                claim.key,
+            )
+        ledger.uncertain_many(uncertain)
+        ledger.release_many(untried)
+
     async def _announce(
-        self, subscriptions: list[Subscription], now: dt.datetime, report: PassReport
+        self,
+        subscriptions: list[Subscription],
+        now: dt.datetime,
+        report: PassReport,
+        languages: dict[tuple[str, str, str], str],
     ) -> None:
         """Post each recent desk edit once to each `updates now` channel that follows it, and a correction
         for one posted there and undone since; an edit undone before it was posted is never posted."""
         following = [s for s in subscriptions if s.updates_now]
         if self.announcements is None or not following:
             return
+        ledger = self.announcements
         # Up to and including `now` (the end is exclusive); older than the grace period is too late to post.
         edits = self.journal.desk_between(now - self.grace, now + dt.timedelta(microseconds=1))
         undone = {e.undoes for e in edits if e.undoes is not None}
         for subscription in following:
-            language = self.subscriptions.language(
-                subscription.platform, subscription.workspace, subscription.channel
-            )
+            language = languages.get((subscription.platform, subscription.workspace, subscription.channel))
             for edit in edits:
                 if self.stopping:
                     return
@@ -206,7 +376,7 @@ class DeliveryService:
                     continue
                 if edit.undoes is not None:
                     target = self.journal.get(edit.undoes)
-                    if target is None or self.announcements.state(subscription.id, target.id) != "sent":
+                    if target is None or ledger.state(subscription.id, target.id) != "sent":
                         continue
                     post = self.digests.announcement(
                         target,
@@ -214,144 +384,124 @@ class DeliveryService:
                         correction=True,
                         topics=subscription.topics,
                         pledges=subscription.pledges,
+                        speakers=self.digests.followed(subscription.officials, subscription.regions),
                     )
                 else:
                     post = self.digests.announcement(
-                        edit, language or "en", topics=subscription.topics, pledges=subscription.pledges
+                        edit,
+                        language or "en",
+                        topics=subscription.topics,
+                        pledges=subscription.pledges,
+                        speakers=self.digests.followed(subscription.officials, subscription.regions),
                     )
                 if post is None:
                     continue
-                claim = self.announcements.claim(subscription.id, edit.id)
+                claim = ledger.claim(subscription.id, edit.id, self.fence)
                 if claim is None:
                     continue
-                posted = await self._post(
-                    self.deliverers[subscription.platform],
-                    subscription,
-                    claim,
-                    post,
-                    report,
-                    ledger=self.announcements,
-                    key=announcement_key(subscription.id, edit.id),
-                )
-                if posted:
+                if not self._may_post():
+                    ledger.release_many([claim])
+                    raise LeaseLost("the scheduler's lease ran out or was taken over")
+                async with self._renewing(ledger, [claim]):
+                    outcome, ref = await self._attempt(
+                        self.deliverers[subscription.platform],
+                        subscription,
+                        claim,
+                        post,
+                        announcement_key(subscription.id, edit.id),
+                    )
+                if outcome is None:
+                    ledger.uncertain(claim)
+                    report.failed.append((subscription.id, edit.id))
+                    continue
+                if not ledger.record(claim, outcome, ref):
+                    log.warning(
+                        "post for subscription %d (%s) was made but its claim had been retaken meanwhile",
+                        claim.subscription_id,
+                        claim.key,
+                    )
+                if outcome is Outcome.SENT:
                     report.announced.append((subscription.id, edit.id))
+                else:
+                    report.skipped.append((subscription.id, edit.id))
 
-    def _dates(self, subscription: Subscription, now: dt.datetime, rerun: bool) -> list[dt.date]:
+    def _dates(
+        self, subscription: Subscription, now: dt.datetime, rerun: bool, due_at: _DueTimes
+    ) -> list[dt.date]:
         """Local dates whose scheduled time has passed (and came after subscribing): the last week's, so that
         an outage's missed days are found; an operator's replay (`rerun`) covers yesterday and today only."""
-        today = now.astimezone(ZoneInfo(subscription.timezone)).date()
+        today = due_at.today(subscription.timezone, now)
         dates = []
         for back in range(1 if rerun else MISSED_DAYS, -1, -1):
             day = today - dt.timedelta(days=back)
-            due = scheduled_at(subscription, day)
+            due = due_at(subscription, day)
             if due <= now and (rerun or subscription.created_at <= due):
                 dates.append(day)
         return dates
 
-    async def _deliver(
-        self,
-        subscription: Subscription,
-        local_date: dt.date,
-        now: dt.datetime,
-        report: PassReport,
-        *,
-        missed: bool = False,
-    ):
-        claim = self.ledger.claim(subscription.id, local_date)
-        if claim is None:
-            return
-        if missed and claim.retry:
-            # Another owner claimed the day meanwhile and did not finish: uncertain, so never posted late.
-            self.ledger.record(claim, Outcome.SKIPPED)
-            report.skipped.append((subscription.id, local_date))
-            return
-        language = self.subscriptions.language(
-            subscription.platform, subscription.workspace, subscription.channel
-        )
-        digest = self.digests.digest(
-            local_date,
-            subscription.lead_days,
-            language or "en",
-            topics=subscription.topics,
-            pledges=subscription.pledges,
-            updates=not subscription.updates_now,
-        )
-        if digest is not None and missed:
-            m = messages(language_of(language or "en"))
-            digest.title = m.gettext("Missed while we were offline: {title}").format(title=digest.title)
-            report.missed.append((subscription.id, local_date))
-            log.info(
-                "digest for subscription %d on %s was missed by an outage; posting it late",
-                subscription.id,
-                local_date,
-            )
-        if digest is None:
-            self.ledger.record(claim, Outcome.EMPTY)
-            report.empty.append((subscription.id, local_date))
-            return
-        posted = await self._post(
-            self.deliverers[subscription.platform],
-            subscription,
-            claim,
-            digest,
-            report,
-            ledger=self.ledger,
-            key=digest_key(subscription.id, local_date),
-        )
-        if posted:
-            report.sent.append((subscription.id, local_date))
-
-    async def _post(
-        self,
-        deliverer: Deliverer,
-        subscription: Subscription,
-        claim: Claim[Key],
-        digest: Reply,
-        report: PassReport,
-        *,
-        ledger: Ledger[Key],
-        key: str,
-    ) -> bool:
-        """Post a digest or a desk announcement under its claim in `ledger`, tagged `key`, and record how
-        it ended; True when it was posted."""
-        renewing = asyncio.create_task(self._renew(claim, key, ledger))
+    async def _attempt(
+        self, deliverer: Deliverer, subscription: Subscription, claim: Claim[Key], post: Reply, key: str
+    ) -> tuple[Outcome | None, str | None]:
+        """Post a digest or a desk announcement under its claim, tagged `key`: (SENT, its reference),
+        (SKIPPED, None) when the place is gone, or (None, None) when it may or may not have been posted."""
         try:
-            ref = await deliverer.deliver(subscription, digest, key, retry=claim.retry)
+            return Outcome.SENT, await deliverer.deliver(subscription, post, key, retry=claim.retry)
         except Unreachable as error:
             log.warning("post %s: skipped, %s", key, error)
-            ledger.record(claim, Outcome.SKIPPED)
-            report.skipped.append((subscription.id, claim.key))
-            return False
+            return Outcome.SKIPPED, None
         except CannotCheck as error:
             log.warning("post %s: cannot tell whether it was posted (%s); will look again", key, error)
-            ledger.uncertain(claim)
-            report.failed.append((subscription.id, claim.key))
-            return False
         except Exception:
             # The post may have reached the channel before failing (a timeout, a dropped connection), so the
             # next attempt looks for it first.
             log.exception("post %s failed; the next pass looks for it before posting", key)
-            ledger.uncertain(claim)
-            report.failed.append((subscription.id, claim.key))
-            return False
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
-        if not ledger.record(claim, Outcome.SENT, ref):
-            log.warning("post %s was made but its claim had been retaken meanwhile", key)
-        return True
+        return None, None
 
-    async def _renew(self, claim: Claim[Key], key: str, ledger: Ledger[Key]) -> None:
-        """Keep the claim's lease alive while its post is in flight (rate-limit waits can take minutes)."""
+    @contextlib.asynccontextmanager
+    async def _renewing(self, ledger: Ledger[Key], claims: list[Claim[Key]]) -> AsyncIterator[None]:
+        """Keep the claims' leases alive while their posts are in flight (rate-limit waits can take
+        minutes), all of them in one statement every third of a lease."""
+        task = asyncio.create_task(self._renew(ledger, claims))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _renew(self, ledger: Ledger[Key], claims: list[Claim[Key]]) -> None:
         interval = max(ledger.lease.total_seconds() / 3, 0.05)
-        while True:
+        live = list(claims)
+        while live:
             await asyncio.sleep(interval)
             try:
-                live = await asyncio.to_thread(ledger.renew, claim)
+                kept = await asyncio.to_thread(ledger.renew_many, live)
             except Exception:
-                log.exception("renewing the claim of post %s failed; trying again", key)
+                log.exception("renewing %d claims failed; trying again", len(live))
                 continue
-            if not live:
-                log.warning("post %s: the claim was lost while posting", key)
-                return
+            for claim in set(live) - set(kept):
+                # Recorded already, or retaken by another owner: either way no longer ours to renew.
+                log.debug("claim %s is no longer renewed", claim)
+            live = kept
+
+
+class _DueTimes:
+    """`scheduled_at` and each zone's local date, computed once per (zone, time, date) in a pass: a pass
+    asks the same few questions for every one of (up to) 100,000 subscriptions."""
+
+    def __init__(self) -> None:
+        self._due: dict[tuple[str, dt.time, dt.date], dt.datetime] = {}
+        self._today: dict[str, dt.date] = {}
+
+    def __call__(self, subscription: Subscription, local_date: dt.date) -> dt.datetime:
+        key = (subscription.timezone, subscription.local_time, local_date)
+        due = self._due.get(key)
+        if due is None:
+            due = self._due[key] = scheduled_at(subscription, local_date)
+        return due
+
+    def today(self, zone: str, now: dt.datetime) -> dt.date:
+        day = self._today.get(zone)
+        if day is None:
+            day = self._today[zone] = now.astimezone(ZoneInfo(zone)).date()
+        return day

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from bot.catalogue import Catalogue, PledgeRow
-from bot.i18n import Messages, language_of, localized, messages, titled
+from bot.i18n import Messages, language_of, localized, messages, pledge_title, titled
 from bot.journal import Edit, EditKind, Journal
+from bot.officials.records import Officials
+from bot.officials.terms import is_term
 from bot.reminders.calendar import Calendars
 from bot.reminders.items import OccurrenceItems
 from bot.reminders.occurrences import Calendar, Occurrence, OccurrenceKind, ahead
@@ -41,8 +43,11 @@ class Digests:
         items: OccurrenceItems,
         journal: Journal,
         zone: ZoneInfo,
+        officials: Officials | None = None,
     ):
         self.catalogue = catalogue
+        # Who a channel following officials or regions follows, and whose pledge each item is.
+        self.officials = officials
         self.calendars = calendars
         self.items = items
         self.journal = journal
@@ -66,12 +71,16 @@ class Digests:
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
         updates: bool = True,
+        speakers: tuple[str, ...] = (),
     ) -> Reply | None:
         """The public digest of what falls due on `day` (and heads-ups `lead_days` ahead), or None.
 
         With `topics` (categories as stored) or `pledges` (ids), only items of those pledges are kept, plus
-        the items that belong to no pledge (elections, inaugurations), which reach every channel. Without
-        `updates` (a channel that gets the desk's changes as they happen), the desk's changes are left out.
+        the items that belong to no pledge (elections, inaugurations), which reach every channel; with
+        `speakers` (officials followed, see `followed`), those officials' pledges and their terms'
+        anniversaries too (an official's term reaches only the channels that follow everything or them).
+        Without `updates` (a channel that gets the desk's changes as they happen), the desk's changes are
+        left out.
         """
         m = messages(language_of(language))
         # A new calendar means the catalogue changed (an import), so every digest built before is stale.
@@ -88,20 +97,21 @@ class Digests:
             # Grouped and titled once per day: a pass asks for the same day once per subscription.
             title = m.gettext("On this day, {date}").format(date=m.weekday_date(day))
             categories = self.catalogue.categories_of({i.pledge_id for _, i in pairs if i.pledge_id})
+            speakers_of = self._speakers_of({i.pledge_id for _, i in pairs if i.pledge_id})
             changes = self._updates(day, m)
             # The changes' categories, read once a day for every channel's topic filters.
             changed = self.catalogue.categories_of({i.pledge_id for i in changes if i.pledge_id})
-            cached = (DayDigest(pairs, title, categories, m), changes, changed)
+            cached = (DayDigest(pairs, title, categories, m, speakers_of), changes, changed)
             with self._lock:
                 if self._digests_of is calendar:
                     if len(self._digests) >= DIGEST_CACHE_SIZE:
                         self._digests.clear()
                     self._digests[(day, lead_days, m.language)] = cached
         day_items, changes, changed = cached
-        total, items = day_items.following(topics, pledges)
+        total, items = day_items.following(topics, pledges, speakers)
         changes = changes if updates else []
-        if changes and (topics or pledges):
-            changes = self._followed(changes, topics, pledges, changed)
+        if changes and (topics or pledges or speakers):
+            changes = self._followed(changes, topics, pledges, changed, speakers)
         if not total and not changes:
             return None
         return Reply(
@@ -120,14 +130,15 @@ class Digests:
         correction: bool = False,
         topics: tuple[str, ...] = (),
         pledges: tuple[str, ...] = (),
+        speakers: tuple[str, ...] = (),
     ) -> Reply | None:
         """A desk edit as a post of its own, for a channel that subscribed with `updates now`; with
         `correction`, the correction of one posted before and undone since. None when it announces
         nothing the channel follows."""
         m = messages(language_of(language))
         items = self._announced(edit, m)
-        if topics or pledges:
-            items = self._followed(items, topics, pledges)
+        if topics or pledges or speakers:
+            items = self._followed(items, topics, pledges, speakers=speakers)
         if not items:
             return None
         if correction:
@@ -149,18 +160,33 @@ class Digests:
         topics: tuple[str, ...],
         pledges: tuple[str, ...],
         categories: dict[str, str] | None = None,
+        speakers: tuple[str, ...] = (),
     ) -> list[ListItem]:
-        """The desk's announcements a channel following `topics` and `pledges` gets; `categories` (by pledge
-        id) when the caller has read them already."""
+        """The desk's announcements a channel following `topics`, `pledges` and the officials `speakers`
+        gets; `categories` (by pledge id) when the caller has read them already."""
         wanted = {t.casefold() for t in topics}
         if categories is None:
             categories = self.catalogue.categories_of({i.pledge_id for i in updates if i.pledge_id})
+        speakers_of = self._speakers_of({i.pledge_id for i in updates if i.pledge_id}) if speakers else {}
         return [
             item
             for item in updates
             if item.pledge_id in pledges
             or (item.pledge_id in categories and categories[item.pledge_id].casefold() in wanted)
+            or speakers_of.get(item.pledge_id or "") in speakers
         ]
+
+    def followed(self, officials: tuple[str, ...], regions: tuple[str, ...]) -> tuple[str, ...]:
+        """The speakers a subscription following these officials (ids) and regions (as typed) follows now:
+        a region is read at each digest, so an official imported later is followed too."""
+        found = list(officials)
+        for region in regions:
+            found += [o.id for o in self.officials.in_region(region)] if self.officials is not None else []
+        return tuple(dict.fromkeys(found))
+
+    def _speakers_of(self, pledge_ids: set[str]) -> dict[str, str]:
+        """The speaker of each of these pledges, by id."""
+        return self.officials.speakers_of(pledge_ids) if self.officials is not None else {}
 
     def _updates(self, day: dt.date, m: Messages) -> list[ListItem]:
         """The desk's changes made the day before `day` (in the bot's time zone), for that day's digest:
@@ -256,23 +282,40 @@ class DayDigest:
     a channel following one topic may see two of the 14 listed plainly.
     """
 
-    def __init__(self, pairs: tuple[Pair, ...], title: str, categories: dict[str, str], m: Messages) -> None:
-        """`categories` holds the category of each pledge among the pairs, by pledge id."""
+    def __init__(
+        self,
+        pairs: tuple[Pair, ...],
+        title: str,
+        categories: dict[str, str],
+        m: Messages,
+        speakers: dict[str, str] | None = None,
+    ) -> None:
+        """`categories` and `speakers` hold the category and the speaker of each pledge among the pairs, by
+        pledge id."""
+        speakers = speakers or {}
         self.pairs = pairs
         self.title = title
         self._m = m
         self._everyone: list[int] = []
         self._by_pledge: dict[str, list[int]] = defaultdict(list)
         self._by_topic: dict[str, list[int]] = defaultdict(list)
+        self._by_speaker: dict[str, list[int]] = defaultdict(list)
         self._items = [item for _, item in pairs]
         # A pair's item as a group member, made when a group first needs it.
         self._members: dict[int, ListItem] = {}
         self._headings: dict[tuple[tuple, int], ListItem] = {}
-        for n, (_, item) in enumerate(pairs):
+        for n, (occurrence, item) in enumerate(pairs):
             if item.pledge_id is None:
-                self._everyone.append(n)
+                speaker = occurrence.milestone.speaker_id
+                if is_term(occurrence.milestone.id) and speaker:
+                    # An official's term reaches the channels that follow them (and those that follow all).
+                    self._by_speaker[speaker].append(n)
+                else:
+                    self._everyone.append(n)
             else:
                 self._by_pledge[item.pledge_id].append(n)
+                if item.pledge_id in speakers:
+                    self._by_speaker[speakers[item.pledge_id]].append(n)
                 category = categories.get(item.pledge_id)
                 if category is not None:
                     self._by_topic[category.casefold()].append(n)
@@ -280,15 +323,20 @@ class DayDigest:
         # GROUP_MIN members in the whole day can have as many in a channel's part of it.
         self._keys = group_keys([occurrence for occurrence, _ in pairs])
         self._grouping = any(key is not None for key in self._keys)
-        self._following: dict[tuple[frozenset[str], frozenset[str]], tuple[int, list[ListItem]]] = {
-            (frozenset(), frozenset()): (len(pairs), self._grouped(range(len(pairs))))
+        nothing: frozenset[str] = frozenset()
+        self._following: dict[tuple[frozenset[str], ...], tuple[int, list[ListItem]]] = {
+            (nothing, nothing, nothing): (len(pairs), self._grouped(range(len(pairs))))
         }
 
-    def following(self, topics: tuple[str, ...], pledges: tuple[str, ...]) -> tuple[int, list[ListItem]]:
-        """(items counted, grouped items) for a channel following `topics` and `pledges` (none: all).
+    def following(
+        self, topics: tuple[str, ...], pledges: tuple[str, ...], speakers: tuple[str, ...] = ()
+    ) -> tuple[int, list[ListItem]]:
+        """(items counted, grouped items) for a channel following `topics`, `pledges` and the officials
+        `speakers` (none: all).
 
-        Items of no pledge (elections, inaugurations) reach every channel."""
-        key = (frozenset(t.casefold() for t in topics), frozenset(pledges))
+        Items of no pledge (elections, inaugurations) reach every channel; an official's term, the channels
+        that follow them or everything."""
+        key = (frozenset(t.casefold() for t in topics), frozenset(pledges), frozenset(speakers))
         found = self._following.get(key)
         if found is None:
             kept = set(self._everyone)
@@ -296,6 +344,8 @@ class DayDigest:
                 kept.update(self._by_topic.get(topic, ()))
             for pledge in key[1]:
                 kept.update(self._by_pledge.get(pledge, ()))
+            for speaker in key[2]:
+                kept.update(self._by_speaker.get(speaker, ()))
             # Racing threads may both group the same filters; either result is the same.
             found = self._following[key] = (len(kept), self._grouped(sorted(kept)))
         return found
@@ -424,5 +474,5 @@ def group_headline(occurrence: Occurrence, n: int, m: Messages) -> str:
 
 
 def title_of(m: Messages, pledge: PledgeRow) -> str:
-    """A pledge's title for `m`'s readers."""
-    return localized(m, pledge.title, pledge.title_ko)
+    """A pledge's title for `m`'s readers (marked "in Korean only" when it has no English one)."""
+    return pledge_title(m, pledge.title, pledge.title_ko, pledge.korean_only)

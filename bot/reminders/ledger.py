@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -25,7 +26,8 @@ from bot.clock import Clock, utc_now
 DEFAULT_LEASE = dt.timedelta(minutes=2)
 
 
-def _stamp(moment: dt.datetime) -> str:
+def timestamp(moment: dt.datetime) -> str:
+    """A moment as the ledger and the lease store it."""
     # One fixed form in UTC, so lease times compare as text in both SQLite and PostgreSQL.
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
@@ -41,6 +43,14 @@ class Outcome(StrEnum):
 FINISHED = frozenset(o.value for o in Outcome)
 
 
+@dataclass(frozen=True)
+class Fence:
+    """The scheduler's lease a claim is made under: its name and fencing number (bot/leadership.py)."""
+
+    name: str
+    number: int
+
+
 # What a post is keyed by besides its subscription: a digest's local date, or an announced edit's id.
 Key = TypeVar("Key", dt.date, int)
 
@@ -54,6 +64,38 @@ class Claim(Generic[Key]):
     token: str
     # True when an earlier attempt may have posted already: the deliverer must look before posting.
     retry: bool
+
+
+def _text(key: dt.date | int) -> str:
+    return key.isoformat() if isinstance(key, dt.date) else str(key)
+
+
+# Rows per statement: a batch of claims or records is a handful of statements whatever its size, each
+# well inside SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+CHUNK = 1000
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _values(rows: list[list[object]]) -> tuple[str, list[object]]:
+    """`(VALUES (?, ?), ...) AS v` for `rows` (columns column1, column2, ... on both engines) and its
+    parameters."""
+    one = "(" + ", ".join("?" * len(rows[0])) + ")"
+    return f"(VALUES {', '.join([one] * len(rows))}) AS v", [p for row in rows for p in row]
+
+
+def _guard(fence: Fence | None, stamp: str) -> tuple[str, list[object]]:
+    """The condition a fenced write carries: the lease is still `fence`'s number and has not run out."""
+    if fence is None:
+        return "1 = 1", []
+    return (
+        "EXISTS (SELECT 1 FROM leases WHERE name = ? AND fence = ? AND expires_at > ?)",
+        [fence.name, fence.number, stamp],
+    )
 
 
 class Ledger(Generic[Key]):
@@ -79,6 +121,9 @@ class Ledger(Generic[Key]):
         self.table = table
         self.column = column
         self._where = f"subscription_id = ? AND {column} = ?"
+        # A row of this table against the `v` of a VALUES list of (subscription id, key, ...).
+        self._keys = f"subscription_id, {column}"
+        self._joined = f"{table}.subscription_id = v.column1 AND {table}.{column} = v.column2"
 
     @staticmethod
     def digests(
@@ -94,86 +139,201 @@ class Ledger(Generic[Key]):
         """The ledger of the desk's posts to `updates now` channels, by (subscription, edit id)."""
         return Ledger[int](backend, lease, clock, table="announcements", column="edit_id")
 
-    def claim(self, subscription_id: int, key: Key) -> Claim[Key] | None:
-        """Claim the post, or None when it is finished or another owner's lease is still live."""
+    def claim(self, subscription_id: int, key: Key, fence: Fence | None = None) -> Claim[Key] | None:
+        """Claim one post, or None when it is finished or another owner's lease is still live."""
+        claims = self.claim_many([(subscription_id, key)], fence)
+        return claims[0] if claims else None
+
+    def claim_many(self, keys: Sequence[tuple[int, Key]], fence: Fence | None = None) -> list[Claim[Key]]:
+        """Claim every post of `keys` that is free, in one transaction of two statements: new rows inserted
+        (the unique key turning away any another owner made meanwhile), then uncertain or stale claims
+        retaken. A claim whose lease is live is left to its owner, unless `fence` is the scheduler's lease
+        and that owner claimed under an older one: a leader that lost its lease posts nothing more.
+
+        With `fence`, both statements write nothing unless that lease is still current and unexpired,
+        checked in the statement itself, so a paused leader that wakes cannot claim after a takeover.
+        """
+        if not keys:
+            return []
         token = secrets.token_hex(8)
         now = self.clock()
-        where: list[int | str] = [subscription_id, _text(key)]
+        stamp, until = timestamp(now), timestamp(now + self.lease)
+        number = fence.number if fence is not None else 0
+        guard_params: list[object]
+        guard, guard_params = _guard(fence, stamp)
+        claims: list[Claim[Key]] = []
         with self.backend.transaction() as db:
-            fresh = db.execute(
-                f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
-                "claimed_at) "
-                "VALUES (?, ?, 'claimed', ?, ?, ?) ON CONFLICT DO NOTHING",
-                [*where, token, _stamp(now + self.lease), _stamp(now)],
-            ).rowcount
-            if fresh == 1:
-                return Claim(subscription_id, key, token, retry=False)
-            # One statement, so of two processes retaking the same stale claim exactly one succeeds.
-            retaken = db.execute(
-                f"UPDATE {self.table} SET state = 'claimed', token = ?, lease_until = ?, claimed_at = ?, "
-                f"attempts = attempts + 1 WHERE {self._where} AND (state = 'uncertain' OR "
-                "(state = 'claimed' AND lease_until < ?))",
-                [token, _stamp(now + self.lease), _stamp(now), *where, _stamp(now)],
-            ).rowcount
-        return Claim(subscription_id, key, token, retry=True) if retaken == 1 else None
+            for chunk in _chunks(keys):
+                wanted = {(s, _text(k)): (s, k) for s, k in chunk}
+                params: list[object]
+                rows, params = _values([[s, t] for s, t in wanted])
+                fresh = {
+                    (int(r[0]), str(r[1]))
+                    for r in db.execute(
+                        f"INSERT INTO {self.table} ({self._keys}, state, token, lease_until, "
+                        f"claimed_at, fence) SELECT v.column1, v.column2, 'claimed', ?, ?, ?, ? FROM {rows} "
+                        f"WHERE {guard} ON CONFLICT DO NOTHING RETURNING {self._keys}",
+                        [token, until, stamp, number, *params, *guard_params],
+                    ).fetchall()
+                }
+                claims += [Claim(*wanted[k], token, retry=False) for k in wanted if k in fresh]
+                rest = [k for k in wanted if k not in fresh]
+                if not rest:
+                    continue
+                rows, params = _values([list(k) for k in rest])
+                # One statement, so of two processes retaking the same stale claim exactly one succeeds.
+                retaken = db.execute(
+                    f"UPDATE {self.table} SET state = 'claimed', token = ?, lease_until = ?, claimed_at = ?, "
+                    f"fence = ?, attempts = attempts + 1 FROM {rows} WHERE {self._joined} AND "
+                    f"({self.table}.state = 'uncertain' OR ({self.table}.state = 'claimed' AND "
+                    f"({self.table}.lease_until < ? OR {self.table}.fence < ?))) AND {guard} "
+                    f"RETURNING {self._keys}",
+                    [token, until, stamp, number, *params, stamp, number, *guard_params],
+                ).fetchall()
+                claims += [Claim(*wanted[(int(r[0]), str(r[1]))], token, retry=True) for r in retaken]
+        return claims
 
     def renew(self, claim: Claim[Key]) -> bool:
         """Extend a live claim's lease; False when it is no longer this owner's."""
-        with self.backend.transaction() as db:
-            return (
-                db.execute(
-                    f"UPDATE {self.table} SET lease_until = ? WHERE {self._where} AND token = ? "
-                    "AND state = 'claimed'",
-                    [_stamp(self.clock() + self.lease), *self._key(claim), claim.token],
-                ).rowcount
-                == 1
-            )
+        return bool(self.renew_many([claim]))
+
+    def renew_many(self, claims: Sequence[Claim[Key]]) -> list[Claim[Key]]:
+        """Extend the leases of live claims in one transaction; the claims that are still this owner's."""
+        until = timestamp(self.clock() + self.lease)
+        return self._update(
+            claims, "lease_until = ?", [until], f"{self.table}.state = 'claimed'", returning=True
+        )
 
     def record(self, claim: Claim[Key], outcome: Outcome, message_ref: str | None = None) -> bool:
         """Record how a claimed delivery ended; False when the claim was lost to another owner meanwhile."""
+        return not self.record_many([(claim, outcome, message_ref)])
+
+    def record_many(self, outcomes: Sequence[tuple[Claim[Key], Outcome, str | None]]) -> list[Claim[Key]]:
+        """Record how claimed deliveries ended, in one transaction; the claims lost to another owner
+        meanwhile (nothing recorded for them)."""
+        if not outcomes:
+            return []
+        stamp = timestamp(self.clock())
+        lost: list[Claim[Key]] = []
         with self.backend.transaction() as db:
-            return (
-                db.execute(
-                    f"UPDATE {self.table} SET state = ?, finished_at = ?, message_ref = ? "
-                    f"WHERE {self._where} AND token = ? AND state = 'claimed'",
-                    [outcome.value, _stamp(self.clock()), message_ref, *self._key(claim), claim.token],
-                ).rowcount
-                == 1
-            )
+            for chunk in _chunks(outcomes):
+                by_key = {(c.subscription_id, _text(c.key)): c for c, _, _ in chunk}
+                params: list[object]
+                rows, params = _values(
+                    [[c.subscription_id, _text(c.key), c.token, o.value, ref] for c, o, ref in chunk]
+                )
+                done = db.execute(
+                    f"UPDATE {self.table} SET state = v.column4, finished_at = ?, message_ref = v.column5 "
+                    f"FROM {rows} WHERE {self._joined} AND {self.table}.token = v.column3 AND "
+                    f"{self.table}.state = 'claimed' RETURNING {self._keys}",
+                    [stamp, *params],
+                ).fetchall()
+                recorded = {(int(r[0]), str(r[1])) for r in done}
+                lost += [c for k, c in by_key.items() if k not in recorded]
+        return lost
 
     def uncertain(self, claim: Claim[Key]) -> None:
         """Give up a claim whose post may or may not have happened: the next pass looks before posting."""
-        with self.backend.transaction() as db:
-            db.execute(
-                f"UPDATE {self.table} SET state = 'uncertain', lease_until = ? WHERE {self._where} "
-                "AND token = ? "
-                "AND state = 'claimed'",
-                [_stamp(self.clock()), *self._key(claim), claim.token],
-            )
+        self.uncertain_many([claim])
 
-    def skip(self, subscription_id: int, key: Key) -> bool:
+    def uncertain_many(self, claims: Sequence[Claim[Key]]) -> None:
+        """`uncertain` for several claims, in one transaction."""
+        self._update(
+            claims,
+            "state = 'uncertain', lease_until = ?",
+            [timestamp(self.clock())],
+            f"{self.table}.state = 'claimed'",
+        )
+
+    def release_many(self, claims: Sequence[Claim[Key]]) -> None:
+        """Give back claims whose posts were never tried (a pass stopped early): a new claim's row goes, so
+        the next pass claims it afresh without looking; a retaken one is uncertain again, as it was."""
+        fresh = [c for c in claims if not c.retry]
+        with self.backend.transaction() as db:
+            for chunk in _chunks(fresh):
+                values: list[object]
+                rows, values = _values([[c.subscription_id, _text(c.key), c.token] for c in chunk])
+                db.execute(
+                    f"DELETE FROM {self.table} WHERE state = 'claimed' AND (subscription_id, {self.column}, "
+                    f"token) IN (SELECT column1, column2, column3 FROM {rows})",
+                    values,
+                )
+        self.uncertain_many([c for c in claims if c.retry])
+
+    def _update(
+        self,
+        claims: Sequence[Claim[Key]],
+        assignments: str,
+        params: list[object],
+        condition: str,
+        *,
+        returning: bool = False,
+    ) -> list[Claim[Key]]:
+        """One UPDATE of `claims` still held under their tokens, per chunk, in one transaction; with
+        `returning`, the claims it changed."""
+        changed: list[Claim[Key]] = []
+        if not claims:
+            return changed
+        with self.backend.transaction() as db:
+            for chunk in _chunks(claims):
+                by_key = {(c.subscription_id, _text(c.key)): c for c in chunk}
+                values: list[object]
+                rows, values = _values([[c.subscription_id, _text(c.key), c.token] for c in chunk])
+                found = db.execute(
+                    f"UPDATE {self.table} SET {assignments} FROM {rows} WHERE {self._joined} AND "
+                    f"{self.table}.token = v.column3 AND {condition} RETURNING {self._keys}",
+                    [*params, *values],
+                ).fetchall()
+                if returning:
+                    changed += [by_key[(int(r[0]), str(r[1]))] for r in found]
+        return changed
+
+    def skip(self, subscription_id: int, key: Key, fence: Fence | None = None) -> bool:
         """Record a day past its grace period as skipped; True the first time, so it is logged once.
 
         An uncertain day, or one whose owner's lease ran out, is skipped too; a live claim is left alone.
         """
-        now = _stamp(self.clock())
-        where: list[int | str] = [subscription_id, _text(key)]
+        return bool(self.skip_many([(subscription_id, key)], fence))
+
+    def skip_many(self, keys: Sequence[tuple[int, Key]], fence: Fence | None = None) -> list[tuple[int, Key]]:
+        """`skip` for several days in one transaction (under `fence`, as `claim_many`); the keys skipped
+        now."""
+        if not keys:
+            return []
+        stamp = timestamp(self.clock())
+        guard_params: list[object]
+        guard, guard_params = _guard(fence, stamp)
+        skipped: list[tuple[int, Key]] = []
         with self.backend.transaction() as db:
-            inserted = db.execute(
-                f"INSERT INTO {self.table} (subscription_id, {self.column}, state, token, lease_until, "
-                "claimed_at, finished_at) VALUES (?, ?, 'skipped', '', ?, ?, ?) ON CONFLICT DO NOTHING",
-                [*where, now, now, now],
-            ).rowcount
-            if inserted:
-                return True
-            return (
-                db.execute(
-                    f"UPDATE {self.table} SET state = 'skipped', finished_at = ? WHERE {self._where} AND "
-                    "(state = 'uncertain' OR (state = 'claimed' AND lease_until < ?))",
-                    [now, *where, now],
-                ).rowcount
-                == 1
-            )
+            for chunk in _chunks(keys):
+                wanted = {(s, _text(k)): (s, k) for s, k in chunk}
+                params: list[object]
+                rows, params = _values([list(k) for k in wanted])
+                fresh = {
+                    (int(r[0]), str(r[1]))
+                    for r in db.execute(
+                        f"INSERT INTO {self.table} ({self._keys}, state, token, lease_until, "
+                        f"claimed_at, finished_at) SELECT v.column1, v.column2, 'skipped', '', ?, ?, ? FROM "
+                        f"{rows} WHERE {guard} ON CONFLICT DO NOTHING RETURNING {self._keys}",
+                        [stamp, stamp, stamp, *params, *guard_params],
+                    ).fetchall()
+                }
+                rest = [k for k in wanted if k not in fresh]
+                retaken: set[tuple[int, str]] = set()
+                if rest:
+                    rows, params = _values([list(k) for k in rest])
+                    retaken = {
+                        (int(r[0]), str(r[1]))
+                        for r in db.execute(
+                            f"UPDATE {self.table} SET state = 'skipped', finished_at = ? FROM {rows} WHERE "
+                            f"{self._joined} AND ({self.table}.state = 'uncertain' OR ({self.table}.state = "
+                            f"'claimed' AND {self.table}.lease_until < ?)) AND {guard} "
+                            f"RETURNING {self._keys}",
+                            [stamp, *params, stamp, *guard_params],
+                        ).fetchall()
+                    }
+                skipped += [wanted[k] for k in wanted if k in fresh or k in retaken]
+        return skipped
 
     def state(self, subscription_id: int, key: Key) -> str | None:
         """The state of one delivery (claimed, uncertain, sent, ...), or None when it has no row."""
@@ -193,12 +353,14 @@ class Ledger(Generic[Key]):
             )
         ]
 
-    def first_date(self, subscription_id: int) -> dt.date | None:
-        """The earliest local date with a ledger row for a subscription: from then on, passes ran for it."""
-        rows = self.backend.read(
-            "SELECT MIN(local_date) FROM deliveries WHERE subscription_id = ?", [subscription_id]
-        )
-        return dt.date.fromisoformat(str(rows[0][0])) if rows and rows[0][0] is not None else None
+    def first_dates(self) -> dict[int, dt.date]:
+        """The earliest local date with a ledger row of each subscription: from then on, passes ran for it."""
+        return {
+            int(sub_id): dt.date.fromisoformat(str(day))
+            for sub_id, day in self.backend.read(
+                "SELECT subscription_id, MIN(local_date) FROM deliveries GROUP BY subscription_id", []
+            )
+        }
 
     def states(self, keys: list[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], str]:
         """The ledger state of each (subscription, local date) that has one."""
@@ -221,7 +383,3 @@ class Ledger(Generic[Key]):
     @staticmethod
     def _key(claim: Claim[Key]) -> list[object]:
         return [claim.subscription_id, _text(claim.key)]
-
-
-def _text(key: dt.date | int) -> str:
-    return key.isoformat() if isinstance(key, dt.date) else str(key)

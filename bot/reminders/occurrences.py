@@ -19,6 +19,10 @@ and "Overdue by 100 days" falls on the deadline + 100 days: a pledge due 2025-09
 2025-12-20. Whether a pledge is still open (not kept, broken or a compromise) is not known here; the caller
 drops the overdue items of settled pledges.
 
+An official's mid-term and the end of a term (`ONCE_KINDS`, derived from the speaker's terms by
+`bot/officials/terms.py`, whose start is an inauguration like any other) fall due on their day, and ahead of
+it, only: no anniversaries, no day counts.
+
 A rating (a `status change`) comes round on its anniversaries alone, and never ahead of its day
 (`YEARLY_ONLY`): no day counts, no heads-up, nothing in `upcoming`.
 
@@ -64,7 +68,9 @@ DUE = "due"
 DUE_KINDS = frozenset({DUE, *DUE_MILESTONE_KINDS})
 # Milestone kinds that fall due on their own date ("Today: ...", "Due today: ..."), and ahead of it with a
 # lead time.
-FORWARD_KINDS = frozenset({"event", "election", "inauguration", *DUE_MILESTONE_KINDS})
+# The days of a term announced on the day (and ahead) only.
+ONCE_KINDS = frozenset({"mid-term", "term end"})
+FORWARD_KINDS = frozenset({"event", "election", "inauguration", *DUE_MILESTONE_KINDS, *ONCE_KINDS})
 # A rating (a status change) is the desk's own record, not an event readers count the days to or wait for:
 # it comes round once a year on its day ("1 year since rated Kept: …", a prompt to check the verdict still
 # holds), never as "300 days since", and never ahead of its day (no heads-up, nothing in `upcoming` or the
@@ -95,6 +101,8 @@ class Milestone:
     title_ko: str = ""
     # The status a rating gave its pledge (the topic): a rating is named from it in the reader's language.
     status: str = ""
+    # The speaker's id, for channels that follow an official.
+    speaker_id: str = ""
 
     def name(self, m: Messages) -> str:
         """The milestone's title for `m`'s readers, an English one marked as such for readers of another
@@ -114,6 +122,8 @@ KIND_NAMES = {
     "deadline": N_("deadline"),
     "status change": N_("status change"),
     "event": N_("event"),
+    "mid-term": N_("mid-term"),
+    "term end": N_("term end"),
     DUE: N_("due"),
 }
 
@@ -281,8 +291,12 @@ class Calendar:
         # Deadlines count their marks from the day after (overdue by N days is the deadline + N days), so
         # they are indexed apart from the milestones whose day counts include their own day.
         dues_by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
+        once_by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
         for milestone in ordered:
             date = milestone.date
+            if milestone.kind in ONCE_KINDS:
+                once_by_date[date].append(milestone)
+                continue
             by_month_day[(date.month, date.day)].append(milestone)
             if milestone.kind in DUE_KINDS:
                 dues_by_date[date].append(milestone)
@@ -296,6 +310,7 @@ class Calendar:
         self._anniversary_years = {key: [m.date.year for m in bucket] for key, bucket in by_month_day.items()}
         self._by_date = {date: tuple(bucket) for date, bucket in by_date.items()}
         self._dues_by_date = {date: tuple(bucket) for date, bucket in dues_by_date.items()}
+        self._once_by_date = {date: tuple(bucket) for date, bucket in once_by_date.items()}
         self._size = len(ordered)
 
     def __len__(self) -> int:
@@ -352,7 +367,7 @@ class Calendar:
         ]
         found.extend(
             Occurrence(listed_on, milestone, OccurrenceKind.ON_THE_DAY, 0, lead_days)
-            for milestone in self._dues_by_date.get(due, ())
+            for milestone in (*self._dues_by_date.get(due, ()), *self._once_by_date.get(due, ()))
         )
         for key in anniversary_keys(due):
             bucket = self._anniversaries.get(key)

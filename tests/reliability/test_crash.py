@@ -206,6 +206,10 @@ def env_for(slack: FakeSlack, db: StateDB, lease: dt.timedelta = LEASE) -> dict[
     return {
         **db.env(),
         "PLEDGEBOT_CLAIM_LEASE_SECONDS": str(lease.total_seconds()),
+        # One digest per batch and one post in flight: the planner predicts every request in order, and a
+        # kill after "recorded" finds the record written. Batches interrupted midway: test_batch_crash.py.
+        "PLEDGEBOT_DELIVERY_BATCH": "1",
+        "PLEDGEBOT_DELIVERY_CONCURRENCY": "1",
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,

@@ -4,15 +4,20 @@ gateway IDENTIFY) where they belong; configuration errors name the variable and 
 Each test runs the adapters through representative flows, failures included, with distinctive secrets and
 DEBUG logging, then scans every log record, stdout/stderr, every reply and every request the fakes received.
 The reliability suite's autouse guard (conftest.py) also checks every other reliability test's log lines.
+Every test here also writes its logs as `LOG_FORMAT=json` does: each line must parse as one JSON object with
+the documented fields, carry no secret, and (at INFO and above) nothing the users typed beyond the command
+word.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +30,7 @@ from hypothesis import strategies as st
 
 from adapters.slack_app.delivery import deliverer as slack_deliverer
 from adapters.slack_app.server import SlackStartError, serve
-from bot import cli
+from bot import cli, logs
 from bot.cli import open_bot
 from bot.config import ConfigError, Secret, Settings, load_settings
 from tests.fakes.discord_api import MANAGE_CHANNELS, MEMBER_PERMISSIONS, FakeDiscord
@@ -58,9 +63,38 @@ ADMIN, MEMBER, CHANNEL = "U0EDITOR", "U0REPORTER", "C0POLITICS"
 WAIT = 5.0
 
 
+# Typed by the tests' users after a command word: no log line at INFO or above may repeat it.
+TYPED = f"typed{RUN}words"
+
+
 @pytest.fixture(autouse=True)
 def _guard() -> None:
     guard_secret(*ALL)
+
+
+@pytest.fixture(autouse=True)
+def json_logs(figures: Figures) -> Iterator[io.StringIO]:
+    """Every record also formatted as LOG_FORMAT=json formats it; afterwards each line is parsed, scanned."""
+    handler = logs.handler(load_settings({"LOG_FORMAT": "json"}).log_format)
+    assert isinstance(handler, logging.StreamHandler)
+    out = io.StringIO()
+    handler.setStream(out)
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert all(isinstance(p, dict) and {"time", "level", "logger", "message"} <= p.keys() for p in parsed)
+    requests = [p for p in parsed if "request_id" in p]
+    assert all({"platform", "channel"} <= p.keys() and ("workspace" in p or "guild" in p) for p in requests)
+    scan(figures, lines, "a JSON log line")
+    informative = [line for line, p in zip(lines, parsed, strict=True) if p["level"] != "DEBUG"]
+    scan(figures, informative, "a JSON log line at INFO or above", [TYPED])
+    figures.add("secrets.json_log_lines_parsed", len(parsed))
 
 
 def scan(figures: Figures, texts: Iterable[str], where: str, secrets: Iterable[str] = ALL) -> None:
@@ -215,7 +249,7 @@ class BrokenCore:
 
 
 async def test_slack_http_flows_leak_no_secret(
-    tmp_path: Path, slack: FakeSlack, caplog, capfd, figures: Figures
+    tmp_path: Path, slack: FakeSlack, caplog, capfd, figures: Figures, json_logs: io.StringIO
 ):
     caplog.set_level("DEBUG")
     settings = slack_settings(tmp_path, slack)
@@ -240,6 +274,7 @@ async def test_slack_http_flows_leak_no_secret(
                         (ADMIN, "subscribe 08:30 UTC"),
                         (MEMBER, "unsubscribe"),
                         (ADMIN, "on 2025-02-30"),
+                        (MEMBER, f"show {TYPED}"),
                     ]
                 ):
                     body = form_body(
@@ -256,7 +291,7 @@ async def test_slack_http_flows_leak_no_secret(
                 )
                 body = interactive_body(click)
                 await post(body, signed_headers(body, secret=SLACK_SIGNING))
-                await slack.wait_for_calls("response_url", 4 if target is core else 1)
+                await slack.wait_for_calls("response_url", 5 if target is core else 1)
             stopping.set()
             await asyncio.wait_for(task, WAIT)
         # A rejected bot token stops start-up with a message that names the variable only.
@@ -274,6 +309,14 @@ async def test_slack_http_flows_leak_no_secret(
     scan(figures, sent_to_slack(slack), "a request to Slack")
     # The token did go where it belongs.
     assert any(c.headers.get("Authorization") == f"Bearer {SLACK_BOT}" for c in slack.calls)
+    # JSON lines inside a request say where it came from and which command it was.
+    shown = [
+        p
+        for p in map(json.loads, json_logs.getvalue().splitlines())
+        if p.get("platform") == "slack" and p.get("command") == "show"
+    ]
+    assert shown and all(p["workspace"] == "T0NEWSROOM" and p["channel"] == CHANNEL for p in shown)
+    assert len({p["request_id"] for p in shown}) == 1  # one `show` request, one id
 
 
 async def test_slack_socket_mode_flows_leak_no_secret(

@@ -1,12 +1,14 @@
-"""Hot standby: two `python -m bot worker` processes on one state store, and a worker that loses its lock.
+"""Hot standby: two `python -m bot worker` processes on one state store, and a worker that loses its lease.
 
 1. On the same PostgreSQL database (each worker with its own local SQLite file, as two dynos would have) and
    on the same SQLite file (one host): the second worker logs "standing by", keeps asking for the scheduler
-   lock, and opens no Discord gateway connection (the fake counts connections and IDENTIFYs) and no Slack
-   Socket Mode connection (the fake counts apps.connections.open). kill -9 of the first: the second holds the
-   lock within the retry interval (`PLEDGEBOT_STANDBY_RETRY_SECONDS`, 0.5 s here) and then connects.
-2. PostgreSQL: the leader's lock connection is ended by the server (pg_terminate_backend on its backend pid):
-   the leader logs that it lost the lock and exits 1, and the standby takes over.
+   lease, and opens no Discord gateway connection (the fake counts connections and IDENTIFYs) and no Slack
+   Socket Mode connection (the fake counts apps.connections.open). kill -9 of the first: its lease runs out
+   (`PLEDGEBOT_LEASE_SECONDS`, 1 s here) and the second takes it within the retry interval
+   (`PLEDGEBOT_STANDBY_RETRY_SECONDS`, 0.5 s here) after that, then connects.
+2. PostgreSQL: every connection of the leader is ended by the server (pg_terminate_backend): it keeps
+   leading, since the lease lives in a row, not in a session (as behind PgBouncer in transaction mode). When
+   the lease row is taken over, the leader logs that it lost the lock and exits 1, and the standby takes over.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.backends import LEADER_LOCK
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.reliability.processes import Bot, poll
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.soak
 
 DISCORD_TOKEN = "standby-test-token"
 RETRY = 0.5  # PLEDGEBOT_STANDBY_RETRY_SECONDS in these tests
+LEASE = 1.0  # PLEDGEBOT_LEASE_SECONDS
 HOLDING = "holding the scheduler lock"
 STANDING_BY = "standing by"
 ASKING_AGAIN = "the scheduler lock is still taken"
@@ -46,6 +48,7 @@ def worker_env(fake: FakeDiscord, slack: FakeSlack, db: Path, url: str | None) -
     env = {
         "PLEDGEBOT_DB": str(db),
         "PLEDGEBOT_STANDBY_RETRY_SECONDS": str(RETRY),
+        "PLEDGEBOT_LEASE_SECONDS": str(LEASE),
         "DISCORD_TOKEN": DISCORD_TOKEN,
         "DISCORD_API_BASE": fake.base_url,
         "DISCORD_GUILD_IDS": str(fake.guild_id),
@@ -60,15 +63,11 @@ def worker_env(fake: FakeDiscord, slack: FakeSlack, db: Path, url: str | None) -
     return env
 
 
-def lock_holder(url: str) -> int | None:
-    """The backend pid of the connection holding the scheduler's advisory lock in this database."""
+def lease(url: str) -> tuple[str, int, str]:
+    """The scheduler's lease row: (holder, fencing number, expiry)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-            "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted AND d.datname = current_database()",
-            [LEADER_LOCK],
-        ).fetchone()
-    return row[0] if row else None
+        row = conn.execute("SELECT holder, fence, expires_at FROM leases WHERE name = 'scheduler'").fetchone()
+    return row[0], row[1], row[2]
 
 
 async def start_pair(fake: FakeDiscord, slack: FakeSlack, folder: Path, url: str | None) -> tuple[Bot, Bot]:
@@ -105,7 +104,7 @@ async def test_a_standby_worker_connects_nothing_and_takes_over_within_the_retry
             killed = time.monotonic()
             first.kill()
             assert await first.wait(10) == -9
-            await second.wait_for_line(HOLDING, timeout=RETRY + 10)
+            await second.wait_for_line(HOLDING, timeout=LEASE + RETRY + 10)
             took_lock = time.monotonic() - killed
             await fake.wait_identified(timeout=30, after=seen)
             await poll(lambda: socket_opens(slack) == 2, 30, "the standby's Socket Mode connection")
@@ -122,15 +121,15 @@ async def test_a_standby_worker_connects_nothing_and_takes_over_within_the_retry
     for bot in bots:
         assert "Traceback" not in bot.log, bot.log
         assert all(s not in bot.log for s in (BOT_TOKEN, APP_TOKEN, DISCORD_TOKEN))
-    # The lock is free the moment the process dies (its connection or file closes with it), so the standby
-    # holds it at its next ask: within one retry interval, plus a little for the ask itself.
-    assert took_lock < RETRY + 1.0, f"took the lock {took_lock:.2f} s after the kill"
+    # The lease runs out at most LEASE after the dead leader's last renewal, and the standby holds it at its
+    # next ask: within the lease and one retry interval, plus a little for the ask itself.
+    assert took_lock < LEASE + RETRY + 1.0, f"took the lock {took_lock:.2f} s after the kill"
     figures.add(f"standby.{state_backend}.takeover_lock_ms", int(took_lock * 1000))
     figures.add(f"standby.{state_backend}.takeover_connected_ms", int(connected * 1000))
     print(f"\n{state_backend}: lock taken {took_lock:.2f} s, connected {connected:.2f} s after kill -9")
 
 
-async def test_a_worker_whose_lock_connection_is_killed_exits_1_and_the_standby_takes_over(
+async def test_a_leader_keeps_its_lease_without_its_connections_and_exits_1_when_it_is_taken_over(
     tmp_path: Path, database_url: str, figures
 ):
     fake = FakeDiscord(token=DISCORD_TOKEN)
@@ -140,17 +139,30 @@ async def test_a_worker_whose_lock_connection_is_killed_exits_1_and_the_standby_
         async with FakeSlack() as slack:
             first, second = await start_pair(fake, slack, tmp_path, database_url)
             bots += [first, second]
-            seen = len(fake.gateway_received)
-            pid = lock_holder(database_url)
-            assert pid is not None
+            holder, fence, _ = lease(database_url)
             with psycopg.connect(database_url, autocommit=True) as admin:
-                assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
-            ended = time.monotonic()
-            code = await first.wait(RETRY + 20)
-            stopped = time.monotonic() - ended
-            await second.wait_for_line(HOLDING, timeout=RETRY + 10)
+                ended = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchone()[0]
+            assert ended >= 1
+            cut = lease(database_url)[2]
+            # Renewed since on new pooled connections, by the same holder under the same number.
+            await poll(lambda: lease(database_url)[2] > cut, 3 * LEASE + 20, "a renewal after the cut")
+            assert lease(database_url)[:2] == (holder, fence)
+            assert LOST not in first.log and HOLDING not in second.log
+            seen = len(fake.gateway_received)
+            # An operator (or a leader that thought the lease free) takes the row over.
+            with psycopg.connect(database_url, autocommit=True) as admin:
+                admin.execute(
+                    "UPDATE leases SET holder = 'operator', fence = fence + 1 WHERE name = 'scheduler'"
+                )
+            taken = time.monotonic()
+            code = await first.wait(LEASE + 20)
+            stopped = time.monotonic() - taken
+            await second.wait_for_line(HOLDING, timeout=LEASE + RETRY + 10)
             await fake.wait_identified(timeout=30, after=seen)
-            assert lock_holder(database_url) not in (None, pid)
+            assert lease(database_url)[1] == fence + 2
             code2, _ = await second.stop()
             assert code2 == 0, second.log
     finally:
@@ -160,5 +172,5 @@ async def test_a_worker_whose_lock_connection_is_killed_exits_1_and_the_standby_
     assert code == 1, first.log
     assert LOST in first.log, first.log
     assert "Traceback" not in first.log, first.log
-    figures.add("standby.postgres.lock_lost_exit_ms", int(stopped * 1000))
-    print(f"\nlock connection ended: the leader exited 1 after {stopped:.2f} s")
+    figures.add("standby.postgres.lease_lost_exit_ms", int(stopped * 1000))
+    print(f"\nlease taken over: the leader exited 1 after {stopped:.2f} s")
