@@ -183,6 +183,20 @@ def m010_paraphrases(db: Database) -> None:
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m011_source_headlines(db: Database) -> None:
+    """The headlines of each pledge's sources, English and Korean, searchable in an index of their own: a
+    policy named only in the speech that announced it is found, below the pledges that say the words
+    themselves. Apart from pledge_index so that a headline every pledge of a source shares does not make
+    its words count for nothing in the ranking of their own text. The data fingerprint is forgotten, so
+    the next refresh rebuilds the catalogue and fills it."""
+    db.execute(
+        "CREATE VIRTUAL TABLE source_index USING fts5(pledge_id UNINDEXED, headlines, "
+        "tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

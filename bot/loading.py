@@ -367,6 +367,7 @@ class Loader:
         done = 0
         builder = RowBuilder(lambda source: None)
         touched: set[str] = set()
+        sources: set[str] = set()
         children: dict[str, set[str]] = defaultdict(set)
         for entry in payload.get("children", []):
             child, _, pledge = entry.partition(":")
@@ -389,6 +390,8 @@ class Loader:
                             touched.add(row["id"])
                         elif table in ("quotes", "statuses"):
                             touched.add(row["pledge"])
+                        elif table == "sources":
+                            sources.add(row["id"])
                         tables[table].append(row)
                 for table in ds.TABLES:
                     if tables.get(table):
@@ -409,6 +412,9 @@ class Loader:
             )
             db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
             db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM source_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            # A changed source changes the headlines its pledges are found by.
+            touched |= search_index.citing(db, sources)
             search_index.write(db, sorted(touched))
             _bump_version(db)
             _set_meta(db, "journal_position", str(edit.id))
@@ -508,6 +514,8 @@ class Loader:
                         progress(done, total)
             db.execute("DELETE FROM pledge_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
             db.execute("DELETE FROM pledge_aliases WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            db.execute("DELETE FROM source_index WHERE pledge_id NOT IN (SELECT id FROM pledges)")
+            touched |= search_index.citing(db, {row["id"] for row in tables.get("sources", [])})
             ids = [r[0] for r in db.execute("SELECT id FROM pledges")] if clear else sorted(touched)
             search_index.write(db, ids)
             _bump_version(db)
@@ -549,6 +557,7 @@ def _clear(db: Database) -> None:
         db.execute(f"DELETE FROM {table}")
     db.execute("DELETE FROM pledge_index")
     db.execute("DELETE FROM pledge_aliases")
+    db.execute("DELETE FROM source_index")
 
 
 def _drop_pledges(db: Database, ids: list[str]) -> None:
@@ -558,6 +567,7 @@ def _drop_pledges(db: Database, ids: list[str]) -> None:
             db.execute(f"DELETE FROM {table} WHERE pledge = ?", [pledge_id])
         db.execute("DELETE FROM pledge_index WHERE pledge_id = ?", [pledge_id])
         db.execute("DELETE FROM pledge_aliases WHERE pledge_id = ?", [pledge_id])
+        db.execute("DELETE FROM source_index WHERE pledge_id = ?", [pledge_id])
 
 
 def _drop_replaced(db: Database, keys: set[str] | frozenset[str], children: dict[str, set[str]]) -> None:

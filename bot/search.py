@@ -221,6 +221,8 @@ class SearchResult:
     typed: list[str] = field(default_factory=list)
     # The FTS5 expression that produced the answer ("" when none did): what the benchmark's floor runs.
     expression: str = ""
+    # The pledges at the end of `ids` that match all but one of the query's words (not counted in `total`).
+    near: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -461,8 +463,9 @@ class Searcher:
         last = prefix and not units[-1].synonym
         result.expression = self._and(units, last)
         ids, total = self._match(result.expression, exact, category, limit, offset)
-        if total:
-            result.ids, result.total = ids, total
+        result.ids, result.total = ids, total
+        self._fill(result, units, limit, offset)
+        if result.total:
             return result
         counts = [self._count(self._and([u], last and u is units[-1]), 1) for u in units]
         if any(u.synonym and not n and " " in u.typed for u, n in zip(units, counts, strict=True)):
@@ -499,6 +502,55 @@ class Searcher:
         result.matched = [u.shown for u in matched]
         result.terms = [e for u in matched for e in u.entries if not _case_sensitive(e)]
         return result
+
+    def _fill(self, result: SearchResult, units: list[_Unit], limit: int, offset: int) -> None:
+        """Fill a page the pledges matching every word in their own text leave short. When none does, with
+        those whose sources' headlines have the words (a source's headline is shared by all its pledges, so
+        beside pledges that say the words themselves it would add every pledge of that source: "hotline"
+        would find the 14 of one article). Then, on the first page, with those matching all but one of
+        three or more words (in `near`, not counted in the total)."""
+        own = result.total
+        if own > CANDIDATES or offset + limit <= own:
+            return
+        mine = self._ids_of(result.expression) if own else set()
+        sourced = [] if own else self._sourced(result.expression)
+        result.total += len(sourced)
+        result.ids += sourced[offset : offset + limit]
+        words_ = [u for u in units if u.shown not in GENERIC_WORDS]
+        if offset or len(words_) < 3 or not result.total or len(result.ids) >= limit:
+            return
+        seen = mine | set(sourced)
+        for left_out in words_:
+            expression = self._and([u for u in units if u is not left_out], False)
+            ids, _ = self._match(expression, [], "", limit, 0)
+            result.near += [i for i in ids if i not in seen and i not in result.near]
+        result.near = result.near[: limit - len(result.ids)]
+        result.ids += result.near
+
+    def _ids_of(self, expression: str) -> set[str]:
+        """Every pledge the expression matches in its own text (at most the ranked candidates and one)."""
+        return {
+            r[0]
+            for r in self.store.db.execute(
+                "SELECT i.pledge_id FROM (SELECT rowid FROM pledge_index_fts WHERE pledge_index_fts MATCH ? "
+                "LIMIT ?) f JOIN pledge_index i ON i.rowid = f.rowid",
+                [expression, CANDIDATES + 1],
+            )
+        }
+
+    def _sourced(self, expression: str) -> list[str]:
+        """The pledges whose sources' headlines match, best first, up to the ranked candidates."""
+        try:
+            return [
+                r[0]
+                for r in self.store.db.execute(
+                    "SELECT pledge_id FROM source_index WHERE source_index MATCH ? ORDER BY rank LIMIT ?",
+                    [expression, CANDIDATES],
+                )
+            ]
+        except sqlite3.OperationalError:
+            # A term of pledge_index's own columns (a lone Hangul syllable's filter) is no headline's.
+            return []
 
     def _units(self, typed: list[str]) -> list[_Unit]:
         """The query as words and synonym phrases, stop words left out."""

@@ -66,6 +66,7 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
             f"SELECT pledge, text FROM quotes WHERE pledge IN ({marks}) ORDER BY pledge, position", chunk
         ):
             quotes[pledge].append(text)
+        headlines = _headlines(db, marks, chunk)
         docs, texts = [], []
         alias_rows: list[tuple[str, str]] = []
         for row in db.execute(
@@ -99,10 +100,47 @@ def write(db: Database, pledge_ids: list[str], *, bulk: bool = False) -> None:
         db.conn.executemany(
             "INSERT OR IGNORE INTO pledge_aliases (alias, pledge_id) VALUES (?, ?)", alias_rows
         )
+        if not bulk:
+            db.execute(f"DELETE FROM source_index WHERE pledge_id IN ({marks})", chunk)
+        db.conn.executemany(
+            "INSERT INTO source_index (pledge_id, headlines) VALUES (?, ?)", sorted(headlines.items())
+        )
         db.execute(
             "INSERT OR IGNORE INTO search_terms (term) SELECT value FROM json_each(?)",
             [_json_list(sorted(terms))],
         )
+
+
+def _headlines(db: Database, marks: str, chunk: list[str]) -> dict[str, str]:
+    """Each pledge's source headlines (those its quotes and statuses cite), English and Korean, the Korean
+    also as the bigrams and joins a Korean word is looked up by."""
+    found: dict[str, dict[str, None]] = defaultdict(dict)
+    for pledge, headline, headline_ko in db.execute(
+        "SELECT c.pledge, s.headline, s.headline_ko FROM ("
+        f"SELECT pledge, source FROM quotes WHERE pledge IN ({marks}) UNION "
+        f"SELECT pledge, source FROM statuses WHERE pledge IN ({marks}) AND source IS NOT NULL"
+        ") c JOIN sources s ON s.id = c.source",
+        [*chunk, *chunk],
+    ):
+        found[pledge][headline] = None
+        if headline_ko:
+            found[pledge][f"{headline_ko} {hangul_grams(headline_ko)} {hangul_joins(headline_ko)}"] = None
+    return {pledge: "\n".join(texts) for pledge, texts in found.items()}
+
+
+def citing(db: Database, source_ids: set[str]) -> set[str]:
+    """The pledges whose quotes or statuses cite these sources: their index holds the sources' headlines."""
+    if not source_ids:
+        return set()
+    ids = _json_list(sorted(source_ids))
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT pledge FROM quotes WHERE source IN (SELECT value FROM json_each(?)) UNION "
+            "SELECT pledge FROM statuses WHERE source IN (SELECT value FROM json_each(?))",
+            [ids, ids],
+        )
+    }
 
 
 def alias_key(text: str) -> str:

@@ -122,3 +122,8 @@ def test_abbreviations_are_understood_only_as_written(bot, institutions):
 def test_a_known_name_is_never_corrected(bot):
     # Chad is a country (CLDR): not "corrected" to a word of the catalogue.
     assert bot.searcher.search("Chad").corrected is None
+
+
+@pytest.mark.parametrize(("typed", "fixed"), [("Rusia", "russia"), ("Jappan", "japan")])
+def test_a_capitalised_typo_that_is_no_known_name_is_corrected(bot, typed, fixed):
+    assert bot.searcher.search(typed).corrected == fixed

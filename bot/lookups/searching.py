@@ -124,5 +124,8 @@ def search_page(
     elif result.matched:
         text = m.gettext("No pledge mentions all of “{shown}”; showing pledges that mention some of it.")
         notices.append(Notice(text.format(shown=short(" ".join(result.matched), 60))))
+    if result.near:
+        text = m.gettext("Also matching most of your words: {pledges}.")
+        notices.append(Notice(text.format(pledges=", ".join(result.near))))
     found.cards = cards.cards(result.ids, m, lead_only=True, terms=result.terms)
     return found
