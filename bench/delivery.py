@@ -55,6 +55,13 @@ def add_subscriptions(bot: Bot, total: int, now: dt.datetime) -> int:
     return max(total, len(existing))
 
 
+def drop_copies(bot: Bot) -> None:
+    """Undo `add_subscriptions` and the ledger rows of the pass, so later sections see the generated set."""
+    with bot.backend.transaction() as db:
+        db.execute("DELETE FROM deliveries")
+        db.execute("DELETE FROM subscriptions WHERE channel LIKE '%-copy%'")
+
+
 def floor(bot: Bot, keys: list[tuple[int, dt.date]], batch: int) -> float:
     """Seconds to write the pass's ledger rows as plainly as SQL allows: per batch of `batch` keys, one
     transaction inserting the claims (`executemany`) and one marking them sent, on the same state store."""

@@ -412,6 +412,7 @@ def run(profile: Profile, work: Path, command: str) -> Report:
 
     delivery.add_subscriptions(bot, profile.delivery_subscriptions, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     sqlite_pass = delivery.measure(bot, DELIVERY_AT)
+    delivery.drop_copies(bot)
     report.add(_pass_row("Delivery pass", sqlite_pass, profile.delivery_subscriptions))
     try:
         _postgres(profile, work, data, report, bot, plan, sqlite_pass)
