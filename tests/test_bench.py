@@ -40,7 +40,7 @@ ROWS = (
     "Delivery pass: 80 subscriptions due",
     "National dataset: import of 40 officials × 10 pledges",
     # Every official's 100th day, each once, in the digest of a channel that follows everything.
-    "Plan the officials' 100th day: 80 subscriptions, 40 term anniversaries",
+    "Plan the officials' 100th day: 50 subscriptions, 40 term anniversaries",
     "Lookup scoped by region or office p50",
     "Lookup scoped by region or office p99",
 )
