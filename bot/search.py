@@ -142,6 +142,31 @@ KOREAN_QUESTION_WORDS = frozenset(
 )
 # "Policy" and "pledge" in a Korean question ("…에 대한 정책은?") frame it; left out when other words remain.
 KOREAN_FRAME_WORDS = frozenset(["정책", "공약", "계획", "입장"])
+# English questions as reporters type them ("what did Lee say about the hotline?"): the question's own verbs
+# and prepositions are left out, but only beside other words, so a query of them alone still searches them.
+ENGLISH_QUESTION_WORDS = frozenset(
+    [
+        "about",
+        "anything",
+        "concerning",
+        "did",
+        "ever",
+        "had",
+        "has",
+        "have",
+        "how",
+        "mention",
+        "mentioned",
+        "promise",
+        "promised",
+        "regarding",
+        "said",
+        "say",
+        "says",
+        "tell",
+        "told",
+    ]
+)
 # Particles and verb endings, longest first; one is cut only when at least two syllables remain, so 국가,
 # 회의 and 대한 keep their last syllable.
 KOREAN_ENDINGS = (
@@ -265,6 +290,12 @@ def _korean_question(typed: list[str]) -> list[str]:
     if any(w not in KOREAN_FRAME_WORDS for w in kept):
         kept = [w for w in kept if w not in KOREAN_FRAME_WORDS]
     return kept
+
+
+def _english_question(typed: list[str]) -> list[str]:
+    """The words of a query without an English question's own words, when something else is asked about."""
+    asked = [w for w in typed if w.lower() not in ENGLISH_QUESTION_WORDS and w.lower() not in STOP_WORDS]
+    return [w for w in typed if w.lower() not in ENGLISH_QUESTION_WORDS] if asked else typed
 
 
 def _term(word: str, prefix: bool = False) -> str:
@@ -453,6 +484,10 @@ class Searcher:
         if any(is_hangul(c) for w in result.typed for c in w):
             result.words = [w.lower() for w in typed] or result.words
             result.typed = typed or result.typed
+        asked = _english_question(typed)
+        if asked != typed:
+            typed = result.typed = asked
+            result.words = [w.lower() for w in asked]
         units = self._units(typed)
         if not units:
             result.stop_only = True

@@ -400,3 +400,29 @@ def test_near_miss_ids_are_found_through_indexes_not_a_scan(bot, typed, expected
     for sql in statements:
         plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
         assert "SCAN pledges" not in plan and "SCAN pledge_index " not in plan + " ", plan
+
+
+# Issue 23: questions as reporters type them.
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "what did Lee say about the hotline?",
+        "What has Lee promised about hotlines",
+        "did he mention the hotline",
+    ],
+)
+def test_an_english_question_s_own_words_are_left_out(core, query):
+    reply = _search(core, query)
+    notices = " ".join(n.text for n in reply.notices)
+    assert reply.cards and reply.cards[0].pledge_id == "inter-korean-hotline", (reply.title, notices)
+    assert "No pledge mentions" not in notices, notices
+
+
+def test_question_words_are_left_out_only_beside_other_words():
+    from bot.search import _english_question
+
+    assert _english_question(["did", "Lee", "say", "about", "hotline"]) == ["Lee", "hotline"]
+    # Nothing else is asked about: the words are the query.
+    assert _english_question(["what", "did", "he", "say"]) == ["what", "did", "he", "say"]
