@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -80,10 +81,7 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             take = 1
             if word == "region":
                 # A region may be several words ("south chungcheong"): the longest run that names officials.
-                run = 0
-                while run < len(tokens) and grammar.argument(tokens[run]) not in _FILTER_WORDS:
-                    run += 1
-                take = next((n for n in range(run, 0, -1) if known.officials(" ".join(tokens[:n]))), 1)
+                take = _longest_run(tokens, known.officials)
             (officials if word == "official" else regions).append(" ".join(tokens[:take]))
             del tokens[:take]
         elif word in ("topic", "pledge"):
@@ -97,10 +95,7 @@ def _subscribe(rest: str, known: Known) -> Command | None:
             if word == "topic":
                 # A topic may be several words ("north korea"): the longest run that names a category,
                 # else one word, which the handler answers with the list of topics.
-                run = 0
-                while run < len(tokens) and grammar.argument(tokens[run]) not in _FILTER_WORDS:
-                    run += 1
-                take = next((n for n in range(run, 0, -1) if known.category(" ".join(tokens[:n]))), 1)
+                take = _longest_run(tokens, known.category)
             value = " ".join(tokens[:take])
             del tokens[:take]
             (topics if word == "topic" else pledges).append(value)
@@ -297,3 +292,12 @@ COMMANDS = (
         menu_name="list",
     ),
 )
+
+
+def _longest_run(tokens: list[str], names: Callable[[str], object]) -> int:
+    """How many of the leading `tokens`, up to the next filter word, make the longest run that `names`
+    recognises; 1 when none does."""
+    run = 0
+    while run < len(tokens) and grammar.argument(tokens[run]) not in _FILTER_WORDS:
+        run += 1
+    return next((n for n in range(run, 0, -1) if names(" ".join(tokens[:n]))), 1)
