@@ -188,7 +188,7 @@ def open_bot(settings: Settings, *, clock: Clock = utc_now, metrics: Metrics | N
     items = OccurrenceItems(catalogue)
     quote_cards = QuoteCards(catalogue, settings.public_url)
     lookups = Lookups(catalogue, searcher, quote_cards, registry, officials)
-    timeline = Timeline(catalogue, calendars, items, journal)
+    timeline = Timeline(catalogue, calendars, items, journal, searcher, lookups.search)
     channels = Channels(subscriptions, editors, zone)
     subscribing = Subscribing(
         subscriptions,

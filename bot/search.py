@@ -14,7 +14,7 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,10 +138,16 @@ KOREAN_QUESTION_WORDS = frozenset(
         "어때",
         "어때요",
         "좀",
+        "무슨",
+        "했나요",
+        "했어요",
+        "했습니까",
+        "있었나요",
+        "있었어요",
     ]
 )
 # "Policy" and "pledge" in a Korean question ("…에 대한 정책은?") frame it; left out when other words remain.
-KOREAN_FRAME_WORDS = frozenset(["정책", "공약", "계획", "입장"])
+KOREAN_FRAME_WORDS = frozenset(["정책", "공약", "계획", "입장", "약속"])
 # English questions as reporters type them ("what did Lee say about the hotline?"): the question's own verbs
 # and prepositions are left out, but only beside other words, so a query of them alone still searches them.
 ENGLISH_QUESTION_WORDS = frozenset(
@@ -296,6 +302,26 @@ def _english_question(typed: list[str]) -> list[str]:
     """The words of a query without an English question's own words, when something else is asked about."""
     asked = [w for w in typed if w.lower() not in ENGLISH_QUESTION_WORDS and w.lower() not in STOP_WORDS]
     return [w for w in typed if w.lower() not in ENGLISH_QUESTION_WORDS] if asked else typed
+
+
+# Words that ask what happened on a day rather than filter it ("what happened on May 26?").
+_DAY_QUESTION_WORDS = frozenset(["happen", "happened", "happening", "going", "anything", "everything"])
+
+
+def informative(text: str) -> list[str]:
+    """The words of `text` that say what to look for: without stop words, question words, generic words and
+    the Korean words that frame a question, even when nothing else remains (then there is nothing to filter
+    by)."""
+    dropped = (
+        STOP_WORDS
+        | ENGLISH_QUESTION_WORDS
+        | KOREAN_QUESTION_WORDS
+        | KOREAN_FRAME_WORDS
+        | GENERIC_WORDS
+        | _DAY_QUESTION_WORDS
+    )
+    stems = (korean_stem(w) for w in _WORD.findall(clean(text))[:MAX_WORDS])
+    return [w for w in stems if w.lower() not in dropped]
 
 
 def _term(word: str, prefix: bool = False) -> str:
@@ -537,6 +563,28 @@ class Searcher:
         result.matched = [u.shown for u in matched]
         result.terms = [e for u in matched for e in u.entries if not _case_sensitive(e)]
         return result
+
+    def matching(self, text: str, pledge_ids: Iterable[str]) -> set[str] | None:
+        """Which of these pledges match every informative word of `text` (synonyms applied as in `search`,
+        speakers' names through the aliases), in one query; None when `text` has no such word."""
+        units = self._units(informative(text))
+        if not units:
+            return None
+        ids = sorted(set(pledge_ids))
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        try:
+            return {
+                r[0]
+                for r in self.store.db.execute(
+                    "SELECT i.pledge_id FROM pledge_index_fts f JOIN pledge_index i ON i.rowid = f.rowid "
+                    f"WHERE pledge_index_fts MATCH ? AND i.pledge_id IN ({marks})",
+                    [self._and(units, False), *ids],
+                )
+            }
+        except sqlite3.OperationalError:
+            return set()
 
     def _fill(self, result: SearchResult, units: list[_Unit], limit: int, offset: int) -> None:
         """Fill a page the pledges matching every word in their own text leave short. When none does, with

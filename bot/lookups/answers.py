@@ -7,12 +7,16 @@ import builtins
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from babel.dates import format_skeleton
 
 from bot import citations
 from bot.cards import MIME as CARD_MIME
 from bot.cards import card_text, render_card
 from bot.catalogue import Catalogue, QuoteRow
+from bot.dates import MonthDay
 from bot.grammar import NO_SUCH_PLEDGE, short
 from bot.help import help_reply
 from bot.i18n import Messages, language_of, localized, messages, pledge_title, titled
@@ -37,7 +41,7 @@ from bot.replies import (
     QuoteCard,
     Reply,
 )
-from bot.search import Searcher
+from bot.search import Searcher, informative
 
 log = logging.getLogger(__name__)
 
@@ -256,16 +260,106 @@ class Lookups:
 class Timeline:
     """Answers on, upcoming and history: what happened and falls due on dates, and who changed what."""
 
-    def __init__(self, catalogue: Catalogue, calendars: Calendars, items: OccurrenceItems, journal: Journal):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        calendars: Calendars,
+        items: OccurrenceItems,
+        journal: Journal,
+        searcher: Searcher,
+        search: Callable[[Search, Request], Reply],
+    ):
         self.catalogue = catalogue
         self.calendars = calendars
         self.items = items
         self.journal = journal
+        # Which of a day's pledges the words typed with its date are about.
+        self.searcher = searcher
+        # The answer to a search, for a date and words nothing that day matches.
+        self.search = search
 
     @handles(On)
     def on(self, command: On, request: Request) -> Reply:
-        """What was pledged or happened on a date, and what fell due that day."""
-        m, day = request.m, command.day
+        """What was pledged or happened on a date, and what fell due that day: only what matches the words
+        typed with it, and in the year on record when none was typed."""
+        m = request.m
+        words = informative(command.words)
+        notices: list[Notice] = []
+        if isinstance(command.day, MonthDay):
+            day, items, notice = self._year_of(command.day, words, request.today, m)
+            notices.append(Notice(notice))
+        else:
+            day = command.day
+            items = self._matching(self._day_items(day, m), words)
+        if not items and words and command.query:
+            # Nothing that day is about these words: the search of the whole question, said so first,
+            # rather than a "Nothing on record" a reader would take for "never promised".
+            reply = self.search(Search(command.query), request)
+            where = (
+                m.gettext("Nothing on record on {date} in any year matches “{words}”.").format(
+                    date=_month_day(command.day, m), words=" ".join(words)
+                )
+                if isinstance(command.day, MonthDay)
+                else m.gettext("Nothing on record on {date} matches “{words}”.").format(
+                    date=m.date(day), words=" ".join(words)
+                )
+            )
+            reply.notices.insert(0, Notice(where))
+            return reply
+        if not items:
+            notices.append(Notice(m.gettext("Nothing on record for {date}.").format(date=m.date(day))))
+            return Reply(title=m.date(day), notices=notices)
+        if words:
+            notices.append(Notice(m.gettext("Only what matches “{words}”.").format(words=" ".join(words))))
+        title = m.gettext("On {date}").format(date=m.date(day))
+        return Reply(title=title, items=items[:MAX_LIST_ITEMS], notices=notices, total=len(items))
+
+    def _year_of(
+        self, day: MonthDay, words: list[str], today: dt.date, m: Messages
+    ) -> tuple[dt.date, list[ListItem], str]:
+        """The date a day typed without its year means, its items matching `words`, and the notice saying
+        which year was chosen: the latest year up to this one with something on record that day, else the
+        earliest later one, else the latest such day so far (with nothing on record)."""
+        years = self.calendars.current().years_on(day.month, day.day)
+        past = [y for y in reversed(years) if y <= today.year]
+        later = [y for y in years if y > today.year]
+        for year in (*past, *later):
+            date = dt.date(year, day.month, day.day)
+            items = self._matching(self._day_items(date, m), words)
+            if items:
+                notice = (
+                    m.gettext("No year given: showing {date}, the latest such day on record.")
+                    if year <= today.year
+                    else m.gettext("No year given: showing {date}, the next such day on record.")
+                )
+                return date, items, notice.format(date=m.date(date))
+        # The latest such day so far: this year's if it has come, else the year before's (29 February:
+        # the latest leap year's).
+        latest = next(
+            d for year in range(today.year, today.year - 9, -1) if (d := day.of(year)) and d <= today
+        )
+        items = [] if words else self._day_items(latest, m)
+        return latest, items, m.gettext("No year given: showing {date}.").format(date=m.date(latest))
+
+    def _matching(self, items: list[ListItem], words: list[str]) -> list[ListItem]:
+        """The items about every one of `words` (all of them when there are none): a pledge's by the search
+        index, an item of no pledge (an election) by its label."""
+        if not words:
+            return items
+        found = self.searcher.matching(" ".join(words), {i.pledge_id for i in items if i.pledge_id})
+        folded = [w.casefold() for w in words]
+        return [
+            i
+            for i in items
+            if (
+                i.pledge_id in (found or set())
+                if i.pledge_id
+                else all(w in i.label.casefold() for w in folded)
+            )
+        ]
+
+    def _day_items(self, day: dt.date, m: Messages) -> list[ListItem]:
+        """What was pledged or happened on `day`, and what fell due that day, as listed."""
         # One line per event: a milestone of the day by its title, except a deadline, which is "Due today: …"
         # with where its pledge stands, among what fell due.
         rows = [r for r in self.catalogue.milestones_on(day) if r.kind not in DUE_KINDS]
@@ -299,13 +393,7 @@ class Timeline:
                 )
             )
         items += self.items.of(due, m)
-        if not items:
-            return Reply(
-                title=m.date(day),
-                notices=[Notice(m.gettext("Nothing on record for {date}.").format(date=m.date(day)))],
-            )
-        title = m.gettext("On {date}").format(date=m.date(day))
-        return Reply(title=title, items=items[:MAX_LIST_ITEMS], total=len(items))
+        return items
 
     @handles(Upcoming)
     def upcoming(self, command: Upcoming, request: Request) -> Reply:
@@ -379,6 +467,11 @@ class Timeline:
                 )
             items.append(ListItem(label=label, detail=detail, date=day))
         return Reply(title=title, items=items, total=len(items))
+
+
+def _month_day(day: MonthDay, m: Messages) -> str:
+    """A day of the year without its year, "May 26" or "5월 26일" (a leap year's, so 29 February has one)."""
+    return format_skeleton("MMMMd", dt.date(2000, day.month, day.day), locale=m.language)
 
 
 def _card_action(card: QuoteCard, m: Messages) -> list[Action]:

@@ -10,7 +10,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from bot import grammar
+from bot import dates, grammar
+from bot.dates import MonthDay
 from bot.grammar import Known, Usage
 from bot.i18n import N_, NP_
 from bot.registry import Command, CommandSpec, Option, OptionKind
@@ -48,9 +49,13 @@ class ListPledges:
 
 @dataclass(frozen=True)
 class On:
-    """What happened on a date."""
+    """What happened on a date (a `MonthDay` typed without its year: the answer picks the year), only what
+    matches `words` when they say anything, and `query`, the whole search it was typed in ("" for `on`), to
+    answer as a search when nothing that day matches."""
 
-    day: dt.date
+    day: dt.date | MonthDay
+    words: str = ""
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,10 @@ class Cite:
 
 def _search(text: str, known: Known) -> Command:
     query, page = grammar.page(text)
+    # A date in a search asks what happened that day; one no calendar has ("Feb 30") is just words here.
+    found = dates.find(query) if page == 1 else None
+    if found is not None and found.day is not None:
+        return On(found.day, found.rest, query)
     return Search(query, page)
 
 
@@ -167,6 +176,11 @@ _DATE_WORDS = frozenset(
 def _on(rest: str, known: Known) -> Command | None:
     if not rest:
         return Usage(N_("Which date? Give it as YYYY-MM-DD."), "on")
+    found = dates.find(rest)
+    if found is not None and not found.rest:
+        if found.day is None:
+            return Usage(grammar.NOT_A_DAY, "on", (("text", grammar.short(found.typed)),))
+        return On(found.day)
     first = rest.split()[0]
     if not (grammar.numeric(first) or first.casefold() in _DATE_WORDS):
         return None  # "on the border": words, not a date

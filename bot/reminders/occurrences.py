@@ -292,8 +292,11 @@ class Calendar:
         # they are indexed apart from the milestones whose day counts include their own day.
         dues_by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
         once_by_date: dict[dt.date, list[Milestone]] = defaultdict(list)
+        # The years something is on record on each day of the year, for a date typed without its year.
+        years: dict[tuple[int, int], set[int]] = defaultdict(set)
         for milestone in ordered:
             date = milestone.date
+            years[(date.month, date.day)].add(date.year)
             if milestone.kind in ONCE_KINDS:
                 once_by_date[date].append(milestone)
                 continue
@@ -311,6 +314,7 @@ class Calendar:
         self._by_date = {date: tuple(bucket) for date, bucket in by_date.items()}
         self._dues_by_date = {date: tuple(bucket) for date, bucket in dues_by_date.items()}
         self._once_by_date = {date: tuple(bucket) for date, bucket in once_by_date.items()}
+        self._years = {key: tuple(sorted(found)) for key, found in years.items()}
         self._size = len(ordered)
 
     def __len__(self) -> int:
@@ -321,6 +325,10 @@ class Calendar:
     def marks(self) -> tuple[int, ...]:
         """The day-count marks in ascending order."""
         return self._marks
+
+    def years_on(self, month: int, day: int) -> tuple[int, ...]:
+        """The years, ascending, in which a milestone or a deadline falls on this day of the year."""
+        return self._years.get((month, day), ())
 
     def on(self, day: dt.date, *, lead_days: int = 0) -> list[Occurrence]:
         """The digest for `day`: what falls due that day, plus heads-ups for `day + lead_days` if asked."""
