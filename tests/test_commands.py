@@ -9,6 +9,7 @@ import pytest
 
 from bot import commands as cmd
 from bot.commands import VOCABULARY
+from bot.dates import MonthDay
 from bot.words import Kind
 
 IDS = frozenset({"inter-korean-hotline", "china-relations"})
@@ -69,6 +70,16 @@ def parse(text: str) -> cmd.Command:
         ("목록 미평가", cmd.ListPledges(None, "not yet rated")),
         ("list not yet rated", cmd.ListPledges(None, "not yet rated")),
         ("on 2025-05-26", cmd.On(dt.date(2025, 5, 26))),
+        # The forms a search reads are the on command's too, with or without the year.
+        ("on May 26", cmd.On(MonthDay(5, 26))),
+        ("on 26 May 2025", cmd.On(dt.date(2025, 5, 26))),
+        ("on 2025년 5월 26일", cmd.On(dt.date(2025, 5, 26))),
+        # A date in a search is what happened that day, the other words filtering it; page syntax first.
+        ("May 26 2025", cmd.On(dt.date(2025, 5, 26), "", "May 26 2025")),
+        ("2025년 5월 26일 핫라인", cmd.On(dt.date(2025, 5, 26), "핫라인", "2025년 5월 26일 핫라인")),
+        ("hotline 26 May page 2", cmd.Search("hotline 26 May", 2)),
+        ("Feb 30 hotline", cmd.Search("Feb 30 hotline")),
+        ("2025 budget", cmd.Search("2025 budget")),
         ("upcoming", cmd.Upcoming(30)),
         ("upcoming 90", cmd.Upcoming(90)),
         ("subscribe", cmd.Subscribe()),
@@ -159,8 +170,8 @@ def test_parse(text, expected):
         "on",
         "on yesterday",
         "날짜 오늘",
-        "on May 26",
-        "on 2025년 5월 26일",
+        "on May 26 2025 or so",
+        "on 2025년 5월",
         "upcoming 90 days",
         "upcoming 𐩀",
         "subscribe 9am",
