@@ -257,6 +257,10 @@ class Lookups:
         return [Suggestion(short(title_of(m, rows[i]), 100), i) for i in result.ids if i in rows]
 
 
+# A line of a day's answer, and whether it happened that day itself.
+_Listed = tuple[ListItem, bool]
+
+
 class Timeline:
     """Answers on, upcoming and history: what happened and falls due on dates, and who changed what."""
 
@@ -290,7 +294,7 @@ class Timeline:
             notices.append(Notice(notice))
         else:
             day = command.day
-            items = self._matching(self._day_items(day, m), words)
+            items = [item for item, _ in self._matching(self._day_items(day, m), words)]
         if not items and words and command.query:
             # Nothing that day is about these words: the search of the whole question, said so first,
             # rather than a "Nothing on record" a reader would take for "never promised".
@@ -318,48 +322,48 @@ class Timeline:
         self, day: MonthDay, words: list[str], today: dt.date, m: Messages
     ) -> tuple[dt.date, list[ListItem], str]:
         """The date a day typed without its year means, its items matching `words`, and the notice saying
-        which year was chosen: the latest year up to this one with something on record that day, else the
-        earliest later one, else the latest such day so far (with nothing on record)."""
+        which year was chosen: the latest year up to this one in which something matching happened that
+        day, else the earliest later one, else the latest such day so far (with nothing on record)."""
         years = self.calendars.current().years_on(day.month, day.day)
         past = [y for y in reversed(years) if y <= today.year]
         later = [y for y in years if y > today.year]
         for year in (*past, *later):
             date = dt.date(year, day.month, day.day)
-            items = self._matching(self._day_items(date, m), words)
-            if items:
+            listed = self._matching(self._day_items(date, m), words)
+            # A year counts for what happened that day itself, not for an earlier year's anniversary: "March
+            # 14 ferry" is the day the ferry was promised, not the day it was a year old.
+            if any(itself for _, itself in listed):
                 notice = (
                     m.gettext("No year given: showing {date}, the latest such day on record.")
                     if year <= today.year
                     else m.gettext("No year given: showing {date}, the next such day on record.")
                 )
-                return date, items, notice.format(date=m.date(date))
+                return date, [item for item, _ in listed], notice.format(date=m.date(date))
         # The latest such day so far: this year's if it has come, else the year before's (29 February:
         # the latest leap year's).
         latest = next(
             d for year in range(today.year, today.year - 9, -1) if (d := day.of(year)) and d <= today
         )
-        items = [] if words else self._day_items(latest, m)
+        items = [] if words else [item for item, _ in self._day_items(latest, m)]
         return latest, items, m.gettext("No year given: showing {date}.").format(date=m.date(latest))
 
-    def _matching(self, items: list[ListItem], words: list[str]) -> list[ListItem]:
+    def _matching(self, items: list[_Listed], words: list[str]) -> list[_Listed]:
         """The items about every one of `words` (all of them when there are none): a pledge's by the search
         index, an item of no pledge (an election) by its label."""
         if not words:
             return items
-        found = self.searcher.matching(" ".join(words), {i.pledge_id for i in items if i.pledge_id})
+        found = self.searcher.matching(" ".join(words), {i.pledge_id for i, _ in items if i.pledge_id})
+        found = found or set()
         folded = [w.casefold() for w in words]
         return [
-            i
-            for i in items
-            if (
-                i.pledge_id in (found or set())
-                if i.pledge_id
-                else all(w in i.label.casefold() for w in folded)
-            )
+            (i, itself)
+            for i, itself in items
+            if (i.pledge_id in found if i.pledge_id else all(w in i.label.casefold() for w in folded))
         ]
 
-    def _day_items(self, day: dt.date, m: Messages) -> list[ListItem]:
-        """What was pledged or happened on `day`, and what fell due that day, as listed."""
+    def _day_items(self, day: dt.date, m: Messages) -> list[_Listed]:
+        """What was pledged or happened on `day`, and what fell due that day, as listed, each with whether it
+        happened that day itself (not an anniversary or a day count of an earlier event)."""
         # One line per event: a milestone of the day by its title, except a deadline, which is "Due today: …"
         # with where its pledge stands, among what fell due.
         rows = [r for r in self.catalogue.milestones_on(day) if r.kind not in DUE_KINDS]
@@ -392,8 +396,11 @@ class Timeline:
                     pledge_id=row.pledge_id,
                 )
             )
-        items += self.items.of(due, m)
-        return items
+        itself = [(item, True) for item in items]
+        return itself + [
+            (item, o.kind == OccurrenceKind.ON_THE_DAY)
+            for o, item in zip(due, self.items.of(due, m), strict=True)
+        ]
 
     @handles(Upcoming)
     def upcoming(self, command: Upcoming, request: Request) -> Reply:
