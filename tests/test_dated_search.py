@@ -193,8 +193,13 @@ def test_on_reads_every_form(core, console_ctx):
 
 
 def test_what_is_not_a_day_or_not_a_date(core, console_ctx):
-    assert "2025-02-30 is not a real calendar date." in notices(core.handle("/pledge on 2025-02-30", console_ctx))
-    assert "Feb 30 is not a real calendar date." in notices(core.handle("/pledge on Feb 30", console_ctx))
+    for typed, shown in (
+        ("2025-02-30", "2025-02-30"),
+        ("Feb 30", "Feb 30"),
+        ("2025년 2월 30일", "2025년 2월 30일"),
+    ):
+        reply = core.handle(f"/pledge on {typed}", console_ctx)
+        assert f"{shown} is not a real calendar date." in notices(reply)
     # In a search, a day no calendar has and a year alone are words.
     assert core.handle("/pledge 2025 budget", console_ctx).title == "No pledge found"
     assert core.handle("/pledge Feb 30 hotline", console_ctx).title != "2025-02-30"
