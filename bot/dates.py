@@ -76,6 +76,9 @@ class Found:
 
 def find(text: str) -> Found | None:
     """The first date in `text`, or None when it has none."""
+    # Every form has a day in digits: most searches have none and cost no pattern (each search asks).
+    if not any(c.isdigit() for c in text):
+        return None
     best: tuple[int, re.Match[str]] | None = None
     for form in _FORMS:
         match = form.search(text)
