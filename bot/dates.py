@@ -32,13 +32,13 @@ _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})"
 # A weekday typed before an English date ("Monday, May 26") is part of it and cut with it.
 _WEEKDAY = rf"(?:(?:{_WEEKDAYS})\.?,?\s+)?"
-# Each form as a regular expression matched case-insensitively, with word bounds so that "12025-05-26" or
-# "May 266" is not read as a date.
+# Each form as a regular expression matched case-insensitively, with word bounds so that "12025-05-26",
+# "May 266" or a pledge id ending in a date ("review-2025-05-26") is not read as a date.
 _FORMS = [
     re.compile(p, re.IGNORECASE)
     for p in (
-        rf"(?<![\d.])\b{_YEAR}-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}})\b(?![\d-])",
-        rf"(?<![\d.])\b{_YEAR}/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})\b(?![\d/])",
+        rf"(?<![\w.\-/])\b{_YEAR}-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}})\b(?![\w-])",
+        rf"(?<![\w.\-/])\b{_YEAR}/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})\b(?![\w/])",
         # Korean style, "2025.5.26" or "2025. 5. 26." with its closing dot.
         rf"(?<![\d.])\b{_YEAR}\.\s?(?P<month>\d{{1,2}})\.\s?(?P<day>\d{{1,2}})\b(?:\.|(?![\d.]))",
         # Korean, spaces optional, with the particle glued after 일 (에, 의, 에는, 에도, 부터, 까지).

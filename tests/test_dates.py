@@ -95,6 +95,8 @@ def test_a_date_no_calendar_has_is_found_as_no_day(text):
         "12 hotlines",
         "10 trillion won",
         "12025-05-26",
+        "hotline-review-2025-05-26",
+        "2025-05-26-briefing",
         "2025-05-266",
         "May 266",
         "may cooperate",
