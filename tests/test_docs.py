@@ -152,8 +152,8 @@ def _is_command_word(rest: str) -> bool:
 def test_every_pledge_command_word_the_docs_name_is_real(core, console_ctx):
     """A `/pledge <word>` in the docs starts with a command word (English or Korean), a placeholder, the
     Discord command's `query:` option, or it is a search: then it must find a pledge in the seed data for
-    every word, with no word corrected or left out (or, with a date, list that day's items), so that an invented command word (`/pledge export`,
-    `/pledge import data`) cannot pass for a search."""
+    every word, with no word corrected or left out (or, with a date, list that day's items), so that an
+    invented command word (`/pledge export`, `/pledge import data`) cannot pass for a search."""
     searches = []
     for where, rest in _command_examples():
         first = rest.split()[0]
