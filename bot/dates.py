@@ -35,7 +35,8 @@ _WEEKDAY = rf"(?:(?:{_WEEKDAYS})\.?,?\s+)?"
 # Each form as a regular expression matched case-insensitively, with word bounds so that "12025-05-26",
 # "May 266" or a pledge id ending in a date ("review-2025-05-26") is not read as a date.
 _FORMS = [
-    re.compile(p, re.IGNORECASE)
+    # ASCII digits only (after the grammar's NFKC, full-width ones are ASCII): "٢٠٢٥-٠٥-٢٦" is no date here.
+    re.compile(p, re.IGNORECASE | re.ASCII)
     for p in (
         rf"(?<![\w.\-/])\b{_YEAR}-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}})\b(?![\w-])",
         rf"(?<![\w.\-/])\b{_YEAR}/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})\b(?![\w/])",

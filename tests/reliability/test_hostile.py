@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import string
 import zoneinfo
 from collections.abc import Iterator
@@ -292,8 +293,12 @@ def test_dates_and_day_counts(shared: Bot, figures: Figures, day: str, days: str
     assert_answered(reply)
     # Full-width digits are fine: the grammar reads text after NFKC, as users type it on any keyboard.
     typed = clean(day)
-    if not (typed.isascii() and _real_date(typed)):
+    # `on` reads a year first with dashes or slashes, one or two digits for the month and day.
+    numbers = re.fullmatch(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})", typed) if typed.isascii() else None
+    if not (numbers and _real_date(f"{numbers[1]}-{int(numbers[3]):02d}-{int(numbers[4]):02d}")):
         assert reply.is_error, f"'on {day}' was accepted"
+    else:
+        assert not reply.is_error, f"'on {day}' was refused"
     assert_answered(shared.core.handle(f"upcoming {days}", ctx))
 
 
