@@ -295,6 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="only this category's pledges (repeatable; English or Korean)",
     )
+    rem.add_argument(
+        "--official",
+        action="append",
+        default=[],
+        help="only this official's pledges and terms (repeatable; an id, a name, or an office and place)",
+    )
+    rem.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        help="only the pledges and terms of this place's officials (repeatable; e.g. 서울, Busan, 종로구)",
+    )
     dlv = sub.add_parser("deliver", help="run one delivery pass now, or as if the clock read --at")
     dlv.add_argument(
         "--at", type=_datetime_arg, help="ISO 8601 time with offset, e.g. 2026-05-26T09:05:00+09:00"
@@ -904,11 +916,29 @@ def _reminders(bot: Bot, args: argparse.Namespace) -> int:
             print(f"pledgebot: no category called {name!r}; the categories are: {known}", file=sys.stderr)
             return 2
         topics.append(category)
+    officials: list[str] = []
+    for name in args.official:
+        named = bot.officials.named(name)
+        if not named:
+            print(
+                f"pledgebot: no official called {name!r}; pledgebot ask '/pledge officials' lists them",
+                file=sys.stderr,
+            )
+            return 2
+        officials += named
+    for place in args.region:
+        if not bot.officials.in_region(place):
+            print(f"pledgebot: no official holds office in {place!r}", file=sys.stderr)
+            return 2
+    # As for a channel that follows them: a region stands for the officials holding office there now.
+    speakers = bot.digests.followed(tuple(officials), tuple(args.region))
     start = args.date or bot.core.today()
     printed = False
     for offset in range(args.days):
         day = start + dt.timedelta(days=offset)
-        digest = bot.digests.digest(day, args.ahead, language=bot.settings.language, topics=tuple(topics))
+        digest = bot.digests.digest(
+            day, args.ahead, language=bot.settings.language, topics=tuple(topics), speakers=speakers
+        )
         if digest is not None:
             print(render(digest) + "\n")
             printed = True

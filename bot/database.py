@@ -197,6 +197,16 @@ def m011_source_headlines(db: Database) -> None:
     db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
 
 
+@migrations()
+def m012_hangul_terms(db: Database) -> None:
+    """The Korean words of the catalogue (`search_index.hangul_words`), which a Korean word that matches
+    nothing is corrected to by its letters (북헌 → 북한). A plain table: a query looks up the few hundred
+    one-letter variants of its word by key, which no trigram can (a Korean word is two to four syllables).
+    The data fingerprint is forgotten, so the next refresh rebuilds the catalogue and fills it."""
+    db.execute("CREATE TABLE hangul_terms (term TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute("UPDATE meta SET value = '' WHERE key = 'data_fingerprint'")
+
+
 @contextmanager
 def _init_lock(path: str) -> Iterator[None]:
     """Hold a lock file beside the database while setting it up, so processes started at once (a deploy's

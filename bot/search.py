@@ -9,6 +9,7 @@ in a title or an alias outranks one in a quote.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 import sqlite3
@@ -22,7 +23,7 @@ import yaml
 
 from bot.database import Store
 from bot.names import name_groups
-from bot.search_index import hangul_grams, is_hangul
+from bot.search_index import HANGUL_WORD_SYLLABLES, hangul_grams, hangul_variants, is_hangul, korean_stem
 
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 12
@@ -173,57 +174,6 @@ ENGLISH_QUESTION_WORDS = frozenset(
         "told",
     ]
 )
-# Particles and verb endings, longest first; one is cut only when at least two syllables remain, so 국가,
-# 회의 and 대한 keep their last syllable.
-KOREAN_ENDINGS = (
-    "하겠습니다",
-    "하겠다는",
-    "하겠다",
-    "합니다",
-    "한다는",
-    "에서는",
-    "에게는",
-    "으로는",
-    "이라는",
-    "에서",
-    "에게",
-    "으로",
-    "까지",
-    "부터",
-    "처럼",
-    "이란",
-    "라는",
-    "에는",
-    "에도",
-    "과의",
-    "와의",
-    "은요",
-    "는요",
-    "이나",
-    "한다",
-    "하는",
-    "하기",
-    "하고",
-    "해야",
-    "했다",
-    "해서",
-    "은",
-    "는",
-    "이",
-    "가",
-    "을",
-    "를",
-    "에",
-    "의",
-    "와",
-    "과",
-    "도",
-    "로",
-    "만",
-    "란",
-    "할",
-    "한",
-)
 # Ranking is bounded: bm25 scores at most this many hits; beyond it the total is shown as "250+". Measured at
 # 100,000 pledges on the frequency-weighted mix (bench/query_mix.py; CPU time, best of three, beside other
 # work): 250 gives core.handle p50 0.96 ms / p99 2.7 ms; 1,000 gave p50 1.9 ms / p99 7.4 ms (Searcher.search
@@ -276,17 +226,6 @@ def clean(text: str) -> str:
 def words(text: str) -> list[str]:
     """The searchable words of `text`: runs of letters and digits, lower-cased."""
     return [w.lower() for w in _WORD.findall(text)]
-
-
-def korean_stem(word: str) -> str:
-    """A Korean word without the particle or ending a reader glued to it (사법개혁을 → 사법개혁); any other
-    word as it is."""
-    if not word or not is_hangul(word[-1]):
-        return word
-    for ending in KOREAN_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= 2:
-            return word[: -len(ending)]
-    return word
 
 
 def _korean_question(typed: list[str]) -> list[str]:
@@ -826,19 +765,22 @@ class Searcher:
         return out if changed else None
 
     def _name_words(self) -> set[str]:
-        """The words of speakers' names, read once per catalogue version (200 speakers took 3 ms a typo)."""
+        """The words of speakers' names and aliases, read once per catalogue version (200 speakers took 3 ms
+        a typo)."""
         version = self.store.get_meta("catalogue_version") or "0"
         cached = self._names_cache
         if cached is None or cached[0] != version:
             names: set[str] = set()
-            for name, name_ko in self.store.db.execute("SELECT name, name_ko FROM speakers"):
-                names.update(words(f"{name or ''} {name_ko or ''}"))
+            for row in self.store.db.execute("SELECT name, name_ko, aliases FROM speakers"):
+                names.update(words(" ".join(x or "" for x in row)))
             cached = self._names_cache = (version, names)
         return cached[1]
 
     def _closest(self, word: str) -> str:
         """The nearest vocabulary word keeping the first letter, within one edit for a word of up to six
-        letters and two beyond; `word` itself when there is none."""
+        letters and two beyond; `word` itself when there is none. A Korean word: `_closest_hangul`."""
+        if all(is_hangul(c) for c in word):
+            return self._closest_hangul(word)
         if not (word.isascii() and word.isalpha() and len(word) >= 4):
             return word
         db = self.store.db
@@ -863,3 +805,24 @@ class Searcher:
             return word
         best = min(near)
         return best[1] if difflib.SequenceMatcher(None, word, best[1]).ratio() >= 0.5 else word
+
+    def _closest_hangul(self, word: str) -> str:
+        """The catalogue's Korean word one letter (jamo) from `word` (`hangul_variants`) that matches the
+        most pledges, never a speaker's name; `word` itself when there is none. Counting letters, not
+        syllables: 북헌 is one letter from 북한 but a whole syllable from it."""
+        low, high = HANGUL_WORD_SYLLABLES
+        if not low <= len(word) <= high:
+            return word
+        variants = hangul_variants(word)
+        known = [
+            r[0]
+            for r in self.store.db.execute(
+                "SELECT term FROM hangul_terms WHERE term IN (SELECT value FROM json_each(?))",
+                [json.dumps(variants, ensure_ascii=False)],
+            )
+        ]
+        names = self._name_words()
+        counted = [(self._count(_term(k)), k) for k in sorted(known) if k not in names]
+        counted = [(n, k) for n, k in counted if n]
+        # The most pledges first, then the first in Korean order, so the same slip is corrected alike.
+        return min(counted, key=lambda x: (-x[0], x[1]))[1] if counted else word

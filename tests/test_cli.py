@@ -251,3 +251,25 @@ def test_web_without_slack_serves_the_site_and_healthz_on_port(tmp_path):
         assert json.loads(_fetch(f"http://127.0.0.1:{port}/healthz")) == {"ok": True}
     finally:
         assert _stop(process) == 0
+
+
+def test_reminders_plan_for_a_channel_following_an_official_or_a_region(tmp_path):
+    from tests.test_officials_commands import NATION
+
+    path = tmp_path / "nation.yaml"
+    path.write_text(NATION, encoding="utf-8")
+    assert run(tmp_path, "import", str(path)).returncode == 0
+    # A year after the officials' pledges of 2026-05-20.
+    everyone = run(tmp_path, "reminders", "--date", "2027-05-20")
+    assert "Night buses" in everyone.stdout and "Free school breakfast" in everyone.stdout
+    seoul_mayor = run(tmp_path, "reminders", "--date", "2027-05-20", "--official", "Hong Seoul")
+    assert seoul_mayor.returncode == 0, seoul_mayor.stderr
+    assert "Night buses" in seoul_mayor.stdout and "Youth housing" in seoul_mayor.stdout
+    assert "Free school breakfast" not in seoul_mayor.stdout and "Bus rapid transit" not in seoul_mayor.stdout
+    busan = run(tmp_path, "reminders", "--date", "2027-05-20", "--region", "부산")
+    assert "Free school breakfast" in busan.stdout and "Beach at night" in busan.stdout
+    assert "Night buses" not in busan.stdout
+    nobody = run(tmp_path, "reminders", "--date", "2027-05-20", "--official", "Nobody Atall")
+    assert nobody.returncode == 2 and "no official called 'Nobody Atall'" in nobody.stderr
+    nowhere = run(tmp_path, "reminders", "--date", "2027-05-20", "--region", "Atlantis")
+    assert nowhere.returncode == 2 and "no official holds office in 'Atlantis'" in nowhere.stderr
