@@ -119,6 +119,18 @@ def test_reminders_subscribe_topics_and_pledges_become_grammar_words():
     assert len(last_item_choices("", options)) == 3
 
 
+@pytest.mark.parametrize("typed", ["2025-05-26", "26 May 2025", "2025년 5월 26일"])
+def test_the_on_option_keeps_a_date_s_spaces_for_the_core_to_read(core, typed):
+    from adapters.discord_app.commands import command_text
+    from bot.replies import Context
+
+    spec = next(s for s in core.registry.specs if s.name == "on")
+    text = command_text(spec, {"date": typed})
+    assert text == f"on {typed}"
+    reply = core.handle(text, Context(platform="discord"))
+    assert reply.title == "On 2025-05-26" and reply.items
+
+
 @dataclass(frozen=True)
 class Echo:
     """A command only the test below registers."""

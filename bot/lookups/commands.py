@@ -308,7 +308,7 @@ COMMANDS = (
     ),
     CommandSpec(
         NP_("command", "on"),
-        "/pledge on <YYYY-MM-DD>",
+        "/pledge on <date>",
         N_("What was pledged or happened on a date"),
         "/pledge on 2025-05-26",
         _on,
@@ -316,11 +316,12 @@ COMMANDS = (
         options=(
             Option(
                 NP_("option", "date"),
-                OptionKind.WORD,
-                N_("A date as YYYY-MM-DD, e.g. 2025-05-26"),
+                # Text, not a word: "26 May 2025" and "2025년 5월 26일" are dates with spaces in them.
+                OptionKind.TEXT,
+                N_("A date, e.g. 2025-05-26, 26 May 2025 or 2025년 5월 26일"),
                 required=True,
                 minimum=1,
-                maximum=20,
+                maximum=40,
             ),
         ),
     ),
