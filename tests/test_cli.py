@@ -273,3 +273,30 @@ def test_reminders_plan_for_a_channel_following_an_official_or_a_region(tmp_path
     assert nobody.returncode == 2 and "no official called 'Nobody Atall'" in nobody.stderr
     nowhere = run(tmp_path, "reminders", "--date", "2027-05-20", "--region", "Atlantis")
     assert nowhere.returncode == 2 and "no official holds office in 'Atlantis'" in nowhere.stderr
+
+
+async def test_the_serving_loop_builds_the_calendar_before_a_reader_asks(bot):
+    """A web process builds the calendar in the background (at 100,000 pledges, seconds), so the first
+    `/pledge on` or dated search does not wait for it."""
+    import asyncio
+    from unittest import mock
+
+    from bot.cli import _follow
+
+    loop = asyncio.get_running_loop()
+    built = asyncio.Event()
+    current = bot.calendars.current
+
+    def watched():
+        calendar = current()
+        loop.call_soon_threadsafe(built.set)
+        return calendar
+
+    stopping = asyncio.Event()
+    with mock.patch.object(bot.calendars, "current", watched):
+        follower = asyncio.create_task(_follow(bot.loader, stopping, bot.metrics, bot.calendars))
+        try:
+            await asyncio.wait_for(built.wait(), 10)
+        finally:
+            stopping.set()
+            await follower

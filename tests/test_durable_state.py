@@ -270,7 +270,7 @@ async def test_a_serving_process_answers_with_another_hosts_import_within_two_se
     editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url), clock=FixedClock(NOW))
     serving = open_bot(Settings(db_path=tmp_path / "b.db", database_url=url), clock=FixedClock(NOW))
     stopping = asyncio.Event()
-    follower = asyncio.create_task(_follow(serving.loader, stopping, serving.metrics))
+    follower = asyncio.create_task(_follow(serving.loader, stopping, serving.metrics, serving.calendars))
     try:
         await asyncio.to_thread(editor.importer.import_files, [_pledge_file(tmp_path)], author="editor")
         loop = asyncio.get_running_loop()

@@ -257,7 +257,7 @@ async def test_a_rating_made_in_chat_elsewhere_reaches_the_page_and_the_feed_wit
     editor = open_bot(Settings(db_path=tmp_path / "a.db", database_url=url, fetch_allow=allow), clock=now)
     serving = open_bot(Settings(db_path=tmp_path / "b.db", database_url=url), clock=now)
     stopping = asyncio.Event()
-    follower = asyncio.create_task(_follow(serving.loader, stopping, serving.metrics))
+    follower = asyncio.create_task(_follow(serving.loader, stopping, serving.metrics, serving.calendars))
     ctx = Context(platform="slack", workspace="T1", channel="C1", user="U1", can_edit=True)
     try:
         async with TestClient(TestServer(build_app(site_sources(serving)))) as client:
