@@ -127,3 +127,32 @@ def test_a_known_name_is_never_corrected(bot):
 @pytest.mark.parametrize(("typed", "fixed"), [("Rusia", "russia"), ("Jappan", "japan")])
 def test_a_capitalised_typo_that_is_no_known_name_is_corrected(bot, typed, fixed):
     assert bot.searcher.search(typed).corrected == fixed
+
+
+def test_a_data_folder_without_search_tables_uses_the_shipped_ones(tmp_path):
+    """A newsroom's own PLEDGEBOT_DATA with datasets only still knows 나토 and 워싱턴; one with its own
+    table uses that."""
+    import shutil
+
+    from bot.cli import open_bot
+    from bot.config import DEFAULT_DATA_DIR, Settings
+
+    data = tmp_path / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, data, ignore=shutil.ignore_patterns("search"))
+    bot = open_bot(Settings(db_path=tmp_path / "shipped.db", data_dir=data))
+    try:
+        assert '"nato"' in bot.searcher.search("나토").expression
+        assert "inter-korean-hotline" in bot.searcher.search("Pyongyang hotline").ids
+    finally:
+        bot.close()
+    (data / "search").mkdir()
+    (data / "search" / "names.yaml").write_text(
+        "names:\n  - forms: [Hotline, 직통선]\n    reason: this newsroom's own word for the hotline\n",
+        encoding="utf-8",
+    )
+    own = open_bot(Settings(db_path=tmp_path / "own.db", data_dir=data))
+    try:
+        assert '"nato"' not in own.searcher.search("나토").expression
+        assert own.searcher.search("직통선").ids[0] == "inter-korean-hotline"
+    finally:
+        own.close()
