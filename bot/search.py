@@ -245,22 +245,23 @@ def _english_question(typed: list[str]) -> list[str]:
 
 # Words that ask what happened on a day rather than filter it ("what happened on May 26?").
 _DAY_QUESTION_WORDS = frozenset(["happen", "happened", "happening", "going", "anything", "everything"])
+# Every word `informative` leaves out, joined once rather than at each dated search.
+_NOT_INFORMATIVE = (
+    STOP_WORDS
+    | ENGLISH_QUESTION_WORDS
+    | KOREAN_QUESTION_WORDS
+    | KOREAN_FRAME_WORDS
+    | GENERIC_WORDS
+    | _DAY_QUESTION_WORDS
+)
 
 
 def informative(text: str) -> list[str]:
     """The words of `text` that say what to look for: without stop words, question words, generic words and
     the Korean words that frame a question, even when nothing else remains (then there is nothing to filter
     by)."""
-    dropped = (
-        STOP_WORDS
-        | ENGLISH_QUESTION_WORDS
-        | KOREAN_QUESTION_WORDS
-        | KOREAN_FRAME_WORDS
-        | GENERIC_WORDS
-        | _DAY_QUESTION_WORDS
-    )
     stems = (korean_stem(w) for w in _WORD.findall(clean(text))[:MAX_WORDS])
-    return [w for w in stems if w.lower() not in dropped]
+    return [w for w in stems if w.lower() not in _NOT_INFORMATIVE]
 
 
 def _term(word: str, prefix: bool = False) -> str:
