@@ -167,10 +167,13 @@ def measure(bot: Bot, work: Path, officials: int, ordinary_plan: float, rounds: 
     plain: list[float] = []
     for _ in range(rounds):
         for query in queries:
+            # Every round asks the same questions: each timed afresh, not from the answers kept last round.
+            bot.searcher.forget()
             start = time.perf_counter()
             bot.core.handle(query, ctx)
             scoped.append(time.perf_counter() - start)
             rest = bot.officials.scope(query).rest or query
+            bot.searcher.forget()
             start = time.perf_counter()
             bot.searcher.search(rest, limit=3)
             plain.append(time.perf_counter() - start)

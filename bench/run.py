@@ -223,29 +223,36 @@ def run(profile: Profile, work: Path, command: str) -> Report:
             met=mix["p99"] < 5,
         )
     )
-    # The whole answer a reader waits for, on the same mix: parsing, search and the cards.
-    report.add(
-        Row(
-            "Lookup mix p50 (`core.handle`)",
-            mix["core_p50"],
-            "ms",
-            mix["floor_p50"],
-            mix_label,
-            target="< 1 ms",
-            met=mix["core_p50"] < 1,
+    # The whole answer a reader waits for, on the same mix: parsing, search and the cards; the questions
+    # asked before answered from the searcher's kept answers, as a serving process does, and first askings
+    # on their own.
+    repeats = f"{mix['queries'] - mix['first_askings']:,} of {mix['queries']:,} asked before"
+    for measure, share, target in (("p50", "core_p50", 1), ("p99", "core_p99", 5)):
+        report.add(
+            Row(
+                f"Lookup mix {measure} (`core.handle`)",
+                mix[share],
+                "ms",
+                mix[f"floor_{measure}"],
+                mix_label,
+                target=f"< {target} ms",
+                met=mix[share] < target,
+                note=f"in order, {repeats}",
+            )
         )
-    )
-    report.add(
-        Row(
-            "Lookup mix p99 (`core.handle`)",
-            mix["core_p99"],
-            "ms",
-            mix["floor_p99"],
-            mix_label,
-            target="< 5 ms",
-            met=mix["core_p99"] < 5,
+    for measure, share, target in (("p50", "core_first_p50", 1), ("p99", "core_first_p99", 5)):
+        report.add(
+            Row(
+                f"Lookup mix {measure} (`core.handle`, first askings)",
+                mix[share],
+                "ms",
+                mix[f"floor_{measure}"],
+                mix_label,
+                target=f"< {target} ms",
+                met=mix[share] < target,
+                note=f"the {mix['first_askings']:,} questions not asked before",
+            )
         )
-    )
     _say("reporters' questions (bench/reporters.py)")
     asked = reporters.measure(min(profile.pledges, reporters.PLEDGES))
     report.reporters = asked

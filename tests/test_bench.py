@@ -21,6 +21,8 @@ ROWS = (
     "Lookup mix p99 (`Searcher.search`)",
     "Lookup mix p50 (`core.handle`)",
     "Lookup mix p99 (`core.handle`)",
+    "Lookup mix p50 (`core.handle`, first askings)",
+    "Lookup mix p99 (`core.handle`, first askings)",
     "Reporters' questions hits@1",
     "Reporters' questions recall@5",
     "Autocomplete p50",

@@ -426,3 +426,23 @@ def test_question_words_are_left_out_only_beside_other_words():
     assert _english_question(["did", "Lee", "say", "about", "hotline"]) == ["Lee", "hotline"]
     # Nothing else is asked about: the words are the query.
     assert _english_question(["what", "did", "he", "say"]) == ["what", "did", "he", "say"]
+
+
+def test_an_answer_is_given_again_from_memory_until_the_catalogue_changes(bot, tmp_path):
+    assert bot.searcher.search("judiciary").ids == []
+    statements: list[str] = []
+    bot.store.db.conn.set_trace_callback(statements.append)
+    again = bot.searcher.search("judiciary")
+    bot.store.db.conn.set_trace_callback(None)
+    assert again.ids == [] and not [s for s in statements if "MATCH" in s]
+    # A caller changing its answer changes no other.
+    again.ids.append("invented")
+    assert bot.searcher.search("judiciary").ids == []
+
+    path = tmp_path / "judiciary.json"
+    pledge = {"id": "judicial-reform", "speaker": "lee-jae-myung", "title": "Judiciary reform"}
+    path.write_text(json.dumps({"pledges": [pledge | {"category": "Justice"}]}), encoding="utf-8")
+    bot.importer.import_files([path], author="test")
+    assert bot.searcher.search("judiciary").ids == ["judicial-reform"]
+    bot.importer.retract("judicial-reform", author="test", reason="a test")
+    assert bot.searcher.search("judiciary").ids == []
