@@ -24,9 +24,11 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
-# The full benchmark at 100,000 pledges; writes BENCHMARKS.md. (The test suite runs a tiny smoke of it.)
+# The full benchmark at 100,000 pledges, then this checkout against the commit before the redesign in one
+# interleaved run; writes BENCHMARKS.md. (The test suite runs a tiny smoke of the first.)
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.compare
 
 # Long profiles of the reliability suite; `make test` runs the same tests with their fast profile.
 fuzz: $(STAMP)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import generate, query_mix, reporters
+from bench import compare, generate, query_mix, reporters
 from bench.child import SEARCH_QUERIES
 from bench.process import Child, run_child
 from bench.report import Report, machine
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     text = report.markdown()
+    # What `python -m bench.compare` measured stays until it measures again.
+    if kept := compare.sections(args.output):
+        text = text.rstrip("\n") + "\n\n" + kept
     args.output.write_text(text, encoding="utf-8")
     print(report.table())
     print(f"\nwrote {args.output}", file=sys.stderr)

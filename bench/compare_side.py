@@ -1,0 +1,92 @@
+"""One side of `bench/compare.py`: run inside a checkout of either commit, with that checkout's own code.
+
+`bench/compare.py` runs this file's text with `python -c` in the checkout's folder, so `bot` and `bench`
+are that commit's. It keeps to what both the commit before the redesign (59ded62) and later ones have,
+and says where they differ. It prints one JSON object.
+
+    setup   DB DATA                  subscriptions from DATA's subscriptions.jsonl into DB's state store
+    measure DB DATA QUERIES          one round: lookups, the mix, planning and a delivery pass
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench import delivery, generate, planning
+from bot.cli import open_bot
+from bot.config import Settings
+from bot.replies import Context
+
+SUBSCRIBED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+PLANNING_DAY = dt.date(2026, 5, 26)
+PLANNING_DAYS = 3
+DELIVERY_AT = dt.datetime(2026, 5, 27, 12, 0, 30, tzinfo=dt.UTC)
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def setup(db: Path, data: Path) -> dict:
+    bot = open_bot(Settings(db_path=db, data_dir=data))
+    try:
+        added = generate.bulk_insert_subscriptions(bot.backend, data / "subscriptions.jsonl", SUBSCRIBED_AT)
+    finally:
+        bot.close()
+    return {"subscriptions": added}
+
+
+def measure(db: Path, data: Path, queries: dict) -> dict:
+    bot = open_bot(Settings(db_path=db, data_dir=data))
+    try:
+        # Later commits keep answers until the catalogue changes; every question here is timed afresh, as
+        # the commit before the redesign answers it.
+        forget = getattr(bot.searcher, "forget", lambda: None)
+        ctx = Context(platform="console")
+        clock = time.perf_counter
+
+        def timed(texts: list[str]) -> list[float]:
+            out = []
+            for text in texts:
+                forget()
+                start = clock()
+                bot.core.handle(text, ctx)
+                out.append((clock() - start) * 1000)
+            return out
+
+        timed(queries["lookups"])  # the page cache and SQLite's statement cache, warm for both sides
+        lookups = [t for _ in range(5) for t in timed(queries["lookups"])]
+        mix = timed(queries["mix"])
+        # Before the redesign, digests were the core's: planning.measure took the core, since then the bot.
+        takes = next(iter(inspect.signature(planning.measure).parameters))
+        planner = bot.core if takes == "core" else bot
+        days, _, due = planning.measure(planner, PLANNING_DAY, PLANNING_DAYS)  # type: ignore[arg-type]
+        passed = delivery.measure(bot, DELIVERY_AT)
+    finally:
+        bot.close()
+    return {
+        "lookup_p50": statistics.median(lookups),
+        "lookup_p99": _percentile(lookups, 0.99),
+        "mix_p50": statistics.median(mix),
+        "mix_p99": _percentile(mix, 0.99),
+        "plan_ms": statistics.median(days) * 1000,
+        "plan_due": due,
+        "delivery_s": passed["seconds"],
+        "delivery_claims": passed["claims"],
+    }
+
+
+if __name__ == "__main__":
+    job, db_path, data_path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    if job == "setup":
+        result = setup(db_path, data_path)
+    else:
+        result = measure(db_path, data_path, json.loads(Path(sys.argv[4]).read_text(encoding="utf-8")))
+    print(json.dumps(result), flush=True)

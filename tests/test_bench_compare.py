@@ -1,0 +1,63 @@
+"""bench/compare.py's report: ratios of interleaved rounds, the 10% verdict, and its sections kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bench import compare
+
+
+def _round(scale: float) -> dict:
+    return {
+        "lookup_p50": 1.0 * scale,
+        "lookup_p99": 2.0 * scale,
+        "mix_p50": 1.0,
+        "mix_p99": 3.0,
+        "plan_ms": 300.0,
+        "delivery_s": 6.0 / scale,
+        "plan_due": 9,
+        "delivery_claims": 10_000,
+    }
+
+
+def _result(before: list[float], after: list[float], head: str | None = "6501d4d") -> dict:
+    return {
+        "base": "59ded62",
+        "head": head or "abc1234",
+        "checkout": head is None,
+        "dirty": False,
+        "pledges": 100_000,
+        "subscriptions": 10_000,
+        "mix": 1000,
+        "rounds": {"before": [_round(s) for s in before], "after": [_round(s) for s in after]},
+        "loads": [1.0, 2.5],
+        "when": dt.datetime(2026, 12, 7, 13, 0, tzinfo=dt.UTC),
+    }
+
+
+def test_a_figure_is_worse_only_when_the_median_of_the_rounds_ratios_is_over_10_percent():
+    # Lookups: ratios 1.3, 1.0, 1.2 (median 1.2: worse); delivery: 1/1.3, 1, 1/1.2 (better).
+    text = compare.section(_result([1.0, 1.0, 1.0], [1.3, 1.0, 1.2]))
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert "| 1.20x | 1.00x to 1.30x | **no** |" in rows["| Lookup p50 (`core.handle`, fixed queries)"]
+    assert "| 1.00x | 1.00x to 1.00x | yes |" in rows["| Plan one day (median of 3 days)"]
+    assert "| 0.83x |" in rows["| Delivery pass, every subscription due"]
+    assert text.startswith("## 6501d4d against 59ded62, in one run\n")
+
+
+def test_sections_are_replaced_by_title_and_kept_when_the_benchmark_rewrites_the_file(tmp_path: Path):
+    output = tmp_path / "BENCHMARKS.md"
+    output.write_text("# Benchmarks\n\n## Findings\n\nsome\n", encoding="utf-8")
+    step = compare.section(_result([1.0], [1.0]))
+    today = compare.section(_result([1.0], [1.5], head=None))
+    compare.write(output, compare.title(_result([1.0], [1.0])), step)
+    compare.write(output, compare.title(_result([1.0], [1.5], head=None)), today)
+    again = compare.section(_result([1.0], [0.5]))
+    compare.write(output, compare.title(_result([1.0], [0.5])), again)
+    text = output.read_text(encoding="utf-8")
+    assert text.count("## 6501d4d against 59ded62, in one run") == 1 and "| 0.50x |" in text
+    assert "## This checkout against 59ded62, in one run" in text and "## Findings\n\nsome\n" in text
+    assert "\n\n## This checkout" in text
+    kept = compare.sections(output)
+    assert "## Findings" not in kept and "| 0.50x |" in kept and "| 1.50x |" in kept
