@@ -184,6 +184,9 @@ CANDIDATES = 250
 # Answers kept until the catalogue changes. Readers ask the same words again and again, and bm25's first call
 # for a query counts every row holding each of its terms, at about 1 ms for a word in 25,000 pledges.
 KEPT_ANSWERS = 2048
+# Pages and suggestion lists are kept; the candidate lists scoping asks for (250 ids) are not: 2,048 of them
+# would hold about 30 MB.
+KEPT_LIMIT = 25
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "search" / "synonyms.yaml"
 
 
@@ -470,7 +473,7 @@ class Searcher:
         if kept is None:
             kept = self._search(query, limit, offset, prefix)
             with self._kept_lock:
-                if version == self._kept_version:
+                if version == self._kept_version and limit <= KEPT_LIMIT:
                     self._kept[key] = kept
                     if len(self._kept) > KEPT_ANSWERS:
                         self._kept.popitem(last=False)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_QUERY_CHARS, best_quote, best_quotes, korean_stem, load_synonyms
+from bot.search import CANDIDATES, MAX_QUERY_CHARS, best_quote, best_quotes, korean_stem, load_synonyms
 
 # Every pledge, with an English and a Korean word a reader would type.
 READER_WORDS = [
@@ -438,6 +438,13 @@ def test_an_answer_is_given_again_from_memory_until_the_catalogue_changes(bot, t
     # A caller changing its answer changes no other.
     again.ids.append("invented")
     assert bot.searcher.search("judiciary").ids == []
+    # The long candidate lists scoping asks for are worked out each time, not kept.
+    bot.searcher.search("hotline", limit=CANDIDATES)
+    statements.clear()
+    bot.store.db.conn.set_trace_callback(statements.append)
+    bot.searcher.search("hotline", limit=CANDIDATES)
+    bot.store.db.conn.set_trace_callback(None)
+    assert [s for s in statements if "MATCH" in s]
 
     path = tmp_path / "judiciary.json"
     pledge = {"id": "judicial-reform", "speaker": "lee-jae-myung", "title": "Judiciary reform"}
