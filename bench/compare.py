@@ -3,9 +3,11 @@
 Two runs of the same code on a shared 2-core machine differ by up to 30%, so figures from two separate
 `make bench` runs cannot show a 10% difference. Here both commits work on the same data at the same time:
 the earlier commit's tree is taken from git, the data is generated once by the earlier commit's generator
-(which both can read), each side imports it into a database of its own, and then rounds alternate between
-the sides (earlier, this, this, earlier, ...), each round a fresh process. A side's figure is taken over the
-samples of all its rounds; beside the ratio is the range of the rounds' own ratios, which shows the noise.
+(which both can read), and each side imports it into a database of its own. A process of each side then
+answers the same lookups call by call, the first to answer alternating, and planning and the delivery pass
+(seconds each) run in rounds that alternate between the sides, each a fresh process. A side's figure is
+taken over all its samples; beside the ratio is the range of the ratios of its blocks (the rounds, or
+stretches of the lookups), which shows the noise.
 
     python -m bench.compare [--base 59ded62] [--head REV] [--pledges 100000] [--rounds 6] [--output F]
 
@@ -21,6 +23,7 @@ import io
 import json
 import os
 import re
+import select
 import shutil
 import sqlite3
 import statistics
@@ -43,8 +46,14 @@ BEFORE_REDESIGN = "59ded62"
 # A section's title names both sides ("This checkout" for the working tree), so that each pair has its own.
 TITLE = "## {after} against {before}, in one run"
 SIDE = Path(__file__).with_name("compare_side.py")
-# A side's round: open the catalogue, 5 x the lookups, the mix, three days' planning, one delivery pass.
+# A side's round: open the catalogue, plan three days, run one delivery pass.
 ROUND_TIMEOUT = 900
+OPEN_TIMEOUT = 120
+ANSWER_TIMEOUT = 30
+# Each fixed query is asked this many times a side, the mix this many times over.
+LOOKUP_REPEATS = 80
+MIX_REPEATS = 4
+BLOCKS = 8
 # Worse than this, a figure is reported as worse (issue 20's bound).
 WORSE = 1.10
 
@@ -134,10 +143,78 @@ def questions(db: Path, count: int) -> dict[str, list[str]]:
     return {"lookups": list(SEARCH_QUERIES), "mix": mix}
 
 
+class Asker:
+    """A side's `ask` process: one question in, the milliseconds its answer took out, every wait bounded."""
+
+    def __init__(self, tree: Path, db: Path, data: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SIDE.read_text(encoding="utf-8"), "ask", str(db), str(data)],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        if self._line(OPEN_TIMEOUT) != "READY":
+            raise RuntimeError(f"{tree.name}: the asking process did not start")
+
+    def ask(self, text: str) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(text).encode() + b"\n")
+        self.process.stdin.flush()
+        return float(self._line(ANSWER_TIMEOUT))
+
+    def _line(self, timeout: float) -> str:
+        assert self.process.stdout is not None
+        # One line is read per line the child prints, so nothing waits in the reader's buffer unseen.
+        if not select.select([self.process.stdout], [], [], timeout)[0]:
+            self.close()
+            raise RuntimeError(f"no answer within {timeout:.0f} s")
+        line = self.process.stdout.readline().decode().strip()
+        if not line:
+            self.close()
+            raise RuntimeError("the asking process exited")
+        return line
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(OPEN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def asking(
+    sides: dict[str, Path], dbs: dict[str, Path], data: Path, asked: dict[str, list[str]], repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    """Both sides answer the same questions call by call, the first to answer alternating: the fixed
+    lookups `LOOKUP_REPEATS` times and the mix `repeats` times. Samples (ms) per side and kind."""
+    askers = {name: Asker(tree, dbs[name], data) for name, tree in sides.items()}
+    samples: dict[str, dict[str, list[float]]] = {name: {"lookups": [], "mix": []} for name in sides}
+    try:
+        plan = [("warm", q) for q in asked["lookups"] * 3]
+        plan += [("lookups", q) for _ in range(LOOKUP_REPEATS) for q in asked["lookups"]]
+        plan += [("mix", q) for _ in range(repeats) for q in asked["mix"]]
+        order = list(sides)
+        for kind, text in plan:
+            for name in order:
+                taken = askers[name].ask(text)
+                if kind != "warm":
+                    samples[name][kind].append(taken)
+            order.reverse()
+    finally:
+        for asker in askers.values():
+            asker.close()
+    return samples
+
+
 def run(
     base: str, head: str | None, pledges: int, subscriptions: int, rounds: int, mix: int, work: Path
 ) -> dict[str, Any]:
-    """Set both sides up and measure `rounds` alternating rounds; the rounds' figures per side."""
+    """Set both sides up, ask them the same questions call by call, then `rounds` alternating rounds of
+    planning and delivery; every sample per side."""
     sides = {"before": work / "before", "after": work / "after" if head else ROOT}
     checkout(base, sides["before"])
     if head:
@@ -152,17 +229,17 @@ def run(
         if imported["pledges"] != made["pledges"]:
             raise RuntimeError(f"{name} imported {imported['pledges']} of {made['pledges']} pledges")
         _python(tree, SIDE.read_text(encoding="utf-8"), "setup", str(dbs[name]), str(data), timeout=600)
-    asked = work / "questions.json"
-    asked.write_text(json.dumps(questions(dbs["after"], mix), ensure_ascii=False), encoding="utf-8")
+    loads = [os.getloadavg()[0]]
+    _say("lookups: both sides asked the same questions, call by call")
+    asked = asking(sides, dbs, data, questions(dbs["after"], mix), MIX_REPEATS)
     measured: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
-    loads = []
     for round_ in range(rounds):
         # before, after; after, before; ...: neither side always goes first.
         order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
         for name in order:
-            _say(f"round {round_ + 1} of {rounds}: {name}")
+            _say(f"planning and delivery, round {round_ + 1} of {rounds}: {name}")
             loads.append(os.getloadavg()[0])
-            args = ("measure", str(dbs[name]), str(data), str(asked))
+            args = ("round", str(dbs[name]), str(data))
             measured[name].append(
                 _python(sides[name], SIDE.read_text(encoding="utf-8"), *args, timeout=ROUND_TIMEOUT)
             )
@@ -174,44 +251,57 @@ def run(
         "pledges": made["pledges"],
         "subscriptions": subscriptions,
         "mix": mix,
+        "asked": asked,
         "rounds": measured,
         "loads": loads,
         "when": dt.datetime.now(dt.UTC),
     }
 
 
+def _blocks(result: dict[str, Any], side: str, key: str) -> list[list[float]]:
+    """A figure's samples in blocks, to show the noise: each round's, or for the lookups eight stretches of
+    the calls in order (both sides' stretch k ran at the same time)."""
+    if key in result["asked"][side]:
+        samples = result["asked"][side][key]
+        size = -(-len(samples) // BLOCKS)
+        return [samples[i : i + size] for i in range(0, len(samples), size)]
+    return [r[key] for r in result["rounds"][side]]
+
+
 def section(result: dict[str, Any]) -> str:
-    """The Markdown section: each figure per side, the ratio of the rounds and whether it is within 10%."""
-    before, after = result["rounds"]["before"], result["rounds"]["after"]
+    """The Markdown section: each figure per side, their ratio, the blocks' ratios, within 10% or not."""
     head = result["head"] + (" with uncommitted changes" if result["dirty"] else "")
     head = f"this checkout ({head})" if result["checkout"] else head
+    rounds = len(result["rounds"]["before"])
+    lookups = len(result["asked"]["before"]["lookups"])
     lines = [
         title(result),
         "",
         f"`python -m bench.compare` at {result['when']:%Y-%m-%d %H:%M} UTC: {head} against "
         f"{result['base']}, on the same {result['pledges']:,} pledges and {result['subscriptions']:,} "
         f"subscriptions (generated by {result['base']}'s generator, imported by each side into its own "
-        f"database), {len(before)} rounds a side, alternating, each a fresh process. Load average during "
-        f"the rounds {min(result['loads']):.1f} to {max(result['loads']):.1f}. Each round asks "
-        f"{compare_side.LOOKUP_REPEATS} x {len(SEARCH_QUERIES)} fixed queries and {result['mix']:,} of the "
-        "seeded mix, every one worked out afresh (later commits keep answers; none is kept here), plans "
-        f"{compare_side.PLANNING_DAYS} days and runs one delivery pass. A side's figure is taken over all "
-        "its rounds' samples together, as the rounds alternate under the same load; the ratio is after / "
-        f"before, beside the range of the rounds' own ratios (the noise); more than {WORSE:.2f}x is worse.",
+        f"database). Load average {min(result['loads']):.1f} to {max(result['loads']):.1f}. Lookups: a "
+        "process of each side answers the same questions call by call, which goes first alternating, "
+        f"every one worked out afresh (later commits keep answers; none is kept here): {lookups:,} "
+        f"answers of the fixed queries and {MIX_REPEATS} x {result['mix']:,} of the seeded mix a side. "
+        f"Planning ({compare_side.PLANNING_DAYS} days) and a delivery pass: {rounds} rounds a side, "
+        "alternating, each a fresh process. A side's figure is taken over all its samples; beside the ratio "
+        "(after / before) is the range of the ratios of its blocks (the rounds, or eight stretches of the "
+        f"lookups), which shows the noise. More than {WORSE:.2f}x is worse.",
         "",
-        "| Figure | Before | After | Ratio | Rounds' ratios | Within 10% |",
+        "| Figure | Before | After | Ratio | Blocks' ratios | Within 10% |",
         "|---|---:|---:|---:|---:|:---:|",
     ]
     for figure in FIGURES:
-        rounds = [
-            figure.statistic(a[figure.samples]) / figure.statistic(b[figure.samples])
-            for a, b in zip(after, before, strict=True)
-        ]
-        b = figure.statistic([x for r in before for x in r[figure.samples]])
-        a = figure.statistic([x for r in after for x in r[figure.samples]])
+        pairs = zip(
+            _blocks(result, "after", figure.samples), _blocks(result, "before", figure.samples), strict=True
+        )
+        blocks = [figure.statistic(a) / figure.statistic(b) for a, b in pairs]
+        b = figure.statistic([x for block in _blocks(result, "before", figure.samples) for x in block])
+        a = figure.statistic([x for block in _blocks(result, "after", figure.samples) for x in block])
         lines.append(
             f"| {figure.name} | {b:,.2f} {figure.unit} | {a:,.2f} {figure.unit} | {a / b:.2f}x | "
-            f"{min(rounds):.2f}x to {max(rounds):.2f}x | {'yes' if a / b <= WORSE else '**no**'} |"
+            f"{min(blocks):.2f}x to {max(blocks):.2f}x | {'yes' if a / b <= WORSE else '**no**'} |"
         )
     due = {name: sorted({r["plan_due"] for r in rounds}) for name, rounds in result["rounds"].items()}
     claims = {
@@ -220,7 +310,7 @@ def section(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Digests due on the planned days: before {due['before']}, after {due['after']}; claims in a "
-        f"delivery pass: before {claims['before']}, after {claims['after']} (the same work on both sides).",
+        f"delivery pass: before {claims['before']}, after {claims['after']}.",
         "",
     ]
     return "\n".join(lines)

@@ -2,11 +2,12 @@
 
 `bench/compare.py` runs this file's text with `python -c` in the checkout's folder, so `bot` and `bench`
 are that commit's. It keeps to what both the commit before the redesign (59ded62) and later ones have,
-and says where they differ. It prints one JSON object.
+and says where they differ.
 
-    setup   DB DATA                  subscriptions from DATA's subscriptions.jsonl into DB's state store
-    measure DB DATA QUERIES          one round's samples: lookups (ms), the mix (ms), each day's plan
-                                     (ms) and a delivery pass (s)
+    setup DB DATA    subscriptions from DATA's subscriptions.jsonl into DB's state store; prints JSON
+    ask DB DATA      prints READY, then for each question read from stdin (a JSON string) the milliseconds
+                     `core.handle` took to answer it, worked out afresh
+    round DB DATA    each day's plan (ms) and a delivery pass of every subscription (s); prints JSON
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ SUBSCRIBED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PLANNING_DAY = dt.date(2026, 5, 26)
 PLANNING_DAYS = 3
 DELIVERY_AT = dt.datetime(2026, 5, 27, 12, 0, 30, tzinfo=dt.UTC)
-LOOKUP_REPEATS = 10
 
 
 def setup(db: Path, data: Path) -> dict:
@@ -39,27 +39,26 @@ def setup(db: Path, data: Path) -> dict:
     return {"subscriptions": added}
 
 
-def measure(db: Path, data: Path, queries: dict) -> dict:
+def ask(db: Path, data: Path) -> None:
+    bot = open_bot(Settings(db_path=db, data_dir=data))
+    # Later commits keep answers until the catalogue changes; every question here is worked out afresh, as
+    # the commit before the redesign answers it.
+    forget = getattr(bot.searcher, "forget", lambda: None)
+    ctx = Context(platform="console")
+    clock = time.perf_counter
+    print("READY", flush=True)
+    for line in sys.stdin:
+        text = json.loads(line)
+        forget()
+        start = clock()
+        bot.core.handle(text, ctx)
+        print(f"{(clock() - start) * 1000:.6f}", flush=True)
+    bot.close()
+
+
+def round_(db: Path, data: Path) -> dict:
     bot = open_bot(Settings(db_path=db, data_dir=data))
     try:
-        # Later commits keep answers until the catalogue changes; every question here is timed afresh, as
-        # the commit before the redesign answers it.
-        forget = getattr(bot.searcher, "forget", lambda: None)
-        ctx = Context(platform="console")
-        clock = time.perf_counter
-
-        def timed(texts: list[str]) -> list[float]:
-            out = []
-            for text in texts:
-                forget()
-                start = clock()
-                bot.core.handle(text, ctx)
-                out.append((clock() - start) * 1000)
-            return out
-
-        timed(queries["lookups"])  # the page cache and SQLite's statement cache, warm for both sides
-        lookups = [t for _ in range(LOOKUP_REPEATS) for t in timed(queries["lookups"])]
-        mix = timed(queries["mix"])
         # Before the redesign, digests were the core's: planning.measure took the core, since then the bot.
         takes = next(iter(inspect.signature(planning.measure).parameters))
         planner = bot.core if takes == "core" else bot
@@ -68,8 +67,6 @@ def measure(db: Path, data: Path, queries: dict) -> dict:
     finally:
         bot.close()
     return {
-        "lookups": lookups,
-        "mix": mix,
         "plan_ms": [t * 1000 for t in days],
         "plan_due": due,
         "delivery_s": [passed["seconds"]],
@@ -79,8 +76,8 @@ def measure(db: Path, data: Path, queries: dict) -> dict:
 
 if __name__ == "__main__":
     job, db_path, data_path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    if job == "setup":
-        result = setup(db_path, data_path)
+    if job == "ask":
+        ask(db_path, data_path)
     else:
-        result = measure(db_path, data_path, json.loads(Path(sys.argv[4]).read_text(encoding="utf-8")))
-    print(json.dumps(result), flush=True)
+        result = setup(db_path, data_path) if job == "setup" else round_(db_path, data_path)
+        print(json.dumps(result), flush=True)

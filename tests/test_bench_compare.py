@@ -9,14 +9,13 @@ from bench import compare
 
 
 def _round(scale: float) -> dict:
-    return {
-        "lookups": [1.0 * scale] * 99 + [2.0 * scale],
-        "mix": [1.0] * 100,
-        "plan_ms": [300.0, 310.0, 290.0],
-        "delivery_s": [6.0 / scale],
-        "plan_due": 9,
-        "delivery_claims": 10_000,
-    }
+    return {"plan_ms": [300.0, 310.0, 290.0], "delivery_s": [6.0 / scale], "plan_due": 9, "delivery_claims": 10}
+
+
+def _asked(scales: list[float]) -> dict:
+    # Eight stretches of lookups, the stretch k of each scale in `scales` (cycled).
+    lookups = [1.0 * scales[k % len(scales)] for k in range(8) for _ in range(100)]
+    return {"lookups": lookups, "mix": [1.0] * 800}
 
 
 def _result(before: list[float], after: list[float], head: str | None = "6501d4d") -> dict:
@@ -28,6 +27,7 @@ def _result(before: list[float], after: list[float], head: str | None = "6501d4d
         "pledges": 100_000,
         "subscriptions": 10_000,
         "mix": 1000,
+        "asked": {"before": _asked(before), "after": _asked(after)},
         "rounds": {"before": [_round(s) for s in before], "after": [_round(s) for s in after]},
         "loads": [1.0, 2.5],
         "when": dt.datetime(2026, 12, 7, 13, 0, tzinfo=dt.UTC),
