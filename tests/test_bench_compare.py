@@ -9,7 +9,12 @@ from bench import compare
 
 
 def _round(scale: float) -> dict:
-    return {"plan_ms": [300.0, 310.0, 290.0], "delivery_s": [6.0 / scale], "plan_due": 9, "delivery_claims": 10}
+    return {
+        "plan_ms": [300.0, 310.0, 290.0],
+        "delivery_s": [6.0 / scale],
+        "plan_due": 9,
+        "delivery_claims": 10,
+    }
 
 
 def _asked(scales: list[float]) -> dict:
