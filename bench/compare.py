@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import compare_side, query_mix
+from bench import compare_side, pg, query_mix
 from bench.child import SEARCH_QUERIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,21 +65,31 @@ def _percentile(samples: list[float], q: float) -> float:
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure: which samples of a round (`bench/compare_side.py`) and how they are summed up."""
+    """One figure: which samples (`bench/compare_side.py`), how they are summed up, and on which state store
+    its rounds ran ("" for the lookups, asked call by call)."""
 
     samples: str
     name: str
     unit: str
     statistic: Callable[[list[float]], float]
+    state: str = ""
+
+
+def _p99(samples: list[float]) -> float:
+    return _percentile(samples, 0.99)
 
 
 FIGURES = (
     Figure("lookups", "Lookup p50 (`core.handle`, fixed queries)", "ms", statistics.median),
-    Figure("lookups", "Lookup p99 (`core.handle`, fixed queries)", "ms", lambda s: _percentile(s, 0.99)),
+    Figure("lookups", "Lookup p99 (`core.handle`, fixed queries)", "ms", _p99),
     Figure("mix", "Lookup mix p50 (`core.handle`, each afresh)", "ms", statistics.median),
-    Figure("mix", "Lookup mix p99 (`core.handle`, each afresh)", "ms", lambda s: _percentile(s, 0.99)),
-    Figure("plan_ms", "Plan one day (median of the days)", "ms", statistics.median),
-    Figure("delivery_s", "Delivery pass, every subscription due (median)", "s", statistics.median),
+    Figure("mix", "Lookup mix p99 (`core.handle`, each afresh)", "ms", _p99),
+    Figure("plan_ms", "Plan one day (median of the days), SQLite", "ms", statistics.median, "sqlite"),
+    Figure("delivery_s", "Delivery pass, every subscription due, SQLite", "s", statistics.median, "sqlite"),
+    Figure("plan_ms", "Plan one day (median of the days), PostgreSQL", "ms", statistics.median, "postgres"),
+    Figure(
+        "delivery_s", "Delivery pass, every subscription due, PostgreSQL", "s", statistics.median, "postgres"
+    ),
 )
 
 
@@ -128,8 +138,9 @@ GENERATE = (
 )
 IMPORT = (
     "import json, sys; from pathlib import Path; from bot.cli import open_bot; "
-    "from bot.config import Settings; "
-    "bot = open_bot(Settings(db_path=Path(sys.argv[1]), data_dir=Path(sys.argv[2]))); "
+    "from bot.config import Secret, Settings; "
+    "url = Secret(sys.argv[3]) if len(sys.argv) > 3 else None; "
+    "bot = open_bot(Settings(db_path=Path(sys.argv[1]), data_dir=Path(sys.argv[2]), database_url=url)); "
     "n = bot.store.db.execute('SELECT COUNT(*) FROM pledges').fetchone()[0]; bot.close(); "
     "print(json.dumps({'pledges': n}))"
 )
@@ -211,7 +222,14 @@ def asking(
 
 
 def run(
-    base: str, head: str | None, pledges: int, subscriptions: int, rounds: int, mix: int, work: Path
+    base: str,
+    head: str | None,
+    pledges: int,
+    subscriptions: int,
+    rounds: int,
+    mix: int,
+    work: Path,
+    postgres: bool = True,
 ) -> dict[str, Any]:
     """Set both sides up, ask them the same questions call by call, then `rounds` alternating rounds of
     planning and delivery; every sample per side."""
@@ -223,26 +241,43 @@ def run(
     _say(f"generating {pledges:,} pledges and {subscriptions:,} subscriptions with {base}'s generator")
     made = _python(sides["before"], GENERATE, str(data), str(pledges), str(subscriptions), timeout=1800)
     dbs = {name: work / f"{name}.db" for name in sides}
-    for name, tree in sides.items():
-        _say(f"{name}: importing into a database of its own, and subscribing")
-        imported = _python(tree, IMPORT, str(dbs[name]), str(data), timeout=3600)
-        if imported["pledges"] != made["pledges"]:
-            raise RuntimeError(f"{name} imported {imported['pledges']} of {made['pledges']} pledges")
-        _python(tree, SIDE.read_text(encoding="utf-8"), "setup", str(dbs[name]), str(data), timeout=600)
-    loads = [os.getloadavg()[0]]
-    _say("lookups: both sides asked the same questions, call by call")
-    asked = asking(sides, dbs, data, questions(dbs["after"], mix), MIX_REPEATS)
-    measured: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
-    for round_ in range(rounds):
-        # before, after; after, before; ...: neither side always goes first.
-        order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
-        for name in order:
-            _say(f"planning and delivery, round {round_ + 1} of {rounds}: {name}")
-            loads.append(os.getloadavg()[0])
-            args = ("round", str(dbs[name]), str(data))
-            measured[name].append(
-                _python(sides[name], SIDE.read_text(encoding="utf-8"), *args, timeout=ROUND_TIMEOUT)
-            )
+    stores: list[tuple[str, str | None]] = [("sqlite", None)]
+    server, why = pg.start() if postgres else (None, "not asked for")
+    try:
+        if server is not None:
+            stores += [(f"postgres-{name}", server.url(server.create_database())) for name in sides]
+        for name, tree in sides.items():
+            for store, url in stores:
+                if store not in ("sqlite", f"postgres-{name}"):
+                    continue
+                _say(f"{name}: importing into a catalogue of its own, and subscribing ({store} state)")
+                db = dbs[name] if url is None else work / f"{name}-pg.db"
+                imported = _python(tree, IMPORT, str(db), str(data), *([url] if url else []), timeout=3600)
+                if imported["pledges"] != made["pledges"]:
+                    raise RuntimeError(f"{name} imported {imported['pledges']} of {made['pledges']} pledges")
+                args = ("setup", str(db), str(data), *([url] if url else []))
+                _python(tree, SIDE.read_text(encoding="utf-8"), *args, timeout=600)
+        loads = [os.getloadavg()[0]]
+        _say("lookups: both sides asked the same questions, call by call")
+        asked = asking(sides, dbs, data, questions(dbs["after"], mix), MIX_REPEATS)
+        measured: dict[str, dict[str, list[dict[str, Any]]]] = {"sqlite": {n: [] for n in sides}}
+        if server is not None:
+            measured["postgres"] = {n: [] for n in sides}
+        for round_ in range(rounds):
+            # before, after; after, before; ...: neither side always goes first.
+            order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
+            for state in measured:
+                for name in order:
+                    _say(f"planning and delivery on {state}, round {round_ + 1} of {rounds}: {name}")
+                    loads.append(os.getloadavg()[0])
+                    url = dict(stores).get(f"postgres-{name}") if state == "postgres" else None
+                    db = dbs[name] if url is None else work / f"{name}-pg.db"
+                    args = ("round", str(db), str(data), *([url] if url else []))
+                    side = SIDE.read_text(encoding="utf-8")
+                    measured[state][name].append(_python(sides[name], side, *args, timeout=ROUND_TIMEOUT))
+    finally:
+        if server is not None:
+            server.stop()
     return {
         "base": _git("rev-parse", "--short", base),
         "head": _git("rev-parse", "--short", head or "HEAD"),
@@ -253,26 +288,27 @@ def run(
         "mix": mix,
         "asked": asked,
         "rounds": measured,
+        "postgres": why or "",
         "loads": loads,
         "when": dt.datetime.now(dt.UTC),
     }
 
 
-def _blocks(result: dict[str, Any], side: str, key: str) -> list[list[float]]:
+def _blocks(result: dict[str, Any], side: str, figure: Figure) -> list[list[float]]:
     """A figure's samples in blocks, to show the noise: each round's, or for the lookups eight stretches of
     the calls in order (both sides' stretch k ran at the same time)."""
-    if key in result["asked"][side]:
-        samples = result["asked"][side][key]
+    if not figure.state:
+        samples = result["asked"][side][figure.samples]
         size = -(-len(samples) // BLOCKS)
         return [samples[i : i + size] for i in range(0, len(samples), size)]
-    return [r[key] for r in result["rounds"][side]]
+    return [r[figure.samples] for r in result["rounds"][figure.state][side]]
 
 
 def section(result: dict[str, Any]) -> str:
     """The Markdown section: each figure per side, their ratio, the blocks' ratios, within 10% or not."""
     head = result["head"] + (" with uncommitted changes" if result["dirty"] else "")
     head = f"this checkout ({head})" if result["checkout"] else head
-    rounds = len(result["rounds"]["before"])
+    rounds = len(result["rounds"]["sqlite"]["before"])
     lookups = len(result["asked"]["before"]["lookups"])
     lines = [
         title(result),
@@ -284,8 +320,9 @@ def section(result: dict[str, Any]) -> str:
         "process of each side answers the same questions call by call, which goes first alternating, "
         f"every one worked out afresh (later commits keep answers; none is kept here): {lookups:,} "
         f"answers of the fixed queries and {MIX_REPEATS} x {result['mix']:,} of the seeded mix a side. "
-        f"Planning ({compare_side.PLANNING_DAYS} days) and a delivery pass: {rounds} rounds a side, "
-        "alternating, each a fresh process. A side's figure is taken over all its samples; beside the ratio "
+        f"Planning ({compare_side.PLANNING_DAYS} days) and a delivery pass: {rounds} rounds a side on each "
+        "state store (SQLite, and PostgreSQL on a durable server of the benchmark's own), alternating, each "
+        "a fresh process. A side's figure is taken over all its samples; beside the ratio "
         "(after / before) is the range of the ratios of its blocks (the rounds, or eight stretches of the "
         f"lookups), which shows the noise. More than {WORSE:.2f}x is worse.",
         "",
@@ -293,26 +330,27 @@ def section(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|:---:|",
     ]
     for figure in FIGURES:
-        pairs = zip(
-            _blocks(result, "after", figure.samples), _blocks(result, "before", figure.samples), strict=True
-        )
-        blocks = [figure.statistic(a) / figure.statistic(b) for a, b in pairs]
-        b = figure.statistic([x for block in _blocks(result, "before", figure.samples) for x in block])
-        a = figure.statistic([x for block in _blocks(result, "after", figure.samples) for x in block])
+        if figure.state and figure.state not in result["rounds"]:
+            continue
+        before, after = _blocks(result, "before", figure), _blocks(result, "after", figure)
+        blocks = [figure.statistic(a) / figure.statistic(b) for a, b in zip(after, before, strict=True)]
+        b = figure.statistic([x for block in before for x in block])
+        a = figure.statistic([x for block in after for x in block])
         lines.append(
             f"| {figure.name} | {b:,.2f} {figure.unit} | {a:,.2f} {figure.unit} | {a / b:.2f}x | "
             f"{min(blocks):.2f}x to {max(blocks):.2f}x | {'yes' if a / b <= WORSE else '**no**'} |"
         )
-    due = {name: sorted({r["plan_due"] for r in rounds}) for name, rounds in result["rounds"].items()}
-    claims = {
-        name: sorted({r["delivery_claims"] for r in rounds}) for name, rounds in result["rounds"].items()
-    }
-    lines += [
-        "",
-        f"Digests due on the planned days: before {due['before']}, after {due['after']}; claims in a "
-        f"delivery pass: before {claims['before']}, after {claims['after']}.",
-        "",
-    ]
+    lines.append("")
+    if "postgres" not in result["rounds"]:
+        lines += [f"PostgreSQL rows: {result['postgres']}.", ""]
+    for state, rounds_ in result["rounds"].items():
+        due = {name: sorted({r["plan_due"] for r in rs}) for name, rs in rounds_.items()}
+        claims = {name: sorted({r["delivery_claims"] for r in rs}) for name, rs in rounds_.items()}
+        lines += [
+            f"On {state}, digests due on the planned days: before {due['before']}, after {due['after']}; "
+            f"claims in a delivery pass: before {claims['before']}, after {claims['after']}.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -357,11 +395,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--mix", type=int, default=1000, help="questions of the seeded mix a round")
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument(
+        "--no-postgres",
+        action="store_true",
+        help="SQLite state only (by default PostgreSQL too, if installed)",
+    )
     parser.add_argument("--workdir", type=Path, help="where to put the trees, data and databases")
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pledgebot-compare-"))
     try:
-        result = run(args.base, args.head, args.pledges, args.subscriptions, args.rounds, args.mix, work)
+        result = run(
+            args.base,
+            args.head,
+            args.pledges,
+            args.subscriptions,
+            args.rounds,
+            args.mix,
+            work,
+            postgres=not args.no_postgres,
+        )
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

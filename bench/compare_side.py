@@ -4,10 +4,11 @@
 are that commit's. It keeps to what both the commit before the redesign (59ded62) and later ones have,
 and says where they differ.
 
-    setup DB DATA    subscriptions from DATA's subscriptions.jsonl into DB's state store; prints JSON
-    ask DB DATA      prints READY, then for each question read from stdin (a JSON string) the milliseconds
-                     `core.handle` took to answer it, worked out afresh
-    round DB DATA    each day's plan (ms) and a delivery pass of every subscription (s); prints JSON
+    setup DB DATA [URL]  subscriptions from DATA's subscriptions.jsonl into the state store (PostgreSQL at
+                         URL, else DB); prints JSON
+    ask DB DATA          prints READY, then for each question read from stdin (a JSON string) the
+                         milliseconds `core.handle` took to answer it, worked out afresh
+    round DB DATA [URL]  each day's plan (ms) and a delivery pass of every subscription (s); prints JSON
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from bench import delivery, generate, planning
 from bot.cli import open_bot
-from bot.config import Settings
+from bot.config import Secret, Settings
 from bot.replies import Context
 
 SUBSCRIBED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -30,8 +31,12 @@ PLANNING_DAYS = 3
 DELIVERY_AT = dt.datetime(2026, 5, 27, 12, 0, 30, tzinfo=dt.UTC)
 
 
-def setup(db: Path, data: Path) -> dict:
-    bot = open_bot(Settings(db_path=db, data_dir=data))
+def _settings(db: Path, data: Path, url: str | None) -> Settings:
+    return Settings(db_path=db, data_dir=data, database_url=Secret(url) if url else None)
+
+
+def setup(db: Path, data: Path, url: str | None) -> dict:
+    bot = open_bot(_settings(db, data, url))
     try:
         added = generate.bulk_insert_subscriptions(bot.backend, data / "subscriptions.jsonl", SUBSCRIBED_AT)
     finally:
@@ -56,8 +61,10 @@ def ask(db: Path, data: Path) -> None:
     bot.close()
 
 
-def round_(db: Path, data: Path) -> dict:
-    bot = open_bot(Settings(db_path=db, data_dir=data))
+def round_(db: Path, data: Path, url: str | None) -> dict:
+    bot = open_bot(_settings(db, data, url))
+    if url and bot.backend.name != "postgres":
+        raise SystemExit("the state store is not on PostgreSQL")
     try:
         # Before the redesign, digests were the core's: planning.measure took the core, since then the bot.
         takes = next(iter(inspect.signature(planning.measure).parameters))
@@ -76,8 +83,9 @@ def round_(db: Path, data: Path) -> dict:
 
 if __name__ == "__main__":
     job, db_path, data_path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    url = sys.argv[4] if len(sys.argv) > 4 else None
     if job == "ask":
         ask(db_path, data_path)
     else:
-        result = setup(db_path, data_path) if job == "setup" else round_(db_path, data_path)
+        result = setup(db_path, data_path, url) if job == "setup" else round_(db_path, data_path, url)
         print(json.dumps(result), flush=True)

@@ -33,7 +33,8 @@ def _result(before: list[float], after: list[float], head: str | None = "6501d4d
         "subscriptions": 10_000,
         "mix": 1000,
         "asked": {"before": _asked(before), "after": _asked(after)},
-        "rounds": {"before": [_round(s) for s in before], "after": [_round(s) for s in after]},
+        "rounds": {"sqlite": {"before": [_round(s) for s in before], "after": [_round(s) for s in after]}},
+        "postgres": "not measured: no PostgreSQL server binaries",
         "loads": [1.0, 2.5],
         "when": dt.datetime(2026, 12, 7, 13, 0, tzinfo=dt.UTC),
     }
@@ -44,12 +45,13 @@ def test_a_figure_is_worse_when_its_value_over_every_round_is_over_10_percent_wo
     text = compare.section(_result([1.0, 1.0, 1.0], [1.3, 1.0, 1.2]))
     rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
     assert "| 1.20x | 1.00x to 1.30x | **no** |" in rows["| Lookup p50 (`core.handle`, fixed queries)"]
-    assert "| 1.00x | 1.00x to 1.00x | yes |" in rows["| Plan one day (median of the days)"]
-    assert "| 0.83x |" in rows["| Delivery pass, every subscription due (median)"]
+    assert "| 1.00x | 1.00x to 1.00x | yes |" in rows["| Plan one day (median of the days), SQLite"]
+    assert "| 0.83x |" in rows["| Delivery pass, every subscription due, SQLite"]
     # Within 10%: a round 1.3x worse beside two the same is noise, not a worse figure.
     text = compare.section(_result([1.0, 1.0, 1.0], [1.3, 1.0, 1.0]))
     assert "| 1.00x | 1.00x to 1.30x | yes |" in text
     assert text.startswith("## 6501d4d against 59ded62, in one run\n")
+    assert "PostgreSQL rows: not measured: no PostgreSQL server binaries." in text
 
 
 def test_sections_are_replaced_by_title_and_kept_when_the_benchmark_rewrites_the_file(tmp_path: Path):
