@@ -39,6 +39,7 @@ from typing import Any
 
 from bench import compare_side, pg, query_mix
 from bench.child import SEARCH_QUERIES
+from bench.process import run_json
 
 ROOT = Path(__file__).resolve().parent.parent
 # The commit before the redesign (issue 20): the registry, the feature packages and the guides came after it.
@@ -112,23 +113,7 @@ def checkout(commit: str, into: Path) -> None:
 
 def _python(tree: Path, code: str, *args: str, timeout: float) -> dict[str, Any]:
     """Run `code` with `tree` first on the path and as the working folder; its last JSON line."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=tree,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{tree.name}: exit status {done.returncode}\n{done.stderr[-4000:]}")
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"{tree.name}: printed no result\n{done.stderr[-4000:]}")
-    return json.loads(lines[-1])
+    return run_json([sys.executable, "-c", code, *args], cwd=tree, name=tree.name, timeout=timeout)
 
 
 GENERATE = (

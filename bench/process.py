@@ -89,11 +89,16 @@ class Child:
 
 def run_child(job: str, *args: str, timeout: float) -> dict[str, Any]:
     """Run a child to completion (no READY line expected) and return its JSON result."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return run_json([sys.executable, "-m", "bench.child", job, *args], cwd=ROOT, name=job, timeout=timeout)
+
+
+def run_json(argv: list[str], *, cwd: Path, name: str, timeout: float) -> dict[str, Any]:
+    """Run `argv` to completion in `cwd`, `cwd` first on the import path; the last JSON line it printed."""
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "bench.child", job, *args],
-            cwd=ROOT,
+            argv,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -101,10 +106,10 @@ def run_child(job: str, *args: str, timeout: float) -> dict[str, Any]:
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise ChildError(f"{job}: did not finish within {timeout:.0f} s") from error
+        raise ChildError(f"{name}: did not finish within {timeout:.0f} s") from error
     if done.returncode != 0:
-        raise ChildError(f"{job}: exit status {done.returncode}\n{done.stderr.decode()[-4000:]}")
+        raise ChildError(f"{name}: exit status {done.returncode}\n{done.stderr.decode()[-4000:]}")
     lines = [line for line in done.stdout.decode().splitlines() if line.startswith("{")]
     if not lines:
-        raise ChildError(f"{job}: printed no result\n{done.stderr.decode()[-4000:]}")
+        raise ChildError(f"{name}: printed no result\n{done.stderr.decode()[-4000:]}")
     return json.loads(lines[-1])
