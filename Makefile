@@ -18,19 +18,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@$(BIN)/pledgebot run
 
-# A test that waits for the wall clock's next minute (marked wall_clock) sleeps most of that minute: it runs
-# beside pytest's two workers rather than on one of them, and its output follows theirs.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	@log=$$(mktemp); \
-	$(BIN)/pytest -m wall_clock -p no:cacheprovider > $$log 2>&1 & beside=$$!; \
-	$(BIN)/pytest -n 2 -m "not wall_clock"; rest=$$?; \
-	wait $$beside; waited=$$?; \
-	echo "== beside them, the tests that wait for the wall clock (pytest -m wall_clock):"; \
-	cat $$log; rm -f $$log; \
-	[ $$rest -eq 0 ] && [ $$waited -eq 0 ]
+	$(BIN)/pytest -n 2
 
 # The full benchmark at 100,000 pledges, then this checkout against the commit before the redesign in one
 # interleaved run; writes BENCHMARKS.md. (The test suite runs a tiny smoke of the first.)

@@ -31,8 +31,7 @@ from tests.fakes.slack_api import (
 )
 from tests.reliability.processes import Bot, data_due_today, free_port, poll
 
-# It waits for a real minute to come: `make test` runs it beside the rest, not on one of their workers.
-pytestmark = [pytest.mark.soak, pytest.mark.wall_clock]
+pytestmark = pytest.mark.soak
 
 ADMIN = "U0ADMIN"
 DISCORD_TOKEN = "scale-out-test-token"
