@@ -66,14 +66,15 @@ def prepare_db(
 
 
 def data_due_today(folder: Path) -> Path:
-    """A data folder whose digest is not empty today or yesterday (UTC): a 100-day mark on both days.
+    """A data folder whose digest is not empty yesterday, today or tomorrow (UTC): a 100-day mark on each
+    day, so every time zone's today has one (Seoul's is tomorrow's from 15:00 UTC).
 
     Processes that run on the real clock (`worker`) need something to deliver whatever the date is.
     """
     folder.mkdir(parents=True, exist_ok=True)
     today = dt.datetime.now(dt.UTC).date()
     lines = ["milestones:"]
-    for back in (99, 100):
+    for back in (98, 99, 100):
         day = today - dt.timedelta(days=back)
         lines += [
             f"  - id: reliability-event-{back}",
